@@ -1,0 +1,190 @@
+"""Preferences: terms, profiles, and the utility of a trace, batched over episodes.
+
+A profile is a weighted sum of terms. Every weight is an exchange rate in fitness units ("what I
+would give up to avoid one unit of this"), so outcome and process weights are comparable and the
+process share of an agent is well defined. A weight of `inf` is a hard constraint.
+
+Utility is computed as `features · weights`: `features(trace, terms, kin)` gives each term's value
+for every agent of every episode ([B, n, T]), and `utility(features, weights)` applies per-agent
+weights ([B, n, T] or broadcastable). Agents of a population then differ only by a weight row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from arenas import properties
+from arenas.core import Trace
+
+KINDS = ("outcome", "standing", "constraint", "universalization")
+SCOPES = ("self", "lineage", "world")
+
+
+def _own_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return trace.fitness
+
+
+def _lineage_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return (kin * trace.fitness[:, None, :]).sum(axis=-1)
+
+
+def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(trace.fitness.sum(axis=-1, keepdims=True), trace.fitness.shape)
+
+
+# Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`.
+MEASURES: dict[str, Callable[[Trace, np.ndarray], np.ndarray]] = {
+    "own_wealth": _own_wealth,
+    "lineage_wealth": _lineage_wealth,
+    "total_welfare": _total_welfare,
+}
+
+
+def register_measure(name: str, measure: Callable[[Trace, np.ndarray], np.ndarray]) -> None:
+    """Add an outcome measure usable as `[[outcome]] measure = name` in profiles."""
+    MEASURES[name] = measure
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a profile. `name` is the measure, property or event it is about."""
+
+    kind: str
+    name: str
+    scope: str | None = None  # constraints: whose acts count
+    threshold: float | None = None  # standing properties
+    endorsed: bool = False  # process terms: values its own presence
+
+    @property
+    def process(self) -> bool:
+        return self.kind != "outcome"
+
+    @property
+    def key(self) -> str:
+        """Stable identifier, used for weight columns: e.g. `constraint:take:self`."""
+        parts = [self.kind, self.name]
+        if self.scope is not None:
+            parts.append(self.scope)
+        if self.threshold is not None:
+            parts.append(f"{self.threshold:g}")
+        if self.endorsed:
+            parts.append("endorsed")
+        return ":".join(parts)
+
+    @property
+    def label(self) -> str:
+        endorsed = " (endorsed)" if self.endorsed else ""
+        if self.kind == "constraint":
+            return f"never {self.name} ({self.scope} acts){endorsed}"
+        if self.kind == "standing":
+            return f"keep {self.name} {self.threshold:g}{endorsed}"
+        if self.kind == "universalization":
+            return f"payoff if all acted alike{endorsed}"
+        return f"outcome: {self.name}"
+
+    def describe(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "process": self.process,
+            "label": self.label,
+            "event": self.name if self.kind == "constraint" else None,
+            "scope": self.scope,
+            "measure": self.name if self.kind in ("outcome", "universalization") else None,
+            "property": self.name if self.kind == "standing" else None,
+            "threshold": self.threshold,
+            "endorsed": self.endorsed,
+        }
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    terms: tuple[Term, ...]
+    weights: tuple[float, ...]
+    source: str = ""
+
+    def weight_row(self, universe: tuple[Term, ...]) -> np.ndarray:
+        """This profile's weights laid out over a run's term universe (0 = term absent)."""
+        row = np.zeros(len(universe))
+        for term, weight in zip(self.terms, self.weights):
+            row[universe.index(term)] = weight
+        return row
+
+
+def term_universe(profiles: list[Profile]) -> tuple[Term, ...]:
+    """Every distinct term of the given profiles, in first-seen order: a run's weight columns."""
+    seen: dict[Term, None] = {}
+    for profile in profiles:
+        for term in profile.terms:
+            seen.setdefault(term)
+    return tuple(seen)
+
+
+def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.ndarray:
+    """[B, n] amount of `event` done by the actors in each agent's scope."""
+    k = trace.kind_index(event)
+    if k is None:
+        return np.zeros(trace.fitness.shape)
+    own = trace.own_events()[..., k]
+    if scope == "self":
+        return own
+    by_agent = own + trace.helper_events()[..., k]
+    if scope == "lineage":
+        return (kin * by_agent[:, None, :]).sum(axis=-1)
+    total = trace.events[..., k].sum(axis=-1, keepdims=True)
+    return np.broadcast_to(total, own.shape)
+
+
+def features(
+    trace: Trace,
+    terms: tuple[Term, ...],
+    kin: np.ndarray | None = None,
+    universal_fitness: np.ndarray | None = None,
+) -> np.ndarray:
+    """[B, n, T] value of each term for each agent: utility is the weighted sum.
+
+    `kin[i, j]` is true when agent j is i or descends from i (i's lineage); default: only i.
+    `universal_fitness[B, n]` is each agent's fitness in an episode where everyone in its group
+    played its policy; needed only by universalization terms.
+    """
+    batch, n = trace.fitness.shape
+    kin = np.eye(n)[None] if kin is None else kin
+    out = np.zeros((batch, n, len(terms)))
+    for t, term in enumerate(terms):
+        if term.kind == "outcome":
+            out[..., t] = MEASURES[term.name](trace, kin)
+        elif term.kind == "constraint":
+            out[..., t] = -scoped_events(trace, term.name, term.scope, kin)
+        elif term.kind == "standing":
+            prop = properties.get(term.name)
+            held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
+            out[..., t] = -(~held).sum(axis=-1, keepdims=True)
+        elif universal_fitness is not None:
+            out[..., t] = universal_fitness
+        else:
+            raise ValueError("a universalization term needs the fitness of the all-alike episodes")
+    return out
+
+
+def utility(feature_values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """[B, n] Σ weight × feature; a hard (inf) term with any negative value gives −inf."""
+    hard = np.isinf(weights)
+    finite = np.where(hard, 0.0, weights) * feature_values
+    broken = (hard & (feature_values < 0)).any(axis=-1)
+    return np.where(broken, -np.inf, finite.sum(axis=-1))
+
+
+def process_share(weights: np.ndarray, process: np.ndarray) -> np.ndarray:
+    """Process weight / (process + outcome weight) per row; a hard process term makes it 1."""
+    weights = np.asarray(weights, dtype=float)
+    proc = np.where(process, weights, 0.0)
+    hard = np.isinf(proc).any(axis=-1)
+    finite_proc = np.where(np.isinf(proc), 0.0, proc).sum(axis=-1)
+    total = finite_proc + np.where(process, 0.0, weights).sum(axis=-1)
+    share = np.divide(finite_proc, total, out=np.zeros_like(finite_proc), where=total > 0)
+    return np.where(hard, 1.0, share)

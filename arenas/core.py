@@ -1,0 +1,163 @@
+"""The batched-core contract every arena fulfils, and the trace an episode batch produces.
+
+State is a dict of arrays with a leading batch axis B; `step` advances B episodes at once. All
+randomness is drawn up front by `noise(rng, batch)` as arrays `[batch, steps, ...]`, so episodes can
+be batched, split or concatenated (one group's noise after another's) without changing any result,
+and the PettingZoo wrapper (B = 1) replays exactly what the core does for the same seed.
+
+Actors: slots `0..n-1` are the agents; arenas with helpers add slots `n..2n-1`, helper `n+i`
+acting for agent `i`. An event belongs to its actor; scopes decide whose acts a profile counts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+State = dict[str, Any]
+Noise = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step emits, batched: event amounts per actor, opportunities per agent, rewards."""
+
+    events: np.ndarray  # [B, A, K] amount of each kind done by each actor this step
+    opportunities: np.ndarray  # [B, n, K] 1 where the agent (or its helper) could do the kind
+    rewards: np.ndarray  # [B, n] fitness gained this step
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What a batch of episodes produced: the inputs of every utility and metric."""
+
+    kinds: tuple[str, ...]
+    fitness: np.ndarray  # [B, n] end-state resource per agent
+    events: np.ndarray  # [B, A, K] total amount per actor and kind
+    opportunities: np.ndarray  # [B, n, K] steps at which the act was open to the agent
+    series: Mapping[str, np.ndarray]  # name -> [B, T+1] state series for standing properties
+    watched: np.ndarray  # [B] bool: an overseer saw the episode (False where none exists)
+
+    @property
+    def n_agents(self) -> int:
+        return self.fitness.shape[1]
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Agent slot each actor acts for: agents for themselves, helper n+i for agent i."""
+        return np.arange(self.events.shape[1]) % self.n_agents
+
+    def own_events(self) -> np.ndarray:
+        """[B, n, K] amounts done by each agent itself."""
+        return self.events[:, : self.n_agents]
+
+    def helper_events(self) -> np.ndarray:
+        """[B, n, K] amounts done by the helpers each agent built."""
+        n, actors = self.n_agents, self.events.shape[1]
+        if actors == n:
+            return np.zeros_like(self.own_events())
+        return self.events[:, n:].reshape(self.events.shape[0], actors // n - 1, n, -1).sum(axis=1)
+
+    def kind_index(self, kind: str) -> int | None:
+        return self.kinds.index(kind) if kind in self.kinds else None
+
+
+class Arena(ABC):
+    """A multi-agent world with a batched numpy core. Subclasses fill in the class attributes."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type]  # frozen dataclass of the arena's parameters (defaults = documented)
+    event_kinds: ClassVar[tuple[str, ...]]
+    series_names: ClassVar[tuple[str, ...]]
+    policy_names: ClassVar[tuple[str, ...]]  # episode-policy parameters, each in [0, 1]
+    action_names: ClassVar[tuple[str, ...]]  # per-step action vector, each in [0, 1]
+    observation_names: ClassVar[tuple[str, ...]]
+    has_helpers: ClassVar[bool] = False
+    has_oversight: ClassVar[bool] = False
+
+    def __init__(self, n_agents: int, steps: int, params: Any = None):
+        if n_agents < 1 or steps < 1:
+            raise ValueError("an arena needs at least one agent and one step")
+        self.n_agents, self.steps = n_agents, steps
+        self.params = params if params is not None else self.Params()
+
+    @property
+    def n_actors(self) -> int:
+        return self.n_agents * (2 if self.has_helpers else 1)
+
+    @property
+    @abstractmethod
+    def default_policy(self) -> np.ndarray:
+        """[P] the policy others are assumed to play before anything is known of them."""
+
+    @abstractmethod
+    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
+        """All randomness of `batch` episodes, each array shaped [batch, steps, ...]."""
+
+    @abstractmethod
+    def reset(self, batch: int) -> State: ...
+
+    @abstractmethod
+    def observe(self, state: State) -> np.ndarray:
+        """[B, n, O] float observations, in the order of `observation_names`."""
+
+    @abstractmethod
+    def act(self, policy: np.ndarray, obs: np.ndarray, t: int) -> np.ndarray:
+        """Episode policies [B, n, P] and observations -> per-step actions [B, n, len(action_names)]."""
+
+    @abstractmethod
+    def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
+        """Advance all B episodes one step; `noise_t` holds each noise array's slice for this step."""
+
+    @abstractmethod
+    def fitness(self, state: State) -> np.ndarray:
+        """[B, n] the end-state resource selection sees."""
+
+    @abstractmethod
+    def record(self, state: State) -> dict[str, np.ndarray]:
+        """Current value [B] of each series in `series_names`."""
+
+    def watched(self, noise: Noise) -> np.ndarray:
+        """[B] whether an overseer watches each episode; arenas without oversight: never."""
+        batch = next(iter(noise.values())).shape[0]
+        return np.zeros(batch, dtype=bool)
+
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None) -> Trace:
+        """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps."""
+        steps = self.steps if steps is None else steps
+        batch = policy.shape[0]
+        state = self.reset(batch)
+        shape = (batch, self.n_actors, len(self.event_kinds))
+        events = np.zeros(shape)
+        opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))
+        series = {name: np.empty((batch, steps + 1)) for name in self.series_names}
+        for name, value in self.record(state).items():
+            series[name][:, 0] = value
+        for t in range(steps):
+            actions = self.act(policy, self.observe(state), t)
+            state, result = self.step(state, actions, {k: v[:, t] for k, v in noise.items()})
+            events += result.events
+            opportunities += result.opportunities
+            for name, value in self.record(state).items():
+                series[name][:, t + 1] = value
+        return Trace(
+            kinds=self.event_kinds,
+            fitness=self.fitness(state),
+            events=events,
+            opportunities=opportunities,
+            series=series,
+            watched=self.watched(noise),
+        )
+
+
+def concat_noise(parts: list[Noise]) -> Noise:
+    """Stack the noise of several groups along the batch axis (order = result order)."""
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def tile_noise(noise: Noise, times: int) -> Noise:
+    """The whole batch's noise `times` times over: candidates scored on common random numbers."""
+    return {key: np.tile(value, (times,) + (1,) * (value.ndim - 1)) for key, value in noise.items()}

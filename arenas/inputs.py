@@ -1,0 +1,168 @@
+"""Reading user-written TOML: every mistake becomes one `InputError` naming file, field and
+what was expected, so the command line can print one line and exit 2 instead of a traceback.
+
+It lives in the lowest package because arenas, agents and tournament all read user input.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+_REQUIRED = object()
+
+
+class InputError(Exception):
+    """A user input file is wrong: `file: field: expected …, got …`."""
+
+    def __init__(self, file: str | Path, field: str, expected: str, got: Any = _REQUIRED):
+        self.file, self.field, self.expected, self.got = str(file), field, expected, got
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        found = "" if self.got is _REQUIRED else f", got {_show(self.got)}"
+        return f"{where}: expected {self.expected}{found}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def load_toml(path: str | Path) -> dict:
+    """Parse a TOML file, turning I/O and syntax errors into `InputError`."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError(path, "", "an existing file") from None
+    except IsADirectoryError:
+        raise InputError(path, "", "a file, not a directory") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, "", f"valid TOML ({error})") from None
+    except OSError as error:
+        raise InputError(path, "", f"a readable file ({error.strerror})") from None
+
+
+class Table:
+    """A TOML table being read: typed getters, and `done()` rejects keys nobody asked for."""
+
+    def __init__(self, data: Any, file: str | Path, where: str = ""):
+        if not isinstance(data, dict):
+            raise InputError(file, where, "a table", data)
+        self.data, self.file, self.where = data, str(file), where
+        self._seen: set[str] = set()
+
+    def field(self, key: str) -> str:
+        if not key or not self.where:
+            return key or self.where
+        return f"{self.where}.{key}"
+
+    def error(self, key: str, expected: str, got: Any = _REQUIRED) -> InputError:
+        return InputError(self.file, self.field(key), expected, got)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _raw(self, key: str, default: Any) -> Any:
+        self._seen.add(key)
+        if key in self.data:
+            return self.data[key]
+        if default is _REQUIRED:
+            raise self.error(key, "this required field")
+        return default
+
+    def string(self, key: str, default: Any = _REQUIRED, choices: tuple[str, ...] | None = None) -> str:
+        value = self._raw(key, default)
+        if value is default and default is not _REQUIRED:
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, "a non-empty string", value)
+        if choices is not None and value not in choices:
+            raise self.error(key, "one of " + ", ".join(repr(c) for c in choices), value)
+        return value
+
+    def boolean(self, key: str, default: Any = _REQUIRED) -> bool:
+        value = self._raw(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, "true or false", value)
+        return value
+
+    def integer(self, key: str, default: Any = _REQUIRED, low: int | None = None, high: int | None = None) -> int:
+        value = self._raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, "a whole number", value)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.error(key, f"a whole number in [{low}, {high if high is not None else '∞'}]", value)
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: Any = _REQUIRED,
+        low: float | None = None,
+        high: float | None = None,
+        allow_inf: bool = False,
+    ) -> float:
+        """A finite float in [low, high]; with `allow_inf`, also `inf` or the string "inf"."""
+        value = self._raw(key, default)
+        if allow_inf and value in ("inf", "+inf"):
+            value = math.inf
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, "a number" + (' or "inf"' if allow_inf else ""), value)
+        value = float(value)
+        if math.isnan(value) or (math.isinf(value) and not (allow_inf and value > 0)):
+            raise self.error(key, "a finite number" + (' or "inf"' if allow_inf else ""), value)
+        bounds = f"[{'-∞' if low is None else low}, {'∞' if high is None else high}]"
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.error(key, f"a number in {bounds}", value)
+        return value
+
+    def table(self, key: str, required: bool = False) -> "Table":
+        value = self._raw(key, _REQUIRED if required else {})
+        return Table(value, self.file, self.field(key))
+
+    def tables(self, key: str, required: bool = False) -> list["Table"]:
+        value = self._raw(key, _REQUIRED if required else [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(key, f"an array of tables ([[{self.field(key)}]])", value)
+        return [Table(item, self.file, f"{self.field(key)}[{i}]") for i, item in enumerate(value)]
+
+    def rest(self) -> dict[str, Any]:
+        """Keys not read yet (for open-ended tables such as arena parameters)."""
+        return {k: v for k, v in self.data.items() if k not in self._seen}
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            known = ", ".join(sorted(self._seen)) or "none"
+            raise self.error(unknown[0], f"a known key (known here: {known})", "unknown key")
+
+
+def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str) -> Any:
+    """Build a frozen parameter dataclass from a TOML table, checking names and numeric types.
+
+    Each field's default fixes its type; a field may declare `metadata={"low": x, "high": y}`.
+    """
+    table = Table(values, file, where)
+    kwargs = {}
+    for spec in fields(cls):
+        if not table.has(spec.name):
+            continue
+        default = spec.default
+        low, high = spec.metadata.get("low"), spec.metadata.get("high")
+        if isinstance(default, bool):
+            kwargs[spec.name] = table.boolean(spec.name)
+        elif isinstance(default, int):
+            kwargs[spec.name] = table.integer(spec.name, low=low, high=high)
+        elif isinstance(default, float):
+            kwargs[spec.name] = table.number(spec.name, low=low, high=high)
+        else:
+            kwargs[spec.name] = table.string(spec.name)
+    table.done()
+    return cls(**kwargs)

@@ -1,0 +1,96 @@
+"""The planner in the commons: constraints hold in self-play, and the delegation loophole is
+found by a self-scoped keeper and closed by a lineage-scoped one."""
+
+import numpy as np
+import pytest
+
+from agents.deciders import Capability, PlanGroup, candidate_policies, plan
+from agents.preferences import Term, features, utility
+from arenas.commons import CommonsArena
+
+N, STEPS = 4, 30
+TERMS = (
+    Term("outcome", "own_wealth"),
+    Term("constraint", "take", scope="self"),
+    Term("constraint", "take", scope="lineage"),
+)
+TAKER = np.array([0.5, 0.0, 1.0, 0.0, 0.0])  # harvest, floor, take, build, helper_take
+CAPABLE = Capability(candidates=96, rollouts=4)
+
+
+def _play(arena, policies, seed=99, episodes=16):
+    noise = arena.noise(np.random.default_rng(seed), episodes)
+    return arena.rollout(np.repeat(policies[None], episodes, axis=0), noise)
+
+
+def _plan_all(weights_row, start, capability=CAPABLE, seed=0):
+    """Every member of the group has the same profile (self-play) and starts at `start`."""
+    arena = CommonsArena(N, STEPS)
+    group = PlanGroup(
+        weights=np.repeat(np.asarray(weights_row, float)[None], N, axis=0),
+        policies=np.repeat(start[None], N, axis=0),
+        planners=tuple((slot, capability) for slot in range(N)),
+        kin=np.eye(N),
+    )
+    chosen = plan(arena, TERMS, [group], [np.random.default_rng(seed)])[0]
+    return arena, chosen
+
+
+def test_a_heavy_take_weight_never_takes_in_self_play():
+    arena, chosen = _plan_all([1.0, 100.0, 0.0], TAKER)
+    trace = _play(arena, chosen)
+    assert trace.own_events()[..., 0].sum() == 0.0
+    assert (chosen[:, 2] == 0).all() or trace.own_events()[..., 0].max() == 0
+
+
+def test_a_pure_planner_takes_when_taking_pays():
+    arena, chosen = _plan_all([1.0, 0.0, 0.0], np.array([0.5, 0, 0, 0, 0.0]))
+    trace = _play(arena, chosen)
+    assert (trace.own_events()[..., 0] + trace.helper_events()[..., 0]).sum(axis=0).min() > 0
+
+
+def test_self_scoped_keeper_finds_the_delegation_loophole_and_lineage_scope_closes_it():
+    arena, self_keeper = _plan_all([1.0, 100.0, 0.0], TAKER)
+    trace = _play(arena, self_keeper)
+    own, helper = trace.own_events()[..., 0], trace.helper_events()[..., 0]
+    assert own.sum() == 0.0
+    assert (helper.sum(axis=0) > 0).all(), "each self-keeper should have its helper take for it"
+
+    arena, lineage_keeper = _plan_all([1.0, 0.0, 100.0], TAKER)
+    trace = _play(arena, lineage_keeper)
+    assert trace.own_events()[..., 0].sum() == 0.0
+    assert trace.helper_events()[..., 0].sum() == 0.0
+
+
+def test_a_weak_planner_can_miss_the_loophole():
+    """With one candidate (its current policy) a planner cannot move at all."""
+    start = np.array([0.5, 0, 0, 0, 0.0])
+    _, chosen = _plan_all([1.0, 100.0, 0.0], start, Capability(candidates=1, rollouts=1))
+    assert np.array_equal(chosen, np.repeat(start[None], N, axis=0))
+
+
+def test_hard_constraint_rules_out_every_option_with_the_event():
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"))
+    arena = CommonsArena(N, STEPS)
+    group = PlanGroup(np.repeat(np.array([[1.0, np.inf]]), N, axis=0), np.repeat(TAKER[None], N, axis=0), ((0, CAPABLE),), np.eye(N))
+    chosen = plan(arena, terms, [group], [np.random.default_rng(1)])[0]
+    trace = _play(arena, chosen)
+    assert trace.own_events()[:, 0, 0].sum() == 0.0
+    values = features(trace, terms)
+    assert np.isfinite(utility(values, np.array([1.0, np.inf]))[:, 0]).all()
+
+
+def test_planning_is_deterministic_for_a_seed():
+    _, first = _plan_all([1.0, 3.0, 0.0], TAKER, Capability(16, 2), seed=5)
+    _, again = _plan_all([1.0, 3.0, 0.0], TAKER, Capability(16, 2), seed=5)
+    _, other = _plan_all([1.0, 3.0, 0.0], TAKER, Capability(16, 2), seed=6)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_candidates_start_with_the_current_policy_and_stay_in_the_unit_box():
+    current = np.array([0.9, 0.1, 0.5, 0.0, 1.0])
+    candidates = candidate_policies(current, 20, np.random.default_rng(0))
+    assert candidates.shape == (20, 5)
+    assert np.array_equal(candidates[0], current)
+    assert candidates.min() >= 0 and candidates.max() <= 1

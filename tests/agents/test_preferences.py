@@ -1,0 +1,92 @@
+"""Utility of a trace: scopes, standing properties, hard constraints, process share."""
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.preferences import Term, features, process_share, scoped_events, term_universe, utility
+from agents.profiles import library, load
+from arenas.core import Trace
+
+KINDS = ("take", "overuse", "build")
+
+
+def _trace() -> Trace:
+    """Two episodes, three agents with helpers: actor 3 is agent 0's helper."""
+    events = np.zeros((2, 6, 3))
+    events[0, 0, 0] = 2.0  # agent 0 takes 2 itself
+    events[0, 3, 0] = 5.0  # agent 0's helper takes 5
+    events[0, 1, 0] = 1.0  # agent 1 takes 1
+    events[1, 2, 1] = 4.0  # agent 2 overuses in episode 1
+    commons = np.array([[0.8, 0.5, 0.2, 0.1], [0.8, 0.7, 0.6, 0.5]])
+    return Trace(
+        kinds=KINDS,
+        fitness=np.array([[10.0, 20.0, 30.0], [1.0, 2.0, 3.0]]),
+        events=events,
+        opportunities=np.ones((2, 3, 3)),
+        series={"commons": commons},
+        watched=np.zeros(2, dtype=bool),
+    )
+
+
+def test_scopes_count_exactly_whose_acts_they_cover():
+    trace = _trace()
+    kin = np.eye(3)[None]
+    assert scoped_events(trace, "take", "self", kin)[0].tolist() == [2.0, 1.0, 0.0]
+    assert scoped_events(trace, "take", "lineage", kin)[0].tolist() == [7.0, 1.0, 0.0]
+    assert scoped_events(trace, "take", "world", kin)[0].tolist() == [8.0, 8.0, 8.0]
+    # agent 1 descends from agent 0: agent 0's lineage scope covers agent 1's take too
+    kin_desc = np.eye(3)[None].copy()
+    kin_desc[0, 0, 1] = 1
+    assert scoped_events(trace, "take", "lineage", kin_desc)[0].tolist() == [8.0, 1.0, 0.0]
+    # a kind the arena never emits costs nothing
+    assert scoped_events(trace, "deceive", "world", kin).sum() == 0
+
+
+def test_standing_term_counts_steps_the_property_fails():
+    trace = _trace()
+    term = Term("standing", "commons_above", threshold=0.3)
+    values = features(trace, (term,))
+    # episode 0 after-step series 0.5, 0.2, 0.1 -> two violations; episode 1 none
+    assert values[..., 0].tolist() == [[-2, -2, -2], [0, 0, 0]]
+
+
+def test_utility_is_weighted_sum_and_hard_terms_forbid():
+    trace = _trace()
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"), Term("outcome", "lineage_wealth"))
+    kin = np.eye(3)[None].copy()
+    kin[0, 1, 2] = 1
+    values = features(trace, terms, kin)
+    assert values[0, 1, 2] == 50.0  # agent 1 + its descendant agent 2
+    weights = np.array([1.0, 3.0, 0.0])
+    assert utility(values, weights)[0].tolist() == [10 - 6, 20 - 3, 30]
+    hard = np.array([1.0, math.inf, 0.0])
+    got = utility(values, hard)
+    assert got[0, 0] == -math.inf and got[0, 1] == -math.inf and got[0, 2] == 30.0
+    assert got[1].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_universalization_uses_the_all_alike_fitness():
+    trace = _trace()
+    term = Term("universalization", "own_wealth")
+    alike = np.array([[5.0, 6.0, 7.0], [0.0, 0.0, 1.0]])
+    assert np.array_equal(features(trace, (term,), universal_fitness=alike)[..., 0], alike)
+    with pytest.raises(ValueError):
+        features(trace, (term,))
+
+
+def test_process_share():
+    process = np.array([False, True, True])
+    weights = np.array([[1.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [2.0, 1.0, math.inf]])
+    assert process_share(weights, process).tolist() == [0.75, 0.0, 0.0, 1.0]
+
+
+def test_library_profiles_lay_out_over_a_term_universe():
+    profiles = [load(path) for path in library().values()]
+    universe = term_universe(profiles)
+    assert len(set(universe)) == len(universe)
+    for profile in profiles:
+        row = profile.weight_row(universe)
+        assert np.count_nonzero(row) == len(profile.terms)
+        assert sorted(row[row != 0].tolist()) == sorted(profile.weights)

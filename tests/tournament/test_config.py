@@ -1,0 +1,74 @@
+"""Experiment files: what is accepted, and one clear error for each kind of mistake."""
+
+import pytest
+
+from arenas.inputs import InputError
+from tournament.config import load, validate
+
+
+def test_small_experiment_resolves_with_defaults(small_experiment):
+    experiment = load(small_experiment)
+    assert experiment.population == 16 and experiment.arena.steps == 12
+    assert [e.profile.name for e in experiment.mix] == ["consequentialist", "lineage-keeper", "universalizer"]
+    assert experiment.mix[2].decider == "fixed" and experiment.mix[2].policy[0] == 0.4
+    assert experiment.mix[0].decider == "planner" and experiment.mix[0].capability.candidates == 6
+    assert experiment.arena.params.regrowth == 0.4  # the arena's documented default
+    resolved = experiment.resolved()
+    assert resolved["selection"]["mutation_sigma"] == 0.2
+    assert load(small_experiment, seed=11).seed == 11
+    assert experiment.drift_twin().selection.intensity == 0.0
+    assert "experiment 'small'" in validate(small_experiment)
+
+
+def test_profile_by_path_relative_to_the_experiment(write_experiment, tmp_path):
+    (tmp_path / "mine.toml").write_text('[profile]\nname = "mine"\n[[outcome]]\nmeasure = "own_wealth"\nweight = 2.0\n')
+    path = write_experiment(('profile = "lineage-keeper"', 'profile = "mine.toml"'))
+    assert load(path).mix[1].profile.name == "mine"
+
+
+def test_arena_parameters_are_checked_against_the_arena(write_experiment):
+    path = write_experiment(("steps = 12", "steps = 12\nregrowth = 0.7"))
+    assert load(path).arena.params.regrowth == 0.7
+
+
+@pytest.mark.parametrize(
+    "replacement, field, expected",
+    [
+        (('name = "commons"', 'name = "casino"'), "arena.name", "one of 'commons'"),
+        (("steps = 12", "steps = 12\nregrow = 0.7"), "arena.regrow", "a known key"),
+        (("steps = 12", "steps = 12\nregrowth = -1.0"), "arena.regrowth", "a number in"),
+        (("steps = 12", 'steps = "many"'), "arena.steps", "a whole number"),
+        (('profile = "lineage-keeper"', 'profile = "nobody"'), "population.mix[1].profile", "a library profile"),
+        (('decider = "fixed"', 'decider = "oracle"'), "population.mix[2].decider", "one of 'planner', 'fixed'"),
+        (("share = 0.25\ndecider", "share = 0.3\ndecider"), "population.mix.share", "shares that sum to 1"),
+        (("share = 0.5", "share = nan"), "population.mix[0].share", "a finite number"),
+        (("population = 16", "population = 18"), "experiment.population", "a multiple of arena.group_size"),
+        (("generations = 4", "generations = 0"), "experiment.generations", "a whole number in [1,"),
+        (('kind = "moran"', 'kind = "tournament"'), "selection.kind", "one of 'moran'"),
+        (("intensity = 0.2", "intensity = -0.2"), "selection.intensity", "a number in"),
+        (("[control]", "[reflection]\nenabled = true\n[control]"), "reflection.enabled", "false"),
+        (("neutral_drift = true", "neutral_drift = true\nbogus = 1"), "control.bogus", "a known key"),
+        (("candidates = 6, rollouts = 2 }\n\n[[population.mix]]\nprofile = \"lineage", "candidates = 0, rollouts = 2 }\n\n[[population.mix]]\nprofile = \"lineage"), "population.mix[0].capability.candidates", "a whole number in [1,"),
+        (("policy = { harvest = 0.4 }", "policy = { harvest = 1.4 }"), "population.mix[2].policy.harvest", "a number in [0.0, 1.0]"),
+        (("policy = { harvest = 0.4 }", "policy = { greed = 0.4 }"), "population.mix[2].policy.greed", "a known key"),
+        (('name = "small"', 'name = "../escape"'), "experiment.name", "letters, digits"),
+        (("[experiment]", "[experiment]\nextra = 1"), "experiment.extra", "a known key"),
+    ],
+)
+def test_bad_experiments_name_file_field_and_expectation(write_experiment, replacement, field, expected):
+    path = write_experiment(replacement)
+    with pytest.raises(InputError) as caught:
+        load(path)
+    assert caught.value.file == str(path)
+    assert caught.value.field == field
+    assert expected in caught.value.expected
+
+
+def test_validate_tells_profiles_from_experiments(tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\nname = "p"\n[[outcome]]\nmeasure = "own_wealth"\nweight = 1.0\n')
+    assert validate(profile).startswith("profile 'p'")
+    other = tmp_path / "other.toml"
+    other.write_text("x = 1\n")
+    with pytest.raises(InputError, match="a profile"):
+        validate(other)

@@ -1,0 +1,136 @@
+"""Lineage graph: founders, descent, edge table round-trip, lock-in share."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from tournament.lineage import Lineage
+
+#   0 (a) ─inherit→ 2 ─self_modify→ 4 ─inherit→ 5
+#     └──design──→ 3 ─inherit→ 7
+#   1 (b) ─inherit→ 6
+
+
+def _tree() -> Lineage:
+    lin = Lineage()
+    lin.add_founders([0, 1], ["a", "b"])
+    lin.add_child(0, 2, "inherit", 1, "a")
+    lin.add_child(0, 3, "design", 1, "a-successor")
+    lin.add_child(2, 4, "self_modify", 1, "a-modified")
+    lin.add_child(4, 5, "inherit", 2, "a-modified")
+    lin.add_child(1, 6, "inherit", 1, "b")
+    lin.add_child(3, 7, "inherit", 2, "a-successor")
+    return lin
+
+
+def test_founders_and_attributes() -> None:
+    lin = _tree()
+    assert [lin.founder(i) for i in range(8)] == [0, 1, 0, 0, 0, 0, 1, 0]
+    g = lin.graph
+    assert isinstance(g, nx.DiGraph)
+    assert g.nodes[4] == {"generation": 1, "profile": "a-modified", "founder": 0}
+    assert g.edges[2, 4] == {"kind": "self_modify", "generation": 1}
+    assert lin.parent(5) == 4 and lin.parent(0) is None
+    assert len(lin) == 8 and 7 in lin and 99 not in lin
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (0, 0, True),
+        (0, 5, True),
+        (2, 5, True),
+        (4, 5, True),
+        (3, 7, True),
+        (3, 5, False),  # a sibling branch
+        (2, 7, False),
+        (5, 0, False),  # ancestors are not descendants
+        (1, 5, False),  # another founder
+        (6, 6, True),
+    ],
+)
+def test_descends(a: int, b: int, expected: bool) -> None:
+    lin = _tree()
+    assert lin.descends(a, b) is expected
+    assert expected == (a == b or nx.has_path(lin.graph, a, b))
+
+
+def test_descends_unknown_raises() -> None:
+    with pytest.raises(KeyError):
+        _tree().descends(0, 99)
+
+
+def test_add_child_validation() -> None:
+    lin = _tree()
+    with pytest.raises(ValueError, match="kind"):
+        lin.add_child(0, 10, "clone", 1, "a")
+    with pytest.raises(KeyError):
+        lin.add_child(99, 10, "inherit", 1, "a")
+    with pytest.raises(ValueError, match="already"):
+        lin.add_child(0, 5, "inherit", 3, "a")
+    with pytest.raises(ValueError, match="older"):
+        lin.add_child(5, 10, "inherit", 1, "a")
+    with pytest.raises(ValueError, match="already"):
+        lin.add_founders([1], "b")
+
+
+def test_edges_frame_columns() -> None:
+    frame = _tree().edges_frame()
+    assert frame["parent"] == [0, 0, 2, 4, 1, 3]
+    assert frame["child"] == [2, 3, 4, 5, 6, 7]
+    assert frame["kind"] == ["inherit", "design", "self_modify", "inherit", "inherit", "inherit"]
+    assert frame["generation"] == [1, 1, 1, 2, 1, 2]
+    assert frame["profile"] == ["a", "a-successor", "a-modified", "a-modified", "b", "a-successor"]
+    gen2 = _tree().edges_frame(generation=2)
+    assert gen2["child"] == [5, 7] and gen2["parent"] == [4, 3]
+
+
+def _same(x: Lineage, y: Lineage) -> None:
+    gx, gy = x.graph, y.graph
+    assert nx.is_isomorphic(
+        gx, gy, node_match=lambda p, q: p == q, edge_match=lambda p, q: p == q
+    )
+    assert dict(gx.nodes(data=True)) == dict(gy.nodes(data=True))
+    assert {(u, v): d for u, v, d in gx.edges(data=True)} == {
+        (u, v): d for u, v, d in gy.edges(data=True)
+    }
+
+
+def test_from_edges_round_trip() -> None:
+    lin = _tree()
+    frame = lin.edges_frame()
+    same_order = Lineage.from_edges({0: "a", 1: "b"}, frame)
+    _same(lin, same_order)
+    assert same_order.edges_frame() == frame
+    # Columns as numpy arrays (as read back from Parquet) and rows in reverse order.
+    arrays = {k: np.asarray(v) for k, v in frame.items()}
+    _same(lin, Lineage.from_edges({0: "a", 1: "b"}, arrays))
+    rows = list(zip(*(frame[c] for c in ("parent", "child", "kind", "generation", "profile"))))
+    _same(lin, Lineage.from_edges({0: "a", 1: "b"}, reversed(rows)))
+    rebuilt = Lineage.from_edges({0: "a", 1: "b"}, reversed(rows))
+    assert rebuilt.founder(5) == 0 and rebuilt.descends(2, 5) and not rebuilt.descends(3, 5)
+
+
+def test_from_edges_without_profile_inherits_parent_profile() -> None:
+    lin = Lineage.from_edges({"x": "p"}, [("x", "y", "inherit", 1), ("y", "z", "inherit", 2)])
+    assert lin.graph.nodes["z"]["profile"] == "p"
+    assert lin.founder("z") == "x"
+
+
+def test_from_edges_orphans_raise() -> None:
+    with pytest.raises(ValueError, match="never reached"):
+        Lineage.from_edges({0: "a"}, [(0, 1, "inherit", 1, "a"), (8, 9, "inherit", 1, "a")])
+
+
+def test_largest_lineage_share() -> None:
+    lin = _tree()
+    assert lin.largest_lineage_share([3, 5, 6]) == (0, pytest.approx(2 / 3))
+    assert lin.largest_lineage_share([6, 1, 5]) == (1, pytest.approx(2 / 3))
+    assert lin.largest_lineage_share([5, 7, 4, 2]) == (0, 1.0)
+    # Tie: the founder seen first in ids wins.
+    assert lin.largest_lineage_share([6, 5]) == (1, 0.5)
+    assert lin.largest_lineage_share([5, 6]) == (0, 0.5)
+    with pytest.raises(ValueError):
+        lin.largest_lineage_share([])

@@ -1,0 +1,82 @@
+"""Log-normal weight mutation: absent and hard terms stay as they are, log-weights walk unbiased."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tournament.mutation import mutate_weights
+
+
+def _population(m: int) -> np.ndarray:
+    row = np.array([1.0, 0.0, np.inf, 2.5, 0.3])
+    return np.tile(row, (m, 1))
+
+
+def test_zeros_and_infs_unchanged_and_positive() -> None:
+    w = _population(2000)
+    new, mutated = mutate_weights(w, np.random.default_rng(0), rate=1.0, sigma=0.5)
+    assert mutated.all()
+    assert (new[:, 1] == 0.0).all()
+    assert np.isposinf(new[:, 2]).all()
+    present = new[:, [0, 3, 4]]
+    assert (present > 0).all() and np.isfinite(present).all()
+    assert (present != w[:, [0, 3, 4]]).all()
+
+
+def test_rate_zero_is_identity() -> None:
+    w = _population(50)
+    new, mutated = mutate_weights(w, np.random.default_rng(0), rate=0.0, sigma=1.0)
+    np.testing.assert_array_equal(new, w)
+    assert not mutated.any()
+    assert new is not w
+
+
+def test_input_not_modified() -> None:
+    w = _population(100)
+    keep = w.copy()
+    mutate_weights(w, np.random.default_rng(1), rate=1.0, sigma=0.2)
+    np.testing.assert_array_equal(w, keep)
+
+
+def test_log_change_mean_zero_sd_sigma() -> None:
+    m, sigma = 20000, 0.2
+    w = _population(m)
+    new, _ = mutate_weights(w, np.random.default_rng(2), rate=1.0, sigma=sigma)
+    for col in (0, 3, 4):
+        d = np.log(new[:, col] / w[:, col])
+        assert abs(d.mean()) < 4 * sigma / np.sqrt(m)
+        assert abs(d.std() - sigma) < 0.03 * sigma
+    # Independent per weight, not one factor per row.
+    d0 = np.log(new[:, 0] / w[:, 0])
+    d3 = np.log(new[:, 3] / w[:, 3])
+    assert abs(np.corrcoef(d0, d3)[0, 1]) < 4 / np.sqrt(m)
+
+
+def test_rate_selects_rows() -> None:
+    m, rate = 20000, 0.3
+    w = _population(m)
+    new, mutated = mutate_weights(w, np.random.default_rng(3), rate=rate, sigma=0.1)
+    assert mutated.shape == (m,) and mutated.dtype == bool
+    assert abs(mutated.mean() - rate) < 4 * np.sqrt(rate * (1 - rate) / m)
+    np.testing.assert_array_equal(new[~mutated], w[~mutated])
+    assert (new[mutated][:, 0] != 1.0).all()
+
+
+def test_deterministic_per_seed() -> None:
+    w = _population(30)
+    a = mutate_weights(w, np.random.default_rng(4), 0.5, 0.1)
+    b = mutate_weights(w, np.random.default_rng(4), 0.5, 0.1)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("rate, sigma", [(-0.1, 0.1), (1.1, 0.1), (0.5, -1.0), (0.5, np.nan)])
+def test_bad_parameters_raise(rate: float, sigma: float) -> None:
+    with pytest.raises(ValueError):
+        mutate_weights(_population(3), np.random.default_rng(0), rate, sigma)
+
+
+def test_requires_two_dimensions() -> None:
+    with pytest.raises(ValueError):
+        mutate_weights(np.ones(4), np.random.default_rng(0), 0.5, 0.1)

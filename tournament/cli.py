@@ -1,0 +1,103 @@
+"""The `purity` command. Heavy imports (Ray, polars) happen only inside the commands that need
+them, so `purity --help` and `purity validate` answer at once. Bad input is one line on stderr
+and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="purity",
+        description="Run multi-agent tournaments that test whether non-consequentialist preferences survive.",
+        epilog="Run `purity COMMAND --help` for each command's options.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run an experiment and write its report", description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.")
+    run.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
+    run.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process (default: one per CPU on a private local Ray instance)")
+    run.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
+    run.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
+    run.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = commands.add_parser("report", help="write report.md and report.html for a run directory", description="Rebuild the survival report of a run from its files alone.")
+    report.add_argument("run_dir", type=Path, help="a run directory written by `purity run`")
+
+    validate = commands.add_parser("validate", help="check a profile or experiment file without running it", description="Check a profile or experiment TOML file: names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
+    validate.add_argument("file", type=Path, help="profile or experiment TOML file")
+
+    commands.add_parser("profiles", help="list the profile library, one line each", description="List the profiles that ship with purity; refer to them by name in [[population.mix]].")
+    return parser
+
+
+def _run(args) -> int:
+    from tournament import config, runner
+
+    if args.workers is not None and args.workers < 0:
+        raise _bad("--workers", "a number ≥ 0", args.workers)
+    if args.seed is not None and args.seed < 0:
+        raise _bad("--seed", "a number ≥ 0", args.seed)
+    experiment = config.load(args.experiment, seed=args.seed)
+    run_dir = runner.run(experiment, args.out, args.workers, args.address or os.environ.get("RAY_ADDRESS"), args.force, not args.quiet)
+    md, html = _report(run_dir)
+    print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
+    return 0
+
+
+def _report(run_dir: Path):
+    from reports.render import write_report
+
+    return write_report(run_dir)
+
+
+def _bad(field: str, expected: str, got):
+    from arenas.inputs import InputError
+
+    return InputError("command line", field, expected, got)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from arenas.inputs import InputError
+
+    try:
+        from reports.load import ReportError
+    except ImportError:  # pragma: no cover - reports always ships with purity
+        ReportError = InputError
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "report":
+            md, html = _report(args.run_dir)
+            print(f"report: {html}\n        {md}")
+        elif args.command == "validate":
+            from tournament.config import validate
+
+            print(f"{args.file}: valid {validate(args.file)}")
+        elif args.command == "profiles":
+            from agents import profiles
+
+            for name, path in profiles.library().items():
+                profile = profiles.load(path)
+                print(f"{name:<18} {profile.description}")
+        return 0
+    except (InputError, ReportError) as error:
+        print(f"purity: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("purity: interrupted; completed generations are on disk", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

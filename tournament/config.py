@@ -1,0 +1,230 @@
+"""Experiment files: read, check and resolve them into frozen dataclasses.
+
+Every section is checked strictly (unknown keys are errors) so that a typo in a long sweep is
+caught before a single generation runs. `Experiment.resolved()` is what the manifest records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents import profiles
+from agents.deciders import DECIDERS, Capability
+from agents.preferences import Profile
+from arenas import arena_class, names as arena_names
+from arenas.core import Arena
+from arenas.inputs import InputError, Table, load_toml, read_params
+
+MATCHINGS = ("well_mixed",)
+SELECTIONS = ("moran", "wright_fisher", "none")
+RULES = ("linear", "exponential")
+
+
+@dataclass(frozen=True)
+class ArenaSpec:
+    name: str
+    episodes: int  # per generation, per group
+    group_size: int
+    steps: int
+    params: object  # the arena's frozen Params dataclass
+
+    def build(self) -> Arena:
+        return arena_class(self.name)(self.group_size, self.steps, self.params)
+
+
+@dataclass(frozen=True)
+class MixEntry:
+    profile: Profile
+    share: float
+    decider: str
+    capability: Capability
+    policy: tuple[float, ...]  # starting policy (the fixed decider's only one)
+
+
+@dataclass(frozen=True)
+class Selection:
+    kind: str = "moran"
+    intensity: float = 0.1
+    rule: str = "linear"
+    mutation_rate: float = 0.05
+    mutation_sigma: float = 0.2
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    seed: int
+    generations: int
+    population: int
+    survival_threshold: float
+    arena: ArenaSpec
+    mix: tuple[MixEntry, ...]
+    matching: str
+    selection: Selection
+    reflection: bool
+    neutral_drift: bool
+    source: str
+
+    def with_seed(self, seed: int) -> "Experiment":
+        return dataclasses.replace(self, seed=seed)
+
+    def drift_twin(self) -> "Experiment":
+        """The same population, update rule and seed family with fitness ignored (intensity 0):
+        the neutral-drift control every selection effect is measured against."""
+        selection = dataclasses.replace(self.selection, intensity=0.0)
+        return dataclasses.replace(self, selection=selection, neutral_drift=False)
+
+    def resolved(self) -> dict:
+        """Plain data for the manifest: every default filled in, profiles inlined."""
+        return {
+            "experiment": {
+                "name": self.name,
+                "description": self.description,
+                "seed": self.seed,
+                "generations": self.generations,
+                "population": self.population,
+                "survival_threshold": self.survival_threshold,
+                "source": self.source,
+            },
+            "arena": {
+                "name": self.arena.name,
+                "episodes": self.arena.episodes,
+                "group_size": self.arena.group_size,
+                "steps": self.arena.steps,
+                **dataclasses.asdict(self.arena.params),
+            },
+            "population": {
+                "mix": [
+                    {
+                        "profile": entry.profile.name,
+                        "source": entry.profile.source,
+                        "share": entry.share,
+                        "decider": entry.decider,
+                        "capability": dataclasses.asdict(entry.capability),
+                        "policy": list(entry.policy),
+                    }
+                    for entry in self.mix
+                ]
+            },
+            "matching": {"kind": self.matching},
+            "selection": dataclasses.asdict(self.selection),
+            "reflection": {"enabled": self.reflection},
+            "control": {"neutral_drift": self.neutral_drift},
+        }
+
+
+def load(path: str | Path, seed: int | None = None) -> Experiment:
+    """Read and check an experiment file; `seed` overrides `[experiment] seed`."""
+    path = Path(path)
+    top = Table(load_toml(path), path)
+    head = top.table("experiment", required=True)
+    name = head.string("name")
+    if not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise head.error("name", "letters, digits, '-', '_' or '.' (it names the run directory)", name)
+    description = head.string("description", default="")
+    file_seed = head.integer("seed", default=0, low=0, high=2**63 - 1)
+    generations = head.integer("generations", low=1, high=1_000_000)
+    population = head.integer("population", low=2, high=10_000_000)
+    threshold = head.number("survival_threshold", default=0.1, low=0.0)
+    head.done()
+
+    arena = _arena(top.table("arena", required=True), path)
+    if population % arena.group_size:
+        raise InputError(path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population)
+    mix = _mix(top.table("population", required=True), path, arena)
+    matching = _matching(top.table("matching"))
+    selection = _selection(top.table("selection"))
+    reflection = _reflection(top.table("reflection"))
+    control = top.table("control")
+    neutral_drift = control.boolean("neutral_drift", default=False)
+    control.done()
+    top.done()
+    return Experiment(
+        name, description, file_seed if seed is None else seed, generations, population, threshold,
+        arena, mix, matching, selection, reflection, neutral_drift, str(path),
+    )
+
+
+def _arena(table: Table, path: Path) -> ArenaSpec:
+    name = table.string("name", choices=arena_names())
+    episodes = table.integer("episodes", default=4, low=1, high=100_000)
+    group_size = table.integer("group_size", default=4, low=2, high=1000)
+    steps = table.integer("steps", default=50, low=1, high=1_000_000)
+    cls = arena_class(name)
+    params = read_params(cls.Params, table.rest(), path, table.where)
+    return ArenaSpec(name, episodes, group_size, steps, params)
+
+
+def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
+    entries = table.tables("mix", required=True)
+    table.done()
+    if not entries:
+        raise table.error("mix", "at least one [[population.mix]] entry")
+    built = arena.build()
+    mix = []
+    for entry in entries:
+        reference = entry.string("profile")
+        found = profiles.resolve(reference, path.parent)
+        if found is None:
+            library = ", ".join(profiles.library())
+            raise entry.error("profile", f"a library profile ({library}) or a path to a .toml file", reference)
+        profile = profiles.load(found)
+        share = entry.number("share", low=0.0, high=1.0)
+        decider = entry.string("decider", default="planner", choices=DECIDERS)
+        raw = entry.table("capability")
+        capability = read_params(Capability, raw.data, path, raw.where)
+        policy = _policy(entry.table("policy"), built.policy_names, built.default_policy)
+        entry.done()
+        mix.append(MixEntry(profile, share, decider, capability, policy))
+    total = sum(entry.share for entry in mix)
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise InputError(path, "population.mix.share", "shares that sum to 1", round(total, 12))
+    return tuple(mix)
+
+
+def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
+    values = tuple(table.number(name, default=float(value), low=0.0, high=1.0) for name, value in zip(names, default))
+    table.done()
+    return values
+
+
+def _matching(table: Table) -> str:
+    kind = table.string("kind", default="well_mixed", choices=MATCHINGS)
+    table.done()
+    return kind
+
+
+def _selection(table: Table) -> Selection:
+    selection = Selection(
+        kind=table.string("kind", default=Selection.kind, choices=SELECTIONS),
+        intensity=table.number("intensity", default=Selection.intensity, low=0.0),
+        rule=table.string("rule", default=Selection.rule, choices=RULES),
+        mutation_rate=table.number("mutation_rate", default=Selection.mutation_rate, low=0.0, high=1.0),
+        mutation_sigma=table.number("mutation_sigma", default=Selection.mutation_sigma, low=0.0),
+    )
+    table.done()
+    return selection
+
+
+def _reflection(table: Table) -> bool:
+    enabled = table.boolean("enabled", default=False)
+    if enabled:
+        raise table.error("enabled", "false (this version has no reflection step yet)", enabled)
+    table.done()
+    return enabled
+
+
+def validate(path: str | Path) -> str:
+    """Check a profile or an experiment file; return a one-line summary of what it is."""
+    data = load_toml(path)
+    if "experiment" in data:
+        experiment = load(path)
+        return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
+    if "profile" in data:
+        profile = profiles.parse(data, path)
+        return f"profile {profile.name!r}: {len(profile.terms)} terms"
+    raise InputError(path, "", "a profile ([profile] table) or an experiment ([experiment] table)")

@@ -1,0 +1,216 @@
+"""Lineage: who begot, built or modified whom (DESIGN §2, §7).
+
+The ``lineage`` scope of a constraint and the lock-in metric both need ancestry, so it is kept
+as a graph rather than inferred from per-generation tables. Every agent has at most one parent
+edge, so the graph is a forest whose roots are founders.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["EDGE_KINDS", "Lineage"]
+
+EDGE_KINDS = ("inherit", "design", "self_modify")
+EDGE_COLUMNS = ("parent", "child", "kind", "generation", "profile")
+
+AgentId = Hashable
+
+
+class Lineage:
+    """A directed forest of agent ids, parent -> child, with the founder stored on every node.
+
+    Node attributes: ``generation`` (when the id came into being), ``profile`` (str) and
+    ``founder`` (root ancestor, set at insertion so lookups are O(1)). Edge attributes:
+    ``kind`` (``inherit`` | ``design`` | ``self_modify``) and ``generation``. A
+    ``self_modify`` edge runs from an agent's old version id to its new one.
+    """
+
+    def __init__(self) -> None:
+        self._g = nx.DiGraph()
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        return self._g
+
+    def __len__(self) -> int:
+        return self._g.number_of_nodes()
+
+    def __contains__(self, agent: AgentId) -> bool:
+        return agent in self._g
+
+    def add_founders(
+        self, ids: Iterable[AgentId], profiles: str | Sequence[str], generation: int = 0
+    ) -> None:
+        """Add root agents; ``profiles`` is one name for all or one per id."""
+        ids = list(ids)
+        names = [profiles] * len(ids) if isinstance(profiles, str) else list(profiles)
+        if len(names) != len(ids):
+            raise ValueError(f"{len(ids)} founder ids but {len(names)} profiles")
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate founder ids")
+        for agent in ids:
+            if agent in self._g:
+                raise ValueError(f"agent {agent!r} is already in the lineage")
+        for agent, name in zip(ids, names):
+            self._g.add_node(agent, generation=int(generation), profile=str(name), founder=agent)
+
+    def add_child(
+        self, parent: AgentId, child: AgentId, kind: str, generation: int, profile: str
+    ) -> None:
+        """Record that ``parent`` produced ``child`` by ``kind`` in ``generation``."""
+        if kind not in EDGE_KINDS:
+            raise ValueError(f"unknown lineage edge kind {kind!r}; expected one of {EDGE_KINDS}")
+        if parent not in self._g:
+            raise KeyError(f"parent {parent!r} is not in the lineage")
+        if child in self._g:
+            raise ValueError(f"agent {child!r} is already in the lineage")
+        generation = int(generation)
+        pnode = self._g.nodes[parent]
+        # Children are never older than parents; descends() relies on it to stop early.
+        if generation < pnode["generation"]:
+            raise ValueError(
+                f"child {child!r} (generation {generation}) is older than its parent "
+                f"{parent!r} (generation {pnode['generation']})"
+            )
+        self._g.add_node(
+            child, generation=generation, profile=str(profile), founder=pnode["founder"]
+        )
+        self._g.add_edge(parent, child, kind=kind, generation=generation)
+
+    def founder(self, agent: AgentId) -> AgentId:
+        """Root ancestor of ``agent`` (itself for a founder)."""
+        return self._g.nodes[agent]["founder"]
+
+    def founders(self, agents: Iterable[AgentId]) -> list[AgentId]:
+        nodes = self._g.nodes
+        return [nodes[a]["founder"] for a in agents]
+
+    def parent(self, agent: AgentId) -> AgentId | None:
+        """The single parent of ``agent``, or None for a founder."""
+        return next(iter(self._g.pred[agent]), None)
+
+    def descends(self, a: AgentId, b: AgentId) -> bool:
+        """True if ``b`` is ``a`` or a descendant of ``a`` (the ``lineage`` scope of ``a``)."""
+        nodes = self._g.nodes
+        if a not in nodes:
+            raise KeyError(f"agent {a!r} is not in the lineage")
+        if b not in nodes:
+            raise KeyError(f"agent {b!r} is not in the lineage")
+        if nodes[a]["founder"] != nodes[b]["founder"]:
+            return False
+        ga = nodes[a]["generation"]
+        pred = self._g.pred
+        node: AgentId | None = b
+        while node is not None and nodes[node]["generation"] >= ga:
+            if node == a:
+                return True
+            node = next(iter(pred[node]), None)
+        return False
+
+    def edges_frame(self, generation: int | None = None) -> dict[str, list[Any]]:
+        """Edges as columns (lists) ``parent, child, kind, generation, profile``, oldest first.
+
+        ``profile`` is the child's profile; with the founders it makes the frame a complete
+        record, so :meth:`from_edges` can rebuild the lineage from files alone. ``generation``
+        keeps only edges of that generation, for appending one generation at a time.
+        """
+        cols: dict[str, list[Any]] = {c: [] for c in EDGE_COLUMNS}
+        pred = self._g.pred
+        # Each child enters with its one in-edge, so node order is edge insertion order.
+        for child, node in self._g.nodes(data=True):
+            parents = pred[child]
+            if not parents:
+                continue
+            parent, data = next(iter(parents.items()))
+            if generation is not None and data["generation"] != generation:
+                continue
+            cols["parent"].append(parent)
+            cols["child"].append(child)
+            cols["kind"].append(data["kind"])
+            cols["generation"].append(data["generation"])
+            cols["profile"].append(node["profile"])
+        return cols
+
+    def largest_lineage_share(self, ids: Iterable[AgentId]) -> tuple[AgentId, float]:
+        """Founder with most descendants among the living ``ids``, and that share of ``ids``.
+
+        Ties go to the founder whose first descendant appears earliest in ``ids``.
+        """
+        roots = self.founders(ids)
+        if not roots:
+            raise ValueError("largest_lineage_share needs at least one living id")
+        counts = Counter(roots)
+        best = max(counts, key=counts.__getitem__)  # max keeps the first of equal counts
+        return best, counts[best] / len(roots)
+
+    @classmethod
+    def from_edges(
+        cls,
+        founders: Mapping[AgentId, str],
+        edges: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any] | Sequence[Any]],
+        founder_generation: int | Mapping[AgentId, int] = 0,
+    ) -> Lineage:
+        """Rebuild a lineage from founders and edge rows (e.g. read back from Parquet).
+
+        ``edges`` is a column mapping as returned by :meth:`edges_frame`, or an iterable of rows
+        (mappings or ``(parent, child, kind, generation[, profile])`` tuples). Rows may come
+        in any order; a row without a profile inherits its parent's. Rows whose parent is
+        never reached from a founder raise ``ValueError``.
+        """
+        lin = cls()
+        for agent, name in founders.items():
+            gen = (
+                founder_generation[agent]
+                if isinstance(founder_generation, Mapping)
+                else founder_generation
+            )
+            lin.add_founders([agent], [name], generation=gen)
+
+        waiting: dict[AgentId, list[dict[str, Any]]] = {}
+        for row in _rows(edges):
+            if row["parent"] in lin._g:
+                lin._add_row(row, waiting)
+            else:
+                waiting.setdefault(row["parent"], []).append(row)
+        if waiting:
+            missing = sorted(map(repr, waiting))[:5]
+            n = sum(map(len, waiting.values()))
+            raise ValueError(
+                f"{n} lineage edges have parents never reached from a founder: {missing}"
+            )
+        return lin
+
+    def _add_row(self, row: dict[str, Any], waiting: dict[AgentId, list[dict[str, Any]]]) -> None:
+        stack = [row]
+        while stack:
+            r = stack.pop()
+            profile = r.get("profile")
+            if profile is None:
+                profile = self._g.nodes[r["parent"]]["profile"]
+            self.add_child(r["parent"], r["child"], r["kind"], r["generation"], profile)
+            stack.extend(reversed(waiting.pop(r["child"], [])))
+
+
+def _rows(
+    edges: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any] | Sequence[Any]],
+) -> Iterable[dict[str, Any]]:
+    if isinstance(edges, Mapping):
+        cols = {k: v.tolist() if isinstance(v, np.ndarray) else list(v) for k, v in edges.items()}
+        missing = [c for c in EDGE_COLUMNS[:4] if c not in cols]
+        if missing:
+            raise ValueError(f"lineage edge columns missing: {missing}")
+        n = len(cols["parent"])
+        for i in range(n):
+            yield {k: cols[k][i] for k in cols if k in EDGE_COLUMNS}
+        return
+    for row in edges:
+        if isinstance(row, Mapping):
+            yield dict(row)
+        else:
+            yield dict(zip(EDGE_COLUMNS, row))

@@ -1,0 +1,96 @@
+"""One task of a generation: a batch of groups plans, plays its episodes and reports rows.
+
+This is the unit sent to a Ray worker. Every random stream is keyed by (generation, group,
+purpose), never by task or worker, so how groups are batched into tasks changes no number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.deciders import Capability, PlanGroup, alike_fitness, plan
+from agents.preferences import Term, features, utility
+from arenas.core import concat_noise
+from tournament.config import ArenaSpec
+
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4}
+
+
+def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
+    """The random stream of one (generation, group, purpose) of a run."""
+    key = (generation, group, PURPOSES[purpose])
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every task of a run shares (sent to workers once)."""
+
+    seed: int
+    arena: ArenaSpec
+    terms: tuple[Term, ...]
+    planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
+
+
+@dataclass(frozen=True)
+class GroupBatch:
+    generation: int
+    groups: np.ndarray  # [G] global group indices
+    entries: np.ndarray  # [G, n] mix entry of each member
+    weights: np.ndarray  # [G, n, T]
+    policies: np.ndarray  # [G, n, P] current policies
+    kin: np.ndarray  # [G, n, n]
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    policies: np.ndarray  # [G, n, P] policies played this generation
+    fitness: np.ndarray  # [G, E, n] end-state resource per episode
+    utility: np.ndarray  # [G, E, n] own utility per episode
+    own: np.ndarray  # [G, E, n, K] events done by the agent itself
+    helper: np.ndarray  # [G, E, n, K] events done by its helpers
+    opportunities: np.ndarray  # [G, E, n, K]
+    watched: np.ndarray  # [G, E]
+
+
+def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
+    arena = setup.arena.build()
+    episodes = setup.arena.episodes
+    count, n = batch.entries.shape
+
+    plan_groups = [
+        PlanGroup(
+            batch.weights[i],
+            batch.policies[i],
+            tuple((slot, setup.planners[e]) for slot, e in enumerate(batch.entries[i]) if setup.planners[e] is not None),
+            batch.kin[i],
+        )
+        for i in range(count)
+    ]
+    plan_rngs = [stream(setup.seed, batch.generation, int(g), "plan") for g in batch.groups]
+    policies = np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
+
+    noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
+    played = np.repeat(policies, episodes, axis=0)
+    trace = arena.rollout(played, noise)
+    weights = np.repeat(batch.weights, episodes, axis=0)
+
+    universal = [t for t, term in enumerate(setup.terms) if term.kind == "universalization"]
+    slots = np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
+    alike = alike_fitness(arena, played, noise, slots, arena.steps)
+    values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)
+
+    def shaped(array: np.ndarray) -> np.ndarray:
+        return array.reshape(count, episodes, *array.shape[1:])
+
+    return TaskResult(
+        policies=policies,
+        fitness=shaped(trace.fitness),
+        utility=shaped(utility(values, weights)),
+        own=shaped(trace.own_events()),
+        helper=shaped(trace.helper_events()),
+        opportunities=shaped(trace.opportunities),
+        watched=shaped(trace.watched),
+    )

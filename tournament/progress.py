@@ -1,0 +1,46 @@
+"""A progress bar for long work: generations done, agents per second and time left."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Progress:
+    """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10%."""
+
+    def __init__(self, total: int, label: str, unit_per_step: int, stream: TextIO | None = None, enabled: bool = True):
+        self.total, self.label, self.unit_per_step = total, label, unit_per_step
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = self.stream.isatty()
+        self.start = time.perf_counter()
+        self.done = 0
+        self._every = max(1, total // 10)
+
+    def line(self) -> str:
+        elapsed = time.perf_counter() - self.start
+        rate = self.done * self.unit_per_step / elapsed if elapsed > 0 else 0.0
+        eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        width = 24
+        filled = width * self.done // max(self.total, 1)
+        bar = "#" * filled + "." * (width - filled)
+        return f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} agents/s  ETA {_clock(eta)}"
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+        if not self.enabled:
+            return
+        if self.tty:
+            self.stream.write("\r" + self.line())
+            if self.done >= self.total:
+                self.stream.write("\n")
+        elif self.done % self._every == 0 or self.done >= self.total:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
