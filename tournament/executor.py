@@ -4,6 +4,7 @@ default, an existing cluster with `--address`). Results always come back in subm
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -14,7 +15,7 @@ import tournament
 
 
 class InProcess:
-    workers = 0
+    workers = 1
 
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         return [fn(shared, item) for item in items]
@@ -35,16 +36,18 @@ class RayExecutor:
             # Workers on other nodes get the code from here; nothing but the declared
             # dependencies is assumed installed there.
             modules = [str(Path(m.__file__).parent) for m in (arenas, agents, tournament)]
-            ray.init(address=address, runtime_env={"py_modules": modules}, log_to_driver=False)
+            ray.init(address=address, runtime_env={"py_modules": modules}, log_to_driver=False, logging_level=logging.ERROR)
         else:
-            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._remote: dict[Callable, Any] = {}
+        self._shared: tuple[Any, Any] | None = None
 
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1)(fn))
-        ref = self.ray.put(shared)
-        return self.ray.get([remote.remote(ref, item) for item in items])
+        if self._shared is None or self._shared[0] is not shared:
+            self._shared = (shared, self.ray.put(shared))
+        return self.ray.get([remote.remote(self._shared[1], item) for item in items])
 
     def close(self) -> None:
         self.ray.shutdown()

@@ -29,7 +29,7 @@ from tournament.population import ORIGINS, Population, found, reproduce
 from tournament.progress import Progress
 from tournament.selection import fitness_from_payoff
 
-MAX_TASKS = 8  # tasks per generation: enough to keep a few workers busy, few enough to be cheap
+TASKS_PER_WORKER = 1  # one task per worker and generation: the fewest round trips
 
 
 def run(
@@ -39,11 +39,17 @@ def run(
     address: str | None = None,
     force: bool = False,
     progress: bool = True,
+    pool=None,
 ) -> Path:
-    """Run the experiment (and its drift twin) into `out/<name>`; return the run directory."""
+    """Run the experiment (and its drift twin) into `out/<name>`; return the run directory.
+
+    `pool` reuses a started executor (it is then left open); otherwise one is started from
+    `workers` and `address` and closed at the end.
+    """
     run_dir = Path(out) / experiment.name
     storage.prepare(run_dir, force)
-    pool = executor(workers, address)
+    owned = pool is None
+    pool = executor(workers, address) if owned else pool
     try:
         _run_one(experiment, run_dir, pool, "main", progress)
         if experiment.neutral_drift:
@@ -51,7 +57,8 @@ def run(
             (run_dir / "drift").mkdir()
             _run_one(twin, run_dir / "drift", pool, "drift", progress)
     finally:
-        pool.close()
+        if owned:
+            pool.close()
     return run_dir
 
 
@@ -139,7 +146,8 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
 def _generation(experiment, setup, arena, terms, pop: Population, lineage: Lineage, generation: int, run_dir: Path, pool) -> Population:
     group_size = experiment.arena.group_size
     groups = well_mixed(pop.size, group_size, stream(experiment.seed, generation, 0, "match"))
-    tasks = np.array_split(np.arange(len(groups)), min(MAX_TASKS, len(groups)))
+    # Streams are keyed by group, so how groups are cut into tasks changes no number.
+    tasks = np.array_split(np.arange(len(groups)), min(TASKS_PER_WORKER * pool.workers, len(groups)))
     batches = [
         GroupBatch(
             generation=generation,

@@ -1,0 +1,212 @@
+"""Read a run directory into memory.
+
+Only the files of the run directory are read (never `tournament` code), so a report can be rebuilt
+from the directory alone, years later. polars is imported inside the functions: `import reports`
+must stay cheap because the CLI imports it to build `--help`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MANIFEST = "manifest.json"
+DRIFT_DIR = "drift"
+TABLES = ("agents", "episodes", "lineage")
+
+MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
+
+AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "founder",
+                 "payoff", "fitness", "utility", "process_share")
+EPISODE_COLUMNS = ("generation", "group", "episode", "id", "profile", "fitness_gain", "utility",
+                   "watched")
+LINEAGE_COLUMNS = ("generation", "parent", "child", "kind")
+
+
+class ReportError(Exception):
+    """A run directory that cannot be reported on; the message names the file and what was expected."""
+
+    def __init__(self, path: Path | str, expected: str) -> None:
+        self.path = Path(path)
+        self.expected = expected
+        super().__init__(f"{self.path}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a report needs, as read from one run directory."""
+
+    path: Path
+    manifest: dict[str, Any]
+    agents: pl.DataFrame
+    episodes: pl.DataFrame
+    lineage: pl.DataFrame
+    drift: Run | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["survival_threshold"])
+
+    @property
+    def terms(self) -> list[dict[str, Any]]:
+        return list(self.manifest["terms"])
+
+    @property
+    def process_terms(self) -> list[dict[str, Any]]:
+        return [t for t in self.manifest["terms"] if t.get("process")]
+
+    @property
+    def event_kinds(self) -> list[str]:
+        return [str(k) for k in self.manifest["arena"].get("event_kinds", [])]
+
+    @property
+    def has_oversight(self) -> bool:
+        return bool(self.manifest["arena"].get("has_oversight", False))
+
+
+def load(run_dir: str | Path) -> Run:
+    """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run."""
+    path = Path(run_dir)
+    run = _load_one(path)
+    drift_dir = path / DRIFT_DIR
+    drift = None
+    if (drift_dir / MANIFEST).exists() or _parquet_files(drift_dir):
+        drift = _load_one(drift_dir)
+    return Run(run.path, run.manifest, run.agents, run.episodes, run.lineage, drift)
+
+
+def _load_one(path: Path) -> Run:
+    if not path.is_dir():
+        raise ReportError(path, "a run directory (it does not exist or is not a directory)")
+    manifest = read_manifest(path / MANIFEST)
+    weight_cols = [f"w:{t['key']}" for t in manifest["terms"]]
+    kinds = [str(k) for k in manifest["arena"].get("event_kinds", [])]
+    event_cols = [f"{p}:{k}" for k in kinds for p in ("own", "helper", "opportunity")]
+    agents = _read_table(path, "agents", (*AGENT_COLUMNS, *weight_cols))
+    episodes = _read_table(path, "episodes", (*EPISODE_COLUMNS, *event_cols))
+    lineage = _read_table(path, "lineage", LINEAGE_COLUMNS)
+    return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
+               _typed_lineage(lineage), None)
+
+
+def read_manifest(file: Path) -> dict[str, Any]:
+    """Parse and check manifest.json; weights written as the string "inf" become float('inf')."""
+    if not file.is_file():
+        raise ReportError(file, "a manifest.json (not a run directory, or the run never started)")
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(file, f"valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(file, "a JSON object at the top level")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise ReportError(file, f"the keys {', '.join(missing)}")
+    try:
+        float(manifest["survival_threshold"])
+    except (TypeError, ValueError):
+        raise ReportError(file, "survival_threshold to be a number") from None
+    if not isinstance(manifest["arena"], dict):
+        raise ReportError(file, "arena to be an object with name, has_oversight, event_kinds")
+    terms = manifest["terms"]
+    if not isinstance(terms, list) or not all(isinstance(t, dict) and "key" in t for t in terms):
+        raise ReportError(file, "terms to be a list of objects, each with a key")
+    if not isinstance(manifest["profiles"], dict):
+        raise ReportError(file, "profiles to be an object {name: {description, weights}}")
+    for name, profile in manifest["profiles"].items():
+        if not isinstance(profile, dict):
+            raise ReportError(file, f"profiles.{name} to be an object with description and weights")
+        weights = profile.get("weights") or {}
+        if not isinstance(weights, dict):
+            raise ReportError(file, f"profiles.{name}.weights to be an object {{term key: number}}")
+        profile["weights"] = {str(k): _weight(file, name, k, v) for k, v in weights.items()}
+    return manifest
+
+
+def _weight(file: Path, profile: str, key: str, value: Any) -> float:
+    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ReportError(file, f'profiles.{profile}.weights."{key}" to be a number or "inf"')
+    return float(value)
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("**/*.parquet") if not p.name.startswith("."))
+
+
+def _read_table(path: Path, table: str, required: tuple[str, ...]) -> pl.DataFrame:
+    """Concatenate `<table>/**/*.parquet`; missing table → an empty frame with `required` columns."""
+    import polars as pl
+
+    files = _parquet_files(path / table)
+    if not files:
+        return pl.DataFrame({c: [] for c in required})
+    try:  # fast path: one multi-file read; any problem → per file, to name the culprit
+        df = pl.read_parquet(files, hive_partitioning=False)
+        if all(c in df.columns for c in required):
+            return df
+    except Exception:  # noqa: BLE001, S110
+        pass
+    frames = []
+    for f in files:
+        try:
+            df = pl.read_parquet(f, hive_partitioning=False)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
+            raise ReportError(f, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise ReportError(f, f"the columns {', '.join(missing)}")
+        frames.append(df)
+    try:
+        return pl.concat(frames, how="diagonal_relaxed")
+    except Exception as exc:  # noqa: BLE001
+        raise ReportError(path / table, f"parquet parts with compatible schemas ({exc})") from None
+
+
+def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:
+    import polars as pl
+
+    ints = ["generation", "id", "slot", "parent", "founder"]
+    floats = ["payoff", "fitness", "utility", "process_share", *weight_cols]
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ints],
+        *[pl.col(c).cast(pl.Float64) for c in floats],
+        *[pl.col(c).cast(pl.String) for c in ("profile", "origin")],
+        pl.col("^policy:.*$").cast(pl.Float64),
+    )
+    return df.sort("generation", "id")
+
+
+def _typed_episodes(df: pl.DataFrame, event_cols: list[str]) -> pl.DataFrame:
+    import polars as pl
+
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "group", "episode", "id")],
+        *[pl.col(c).cast(pl.Float64) for c in ("fitness_gain", "utility", *event_cols)],
+        pl.col("profile").cast(pl.String),
+        pl.col("watched").cast(pl.Boolean),
+    )
+    return df.sort("generation", "group", "episode", "id")
+
+
+def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "parent", "child")],
+        pl.col("kind").cast(pl.String),
+    )
+    return df.sort("generation", "child")

@@ -1,0 +1,123 @@
+"""Reading a run directory: the frames, the drift twin, and clear errors for what is not a run."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import reports
+from reports import ReportError
+
+from conftest import DRIFT_AGENTS, MAIN_EPISODES, manifest, write_run
+
+
+def test_load_reads_every_table_and_ignores_temp_files(run_dir):
+    run = reports.load(run_dir)
+    assert isinstance(run, reports.Run)
+    assert run.path == run_dir and run.name == "toy" and run.drift is None
+    assert run.agents.height == 12 and run.episodes.height == 9 and run.lineage.height == 8
+    assert run.agents.get_column("generation").to_list() == [0] * 4 + [1] * 4 + [2] * 4
+    assert run.agents.schema["w:constraint:take:self"] == pl.Float64
+    assert run.lineage.columns == ["generation", "parent", "child", "kind"]
+    assert run.manifest["profiles"]["saint"]["weights"]["constraint:take:self"] == math.inf
+    with pytest.raises(AttributeError):
+        run.path = Path("/elsewhere")  # frozen
+
+
+def test_missing_lineage_gives_empty_frame_with_columns(run_dir):
+    shutil.rmtree(run_dir / "lineage")
+    run = reports.load(run_dir)
+    assert run.lineage.height == 0
+    assert run.lineage.columns == ["generation", "parent", "child", "kind"]
+    assert run.lineage.schema["child"] == pl.Int64
+
+
+def test_drift_twin_is_loaded(run_with_drift):
+    run = reports.load(run_with_drift)
+    assert run.drift is not None
+    assert run.drift.path == run_with_drift / "drift"
+    assert run.drift.agents.height == len(DRIFT_AGENTS)
+    assert run.drift.drift is None
+
+
+def test_missing_manifest_names_the_file(tmp_path):
+    (tmp_path / "agents").mkdir()
+    with pytest.raises(ReportError) as err:
+        reports.load(tmp_path)
+    assert err.value.path == tmp_path / "manifest.json"
+    assert "manifest.json" in str(err.value) and "expected" in str(err.value)
+
+
+def test_not_a_directory(tmp_path):
+    with pytest.raises(ReportError, match="run directory"):
+        reports.load(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{not json", "valid JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"name": "x"}', "survival_threshold"),
+])
+def test_broken_manifest_names_the_file(run_dir, text, expected):
+    (run_dir / "manifest.json").write_text(text)
+    with pytest.raises(ReportError) as err:
+        reports.load(run_dir)
+    assert str(run_dir / "manifest.json") in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_bad_weight_in_manifest(run_dir):
+    m = manifest()
+    m["profiles"] = {"odd": {"description": "", "weights": {"constraint:take:self": "lots"}}}
+    (run_dir / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ReportError, match=r"profiles\.odd\.weights"):
+        reports.load(run_dir)
+
+
+def test_parquet_missing_a_contract_column_names_the_file(run_dir):
+    part = run_dir / "agents" / "gen=1" / "part-0.parquet"
+    pl.read_parquet(part).drop("w:standing:commons_above").write_parquet(part)
+    with pytest.raises(ReportError) as err:
+        reports.load(run_dir)
+    assert err.value.path == part and "w:standing:commons_above" in str(err.value)
+
+
+def test_unreadable_parquet_names_the_file(run_dir):
+    part = run_dir / "episodes" / "gen=0" / "part-0.parquet"
+    part.write_bytes(b"garbage")
+    with pytest.raises(ReportError) as err:
+        reports.load(run_dir)
+    assert err.value.path == part
+
+
+def test_drift_folder_without_manifest_is_an_error(run_dir):
+    write_run(run_dir / "drift", manifest(role="drift"), DRIFT_AGENTS, MAIN_EPISODES)
+    (run_dir / "drift" / "manifest.json").unlink()
+    with pytest.raises(ReportError) as err:
+        reports.load(run_dir)
+    assert err.value.path == run_dir / "drift" / "manifest.json"
+
+
+def test_import_is_cheap_and_independent():
+    """`import reports` must not pull polars (CLI --help) nor any sibling package."""
+    code = ("import sys, reports; "
+            "bad = [m for m in ('polars', 'tournament', 'agents', 'arenas') if m in sys.modules]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(reports.__file__).parent.parent)
+    assert out.stdout.strip() == "[]"
+
+
+def test_reports_source_never_imports_other_packages():
+    src = Path(reports.__file__).parent
+    for f in src.glob("*.py"):
+        text = f.read_text()
+        for pkg in ("tournament", "agents", "arenas"):
+            assert f"import {pkg}" not in text and f"from {pkg}" not in text, (f, pkg)

@@ -1,0 +1,49 @@
+"""A task's numbers do not depend on how groups are cut into tasks (per-group streams)."""
+
+import dataclasses
+
+import numpy as np
+
+from agents.deciders import Capability
+from agents.profiles import library, load
+from agents.preferences import term_universe
+from tournament.config import ArenaSpec
+from tournament.play import GroupBatch, Setup, play_groups
+from arenas.commons import CommonsParams
+
+
+def _setup(episodes):
+    profiles = [load(library()[name]) for name in ("consequentialist", "self-keeper", "universalizer", "steward")]
+    terms = term_universe(profiles)
+    weights = np.stack([p.weight_row(terms) for p in profiles])
+    arena = ArenaSpec("commons", episodes, 4, 15, CommonsParams())
+    planners = (Capability(6, 2), Capability(5, 3, horizon=10), Capability(4, 1), None)
+    return Setup(seed=12, arena=arena, terms=terms, planners=planners), weights
+
+
+def _batch(groups, weights, rng_seed=0):
+    rng = np.random.default_rng(rng_seed)
+    entries = np.stack([rng.permutation(4) for _ in range(8)])[groups]
+    policies = np.random.default_rng(1).random((8, 4, 5))[groups]
+    kin = np.repeat(np.eye(4)[None], len(groups), axis=0)
+    return GroupBatch(generation=3, groups=np.asarray(groups), entries=entries, weights=weights[entries], policies=policies, kin=kin)
+
+
+def test_one_task_or_one_task_per_group_give_identical_results():
+    for episodes in (1, 3):
+        setup, weights = _setup(episodes)
+        whole = play_groups(setup, _batch(list(range(8)), weights))
+        parts = [play_groups(setup, _batch([g], weights)) for g in range(8)]
+        for field in dataclasses.fields(whole):
+            joined = np.concatenate([getattr(part, field.name) for part in parts])
+            assert np.array_equal(getattr(whole, field.name), joined), (episodes, field.name)
+
+
+def test_fixed_agents_keep_their_policy_and_planners_may_move():
+    setup, weights = _setup(2)
+    batch = _batch(list(range(8)), weights)
+    result = play_groups(setup, batch)
+    fixed = batch.entries == 3
+    assert np.array_equal(result.policies[fixed], batch.policies[fixed])
+    assert not np.array_equal(result.policies[~fixed], batch.policies[~fixed])
+    assert result.fitness.shape == (8, 2, 4) and result.own.shape == (8, 2, 4, 3)
