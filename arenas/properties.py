@@ -1,7 +1,8 @@
 """Standing properties: conditions on the world that a profile may want kept at every step.
 
 A property reads a named state series of a trace (e.g. `commons`, the stock as a share of its
-capacity) and says, per episode and step, whether it held. Arenas declare which series they
+capacity) and says, per episode and step after it, whether it held (the state before the first step is
+nobody's doing and is not judged). Arenas declare which series they
 record; registering a property is a few lines, and profiles refer to it by name.
 """
 
@@ -18,7 +19,7 @@ class StandingProperty:
     name: str
     series: str
     description: str
-    holds: Callable[[np.ndarray, float], np.ndarray]  # (series[B, T+1], threshold) -> bool[B, T+1]
+    holds: Callable[[np.ndarray, float], np.ndarray]  # (series[B, T], threshold) -> bool[B, T]
 
 
 _PROPERTIES: dict[str, StandingProperty] = {}

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run an experiment and write its report", description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.")
     run.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
     run.add_argument("--out", type=Path, default=Path("runs"), help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
-    run.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process (default: one per CPU on a private local Ray instance)")
+    run.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)")
     run.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
     run.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
     run.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
@@ -47,6 +47,8 @@ def _run(args) -> int:
         raise _bad("--workers", "a number ≥ 0", args.workers)
     if args.seed is not None and args.seed < 0:
         raise _bad("--seed", "a number ≥ 0", args.seed)
+    if args.workers == 0 and args.address:
+        raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
     experiment = config.load(args.experiment, seed=args.seed)
     run_dir = runner.run(experiment, args.out, args.workers, args.address or os.environ.get("RAY_ADDRESS"), args.force, not args.quiet)
     md, html = _report(run_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 from agents import profiles
 from agents.deciders import DECIDERS, Capability
 from agents.preferences import Profile
-from arenas import arena_class, names as arena_names
+from arenas import arena_class, names as arena_names, properties
 from arenas.core import Arena
 from arenas.inputs import InputError, Table, load_toml, read_params
 
@@ -173,6 +173,7 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
             library = ", ".join(profiles.library())
             raise entry.error("profile", f"a library profile ({library}) or a path to a .toml file", reference)
         profile = profiles.load(found)
+        _check_series(profile, built, path, entry.field("profile"))
         share = entry.number("share", low=0.0, high=1.0)
         decider = entry.string("decider", default="planner", choices=DECIDERS)
         raw = entry.table("capability")
@@ -184,6 +185,16 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise InputError(path, "population.mix.share", "shares that sum to 1", round(total, 12))
     return tuple(mix)
+
+
+def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> None:
+    """A standing property is only meaningful in an arena that records the series it reads."""
+    for term in profile.terms:
+        if term.kind == "standing":
+            series = properties.get(term.name).series
+            if series not in arena.series_names:
+                recorded = ", ".join(arena.series_names) or "none"
+                raise InputError(path, field, f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}", profile.source)
 
 
 def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:

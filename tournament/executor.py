@@ -55,6 +55,6 @@ class RayExecutor:
 
 def executor(workers: int | None, address: str | None):
     """`workers == 0` runs in-process; otherwise Ray (local with `workers` CPUs, or a cluster)."""
-    if workers == 0 and not address:
+    if workers == 0:
         return InProcess()
     return RayExecutor(workers, address)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from tournament.config import Experiment, Selection
-from tournament.lineage import Lineage
 from tournament.mutation import mutate_weights
 from tournament.selection import moran_birth_death, neutral, wright_fisher
 

@@ -47,10 +47,11 @@ def run(
     `workers` and `address` and closed at the end.
     """
     run_dir = Path(out) / experiment.name
-    storage.prepare(run_dir, force)
+    storage.check_target(run_dir, force)  # fail fast, before Ray starts
     owned = pool is None
     pool = executor(workers, address) if owned else pool
     try:
+        storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
         _run_one(experiment, run_dir, pool, "main", progress)
         if experiment.neutral_drift:
             twin = experiment.drift_twin()

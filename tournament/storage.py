@@ -55,14 +55,21 @@ def table_path(run_dir: Path, table: str, generation: int) -> Path:
     return run_dir / table / f"gen={generation}" / "part-0.parquet"
 
 
-def prepare(run_dir: Path, force: bool) -> None:
-    """Create an empty run directory; an existing one is an error unless `force` replaces it."""
+def check_target(run_dir: Path, force: bool) -> None:
+    """Refuse a run directory that exists (unless `force` may replace it) before any work starts."""
     if run_dir.is_symlink():
         raise InputError(run_dir, "--out", "a run directory that is not a symbolic link")
+    if not run_dir.exists():
+        return
+    if not force:
+        raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
+    if any(run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
+        raise InputError(run_dir, "--force", "a purity run directory (manifest.json) to replace; refusing to delete another folder")
+
+
+def prepare(run_dir: Path, force: bool) -> None:
+    """Create an empty run directory, replacing an old run only when `force` allows it."""
+    check_target(run_dir, force)
     if run_dir.exists():
-        if not force:
-            raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-        if any(run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
-            raise InputError(run_dir, "--force", "a purity run directory (manifest.json) to replace; refusing to delete another folder")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)

@@ -107,3 +107,12 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path):
     done = purity("report", tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert str(tmp_path) in done.stderr
+
+
+def test_workers_zero_runs_in_process_even_with_a_cluster_address(small_experiment, tmp_path):
+    from tournament.executor import InProcess, executor
+
+    assert isinstance(executor(0, "10.0.0.1:6379"), InProcess)
+    done = purity("run", small_experiment, "--workers", "0", "--address", "127.0.0.1:1", "--out", tmp_path)
+    assert_one_line_error(done, "--workers")
+    assert not (tmp_path / "small").exists()

@@ -72,3 +72,14 @@ def test_validate_tells_profiles_from_experiments(tmp_path):
     other.write_text("x = 1\n")
     with pytest.raises(InputError, match="a profile"):
         validate(other)
+
+
+def test_standing_property_needs_a_series_the_arena_records(write_experiment, tmp_path):
+    (tmp_path / "loyal.toml").write_text(
+        '[profile]\nname = "loyal"\n[[standing]]\nproperty = "principal_in_control"\nthreshold = 0.5\nweight = 1.0\n'
+    )
+    path = write_experiment(('profile = "lineage-keeper"', 'profile = "loyal.toml"'))
+    with pytest.raises(InputError) as caught:
+        load(path)
+    assert caught.value.field == "population.mix[1].profile"
+    assert "'principal_control'" in caught.value.expected and "commons" in caught.value.expected

@@ -1,0 +1,321 @@
+"""Every snippet of the user documentation runs, so the documentation cannot drift from the code.
+
+Convention for README.md and docs/*.md (blocks of one file run in order, in one work directory
+that starts as a copy of `experiments/`, so later blocks can use what earlier ones wrote):
+
+- ```python```: run in a fresh interpreter (`python -c`); ```python file=NAME```: also saved as
+  NAME in the work directory and run as `python NAME`, so later blocks can import it.
+- ```toml```: a whole file; it must pass `purity validate`. ```toml fragment```: skipped.
+- ```console``` / ```sh```: each line starting with `$ ` is a command (with its heredoc body or
+  `\\` continuation lines), run by bash with the venv's bin first on PATH; it must exit 0 and
+  variables it exports carry over to the next command. The other lines, except comments (`# ...`) and
+  blank lines, show output: each must be a line of what the command printed (`...` = lines left out).
+- ```sh cluster```: needs a Ray cluster. The fast tests skip it; `test_cluster_snippets` (slow)
+  runs it against a real head it starts, and stops only the processes it started, by pid.
+- Blocks without a tag are not run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/cluster.md")
+BIN = Path(sys.executable).parent
+HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
+FENCE = re.compile(r"^```(.*)$")
+
+
+@dataclass(frozen=True)
+class Block:
+    doc: str
+    line: int  # line of the opening fence, 1-based
+    tags: tuple[str, ...]
+    text: str
+
+    @property
+    def lang(self) -> str:
+        return self.tags[0] if self.tags else ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.doc}:{self.line}"
+
+
+def blocks(doc: str) -> list[Block]:
+    found, lines, i = [], (ROOT / doc).read_text(encoding="utf-8").splitlines(), 0
+    while i < len(lines):
+        opening = FENCE.match(lines[i])
+        if not opening:
+            i += 1
+            continue
+        start, body = i, []
+        i += 1
+        while i < len(lines) and lines[i].strip() != "```":
+            body.append(lines[i])
+            i += 1
+        assert i < len(lines), f"{doc}:{start + 1}: code block never closed"
+        found.append(Block(doc, start + 1, tuple(opening.group(1).split()), "\n".join(body) + "\n"))
+        i += 1
+    return found
+
+
+@dataclass(frozen=True)
+class Command:
+    text: str
+    shown: tuple[str, ...]  # output lines the reader is shown
+
+
+def is_comment(line: str) -> bool:
+    return line == "#" or line.startswith("# ")
+
+
+def commands(block: Block) -> list[Command]:
+    lines, out, i = block.text.splitlines(), [], 0
+    while i < len(lines):
+        if not lines[i].startswith("$ "):  # before the first command: comments only
+            assert not lines[i].strip() or is_comment(lines[i]), f"{block.where}: {lines[i]!r}"
+            i += 1
+            continue
+        parts = [lines[i][2:]]
+        i += 1
+        while parts[-1].endswith("\\") and i < len(lines):
+            parts.append(lines[i])
+            i += 1
+        for tag in HEREDOC.findall("\n".join(parts)):
+            while i < len(lines):
+                parts.append(lines[i])
+                i += 1
+                if parts[-1].strip() == tag:
+                    break
+        shown = []
+        while i < len(lines) and not lines[i].startswith("$ "):
+            if lines[i].strip() and not is_comment(lines[i]):
+                shown.append(lines[i])
+            i += 1
+        out.append(Command("\n".join(parts), tuple(shown)))
+    return out
+
+
+def base_env(home: Path | None = None) -> dict[str, str]:
+    """The user's environment with the venv first on PATH and no Ray cluster or token settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_ADDRESS", "RAY_AUTH"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], timeout: float = 120) -> None:
+    """Run one `$ ` command with bash; keep the variables it exports in `env`; check shown output."""
+    env_file = cwd.parent / ".env-after"
+    script = f"{command.text}\n__rc=$?\nenv -0 > {env_file}\nexit $__rc\n"
+    done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    printed = done.stdout + done.stderr
+    assert done.returncode == 0, f"{where}: `{command.text}` exited {done.returncode}:\n{printed}"
+    for entry in env_file.read_bytes().split(b"\0"):
+        name, sep, value = entry.decode().partition("=")
+        if sep and name not in ("_", "SHLVL", "PWD", "OLDPWD", "__rc"):
+            env[name] = value
+    lines = {" ".join(line.split()) for line in printed.splitlines()}
+    for line in command.shown:
+        if line.strip() != "...":
+            assert " ".join(line.split()) in lines, f"{where}: `{command.text}` did not print {line!r}:\n{printed}"
+
+
+def run_python(block: Block, cwd: Path, env: dict[str, str]) -> None:
+    name = dict(tag.split("=", 1) for tag in block.tags[1:] if "=" in tag).get("file")
+    if name:
+        (cwd / name).write_text(block.text, encoding="utf-8")
+        argv = [sys.executable, name]
+    else:
+        argv = [sys.executable, "-c", block.text]
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{block.where}: python block failed:\n{done.stdout}{done.stderr}"
+
+
+def run_toml(block: Block, tmp: Path, env: dict[str, str]) -> None:
+    path = tmp / f"block-{block.line}.toml"
+    path.write_text(block.text, encoding="utf-8")
+    done = subprocess.run([BIN / "purity", "validate", path], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{block.where}: toml block does not validate: {done.stderr}"
+
+
+def work_dir(tmp_path: Path) -> Path:
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    shutil.copytree(ROOT / "experiments", cwd / "experiments")
+    return cwd
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_snippets(doc, tmp_path):
+    cwd, env, ran = work_dir(tmp_path), base_env(), 0
+    for block in blocks(doc):
+        if "fragment" in block.tags or "cluster" in block.tags:
+            continue
+        if block.lang == "python":
+            run_python(block, cwd, env)
+        elif block.lang == "toml":
+            run_toml(block, tmp_path, env)
+        elif block.lang in ("console", "sh"):
+            for command in commands(block):
+                run_shell(command, block.where, cwd, env)
+        else:
+            continue
+        ran += 1
+    assert ran, f"{doc} has no runnable snippet"
+
+
+def test_docs_exist_and_links_resolve():
+    for doc in DOCS:
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert len(text) > 500, doc
+        outside = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", outside):
+            if "://" not in target:
+                assert (ROOT / doc).parent.joinpath(target).exists(), f"{doc}: broken link {target}"
+
+
+def test_only_known_block_tags():
+    """A typo in a tag (```pyhton```) would silently skip a snippet."""
+    known = {"", "python", "toml", "console", "sh", "text"}
+    for doc in DOCS:
+        for block in blocks(doc):
+            assert block.lang in known, f"{block.where}: unknown block tag {block.lang!r}"
+            assert set(block.tags[1:]) <= {"fragment", "cluster"} or block.lang == "python", block.where
+
+
+def test_fragments_are_few():
+    fragments = [b for doc in DOCS for b in blocks(doc) if "fragment" in b.tags]
+    whole = [b for doc in DOCS for b in blocks(doc) if b.lang == "toml" and "fragment" not in b.tags]
+    assert len(fragments) <= len(whole), [b.where for b in fragments]
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = blocks("README.md")[0]
+    assert "make run" in first.text and "make test" in first.text
+    assert text.index("make run") < text.index("##"), "the set-up commands come before the first section"
+
+
+def test_profiles_doc_lists_the_library_and_the_vocabulary():
+    from agents import profiles
+    from agents.preferences import MEASURES, SCOPES
+    from arenas import events, properties
+
+    text = (ROOT / "docs/profiles.md").read_text(encoding="utf-8")
+    names = set(profiles.library()) | set(MEASURES) | set(SCOPES) | set(events.kinds()) | set(properties.names())
+    missing = sorted(name for name in names if f"`{name}`" not in text)
+    assert not missing, f"docs/profiles.md does not mention {missing}"
+
+
+def test_arenas_doc_lists_every_commons_parameter():
+    from dataclasses import fields
+
+    from arenas.commons import CommonsArena
+
+    (block,) = [b for b in blocks("docs/arenas.md") if 'name = "commons-defaults"' in b.text]
+    documented = tomllib.loads(block.text)["arena"]
+    defaults = {f.name: f.default for f in fields(CommonsArena.Params)}
+    assert {k: documented.get(k) for k in defaults} == defaults, "docs/arenas.md: commons defaults"
+
+
+def test_cluster_doc_lists_the_declared_dependencies():
+    """Cluster nodes need exactly the declared dependencies; the install line must say which."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    text = (ROOT / "docs/cluster.md").read_text(encoding="utf-8")
+    for requirement in declared:
+        assert f'"{requirement}"' in text, f"docs/cluster.md does not pin {requirement}"
+
+
+# --------------------------------------------------------------------------------------------
+# cluster: a real head (and worker node) on this machine, started and stopped by this test
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_node(command: str, where: str, cwd: Path, env: dict[str, str], temp_dir: Path, log: Path) -> subprocess.Popen:
+    """`ray start` kept in the foreground (--block), so it is ours to stop, by pid."""
+    extra = " --num-cpus=1"
+    if "--block" not in command:
+        extra += " --block"
+    if "--head" in command:
+        extra += f" --include-dashboard=false --temp-dir={temp_dir}"
+    handle = log.open("w")
+    node = subprocess.Popen(["bash", "-c", f"exec {command}{extra}"], cwd=cwd, env=env, stdout=handle,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while "Ray runtime started" not in log.read_text():
+        assert node.poll() is None, f"{where}: `{command}` exited:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"{where}: `{command}` did not start:\n{log.read_text()}"
+        time.sleep(0.5)
+    return node
+
+
+def stop(node: subprocess.Popen) -> None:
+    """SIGTERM our `ray start --block` (it takes its raylet and GCS down with it); if anything of
+    its process group outlives that, kill the group: it holds only processes this test started."""
+    if node.poll() is None:
+        node.send_signal(signal.SIGTERM)
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait(timeout=10)
+    try:
+        os.killpg(node.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@pytest.mark.slow
+def test_cluster_snippets(tmp_path):
+    """The cluster page's commands, on a local head and a second node, with token authentication."""
+    port, cwd = free_port(), work_dir(tmp_path)
+    home = tmp_path / "home"  # the token lands in this ~/.ray, never in the user's
+    home.mkdir()
+    env = base_env(home) | {"HEAD": "127.0.0.1"}
+    temp_dir = Path(tempfile.mkdtemp(prefix="prt", dir="/tmp"))  # short: Ray's socket paths
+    nodes: list[subprocess.Popen] = []
+    ran = 0
+    try:
+        for block in blocks("docs/cluster.md"):
+            if "cluster" not in block.tags:
+                continue
+            for command in commands(block):
+                text = command.text.replace("6379", str(port))
+                if text.startswith("ray start"):
+                    log = tmp_path / f"node-{len(nodes)}.log"
+                    nodes.append(start_node(text, block.where, cwd, dict(env), temp_dir, log))
+                else:
+                    run_shell(Command(text, command.shown), block.where, cwd, env, timeout=900)
+                ran += 1
+        assert len(nodes) >= 2, "the cluster page starts a head and a worker node"
+        cluster = [b for b in blocks("docs/cluster.md") if "cluster" in b.tags]
+        assert any("purity run" in c.text and "--address" in c.text for b in cluster for c in commands(b))
+        reports = list(cwd.glob("runs/*/report.md"))
+        assert reports, "a run on the cluster wrote its report"
+        assert (home / ".ray" / "auth_token").is_file()
+    finally:
+        for node in reversed(nodes):
+            stop(node)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert ran
