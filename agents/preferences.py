@@ -188,3 +188,15 @@ def process_share(weights: np.ndarray, process: np.ndarray) -> np.ndarray:
     total = finite_proc + np.where(process, 0.0, weights).sum(axis=-1)
     share = np.divide(finite_proc, total, out=np.zeros_like(finite_proc), where=total > 0)
     return np.where(hard, 1.0, share)
+
+
+def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
+    """The universe plus every constraint under every scope, so a scope can mutate into another."""
+    out = list(terms)
+    for term in terms:
+        if term.kind == "constraint":
+            for scope in SCOPES:
+                variant = Term(term.kind, term.name, scope=scope, endorsed=term.endorsed)
+                if variant not in out:
+                    out.append(variant)
+    return tuple(out)

@@ -17,10 +17,13 @@ from agents.preferences import Profile
 from arenas import arena_class, names as arena_names, properties
 from arenas.core import Arena
 from arenas.inputs import InputError, Table, load_toml, read_params
+from tournament.mutation import MutationSpec
 
-MATCHINGS = ("well_mixed",)
-SELECTIONS = ("moran", "wright_fisher", "none")
+MATCHINGS = ("well_mixed", "graph", "assortative")
+PLAYS = ("groups", "all_pairs")
+SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none")
 RULES = ("linear", "exponential")
+DISTRIBUTIONS = ("lognormal", "gaussian")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,18 @@ class Selection:
     kind: str = "moran"
     intensity: float = 0.1
     rule: str = "linear"
-    mutation_rate: float = 0.05
-    mutation_sigma: float = 0.2
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Who plays whom (and, on a graph, who replaces whom)."""
+
+    kind: str = "well_mixed"
+    play: str = "groups"  # "all_pairs": every agent meets every other once (2-player arenas)
+    sigma: float = 0.0  # assortative: chance that a partner shares the focal agent's type
+    generator: str | None = None  # graph: a networkx *_graph function ...
+    args: tuple[tuple[str, object], ...] = ()  # ... and its arguments
+    file: str | None = None  # graph: or a graph file
 
 
 @dataclass(frozen=True)
@@ -63,11 +76,14 @@ class Experiment:
     survival_threshold: float
     arena: ArenaSpec
     mix: tuple[MixEntry, ...]
-    matching: str
+    matching: Matching
     selection: Selection
+    mutation: MutationSpec
     reflection: bool
     neutral_drift: bool
     source: str
+    stop_at_fixation: bool = False
+    lock_in: float = 0.9
 
     def with_seed(self, seed: int) -> "Experiment":
         return dataclasses.replace(self, seed=seed)
@@ -88,6 +104,8 @@ class Experiment:
                 "generations": self.generations,
                 "population": self.population,
                 "survival_threshold": self.survival_threshold,
+                "stop_at_fixation": self.stop_at_fixation,
+                "lock_in": self.lock_in,
                 "source": self.source,
             },
             "arena": {
@@ -110,8 +128,9 @@ class Experiment:
                     for entry in self.mix
                 ]
             },
-            "matching": {"kind": self.matching},
+            "matching": {**dataclasses.asdict(self.matching), "args": dict(self.matching.args)},
             "selection": dataclasses.asdict(self.selection),
+            "mutation": dataclasses.asdict(self.mutation),
             "reflection": {"enabled": self.reflection},
             "control": {"neutral_drift": self.neutral_drift},
         }
@@ -130,14 +149,19 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     generations = head.integer("generations", low=1, high=1_000_000)
     population = head.integer("population", low=2, high=10_000_000)
     threshold = head.number("survival_threshold", default=0.1, low=0.0)
+    stop_at_fixation = head.boolean("stop_at_fixation", default=False)
+    lock_in = head.number("lock_in", default=0.9, low=0.0, high=1.0)
     head.done()
 
     arena = _arena(top.table("arena", required=True), path)
     if population % arena.group_size:
         raise InputError(path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population)
     mix = _mix(top.table("population", required=True), path, arena)
-    matching = _matching(top.table("matching"))
+    matching = _matching(top.table("matching"), path, population, arena)
     selection = _selection(top.table("selection"))
+    mutation = read_params(MutationSpec, top.table("mutation").data, path, "mutation")
+    if mutation.distribution not in DISTRIBUTIONS:
+        raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
     reflection = _reflection(top.table("reflection"))
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
@@ -145,7 +169,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     top.done()
     return Experiment(
         name, description, file_seed if seed is None else seed, generations, population, threshold,
-        arena, mix, matching, selection, reflection, neutral_drift, str(path),
+        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in,
     )
 
 
@@ -203,10 +227,34 @@ def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
     return values
 
 
-def _matching(table: Table) -> str:
+def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Matching:
     kind = table.string("kind", default="well_mixed", choices=MATCHINGS)
+    play = table.string("play", default="groups", choices=PLAYS)
+    sigma = table.number("sigma", default=0.0, low=0.0, high=1.0) if kind == "assortative" else 0.0
+    generator = file = None
+    args: dict = {}
+    if kind == "graph":
+        generator = table.string("generator", default=None)
+        file = table.string("file", default=None)
+        args = table.table("args").data
+        if (generator is None) == (file is None):
+            raise table.error("generator", "either a networkx generator name or a graph file (one of the two)")
+        if file is not None:
+            file = str((path.parent / file) if not Path(file).is_absolute() else Path(file))
     table.done()
-    return kind
+    if play == "all_pairs" and (kind != "well_mixed" or arena.group_size != 2):
+        raise table.error("play", '"all_pairs" only with kind = "well_mixed" and arena.group_size = 2', play)
+    matching = Matching(kind, play, sigma, generator, tuple(sorted(args.items())), file)
+    if kind == "graph":
+        from tournament.matching import graph_structure
+
+        try:
+            structure = graph_structure(generator, args, file)
+        except ValueError as error:
+            raise table.error("generator" if generator else "file", f"a usable graph ({error})", generator or file) from None
+        if structure.n != population:
+            raise table.error("args" if generator else "file", f"a graph with experiment.population = {population} nodes", f"{structure.n} nodes")
+    return matching
 
 
 def _selection(table: Table) -> Selection:
@@ -214,8 +262,6 @@ def _selection(table: Table) -> Selection:
         kind=table.string("kind", default=Selection.kind, choices=SELECTIONS),
         intensity=table.number("intensity", default=Selection.intensity, low=0.0),
         rule=table.string("rule", default=Selection.rule, choices=RULES),
-        mutation_rate=table.number("mutation_rate", default=Selection.mutation_rate, low=0.0, high=1.0),
-        mutation_sigma=table.number("mutation_sigma", default=Selection.mutation_sigma, low=0.0),
     )
     table.done()
     return selection

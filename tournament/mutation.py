@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-__all__ = ["mutate_weights"]
+__all__ = ["MutationSpec", "TermSpace", "mutate", "mutate_weights"]
 
 
 def mutate_weights(
@@ -43,3 +45,108 @@ def mutate_weights(
         # Clipping keeps "present and finite" an invariant even for absurd sigma.
         out[change] = np.clip(w[change] * np.exp(sigma * eps[change]), fi.tiny, fi.max)
     return out, mutated
+
+
+_UNIT = {"low": 0.0, "high": 1.0}
+
+
+@dataclass(frozen=True)
+class MutationSpec:
+    """How offspring differ from their parent (`[mutation]` in the experiment file)."""
+
+    rate: float = field(default=0.05, metadata=_UNIT)  # chance that an offspring's weights move
+    sigma: float = field(default=0.2, metadata={"low": 0.0, "high": 10.0})  # size of a move
+    distribution: str = "lognormal"  # "lognormal": w·exp(σε); "gaussian": max(0, w + σε)
+    add_rate: float = field(default=0.0, metadata=_UNIT)  # an absent process term appears
+    remove_rate: float = field(default=0.0, metadata=_UNIT)  # a present process term disappears
+    scope_rate: float = field(default=0.0, metadata=_UNIT)  # a constraint moves to another scope
+
+    @property
+    def structural(self) -> bool:
+        return self.add_rate > 0 or self.remove_rate > 0 or self.scope_rate > 0
+
+
+@dataclass(frozen=True)
+class TermSpace:
+    """What structural mutation needs to know about a run's weight columns."""
+
+    keys: tuple[str, ...]
+    process: np.ndarray  # [T] bool: the column is a process term (only those appear/disappear)
+    reference: np.ndarray  # [T] weight a term gets when it appears
+    siblings: tuple[tuple[int, ...], ...]  # per column: same constraint under the other scopes
+
+
+def mutate(rows: np.ndarray, rng: np.random.Generator, spec: MutationSpec, space: TermSpace) -> tuple[np.ndarray, list[str]]:
+    """Offspring rows [M, T] from parent rows, and a label per offspring saying what changed.
+
+    Labels: "" (exact copy), "weights", "add:<key>", "remove:<key>", "scope:<key>><key>",
+    joined by ";". Random draws are taken for every row, so one row's fate does not shift the
+    stream of the others.
+    """
+    m = rows.shape[0]
+    if spec.distribution == "lognormal":
+        out, moved = mutate_weights(rows, rng, spec.rate, spec.sigma)
+    else:
+        moved = rng.random(m) < spec.rate
+        eps = rng.standard_normal(rows.shape)
+        out = rows.copy()
+        change = moved[:, None] & np.isfinite(rows) & (rows > 0)
+        out[change] = np.maximum(rows[change] + spec.sigma * eps[change], 0.0)
+    labels = [["weights"] if moved_row else [] for moved_row in moved]
+    draws = rng.random((m, 3))
+    picks = rng.random((m, 3))
+    for i in np.flatnonzero((draws < [spec.add_rate, spec.remove_rate, spec.scope_rate]).any(axis=1)):
+        row = out[i]
+        if draws[i, 0] < spec.add_rate:
+            absent = np.flatnonzero(space.process & (row == 0))
+            if len(absent):
+                t = absent[int(picks[i, 0] * len(absent))]
+                row[t] = space.reference[t]
+                labels[i].append(f"add:{space.keys[t]}")
+        if draws[i, 1] < spec.remove_rate:
+            present = np.flatnonzero(space.process & (row != 0))
+            if len(present):
+                t = present[int(picks[i, 1] * len(present))]
+                row[t] = 0.0
+                labels[i].append(f"remove:{space.keys[t]}")
+        if draws[i, 2] < spec.scope_rate:
+            movable = [t for t in np.flatnonzero(row != 0) if any(row[s] == 0 for s in space.siblings[t])]
+            if movable:
+                t = movable[int(picks[i, 2] * len(movable))]
+                free = [s for s in space.siblings[t] if row[s] == 0]
+                s = free[int(picks[i, 2] * 997) % len(free)]
+                row[s], row[t] = row[t], 0.0
+                labels[i].append(f"scope:{space.keys[t]}>{space.keys[s]}")
+    return out, [";".join(parts) for parts in labels]
+
+
+def term_space(terms: tuple, founding: np.ndarray) -> TermSpace:
+    """Reference weights and scope siblings of a run's terms (`founding`: [profiles, T] weights).
+
+    A term that appears by mutation gets the mean weight the founding profiles give it, or,
+    for a scope variant nobody founded, the mean of its siblings'.
+    """
+    count = len(terms)
+    carriers = (founding != 0).sum(axis=0)
+    total = np.where(founding != 0, founding, 0.0).sum(axis=0)
+    reference = np.divide(total, carriers, out=np.zeros(count), where=carriers > 0)
+    siblings = tuple(
+        tuple(
+            s
+            for s, other in enumerate(terms)
+            if s != t and term.kind == "constraint" and other.kind == "constraint" and (other.name, other.endorsed) == (term.name, term.endorsed)
+        )
+        for t, term in enumerate(terms)
+    )
+    for t in range(count):
+        if reference[t] == 0 and siblings[t]:
+            known = [reference[s] for s in siblings[t] if reference[s] != 0]
+            reference[t] = np.mean(known) if known else 1.0
+        elif reference[t] == 0:
+            reference[t] = 1.0
+    return TermSpace(
+        keys=tuple(term.key for term in terms),
+        process=np.array([term.process for term in terms]),
+        reference=reference,
+        siblings=siblings,
+    )

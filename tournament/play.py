@@ -42,6 +42,8 @@ class GroupBatch:
     weights: np.ndarray  # [G, n, T]
     policies: np.ndarray  # [G, n, P] current policies
     kin: np.ndarray  # [G, n, n]
+    planning: np.ndarray  # [G, n] bool: members that choose their policy in this group
+    episodes: int
 
 
 @dataclass(frozen=True)
@@ -55,22 +57,32 @@ class TaskResult:
     watched: np.ndarray  # [G, E]
 
 
-def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
+def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
+    """[G, n, P] policies after the planners marked in `batch.planning` chose theirs."""
     arena = setup.arena.build()
-    episodes = setup.arena.episodes
-    count, n = batch.entries.shape
-
     plan_groups = [
         PlanGroup(
             batch.weights[i],
             batch.policies[i],
-            tuple((slot, setup.planners[e]) for slot, e in enumerate(batch.entries[i]) if setup.planners[e] is not None),
+            tuple(
+                (slot, setup.planners[e])
+                for slot, e in enumerate(batch.entries[i])
+                if setup.planners[e] is not None and batch.planning[i, slot]
+            ),
             batch.kin[i],
         )
-        for i in range(count)
+        for i in range(len(batch.groups))
     ]
     plan_rngs = [stream(setup.seed, batch.generation, int(g), "plan") for g in batch.groups]
-    policies = np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
+    return np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
+
+
+def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
+    """Plan (members marked in `batch.planning`), then play `batch.episodes` episodes per group."""
+    arena = setup.arena.build()
+    episodes = batch.episodes
+    count = len(batch.groups)
+    policies = plan_groups(setup, batch) if batch.planning.any() else batch.policies
 
     noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
     played = np.repeat(policies, episodes, axis=0)

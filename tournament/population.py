@@ -7,14 +7,13 @@ universe, their mix entry (founding profile and decider) and their current polic
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from tournament.config import Experiment, Selection
-from tournament.mutation import mutate_weights
-from tournament.selection import moran_birth_death, neutral, wright_fisher
+from tournament.mutation import MutationSpec, TermSpace, mutate
+from tournament.selection import moran_birth_death, moran_death_birth, neutral, replicator_parents, wright_fisher
 
 ORIGINS = ("founder", "inherit", "design", "self_modify")
 INHERIT = ORIGINS.index("inherit")
@@ -29,6 +28,7 @@ class Population:
     origin: np.ndarray  # [N] index into ORIGINS
     parent: np.ndarray  # [N] int64 parent id, -1 for founders
     founder: np.ndarray  # [N] int64
+    mutation: np.ndarray  # [N] object: what mutation made this agent differ from its parent
     next_id: int
 
     @property
@@ -60,51 +60,73 @@ def found(experiment: Experiment, weight_rows: np.ndarray) -> Population:
         origin=np.zeros(len(ids), dtype=np.int64),
         parent=np.full(len(ids), -1, dtype=np.int64),
         founder=ids.copy(),
+        mutation=np.full(len(ids), "", dtype=object),
         next_id=len(ids),
     )
+
+
+def _parents(pop: Population, fitness: np.ndarray, selection: Selection, rng: np.random.Generator, structure) -> tuple[np.ndarray, np.ndarray]:
+    """(source, final): birth k copies row `source[k]` of the table [current agents; births];
+    `final[slot]` is the row that holds each slot afterwards."""
+    n = pop.size
+    if selection.kind in ("moran", "moran_db"):
+        sampler = moran_birth_death if selection.kind == "moran" else moran_death_birth
+        births = sampler(fitness, rng, events=n, structure=structure)
+        final = np.arange(n)
+        source = np.empty(len(births), dtype=np.int64)
+        for k, (p, d) in enumerate(zip(births.parent_slot, births.dead_slot)):
+            source[k] = final[p]
+            final[d] = n + k
+        return source, final
+    if selection.kind == "wright_fisher":
+        source = wright_fisher(fitness, rng)
+    elif selection.kind == "replicator":
+        source = replicator_parents(pop.entry, fitness, rng)
+    else:  # "none": neutral drift, fitness ignored
+        source = neutral(n, rng)
+    return source, n + np.arange(n)
 
 
 def reproduce(
     pop: Population,
     fitness: np.ndarray,
     selection: Selection,
+    mutation: MutationSpec,
+    space: TermSpace,
     rng_select: np.random.Generator,
     rng_mutate: np.random.Generator,
+    structure=None,
 ) -> tuple[Population, list[tuple[int, int]]]:
     """The next generation and its births as (parent id, child id) pairs, in birth order.
 
-    Moran: N birth–death events (overlapping generations; survivors keep their id and policy).
-    Wright–Fisher and `none`: N offspring replace everyone (`none` draws parents uniformly).
+    Moran (birth–death or death–birth): N elementary events at this generation's fitness, with
+    overlapping generations (survivors keep their id and policy; a newborn may itself reproduce
+    later in the same generation). Wright–Fisher, replicator and `none` replace everyone.
+    Offspring copy their parent's entry, policy and founder, with mutated weights.
     """
     n = pop.size
-    if selection.kind == "moran":
-        births = moran_birth_death(fitness, rng_select, events=n)
-        parent_slots, dead_slots = births.parent_slot, births.dead_slot
-    else:
-        parent_slots = wright_fisher(fitness, rng_select) if selection.kind == "wright_fisher" else neutral(n, rng_select)
-        dead_slots = np.arange(n)
-    # One multiplicative factor row per birth: 0 stays 0 and inf stays inf under multiplication.
-    factors, _ = mutate_weights(np.ones((len(parent_slots), pop.weights.shape[1])), rng_mutate, selection.mutation_rate, selection.mutation_sigma)
-
-    fields = [f.name for f in dataclasses.fields(pop) if f.name != "next_id"]
-    if selection.kind != "moran":  # every child copies a parent of the previous generation
-        arrays = {name: getattr(pop, name)[parent_slots] for name in fields}
-        arrays["weights"] = arrays["weights"] * factors
-        arrays["origin"] = np.full(n, INHERIT)
-        arrays["parent"] = pop.ids[parent_slots]
-        arrays["ids"] = pop.next_id + np.arange(n, dtype=np.int64)
-        births = list(zip(arrays["parent"].tolist(), arrays["ids"].tolist()))
-        return Population(next_id=pop.next_id + n, **arrays), births
-
-    arrays = {name: getattr(pop, name).copy() for name in fields}
-    births = []
-    for k, (p, d) in enumerate(zip(parent_slots, dead_slots)):
-        child = pop.next_id + k
-        births.append((int(arrays["ids"][p]), child))
+    source, final = _parents(pop, fitness, selection, rng_select, structure)
+    births = len(source)
+    ids = np.concatenate([pop.ids, pop.next_id + np.arange(births, dtype=np.int64)])
+    table = {name: np.concatenate([getattr(pop, name), np.empty((births, *getattr(pop, name).shape[1:]), getattr(pop, name).dtype)]) for name in ("entry", "weights", "policies", "founder", "mutation")}
+    # A birth may copy an earlier birth of the same generation: fill in waves of birth depth.
+    depth = np.zeros(n + births, dtype=np.int64)
+    for k in range(births):
+        depth[n + k] = depth[source[k]] + 1
+    for level in range(1, int(depth.max(initial=0)) + 1):
+        rows = n + np.flatnonzero(depth[n:] == level)
+        parents = source[rows - n]
         for name in ("entry", "policies", "founder"):
-            arrays[name][d] = arrays[name][p]
-        arrays["weights"][d] = arrays["weights"][p] * factors[k]
-        arrays["parent"][d] = arrays["ids"][p]
-        arrays["origin"][d] = INHERIT
-        arrays["ids"][d] = child
-    return Population(next_id=pop.next_id + len(births), **arrays), births
+            table[name][rows] = table[name][parents]
+        table["weights"][rows], labels = mutate(table["weights"][parents], rng_mutate, mutation, space)
+        table["mutation"][rows] = labels
+    origin = np.concatenate([pop.origin, np.full(births, INHERIT)])
+    parent = np.concatenate([pop.parent, ids[source]])
+    child = Population(
+        ids=ids[final],
+        origin=origin[final],
+        parent=parent[final],
+        next_id=pop.next_id + births,
+        **{name: value[final] for name, value in table.items()},
+    )
+    return child, list(zip(ids[source].tolist(), ids[n:].tolist()))

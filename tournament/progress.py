@@ -33,6 +33,12 @@ class Progress:
         bar = "#" * filled + "." * (width - filled)
         return f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} agents/s  ETA {_clock(eta)}"
 
+    def finish(self) -> None:
+        """End early (e.g. at fixation): the bar shows where it stopped."""
+        if self.enabled:
+            self.stream.write("\n" if self.tty else self.line() + " (stopped early)\n")
+            self.stream.flush()
+
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         if not self.enabled:

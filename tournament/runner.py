@@ -8,6 +8,7 @@ with selection intensity 0, written to `<run>/drift/`.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import datetime as dt
 import importlib.metadata
 import platform
@@ -18,13 +19,23 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from agents.preferences import Term, process_share, term_universe
+from agents.preferences import Term, process_share, term_universe, with_scope_variants
 from tournament import storage
 from tournament.config import Experiment
 from tournament.executor import executor
 from tournament.lineage import Lineage
-from tournament.matching import well_mixed
-from tournament.play import GroupBatch, Setup, TaskResult, play_groups, stream
+from tournament.matching import (
+    Structure,
+    all_pairs,
+    appearance_mean,
+    assortative,
+    graph_edges,
+    graph_groups,
+    graph_structure,
+    well_mixed,
+)
+from tournament.mutation import TermSpace, term_space
+from tournament.play import GroupBatch, Setup, TaskResult, plan_groups, play_groups, stream
 from tournament.population import ORIGINS, Population, found, reproduce
 from tournament.progress import Progress
 from tournament.selection import fitness_from_payoff
@@ -114,27 +125,37 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
 def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool) -> None:
     arena = experiment.arena.build()
     terms = term_universe([entry.profile for entry in experiment.mix])
-    weight_rows = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
+    if experiment.mutation.scope_rate > 0:
+        terms = with_scope_variants(terms)
+    founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
+    space = term_space(terms, founding)
     setup = Setup(
         seed=experiment.seed,
         arena=experiment.arena,
         terms=terms,
         planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
     )
+    structure = _structure(experiment)
     manifest = _manifest(experiment, terms, arena, role)
     storage.write_json(manifest, run_dir / "manifest.json")
 
-    pop = found(experiment, weight_rows)
+    pop = found(experiment, founding)
     lineage = Lineage()
     lineage.add_founders(pop.ids.tolist(), [experiment.mix[e].profile.name for e in pop.entry])
     label = f"{experiment.name}{' (drift)' if role == 'drift' else ''}"
     bar = Progress(experiment.generations, label, experiment.population * experiment.arena.episodes, enabled=show)
+    context = _Context(experiment, setup, arena, terms, space, structure, lineage, run_dir, pool)
     try:
         for generation in range(experiment.generations):
-            pop = _generation(experiment, setup, arena, terms, pop, lineage, generation, run_dir, pool)
+            pop, fixed = _generation(context, pop, generation)
             manifest["generations_done"] = generation + 1
+            if fixed:
+                manifest["stopped"] = {"reason": "fixation", "generation": generation}
             storage.write_json(manifest, run_dir / "manifest.json")
             bar.advance()
+            if fixed:
+                bar.finish()
+                break
     except BaseException:
         manifest["status"] = "failed"
         storage.write_json(manifest, run_dir / "manifest.json")
@@ -144,52 +165,107 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
     storage.write_json(manifest, run_dir / "manifest.json")
 
 
-def _generation(experiment, setup, arena, terms, pop: Population, lineage: Lineage, generation: int, run_dir: Path, pool) -> Population:
-    group_size = experiment.arena.group_size
-    groups = well_mixed(pop.size, group_size, stream(experiment.seed, generation, 0, "match"))
+@dataclass(frozen=True)
+class _Context:
+    """What stays fixed over the generations of one run."""
+
+    experiment: Experiment
+    setup: Setup
+    arena: object
+    terms: tuple
+    space: TermSpace
+    structure: Structure | None
+    lineage: Lineage
+    run_dir: Path
+    pool: object
+
+
+def _structure(experiment: Experiment) -> Structure | None:
+    matching = experiment.matching
+    if matching.kind != "graph":
+        return None
+    return graph_structure(matching.generator, dict(matching.args), matching.file)
+
+
+def _match(context: _Context, pop: Population, generation: int) -> np.ndarray:
+    """[G, n] slots of each group this generation."""
+    experiment = context.experiment
+    matching, size = experiment.matching, experiment.arena.group_size
+    rng = stream(experiment.seed, generation, 0, "match")
+    if matching.kind == "graph":
+        return graph_edges(context.structure) if size == 2 else graph_groups(context.structure, size, rng)
+    if matching.kind == "assortative":
+        return assortative(pop.entry, size, matching.sigma, rng)
+    if matching.play == "all_pairs":
+        return all_pairs(pop.size)
+    return well_mixed(pop.size, size, rng)
+
+
+def _batches(context: _Context, pop: Population, groups: np.ndarray, generation: int, planning: np.ndarray, episodes: int, chunks: np.ndarray) -> list[GroupBatch]:
     # Streams are keyed by group, so how groups are cut into tasks changes no number.
-    tasks = np.array_split(np.arange(len(groups)), min(TASKS_PER_WORKER * pool.workers, len(groups)))
-    batches = [
+    tasks = np.array_split(chunks, min(TASKS_PER_WORKER * context.pool.workers, len(chunks)))
+    return [
         GroupBatch(
             generation=generation,
             groups=chunk,
             entries=pop.entry[groups[chunk]],
             weights=pop.weights[groups[chunk]],
             policies=pop.policies[groups[chunk]],
-            kin=_kin(lineage, pop.ids[groups[chunk]]),
+            kin=_kin(context, pop.ids[groups[chunk]]),
+            planning=planning[chunk],
+            episodes=episodes,
         )
         for chunk in tasks
     ]
-    results = pool.map(play_groups, setup, batches)
+
+
+def _generation(context: _Context, pop: Population, generation: int) -> tuple[Population, bool]:
+    experiment, pool = context.experiment, context.pool
+    groups = _match(context, pop, generation)
+    everyone = np.arange(len(groups))
+    first = np.zeros(groups.shape, dtype=bool)
+    first.reshape(-1)[np.unique(groups.reshape(-1), return_index=True)[1]] = True
+    if first.all():  # each agent in one group: plan and play in the same task
+        planning = first
+    else:  # agents in several groups choose one policy, in the first group they appear in
+        homes = np.flatnonzero(first.any(axis=1))
+        chosen = pool.map(plan_groups, context.setup, _batches(context, pop, groups, generation, first, 0, homes))
+        policies = pop.policies.copy()
+        home_policies = np.concatenate(chosen)
+        policies[groups[homes][first[homes]]] = home_policies[first[homes]]
+        pop = dataclasses.replace(pop, policies=policies)
+        planning = np.zeros_like(first)
+    results = pool.map(play_groups, context.setup, _batches(context, pop, groups, generation, planning, experiment.arena.episodes, everyone))
     merged = TaskResult(*(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(r) for r in results))))
 
-    slots = groups.reshape(-1)  # slot of each (group, member), in group order
     policies = pop.policies.copy()
-    policies[slots] = merged.policies.reshape(len(slots), -1)
-    payoff = np.empty(pop.size)
-    payoff[slots] = merged.fitness.mean(axis=1).reshape(-1)
-    mean_utility = np.empty(pop.size)
-    mean_utility[slots] = merged.utility.mean(axis=1).reshape(-1)
+    policies[groups[first]] = merged.policies[first]
     pop = dataclasses.replace(pop, policies=policies)
-
+    payoff = appearance_mean(groups, merged.fitness.mean(axis=1), pop.size)
+    mean_utility = appearance_mean(groups, merged.utility.mean(axis=1), pop.size)
     fitness = fitness_from_payoff(payoff, experiment.selection.intensity, experiment.selection.rule)
     names = [experiment.mix[e].profile.name for e in pop.entry]
-    storage.write_parquet(_agents_frame(pop, generation, names, payoff, fitness, mean_utility, terms, arena), storage.table_path(run_dir, "agents", generation))
-    storage.write_parquet(_episodes_frame(pop, groups, merged, generation, names, arena), storage.table_path(run_dir, "episodes", generation))
+    run_dir = context.run_dir
+    storage.write_parquet(_agents_frame(pop, generation, names, payoff, fitness, mean_utility, context.terms, context.arena), storage.table_path(run_dir, "agents", generation))
+    storage.write_parquet(_episodes_frame(pop, groups, merged, generation, names, context.arena), storage.table_path(run_dir, "episodes", generation))
 
-    if generation + 1 == experiment.generations:
-        return pop
+    fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
+    if fixed or generation + 1 == experiment.generations:
+        return pop, fixed
     child_pop, births = reproduce(
         pop,
         fitness,
         experiment.selection,
+        experiment.mutation,
+        context.space,
         stream(experiment.seed, generation, 0, "select"),
         stream(experiment.seed, generation, 0, "mutate"),
+        context.structure,
     )
     profile_of = {int(i): names[s] for s, i in enumerate(pop.ids)}
     for parent, child in births:
         profile_of[child] = profile_of[parent]
-        lineage.add_child(parent, child, "inherit", generation + 1, profile_of[parent])
+        context.lineage.add_child(parent, child, "inherit", generation + 1, profile_of[parent])
     edges = pl.DataFrame(
         {
             "generation": [generation + 1] * len(births),
@@ -200,17 +276,23 @@ def _generation(experiment, setup, arena, terms, pop: Population, lineage: Linea
         schema={"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String},
     )
     storage.write_parquet(edges, storage.table_path(run_dir, "lineage", generation + 1))
-    return child_pop
+    return child_pop, False
 
 
-def _kin(lineage: Lineage, ids: np.ndarray) -> np.ndarray:
-    """[G, n, n] kin[g, i, j]: member j of group g is member i or descends from it."""
+def _kin(context: _Context, ids: np.ndarray) -> np.ndarray:
+    """[G, n, n] kin[g, i, j]: member j of group g is member i or descends from it.
+
+    Only lineage-scoped constraints and lineage wealth read it; without them it is the identity.
+    """
     groups, n = ids.shape
-    kin = np.zeros((groups, n, n))
+    kin = np.repeat(np.eye(n)[None], groups, axis=0)
+    if not any(term.scope == "lineage" or term.name == "lineage_wealth" for term in context.terms):
+        return kin
     for g in range(groups):
         for i in range(n):
             for j in range(n):
-                kin[g, i, j] = i == j or lineage.descends(int(ids[g, i]), int(ids[g, j]))
+                if i != j:
+                    kin[g, i, j] = context.lineage.descends(int(ids[g, i]), int(ids[g, j]))
     return kin
 
 
@@ -228,6 +310,7 @@ def _agents_frame(pop, generation, names, payoff, fitness, utility, terms, arena
         "fitness": fitness,
         "utility": utility,
         "process_share": process_share(pop.weights, process),
+        "mutation": pop.mutation.tolist(),
     }
     columns |= {f"w:{term.key}": pop.weights[:, t] for t, term in enumerate(terms)}
     columns |= {f"policy:{name}": pop.policies[:, p] for p, name in enumerate(arena.policy_names)}

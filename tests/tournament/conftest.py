@@ -36,7 +36,9 @@ policy = { harvest = 0.4 }
 [selection]
 kind = "moran"
 intensity = 0.2
-mutation_rate = 0.5
+
+[mutation]
+rate = 0.5
 
 [control]
 neutral_drift = true

@@ -14,7 +14,7 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
     assert experiment.mix[0].decider == "planner" and experiment.mix[0].capability.candidates == 6
     assert experiment.arena.params.regrowth == 0.4  # the arena's documented default
     resolved = experiment.resolved()
-    assert resolved["selection"]["mutation_sigma"] == 0.2
+    assert resolved["mutation"]["sigma"] == 0.2 and resolved["mutation"]["rate"] == 0.5
     assert load(small_experiment, seed=11).seed == 11
     assert experiment.drift_twin().selection.intensity == 0.0
     assert "experiment 'small'" in validate(small_experiment)

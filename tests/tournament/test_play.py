@@ -21,19 +21,20 @@ def _setup(episodes):
     return Setup(seed=12, arena=arena, terms=terms, planners=planners), weights
 
 
-def _batch(groups, weights, rng_seed=0):
+def _batch(groups, weights, rng_seed=0, episodes=2):
     rng = np.random.default_rng(rng_seed)
     entries = np.stack([rng.permutation(4) for _ in range(8)])[groups]
     policies = np.random.default_rng(1).random((8, 4, 5))[groups]
     kin = np.repeat(np.eye(4)[None], len(groups), axis=0)
-    return GroupBatch(generation=3, groups=np.asarray(groups), entries=entries, weights=weights[entries], policies=policies, kin=kin)
+    planning = np.ones(entries.shape, dtype=bool)
+    return GroupBatch(generation=3, groups=np.asarray(groups), entries=entries, weights=weights[entries], policies=policies, kin=kin, planning=planning, episodes=episodes)
 
 
 def test_one_task_or_one_task_per_group_give_identical_results():
     for episodes in (1, 3):
         setup, weights = _setup(episodes)
-        whole = play_groups(setup, _batch(list(range(8)), weights))
-        parts = [play_groups(setup, _batch([g], weights)) for g in range(8)]
+        whole = play_groups(setup, _batch(list(range(8)), weights, episodes=episodes))
+        parts = [play_groups(setup, _batch([g], weights, episodes=episodes)) for g in range(8)]
         for field in dataclasses.fields(whole):
             joined = np.concatenate([getattr(part, field.name) for part in parts])
             assert np.array_equal(getattr(whole, field.name), joined), (episodes, field.name)
