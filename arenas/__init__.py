@@ -12,6 +12,7 @@ from arenas.core import Arena
 
 _ARENAS: dict[str, str | type[Arena]] = {
     "commons": "arenas.commons:CommonsArena",
+    "matrix": "arenas.matrix:MatrixArena",
 }
 
 

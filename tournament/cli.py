@@ -36,6 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a profile or experiment file without running it", description="Check a profile or experiment TOML file: names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
     validate.add_argument("file", type=Path, help="profile or experiment TOML file")
 
+    invade = commands.add_parser(
+        "invade",
+        help="fixation probability of one mutant in a resident population",
+        description="Put a single mutant of profile MUTANT into a population of RESIDENT (both from the experiment's mix) and repeat the invasion; report the fixation probability with a 95%% interval against the neutral 1/N, and the exact value of the birth-death chain where it exists.",
+    )
+    invade.add_argument("experiment", type=Path, help="experiment TOML file: arena, population size, selection rule and intensity")
+    invade.add_argument("--resident", required=True, help="profile name of the residents (from the experiment's mix)")
+    invade.add_argument("--mutant", required=True, help="profile name of the mutant (from the experiment's mix)")
+    invade.add_argument("--repeats", type=int, default=1000, help="independent invasions (default 1000)")
+    invade.add_argument("--episodes", type=int, default=256, help="episodes per group composition in the payoff table (default 256)")
+    invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
+    invade.add_argument("--workers", type=int, default=0, help="Ray worker processes for the repeats; 0 (default) runs in this process")
+    invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
+    invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+
     commands.add_parser("profiles", help="list the profile library, one line each", description="List the profiles that ship with purity; refer to them by name in [[population.mix]].")
     return parser
 
@@ -53,6 +68,45 @@ def _run(args) -> int:
     run_dir = runner.run(experiment, args.out, args.workers, args.address or os.environ.get("RAY_ADDRESS"), args.force, not args.quiet)
     md, html = _report(run_dir)
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
+    return 0
+
+
+def _invade(args) -> int:
+    import json
+
+    from tournament import config
+    from tournament.executor import executor
+    from tournament.invasion import RULES, invade
+
+    if args.repeats < 1:
+        raise _bad("--repeats", "a number ≥ 1", args.repeats)
+    if args.episodes < 1:
+        raise _bad("--episodes", "a number ≥ 1", args.episodes)
+    experiment = config.load(args.experiment, seed=args.seed)
+    names = [entry.profile.name for entry in experiment.mix]
+    for option, name in (("--resident", args.resident), ("--mutant", args.mutant)):
+        if name not in names:
+            raise _bad(option, "a profile of the experiment's mix (" + ", ".join(names) + ")", name)
+    if experiment.selection.kind not in RULES or experiment.matching.kind != "well_mixed":
+        from arenas.inputs import InputError
+
+        raise InputError(args.experiment, "selection.kind", f"one of {', '.join(RULES)} with well-mixed matching for an invasion", experiment.selection.kind)
+    pool = executor(args.workers, args.address)
+    try:
+        result = invade(experiment, args.resident, args.mutant, args.repeats, pool, args.episodes)
+    finally:
+        pool.close()
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    exact = "–" if result.exact is None else f"{result.exact:.4f}"
+    print(
+        f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})\n"
+        f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats})\n"
+        f"  neutral 1/N          {result.neutral:.4f}\n"
+        f"  exact (chain)        {exact}\n"
+        f"  verdict              {result.verdict} (the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N)"
+    )
     return 0
 
 
@@ -79,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "invade":
+            return _invade(args)
         if args.command == "report":
             md, html = _report(args.run_dir)
             print(f"report: {html}\n        {md}")

@@ -180,7 +180,12 @@ def _arena(table: Table, path: Path) -> ArenaSpec:
     steps = table.integer("steps", default=50, low=1, high=1_000_000)
     cls = arena_class(name)
     params = read_params(cls.Params, table.rest(), path, table.where)
-    return ArenaSpec(name, episodes, group_size, steps, params)
+    spec = ArenaSpec(name, episodes, group_size, steps, params)
+    try:
+        spec.build()
+    except ValueError as error:
+        raise InputError(path, "arena", f"settings the {name} arena accepts ({error})") from None
+    return spec
 
 
 def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:

@@ -1,0 +1,96 @@
+"""How much faster the batched matrix-game core plays episodes than a Python loop over its PettingZoo env.
+
+Prints agent-steps per second of `MatrixArena.rollout` (discrete and continuous mode, 2 agents,
+50 steps, random episode policies) at several batch sizes, the generic step-by-step
+`Arena.rollout` at the largest, and a plain per-step loop over the `ParallelEnv` wrapper playing
+the same kind of episodes (run for a few seconds, extrapolated per agent-step).
+
+    .venv/bin/python bench/matrix_speed.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from arenas.core import Arena  # noqa: E402
+from arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
+from arenas.wrapper import ParallelArenaEnv  # noqa: E402
+
+N_AGENTS, STEPS = 2, 50
+BATCHES = (1, 64, 1024, 4096)
+
+
+def core_rate(rollout, arena: MatrixArena, batch: int, seconds: float, rng: np.random.Generator) -> tuple[float, float]:
+    """Best seconds per rollout of `batch` episodes, and agent-steps per second at that time."""
+    policy, noise = rng.random((batch, N_AGENTS, 1)), arena.noise(rng, batch)
+    rollout(policy, noise)  # warm up
+    best, spent, runs = np.inf, 0.0, 0
+    while spent < seconds or runs < 3:
+        start = time.perf_counter()
+        rollout(policy, noise)
+        took = time.perf_counter() - start
+        best, spent, runs = min(best, took), spent + took, runs + 1
+    return best, batch * N_AGENTS * STEPS / best
+
+
+def wrapper_rate(arena: MatrixArena, seconds: float, rng: np.random.Generator) -> tuple[float, int]:
+    """Agent-steps per second of a Python loop over the ParallelEnv, and the episodes it played."""
+    env = ParallelArenaEnv(arena)
+    agents = env.possible_agents
+    episodes, agent_steps = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        policy = rng.random((1, N_AGENTS, 1))
+        obs, _ = env.reset(seed=episodes)
+        t = 0
+        while env.agents:
+            actions = arena.act(policy, np.stack([obs[a] for a in agents])[None], t)[0]
+            obs = env.step(dict(zip(agents, actions)))[0]
+            t += 1
+            agent_steps += N_AGENTS
+        episodes += 1
+    return agent_steps / (time.perf_counter() - start), episodes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not figures")
+    args = parser.parse_args(argv)
+    seconds, wrapper_seconds = (0.05, 0.3) if args.quick else (1.0, 3.0)
+    rng = np.random.default_rng(0)
+    print(f"matrix, {N_AGENTS} agents, {STEPS} steps, random policies; "
+          f"numpy {np.__version__}, Python {platform.python_version()}, "
+          f"{platform.machine()} {os.cpu_count()} cores{' (--quick)' if args.quick else ''}")
+    for mode in ("discrete", "continuous"):
+        arena = MatrixArena(N_AGENTS, STEPS, MatrixParams(mode=mode))
+        loop, episodes = wrapper_rate(arena, wrapper_seconds, rng)
+        print(f"\n{mode}")
+        print(f"{'engine':<24} {'B':>5} {'ms/rollout':>11} {'M agent-steps/s':>16} {'vs wrapper':>11}")
+        print(f"{'ParallelEnv loop':<24} {1:>5} {N_AGENTS * STEPS / loop * 1e3:>11.2f} {loop / 1e6:>16.3f} "
+              f"{1.0:>10.0f}x   ({episodes} episodes in {wrapper_seconds:.1f} s)")
+        rates = {}
+        for batch in BATCHES:
+            best, rate = core_rate(arena.rollout, arena, batch, seconds, rng)
+            rates[batch] = rate
+            print(f"{'MatrixArena.rollout':<24} {batch:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} "
+                  f"{rate / loop:>10.0f}x")
+        big = BATCHES[-1]
+        best, rate = core_rate(partial(Arena.rollout, arena), arena, big, seconds, rng)
+        print(f"{'Arena.rollout (steps)':<24} {big:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} "
+              f"{rate / loop:>10.0f}x")
+        ratio = rates[big] / loop
+        print(f"ratio at B={big}: {ratio:.0f}x (target >= 100x: {'met' if ratio >= 100 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

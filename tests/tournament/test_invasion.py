@@ -1,0 +1,163 @@
+"""Invasion analysis against closed forms of evolutionary game theory."""
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tournament.config import load
+from tournament.executor import InProcess
+from tournament.invasion import invade, wilson
+
+ROOT = Path(__file__).resolve().parents[2]
+GAME = """
+[experiment]
+name = "game"
+seed = 5
+generations = 1
+population = {n}
+
+[arena]
+name = "matrix"
+episodes = 1
+group_size = 2
+steps = 1
+reward = {a}
+sucker = {b}
+temptation = {c}
+punishment = {d}
+
+[[population.mix]]
+profile = "cooperator"
+share = 0.5
+decider = "fixed"
+policy = {{ cooperate = 1.0 }}
+
+[[population.mix]]
+profile = "consequentialist"
+share = 0.5
+decider = "fixed"
+policy = {{ cooperate = 0.0 }}
+
+[matching]
+play = "all_pairs"
+
+[selection]
+kind = "{kind}"
+intensity = {w}
+"""
+
+
+def _experiment(tmp_path, n=10, a=3.0, b=0.0, c=5.0, d=1.0, w=0.1, kind="moran"):
+    path = tmp_path / "game.toml"
+    path.write_text(textwrap.dedent(GAME.format(n=n, a=a, b=b, c=c, d=d, w=w, kind=kind)))
+    return load(path)
+
+
+def nowak_rho(a, b, c, d, n, w):
+    """Fixation probability of one A mutant among B in the frequency-dependent Moran process,
+    Nowak, Sasaki, Taylor & Fudenberg 2004 (Nature 428:646), eq. 1: with i mutants,
+    f_i = (a(i−1) + b(N−i))/(N−1), g_i = (ci + d(N−i−1))/(N−1), fitness 1 − w + w·payoff,
+    ρ = 1 / (1 + Σ_{k=1}^{N−1} Π_{i=1}^{k} g_i/f_i)."""
+    total, product = 1.0, 1.0
+    for i in range(1, n):
+        f = 1 - w + w * (a * (i - 1) + b * (n - i)) / (n - 1)
+        g = 1 - w + w * (c * i + d * (n - i - 1)) / (n - 1)
+        product *= g / f
+        total += product
+    return 1 / total
+
+
+@pytest.mark.parametrize(
+    "game",
+    [
+        dict(a=3.0, b=0.0, c=5.0, d=1.0, w=0.1),  # prisoner's dilemma: cooperators disfavoured
+        dict(a=4.0, b=0.0, c=3.0, d=3.0, w=0.3),  # stag hunt
+        dict(a=1.0, b=0.0, c=2.0, d=-1.0, w=0.2),  # hawk-dove (cooperate = dove)
+    ],
+)
+def test_frequency_dependent_moran_matches_nowak_et_al_2004(tmp_path, game):
+    experiment = _experiment(tmp_path, **game)
+    result = invade(experiment, "consequentialist", "cooperator", 4000, InProcess(), episodes=1)
+    expected = nowak_rho(game["a"], game["b"], game["c"], game["d"], 10, game["w"])
+    assert result.exact == pytest.approx(expected, abs=1e-12)
+    se = math.sqrt(expected * (1 - expected) / 4000)
+    assert abs(result.estimate - expected) < 4 * se
+    assert result.low <= result.estimate <= result.high
+
+
+def test_constant_fitness_gives_the_moran_formula(tmp_path):
+    """Payoffs that ignore the partner make relative fitness constant: with linear fitness
+    1 − w + w·π and w = 1, r = π_M/π_R, so ρ = (1 − 1/r)/(1 − 1/r^N) (Moran 1958)."""
+    experiment = _experiment(tmp_path, a=1.5, b=1.5, c=1.0, d=1.0, w=1.0)
+    result = invade(experiment, "consequentialist", "cooperator", 4000, InProcess(), episodes=1)
+    r, n = 1.5, 10
+    expected = (1 - 1 / r) / (1 - 1 / r**n)
+    assert result.exact == pytest.approx(expected, abs=1e-12)
+    assert abs(result.estimate - expected) < 4 * math.sqrt(expected * (1 - expected) / 4000)
+
+
+@pytest.mark.parametrize("kind", ["moran", "moran_db", "wright_fisher"])
+def test_neutral_mutants_fix_with_probability_one_over_n(tmp_path, kind):
+    experiment = _experiment(tmp_path, w=0.0, kind=kind)
+    result = invade(experiment, "consequentialist", "cooperator", 4000, InProcess(), episodes=1)
+    assert abs(result.estimate - 0.1) < 4 * math.sqrt(0.1 * 0.9 / 4000)
+    if result.exact is not None:
+        assert result.exact == pytest.approx(0.1, abs=1e-12)
+
+
+def test_death_birth_exact_value_matches_a_direct_chain(tmp_path):
+    """Well-mixed death–birth: a random agent dies and a neighbour (any other agent) replaces
+    it in proportion to fitness; solve the chain's linear equations directly."""
+    game = dict(a=3.0, b=0.0, c=5.0, d=1.0, w=0.2)
+    experiment = _experiment(tmp_path, kind="moran_db", **game)
+    result = invade(experiment, "consequentialist", "cooperator", 2000, InProcess(), episodes=1)
+    n, w = 10, game["w"]
+    m = np.zeros((n + 1, n + 1))
+    rhs = np.zeros(n + 1)
+    m[0, 0] = m[n, n] = 1
+    rhs[n] = 1
+    for i in range(1, n):
+        f = 1 - w + w * (game["a"] * (i - 1) + game["b"] * (n - i)) / (n - 1)
+        g = 1 - w + w * (game["c"] * i + game["d"] * (n - i - 1)) / (n - 1)
+        up = (n - i) / n * i * f / (i * f + (n - i - 1) * g)
+        down = i / n * (n - i) * g / ((i - 1) * f + (n - i) * g)
+        m[i, i - 1], m[i, i], m[i, i + 1] = -down, up + down, -up
+    exact = np.linalg.solve(m, rhs)[1]
+    assert result.exact == pytest.approx(exact, abs=1e-12)
+    assert abs(result.estimate - exact) < 4 * math.sqrt(exact * (1 - exact) / 2000)
+
+
+def test_same_seed_same_answer_and_seeds_differ(tmp_path):
+    experiment = _experiment(tmp_path)
+    first = invade(experiment, "consequentialist", "cooperator", 600, InProcess(), episodes=1)
+    again = invade(experiment, "consequentialist", "cooperator", 600, InProcess(), episodes=1)
+    other = invade(experiment.with_seed(6), "consequentialist", "cooperator", 600, InProcess(), episodes=1)
+    assert first == again
+    assert (first.fixations, first.mean_steps) != (other.fixations, other.mean_steps)
+
+
+def test_wilson_interval():
+    low, high = wilson(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    assert wilson(0, 10)[0] == 0.0
+
+
+def _purity(*args):
+    return subprocess.run([sys.executable, "-m", "tournament.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_cli_invade_json_and_errors():
+    done = _purity("invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "cooperator", "--repeats", "300", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["repeats"] == 300 and 0 <= data["low"] <= data["estimate"] <= data["high"] <= 1
+    assert data["verdict"] in ("favoured", "neutral", "disfavoured") and data["neutral"] == 0.1
+    bad = _purity("invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint")
+    assert bad.returncode == 2 and "--mutant" in bad.stderr and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -1,0 +1,219 @@
+"""Invasion analysis: can a single mutant of profile B take over a resident population of A?
+
+Each type plays the policy its decider picks when the mutant is rare (a planner plans once in a
+group of residents), so the process is a birth–death chain in the number i of mutants:
+
+1. a payoff table π_M(k), π_R(k) for groups holding k mutants, from batched arena rollouts;
+2. expected payoffs in a population with i mutants: well-mixed groups of size n are drawn without
+   replacement, so the others in a focal agent's group are hypergeometric (for pairs this is
+   exactly the all-pairs payoff of Nowak et al. 2004, f_i = (a(i−1) + b(N−i))/(N−1));
+3. fitness by the experiment's selection intensity and rule, then the transition probabilities of
+   the experiment's update rule (Moran birth–death or death–birth, Wright–Fisher);
+4. R independent repeats of the chain from one mutant to absorption, simulated in lockstep, in
+   chunks that are Ray tasks; and, for the Moran rules, the chain's exact fixation probability
+   ρ = 1 / (1 + Σ_k Π_{j≤k} T⁻(j)/T⁺(j)) beside the estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+from agents.deciders import PlanGroup, plan
+from agents.preferences import term_universe
+from tournament.config import Experiment
+from tournament.play import stream
+from tournament.selection import fitness_from_payoff
+
+CHUNK = 256  # repeats per task: streams are keyed by chunk, so results ignore the worker count
+RULES = ("moran", "moran_db", "wright_fisher")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The birth–death chain of one invasion: everything a repeat needs."""
+
+    population: int
+    rule: str
+    up: np.ndarray  # [N+1] T⁺(i): probability that the mutant count rises
+    down: np.ndarray  # [N+1] T⁻(i)
+    mutant_share: np.ndarray  # [N+1] Wright–Fisher: chance a child has a mutant parent
+
+
+@dataclass(frozen=True)
+class Invasion:
+    resident: str
+    mutant: str
+    population: int
+    repeats: int
+    fixations: int
+    estimate: float
+    low: float  # Wilson 95% interval
+    high: float
+    neutral: float
+    exact: float | None
+    mean_steps: float  # mean events (Moran) or generations (Wright–Fisher) to absorption
+    payoff_mutant: list[float]  # π_M(k), k = 1..n mutants in a group
+    payoff_resident: list[float]  # π_R(k), k = 0..n−1
+
+    @property
+    def verdict(self) -> str:
+        if self.low > self.neutral:
+            return "favoured"
+        if self.high < self.neutral:
+            return "disfavoured"
+        return "neutral"
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "verdict": self.verdict}
+
+
+def wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a binomial proportion."""
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.ndarray:
+    """[2, P]: the policy of the resident and of the mutant when the mutant is rare."""
+    mix = experiment.mix
+    terms = term_universe([entry.profile for entry in mix])
+    rows = {e: mix[e].profile.weight_row(terms) for e in (resident, mutant)}
+    n = experiment.arena.group_size
+    chosen = []
+    for index, entry in enumerate((resident, mutant)):
+        if mix[entry].decider != "planner":
+            chosen.append(np.asarray(mix[entry].policy))
+            continue
+        weights = np.repeat(rows[resident][None], n, axis=0)
+        weights[0] = rows[entry]
+        policies = np.repeat(np.asarray(mix[resident].policy, float)[None], n, axis=0)
+        policies[0] = mix[entry].policy
+        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n))
+        chosen.append(plan(arena, terms, [group], [stream(experiment.seed, 0, index, "plan")])[0][0])
+    return np.stack(chosen)
+
+
+def payoff_table(experiment: Experiment, resident: int, mutant: int, episodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """π_M[k] (k mutants, k ≥ 1) and π_R[k] (k < n): mean episode payoffs in a group of n."""
+    arena = experiment.arena.build()
+    n = arena.n_agents
+    policy = _policies(experiment, arena, resident, mutant)
+    is_mutant = np.arange(n)[None, :] < np.arange(n + 1)[:, None]  # [n+1, n]: row k has k mutants
+    policies = np.repeat(policy[is_mutant.astype(int)], episodes, axis=0)
+    noise = arena.noise(stream(experiment.seed, 0, 0, "play"), episodes)
+    noise = {key: np.tile(value, (n + 1,) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
+    fitness = arena.rollout(policies, noise).fitness.reshape(n + 1, episodes, n).mean(axis=1)
+    with np.errstate(invalid="ignore"):
+        pay_m = np.where(is_mutant, fitness, 0).sum(axis=1) / np.maximum(is_mutant.sum(axis=1), 1)
+        pay_r = np.where(~is_mutant, fitness, 0).sum(axis=1) / np.maximum((~is_mutant).sum(axis=1), 1)
+    return pay_m, pay_r
+
+
+def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain:
+    """Transition probabilities of the mutant count under the experiment's update rule."""
+    big_n, n = experiment.population, len(pay_m) - 1
+    rule = experiment.selection.kind
+    if rule not in RULES:
+        raise ValueError(f"invasion needs [selection] kind in {RULES}, not {rule!r}")
+    i = np.arange(big_n + 1)
+
+    def expected(pay: np.ndarray, own_mutant: bool) -> np.ndarray:
+        """Mean payoff of a focal agent when i of N are mutants (hypergeometric partners)."""
+        out = np.zeros(big_n + 1)
+        for count in range(big_n + 1):
+            mutants_left = count - 1 if own_mutant else count
+            others = big_n - 1
+            if mutants_left < 0 or mutants_left > others:
+                continue
+            weights = [comb(mutants_left, j) * comb(others - mutants_left, n - 1 - j) for j in range(n)]
+            total = sum(weights)
+            k = np.arange(n) + (1 if own_mutant else 0)  # mutants in the focal agent's group
+            out[count] = sum(w * pay[kk] for w, kk in zip(weights, k)) / total
+        return out
+
+    f_m = fitness_from_payoff(expected(pay_m, True), experiment.selection.intensity, experiment.selection.rule)
+    f_r = fitness_from_payoff(expected(pay_r, False), experiment.selection.intensity, experiment.selection.rule)
+    mass_m, mass_r = i * f_m, (big_n - i) * f_r
+    total = mass_m + mass_r
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, mass_m / total, i / big_n)
+        if rule == "moran":  # birth ∝ fitness among all, death uniform among all
+            up, down = share * (big_n - i) / big_n, (1 - share) * i / big_n
+        elif rule == "moran_db":  # death uniform, birth ∝ fitness among the others
+            up = (big_n - i) / big_n * np.where(mass_m + mass_r - f_r > 0, mass_m / (mass_m + mass_r - f_r), 0)
+            down = i / big_n * np.where(mass_m + mass_r - f_m > 0, mass_r / (mass_m + mass_r - f_m), 0)
+        else:
+            up = down = np.zeros(big_n + 1)
+    up[[0, big_n]] = down[[0, big_n]] = 0.0
+    return Chain(big_n, rule, np.nan_to_num(up), np.nan_to_num(down), np.nan_to_num(share))
+
+
+def exact_fixation(c: Chain) -> float | None:
+    """ρ from one mutant for the Moran chains (Nowak et al. 2004); None for Wright–Fisher."""
+    if c.rule == "wright_fisher":
+        return None
+    ratios = c.down[1 : c.population] / c.up[1 : c.population]
+    return float(1.0 / (1.0 + np.cumprod(ratios).sum()))
+
+
+def simulate(c: Chain, seed: int, chunk: int, repeats: int) -> tuple[int, int]:
+    """(fixations, total steps) of `repeats` chains from one mutant, run in lockstep.
+
+    Moran chains skip the steps where nothing changes: a move is up with probability
+    T⁺/(T⁺ + T⁻), and the number of idle events before it is geometric, so step counts are
+    those of the real process.
+    """
+    rng = stream(seed, 0, chunk, "select")
+    state = np.ones(repeats, dtype=np.int64)
+    steps = np.zeros(repeats, dtype=np.int64)
+    live = np.ones(repeats, dtype=bool)
+    while live.any():
+        i = state[live]
+        if c.rule == "wright_fisher":
+            state[live] = rng.binomial(c.population, c.mutant_share[i])
+            steps[live] += 1
+        else:
+            move = c.up[i] + c.down[i]
+            steps[live] += rng.geometric(move)
+            state[live] = i + np.where(rng.random(len(i)) * move < c.up[i], 1, -1)
+        live = (state > 0) & (state < c.population)
+    return int((state == c.population).sum()), int(steps.sum())
+
+
+def _simulate_task(shared: tuple[Chain, int], item: tuple[int, int]) -> tuple[int, int]:
+    c, seed = shared
+    chunk, repeats = item
+    return simulate(c, seed, chunk, repeats)
+
+
+def invade(experiment: Experiment, resident: str, mutant: str, repeats: int, pool, episodes: int = 256) -> Invasion:
+    names = [entry.profile.name for entry in experiment.mix]
+    a, b = names.index(resident), names.index(mutant)
+    pay_m, pay_r = payoff_table(experiment, a, b, episodes)
+    c = chain(experiment, pay_m, pay_r)
+    chunks = [(k, min(CHUNK, repeats - k * CHUNK)) for k in range(math.ceil(repeats / CHUNK))]
+    results = pool.map(_simulate_task, (c, experiment.seed), chunks)
+    fixations = sum(r[0] for r in results)
+    steps = sum(r[1] for r in results)
+    low, high = wilson(fixations, repeats)
+    return Invasion(
+        resident=resident,
+        mutant=mutant,
+        population=experiment.population,
+        repeats=repeats,
+        fixations=fixations,
+        estimate=fixations / repeats,
+        low=low,
+        high=high,
+        neutral=1 / experiment.population,
+        exact=exact_fixation(c),
+        mean_steps=steps / repeats,
+        payoff_mutant=pay_m[1:].tolist(),
+        payoff_resident=pay_r[:-1].tolist(),
+    )
