@@ -22,7 +22,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/commons_speed.py
+	$(BIN)/python bench/matrix_speed.py
 	$(BIN)/python bench/default_experiment.py
+	$(BIN)/python bench/engine_scaling.py
+	$(BIN)/python bench/invasion_speed.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -84,9 +84,14 @@ class Experiment:
     source: str
     stop_at_fixation: bool = False
     lock_in: float = 0.9
+    seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
 
     def with_seed(self, seed: int) -> "Experiment":
         return dataclasses.replace(self, seed=seed)
+
+    def replicates(self) -> list["Experiment"]:
+        """One single-seed experiment per replicate seed: seed, seed + 1, …"""
+        return [dataclasses.replace(self, seed=self.seed + k, seeds=1) for k in range(self.seeds)]
 
     def drift_twin(self) -> "Experiment":
         """The same population, update rule and seed family with fitness ignored (intensity 0):
@@ -106,6 +111,7 @@ class Experiment:
                 "survival_threshold": self.survival_threshold,
                 "stop_at_fixation": self.stop_at_fixation,
                 "lock_in": self.lock_in,
+                "seeds": self.seeds,
                 "source": self.source,
             },
             "arena": {
@@ -151,6 +157,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     threshold = head.number("survival_threshold", default=0.1, low=0.0)
     stop_at_fixation = head.boolean("stop_at_fixation", default=False)
     lock_in = head.number("lock_in", default=0.9, low=0.0, high=1.0)
+    seeds = head.integer("seeds", default=1, low=1, high=100_000)
     head.done()
 
     arena = _arena(top.table("arena", required=True), path)
@@ -169,7 +176,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     top.done()
     return Experiment(
         name, description, file_seed if seed is None else seed, generations, population, threshold,
-        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in,
+        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds,
     )
 
 

@@ -63,15 +63,52 @@ def run(
     pool = executor(workers, address) if owned else pool
     try:
         storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
-        _run_one(experiment, run_dir, pool, "main", progress)
-        if experiment.neutral_drift:
-            twin = experiment.drift_twin()
-            (run_dir / "drift").mkdir()
-            _run_one(twin, run_dir / "drift", pool, "drift", progress)
+        if experiment.seeds == 1:
+            _run_with_twin(experiment, run_dir, pool, progress)
+        else:
+            _run_replicates(experiment, run_dir, pool, progress)
     finally:
         if owned:
             pool.close()
     return run_dir
+
+
+def _run_with_twin(experiment: Experiment, run_dir: Path, pool, progress: bool) -> None:
+    _run_one(experiment, run_dir, pool, "main", progress)
+    if experiment.neutral_drift:
+        (run_dir / "drift").mkdir()
+        _run_one(experiment.drift_twin(), run_dir / "drift", pool, "drift", progress)
+
+
+def _run_replicates(experiment: Experiment, run_dir: Path, pool, progress: bool) -> None:
+    """`seeds` single-seed runs in `seed=<s>/` below one directory, whose manifest lists them."""
+    manifest = {
+        "name": experiment.name,
+        "role": "replicates",
+        "status": "running",
+        "seeds": [replicate.seed for replicate in experiment.replicates()],
+        "runs": [f"seed={replicate.seed}" for replicate in experiment.replicates()],
+        "experiment": experiment.resolved(),
+        "versions": _versions(),
+        "git_revision": _git_revision(),
+        "started": _now(),
+        "finished": None,
+    }
+    storage.write_json(manifest, run_dir / "manifest.json")
+    try:
+        for replicate, name in zip(experiment.replicates(), manifest["runs"]):
+            (run_dir / name).mkdir()
+            _run_with_twin(replicate, run_dir / name, pool, progress)
+    except BaseException:
+        manifest["status"] = "failed"
+        storage.write_json(manifest, run_dir / "manifest.json")
+        raise
+    manifest.update(status="complete", finished=_now())
+    storage.write_json(manifest, run_dir / "manifest.json")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _versions() -> dict[str, str]:
@@ -117,7 +154,7 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
         "versions": _versions(),
         "git_revision": _git_revision(),
         "command": sys.argv,
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": _now(),
         "finished": None,
     }
 
@@ -142,7 +179,7 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
     pop = found(experiment, founding)
     lineage = Lineage()
     lineage.add_founders(pop.ids.tolist(), [experiment.mix[e].profile.name for e in pop.entry])
-    label = f"{experiment.name}{' (drift)' if role == 'drift' else ''}"
+    label = f"{experiment.name} seed {experiment.seed}{' (drift)' if role == 'drift' else ''}"
     bar = Progress(experiment.generations, label, experiment.population * experiment.arena.episodes, enabled=show)
     context = _Context(experiment, setup, arena, terms, space, structure, lineage, run_dir, pool)
     try:
@@ -160,8 +197,7 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
         manifest["status"] = "failed"
         storage.write_json(manifest, run_dir / "manifest.json")
         raise
-    manifest["status"] = "complete"
-    manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    manifest.update(status="complete", finished=_now())
     storage.write_json(manifest, run_dir / "manifest.json")
 
 
