@@ -106,3 +106,20 @@ def test_structural_mutation_is_recorded_per_offspring(write_experiment, tmp_pat
     assert checked == sum(1 for row in copies.select(["id", "parent"]).iter_rows() if row[1] in by_id) > 0
     # removal and scope changes never touch outcome terms
     assert (agents["w:outcome:own_wealth"] + agents["w:outcome:lineage_wealth"] > 0).all()
+
+
+def test_seed_replicates_are_the_single_seed_runs(write_experiment, tmp_path):
+    path = write_experiment(("seed = 3", "seed = 3\nseeds = 3"), ("generations = 4", "generations = 2"))
+    run_dir = run(load(path), tmp_path / "reps", workers=0, progress=False)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["role"] == "replicates" and manifest["seeds"] == [3, 4, 5]
+    assert manifest["status"] == "complete" and manifest["runs"] == ["seed=3", "seed=4", "seed=5"]
+    single = run(load(path, seed=4).replicates()[0], tmp_path / "single", workers=0, progress=False)
+    for table in ("agents", "episodes", "lineage"):
+        a = pl.read_parquet(run_dir / "seed=4" / table / "**" / "*.parquet")
+        b = pl.read_parquet(single / table / "**" / "*.parquet")
+        assert a.equals(b), table
+    assert (run_dir / "seed=5" / "drift" / "manifest.json").is_file()
+    one = pl.read_parquet(run_dir / "seed=3" / "episodes" / "**" / "*.parquet")
+    two = pl.read_parquet(run_dir / "seed=4" / "episodes" / "**" / "*.parquet")
+    assert not one.equals(two)
