@@ -36,6 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a profile or experiment file without running it", description="Check a profile or experiment TOML file: names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
     validate.add_argument("file", type=Path, help="profile or experiment TOML file")
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a grid of experiments × seeds under one sweep directory",
+        description="Expand a sweep file's [grid] over experiment keys × seeds into runs, run them concurrently (each also spread over Ray workers), and write sweep.parquet: one row per run with its settings, status and summary figures.",
+    )
+    sweep.add_argument("sweep", type=Path, nargs="?", help="sweep TOML file ([sweep] name, experiment, seeds; [grid] key = [values])")
+    sweep.add_argument("--out", type=Path, default=Path("sweeps"), help="parent folder of sweep directories (default: sweeps)")
+    sweep.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process (default: one per CPU)")
+    sweep.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
+    sweep.add_argument("--max-concurrent", type=int, default=None, help="runs in flight at once (default: [sweep] max_concurrent, else the cluster's CPU count)")
+    sweep.add_argument("--force", action="store_true", help="replace an existing sweep directory of the same name")
+    sweep.add_argument("--resume", type=Path, default=None, metavar="SWEEP_DIR", help="finish the unfinished runs of an existing sweep directory")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
     invade = commands.add_parser(
         "invade",
         help="fixation probability of one mutant in a resident population",
@@ -69,6 +83,30 @@ def _run(args) -> int:
     md, html = _report(run_dir)
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
     return 0
+
+
+def _sweep(args) -> int:
+    from tournament.sweep import run_sweep
+
+    if (args.sweep is None) == (args.resume is None):
+        raise _bad("sweep", "either a sweep file or --resume SWEEP_DIR", None)
+    if args.resume is not None and args.force:
+        raise _bad("--force", "no --force with --resume (resuming keeps what is there)", True)
+    if args.workers is not None and args.workers < 0:
+        raise _bad("--workers", "a number ≥ 0", args.workers)
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        raise _bad("--max-concurrent", "a number ≥ 1", args.max_concurrent)
+    address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
+    target = args.resume if args.resume is not None else args.out
+    sweep_dir = run_sweep(args.sweep, target, args.workers, address, args.max_concurrent, args.force, not args.quiet, resume=args.resume is not None)
+    import json
+
+    runs = json.loads((sweep_dir / "sweep.json").read_text())["runs"]
+    failed = [name for name, record in runs.items() if record["status"] != "complete"]
+    print(f"sweep directory: {sweep_dir}\nsweep table: {sweep_dir / 'sweep.parquet'}\nruns: {len(runs) - len(failed)} complete, {len(failed)} failed")
+    for name in failed:
+        print(f"  {name}: {runs[name]['error']}")
+    return 1 if failed else 0
 
 
 def _invade(args) -> int:
@@ -135,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "invade":
             return _invade(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "report":
             md, html = _report(args.run_dir)
             print(f"report: {html}\n        {md}")

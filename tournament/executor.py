@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -41,13 +42,23 @@ class RayExecutor:
             ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._remote: dict[Callable, Any] = {}
-        self._shared: tuple[Any, Any] | None = None
+        self._refs: dict[int, tuple[Any, Any]] = {}  # id(shared) -> (shared, its object ref)
+        self._lock = threading.Lock()  # runs of a sweep map from several threads at once
+
+    def _ref(self, shared: Any) -> Any:
+        with self._lock:
+            known = self._refs.get(id(shared))
+            if known is None or known[0] is not shared:
+                if len(self._refs) > 64:  # forget finished runs' setups
+                    self._refs.clear()
+                known = self._refs[id(shared)] = (shared, self.ray.put(shared))
+            return known[1]
 
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
-        remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1)(fn))
-        if self._shared is None or self._shared[0] is not shared:
-            self._shared = (shared, self.ray.put(shared))
-        return self.ray.get([remote.remote(self._shared[1], item) for item in items])
+        with self._lock:
+            remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1)(fn))
+        ref = self._ref(shared)
+        return self.ray.get([remote.remote(ref, item) for item in items])
 
     def close(self) -> None:
         self.ray.shutdown()

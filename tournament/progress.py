@@ -15,8 +15,8 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10%."""
 
-    def __init__(self, total: int, label: str, unit_per_step: int, stream: TextIO | None = None, enabled: bool = True):
-        self.total, self.label, self.unit_per_step = total, label, unit_per_step
+    def __init__(self, total: int, label: str, unit_per_step: int, stream: TextIO | None = None, enabled: bool = True, unit: str = "agents"):
+        self.total, self.label, self.unit_per_step, self.unit = total, label, unit_per_step, unit
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = self.stream.isatty()
@@ -31,7 +31,7 @@ class Progress:
         width = 24
         filled = width * self.done // max(self.total, 1)
         bar = "#" * filled + "." * (width - filled)
-        return f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} agents/s  ETA {_clock(eta)}"
+        return f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} {self.unit}/s  ETA {_clock(eta)}"
 
     def finish(self) -> None:
         """End early (e.g. at fixation): the bar shows where it stopped."""
@@ -40,6 +40,9 @@ class Progress:
             self.stream.flush()
 
     def advance(self, steps: int = 1) -> None:
+        if steps <= 0:
+            return
+        before = self.done
         self.done += steps
         if not self.enabled:
             return
@@ -47,6 +50,6 @@ class Progress:
             self.stream.write("\r" + self.line())
             if self.done >= self.total:
                 self.stream.write("\n")
-        elif self.done % self._every == 0 or self.done >= self.total:
+        elif self.done // self._every > before // self._every or self.done >= self.total:
             self.stream.write(self.line() + "\n")
         self.stream.flush()

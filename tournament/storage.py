@@ -51,6 +51,10 @@ def write_json(data: dict, path: Path) -> None:
     _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def write_text(text: str, path: Path) -> None:
+    _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
 def table_path(run_dir: Path, table: str, generation: int) -> Path:
     return run_dir / table / f"gen={generation}" / "part-0.parquet"
 

@@ -1,0 +1,113 @@
+"""Sweeps: grid expansion, one experiment file per run, concurrency, failures recorded."""
+
+import json
+import math
+import tomllib
+
+import polars as pl
+import pytest
+
+from arenas.inputs import InputError
+from tournament import sweep as sweeps
+from tournament.config import load
+from tournament.runner import run
+
+SWEEP = """
+[sweep]
+name = "grid"
+experiment = "small.toml"
+seeds = [3, 9]
+
+[grid]
+"selection.intensity" = [0.0, 0.5]
+"population.mix.0.capability.candidates" = [2, 5, 7]
+"""
+
+
+@pytest.fixture
+def sweep_file(small_experiment):
+    path = small_experiment.parent / "sweep.toml"
+    path.write_text(SWEEP)
+    small = small_experiment.read_text().replace("generations = 4", "generations = 2").replace("neutral_drift = true", "neutral_drift = false")
+    small_experiment.write_text(small)
+    return path
+
+
+def test_grid_times_seeds_gives_one_experiment_file_per_run(sweep_file, tmp_path):
+    sweep = sweeps.load(sweep_file)
+    assert len(sweep.points) == 2 * 3 * 2
+    assert [p.name for p in sweep.points[:2]] == ["run-0001", "run-0002"]
+    plan = sweeps.materialize(sweep, tmp_path / "out")
+    point, path, experiment = plan[5]
+    settings = dict(point.settings)
+    assert experiment.selection.intensity == settings["selection.intensity"]
+    assert experiment.mix[0].capability.candidates == settings["population.mix.0.capability.candidates"]
+    assert experiment.seed == point.seed and experiment.name == point.name
+    assert {p.seed for p in sweep.points} == {3, 9}
+    assert len({(p.settings, p.seed) for p in sweep.points}) == 12
+
+
+def test_toml_text_round_trips():
+    data = {
+        "experiment": {"name": "x", "seed": 3, "ratio": 0.25, "big": math.inf, "flag": True, "words": ["a", 'b"c']},
+        "population": {"mix": [{"profile": "p", "capability": {"candidates": 4, "rollouts": 2}}, {"profile": "q/ü.toml"}]},
+        "matching": {"kind": "graph", "args": {"n": 8, "k": [1, 2]}},
+        "dotted": {"a.b": 1},
+    }
+    assert tomllib.loads(sweeps.toml_text(data)) == data
+
+
+def test_a_sweep_runs_every_point_and_tables_match_single_runs(sweep_file, tmp_path):
+    sweep_dir = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, max_concurrent=3, progress=False)
+    table = pl.read_parquet(sweep_dir / "sweep.parquet")
+    assert table.height == 12 and (table["status"] == "complete").all()
+    assert set(table["seed"]) == {3, 9}
+    assert set(table["set:selection.intensity"]) == {0.0, 0.5}
+    assert table["generations_done"].to_list() == [2] * 12
+    assert ((table["mean_process_share"] >= 0) & (table["mean_process_share"] <= 1)).all()
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    assert manifest["status"] == "complete" and manifest["keys"] == ["selection.intensity", "population.mix.0.capability.candidates"]
+    # a sweep run is exactly the run of its own experiment file
+    alone = run(load(sweep_dir / "experiments" / "run-0007.toml"), tmp_path / "alone", workers=0, progress=False)
+    for name in ("agents", "episodes", "lineage"):
+        a = pl.read_parquet(sweep_dir / "runs" / "run-0007" / name / "**" / "*.parquet")
+        b = pl.read_parquet(alone / name / "**" / "*.parquet")
+        assert a.equals(b), name
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(sweep_file, tmp_path, monkeypatch):
+    from tournament import runner
+
+    real = runner.run
+
+    def flaky(experiment, *args, **kwargs):
+        if experiment.name == "run-0004":
+            raise RuntimeError("the node caught fire")
+        return real(experiment, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "run", flaky)
+    sweep_dir = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    table = pl.read_parquet(sweep_dir / "sweep.parquet").sort("run")
+    failed = table.filter(pl.col("status") == "failed")
+    assert failed["run"].to_list() == ["run-0004"]
+    assert "the node caught fire" in failed["error"][0]
+    assert (table.filter(pl.col("run") != "run-0004")["status"] == "complete").all()
+    assert json.loads((sweep_dir / "sweep.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    "grid, field",
+    [
+        ('"selection.intensity" = [0.1, -1.0]', "selection.intensity"),
+        ('"selection.kind" = ["moran", "lottery"]', "selection.kind"),
+        ('"population.mix.7.share" = [0.5]', "grid.population.mix.7.share"),
+        ('"arena.steps" = 5', "grid.arena.steps"),
+    ],
+)
+def test_bad_grids_fail_before_anything_runs(sweep_file, tmp_path, grid, field):
+    text = SWEEP.split("[grid]")[0] + "[grid]\n" + grid + "\n"
+    sweep_file.write_text(text)
+    with pytest.raises(InputError) as caught:
+        sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    assert caught.value.file == str(sweep_file) and caught.value.field == field
+    assert not (tmp_path / "sweeps").exists()
