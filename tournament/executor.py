@@ -56,7 +56,8 @@ class RayExecutor:
 
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         with self._lock:
-            remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1)(fn))
+            # SPREAD: a generation's tasks go to different nodes of a cluster, not one busy node.
+            remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn))
         ref = self._ref(shared)
         return self.ray.get([remote.remote(ref, item) for item in items])
 
