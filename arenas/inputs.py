@@ -164,5 +164,6 @@ def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str)
             kwargs[spec.name] = table.number(spec.name, low=low, high=high)
         else:
             kwargs[spec.name] = table.string(spec.name)
+    table._seen.update(spec.name for spec in fields(cls))  # so an unknown key lists them all
     table.done()
     return cls(**kwargs)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
+import tomllib
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import polars as pl
 
@@ -51,12 +54,181 @@ def write_json(data: dict, path: Path) -> None:
     _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def write_bytes(data: bytes, path: Path) -> None:
+    _atomic(path, lambda temp: temp.write_bytes(data))
+
+
 def write_text(text: str, path: Path) -> None:
     _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def copy_file(source: Path, path: Path) -> None:
+    _atomic(path, lambda temp: shutil.copyfile(source, temp))
+
+
+def write_bytes(data: bytes, path: Path) -> None:
+    _atomic(path, lambda temp: temp.write_bytes(data))
+
+
+def write_text(text: str, path: Path) -> None:
+    _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
+def copy_file(source: Path, path: Path) -> None:
+    _atomic(path, lambda temp: shutil.copyfile(source, temp))
+
+
+def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
+    """The manifest of a run directory, or one clear `InputError` if there is none to read."""
+    file = Path(run_dir) / "manifest.json"
+    if not file.is_file():
+        raise InputError(run_dir, option, "a run directory written by `purity run` (with a manifest.json)")
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(file, "", f"a readable JSON manifest ({error})") from None
+    if not isinstance(manifest, dict) or "status" not in manifest:
+        raise InputError(file, "", "a purity run manifest (with a status)")
+    return manifest
+
+
 def table_path(run_dir: Path, table: str, generation: int) -> Path:
     return run_dir / table / f"gen={generation}" / "part-0.parquet"
+
+
+def generations(run_dir: Path, table: str) -> list[int]:
+    """The generations that have a folder in `table`, in order."""
+    folder = Path(run_dir) / table
+    found = []
+    if folder.is_dir():
+        for child in folder.iterdir():
+            match = re.fullmatch(r"gen=(\d+)", child.name)
+            if match and child.is_dir():
+                found.append(int(match.group(1)))
+    return sorted(found)
+
+
+def sweep_temporaries(run_dir: Path) -> int:
+    """Delete every `.*.tmp` file below `run_dir` (left by a killed write); return how many."""
+    swept = 0
+    for temp in Path(run_dir).rglob(".*.tmp"):
+        if temp.is_file() and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
+            swept += 1
+    return swept
+
+
+def drop_generations(run_dir: Path, done: int) -> None:
+    """Remove what generations `done` and later wrote: agents and episodes of gen ≥ done, and the
+    births of gen ≥ done + 1 (the births into generation `done` belong to generation done − 1)."""
+    first = {"agents": done, "episodes": done, "lineage": done + 1}
+    for table, start in first.items():
+        for generation in generations(run_dir, table):
+            if generation >= start:
+                shutil.rmtree(Path(run_dir) / table / f"gen={generation}")
+
+
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir/.lock` for the duration: a second process writing the same run (a resume
+    while the run still goes on) is refused. The kernel drops the lock when a process dies."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no protection, as before
+        yield
+        return
+    run_dir = Path(run_dir)
+    handle = open(run_dir / ".lock", "a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(run_dir, "", "a run directory no other purity process is writing (it is in use)") from None
+        yield
+    finally:
+        handle.close()
+
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE.fullmatch(key) else _toml_string(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return str(int(value))
+    if isinstance(value, float):
+        value = float(value)
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no TOML form for {type(value).__name__} {value!r}")
+
+
+def toml_text(data: dict) -> str:
+    """TOML for plain data whose top-level values are tables or arrays of tables (deeper values
+    inline); checked by parsing it back, so a value TOML cannot hold fails here, not on reading."""
+    lines: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _toml_table(lines, _toml_key(key), value)
+        elif _is_tables(value):
+            for item in value:
+                _toml_table(lines, _toml_key(key), item, array=True)
+        else:
+            raise ValueError(f"a table at the top level, got {key} = {value!r}")
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    if tomllib.loads(text) != _lists(data):
+        raise ValueError("data that TOML can hold exactly")
+    return text
+
+
+def _is_tables(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _toml_table(lines: list[str], header: str, table: dict, array: bool = False) -> None:
+    lines += ["", f"[[{header}]]" if array else f"[{header}]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not (_is_tables(v) and not array)]
+    if not array:
+        for key, value in table.items():
+            if _is_tables(value):
+                for item in value:
+                    _toml_table(lines, f"{header}.{_toml_key(key)}", item, array=True)
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (bool, int, float, str)):
+        return value.item()
+    return value
 
 
 def check_target(run_dir: Path, force: bool) -> None:
@@ -75,5 +247,6 @@ def prepare(run_dir: Path, force: bool) -> None:
     """Create an empty run directory, replacing an old run only when `force` allows it."""
     check_target(run_dir, force)
     if run_dir.exists():
-        shutil.rmtree(run_dir)
+        with locked(run_dir):  # never delete a run another process is still writing
+            shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)

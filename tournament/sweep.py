@@ -53,6 +53,7 @@ class Sweep:
     points: tuple[Point, ...]
     max_concurrent: int | None
     source: Path
+    split_above: int = 1024  # runs with at least this many agents are cut into group tasks
 
 
 def load(path: str | Path) -> Sweep:
@@ -79,6 +80,7 @@ def load(path: str | Path) -> Sweep:
             raise head.error("seeds", "a non-empty list of whole numbers ≥ 0", seeds_value)
         seeds = list(seeds_value)
     max_concurrent = head.integer("max_concurrent", default=None, low=1, high=100_000) if head.has("max_concurrent") else None
+    split_above = head.integer("split_above", default=1024, low=2, high=10_000_000)
     head.done()
     grid = top.table("grid")
     axes = []
@@ -93,7 +95,7 @@ def load(path: str | Path) -> Sweep:
         for seed in seeds:
             settings = tuple((key, value) for (key, _), value in zip(axes, combo))
             points.append(Point(f"run-{len(points) + 1:04d}", settings, seed))
-    return Sweep(name, base, tuple(points), max_concurrent, path)
+    return Sweep(name, base, tuple(points), max_concurrent, path, split_above)
 
 
 def _set(data: dict, dotted: str, value: Any, file: Path) -> None:
@@ -209,6 +211,20 @@ def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
     return figures
 
 
+def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
+    """Run a small experiment in one task (in that worker's process) and return its files.
+
+    Small runs spend most of their time in the driver's own work (selection, writes); as whole
+    tasks that work is spread over the workers too, and the files travel back with the result,
+    so worker nodes need no shared filesystem.
+    """
+    from tournament import runner
+
+    with tempfile.TemporaryDirectory() as scratch:
+        run_dir = runner.run(experiment, Path(scratch), workers=0, progress=False)
+        return {str(path.relative_to(run_dir)): path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+
+
 class _Monitor(threading.Thread):
     """Draws the sweep's progress bar from the runs' manifests (generations done, all runs)."""
 
@@ -260,7 +276,9 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
         todo = [item for item in plan if manifest["runs"][item[0].name]["status"] != "complete"]
-        concurrent = max_concurrent or sweep.max_concurrent or max(pool.workers, 1)
+        # Enough runs in flight that a worker finishing one finds the next waiting.
+        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
+        split = sweep.split_above
         copies = [(2 if e.neutral_drift else 1) * e.seeds * e.generations for _, _, e in plan]
         bar = Progress(sum(copies), f"sweep {sweep.name}", 1, enabled=progress, unit="generations")
         monitor = _Monitor([sweep_dir / "runs" / p.name for p, _, _ in plan], bar)
@@ -272,9 +290,14 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
             run_dir = sweep_dir / "runs" / point.name
             record = manifest["runs"][point.name]
             try:
-                if resume and (run_dir / "manifest.json").is_file():
+                if experiment.population < split:  # small: the whole run is one task
+                    files = pool.map(run_whole, None, [experiment])[0]
+                    storage.prepare(run_dir, force=True)
+                    for relative, data in files.items():
+                        storage.write_bytes(data, run_dir / relative)
+                elif resume and (run_dir / "manifest.json").is_file():
                     runner.resume(run_dir, pool=pool, progress=False)
-                else:
+                else:  # large: its generations are cut into tasks like any run's
                     runner.run(experiment, sweep_dir / "runs", pool=pool, force=True, progress=False)
                 figures = _summary(run_dir, experiment)
                 status, error = "complete", None

@@ -83,3 +83,10 @@ def test_standing_property_needs_a_series_the_arena_records(write_experiment, tm
         load(path)
     assert caught.value.field == "population.mix[1].profile"
     assert "'principal_control'" in caught.value.expected and "commons" in caught.value.expected
+
+
+def test_an_unknown_parameter_lists_every_known_one(write_experiment):
+    with pytest.raises(InputError) as caught:
+        load(write_experiment(("steps = 12", "steps = 12\nregrow = 0.7")))
+    for known in ("regrowth", "take_rate", "helper_cost", "noise"):
+        assert known in caught.value.expected

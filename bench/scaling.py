@@ -1,0 +1,123 @@
+"""Scaling on Ray: per-task overhead at the chosen task size, and parallel efficiency of a 64-run
+sweep and of one large run (N = 4096) with 1 vs 2 workers — on a private local instance, or with
+`--address HOST:PORT` on an existing cluster (e.g. a two-node local cluster).
+
+Usage: .venv/bin/python bench/scaling.py [--address HOST:PORT] [--skip-large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tournament import runner
+from tournament.config import load
+from tournament.executor import InProcess, executor
+from tournament.play import play_groups
+from tournament.sweep import run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = """
+[sweep]
+name = "bench"
+experiment = "{base}"
+seeds = 32
+
+[grid]
+"selection.intensity" = [0.05, 0.2]
+"""
+
+
+def task_overhead(address: str | None) -> None:
+    """One generation of the default experiment as one task: time inside vs round trip."""
+    experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), generations=1, neutral_drift=False)
+    captured = {}
+
+    class Capture(InProcess):
+        def map(self, fn, shared, items):
+            captured.setdefault(fn.__name__, (shared, items))
+            return super().map(fn, shared, items)
+
+    with tempfile.TemporaryDirectory() as out:
+        runner.run(experiment, Path(out), pool=Capture(), progress=False)
+    shared, items = captured["play_groups"]
+    inside = min(_timed(lambda: play_groups(shared, items[0])) for _ in range(5))
+    pool = executor(1, address)
+    try:
+        pool.map(play_groups, shared, items)  # warm the worker
+        trip = min(_timed(lambda: pool.map(play_groups, shared, items)) for _ in range(5))
+    finally:
+        pool.close()
+    groups = len(items[0].groups)
+    print(f"task = {groups} groups of {experiment.arena.group_size} (N = {experiment.population}, one task per worker per generation)")
+    print(f"  time inside the task {inside * 1e3:7.1f} ms   round trip {trip * 1e3:7.1f} ms   overhead {(trip - inside) / trip:6.1%} of task time")
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _layouts(address: str | None) -> list[tuple[str, int | None, str | None]]:
+    if address:
+        return [(f"cluster {address}", None, address)]
+    return [("1 worker", 1, None), ("2 workers", 2, None)]
+
+
+def _report(what: str, times: dict[str, float]) -> None:
+    text = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in times.items())
+    if len(times) == 2:
+        one, two = times.values()
+        text += f", speed-up {one / two:.2f}x, parallel efficiency {one / two / 2:.0%}"
+    print(f"{what}: {text}")
+
+
+def sweep_speedup(address: str | None) -> None:
+    base = ROOT / "experiments" / "matrix-pd.toml"
+    times = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        sweep_file = Path(scratch) / "sweep.toml"
+        sweep_file.write_text(SWEEP.format(base=base))
+        for k, (label, workers, addr) in enumerate(_layouts(address)):
+            start = time.perf_counter()
+            run_sweep(sweep_file, Path(scratch) / f"out{k}", workers=workers, address=addr, progress=False)
+            times[label] = time.perf_counter() - start
+    _report("64-run sweep (matrix-pd, 2 intensities x 32 seeds, drift twins; Ray start included)", times)
+
+
+def large_run(address: str | None) -> None:
+    experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), population=4096, generations=3, neutral_drift=False)
+    times = {}
+    for label, workers, addr in _layouts(address):
+        pool = executor(workers, addr)
+        try:
+            with tempfile.TemporaryDirectory() as out:  # a first generation warms the workers
+                runner.run(dataclasses.replace(experiment, generations=1), Path(out) / "warm", pool=pool, progress=False)
+                start = time.perf_counter()
+                runner.run(experiment, Path(out), pool=pool, progress=False)
+                times[label] = time.perf_counter() - start
+        finally:
+            pool.close()
+    _report("one run, N = 4096, 3 generations (Ray start and a warm-up generation excluded)", times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    np.seterr(all="ignore")
+    task_overhead(args.address)
+    sweep_speedup(args.address)
+    if not args.skip_large:
+        large_run(args.address)
+
+
+if __name__ == "__main__":
+    main()
