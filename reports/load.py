@@ -21,6 +21,8 @@ DRIFT_DIR = "drift"
 TABLES = ("agents", "episodes", "lineage")
 
 MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
+REPLICATES_ROLE = "replicates"
+DEFAULT_LOCK_IN = 0.9
 
 AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "founder",
                  "payoff", "fitness", "utility", "process_share")
@@ -73,6 +75,115 @@ class Run:
     def has_oversight(self) -> bool:
         return bool(self.manifest["arena"].get("has_oversight", False))
 
+    @property
+    def seed(self) -> int | None:
+        seed = self.manifest.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+    @property
+    def lock_in_share(self) -> float:
+        return lock_in_threshold(self.manifest)
+
+    @property
+    def stopped_at(self) -> int | None:
+        """Generation at which the run stopped at fixation, None if it did not."""
+        return stopped_at(self.manifest)
+
+    @property
+    def last_generation(self) -> int | None:
+        if self.agents.height == 0:
+            return None
+        return int(self.agents.get_column("generation").max())  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """One experiment run with several seeds: the top manifest and one complete `Run` per seed.
+
+    `runs` is in seed order. While the experiment is still running (or after it failed) a seed
+    whose folder has no manifest yet is listed in `missing` instead.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    runs: tuple[Run, ...]
+    missing: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def lock_in_share(self) -> float:
+        return lock_in_threshold(self.manifest)
+
+
+def lock_in_threshold(manifest: dict[str, Any]) -> float:
+    """The experiment's lineage-share threshold for lock-in (`[experiment] lock_in`), else 0.9."""
+    exp = manifest.get("experiment")
+    head = exp.get("experiment") if isinstance(exp, dict) else None
+    value = head.get("lock_in") if isinstance(head, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return DEFAULT_LOCK_IN
+    return float(value)
+
+
+def stopped_at(manifest: dict[str, Any]) -> int | None:
+    stopped = manifest.get("stopped")
+    if not isinstance(stopped, dict) or stopped.get("reason") != "fixation":
+        return None
+    g = stopped.get("generation")
+    return g if isinstance(g, int) and not isinstance(g, bool) else None
+
+
+def is_replicates(path: str | Path) -> bool:
+    """True when `path` holds a replicates directory (manifest role "replicates": one run per seed)."""
+    file = Path(path) / MANIFEST
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("role") == REPLICATES_ROLE
+
+
+def load_any(path: str | Path) -> Run | Replicates:
+    """`load_replicates` for a replicates directory, else `load`."""
+    return load_replicates(path) if is_replicates(path) else load(path)
+
+
+def load_replicates(path: str | Path) -> Replicates:
+    """Read a replicates directory: its manifest and the single-seed run in each `seed=<s>/` folder."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(path, "a run directory (it does not exist or is not a directory)")
+    file = path / MANIFEST
+    manifest = _read_json(file)
+    if manifest.get("role") != REPLICATES_ROLE:
+        raise ReportError(file, 'role "replicates" (this is a single-seed run: use reports.load)')
+    runs, seeds = manifest.get("runs"), manifest.get("seeds")
+    if not isinstance(runs, list) or not runs or not all(isinstance(r, str) for r in runs):
+        raise ReportError(file, 'runs to be a non-empty list of folder names ("seed=<s>")')
+    if not isinstance(seeds, list) or len(seeds) != len(runs) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ReportError(file, "seeds to be a list of integers, one per entry of runs")
+    for name in runs:
+        if Path(name).is_absolute() or ".." in Path(name).parts or name in ("", "."):
+            raise ReportError(file, f"runs to name folders inside the directory (got {name!r})")
+    done = manifest.get("status") == "complete"
+    loaded: list[tuple[int, Run]] = []
+    missing: list[str] = []
+    for seed, name in sorted(zip(seeds, runs)):
+        sub = path / name
+        if not done and not (sub / MANIFEST).is_file():
+            missing.append(name)  # not started yet, or the run failed before it
+            continue
+        loaded.append((seed, load(sub)))
+    return Replicates(path, manifest, tuple(r for _, r in loaded), tuple(missing))
+
 
 def load(run_dir: str | Path) -> Run:
     """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run."""
@@ -93,14 +204,17 @@ def _load_one(path: Path) -> Run:
     kinds = [str(k) for k in manifest["arena"].get("event_kinds", [])]
     event_cols = [f"{p}:{k}" for k in kinds for p in ("own", "helper", "opportunity")]
     agents = _read_table(path, "agents", (*AGENT_COLUMNS, *weight_cols))
+    if "mutation" not in agents.columns:  # runs written before the column existed
+        import polars as pl
+
+        agents = agents.with_columns(mutation=pl.lit(None, dtype=pl.String))
     episodes = _read_table(path, "episodes", (*EPISODE_COLUMNS, *event_cols))
     lineage = _read_table(path, "lineage", LINEAGE_COLUMNS)
     return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
                _typed_lineage(lineage), None)
 
 
-def read_manifest(file: Path) -> dict[str, Any]:
-    """Parse and check manifest.json; weights written as the string "inf" become float('inf')."""
+def _read_json(file: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ReportError(file, "a manifest.json (not a run directory, or the run never started)")
     try:
@@ -109,6 +223,15 @@ def read_manifest(file: Path) -> dict[str, Any]:
         raise ReportError(file, f"valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
         raise ReportError(file, "a JSON object at the top level")
+    return manifest
+
+
+def read_manifest(file: Path) -> dict[str, Any]:
+    """Parse and check a single-seed run's manifest.json; weights "inf" become float('inf')."""
+    manifest = _read_json(file)
+    if manifest.get("role") == REPLICATES_ROLE:
+        raise ReportError(file, "a single-seed run (this directory holds one run per seed: "
+                                "use reports.load_replicates, or report on a seed=<s> folder)")
     missing = [k for k in MANIFEST_KEYS if k not in manifest]
     if missing:
         raise ReportError(file, f"the keys {', '.join(missing)}")
@@ -184,7 +307,7 @@ def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:
     df = df.with_columns(
         *[pl.col(c).cast(pl.Int64) for c in ints],
         *[pl.col(c).cast(pl.Float64) for c in floats],
-        *[pl.col(c).cast(pl.String) for c in ("profile", "origin")],
+        *[pl.col(c).cast(pl.String) for c in ("profile", "origin", "mutation")],
         pl.col("^policy:.*$").cast(pl.Float64),
     )
     return df.sort("generation", "id")

@@ -6,6 +6,7 @@ numbers feed the Markdown tables, the HTML charts and the tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,8 +182,10 @@ class LockIn:
     threshold: float
 
 
-def lock_in(run: Run, threshold: float = 0.9) -> LockIn | None:
-    """First generation whose largest lineage share exceeds `threshold`; None if it never does."""
+def lock_in(run: Run, threshold: float | None = None) -> LockIn | None:
+    """First generation whose largest lineage share exceeds `threshold` (default: the experiment's
+    `lock_in`, else 0.9); None if it never does."""
+    threshold = run.lock_in_share if threshold is None else threshold
     hit = lineage_share(run).filter(pl.col("share") > threshold).head(1)
     if hit.height == 0:
         return None
@@ -195,6 +198,106 @@ def births(run: Run) -> pl.DataFrame:
     """Number of children born per generation and kind (inherit | design | self_modify)."""
     return (run.lineage.group_by("generation", "kind").agg(births=pl.len().cast(pl.Int64))
             .sort("generation", "kind"))
+
+
+MUTATION_KINDS = ("weights", "add", "remove", "scope")
+
+
+def mutation_births(agents: pl.DataFrame) -> pl.DataFrame:
+    """Every agent that was born in the run (not a founder), once, at its first generation.
+
+    Agents that survive a generation (Moran updates) appear again with the same id and mutation
+    label, so counting agent rows would count one mutation many times. With a `seed` column (pooled
+    replicates) ids are told apart per seed. Columns: generation, mutation ("" = an exact copy).
+    """
+    keys = ["seed", "id"] if "seed" in agents.columns else ["id"]
+    return (agents.filter(pl.col("origin") != "founder")
+            .group_by(keys).agg(pl.col("generation").min(),
+                                pl.col("mutation").sort_by("generation").first())
+            .select("generation", "mutation").sort("generation"))
+
+
+def _changes(births: pl.DataFrame) -> pl.DataFrame:
+    """One row per change of a birth's `mutation` label ("weights;add:k" → two rows)."""
+    return (births.filter(pl.col("mutation").is_not_null() & (pl.col("mutation") != ""))
+            .with_columns(change=pl.col("mutation").str.split(";")).explode("change")
+            .filter(pl.col("change") != "")
+            .with_columns(kind=pl.col("change").str.split(":").list.first()))
+
+
+def generation_ranges(first: int, last: int, max_rows: int = 10) -> list[tuple[int, int]]:
+    """At most `max_rows` consecutive ranges [lo, hi] of equal width covering first..last."""
+    width = max(1, math.ceil((last - first + 1) / max_rows))
+    return [(lo, min(lo + width - 1, last)) for lo in range(first, last + 1, width)]
+
+
+def mutation_summary(agents: pl.DataFrame, ranges: Sequence[tuple[int, int]]) -> pl.DataFrame:
+    """Births and mutation changes by kind (weights / add / remove / scope) per generation range.
+
+    `births` counts agents born in the range, `copies` those identical to their parent; each kind
+    column counts changes (a birth labelled "weights;add:k" adds one to weights and one to add).
+    Kinds outside the four known ones get their own column. Null when the run records no mutations.
+    """
+    if not ranges or "mutation" not in agents.columns:
+        return pl.DataFrame()
+    births = mutation_births(agents)
+    start = pl.DataFrame({"lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges]},
+                         schema={"lo": pl.Int64, "hi": pl.Int64})
+
+    def binned(df: pl.DataFrame) -> pl.DataFrame:
+        return df.sort("generation").join_asof(start, left_on="generation", right_on="lo") \
+                 .filter(pl.col("generation") <= pl.col("hi"))
+
+    b = binned(births).group_by("lo").agg(
+        births=pl.len().cast(pl.Int64),
+        copies=(pl.col("mutation") == "").sum().cast(pl.Int64),
+        recorded=pl.col("mutation").is_not_null().sum())
+    changes = binned(_changes(births))
+    kinds = list(MUTATION_KINDS) + sorted(set(changes.get_column("kind").to_list()) - set(MUTATION_KINDS))
+    counts = (changes.group_by("lo", "kind").agg(n=pl.len().cast(pl.Int64))
+              .pivot(on="kind", index="lo", values="n"))
+    for k in kinds:
+        if k not in counts.columns:
+            counts = counts.with_columns(pl.lit(0, dtype=pl.Int64).alias(k))
+    out = (start.join(b, on="lo", how="left").join(counts, on="lo", how="left")
+           .with_columns(pl.col("births", "copies", *kinds).fill_null(0))
+           .with_columns(pl.col("births", "copies", *kinds).cast(pl.Int64)))
+    return out.select("lo", "hi", "births", "copies", *kinds).sort("lo")
+
+
+def mutation_changes(agents: pl.DataFrame, limit: int = 10) -> pl.DataFrame:
+    """The most frequent structural changes (add / remove / scope of a term) over all births."""
+    if "mutation" not in agents.columns:
+        return pl.DataFrame(schema={"change": pl.String, "count": pl.Int64})
+    return (_changes(mutation_births(agents)).filter(pl.col("kind") != "weights")
+            .group_by("change").agg(count=pl.len().cast(pl.Int64))
+            .sort("count", "change", descending=[True, False]).head(limit))
+
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k / n (95 % by default); (nan, nan) when n = 0."""
+    if n <= 0:
+        return math.nan, math.nan
+    p, z2 = k / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # at k = 0 (k = n) the bound is exactly 0 (1); rounding would leave 1e-17
+    return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
+
+
+def wilson_exprs(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """`wilson` as polars expressions (null where n = 0)."""
+    nf = n.cast(pl.Float64)
+    p = k.cast(pl.Float64) / nf
+    z2 = z * z
+    centre = (p + z2 / (2 * nf)) / (1 + z2 / nf)
+    half = z * (p * (1 - p) / nf + z2 / (4 * nf * nf)).sqrt() / (1 + z2 / nf)
+    low = pl.when(n <= 0).then(None).when(k == 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
+    high = pl.when(n <= 0).then(None).when(k == n).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
+    return low, high
 
 
 def origins(run: Run) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Write `report.md` and `report.html` for a run directory.
+"""Write `report.md` and `report.html` for a run directory (one seed; `render_replicates` for several).
 
 The HTML is self-contained (inline CSS, hand-written inline SVG, no scripts, fonts or URLs) so it
 opens anywhere, offline, years later. All text that came from the run (names, labels, descriptions)
@@ -19,9 +19,9 @@ from pathlib import Path
 import polars as pl
 
 from . import metrics
+from .load import Run, is_replicates, load
 from .svg import Series, bar_chart, line_chart
 from .text import clean, esc, fmt, md
-from .load import Run, load
 
 SECTIONS = (
     ("verdict", "Verdict"),
@@ -40,9 +40,17 @@ PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#0
 # entry point
 
 
-def write_report(run_dir: str | Path, *, lock_in_share: float = 0.9,
+def write_report(run_dir: str | Path, *, lock_in_share: float | None = None,
                  tolerance: float = 0.05) -> tuple[Path, Path]:
-    """Read `run_dir`, write report.md and report.html into it atomically, return both paths."""
+    """Read `run_dir`, write report.md and report.html into it atomically, return both paths.
+
+    A replicates directory (one run per seed) gets the report aggregated over seeds. The lock-in
+    threshold is the experiment's `lock_in` (0.9 if the manifest has none) unless given here.
+    """
+    if is_replicates(run_dir):
+        from .render_replicates import write_replicates_report
+
+        return write_replicates_report(run_dir, lock_in_share=lock_in_share, tolerance=tolerance)
     run = load(run_dir)
     data = collect(run, lock_in_share=lock_in_share, tolerance=tolerance)
     md_path, html_path = run.path / "report.md", run.path / "report.html"
@@ -83,11 +91,15 @@ class ReportData:
     lineage: pl.DataFrame
     lock_in: metrics.LockIn | None
     births: pl.DataFrame
+    mutations: pl.DataFrame
+    mutation_changes: pl.DataFrame
     generations: list[int] = field(default_factory=list)
 
 
-def collect(run: Run, *, lock_in_share: float = 0.9, tolerance: float = 0.05) -> ReportData:
+def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 0.05) -> ReportData:
     gens = run.agents.get_column("generation").unique().sort().to_list() if run.agents.height else []
+    lock_in_share = run.lock_in_share if lock_in_share is None else lock_in_share
+    ranges = metrics.generation_ranges(gens[0], gens[-1]) if gens else []
     return ReportData(
         run=run, tolerance=tolerance, lock_in_share=lock_in_share,
         verdict=metrics.verdict(run, tolerance=tolerance),
@@ -99,6 +111,8 @@ def collect(run: Run, *, lock_in_share: float = 0.9, tolerance: float = 0.05) ->
         lineage=metrics.lineage_share(run),
         lock_in=metrics.lock_in(run, lock_in_share),
         births=metrics.births(run),
+        mutations=metrics.mutation_summary(run.agents, ranges),
+        mutation_changes=metrics.mutation_changes(run.agents),
         generations=gens,
     )
 
@@ -207,12 +221,15 @@ def _fitness_rows(data: ReportData) -> tuple[list[str], list[list[str]], str]:
 
 
 def _violation_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
-    v = data.violations
+    return violation_rows(data.violations, data.run.has_oversight)
+
+
+def violation_rows(v: pl.DataFrame, has_oversight: bool) -> tuple[list[str], list[list[str]]]:
     headers = ["profile", "event", "rate (own)", "delegated rate", "declared self",
                "declared lineage", "declared world", "opportunities"]
     cols = ["profile", "event", "rate", "delegated_rate", "declared_self", "declared_lineage",
             "declared_world", "opportunity"]
-    if data.run.has_oversight:
+    if has_oversight:
         headers += ["rate watched", "rate unwatched", "delegated watched", "delegated unwatched"]
         cols += ["rate_watched", "rate_unwatched", "delegated_watched", "delegated_unwatched"]
     rows = [[fmt(r[c]) for c in cols] for r in v.iter_rows(named=True)]
@@ -254,7 +271,9 @@ def _facts(data: ReportData) -> list[tuple[str, str]]:
         ("name", m.get("name")), ("role", m.get("role")), ("status", m.get("status")),
         ("seed", m.get("seed")),
         ("generations done / planned", f"{fmt(m.get('generations_done'))} / {fmt(m.get('generations'))}"),
+        ("stopped", stopped_text(m) or "no"),
         ("survival threshold", fmt(float(m["survival_threshold"]))),
+        ("lock-in threshold", fmt(data.lock_in_share)),
         ("arena", arena.get("name")),
         ("arena has oversight", fmt(bool(arena.get("has_oversight", False)))),
         ("event kinds", ", ".join(str(k) for k in arena.get("event_kinds", [])) or "none"),
@@ -264,30 +283,120 @@ def _facts(data: ReportData) -> list[tuple[str, str]]:
     ]
     if data.run.drift is not None:
         d = data.run.drift.manifest
+        stop = stopped_text(d)
         facts.append(("drift twin", f"seed {fmt(d.get('seed'))}, status {fmt(d.get('status'))}, "
-                                    f"{fmt(d.get('generations_done'))} generations done"))
+                                    f"{fmt(d.get('generations_done'))} generations done"
+                                    + (f", {stop}" if stop else "")))
     else:
         facts.append(("drift twin", "none"))
     return [(k, fmt(v)) for k, v in facts]
 
 
 def _versions(data: ReportData) -> list[list[str]]:
-    versions = data.run.manifest.get("versions") or {}
+    return versions_rows(data.run.manifest)
+
+
+def versions_rows(manifest: dict) -> list[list[str]]:
+    versions = manifest.get("versions") or {}
     if isinstance(versions, dict):
         return [[str(k), fmt(v)] for k, v in versions.items()]
     return [["versions", fmt(versions)]]
 
 
 def _profile_rows(data: ReportData) -> list[list[str]]:
+    return profile_rows(data.run.manifest)
+
+
+def profile_rows(manifest: dict) -> list[list[str]]:
     return [[name, fmt(p.get("description") or ""), weights_text(p.get("weights") or {})]
-            for name, p in data.run.manifest["profiles"].items()]
+            for name, p in manifest["profiles"].items()]
 
 
 def _experiment_json(data: ReportData) -> str:
-    text = json.dumps(data.run.manifest.get("experiment"), indent=2, sort_keys=True, default=str,
+    return experiment_json(data.run.manifest)
+
+
+def experiment_json(manifest: dict) -> str:
+    text = json.dumps(manifest.get("experiment"), indent=2, sort_keys=True, default=str,
                       ensure_ascii=False)
     # \u003c / \u003e keep the JSON valid and equal while no raw tag can appear in either format.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def stopped_text(manifest: dict) -> str:
+    """ "stopped at fixation at generation g (of G planned)", or "" for a run that did not stop."""
+    stopped = manifest.get("stopped")
+    if not isinstance(stopped, dict):
+        return ""
+    g, planned = stopped.get("generation"), manifest.get("generations")
+    reason = stopped.get("reason") or "an unknown reason"
+    text = f"stopped at {reason} at generation {fmt(g)}"
+    return text + (f" (of {fmt(planned)} planned)" if planned is not None else "")
+
+
+def _stopped_note(data: ReportData) -> str:
+    text = stopped_text(data.run.manifest)
+    if not text:
+        return ""
+    return (f"This run {text}: one founding profile held the whole population, so the experiment "
+            "ended early (stop_at_fixation); the numbers cover the generations written.")
+
+
+def _header(data: ReportData) -> str:
+    run = data.run
+    stop = stopped_text(run.manifest)
+    return (f"Arena {run.manifest['arena'].get('name', '?')}, seed {fmt(run.manifest.get('seed'))}, "
+            f"{len(data.generations)} generations recorded, status {fmt(run.manifest.get('status'))}"
+            + (f", {stop}" if stop else "") + ".")
+
+
+def mutation_intro(agents: pl.DataFrame, pooled: bool = False) -> str:
+    if "mutation" not in agents.columns or agents.get_column("mutation").is_null().all():
+        return "This run does not record mutations (its agents table has no mutation column)."
+    return ("What mutation changed in each newborn against its parent (the agents table's "
+            "mutation column), per generation range" + (", summed over seeds" if pooled else "")
+            + ". births counts every agent that is not a founder once, in the first generation it is "
+            "recorded (a birth that died within the generation it was born in is in the births "
+            "table above but not here); copies are births identical to their parent. The kind "
+            "columns count changes, and one birth can carry several: weights = its weights were "
+            "perturbed, add / remove = it gained / lost a term, scope = a constraint's scope changed.")
+
+
+def mutation_rows(summary: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
+    kinds = [c for c in summary.columns if c not in ("lo", "hi", "births", "copies")]
+    headers = ["generations", "births", "copies", *kinds]
+    rows = [[f"{r['lo']}" if r["lo"] == r["hi"] else f"{r['lo']}–{r['hi']}", fmt(r["births"]),
+             fmt(r["copies"]), *[fmt(r[k]) for k in kinds]] for r in summary.iter_rows(named=True)]
+    return headers, rows
+
+
+def change_rows(changes: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
+    return (["structural change", "births"],
+            [[str(r["change"]), fmt(r["count"])] for r in changes.iter_rows(named=True)])
+
+
+def mutations_recorded(agents: pl.DataFrame) -> bool:
+    return "mutation" in agents.columns and not agents.get_column("mutation").is_null().all()
+
+
+def mutation_markdown(agents: pl.DataFrame, summary: pl.DataFrame, changes: pl.DataFrame,
+                      pooled: bool = False) -> list[str]:
+    out = ["### Mutation\n", md(mutation_intro(agents, pooled)) + "\n"]
+    if mutations_recorded(agents) and summary.height:
+        out.append(md_table(*mutation_rows(summary)) + "\n")
+        if changes.height:
+            out.append(md_table(*change_rows(changes)) + "\n")
+    return out
+
+
+def mutation_html(agents: pl.DataFrame, summary: pl.DataFrame, changes: pl.DataFrame,
+                  pooled: bool = False) -> list[str]:
+    out = ['<h3 id="mutation">Mutation</h3>', f'<p class="note">{esc(mutation_intro(agents, pooled))}</p>']
+    if mutations_recorded(agents) and summary.height:
+        out.append(html_table(*mutation_rows(summary)))
+        if changes.height:
+            out.append(html_table(*change_rows(changes)))
+    return out
 
 
 def _status_note(data: ReportData) -> str:
@@ -313,11 +422,10 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def markdown(data: ReportData) -> str:
     run, out = data.run, []
     out.append(f"# Survival report: {md(run.name)}\n")
-    out.append(f"Arena {md(run.manifest['arena'].get('name', '?'))}, seed "
-               f"{md(fmt(run.manifest.get('seed')))}, {len(data.generations)} generations recorded, "
-               f"status {md(fmt(run.manifest.get('status')))}.\n")
-    if note := _status_note(data):
-        out.append(f"> {md(note)}\n")
+    out.append(md(_header(data)) + "\n")
+    for note in (_status_note(data), _stopped_note(data)):
+        if note:
+            out.append(f"> {md(note)}\n")
 
     out.append("## Verdict\n")
     if data.verdict.height:
@@ -366,6 +474,7 @@ def markdown(data: ReportData) -> str:
             out.append(md(note) + "\n")
     if data.births.height:
         out.append(md_table(*_births_rows(data)) + "\n")
+    out.extend(mutation_markdown(run.agents, data.mutations, data.mutation_changes))
 
     out.append("## Run\n")
     out.append(md_table(["fact", "value"], [list(f) for f in _facts(data)]) + "\n")
@@ -380,14 +489,19 @@ def markdown(data: ReportData) -> str:
 
 
 def _violations_intro(data: ReportData) -> str:
-    kinds = metrics.constrained_events(data.run)
+    return violations_intro(data.run)
+
+
+def violations_intro(run: Run, pooled: bool = False) -> str:
+    kinds = metrics.constrained_events(run)
     if not kinds:
         return "No constraint term names an event this arena records: nothing to measure."
     text = ("Revealed violation rate: events the agents did per opportunity, pooled over all "
-            "episodes (delegated: done by their helpers), next to the mean weight the profile's "
+            + ("episodes of all seeds " if pooled else "episodes ")
+            + "(delegated: done by their helpers), next to the mean weight the profile's "
             "agents declared on constraints about that event, by scope. Event kinds: "
             + ", ".join(kinds) + ".")
-    if data.run.has_oversight:
+    if run.has_oversight:
         text += " The arena has oversight: rates are also split into watched and unwatched episodes."
     return text
 
@@ -408,10 +522,11 @@ main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem 3rem}
 h1{font-size:1.6rem;margin:.6rem 0}
 h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 nav a{margin-right:.9rem;color:#0b5cad;text-decoration:none}
-table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}
 td.t,th.t{text-align:left}
+td:not(.t){white-space:nowrap}
 .note{color:#555;font-size:.9rem}
 .warn{background:#fff4e0;border-left:4px solid #e69f00;padding:.5rem .8rem}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}
@@ -455,13 +570,12 @@ def html_page(data: ReportData) -> str:
         f"<title>Survival report: {esc(run.name)}</title>",
         f"<style>{CSS}</style></head><body><main>",
         f"<h1>Survival report: {esc(run.name)}</h1>",
-        f'<p class="note">Arena {esc(run.manifest["arena"].get("name", "?"))}, seed '
-        f"{esc(fmt(run.manifest.get('seed')))}, {len(data.generations)} generations recorded, status "
-        f"{esc(fmt(run.manifest.get('status')))}.</p>",
+        f'<p class="note">{esc(_header(data))}</p>',
         "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in SECTIONS) + "</nav>",
     ]
-    if note := _status_note(data):
-        parts.append(f'<p class="warn">{esc(note)}</p>')
+    for note in (_status_note(data), _stopped_note(data)):
+        if note:
+            parts.append(f'<p class="warn">{esc(note)}</p>')
 
     parts.append(_h2("verdict"))
     if data.verdict.height:
@@ -473,7 +587,9 @@ def html_page(data: ReportData) -> str:
 
     parts.append(_h2("survival"))
     parts.append('<p class="note">Share of agents carrying each process term per generation'
-                 + (" (dashed: the neutral-drift twin)" if run.drift is not None else "") + ".</p>")
+                 + (" (dashed: the neutral-drift twin)" if run.drift is not None else "")
+                 + (f"; the dashed vertical line marks the lock-in at generation {data.lock_in.generation}"
+                    if data.lock_in is not None else "") + ".</p>")
     parts.append(_survival_charts(data))
     if data.survival.height:
         parts.extend(_table_html(*_survival_rows(data)))
@@ -506,6 +622,7 @@ def html_page(data: ReportData) -> str:
         parts.extend(_table_html(*_lineage_rows(data)))
     if data.births.height:
         parts.append(html_table(*_births_rows(data)))
+    parts.extend(mutation_html(run.agents, data.mutations, data.mutation_changes))
 
     parts.append(_h2("run"))
     parts.append(html_table(["fact", "value"], [list(f) for f in _facts(data)], text_cols=2))
@@ -551,9 +668,15 @@ def _survival_charts(data: ReportData) -> str:
                 dx, dy = _finite_xy(d, "generation", "share")
                 series.append(Series(f"{label} (drift)", dx, dy, color, dashed=True))
         svg = line_chart(series, title=f"Survival of {label}", y_label="share carrying",
-                         y_range=(0.0, 1.0), width=440, height=220)
+                         y_range=(0.0, 1.0), width=440, height=220, vlines=_lock_in_marks(data))
         figs.append(f"<figure>{svg}<figcaption>{esc(label)} ({esc(key)})</figcaption></figure>")
     return '<div class="charts">' + "".join(figs) + "</div>"
+
+
+def _lock_in_marks(data: ReportData) -> list[tuple[float, str]]:
+    if data.lock_in is None:
+        return []
+    return [(float(data.lock_in.generation), f"lock-in (gen {data.lock_in.generation})")]
 
 
 def _process_chart(data: ReportData) -> str:
@@ -580,17 +703,22 @@ def _lineage_chart(data: ReportData) -> str:
     xs, ys = _finite_xy(data.lineage, "generation", "share")
     svg = line_chart([Series("largest lineage share", xs, ys, PALETTE[1])],
                      title="Largest lineage share", y_label="share of population",
-                     y_range=(0.0, 1.0), hlines=[(data.lock_in_share, "lock-in threshold")])
+                     y_range=(0.0, 1.0), hlines=[(data.lock_in_share, "lock-in threshold")],
+                     vlines=_lock_in_marks(data))
     return f"<figure>{svg}</figure>"
 
 
 def _violation_chart(data: ReportData) -> str:
+    return violation_chart(data.violations, data.run.has_oversight)
+
+
+def violation_chart(violations: pl.DataFrame, has_oversight: bool) -> str:
     bars = [("rate", "own", PALETTE[1]), ("delegated_rate", "via helpers", PALETTE[0])]
-    if data.run.has_oversight:
+    if has_oversight:
         bars += [("rate_watched", "own, watched", PALETTE[2]),
                  ("rate_unwatched", "own, unwatched", PALETTE[4])]
     groups = [(f"{r['profile']} · {r['event']}", [r[c] for c, _, _ in bars])
-              for r in data.violations.iter_rows(named=True)]
+              for r in violations.iter_rows(named=True)]
     svg = bar_chart(groups, [(label, color) for _, label, color in bars],
                     title="Revealed violation rate (events per opportunity)")
     return f"<figure>{svg}</figure>"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .text import esc, fmt
 
+
 @dataclass(frozen=True)
 class Series:
     label: str
@@ -16,6 +17,7 @@ class Series:
     color: str
     dashed: bool = False
     band: tuple[list[float | None], list[float | None]] | None = None
+    band_opacity: float = 0.15
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -38,8 +40,13 @@ def _tick_label(v: float) -> str:
 
 def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: str = "generation",
                y_range: tuple[float, float] | None = None, width: int = 640, height: int = 260,
-               hlines: Sequence[tuple[float, str]] = ()) -> str:
-    """An inline SVG line chart; missing or non-finite points break the line."""
+               hlines: Sequence[tuple[float, str]] = (),
+               vlines: Sequence[tuple[float, str]] = ()) -> str:
+    """An inline SVG line chart; missing or non-finite points break the line.
+
+    hlines: dotted horizontal reference lines (labelled in the legend); vlines: dashed vertical
+    markers at an x (a generation), each labelled at the top of the plot.
+    """
     left, right, top, bottom = 52, 14, 26, 38
     cols = 1 if width < 520 else 2
     legend_rows = math.ceil(len(series) / cols) + (1 if hlines else 0)
@@ -92,14 +99,24 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
         if y0 <= y <= y1:
             out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
                        'stroke="#b00020" stroke-dasharray="2 3" />')
+    for i, (x, label) in enumerate(vlines):
+        if not x0 <= x <= x1:
+            continue
+        vx, ty = px(x), top + 11 + 12 * (i % 4)
+        out.append(f'<line class="vline" x1="{vx:.1f}" x2="{vx:.1f}" y1="{top}" y2="{top + ph}" '
+                   'stroke="#444" stroke-width="1.2" stroke-dasharray="3 3" />')
+        fits = vx + 3 + 5.6 * len(label) <= left + pw  # ~5.6 px a character at 10 px
+        anchor, tx = ("start", vx + 3) if fits else ("end", vx - 3)
+        out.append(f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" paint-order="stroke" '
+                   f'stroke="#fff" stroke-width="3" style="font-size:10px">{esc(label)}</text>')
     for s in series:
         if s.band:
             pts = [(x, lo, hi) for x, lo, hi in zip(s.xs, *s.band) if lo is not None and hi is not None]
             if pts:
                 poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts]
                 poly += [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
-                out.append(f'<polygon points="{" ".join(poly)}" fill="{s.color}" fill-opacity="0.15" '
-                           'stroke="none" />')
+                out.append(f'<polygon points="{" ".join(poly)}" fill="{s.color}" '
+                           f'fill-opacity="{s.band_opacity:g}" stroke="none" />')
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         for seg in _segments(s.xs, s.ys):
             if len(seg) == 1:

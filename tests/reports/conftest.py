@@ -69,7 +69,8 @@ def manifest(name: str = "toy", role: str = "main", profiles: dict | None = None
     }
 
 
-# (generation, id, profile, origin, parent, founder, payoff, process_share, weights in KEYS order)
+# (generation, id, profile, origin, parent, founder, payoff, process_share, weights in KEYS order
+#  [, mutation label, "" when left out])
 MAIN_AGENTS = [
     (0, 0, "keeper", "founder", None, 0, 1.0, 0.2, (1, 3, 0, 0, 0.5)),
     (0, 1, "keeper", "founder", None, 1, 2.0, 0.4, (1, 3, 1, 0, 0.5)),
@@ -114,7 +115,9 @@ def agents_frame(rows: list[tuple]) -> pl.DataFrame:
                                             "founder", "payoff", "fitness", "utility", "process_share")}
     cols |= {f"w:{k}": [] for k in KEYS}
     cols["policy:harvest_rate"] = []
-    for g, i, p, origin, parent, founder, payoff, ps, weights in rows:
+    cols["mutation"] = []
+    for g, i, p, origin, parent, founder, payoff, ps, weights, *mutation in rows:
+        cols["mutation"].append(mutation[0] if mutation else "")
         for c, v in zip(("generation", "id", "slot", "profile", "origin", "parent", "founder",
                          "payoff", "fitness", "utility", "process_share"),
                         (g, i, i % 4, p, origin, parent, founder, payoff, payoff, -INF if p == "saint"
@@ -124,7 +127,7 @@ def agents_frame(rows: list[tuple]) -> pl.DataFrame:
             cols[f"w:{k}"].append(float(w))
         cols["policy:harvest_rate"].append(0.5)
     schema = {"generation": pl.Int64, "id": pl.Int64, "slot": pl.Int64, "profile": pl.String,
-              "origin": pl.String, "parent": pl.Int64, "founder": pl.Int64}
+              "origin": pl.String, "parent": pl.Int64, "founder": pl.Int64, "mutation": pl.String}
     return pl.DataFrame(cols, schema_overrides=schema)
 
 
@@ -175,3 +178,100 @@ def run_dir(tmp_path: Path) -> Path:
 def run_with_drift(run_dir: Path) -> Path:
     write_run(run_dir / "drift", manifest(role="drift"), DRIFT_AGENTS, MAIN_EPISODES)
     return run_dir
+
+
+# ---------------------------------------------------------------------------------------------
+# Replicates: one experiment, seeds 10, 11, 12 (4 agents a generation, threshold 0.1, lock_in 0.7).
+#
+# Share carrying constraint:take:self ("never take (self)"); the other process terms are never
+# carried. Seed 11 stopped at fixation at generation 1; its value is held at generation 2.
+#
+#     seed   gen 0  gen 1  gen 2          largest lineage   lock-in at 0.7     at 0.9
+#     10     0.5    0.25   0              .25 .75 1         gen 1 (ps 0.25)    gen 2 (ps 0)
+#     11     0.5    0.75   (0.75 held)    .25 1             gen 1 (ps 0.5625)  gen 1
+#     12     0.5    0.5    0.25           .25 .5 .75        gen 2 (ps 0.25)    none
+#     mean   0.5    0.5    1/3  [0, 0.75] → survived in 2 of 3 seeds, Wilson [0.2077, 0.9385]
+#
+# Drift twins (3 generations each): 0.5, 0.5, 0.5 for seeds 10 and 12; 0.5, 0.25, 0.25 for 11.
+# Mutation labels: seed 10 id 5 "weights" (gen 1), id 9 "add:…;weights" (gen 2); seed 12 id 4
+# "weights" (gen 1, survives into gen 2: counted once), id 10 "scope:…" (gen 2).
+# Episodes: keeper took 1/2, 0/2, 1/4 (seed 10, 11, 12): pooled 2/8.
+
+REP_SEEDS = (10, 11, 12)
+EVIL_NAME = "<script>alert(1)</script>"
+SCOPE_CHANGE = "scope:constraint:take:self>constraint:take:lineage"
+
+
+def population(g: int, ids: list[int], founders: list[int], carriers: list[int], seed: int,
+               mutations: dict[int, str] | None = None) -> list[tuple]:
+    """One generation: a carrier is a keeper (take:self weight 3, process share 0.75), the others
+    grabbers (pure, payoff 2 + seed - 10)."""
+    rows = []
+    for i, f, c in zip(ids, founders, carriers):
+        profile = "keeper" if c else "grabber"
+        payoff = 1.0 if c else 2.0 + seed - 10
+        rows.append((g, i, profile, "founder" if g == 0 else "inherit", None if g == 0 else f, f,
+                     payoff, 0.75 if c else 0.0, (1, 3 if c else 0, 0, 0, 0),
+                     (mutations or {}).get(i, "")))
+    return rows
+
+
+FOUNDING: dict[str, Any] = {"ids": [0, 1, 2, 3], "founders": [0, 1, 2, 3], "carriers": [1, 1, 0, 0]}
+
+REP_AGENTS = {
+    10: [*population(0, **FOUNDING, seed=10),
+         *population(1, [4, 5, 6, 7], [2, 2, 2, 3], [1, 0, 0, 0], 10, {5: "weights"}),
+         *population(2, [8, 9, 10, 11], [2, 2, 2, 2], [0, 0, 0, 0], 10,
+                     {9: "add:constraint:take:world;weights"})],
+    11: [*population(0, **FOUNDING, seed=11),
+         *population(1, [4, 5, 6, 7], [1, 1, 1, 1], [1, 1, 1, 0], 11)],
+    12: [*population(0, **FOUNDING, seed=12),
+         *population(1, [4, 5, 6, 7], [0, 0, 1, 2], [1, 1, 0, 0], 12, {4: "weights"}),
+         *population(2, [4, 9, 10, 11], [0, 0, 0, 1], [1, 0, 0, 0], 12,
+                     {4: "weights", 10: SCOPE_CHANGE})],
+}
+REP_DRIFT_CARRIERS = {10: [[1, 1, 0, 0]] * 3, 11: [[1, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]],
+                      12: [[1, 1, 0, 0]] * 3}
+REP_EPISODES = {s: [(0, 0, 0, 0, "keeper", False, own, 0, opp)]
+                for s, own, opp in ((10, 1, 2), (11, 0, 2), (12, 1, 4))}
+
+
+def experiment_block(lock_in: float | None = 0.7, seeds: int = 1) -> dict[str, Any]:
+    head: dict[str, Any] = {"name": "reps", "seed": 10, "generations": 3, "population": 4,
+                            "survival_threshold": 0.1, "stop_at_fixation": True, "seeds": seeds}
+    if lock_in is not None:
+        head["lock_in"] = lock_in
+    return {"experiment": head, "arena": {"name": "commons"}}
+
+
+def seed_manifest(seed: int, lock_in: float | None = 0.7, role: str = "main") -> dict[str, Any]:
+    m = manifest(name="reps", role=role)
+    m.update(seed=seed, experiment=experiment_block(lock_in))
+    if seed == 11 and role == "main":
+        m.update(generations_done=2, stopped={"reason": "fixation", "generation": 1})
+    return m
+
+
+def replicates_manifest(lock_in: float | None = 0.7, status: str = "complete") -> dict[str, Any]:
+    return {"name": "reps", "role": "replicates", "status": status, "seeds": list(REP_SEEDS),
+            "runs": [f"seed={s}" for s in REP_SEEDS],
+            "experiment": experiment_block(lock_in, seeds=len(REP_SEEDS)),
+            "versions": {"purity": "0.1.0"}, "git_revision": "abc123",
+            "started": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:02:00Z"}
+
+
+def write_replicates(root: Path, lock_in: float | None = 0.7, drift: bool = True) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "manifest.json").write_text(json.dumps(replicates_manifest(lock_in), indent=2))
+    for s in REP_SEEDS:
+        sub = write_run(root / f"seed={s}", seed_manifest(s, lock_in), REP_AGENTS[s], REP_EPISODES[s])
+        if drift:
+            rows = [r for g, c in enumerate(REP_DRIFT_CARRIERS[s])
+                    for r in population(g, [4 * g + k for k in range(4)], [0, 1, 2, 3], c, s)]
+            write_run(sub / "drift", seed_manifest(s, lock_in, role="drift"), rows, REP_EPISODES[s])
+    return root
+
+
+@pytest.fixture
+def reps_dir(tmp_path: Path) -> Path:
+    return write_replicates(tmp_path / "reps")

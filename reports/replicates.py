@@ -1,0 +1,254 @@
+"""Survival metrics over seed replicates (DESIGN §10: "with the spread over seeds").
+
+Each single-seed metric of `metrics` is computed per seed, the frames are stacked with a `seed`
+column, and the spread is taken in one polars group-by: mean over seeds with the min–max band.
+
+A seed that stopped at fixation (`manifest["stopped"]`) has fewer generations than the others. Its
+population no longer changes, so its curves **hold their last value** up to the longest seed's last
+generation (`held` marks the rows filled in); without that the mean would jump when a seed drops
+out. Seeds that are merely shorter (still running, or failed) are not held: a generation's mean is
+over the seeds that recorded it (`seeds` column). Verdict, lock-in and violations use only recorded
+rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from . import metrics
+from .load import Replicates, Run
+
+
+def seeds_of(reps: Replicates) -> list[int]:
+    """Each run's seed, in `reps.runs` order (its position if a manifest has no integer seed)."""
+    return [r.seed if r.seed is not None else i for i, r in enumerate(reps.runs)]
+
+
+def process_terms(reps: Replicates) -> list[dict[str, Any]]:
+    """Process terms of all seeds by key, in order of first appearance (seeds share one experiment)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for run in reps.runs:
+        for t in run.process_terms:
+            seen.setdefault(t["key"], t)
+    return list(seen.values())
+
+
+def stack(reps: Replicates, fn: Callable[[Run], pl.DataFrame], *, drift: bool = False) -> pl.DataFrame:
+    """fn(run) (or fn(run.drift)) of every seed, concatenated with a leading `seed` column."""
+    frames = []
+    for seed, run in zip(seeds_of(reps), reps.runs):
+        target = run.drift if drift else run
+        if target is None:
+            continue
+        df = fn(target)
+        frames.append(df.select(pl.lit(seed, dtype=pl.Int64).alias("seed"), pl.all()))
+    if not frames:
+        return pl.DataFrame(schema={"seed": pl.Int64})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def seed_table(reps: Replicates) -> pl.DataFrame:
+    """One row per seed: folder, status, generations, last recorded generation, fixation stops."""
+    rows = []
+    for seed, run in zip(seeds_of(reps), reps.runs):
+        m, d = run.manifest, run.drift
+        rows.append({
+            "seed": seed, "folder": run.path.name, "status": m.get("status"),
+            "generations_done": m.get("generations_done"), "generations": m.get("generations"),
+            "last": run.last_generation, "stopped_at": run.stopped_at,
+            "has_drift": d is not None,
+            "drift_last": d.last_generation if d is not None else None,
+            "drift_stopped_at": d.stopped_at if d is not None else None,
+        })
+    schema = {"seed": pl.Int64, "folder": pl.String, "status": pl.String,
+              "generations_done": pl.Int64, "generations": pl.Int64, "last": pl.Int64,
+              "stopped_at": pl.Int64, "has_drift": pl.Boolean, "drift_last": pl.Int64,
+              "drift_stopped_at": pl.Int64}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def horizon(reps: Replicates) -> int | None:
+    """The longest seed's last recorded generation (main runs and drift twins)."""
+    t = seed_table(reps)
+    values = [v for v in (t.get_column("last").max(), t.get_column("drift_last").max()) if v is not None]
+    return int(max(values)) if values else None  # type: ignore[call-overload]
+
+
+def held_seeds(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
+    """Seeds that stopped at fixation before the horizon: seed, last (their last generation)."""
+    t, gmax = seed_table(reps), horizon(reps)
+    last, stop = ("drift_last", "drift_stopped_at") if drift else ("last", "stopped_at")
+    if gmax is None:
+        return pl.DataFrame(schema={"seed": pl.Int64, "last": pl.Int64})
+    return (t.filter(pl.col(stop).is_not_null() & pl.col(last).is_not_null() & (pl.col(last) < gmax))
+            .select("seed", pl.col(last).alias("last")))
+
+
+def hold(df: pl.DataFrame, held: pl.DataFrame, gmax: int | None) -> pl.DataFrame:
+    """Copy each held seed's rows of its last generation to every generation up to `gmax`."""
+    df = df.with_columns(held=pl.lit(False))
+    if held.height == 0 or gmax is None or df.height == 0:
+        return df
+    last_rows = df.join(held, left_on=["seed", "generation"], right_on=["seed", "last"])
+    ext = (held.select("seed", _gen=pl.int_ranges(pl.col("last") + 1, gmax + 1, dtype=pl.Int64))
+           .explode("_gen"))
+    tail = (last_rows.join(ext, on="seed")
+            .with_columns(generation=pl.col("_gen"), held=pl.lit(True)).select(df.columns))
+    return pl.concat([df, tail]).sort("seed", "generation")
+
+
+def _spread(df: pl.DataFrame, by: list[str], value: str) -> pl.DataFrame:
+    v = pl.col(value)
+    return (df.group_by(by)
+            .agg(mean=v.mean(), min=v.min(), max=v.max(), seeds=v.is_not_null().sum().cast(pl.Int64),
+                 held=pl.col("held").sum().cast(pl.Int64))
+            .sort(by))
+
+
+def _held_stack(reps: Replicates, fn: Callable[[Run], pl.DataFrame], drift: bool = False) -> pl.DataFrame:
+    return hold(stack(reps, fn, drift=drift), held_seeds(reps, drift=drift), horizon(reps))
+
+
+def survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
+    """Share carrying each process term per generation: mean, min, max over seeds.
+
+    Columns: generation, term, label, mean, min, max, seeds (seeds averaged), held (of them, seeds
+    held at their fixation value). drift=True: the same for the seeds' drift twins.
+    """
+    schema = {"generation": pl.Int64, "term": pl.String, "label": pl.String, "mean": pl.Float64,
+              "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64}
+    df = _held_stack(reps, metrics.survival, drift)
+    if "term" not in df.columns or df.height == 0:
+        return pl.DataFrame(schema=schema)
+    terms = process_terms(reps)
+    order = pl.DataFrame({"term": [t["key"] for t in terms], "label": [metrics.term_label(t) for t in terms],
+                          "_order": list(range(len(terms)))})
+    return (_spread(df, ["generation", "term"], "share").join(order, on="term")
+            .sort("_order", "generation").select(list(schema)).cast(schema))
+
+
+def per_seed_survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
+    """seed, generation, term, share, held: every seed's curve (held forward after fixation)."""
+    df = _held_stack(reps, metrics.survival, drift)
+    if "term" not in df.columns:
+        return pl.DataFrame(schema={"seed": pl.Int64, "generation": pl.Int64, "term": pl.String,
+                                    "share": pl.Float64, "held": pl.Boolean})
+    return df.select("seed", "generation", "term", "share", "held")
+
+
+VERDICT_SCHEMA = {
+    "term": pl.String, "label": pl.String, "kind": pl.String, "scope": pl.String,
+    "start_mean": pl.Float64, "start_min": pl.Float64, "start_max": pl.Float64,
+    "end_mean": pl.Float64, "end_min": pl.Float64, "end_max": pl.Float64,
+    "drift_mean": pl.Float64, "drift_min": pl.Float64, "drift_max": pl.Float64,
+    "drift_seeds": pl.Int64, "seeds": pl.Int64, "survived": pl.Int64,
+    "survived_low": pl.Float64, "survived_high": pl.Float64,
+    "verdict": pl.String, "vs_drift": pl.String,
+}
+
+
+def per_seed_verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
+    """metrics.verdict of every seed (start, end, drift_end per term), with a seed column."""
+    return stack(reps, lambda r: metrics.verdict(r, tolerance=tolerance))
+
+
+def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
+    """Per process term, over seeds: start / end / drift-end share as mean, min, max; in how many
+    seeds it survived (end share > 0) with a Wilson 95 % interval for that proportion; and the
+    verdict word (`metrics.verdict`'s rule) applied to the mean start and end shares, vs_drift to
+    the mean end and mean drift end."""
+    per = per_seed_verdict(reps, tolerance)
+    if "term" not in per.columns or per.height == 0:
+        return pl.DataFrame(schema=VERDICT_SCHEMA)
+    s, e, d = pl.col("start"), pl.col("end"), pl.col("drift_end")
+    agg = per.group_by("term").agg(
+        pl.col("label", "kind", "scope").first(),
+        start_mean=s.mean(), start_min=s.min(), start_max=s.max(),
+        end_mean=e.mean(), end_min=e.min(), end_max=e.max(),
+        drift_mean=d.mean(), drift_min=d.min(), drift_max=d.max(),
+        drift_seeds=d.is_not_null().sum().cast(pl.Int64),
+        seeds=e.is_not_null().sum().cast(pl.Int64),
+        survived=(e > 0).sum().cast(pl.Int64),
+    )
+    low, high = metrics.wilson_exprs(pl.col("survived"), pl.col("seeds"))
+    start, end, dend = pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean")
+    word = (pl.when(end == 0).then(pl.lit("extinct"))
+            .when(end < start - tolerance).then(pl.lit("declined"))
+            .when(end > start + tolerance).then(pl.lit("spread"))
+            .otherwise(pl.lit("held")))
+    vs = (pl.when(dend.is_null()).then(pl.lit(None, dtype=pl.String))
+          .when(end < dend - tolerance).then(pl.lit("below"))
+          .when(end > dend + tolerance).then(pl.lit("above"))
+          .otherwise(pl.lit("near")))
+    terms = process_terms(reps)
+    order = pl.DataFrame({"term": [t["key"] for t in terms], "_order": list(range(len(terms)))})
+    return (agg.with_columns(survived_low=low, survived_high=high, verdict=word, vs_drift=vs)
+            .join(order, on="term").sort("_order").select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA))
+
+
+def process_share(reps: Replicates) -> pl.DataFrame:
+    """Each seed's mean process share per generation; mean, min, max over seeds."""
+    df = _held_stack(reps, metrics.process_share)
+    if "mean" not in df.columns:
+        return pl.DataFrame(schema={"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64,
+                                    "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64})
+    return _spread(df.rename({"mean": "seed_mean"}), ["generation"], "seed_mean")
+
+
+def fitness(reps: Replicates) -> pl.DataFrame:
+    """Mean payoff of each founding profile per generation: mean, min, max over the seeds where
+    the profile is present."""
+    df = _held_stack(reps, metrics.fitness_by_profile)
+    if "payoff" not in df.columns:
+        return pl.DataFrame(schema={"generation": pl.Int64, "profile": pl.String, "mean": pl.Float64,
+                                    "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64,
+                                    "held": pl.Int64})
+    return _spread(df, ["generation", "profile"], "payoff")
+
+
+def lineage(reps: Replicates) -> pl.DataFrame:
+    """Share of the largest lineage per generation: mean, min, max over seeds."""
+    df = _held_stack(reps, metrics.lineage_share)
+    if "share" not in df.columns:
+        return pl.DataFrame(schema={"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64,
+                                    "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64})
+    return _spread(df, ["generation"], "share")
+
+
+def lock_ins(reps: Replicates, threshold: float | None = None) -> pl.DataFrame:
+    """Per seed: first generation whose largest lineage exceeds `threshold` (null: never), that
+    lineage's founder, profile, share and mean process share, and the largest share ever reached."""
+    t = reps.lock_in_share if threshold is None else threshold
+    schema = {"seed": pl.Int64, "generation": pl.Int64, "founder": pl.Int64, "profile": pl.String,
+              "share": pl.Float64, "process_share": pl.Float64, "max_share": pl.Float64}
+    seeds = pl.DataFrame({"seed": seeds_of(reps)}, schema={"seed": pl.Int64})
+    ls = stack(reps, metrics.lineage_share)
+    if "share" not in ls.columns:
+        return seeds.with_columns(*[pl.lit(None, dtype=v).alias(k) for k, v in schema.items()
+                                    if k != "seed"])
+    hit = (ls.filter(pl.col("share") > t).sort("seed", "generation")
+           .group_by("seed", maintain_order=True).first()
+           .select("seed", "generation", "founder", "profile", "share", "process_share"))
+    top = ls.group_by("seed").agg(max_share=pl.col("share").max())
+    return (seeds.join(hit, on="seed", how="left").join(top, on="seed", how="left")
+            .select(list(schema)).cast(schema))
+
+
+def pooled(reps: Replicates) -> Run:
+    """All seeds' tables in one `Run` (with a seed column), for numbers pooled over seeds:
+    violation rates (events / opportunities over every episode of every seed), births, mutations."""
+    first = reps.runs[0]
+    terms: dict[str, dict[str, Any]] = {}
+    kinds: list[str] = []
+    for run in reps.runs:
+        for t in run.terms:
+            terms.setdefault(t["key"], t)
+        kinds += [k for k in run.event_kinds if k not in kinds]
+    manifest = {**first.manifest, "terms": list(terms.values()),
+                "arena": {**first.manifest["arena"], "event_kinds": kinds,
+                          "has_oversight": any(r.has_oversight for r in reps.runs)}}
+    frames = {name: stack(reps, lambda r, n=name: getattr(r, n)) for name in ("agents", "episodes", "lineage")}
+    return Run(reps.path, manifest, frames["agents"], frames["episodes"], frames["lineage"], None)
