@@ -25,7 +25,12 @@ class InputError(Exception):
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file
         found = "" if self.got is _REQUIRED else f", got {_show(self.got)}"
-        return f"{where}: expected {self.expected}{found}"
+        return _one_line(f"{where}: expected {self.expected}{found}")
+
+
+def _one_line(text: str) -> str:
+    """User text (keys, paths) may hold newlines or escape codes: show them escaped, on one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _show(value: Any) -> str:
