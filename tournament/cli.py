@@ -22,13 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run an experiment and write its report", description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.")
-    run.add_argument("experiment", type=Path, help="experiment TOML file (see experiments/)")
-    run.add_argument("--out", type=Path, default=Path("runs"), help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
+    run.add_argument("experiment", type=Path, nargs="?", help="experiment TOML file (see experiments/); not with --resume")
+    run.add_argument("--out", type=Path, default=None, help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
     run.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)")
     run.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
     run.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
     run.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)")
 
     report = commands.add_parser("report", help="write report.md and report.html for a run directory", description="Rebuild the survival report of a run from its files alone.")
     report.add_argument("run_dir", type=Path, help="a run directory written by `purity run`")
@@ -78,8 +79,25 @@ def _run(args) -> int:
         raise _bad("--seed", "a number ≥ 0", args.seed)
     if args.workers == 0 and args.address:
         raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
-    experiment = config.load(args.experiment, seed=args.seed)
-    run_dir = runner.run(experiment, args.out, args.workers, args.address or os.environ.get("RAY_ADDRESS"), args.force, not args.quiet)
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if args.resume is not None:
+        given = [name for name, value in (("an experiment file", args.experiment), ("--out", args.out), ("--seed", args.seed), ("--force", args.force or None)) if value is not None]
+        if given:
+            raise _bad("--resume", "a run directory alone (its experiment, seed and place come from the run)", f"{given[0]} too")
+        if runner.is_complete(args.resume):
+            md, html = (args.resume / "report.md", args.resume / "report.html")
+            if not (md.is_file() and html.is_file()):
+                md, html = _report(args.resume)
+            print(f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}")
+            return 0
+        run_dir = runner.resume(args.resume, args.workers, address, not args.quiet)
+    else:
+        if args.experiment is None:
+            from arenas.inputs import InputError
+
+            raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
+        experiment = config.load(args.experiment, seed=args.seed)
+        run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet)
     md, html = _report(run_dir)
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
     return 0

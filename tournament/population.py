@@ -130,3 +130,25 @@ def reproduce(
         **{name: value[final] for name, value in table.items()},
     )
     return child, list(zip(ids[source].tolist(), ids[n:].tolist()))
+
+
+def from_table(agents, weight_columns: list[str], policy_columns: list[str], next_id: int) -> Population:
+    """The population one generation's agents table records (a polars frame), slot by slot.
+
+    It is what that generation played with and what selection then copied: rebuilding it and
+    calling `reproduce` with the same streams gives the next generation exactly (resume).
+    """
+    agents = agents.sort("slot")
+    if agents["slot"].to_list() != list(range(agents.height)):
+        raise ValueError("an agents table whose slots run 0..N-1 once each")
+    return Population(
+        ids=agents["id"].to_numpy().astype(np.int64),
+        entry=agents["entry"].to_numpy().astype(np.int64),
+        weights=agents.select(weight_columns).to_numpy().astype(np.float64).reshape(agents.height, len(weight_columns)),
+        policies=agents.select(policy_columns).to_numpy().astype(np.float64).reshape(agents.height, len(policy_columns)),
+        origin=np.array([ORIGINS.index(o) for o in agents["origin"].to_list()], dtype=np.int64),
+        parent=agents["parent"].fill_null(-1).to_numpy().astype(np.int64),
+        founder=agents["founder"].to_numpy().astype(np.int64),
+        mutation=np.array(agents["mutation"].fill_null("").to_list(), dtype=object),
+        next_id=int(next_id),
+    )

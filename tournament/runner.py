@@ -3,6 +3,10 @@
 Everything the report needs is written to the run directory as it happens; nothing lives only
 in memory. The run's neutral-drift twin, when asked for, is the same experiment and seed family
 with selection intensity 0, written to `<run>/drift/`.
+
+A run resumes from its last complete generation (`resume`): the experiment comes back from the
+copy the run captured at its start (`experiment.toml` and `profiles/`), and the population from
+the last agents table, so the tables end up those of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import dataclasses
 from dataclasses import dataclass
 import datetime as dt
 import importlib.metadata
+import json
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from agents.preferences import Term, process_share, term_universe, with_scope_variants
-from tournament import storage
+from agents.preferences import Profile, Term, process_share, term_universe, with_scope_variants
+from arenas.inputs import InputError
+from tournament import config, storage
 from tournament.config import Experiment
 from tournament.executor import executor
 from tournament.lineage import Lineage
@@ -36,11 +43,13 @@ from tournament.matching import (
 )
 from tournament.mutation import TermSpace, term_space
 from tournament.play import GroupBatch, Setup, TaskResult, plan_groups, play_groups, stream
-from tournament.population import ORIGINS, Population, found, reproduce
+from tournament.population import ORIGINS, Population, found, from_table, reproduce
 from tournament.progress import Progress
 from tournament.selection import fitness_from_payoff
 
 TASKS_PER_WORKER = 1  # one task per worker and generation: the fewest round trips
+CAPTURE = "experiment.toml"  # the run's own copy of its experiment, what `resume` reads
+_EDGE_SCHEMA = {"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String}
 
 
 def run(
@@ -63,14 +72,101 @@ def run(
     pool = executor(workers, address) if owned else pool
     try:
         storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
-        if experiment.seeds == 1:
-            _run_with_twin(experiment, run_dir, pool, progress)
-        else:
-            _run_replicates(experiment, run_dir, pool, progress)
+        with storage.locked(run_dir):
+            storage.sweep_temporaries(run_dir)
+            if experiment.seeds == 1:
+                _run_with_twin(experiment, run_dir, pool, progress)
+            else:
+                _run_replicates(experiment, run_dir, pool, progress)
     finally:
         if owned:
             pool.close()
     return run_dir
+
+
+def resume(run_dir: Path, workers: int | None = None, address: str | None = None, progress: bool = True, pool=None) -> Path:
+    """Continue a run directory from its last complete generation; return it.
+
+    The experiment is the copy the run captured when it started, never the file it came from.
+    Leftovers of the generation that was cut off (and every temporary file) are deleted first;
+    the tables then end up exactly those of an uninterrupted run. A complete run is left as it is.
+    """
+    run_dir = Path(run_dir)
+    if is_complete(run_dir):
+        return run_dir
+    manifest = storage.read_manifest(run_dir)
+    experiment = _recall(run_dir, manifest)  # fail fast, before Ray starts
+    owned = pool is None
+    pool = executor(workers, address) if owned else pool
+    try:
+        with storage.locked(run_dir):
+            storage.sweep_temporaries(run_dir)
+            if manifest.get("role") == "replicates":
+                _resume_replicates(experiment, run_dir, manifest, pool, progress)
+            else:
+                _resume_with_twin(experiment, run_dir, pool, progress)
+    finally:
+        if owned:
+            pool.close()
+    return run_dir
+
+
+def is_complete(run_dir: Path) -> bool:
+    """Whether the run directory (with its drift twin, or all its seeds) has finished."""
+    manifest = storage.read_manifest(Path(run_dir))
+    if manifest.get("status") != "complete":
+        return False
+    if manifest.get("role") == "replicates":
+        return True
+    twin = Path(run_dir) / "drift"
+    if manifest.get("experiment", {}).get("control", {}).get("neutral_drift"):
+        return (twin / "manifest.json").is_file() and is_complete(twin)
+    return True
+
+
+def _resume_with_twin(experiment: Experiment, run_dir: Path, pool, progress: bool) -> None:
+    manifest = storage.read_manifest(run_dir)
+    twin = run_dir / "drift"
+    if manifest["status"] != "complete":
+        if twin.exists():  # a twin starts only after its main run completed: this one is stale
+            shutil.rmtree(twin)
+        _run_one(experiment, run_dir, pool, manifest.get("role", "main"), progress, manifest)
+    if experiment.neutral_drift:
+        if (twin / "manifest.json").is_file():
+            previous = storage.read_manifest(twin)
+            if previous["status"] != "complete":
+                _run_one(experiment.drift_twin(), twin, pool, "drift", progress, previous)
+        else:
+            _fresh_dir(twin)
+            _run_one(experiment.drift_twin(), twin, pool, "drift", progress)
+
+
+def _resume_replicates(experiment: Experiment, run_dir: Path, manifest: dict, pool, progress: bool) -> None:
+    _check_recorded(experiment, manifest, run_dir)
+    complete = [name for name in manifest["runs"] if (run_dir / name / "manifest.json").is_file() and is_complete(run_dir / name)]
+    manifest.update(status="running", finished=None)
+    manifest.setdefault("resumed", []).append({"runs_complete": len(complete), "at": _now(), "git_revision": _git_revision()})
+    storage.write_json(manifest, run_dir / "manifest.json")
+    try:
+        for replicate, name in zip(experiment.replicates(), manifest["runs"]):
+            if (run_dir / name / "manifest.json").is_file():
+                _resume_with_twin(replicate, run_dir / name, pool, progress)
+            else:
+                _fresh_dir(run_dir / name)
+                _run_with_twin(replicate, run_dir / name, pool, progress)
+    except BaseException:
+        manifest["status"] = "failed"
+        storage.write_json(manifest, run_dir / "manifest.json")
+        raise
+    manifest.update(status="complete", finished=_now())
+    storage.write_json(manifest, run_dir / "manifest.json")
+
+
+def _fresh_dir(path: Path) -> None:
+    """An empty folder for a run that had not written its manifest yet."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
 
 
 def _run_with_twin(experiment: Experiment, run_dir: Path, pool, progress: bool) -> None:
@@ -95,6 +191,7 @@ def _run_replicates(experiment: Experiment, run_dir: Path, pool, progress: bool)
         "finished": None,
     }
     storage.write_json(manifest, run_dir / "manifest.json")
+    _capture(experiment, run_dir, manifest)
     try:
         for replicate, name in zip(experiment.replicates(), manifest["runs"]):
             (run_dir / name).mkdir()
@@ -159,7 +256,9 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
     }
 
 
-def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool) -> None:
+def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool, previous: dict | None = None) -> None:
+    """Run generations into `run_dir`: all of them, or (with the `previous` manifest of a run
+    that was cut off) those after its last complete generation."""
     arena = experiment.arena.build()
     terms = term_universe([entry.profile for entry in experiment.mix])
     if experiment.mutation.scope_rate > 0:
@@ -173,17 +272,36 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
         planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
     )
     structure = _structure(experiment)
-    manifest = _manifest(experiment, terms, arena, role)
-    storage.write_json(manifest, run_dir / "manifest.json")
-
     pop = found(experiment, founding)
-    lineage = Lineage()
-    lineage.add_founders(pop.ids.tolist(), [experiment.mix[e].profile.name for e in pop.entry])
-    label = f"{experiment.name} seed {experiment.seed}{' (drift)' if role == 'drift' else ''}"
-    bar = Progress(experiment.generations, label, experiment.population * experiment.arena.episodes, enabled=show)
+    founders = dict(zip(pop.ids.tolist(), (experiment.mix[e].profile.name for e in pop.entry)))
+    start = 0
+    if previous is None:
+        manifest = _manifest(experiment, terms, arena, role)
+        storage.write_json(manifest, run_dir / "manifest.json")
+        _capture(experiment, run_dir, manifest)
+        lineage = Lineage()
+        lineage.add_founders(founders, list(founders.values()))
+    else:
+        manifest = previous
+        _check_recorded(experiment, manifest, run_dir)
+        start = int(manifest["generations_done"])
+        storage.drop_generations(run_dir, start)
+        lineage = _recorded_lineage(run_dir, founders, start)
     context = _Context(experiment, setup, arena, terms, space, structure, lineage, run_dir, pool)
+    finished = "stopped" in manifest or start >= experiment.generations
+    if previous is not None:
+        if start > 0 and not finished:
+            pop = _restore(context, start)
+        if not manifest.get("experiment_file"):  # cut off before it captured its experiment
+            _capture(experiment, run_dir, manifest)
+        manifest.update(status="running", finished=None)
+        manifest.setdefault("resumed", []).append({"generation": start, "at": _now(), "git_revision": _git_revision()})
+        storage.write_json(manifest, run_dir / "manifest.json")
+
+    label = f"{experiment.name} seed {experiment.seed}{' (drift)' if role == 'drift' else ''}{f' from gen {start}' if start else ''}"
+    bar = Progress(experiment.generations - start, label, experiment.population * experiment.arena.episodes, enabled=show and not finished)
     try:
-        for generation in range(experiment.generations):
+        for generation in range(start, experiment.generations if not finished else start):
             pop, fixed = _generation(context, pop, generation)
             manifest["generations_done"] = generation + 1
             if fixed:
@@ -199,6 +317,167 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool)
         raise
     manifest.update(status="complete", finished=_now())
     storage.write_json(manifest, run_dir / "manifest.json")
+
+
+def _recorded_lineage(run_dir: Path, founders: dict, start: int) -> Lineage:
+    """The lineage as it stood after generation start − 1 played: founders and the births into
+    generations 1 … start − 1 (the births into `start` are redone by `_restore`)."""
+    edges = _lineage_edges(run_dir, range(1, start))
+    return Lineage.from_edges(founders, {name: edges[name].to_list() for name in ("parent", "child", "kind", "generation")})
+
+
+def _lineage_edges(run_dir: Path, generations) -> pl.DataFrame:
+    files = []
+    for generation in generations:
+        file = storage.table_path(run_dir, "lineage", generation)
+        if not file.is_file():
+            raise InputError(run_dir, "lineage", f"the births into generation {generation} (lineage/gen={generation}) of a run that went past it")
+        files.append(pl.read_parquet(file))
+    return pl.concat(files) if files else pl.DataFrame(schema=_EDGE_SCHEMA)
+
+
+def _restore(context: _Context, start: int) -> Population:
+    """The population of generation `start`: the recorded population of generation start − 1
+    with its recorded fitness, through the same `reproduce` and streams as the first time."""
+    run_dir, experiment = context.run_dir, context.experiment
+    file = storage.table_path(run_dir, "agents", start - 1)
+    if not file.is_file():
+        raise InputError(run_dir, "agents", f"the agents of generation {start - 1}, the last one its manifest says is complete")
+    agents = pl.read_parquet(file).sort("slot")
+    if "entry" not in agents.columns:
+        raise InputError(file, "entry", "a run written by a purity that records mix entries (this one cannot be resumed)")
+    weight_columns = [f"w:{term.key}" for term in context.terms]
+    policy_columns = [f"policy:{name}" for name in context.arena.policy_names]
+    # Every id ever given is a founder's or a recorded birth's (Moran newborns that died within
+    # their generation included): the next one follows the largest.
+    born = context.lineage.graph.nodes
+    next_id = 1 + max(max(born), int(agents["id"].max()))
+    pop = from_table(agents, weight_columns, policy_columns, next_id)
+    names = [experiment.mix[e].profile.name for e in pop.entry]
+    child, edges = _offspring(context, pop, agents["fitness"].to_numpy(), start - 1, names)
+    recorded = _lineage_edges(run_dir, [start])
+    if not recorded.equals(edges):
+        raise InputError(run_dir / "lineage", f"gen={start}", f"the births that the experiment gives after generation {start - 1} (was the run written by another version of purity?)")
+    return child
+
+
+def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
+    """Keep a self-contained copy of the experiment in the run directory: `experiment.toml`,
+    written from the experiment itself (every value explicit, the seed included) and pointing at
+    copies of its profiles in `profiles/` (and of a graph file in `graphs/`).
+
+    Written from the loaded experiment rather than copied from its file, so an experiment file
+    or profile edited later, a library profile changed by an upgrade, a `--seed` override or a
+    sweep's grid point cannot change what a resumed run continues. The copy is read back and
+    must give the same experiment, else the manifest says why this run cannot be resumed.
+    """
+    try:
+        references = []
+        for k, entry in enumerate(experiment.mix):
+            reference = f"profiles/mix-{k}.toml"
+            storage.write_text(storage.toml_text(_profile_data(entry.profile)), run_dir / reference)
+            references.append(reference)
+        graph = None
+        if experiment.matching.file is not None:
+            graph = f"graphs/{Path(experiment.matching.file).name}"
+            storage.copy_file(Path(experiment.matching.file), run_dir / graph)
+        note = f"# {experiment.name}, captured by purity when this run started: `purity run --resume` reads it.\n# First read from {json.dumps(experiment.source)}.\n"
+        storage.write_text(note + storage.toml_text(_experiment_data(experiment, references, graph)), run_dir / CAPTURE)
+        if _load_capture(run_dir, _recorded(experiment)) != experiment:
+            raise ValueError("reading the copy back gave another experiment")
+    except (InputError, ValueError, TypeError) as error:
+        manifest.update(experiment_file=None, experiment_file_error=str(error))
+    else:
+        manifest.update(experiment_file=CAPTURE)
+        manifest.pop("experiment_file_error", None)
+    storage.write_json(manifest, run_dir / "manifest.json")
+
+
+def _profile_data(profile: Profile) -> dict:
+    data: dict = {"profile": {"name": profile.name} | ({"description": profile.description} if profile.description else {})}
+    for term, weight in zip(profile.terms, profile.weights):
+        if term.kind == "outcome":
+            row = {"measure": term.name, "weight": weight}
+        elif term.kind == "constraint":
+            row = {"event": term.name, "scope": term.scope, "weight": weight, "endorsed": term.endorsed}
+        elif term.kind == "standing":
+            row = {"property": term.name, "threshold": term.threshold, "weight": weight, "endorsed": term.endorsed}
+        else:
+            row = {"weight": weight, "endorsed": term.endorsed}
+        data.setdefault(term.kind, []).append(row)
+    return data
+
+
+def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | None) -> dict:
+    head = {"name": experiment.name} | ({"description": experiment.description} if experiment.description else {}) | {
+        "seed": experiment.seed,
+        "generations": experiment.generations,
+        "population": experiment.population,
+        "survival_threshold": experiment.survival_threshold,
+        "stop_at_fixation": experiment.stop_at_fixation,
+        "lock_in": experiment.lock_in,
+        "seeds": experiment.seeds,
+    }
+    spec = experiment.arena
+    policy_names = spec.build().policy_names
+    matching = experiment.matching
+    match = {"kind": matching.kind, "play": matching.play}
+    if matching.kind == "assortative":
+        match["sigma"] = matching.sigma
+    if matching.kind == "graph":
+        match |= {"file": graph} if graph is not None else {"generator": matching.generator, "args": dict(matching.args)}
+    return {
+        "experiment": head,
+        "arena": {"name": spec.name, "episodes": spec.episodes, "group_size": spec.group_size, "steps": spec.steps, **dataclasses.asdict(spec.params)},
+        "population": {
+            "mix": [
+                {
+                    "profile": reference,
+                    "share": entry.share,
+                    "decider": entry.decider,
+                    "capability": dataclasses.asdict(entry.capability),
+                    "policy": dict(zip(policy_names, entry.policy)),
+                }
+                for entry, reference in zip(experiment.mix, profiles)
+            ]
+        },
+        "matching": match,
+        "selection": dataclasses.asdict(experiment.selection),
+        "mutation": dataclasses.asdict(experiment.mutation),
+        "reflection": {"enabled": experiment.reflection},
+        "control": {"neutral_drift": experiment.neutral_drift},
+    }
+
+
+def _load_capture(run_dir: Path, recorded: dict) -> Experiment:
+    """The captured experiment, with the file names it was first read from put back."""
+    loaded = config.load(run_dir / CAPTURE)
+    mix = tuple(
+        dataclasses.replace(entry, profile=dataclasses.replace(entry.profile, source=row["source"]))
+        for entry, row in zip(loaded.mix, recorded["population"]["mix"])
+    )
+    matching = dataclasses.replace(loaded.matching, file=recorded["matching"]["file"])
+    return dataclasses.replace(loaded, source=recorded["experiment"]["source"], mix=mix, matching=matching)
+
+
+def _recorded(experiment: Experiment) -> dict:
+    """The experiment as the manifest holds it (after JSON)."""
+    return json.loads(json.dumps(storage._plain(experiment.resolved())))
+
+
+def _recall(run_dir: Path, manifest: dict) -> Experiment:
+    """The experiment a run directory captured when it started."""
+    if not manifest.get("experiment_file") or not (run_dir / CAPTURE).is_file():
+        why = manifest.get("experiment_file_error") or "it was started by an older purity, or stopped before it captured its experiment; start it again with --force"
+        raise InputError(run_dir, "--resume", f"a run directory with its experiment captured in {CAPTURE} ({why})")
+    experiment = _load_capture(run_dir, manifest["experiment"])
+    _check_recorded(experiment, manifest, run_dir)
+    return experiment
+
+
+def _check_recorded(experiment: Experiment, manifest: dict, run_dir: Path) -> None:
+    if _recorded(experiment) != manifest.get("experiment"):
+        raise InputError(run_dir / "manifest.json", "experiment", f"the experiment captured in {CAPTURE} (the copy or the manifest was changed)")
 
 
 @dataclass(frozen=True)
@@ -288,6 +567,15 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
     if fixed or generation + 1 == experiment.generations:
         return pop, fixed
+    child_pop, edges = _offspring(context, pop, fitness, generation, names)
+    storage.write_parquet(edges, storage.table_path(run_dir, "lineage", generation + 1))
+    return child_pop, False
+
+
+def _offspring(context: _Context, pop: Population, fitness: np.ndarray, generation: int, names: list[str]) -> tuple[Population, pl.DataFrame]:
+    """Select and mutate: the population of generation + 1, its births added to the lineage and
+    as the rows of `lineage/gen=<generation + 1>`."""
+    experiment = context.experiment
     child_pop, births = reproduce(
         pop,
         fitness,
@@ -309,10 +597,9 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
             "child": [c for _, c in births],
             "kind": ["inherit"] * len(births),
         },
-        schema={"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String},
+        schema=_EDGE_SCHEMA,
     )
-    storage.write_parquet(edges, storage.table_path(run_dir, "lineage", generation + 1))
-    return child_pop, False
+    return child_pop, edges
 
 
 def _kin(context: _Context, ids: np.ndarray) -> np.ndarray:
@@ -339,6 +626,7 @@ def _agents_frame(pop, generation, names, payoff, fitness, utility, terms, arena
         "id": pop.ids,
         "slot": np.arange(pop.size, dtype=np.int64),
         "profile": names,
+        "entry": pop.entry.astype(np.int64),
         "origin": [ORIGINS[o] for o in pop.origin],
         "parent": pl.Series(np.where(pop.parent < 0, None, pop.parent).tolist(), dtype=pl.Int64),
         "founder": pop.founder,

@@ -66,22 +66,12 @@ def copy_file(source: Path, path: Path) -> None:
     _atomic(path, lambda temp: shutil.copyfile(source, temp))
 
 
-def write_bytes(data: bytes, path: Path) -> None:
-    _atomic(path, lambda temp: temp.write_bytes(data))
-
-
-def write_text(text: str, path: Path) -> None:
-    _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
-
-
-def copy_file(source: Path, path: Path) -> None:
-    _atomic(path, lambda temp: shutil.copyfile(source, temp))
-
-
 def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
     """The manifest of a run directory, or one clear `InputError` if there is none to read."""
     file = Path(run_dir) / "manifest.json"
     if not file.is_file():
+        if (Path(run_dir) / "sweep.json").is_file():
+            raise InputError(run_dir, option, "a run directory, not a sweep directory (resume a sweep with `purity sweep --resume`)")
         raise InputError(run_dir, option, "a run directory written by `purity run` (with a manifest.json)")
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
@@ -190,19 +180,18 @@ def _toml_value(value: Any) -> str:
 
 
 def toml_text(data: dict) -> str:
-    """TOML for plain data whose top-level values are tables or arrays of tables (deeper values
-    inline); checked by parsing it back, so a value TOML cannot hold fails here, not on reading."""
-    lines: list[str] = []
+    """TOML for plain data: top-level keys, tables and arrays of tables (deeper values inline);
+    checked by parsing it back, so a value TOML cannot hold fails here, not on reading."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not (isinstance(v, dict) or _is_tables(v))]
     for key, value in data.items():
         if isinstance(value, dict):
             _toml_table(lines, _toml_key(key), value)
         elif _is_tables(value):
             for item in value:
                 _toml_table(lines, _toml_key(key), item, array=True)
-        else:
-            raise ValueError(f"a table at the top level, got {key} = {value!r}")
     text = "\n".join(lines).lstrip("\n") + "\n"
-    if tomllib.loads(text) != _lists(data):
+    # NaN is not equal to itself: compare the JSON spellings, which keep it as NaN.
+    if json.dumps(tomllib.loads(text), sort_keys=True) != json.dumps(_lists(data), sort_keys=True):
         raise ValueError("data that TOML can hold exactly")
     return text
 
@@ -239,8 +228,13 @@ def check_target(run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-    if any(run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
+    if any(not _ours(path.name) for path in run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
         raise InputError(run_dir, "--force", "a purity run directory (manifest.json) to replace; refusing to delete another folder")
+
+
+def _ours(name: str) -> bool:
+    """What a run cut off before its manifest may leave: its lock and temporary files."""
+    return name == ".lock" or (name.startswith(".") and name.endswith(".tmp"))
 
 
 def prepare(run_dir: Path, force: bool) -> None:

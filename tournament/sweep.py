@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
-import re
 import tempfile
 import threading
 import time
@@ -33,9 +31,6 @@ from typing import Any
 from agents import profiles
 from arenas.inputs import InputError, Table, load_toml
 from tournament import config, storage
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
 
 @dataclass(frozen=True)
 class Point:
@@ -135,7 +130,7 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
         _set(data, "experiment.seed", point.seed, sweep.source)
         _set(data, "experiment.name", point.name, sweep.source)
         path = sweep_dir / "experiments" / f"{point.name}.toml"
-        storage.write_text(toml_text(data), path)
+        storage.write_text(storage.toml_text(data), path)
         try:
             experiment = config.load(path)
         except InputError as error:
@@ -143,51 +138,6 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
             raise InputError(sweep.source, error.field, f"{error.expected} (in {point.name}: {settings})", error.got) from None
         out.append((point, path, experiment))
     return out
-
-
-def toml_text(data: dict) -> str:
-    """TOML for experiment data: top-level tables, arrays of tables, inline tables below."""
-    lines: list[str] = []
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items()]
-    for section, table in data.items():
-        if isinstance(table, dict):
-            _table(lines, _key(section), table)
-    return "\n".join(lines) + "\n"
-
-
-def _table(lines: list[str], header: str, table: dict) -> None:
-    lines += ["", f"[{header}]"]
-    arrays = {k: v for k, v in table.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
-    lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items() if k not in arrays]
-    for key, items in arrays.items():
-        for item in items:
-            lines += ["", f"[[{header}.{_key(key)}]]"]
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"no TOML for {type(value).__name__}")
 
 
 def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:

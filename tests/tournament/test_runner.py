@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -44,7 +43,7 @@ def test_run_directory_has_every_table_per_generation(serial):
     assert "git_revision" in manifest
     assert manifest["profiles"]["lineage-keeper"]["weights"]["constraint:take:lineage"] == 3.0
     tables = _tables(serial)
-    agents, episodes, lineage = tables["agents"], tables["episodes"], tables["lineage"]
+    agents, episodes = tables["agents"], tables["episodes"]
     assert agents.group_by("generation").len().sort("generation")["len"].to_list() == [16] * 4
     # one row per agent per episode: 16 agents x 2 episodes
     assert episodes.group_by("generation").len()["len"].to_list() == [32] * 4

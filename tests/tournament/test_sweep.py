@@ -54,7 +54,9 @@ def test_toml_text_round_trips():
         "matching": {"kind": "graph", "args": {"n": 8, "k": [1, 2]}},
         "dotted": {"a.b": 1},
     }
-    assert tomllib.loads(sweeps.toml_text(data)) == data
+    from tournament.storage import toml_text
+
+    assert tomllib.loads(toml_text(data)) == data
 
 
 def test_a_sweep_runs_every_point_and_tables_match_single_runs(sweep_file, tmp_path):
