@@ -16,7 +16,6 @@ is recorded with its error and the others go on.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import tempfile
@@ -206,17 +205,13 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
 
     if resume:
         sweep_dir = Path(out)
-        if not (sweep_dir / "sweep.json").is_file():
-            raise InputError(sweep_dir, "--resume", "a sweep directory (with sweep.json)")
-        sweep = load(sweep_dir / "sweep.toml")
-        sweep = dataclasses.replace(sweep, base=Path(json.loads((sweep_dir / "sweep.json").read_text())["base"]))
+        sweep, plan = _recorded(sweep_dir)
     else:
         sweep = load(sweep_file)
         sweep_dir = Path(out) / sweep.name
         storage.check_target(sweep_dir, force)
         with tempfile.TemporaryDirectory() as scratch:  # every run checked before anything is written
             materialize(sweep, Path(scratch))
-    plan = materialize(sweep, sweep_dir) if resume else None
     pool = executor(workers, address)
     try:
         if not resume:
@@ -273,6 +268,21 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
     return sweep_dir
 
 
+def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Experiment]]]:
+    """The sweep as it was started, from its own directory: its manifest and run files (the
+    base experiment may have changed or moved since)."""
+    if not (sweep_dir / "sweep.json").is_file():
+        raise InputError(sweep_dir, "--resume", "a sweep directory (with sweep.json)")
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    plan = []
+    for name, record in manifest["runs"].items():
+        point = Point(name, tuple(record["settings"].items()), record["seed"])
+        path = sweep_dir / record["experiment"]
+        plan.append((point, path, config.load(path)))
+    sweep = Sweep(manifest["name"], Path(manifest["base"]), tuple(p for p, _, _ in plan), manifest.get("max_concurrent"), sweep_dir / "sweep.toml", manifest.get("split_above", 1024))
+    return sweep, plan
+
+
 def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
     """A new manifest, or the recorded one with its finished runs kept (resume)."""
     previous = json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
@@ -285,6 +295,8 @@ def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
         "started": previous.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "finished": None,
         "keys": [key for key, _ in sweep.points[0].settings],
+        "max_concurrent": sweep.max_concurrent,
+        "split_above": sweep.split_above,
         "runs": {
             point.name: known.get(point.name)
             or {"settings": dict(point.settings), "seed": point.seed, "experiment": str(path.relative_to(sweep_dir)), "status": "pending", "error": None, "summary": {}}

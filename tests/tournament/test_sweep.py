@@ -113,3 +113,20 @@ def test_bad_grids_fail_before_anything_runs(sweep_file, tmp_path, grid, field):
         sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
     assert caught.value.file == str(sweep_file) and caught.value.field == field
     assert not (tmp_path / "sweeps").exists()
+
+
+def test_resume_finishes_the_unfinished_runs_only(sweep_file, tmp_path, monkeypatch):
+    from tournament import runner
+
+    real = runner.run
+    monkeypatch.setattr(runner, "run", lambda experiment, *a, **k: (_ for _ in ()).throw(RuntimeError("out of luck")) if experiment.name in ("run-0002", "run-0011") else real(experiment, *a, **k))
+    sweep_dir = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in (sweep_dir / "runs" / "run-0001").rglob("*.parquet")}
+    monkeypatch.setattr(runner, "run", real)
+    sweeps.run_sweep(None, sweep_dir, workers=0, progress=False, resume=True)
+    table = pl.read_parquet(sweep_dir / "sweep.parquet")
+    assert (table["status"] == "complete").all() and table["error"].null_count() == 12
+    assert {p: p.stat().st_mtime_ns for p in (sweep_dir / "runs" / "run-0001").rglob("*.parquet")} == before
+    fresh = run(load(sweep_dir / "experiments" / "run-0011.toml"), tmp_path / "fresh", workers=0, progress=False)
+    for name in ("agents", "episodes", "lineage"):
+        assert pl.read_parquet(sweep_dir / "runs" / "run-0011" / name / "**" / "*.parquet").equals(pl.read_parquet(fresh / name / "**" / "*.parquet"))
