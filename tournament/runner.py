@@ -12,6 +12,7 @@ the last agents table, so the tables end up those of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 import datetime as dt
 import importlib.metadata
@@ -22,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import polars as pl
 
@@ -495,11 +497,31 @@ class _Context:
     pool: object
 
 
+def _homes(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[G, n] bool: the one appearance of each agent in which it plans its policy.
+
+    In a partition that is every seat. Where agents meet several groups (all pairs, graphs) it
+    is one of their appearances drawn uniformly, so nobody always models the same partner
+    (with all pairs, "the first pair" would be the pair with agent 0 for everyone).
+    """
+    flat = groups.reshape(-1)
+    order = np.lexsort((rng.random(flat.size), flat))  # by agent, random within an agent
+    chosen = order[np.r_[True, flat[order][1:] != flat[order][:-1]]]
+    homes = np.zeros(flat.size, dtype=bool)
+    homes[chosen] = True
+    return homes.reshape(groups.shape)
+
+
 def _structure(experiment: Experiment) -> Structure | None:
+    """The interaction graph. A random generator given no seed gets the run's, so the run, its
+    drift twin and a resume all play on the same graph."""
     matching = experiment.matching
     if matching.kind != "graph":
         return None
-    return graph_structure(matching.generator, dict(matching.args), matching.file)
+    args = dict(matching.args)
+    if matching.generator is not None and "seed" not in args and "seed" in inspect.signature(getattr(nx, matching.generator)).parameters:
+        args["seed"] = experiment.seed
+    return graph_structure(matching.generator, args, matching.file)
 
 
 def _match(context: _Context, pop: Population, generation: int) -> np.ndarray:
@@ -538,11 +560,10 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     experiment, pool = context.experiment, context.pool
     groups = _match(context, pop, generation)
     everyone = np.arange(len(groups))
-    first = np.zeros(groups.shape, dtype=bool)
-    first.reshape(-1)[np.unique(groups.reshape(-1), return_index=True)[1]] = True
+    first = _homes(groups, stream(experiment.seed, generation, 1, "match"))
     if first.all():  # each agent in one group: plan and play in the same task
         planning = first
-    else:  # agents in several groups choose one policy, in the first group they appear in
+    else:  # agents in several groups choose one policy, in a group drawn among theirs
         homes = np.flatnonzero(first.any(axis=1))
         chosen = pool.map(plan_groups, context.setup, _batches(context, pop, groups, generation, first, 0, homes))
         policies = pop.policies.copy()

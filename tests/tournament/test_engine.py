@@ -123,3 +123,29 @@ def test_seed_replicates_are_the_single_seed_runs(write_experiment, tmp_path):
     one = pl.read_parquet(run_dir / "seed=3" / "episodes" / "**" / "*.parquet")
     two = pl.read_parquet(run_dir / "seed=4" / "episodes" / "**" / "*.parquet")
     assert not one.equals(two)
+
+
+def test_random_graph_without_a_seed_takes_the_runs_seed(write_experiment, tmp_path):
+    path = write_experiment(*PAIRS, ("[selection]", '[matching]\nkind = "graph"\ngenerator = "random_regular_graph"\nargs = { d = 3, n = 16 }\n\n[selection]'))
+    one = run(load(path), tmp_path / "one", workers=0, progress=False)
+    two = run(load(path), tmp_path / "two", workers=0, progress=False)
+    pairs = lambda d: _episodes(d).filter((pl.col("generation") == 0) & (pl.col("episode") == 0)).group_by("group").agg(pl.col("id").sort()).sort("group")["id"].to_list()
+    assert pairs(one) == pairs(two) == pairs(one / "drift")
+    other = run(load(path, seed=99), tmp_path / "other", workers=0, progress=False)
+    assert pairs(other) != pairs(one)
+
+
+def test_each_agent_plans_in_exactly_one_of_its_groups_drawn_at_random():
+    from tournament.matching import all_pairs
+    from tournament.runner import _homes
+
+    groups = all_pairs(6)
+    seen = np.zeros((6, len(groups)))
+    for k in range(400):
+        homes = _homes(groups, np.random.default_rng(k))
+        assert np.bincount(groups[homes], minlength=6).tolist() == [1] * 6
+        for g, s in zip(*np.nonzero(homes)):
+            seen[groups[g, s], g] += 1
+    # agent 0 plans in each of its 5 pairs about equally often, not always in the first
+    counts = seen[0][seen[0] > 0]
+    assert len(counts) == 5 and counts.min() > 40
