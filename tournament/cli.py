@@ -90,15 +90,15 @@ def _run(args) -> int:
                 md, html = _report(args.resume)
             print(f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}")
             return 0
-        run_dir = runner.resume(args.resume, args.workers, address, not args.quiet)
+        run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
         if args.experiment is None:
             from arenas.inputs import InputError
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
-        run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet)
-    md, html = _report(run_dir)
+        run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet, finish=_report)
+    md, html = run_dir / "report.md", run_dir / "report.html"
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
     return 0
 

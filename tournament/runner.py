@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import networkx as nx
 import numpy as np
@@ -62,11 +63,13 @@ def run(
     force: bool = False,
     progress: bool = True,
     pool=None,
+    finish: Callable[[Path], object] | None = None,
 ) -> Path:
     """Run the experiment (and its drift twin) into `out/<name>`; return the run directory.
 
     `pool` reuses a started executor (it is then left open); otherwise one is started from
-    `workers` and `address` and closed at the end.
+    `workers` and `address` and closed at the end. `finish(run_dir)` (writing the report) runs
+    while the run still holds its lock, so nobody can replace the directory under it.
     """
     run_dir = Path(out) / experiment.name
     storage.check_target(run_dir, force)  # fail fast, before Ray starts
@@ -80,13 +83,15 @@ def run(
                 _run_with_twin(experiment, run_dir, pool, progress)
             else:
                 _run_replicates(experiment, run_dir, pool, progress)
+            if finish is not None:
+                finish(run_dir)
     finally:
         if owned:
             pool.close()
     return run_dir
 
 
-def resume(run_dir: Path, workers: int | None = None, address: str | None = None, progress: bool = True, pool=None) -> Path:
+def resume(run_dir: Path, workers: int | None = None, address: str | None = None, progress: bool = True, pool=None, finish: Callable[[Path], object] | None = None) -> Path:
     """Continue a run directory from its last complete generation; return it.
 
     The experiment is the copy the run captured when it started, never the file it came from.
@@ -107,6 +112,8 @@ def resume(run_dir: Path, workers: int | None = None, address: str | None = None
                 _resume_replicates(experiment, run_dir, manifest, pool, progress)
             else:
                 _resume_with_twin(experiment, run_dir, pool, progress)
+            if finish is not None:
+                finish(run_dir)
     finally:
         if owned:
             pool.close()

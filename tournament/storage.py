@@ -11,6 +11,8 @@ import math
 import os
 import re
 import shutil
+import socket
+import time
 import tomllib
 import uuid
 from contextlib import contextmanager
@@ -121,19 +123,29 @@ def drop_generations(run_dir: Path, done: int) -> None:
 @contextmanager
 def locked(run_dir: Path) -> Iterator[None]:
     """Hold `run_dir/.lock` for the duration: a second process writing the same run (a resume
-    while the run still goes on) is refused. The kernel drops the lock when a process dies."""
+    or a --force while the run still goes on) is refused, told which process holds it.
+
+    The kernel drops the lock when its process dies, so a lock left by a killed run is stale by
+    construction: its file still names the dead owner, and the next run simply takes it over.
+    """
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX: no protection, as before
+    except ImportError:  # pragma: no cover - not on POSIX: no protection
         yield
         return
     run_dir = Path(run_dir)
-    handle = open(run_dir / ".lock", "a")
+    handle = open(run_dir / ".lock", "a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(run_dir, "", "a run directory no other purity process is writing (it is in use)") from None
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise InputError(run_dir, "", f"a run directory no other purity process is writing (in use by {owner})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+        handle.flush()
         yield
     finally:
         handle.close()
@@ -242,5 +254,8 @@ def prepare(run_dir: Path, force: bool) -> None:
     check_target(run_dir, force)
     if run_dir.exists():
         with locked(run_dir):  # never delete a run another process is still writing
-            shutil.rmtree(run_dir)
+            try:
+                shutil.rmtree(run_dir)
+            except OSError as error:
+                raise InputError(run_dir, "--force", f"a run directory that can be deleted ({error.strerror})") from None
     run_dir.mkdir(parents=True)
