@@ -6,11 +6,14 @@ and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -211,8 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("purity: interrupted; completed generations are on disk", file=sys.stderr)
+        print("purity: interrupted; completed generations are on disk (purity run --resume RUN_DIR continues)", file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in _STORAGE_ERRORS:
+            raise
+        where = f" writing {error.filename}" if error.filename else ""
+        print(f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then purity run --resume RUN_DIR", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
