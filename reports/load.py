@@ -22,6 +22,11 @@ TABLES = ("agents", "episodes", "lineage")
 
 MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
 REPLICATES_ROLE = "replicates"
+SWEEP_MANIFEST = "sweep.json"
+SWEEP_TABLE = "sweep.parquet"
+SWEEP_ROLE = "sweep"
+SWEEP_RUNS = "runs"
+SWEEP_STATUSES = ("pending", "running", "complete", "failed")
 DEFAULT_LOCK_IN = 0.9
 
 AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "founder",
@@ -150,9 +155,18 @@ def is_replicates(path: str | Path) -> bool:
     return isinstance(manifest, dict) and manifest.get("role") == REPLICATES_ROLE
 
 
-def load_any(path: str | Path) -> Run | Replicates:
-    """`load_replicates` for a replicates directory, else `load`."""
+def load_any(path: str | Path) -> Run | Replicates | Sweep:
+    """`load_sweep` for a sweep directory, `load_replicates` for a replicates directory, else `load`."""
+    if is_sweep(path):
+        return load_sweep(path)
     return load_replicates(path) if is_replicates(path) else load(path)
+
+
+def kind_of(path: str | Path) -> str:
+    """ "sweep", "replicates" or "run": which layout `path` holds (by its manifest; not validated)."""
+    if is_sweep(path):
+        return "sweep"
+    return "replicates" if is_replicates(path) else "run"
 
 
 def load_replicates(path: str | Path) -> Replicates:
@@ -185,31 +199,46 @@ def load_replicates(path: str | Path) -> Replicates:
     return Replicates(path, manifest, tuple(r for _, r in loaded), tuple(missing))
 
 
-def load(run_dir: str | Path) -> Run:
-    """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run."""
+def load(run_dir: str | Path, *, tables: tuple[str, ...] = TABLES) -> Run:
+    """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run.
+
+    `tables` picks which of agents, episodes, lineage are read; the others are empty frames with
+    their required columns (a sweep summary needs the agents only, and episodes are the bulk).
+    """
     path = Path(run_dir)
-    run = _load_one(path)
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise ValueError(f"tables must be among {TABLES}, got {unknown}")
+    run = _load_one(path, tables)
     drift_dir = path / DRIFT_DIR
     drift = None
     if (drift_dir / MANIFEST).exists() or _parquet_files(drift_dir):
-        drift = _load_one(drift_dir)
+        drift = _load_one(drift_dir, tables)
     return Run(run.path, run.manifest, run.agents, run.episodes, run.lineage, drift)
 
 
-def _load_one(path: Path) -> Run:
+def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
     if not path.is_dir():
         raise ReportError(path, "a run directory (it does not exist or is not a directory)")
     manifest = read_manifest(path / MANIFEST)
     weight_cols = [f"w:{t['key']}" for t in manifest["terms"]]
     kinds = [str(k) for k in manifest["arena"].get("event_kinds", [])]
     event_cols = [f"{p}:{k}" for k in kinds for p in ("own", "helper", "opportunity")]
-    agents = _read_table(path, "agents", (*AGENT_COLUMNS, *weight_cols))
+
+    def read(table: str, required: tuple[str, ...]) -> pl.DataFrame:
+        if table in tables:
+            return _read_table(path, table, required)
+        import polars as pl
+
+        return pl.DataFrame({c: [] for c in required})
+
+    agents = read("agents", (*AGENT_COLUMNS, *weight_cols))
     if "mutation" not in agents.columns:  # runs written before the column existed
         import polars as pl
 
         agents = agents.with_columns(mutation=pl.lit(None, dtype=pl.String))
-    episodes = _read_table(path, "episodes", (*EPISODE_COLUMNS, *event_cols))
-    lineage = _read_table(path, "lineage", LINEAGE_COLUMNS)
+    episodes = read("episodes", (*EPISODE_COLUMNS, *event_cols))
+    lineage = read("lineage", LINEAGE_COLUMNS)
     return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
                _typed_lineage(lineage), None)
 
@@ -333,3 +362,158 @@ def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("kind").cast(pl.String),
     )
     return df.sort("generation", "child")
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep as its manifest records it: grid settings, seed, status, error, summary.
+
+    `summary` holds the run's row of `sweep.parquet` (figures such as `mean_process_share`,
+    `mean_payoff`, `share:<term key>`) when the table has it, else the manifest's copy; it is empty
+    for a run that did not finish and for a seed-replicates run (the sweep summarises only
+    single-seed runs). `path` is the run's directory (`runs/<name>`), which may not exist yet.
+    """
+
+    name: str
+    settings: dict[str, Any]
+    seed: int | None
+    status: str
+    error: str | None
+    summary: dict[str, Any]
+    experiment: str | None
+    path: Path
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / MANIFEST).is_file()
+
+    @property
+    def is_replicates(self) -> bool:
+        return is_replicates(self.path)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep directory: the manifest (`sweep.json`), its runs in manifest order, and `sweep.parquet`
+    (None while the sweep is running: the table is written when it ends)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    keys: tuple[str, ...]
+    runs: tuple[SweepRun, ...]
+    table: pl.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def status(self) -> str | None:
+        status = self.manifest.get("status")
+        return str(status) if status is not None else None
+
+    def values(self, key: str) -> list[Any]:
+        """The values `key` takes over the runs, in order of first appearance (the grid's order)."""
+        seen: dict[str, Any] = {}
+        for run in self.runs:
+            if key in run.settings:
+                seen.setdefault(json.dumps(run.settings[key], sort_keys=True), run.settings[key])
+        return list(seen.values())
+
+
+def is_sweep(path: str | Path) -> bool:
+    """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
+    file = Path(path) / SWEEP_MANIFEST
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("role") == SWEEP_ROLE
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read a sweep directory's manifest and table; raise `ReportError` naming the file if it is not one.
+
+    The runs' own directories are not read here (a sweep can hold thousands): `SweepRun.path`
+    points at each; `reports.load_any(run.path)` reads one.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(path, "a sweep directory (it does not exist or is not a directory)")
+    file = path / SWEEP_MANIFEST
+    if not file.is_file():
+        raise ReportError(file, "a sweep.json (not a sweep directory, or the sweep never started)")
+    manifest = _read_json(file)
+    if manifest.get("role") != SWEEP_ROLE:
+        raise ReportError(file, 'role "sweep"')
+    keys = manifest.get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ReportError(file, "keys to be a list of experiment keys (strings)")
+    records = manifest.get("runs")
+    if not isinstance(records, dict):
+        raise ReportError(file, "runs to be an object {run name: {settings, seed, status, error, summary}}")
+    table = _read_sweep_table(path / SWEEP_TABLE)
+    rows = _table_summaries(table)
+    runs = []
+    for name, record in records.items():
+        where = f"runs.{name}"
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise ReportError(file, f"run names that are plain folder names (got {name!r})")
+        if not isinstance(record, dict):
+            raise ReportError(file, f"{where} to be an object with settings, seed, status")
+        settings = record.get("settings", {})
+        if not isinstance(settings, dict):
+            raise ReportError(file, f"{where}.settings to be an object {{key: value}}")
+        seed = record.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ReportError(file, f"{where}.seed to be an integer")
+        status = record.get("status", "pending")
+        if status not in SWEEP_STATUSES:
+            raise ReportError(file, f"{where}.status to be one of {', '.join(SWEEP_STATUSES)}")
+        error = record.get("error")
+        summary = record.get("summary") or {}
+        if not isinstance(summary, dict):
+            raise ReportError(file, f"{where}.summary to be an object")
+        summary = rows.get(name) or summary
+        experiment = record.get("experiment")
+        runs.append(SweepRun(name, dict(settings), seed, str(status),
+                             None if error is None else str(error), dict(summary),
+                             str(experiment) if experiment is not None else None,
+                             path / SWEEP_RUNS / name))
+    return Sweep(path, manifest, tuple(keys), tuple(runs), table)
+
+
+SWEEP_TABLE_COLUMNS = ("run", "seed", "status", "error")
+
+
+def _read_sweep_table(file: Path) -> pl.DataFrame | None:
+    if not file.is_file():
+        return None
+    import polars as pl
+
+    try:
+        table = pl.read_parquet(file)
+    except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
+        raise ReportError(file, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in SWEEP_TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ReportError(file, f"the columns {', '.join(missing)}")
+    return table
+
+
+def _table_summaries(table: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """run name → its summary figures in sweep.parquet (columns other than run, seed, status, error,
+    set:<key>), nulls left out."""
+    if table is None:
+        return {}
+    cols = [c for c in table.columns if c not in SWEEP_TABLE_COLUMNS and not c.startswith("set:")]
+    out = {}
+    for row in table.select("run", *cols).iter_rows(named=True):
+        figures = {c: row[c] for c in cols if row[c] is not None}
+        if figures:
+            out[str(row["run"])] = figures
+    return out

@@ -225,6 +225,18 @@ def _changes(births: pl.DataFrame) -> pl.DataFrame:
             .with_columns(kind=pl.col("change").str.split(":").list.first()))
 
 
+MAX_TABLE_ROWS = 21
+
+
+def pick_rows(gens: Sequence[int], limit: int = MAX_TABLE_ROWS) -> list[int]:
+    """At most `limit` generations, evenly spaced, always including the first and last."""
+    gens = list(gens)
+    if len(gens) <= limit:
+        return gens
+    idx = sorted({round(i * (len(gens) - 1) / (limit - 1)) for i in range(limit)})
+    return [gens[i] for i in idx]
+
+
 def generation_ranges(first: int, last: int, max_rows: int = 10) -> list[tuple[int, int]]:
     """At most `max_rows` consecutive ranges [lo, hi] of equal width covering first..last."""
     width = max(1, math.ceil((last - first + 1) / max_rows))
@@ -338,13 +350,20 @@ def verdict(run: Run, tolerance: float = 0.05) -> pl.DataFrame:
         out = out.join(drift, on="term", how="left", maintain_order="left")
     else:
         out = out.with_columns(drift_end=pl.lit(None, dtype=pl.Float64))
-    start, end, dend = pl.col("start"), pl.col("end"), pl.col("drift_end")
+    word, vs = verdict_words(pl.col("start"), pl.col("end"), pl.col("drift_end"), tolerance)
+    return out.with_columns(verdict=word, vs_drift=vs).select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA)
+
+
+def verdict_words(start: pl.Expr, end: pl.Expr, drift_end: pl.Expr,
+                  tolerance: float) -> tuple[pl.Expr, pl.Expr]:
+    """The verdict word (extinct / declined / spread / held) and vs drift (below / near / above,
+    null without a twin) from start, end and drift-end shares."""
     word = (pl.when(end == 0).then(pl.lit("extinct"))
             .when(end < start - tolerance).then(pl.lit("declined"))
             .when(end > start + tolerance).then(pl.lit("spread"))
             .otherwise(pl.lit("held")))
-    vs = (pl.when(dend.is_null()).then(pl.lit(None, dtype=pl.String))
-          .when(end < dend - tolerance).then(pl.lit("below"))
-          .when(end > dend + tolerance).then(pl.lit("above"))
+    vs = (pl.when(drift_end.is_null()).then(pl.lit(None, dtype=pl.String))
+          .when(end < drift_end - tolerance).then(pl.lit("below"))
+          .when(end > drift_end + tolerance).then(pl.lit("above"))
           .otherwise(pl.lit("near")))
-    return out.with_columns(verdict=word, vs_drift=vs).select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA)
+    return word, vs

@@ -3,6 +3,10 @@
 The HTML is self-contained (inline CSS, hand-written inline SVG, no scripts, fonts or URLs) so it
 opens anywhere, offline, years later. All text that came from the run (names, labels, descriptions)
 is escaped: html.escape in HTML, backslash escapes in Markdown.
+
+Both formats are written in one pass through a `Page`, and the sections both reports share (verdict,
+violations, mutation, run facts, the generation tables) are built by the functions here, which
+`render_replicates` reuses.
 """
 
 from __future__ import annotations
@@ -12,28 +16,35 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from . import metrics
+from . import price as price_mod
+from .lineage import DominantLineages, dominant_lineages, lineage_svg
 from .load import Run, is_replicates, load
+from .metrics import pick_rows
 from .svg import Series, bar_chart, line_chart
 from .text import clean, esc, fmt, md
 
 SECTIONS = (
     ("verdict", "Verdict"),
     ("survival", "Survival"),
+    ("price", "Price decomposition"),
     ("process-share", "Process share"),
     ("fitness", "Fitness"),
     ("violations", "Violations"),
     ("lineage", "Lineage"),
     ("run", "Run"),
 )
-MAX_TABLE_ROWS = 21
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999")
+
+Rows = tuple[list[str], list[list[str]]]
+GenRows = tuple[list[str], list[list[str]], str]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,9 +64,13 @@ def write_report(run_dir: str | Path, *, lock_in_share: float | None = None,
         return write_replicates_report(run_dir, lock_in_share=lock_in_share, tolerance=tolerance)
     run = load(run_dir)
     data = collect(run, lock_in_share=lock_in_share, tolerance=tolerance)
-    md_path, html_path = run.path / "report.md", run.path / "report.html"
-    write_atomic(md_path, markdown(data))
-    write_atomic(html_path, html_page(data))
+    return write_page(run.path, build(data))
+
+
+def write_page(folder: Path, page: Page) -> tuple[Path, Path]:
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    write_atomic(md_path, page.markdown())
+    write_atomic(html_path, page.html_page())
     return md_path, html_path
 
 
@@ -93,6 +108,9 @@ class ReportData:
     births: pl.DataFrame
     mutations: pl.DataFrame
     mutation_changes: pl.DataFrame
+    price: pl.DataFrame = field(default_factory=pl.DataFrame)
+    drift_price: pl.DataFrame | None = None
+    dominant: DominantLineages | None = None
     generations: list[int] = field(default_factory=list)
 
 
@@ -100,9 +118,11 @@ def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 
     gens = run.agents.get_column("generation").unique().sort().to_list() if run.agents.height else []
     lock_in_share = run.lock_in_share if lock_in_share is None else lock_in_share
     ranges = metrics.generation_ranges(gens[0], gens[-1]) if gens else []
+    price = price_mod.decompose(run)
+    drift_price = price_mod.decompose(run.drift) if run.drift is not None else None
     return ReportData(
         run=run, tolerance=tolerance, lock_in_share=lock_in_share,
-        verdict=metrics.verdict(run, tolerance=tolerance),
+        verdict=price_mod.with_forces(metrics.verdict(run, tolerance=tolerance), price, drift_price),
         survival=metrics.survival(run),
         drift_survival=metrics.survival(run.drift) if run.drift is not None else None,
         process_share=metrics.process_share(run),
@@ -113,118 +133,141 @@ def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 
         births=metrics.births(run),
         mutations=metrics.mutation_summary(run.agents, ranges),
         mutation_changes=metrics.mutation_changes(run.agents),
+        price=price,
+        drift_price=drift_price,
+        dominant=dominant_lineages(run.agents, run.lineage) if gens else None,
         generations=gens,
     )
 
 
-def pick_rows(gens: Sequence[int], limit: int = MAX_TABLE_ROWS) -> list[int]:
-    """At most `limit` generations, evenly spaced, always including the first and last."""
-    gens = list(gens)
-    if len(gens) <= limit:
-        return gens
-    idx = sorted({round(i * (len(gens) - 1) / (limit - 1)) for i in range(limit)})
-    return [gens[i] for i in idx]
+# ---------------------------------------------------------------------------------------------
+# one page, two formats
 
 
-def _thinned_note(total: int, shown: int) -> str:
+class Page:
+    """The Markdown and the HTML of one report, built together: every call adds the same content
+    to both (a chart only to the HTML), so the two formats cannot drift apart."""
+
+    def __init__(self, title: str, header: str) -> None:
+        self._md = [f"# {md(title)}\n", md(header) + "\n"]
+        self._html = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>",
+            f"<style>{CSS}</style></head><body><main>",
+            f"<h1>{esc(title)}</h1>",
+            f'<p class="note">{esc(header)}</p>',
+            "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in SECTIONS) + "</nav>",
+        ]
+
+    def add(self, markdown: str | None, html_text: str | None) -> None:
+        if markdown is not None:
+            self._md.append(markdown)
+        if html_text is not None:
+            self._html.append(html_text)
+
+    def html(self, text: str) -> None:
+        self.add(None, text)
+
+    def section(self, section_id: str) -> None:
+        self.add(f"## {dict(SECTIONS)[section_id]}\n", _h2(section_id))
+
+    def subsection(self, title: str, section_id: str) -> None:
+        self.add(f"### {md(title)}\n", f'<h3 id="{section_id}">{esc(title)}</h3>')
+
+    def label(self, text: str) -> None:
+        """A caption over the next table: "Profiles:" in Markdown, a small heading in HTML."""
+        self.add(f"{md(text)}:\n", f"<h3>{esc(text)}</h3>")
+
+    def note(self, text: str, html_text: str | None = None) -> None:
+        self.add(md(text) + "\n", f'<p class="note">{esc(text if html_text is None else html_text)}</p>')
+
+    def para(self, text: str) -> None:
+        self.add(md(text) + "\n", f"<p>{esc(text)}</p>")
+
+    def warn(self, text: str) -> None:
+        self.add(f"> {md(text)}\n", f'<p class="warn">{esc(text)}</p>')
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], text_cols: int = 1,
+              verdict_col: int | None = None) -> None:
+        self.add(md_table(headers, rows) + "\n", html_table(headers, rows, text_cols, verdict_col))
+
+    def gen_table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], note: str) -> None:
+        """A per-generation table and, when its rows were thinned, the note that says so."""
+        self.table(headers, rows)
+        if note:
+            self.note(note)
+
+    def experiment(self, manifest: dict) -> None:
+        text = experiment_json(manifest)
+        self.add("Resolved experiment:\n", "<details><summary>Resolved experiment</summary><pre>"
+                 + html.escape(text) + "</pre></details>")
+        self.add("\n".join("    " + clean(line) for line in text.splitlines()) + "\n", None)
+
+    def markdown(self) -> str:
+        return "\n".join(self._md)
+
+    def html_page(self) -> str:
+        return "\n".join([*self._html, "</main></body></html>"]) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# building blocks shared with the replicates report
+
+
+def thinned_note(total: int, shown: int) -> str:
     if total <= shown:
         return ""
     return (f"Showing {shown} of {total} generations (evenly spaced, first and last included); "
             "every generation is in the parquet files.")
 
 
+def gen_rows(generations: Sequence[int], df: pl.DataFrame, headers: Sequence[str],
+             row: Callable[[dict[str, Any]], list[str]]) -> GenRows:
+    """A per-generation table: `row` of each of at most MAX_TABLE_ROWS evenly spaced generations
+    of `df`, and the note that says so when rows were left out."""
+    shown = pick_rows(generations)
+    rows = [row(r) for r in df.filter(pl.col("generation").is_in(shown)).sort("generation")
+            .iter_rows(named=True)]
+    return list(headers), rows, thinned_note(len(generations), len(shown))
+
+
 def weights_text(weights: dict[str, float]) -> str:
     return "; ".join(f"{k} = {fmt(float(v))}" for k, v in weights.items()) or "none"
 
 
-# Column plans: (header, key or callable on the row dict)
+def profile_names(fitness: pl.DataFrame) -> list[str]:
+    return fitness.get_column("profile").unique().sort().to_list() if fitness.height else []
 
 
-def _verdict_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
-    v = data.verdict
-    first, last = (data.generations[0], data.generations[-1]) if data.generations else (None, None)
-    headers = ["process term", "kind", "scope", f"share at gen {fmt(first)}", f"share at gen {fmt(last)}"]
-    has_drift = data.run.drift is not None
-    if has_drift:
-        headers.append("drift end")
-    headers.append("verdict")
-    if has_drift:
-        headers.append("vs drift")
-    rows = []
-    for r in v.iter_rows(named=True):
-        row = [r["label"], r["kind"], fmt(r["scope"]), fmt(r["start"]), fmt(r["end"])]
-        if has_drift:
-            row.append(fmt(r["drift_end"]))
-        row.append(r["verdict"])
-        if has_drift:
-            row.append(fmt(r["vs_drift"]))
-        rows.append(row)
-    return headers, rows
+def fitness_rows(fitness: pl.DataFrame, generations: Sequence[int], value: pl.Expr,
+                 cell: Callable[[Any], str]) -> GenRows:
+    """Payoff per generation (rows) and founding profile (columns); `cell` formats `value`."""
+    profiles = profile_names(fitness)
+    wide = (fitness.filter(pl.col("generation").is_in(pick_rows(generations)))
+            .with_columns(value.alias("_cell")).pivot(on="profile", index="generation", values="_cell"))
+    return gen_rows(generations, wide, ["generation"] + [f"{p} payoff" for p in profiles],
+                    lambda r: [fmt(r["generation"])] + [cell(r.get(p)) for p in profiles])
 
 
-def _verdict_note(data: ReportData) -> str:
-    t = fmt(data.tolerance)
-    note = (f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
-            f"constraint counts). extinct: nobody carries it at the end; declined / spread: the end "
-            f"share is more than {t} below / above the start share; held: otherwise.")
-    if data.run.drift is not None:
-        note += (f" vs drift compares the end share with the neutral-drift twin's end share "
-                 f"(below / near / above, tolerance {t}).")
-    return note
+def start_page(title: str, header: str, warnings: Sequence[str], verdict: Rows | None, note: str,
+               empty: str) -> Page:
+    """A report's title, header and warnings, then its verdict (first, as it answers the question)."""
+    page = Page(title, header)
+    for text in warnings:
+        page.warn(text)
+    page.section("verdict")
+    if verdict is None:
+        page.para(empty)
+        return page
+    headers, rows = verdict
+    page.table(headers, rows, text_cols=3, verdict_col=headers.index("verdict"))
+    page.note(note)
+    return page
 
 
-def _survival_rows(data: ReportData) -> tuple[list[str], list[list[str]], str]:
-    terms = data.run.process_terms
-    shown = pick_rows(data.generations)
-    surv = data.survival.filter(pl.col("generation").is_in(shown))
-    wide = surv.pivot(on="term", index="generation", values="share").sort("generation")
-    headers = ["generation"] + [metrics.term_label(t) for t in terms]
-    drift_wide = None
-    if data.drift_survival is not None and data.drift_survival.height:
-        drift_wide = (data.drift_survival.filter(pl.col("generation").is_in(shown))
-                      .pivot(on="term", index="generation", values="share"))
-        drift_keys = [t["key"] for t in terms if t["key"] in drift_wide.columns]
-        headers += [f"{metrics.term_label(t)} (drift)" for t in terms if t["key"] in drift_keys]
-        wide = wide.join(drift_wide.rename({k: f"drift|{k}" for k in drift_keys}), on="generation",
-                         how="left")
-    else:
-        drift_keys = []
-    rows = []
-    for r in wide.iter_rows(named=True):
-        row = [fmt(r["generation"])] + [fmt(r.get(t["key"])) for t in terms]
-        row += [fmt(r.get(f"drift|{k}")) for k in drift_keys]
-        rows.append(row)
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
-
-
-def _process_rows(data: ReportData) -> tuple[list[str], list[list[str]], str]:
-    shown = pick_rows(data.generations)
-    df = data.process_share.filter(pl.col("generation").is_in(shown))
-    headers = list(df.columns)
-    rows = [[fmt(v) for v in r] for r in df.iter_rows()]
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
-
-
-def _profiles(data: ReportData) -> list[str]:
-    return data.fitness.get_column("profile").unique().sort().to_list() if data.fitness.height else []
-
-
-def _fitness_rows(data: ReportData) -> tuple[list[str], list[list[str]], str]:
-    shown = pick_rows(data.generations)
-    profiles = _profiles(data)
-    wide = (data.fitness.filter(pl.col("generation").is_in(shown))
-            .pivot(on="profile", index="generation", values="payoff").sort("generation"))
-    headers = ["generation"] + [f"{p} payoff" for p in profiles]
-    rows = [[fmt(r["generation"])] + [fmt(r.get(p)) for p in profiles]
-            for r in wide.iter_rows(named=True)]
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
-
-
-def _violation_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
-    return violation_rows(data.violations, data.run.has_oversight)
-
-
-def violation_rows(v: pl.DataFrame, has_oversight: bool) -> tuple[list[str], list[list[str]]]:
+def violation_rows(v: pl.DataFrame, has_oversight: bool) -> Rows:
     headers = ["profile", "event", "rate (own)", "delegated rate", "declared self",
                "declared lineage", "declared world", "opportunities"]
     cols = ["profile", "event", "rate", "delegated_rate", "declared_self", "declared_lineage",
@@ -234,262 +277,6 @@ def violation_rows(v: pl.DataFrame, has_oversight: bool) -> tuple[list[str], lis
         cols += ["rate_watched", "rate_unwatched", "delegated_watched", "delegated_unwatched"]
     rows = [[fmt(r[c]) for c in cols] for r in v.iter_rows(named=True)]
     return headers, rows
-
-
-def _lineage_rows(data: ReportData) -> tuple[list[str], list[list[str]], str]:
-    shown = pick_rows(data.generations)
-    df = data.lineage.filter(pl.col("generation").is_in(shown))
-    headers = ["generation", "largest lineage (founder)", "founding profile", "agents in it", "share",
-               "its mean process share"]
-    rows = [[fmt(r["generation"]), fmt(r["founder"]), r["profile"], fmt(r["size"]), fmt(r["share"]),
-             fmt(r["process_share"])] for r in df.iter_rows(named=True)]
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
-
-
-def _lock_in_text(data: ReportData) -> str:
-    li, share = data.lock_in, fmt(data.lock_in_share)
-    if not data.generations:
-        return "No generation recorded yet."
-    if li is None:
-        top = data.lineage.get_column("share").max()
-        return (f"No lock-in: no lineage ever held more than {share} of the population "
-                f"(the largest share reached was {fmt(top)}).")
-    return (f"Lock-in at generation {li.generation}: the lineage of founder {li.founder} "
-            f"(profile {li.profile}) held {fmt(li.share)} of the population (threshold {share}); "
-            f"its mean process share then was {fmt(li.process_share)}.")
-
-
-def _births_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
-    totals = data.births.group_by("kind").agg(pl.col("births").sum()).sort("kind")
-    return ["kind", "births (all generations)"], [[r[0], fmt(int(r[1]))] for r in totals.iter_rows()]
-
-
-def _facts(data: ReportData) -> list[tuple[str, str]]:
-    m = data.run.manifest
-    arena = m.get("arena", {})
-    facts = [
-        ("name", m.get("name")), ("role", m.get("role")), ("status", m.get("status")),
-        ("seed", m.get("seed")),
-        ("generations done / planned", f"{fmt(m.get('generations_done'))} / {fmt(m.get('generations'))}"),
-        ("stopped", stopped_text(m) or "no"),
-        ("survival threshold", fmt(float(m["survival_threshold"]))),
-        ("lock-in threshold", fmt(data.lock_in_share)),
-        ("arena", arena.get("name")),
-        ("arena has oversight", fmt(bool(arena.get("has_oversight", False)))),
-        ("event kinds", ", ".join(str(k) for k in arena.get("event_kinds", [])) or "none"),
-        ("git revision", m.get("git_revision")),
-        ("started", m.get("started")), ("finished", m.get("finished")),
-        ("directory", str(data.run.path)),
-    ]
-    if data.run.drift is not None:
-        d = data.run.drift.manifest
-        stop = stopped_text(d)
-        facts.append(("drift twin", f"seed {fmt(d.get('seed'))}, status {fmt(d.get('status'))}, "
-                                    f"{fmt(d.get('generations_done'))} generations done"
-                                    + (f", {stop}" if stop else "")))
-    else:
-        facts.append(("drift twin", "none"))
-    return [(k, fmt(v)) for k, v in facts]
-
-
-def _versions(data: ReportData) -> list[list[str]]:
-    return versions_rows(data.run.manifest)
-
-
-def versions_rows(manifest: dict) -> list[list[str]]:
-    versions = manifest.get("versions") or {}
-    if isinstance(versions, dict):
-        return [[str(k), fmt(v)] for k, v in versions.items()]
-    return [["versions", fmt(versions)]]
-
-
-def _profile_rows(data: ReportData) -> list[list[str]]:
-    return profile_rows(data.run.manifest)
-
-
-def profile_rows(manifest: dict) -> list[list[str]]:
-    return [[name, fmt(p.get("description") or ""), weights_text(p.get("weights") or {})]
-            for name, p in manifest["profiles"].items()]
-
-
-def _experiment_json(data: ReportData) -> str:
-    return experiment_json(data.run.manifest)
-
-
-def experiment_json(manifest: dict) -> str:
-    text = json.dumps(manifest.get("experiment"), indent=2, sort_keys=True, default=str,
-                      ensure_ascii=False)
-    # \u003c / \u003e keep the JSON valid and equal while no raw tag can appear in either format.
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def stopped_text(manifest: dict) -> str:
-    """ "stopped at fixation at generation g (of G planned)", or "" for a run that did not stop."""
-    stopped = manifest.get("stopped")
-    if not isinstance(stopped, dict):
-        return ""
-    g, planned = stopped.get("generation"), manifest.get("generations")
-    reason = stopped.get("reason") or "an unknown reason"
-    text = f"stopped at {reason} at generation {fmt(g)}"
-    return text + (f" (of {fmt(planned)} planned)" if planned is not None else "")
-
-
-def _stopped_note(data: ReportData) -> str:
-    text = stopped_text(data.run.manifest)
-    if not text:
-        return ""
-    return (f"This run {text}: one founding profile held the whole population, so the experiment "
-            "ended early (stop_at_fixation); the numbers cover the generations written.")
-
-
-def _header(data: ReportData) -> str:
-    run = data.run
-    stop = stopped_text(run.manifest)
-    return (f"Arena {run.manifest['arena'].get('name', '?')}, seed {fmt(run.manifest.get('seed'))}, "
-            f"{len(data.generations)} generations recorded, status {fmt(run.manifest.get('status'))}"
-            + (f", {stop}" if stop else "") + ".")
-
-
-def mutation_intro(agents: pl.DataFrame, pooled: bool = False) -> str:
-    if "mutation" not in agents.columns or agents.get_column("mutation").is_null().all():
-        return "This run does not record mutations (its agents table has no mutation column)."
-    return ("What mutation changed in each newborn against its parent (the agents table's "
-            "mutation column), per generation range" + (", summed over seeds" if pooled else "")
-            + ". births counts every agent that is not a founder once, in the first generation it is "
-            "recorded (a birth that died within the generation it was born in is in the births "
-            "table above but not here); copies are births identical to their parent. The kind "
-            "columns count changes, and one birth can carry several: weights = its weights were "
-            "perturbed, add / remove = it gained / lost a term, scope = a constraint's scope changed.")
-
-
-def mutation_rows(summary: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
-    kinds = [c for c in summary.columns if c not in ("lo", "hi", "births", "copies")]
-    headers = ["generations", "births", "copies", *kinds]
-    rows = [[f"{r['lo']}" if r["lo"] == r["hi"] else f"{r['lo']}–{r['hi']}", fmt(r["births"]),
-             fmt(r["copies"]), *[fmt(r[k]) for k in kinds]] for r in summary.iter_rows(named=True)]
-    return headers, rows
-
-
-def change_rows(changes: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
-    return (["structural change", "births"],
-            [[str(r["change"]), fmt(r["count"])] for r in changes.iter_rows(named=True)])
-
-
-def mutations_recorded(agents: pl.DataFrame) -> bool:
-    return "mutation" in agents.columns and not agents.get_column("mutation").is_null().all()
-
-
-def mutation_markdown(agents: pl.DataFrame, summary: pl.DataFrame, changes: pl.DataFrame,
-                      pooled: bool = False) -> list[str]:
-    out = ["### Mutation\n", md(mutation_intro(agents, pooled)) + "\n"]
-    if mutations_recorded(agents) and summary.height:
-        out.append(md_table(*mutation_rows(summary)) + "\n")
-        if changes.height:
-            out.append(md_table(*change_rows(changes)) + "\n")
-    return out
-
-
-def mutation_html(agents: pl.DataFrame, summary: pl.DataFrame, changes: pl.DataFrame,
-                  pooled: bool = False) -> list[str]:
-    out = ['<h3 id="mutation">Mutation</h3>', f'<p class="note">{esc(mutation_intro(agents, pooled))}</p>']
-    if mutations_recorded(agents) and summary.height:
-        out.append(html_table(*mutation_rows(summary)))
-        if changes.height:
-            out.append(html_table(*change_rows(changes)))
-    return out
-
-
-def _status_note(data: ReportData) -> str:
-    m = data.run.manifest
-    if m.get("status") == "complete":
-        return ""
-    return (f"This run is {fmt(m.get('status'))}: {fmt(m.get('generations_done'))} of "
-            f"{fmt(m.get('generations'))} planned generations are complete; the numbers cover the "
-            "generations written so far.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Markdown
-
-
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(md(h) for h in headers) + " |",
-             "|" + "|".join(" --- " for _ in headers) + "|"]
-    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown(data: ReportData) -> str:
-    run, out = data.run, []
-    out.append(f"# Survival report: {md(run.name)}\n")
-    out.append(md(_header(data)) + "\n")
-    for note in (_status_note(data), _stopped_note(data)):
-        if note:
-            out.append(f"> {md(note)}\n")
-
-    out.append("## Verdict\n")
-    if data.verdict.height:
-        out.append(md_table(*_verdict_rows(data)) + "\n")
-        out.append(md(_verdict_note(data)) + "\n")
-    else:
-        out.append(_empty_text(data) + "\n")
-
-    out.append("## Survival\n")
-    out.append("Share of agents carrying each process term, per generation"
-               + (" (the neutral-drift twin in the drift columns)." if run.drift else ".") + "\n")
-    if data.survival.height:
-        h, rows, note = _survival_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Process share\n")
-    out.append("Process weight / (process + outcome weight) of each agent: 0 is a pure "
-               "consequentialist. Mean and quantiles per generation.\n")
-    if data.process_share.height:
-        h, rows, note = _process_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Fitness\n")
-    out.append("Mean payoff (fitness gained per episode) of each founding profile, per generation.\n")
-    if data.fitness.height:
-        h, rows, note = _fitness_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Violations\n")
-    out.append(md(_violations_intro(data)) + "\n")
-    if data.violations.height:
-        out.append(md_table(*_violation_rows(data)) + "\n")
-
-    out.append("## Lineage\n")
-    out.append(md(_lock_in_text(data)) + "\n")
-    if data.lineage.height:
-        h, rows, note = _lineage_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-    if data.births.height:
-        out.append(md_table(*_births_rows(data)) + "\n")
-    out.extend(mutation_markdown(run.agents, data.mutations, data.mutation_changes))
-
-    out.append("## Run\n")
-    out.append(md_table(["fact", "value"], [list(f) for f in _facts(data)]) + "\n")
-    out.append("Profiles:\n")
-    out.append(md_table(["profile", "description", "weights"], _profile_rows(data)) + "\n")
-    if versions := _versions(data):
-        out.append("Versions:\n")
-        out.append(md_table(["package", "version"], versions) + "\n")
-    out.append("Resolved experiment:\n")
-    out.append("\n".join("    " + clean(line) for line in _experiment_json(data).splitlines()) + "\n")
-    return "\n".join(out)
-
-
-def _violations_intro(data: ReportData) -> str:
-    return violations_intro(data.run)
 
 
 def violations_intro(run: Run, pooled: bool = False) -> str:
@@ -506,14 +293,510 @@ def violations_intro(run: Run, pooled: bool = False) -> str:
     return text
 
 
-def _empty_text(data: ReportData) -> str:
-    if not data.run.process_terms:
+def violations_section(page: Page, run: Run | None, violations: pl.DataFrame,
+                       pooled: bool = False) -> None:
+    page.section("violations")
+    if run is None:
+        return
+    page.note(violations_intro(run, pooled))
+    if violations.height:
+        page.html(violation_chart(violations, run.has_oversight))
+        page.table(*violation_rows(violations, run.has_oversight), text_cols=2)
+
+
+def births_rows(births: pl.DataFrame, header: str) -> Rows:
+    totals = births.group_by("kind").agg(pl.col("births").sum()).sort("kind")
+    return ["kind", header], [[r[0], fmt(int(r[1]))] for r in totals.iter_rows()]
+
+
+def mutation_intro(agents: pl.DataFrame, pooled: bool = False) -> str:
+    if not mutations_recorded(agents):
+        return "This run does not record mutations (its agents table has no mutation column)."
+    return ("What mutation changed in each newborn against its parent (the agents table's "
+            "mutation column), per generation range" + (", summed over seeds" if pooled else "")
+            + ". births counts every agent that is not a founder once, in the first generation it is "
+            "recorded (a birth that died within the generation it was born in is in the births "
+            "table above but not here); copies are births identical to their parent. The kind "
+            "columns count changes, and one birth can carry several: weights = its weights were "
+            "perturbed, add / remove = it gained / lost a term, scope = a constraint's scope changed.")
+
+
+def mutation_rows(summary: pl.DataFrame) -> Rows:
+    kinds = [c for c in summary.columns if c not in ("lo", "hi", "births", "copies")]
+    headers = ["generations", "births", "copies", *kinds]
+    rows = [[f"{r['lo']}" if r["lo"] == r["hi"] else f"{r['lo']}–{r['hi']}", fmt(r["births"]),
+             fmt(r["copies"]), *[fmt(r[k]) for k in kinds]] for r in summary.iter_rows(named=True)]
+    return headers, rows
+
+
+def change_rows(changes: pl.DataFrame) -> Rows:
+    return (["structural change", "births"],
+            [[str(r["change"]), fmt(r["count"])] for r in changes.iter_rows(named=True)])
+
+
+def mutations_recorded(agents: pl.DataFrame) -> bool:
+    return "mutation" in agents.columns and not agents.get_column("mutation").is_null().all()
+
+
+def births_and_mutations(page: Page, births: pl.DataFrame, births_header: str,
+                         agents: pl.DataFrame | None, summary: pl.DataFrame, changes: pl.DataFrame,
+                         pooled: bool = False) -> None:
+    """The end of the lineage section: births by kind, then what mutation changed in them."""
+    if births.height:
+        page.table(*births_rows(births, births_header))
+    if agents is None:
+        return
+    page.subsection("Mutation", "mutation")
+    page.note(mutation_intro(agents, pooled))
+    if mutations_recorded(agents) and summary.height:
+        page.table(*mutation_rows(summary))
+        if changes.height:
+            page.table(*change_rows(changes))
+
+
+def versions_rows(manifest: dict) -> list[list[str]]:
+    versions = manifest.get("versions") or {}
+    if isinstance(versions, dict):
+        return [[str(k), fmt(v)] for k, v in versions.items()]
+    return [["versions", fmt(versions)]]
+
+
+def profile_rows(manifest: dict) -> list[list[str]]:
+    return [[name, fmt(p.get("description") or ""), weights_text(p.get("weights") or {})]
+            for name, p in manifest["profiles"].items()]
+
+
+def experiment_json(manifest: dict) -> str:
+    text = json.dumps(manifest.get("experiment"), indent=2, sort_keys=True, default=str,
+                      ensure_ascii=False)
+    # \u003c / \u003e keep the JSON valid and equal while no raw tag can appear in either format.
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def run_section(page: Page, facts: list[tuple[str, str]], manifest: dict,
+                profiles_manifest: dict | None, extra: Callable[[Page], None] | None = None) -> None:
+    """Manifest facts, then `extra` (the replicates' seed table), profiles, versions, experiment."""
+    page.section("run")
+    page.table(["fact", "value"], [list(f) for f in facts], text_cols=2)
+    if extra is not None:
+        extra(page)
+    if profiles_manifest is not None:
+        page.label("Profiles")
+        page.table(["profile", "description", "weights"], profile_rows(profiles_manifest), text_cols=3)
+    if versions := versions_rows(manifest):
+        page.label("Versions")
+        page.table(["package", "version"], versions, text_cols=2)
+    page.experiment(manifest)
+
+
+def common_facts(arena: dict, manifest: dict, lock_in_share: float) -> list[tuple[str, Any]]:
+    """Facts every report lists: lock-in threshold, arena, oversight, event kinds, git, times."""
+    return [
+        ("lock-in threshold", fmt(lock_in_share)),
+        ("arena", arena.get("name")),
+        ("arena has oversight", fmt(bool(arena.get("has_oversight", False)))),
+        ("event kinds", ", ".join(str(k) for k in arena.get("event_kinds", [])) or "none"),
+        ("git revision", manifest.get("git_revision")),
+        ("started", manifest.get("started")), ("finished", manifest.get("finished")),
+    ]
+
+
+def stopped_text(manifest: dict) -> str:
+    """ "stopped at fixation at generation g (of G planned)", or "" for a run that did not stop."""
+    stopped = manifest.get("stopped")
+    if not isinstance(stopped, dict):
+        return ""
+    g, planned = stopped.get("generation"), manifest.get("generations")
+    reason = stopped.get("reason") or "an unknown reason"
+    text = f"stopped at {reason} at generation {fmt(g)}"
+    return text + (f" (of {fmt(planned)} planned)" if planned is not None else "")
+
+
+NO_GENERATION = "No generation recorded yet."
+
+
+def empty_text(has_runs: bool, has_terms: bool) -> str:
+    if not has_runs:
+        return "No seed has started yet."
+    if not has_terms:
         return "The run has no process terms (standing, constraint or universalization)."
-    return "No generation recorded yet."
+    return NO_GENERATION
+
+
+# charts
+
+
+def finite(df: pl.DataFrame, col: str) -> list[float | None]:
+    """A column as floats, with nulls and non-finite values as None (a break in a line)."""
+    return [v if v is not None and math.isfinite(v) else None
+            for v in df.get_column(col).cast(pl.Float64).to_list()]
+
+
+def xs(df: pl.DataFrame, col: str = "generation") -> list[float]:
+    return df.get_column(col).cast(pl.Float64).to_list()
+
+
+def figure(svg: str, caption: str = "") -> str:
+    """A chart in a <figure>; `caption` is HTML (escaped by the caller)."""
+    return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>" if caption else f"<figure>{svg}</figure>"
+
+
+def chart_grid(figures: Sequence[str]) -> str:
+    return '<div class="charts">' + "".join(figures) + "</div>"
+
+
+def small_charts(items: Sequence[tuple[str, str]], series: Callable[[str, str, str], list[Series]], *,
+                 title: Callable[[str], str], y_label: str, caption: Callable[[str, str], str],
+                 y_range: tuple[float, float] | None = None,
+                 vlines: Sequence[tuple[float, str]] = ()) -> str:
+    """One small chart per (key, label), side by side; `series(key, label, color)` gives its lines
+    and `caption(key, label)` its caption (HTML)."""
+    figs = []
+    for i, (key, label) in enumerate(items):
+        svg = line_chart(series(key, label, PALETTE[i % len(PALETTE)]), title=title(label),
+                         y_label=y_label, y_range=y_range, width=440, height=220, vlines=vlines)
+        figs.append(figure(svg, caption(key, label)))
+    return chart_grid(figs)
+
+
+def survival_charts(terms: Sequence[dict[str, Any]], series: Callable[[str, str, str], list[Series]],
+                    vlines: Sequence[tuple[float, str]], caption_suffix: str = "") -> str:
+    """One small survival chart per process term; `series(key, label, color)` gives its lines."""
+    return small_charts([(t["key"], metrics.term_label(t)) for t in terms], series,
+                        title=lambda label: f"Survival of {label}", y_label="share carrying",
+                        y_range=(0.0, 1.0), vlines=vlines,
+                        caption=lambda key, label: f"{esc(label)} ({esc(key)}){caption_suffix}")
+
+
+FORCE_COLORS = {"selection": PALETTE[0], "mutation": PALETTE[1], "design": PALETTE[2],
+                "self_modify": PALETTE[3]}
+OBSERVED_COLOR = "#000000"
+PRICE_COLUMNS = (("observed", "observed change"), ("selection", "selection"), ("mutation", "mutation"),
+                 ("design", "design"), ("self_modify", "self-modification"))
+UNATTRIBUTED = ("unattributed", "unattributed")
+UNATTRIBUTED_COLOR = "#999999"
+DRIFT_COLUMNS = (("drift_selection", "drift selection"), ("beyond_drift", "selection beyond drift"))
+
+
+def price_items(totals: pl.DataFrame) -> list[tuple[str, str]]:
+    """The charted traits: mean process share and every process term's carrier share."""
+    df = totals.filter(pl.col("kind").is_in(["process_share", "carriers"]))
+    return list(zip(df.get_column("trait").to_list(), df.get_column("label").to_list()))
+
+
+def price_charts(totals: pl.DataFrame, series: Callable[[str, str], list[Series]]) -> str:
+    return small_charts(price_items(totals), lambda key, label, _: series(key, label),
+                        title=lambda label: f"Price: {label}", y_label="cumulative change",
+                        caption=lambda key, label: f"{esc(label)}: cumulative contributions")
+
+
+def price_total_rows(totals: pl.DataFrame, has_drift: bool, level: Callable[[dict, str], str],
+                     part: Callable[[dict, str], str], unattributed: bool = False) -> Rows:
+    """One row per trait: its mean at the first and last generation (`level`), then every
+    summed part (`part`; unattributed only where some agent's ancestor was not found), the drift
+    twin's selection and selection beyond drift when there is one."""
+    cols = [*PRICE_COLUMNS, *([UNATTRIBUTED] if unattributed else []),
+            *(DRIFT_COLUMNS if has_drift else ())]
+    headers = ["trait", "first generation", "last generation", *[h for _, h in cols]]
+    rows = [[r["label"], level(r, "start"), level(r, "end"), *[part(r, c) for c, _ in cols]]
+            for r in totals.iter_rows(named=True)]
+    return headers, rows
+
+
+def price_section(page: Page, charts: str, totals: Rows | None, chart_note: str, notes: Sequence[str],
+                  steps: GenRows | None = None) -> None:
+    """Intro, the cumulative charts, the table of totals, then the notes (drift, exactness)."""
+    page.section("price")
+    page.note(price_mod.INTRO)
+    if totals is None:
+        page.para(price_mod.EMPTY)
+        return
+    page.add(None, f'<p class="note">{esc(chart_note)}</p>')
+    page.html(charts)
+    page.table(*totals)
+    if steps is not None:
+        page.label("Mean process share, cumulative from the first generation")
+        page.gen_table(*steps)
+    for note in notes:
+        if note:
+            page.note(note)
+
+
+def violation_chart(violations: pl.DataFrame, has_oversight: bool) -> str:
+    bars = [("rate", "own", PALETTE[1]), ("delegated_rate", "via helpers", PALETTE[0])]
+    if has_oversight:
+        bars += [("rate_watched", "own, watched", PALETTE[2]),
+                 ("rate_unwatched", "own, unwatched", PALETTE[4])]
+    groups = [(f"{r['profile']} · {r['event']}", [r[c] for c, _, _ in bars])
+              for r in violations.iter_rows(named=True)]
+    svg = bar_chart(groups, [(label, color) for _, label, color in bars],
+                    title="Revealed violation rate (events per opportunity)")
+    return figure(svg)
 
 
 # ---------------------------------------------------------------------------------------------
-# HTML
+# single run: text
+
+
+def _verdict_rows(data: ReportData) -> Rows:
+    first, last = (data.generations[0], data.generations[-1]) if data.generations else (None, None)
+    has_drift = data.run.drift is not None
+    headers = ["process term", "kind", "scope", f"share at gen {fmt(first)}", f"share at gen {fmt(last)}"]
+    if has_drift:
+        headers.append("drift end")
+    headers.append("verdict")
+    if has_drift:
+        headers.append("vs drift")
+    headers.append("moved most by")
+    if has_drift:
+        headers.append("selection beyond drift")
+    rows = []
+    for r in data.verdict.iter_rows(named=True):
+        row = [r["label"], r["kind"], fmt(r["scope"]), fmt(r["start"]), fmt(r["end"])]
+        if has_drift:
+            row.append(fmt(r["drift_end"]))
+        row.append(r["verdict"])
+        if has_drift:
+            row.append(fmt(r["vs_drift"]))
+        row.append(price_mod.force_text(r["moved_most"], r["moved_value"]))
+        if has_drift:
+            row.append(price_mod.signed(r["beyond_drift"]))
+        rows.append(row)
+    return headers, rows
+
+
+def _verdict_note(data: ReportData) -> str:
+    t = fmt(data.tolerance)
+    note = (f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
+            f"constraint counts). extinct: nobody carries it at the end; declined / spread: the end "
+            f"share is more than {t} below / above the start share; held: otherwise.")
+    if data.run.drift is not None:
+        note += (f" vs drift compares the end share with the neutral-drift twin's end share "
+                 f"(below / near / above, tolerance {t}).")
+    return note + " " + price_mod.VERDICT_NOTE + (" " + price_mod.BEYOND_DRIFT_NOTE
+                                                 if data.run.drift is not None else "")
+
+
+def _survival_rows(data: ReportData) -> GenRows:
+    terms = data.run.process_terms
+    shown = pick_rows(data.generations)
+    surv = data.survival.filter(pl.col("generation").is_in(shown))
+    wide = surv.pivot(on="term", index="generation", values="share").sort("generation")
+    headers = ["generation"] + [metrics.term_label(t) for t in terms]
+    drift_keys: list[str] = []
+    if data.drift_survival is not None and data.drift_survival.height:
+        drift_wide = (data.drift_survival.filter(pl.col("generation").is_in(shown))
+                      .pivot(on="term", index="generation", values="share"))
+        drift_keys = [t["key"] for t in terms if t["key"] in drift_wide.columns]
+        headers += [f"{metrics.term_label(t)} (drift)" for t in terms if t["key"] in drift_keys]
+        wide = wide.join(drift_wide.rename({k: f"drift|{k}" for k in drift_keys}), on="generation",
+                         how="left")
+    return gen_rows(data.generations, wide, headers,
+                    lambda r: [fmt(r["generation"])] + [fmt(r.get(t["key"])) for t in terms]
+                    + [fmt(r.get(f"drift|{k}")) for k in drift_keys])
+
+
+def _process_rows(data: ReportData) -> GenRows:
+    df = data.process_share
+    return gen_rows(data.generations, df, df.columns, lambda r: [fmt(v) for v in r.values()])
+
+
+def _lineage_rows(data: ReportData) -> GenRows:
+    headers = ["generation", "largest lineage (founder)", "founding profile", "agents in it", "share",
+               "its mean process share"]
+    return gen_rows(data.generations, data.lineage, headers,
+                    lambda r: [fmt(r["generation"]), fmt(r["founder"]), r["profile"], fmt(r["size"]),
+                               fmt(r["share"]), fmt(r["process_share"])])
+
+
+def _lock_in_text(data: ReportData) -> str:
+    li, share = data.lock_in, fmt(data.lock_in_share)
+    if li is None:
+        top = data.lineage.get_column("share").max()
+        return (f"No lock-in: no lineage ever held more than {share} of the population "
+                f"(the largest share reached was {fmt(top)}).")
+    return (f"Lock-in at generation {li.generation}: the lineage of founder {li.founder} "
+            f"(profile {li.profile}) held {fmt(li.share)} of the population (threshold {share}); "
+            f"its mean process share then was {fmt(li.process_share)}.")
+
+
+def _facts(data: ReportData) -> list[tuple[str, str]]:
+    m = data.run.manifest
+    arena = m.get("arena", {})
+    facts = [
+        ("name", m.get("name")), ("role", m.get("role")), ("status", m.get("status")),
+        ("seed", m.get("seed")),
+        ("generations done / planned", f"{fmt(m.get('generations_done'))} / {fmt(m.get('generations'))}"),
+        ("stopped", stopped_text(m) or "no"),
+        ("survival threshold", fmt(float(m["survival_threshold"]))),
+        *common_facts(arena, m, data.lock_in_share),
+        ("directory", str(data.run.path)),
+    ]
+    if data.run.drift is not None:
+        d = data.run.drift.manifest
+        stop = stopped_text(d)
+        facts.append(("drift twin", f"seed {fmt(d.get('seed'))}, status {fmt(d.get('status'))}, "
+                                    f"{fmt(d.get('generations_done'))} generations done"
+                                    + (f", {stop}" if stop else "")))
+    else:
+        facts.append(("drift twin", "none"))
+    return [(k, fmt(v)) for k, v in facts]
+
+
+def _header(data: ReportData) -> str:
+    run = data.run
+    stop = stopped_text(run.manifest)
+    return (f"Arena {run.manifest['arena'].get('name', '?')}, seed {fmt(run.manifest.get('seed'))}, "
+            f"{len(data.generations)} generations recorded, status {fmt(run.manifest.get('status'))}"
+            + (f", {stop}" if stop else "") + ".")
+
+
+def _warnings(data: ReportData) -> list[str]:
+    m, out = data.run.manifest, []
+    if m.get("status") != "complete":
+        out.append(f"This run is {fmt(m.get('status'))}: {fmt(m.get('generations_done'))} of "
+                   f"{fmt(m.get('generations'))} planned generations are complete; the numbers cover "
+                   "the generations written so far.")
+    if text := stopped_text(m):
+        out.append(f"This run {text}: one founding profile held the whole population, so the "
+                   "experiment ended early (stop_at_fixation); the numbers cover the generations written.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# single run: the page
+
+
+def markdown(data: ReportData) -> str:
+    return build(data).markdown()
+
+
+def html_page(data: ReportData) -> str:
+    return build(data).html_page()
+
+
+def build(data: ReportData) -> Page:
+    run = data.run
+    page = start_page(f"Survival report: {run.name}", _header(data), _warnings(data),
+                      _verdict_rows(data) if data.verdict.height else None, _verdict_note(data),
+                      empty_text(True, bool(run.process_terms)))
+
+    page.section("survival")
+    page.note("Share of agents carrying each process term, per generation"
+              + (" (the neutral-drift twin in the drift columns)." if run.drift else "."),
+              "Share of agents carrying each process term per generation"
+              + (" (dashed: the neutral-drift twin)" if run.drift is not None else "")
+              + (f"; the dashed vertical line marks the lock-in at generation {data.lock_in.generation}"
+                 if data.lock_in is not None else "") + ".")
+    page.html(_survival_charts(data))
+    if data.survival.height:
+        page.gen_table(*_survival_rows(data))
+
+    _price(page, data)
+
+    page.section("process-share")
+    page.note("Process weight / (process + outcome weight) of each agent: 0 is a pure "
+              "consequentialist. Mean and quantiles per generation.",
+              "Process weight / (process + outcome weight): 0 is a pure consequentialist. "
+              "Line: mean; band: 10th–90th percentile.")
+    if data.process_share.height:
+        page.html(_process_chart(data))
+        page.gen_table(*_process_rows(data))
+
+    page.section("fitness")
+    page.note("Mean payoff (fitness gained per episode) of each founding profile, per generation.")
+    if data.fitness.height:
+        page.html(_fitness_chart(data))
+        page.gen_table(*fitness_rows(data.fitness, data.generations, pl.col("payoff"), fmt))
+
+    violations_section(page, run, data.violations)
+
+    page.section("lineage")
+    page.para(_lock_in_text(data) if data.generations else NO_GENERATION)
+    if data.lineage.height:
+        page.html(_lineage_chart(data))
+        page.gen_table(*_lineage_rows(data))
+    if data.dominant is not None:
+        lineage_picture(page, data.dominant)
+    births_and_mutations(page, data.births, "births (all generations)", run.agents, data.mutations,
+                         data.mutation_changes)
+
+    run_section(page, _facts(data), run.manifest, run.manifest)
+    return page
+
+
+def _price(page: Page, data: ReportData) -> None:
+    totals = price_mod.totals(data.price, data.drift_price)
+    if totals.height == 0:
+        price_section(page, "", None, "", [])
+        return
+    has_drift = data.drift_price is not None
+    totals = totals.with_columns(mutation=price_mod.force_expr("mutation"))
+    cum = price_mod.cumulative(data.price).with_columns(mutation=price_mod.force_expr("mutation"))
+    drift = price_mod.cumulative(data.drift_price) if data.drift_price is not None else None
+    forces = price_mod.active_forces({f: cum.select(pl.col(f).abs().max()).item() for f in price_mod.FORCES})
+    lost = (cum.select(pl.col("unattributed").abs().max()).item() or 0.0) > price_mod.TINY
+
+    def series(trait: str, label: str) -> list[Series]:
+        df = cum.filter(pl.col("trait") == trait)
+        out = [Series(price_mod.FORCE_LABELS[f], xs(df), finite(df, f), FORCE_COLORS[f]) for f in forces]
+        if lost:
+            out.append(Series("unattributed", xs(df), finite(df, "unattributed"), UNATTRIBUTED_COLOR))
+        out.append(Series("observed change", xs(df), finite(df, "observed"), OBSERVED_COLOR))
+        if drift is not None:
+            d = drift.filter(pl.col("trait") == trait)
+            if d.height:
+                out.append(Series("selection, drift twin", xs(d), finite(d, "selection"),
+                                  FORCE_COLORS["selection"], dashed=True))
+        return out
+
+    absent = [price_mod.FORCE_LABELS[f] for f in price_mod.FORCES if f not in forces]
+    chart_note = ("Cumulative contributions from the first generation: one line per force, the "
+                  "observed change in black" + ("; dashed: the drift twin's selection term"
+                                                if has_drift else "")
+                  + (f"; {' and '.join(absent)} are 0 throughout and not drawn" if absent else "") + ".")
+    rows = price_total_rows(totals, has_drift, lambda r, c: fmt(r[c]), lambda r, c: price_mod.signed(r[c]),
+                            lost)
+    price_section(page, price_charts(totals, series), rows, chart_note,
+                  [price_mod.UNATTRIBUTED_NOTE if lost else "", price_mod.DRIFT_NOTE if has_drift else "",
+                   price_mod.exactness_note(price_mod.max_residual(data.price))],
+                  _price_steps(cum, drift, data.generations))
+
+
+def _price_steps(cum: pl.DataFrame, drift: pl.DataFrame | None, generations: Sequence[int]) -> GenRows:
+    df = cum.filter(pl.col("trait") == "process_share")
+    cols = [c for c, _ in PRICE_COLUMNS]
+    headers = ["generation", "mean process share", *[h for _, h in PRICE_COLUMNS]]
+    if drift is not None:
+        d = drift.filter(pl.col("trait") == "process_share").select("generation",
+                                                                    drift_selection="selection")
+        df = df.join(d, on="generation", how="left")
+        cols.append("drift_selection")
+        headers.append("drift selection")
+    return gen_rows(generations, df, headers, lambda r: [fmt(r["generation"]), fmt(r["mean"]),
+                                                          *[price_mod.signed(r[c]) for c in cols]])
+
+
+def lineage_picture(page: Page, dom: DominantLineages, caption: str = "") -> None:
+    """The dominant lineages: a table in both formats, the picture in the HTML."""
+    from .lineage import NOTE, dominant_rows
+
+    page.subsection("Dominant lineages" + caption, "dominant-lineages")
+    page.note(NOTE)
+    if dom.lineages.height:
+        page.html(figure(lineage_svg(dom)))
+        page.table(*dominant_rows(dom))
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown and HTML primitives
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(md(h) for h in headers) + " |",
+             "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 CSS = """
@@ -561,116 +844,28 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_cols:
 VERDICT_WORDS = ("extinct", "declined", "held", "spread")
 
 
-def html_page(data: ReportData) -> str:
-    run = data.run
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Survival report: {esc(run.name)}</title>",
-        f"<style>{CSS}</style></head><body><main>",
-        f"<h1>Survival report: {esc(run.name)}</h1>",
-        f'<p class="note">{esc(_header(data))}</p>',
-        "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in SECTIONS) + "</nav>",
-    ]
-    for note in (_status_note(data), _stopped_note(data)):
-        if note:
-            parts.append(f'<p class="warn">{esc(note)}</p>')
-
-    parts.append(_h2("verdict"))
-    if data.verdict.height:
-        h, rows = _verdict_rows(data)
-        parts.append(html_table(h, rows, text_cols=3, verdict_col=h.index("verdict")))
-        parts.append(f'<p class="note">{esc(_verdict_note(data))}</p>')
-    else:
-        parts.append(f"<p>{esc(_empty_text(data))}</p>")
-
-    parts.append(_h2("survival"))
-    parts.append('<p class="note">Share of agents carrying each process term per generation'
-                 + (" (dashed: the neutral-drift twin)" if run.drift is not None else "")
-                 + (f"; the dashed vertical line marks the lock-in at generation {data.lock_in.generation}"
-                    if data.lock_in is not None else "") + ".</p>")
-    parts.append(_survival_charts(data))
-    if data.survival.height:
-        parts.extend(_table_html(*_survival_rows(data)))
-
-    parts.append(_h2("process-share"))
-    parts.append('<p class="note">Process weight / (process + outcome weight): 0 is a pure '
-                 "consequentialist. Line: mean; band: 10th–90th percentile.</p>")
-    if data.process_share.height:
-        parts.append(_process_chart(data))
-        parts.extend(_table_html(*_process_rows(data)))
-
-    parts.append(_h2("fitness"))
-    parts.append('<p class="note">Mean payoff (fitness gained per episode) of each founding '
-                 "profile, per generation.</p>")
-    if data.fitness.height:
-        parts.append(_fitness_chart(data))
-        parts.extend(_table_html(*_fitness_rows(data)))
-
-    parts.append(_h2("violations"))
-    parts.append(f'<p class="note">{esc(_violations_intro(data))}</p>')
-    if data.violations.height:
-        parts.append(_violation_chart(data))
-        h, rows = _violation_rows(data)
-        parts.append(html_table(h, rows, text_cols=2))
-
-    parts.append(_h2("lineage"))
-    parts.append(f"<p>{esc(_lock_in_text(data))}</p>")
-    if data.lineage.height:
-        parts.append(_lineage_chart(data))
-        parts.extend(_table_html(*_lineage_rows(data)))
-    if data.births.height:
-        parts.append(html_table(*_births_rows(data)))
-    parts.extend(mutation_html(run.agents, data.mutations, data.mutation_changes))
-
-    parts.append(_h2("run"))
-    parts.append(html_table(["fact", "value"], [list(f) for f in _facts(data)], text_cols=2))
-    parts.append("<h3>Profiles</h3>")
-    parts.append(html_table(["profile", "description", "weights"], _profile_rows(data), text_cols=3))
-    if versions := _versions(data):
-        parts.append("<h3>Versions</h3>")
-        parts.append(html_table(["package", "version"], versions, text_cols=2))
-    parts.append("<details><summary>Resolved experiment</summary><pre>"
-                 + html.escape(_experiment_json(data)) + "</pre></details>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], note: str) -> list[str]:
-    """A generation table and, when rows were thinned, the note that says so."""
-    return [html_table(headers, rows)] + ([f'<p class="note">{esc(note)}</p>'] if note else [])
-
-
 def _h2(section_id: str) -> str:
     return f'<h2 id="{section_id}">{dict(SECTIONS)[section_id]}</h2>'
 
 
-def _finite_xy(df: pl.DataFrame, x: str, y: str) -> tuple[list[float], list[float | None]]:
-    xs = df.get_column(x).cast(pl.Float64).to_list()
-    ys = [v if v is not None and math.isfinite(v) else None
-          for v in df.get_column(y).cast(pl.Float64).to_list()]
-    return xs, ys
+# ---------------------------------------------------------------------------------------------
+# single run: charts
 
 
 def _survival_charts(data: ReportData) -> str:
     if not data.survival.height:
         return ""
-    figs = []
-    for i, term in enumerate(data.run.process_terms):
-        key, label = term["key"], metrics.term_label(term)
-        color = PALETTE[i % len(PALETTE)]
-        xs, ys = _finite_xy(data.survival.filter(pl.col("term") == key), "generation", "share")
-        series = [Series(label, xs, ys, color)]
+
+    def series(key: str, label: str, color: str) -> list[Series]:
+        main = data.survival.filter(pl.col("term") == key)
+        out = [Series(label, xs(main), finite(main, "share"), color)]
         if data.drift_survival is not None:
             d = data.drift_survival.filter(pl.col("term") == key)
             if d.height:
-                dx, dy = _finite_xy(d, "generation", "share")
-                series.append(Series(f"{label} (drift)", dx, dy, color, dashed=True))
-        svg = line_chart(series, title=f"Survival of {label}", y_label="share carrying",
-                         y_range=(0.0, 1.0), width=440, height=220, vlines=_lock_in_marks(data))
-        figs.append(f"<figure>{svg}<figcaption>{esc(label)} ({esc(key)})</figcaption></figure>")
-    return '<div class="charts">' + "".join(figs) + "</div>"
+                out.append(Series(f"{label} (drift)", xs(d), finite(d, "share"), color, dashed=True))
+        return out
+
+    return survival_charts(data.run.process_terms, series, _lock_in_marks(data))
 
 
 def _lock_in_marks(data: ReportData) -> list[tuple[float, str]]:
@@ -681,44 +876,24 @@ def _lock_in_marks(data: ReportData) -> list[tuple[float, str]]:
 
 def _process_chart(data: ReportData) -> str:
     df = data.process_share
-    xs, mean = _finite_xy(df, "generation", "mean")
-    band = None
-    if {"q10", "q90"} <= set(df.columns):
-        band = (_finite_xy(df, "generation", "q10")[1], _finite_xy(df, "generation", "q90")[1])
-    svg = line_chart([Series("mean process share", xs, mean, PALETTE[0], band=band)],
+    band = (finite(df, "q10"), finite(df, "q90")) if {"q10", "q90"} <= set(df.columns) else None
+    svg = line_chart([Series("mean process share", xs(df), finite(df, "mean"), PALETTE[0], band=band)],
                      title="Mean process share", y_label="process share", y_range=(0.0, 1.0))
-    return f"<figure>{svg}</figure>"
+    return figure(svg)
 
 
 def _fitness_chart(data: ReportData) -> str:
     series = []
-    for i, p in enumerate(_profiles(data)):
-        xs, ys = _finite_xy(data.fitness.filter(pl.col("profile") == p), "generation", "payoff")
-        series.append(Series(p, xs, ys, PALETTE[i % len(PALETTE)]))
-    svg = line_chart(series, title="Mean payoff by profile", y_label="payoff")
-    return f"<figure>{svg}</figure>"
+    for i, p in enumerate(profile_names(data.fitness)):
+        df = data.fitness.filter(pl.col("profile") == p)
+        series.append(Series(p, xs(df), finite(df, "payoff"), PALETTE[i % len(PALETTE)]))
+    return figure(line_chart(series, title="Mean payoff by profile", y_label="payoff"))
 
 
 def _lineage_chart(data: ReportData) -> str:
-    xs, ys = _finite_xy(data.lineage, "generation", "share")
-    svg = line_chart([Series("largest lineage share", xs, ys, PALETTE[1])],
+    svg = line_chart([Series("largest lineage share", xs(data.lineage), finite(data.lineage, "share"),
+                             PALETTE[1])],
                      title="Largest lineage share", y_label="share of population",
                      y_range=(0.0, 1.0), hlines=[(data.lock_in_share, "lock-in threshold")],
                      vlines=_lock_in_marks(data))
-    return f"<figure>{svg}</figure>"
-
-
-def _violation_chart(data: ReportData) -> str:
-    return violation_chart(data.violations, data.run.has_oversight)
-
-
-def violation_chart(violations: pl.DataFrame, has_oversight: bool) -> str:
-    bars = [("rate", "own", PALETTE[1]), ("delegated_rate", "via helpers", PALETTE[0])]
-    if has_oversight:
-        bars += [("rate_watched", "own, watched", PALETTE[2]),
-                 ("rate_unwatched", "own, unwatched", PALETTE[4])]
-    groups = [(f"{r['profile']} · {r['event']}", [r[c] for c, _, _ in bars])
-              for r in violations.iter_rows(named=True)]
-    svg = bar_chart(groups, [(label, color) for _, label, color in bars],
-                    title="Revealed violation rate (events per opportunity)")
-    return f"<figure>{svg}</figure>"
+    return figure(svg)

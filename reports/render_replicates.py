@@ -8,8 +8,6 @@ survived (with a Wilson 95 % interval), lock-in is listed per seed, violations a
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,33 +15,44 @@ from pathlib import Path
 import polars as pl
 
 from . import metrics
+from . import price as price_mod
 from . import replicates as agg
+from .lineage import DominantLineages, dominant_lineages
 from .load import Replicates, Run, load_replicates
 from .render import (
-    CSS,
+    FORCE_COLORS,
+    NO_GENERATION,
+    OBSERVED_COLOR,
     PALETTE,
-    SECTIONS,
-    _h2,
-    _table_html,
-    _thinned_note,
-    experiment_json,
-    html_table,
-    md_table,
-    mutation_html,
-    mutation_markdown,
+    UNATTRIBUTED_COLOR,
+    GenRows,
+    Page,
+    Rows,
+    births_and_mutations,
+    common_facts,
+    empty_text,
+    figure,
+    finite,
+    fitness_rows,
+    gen_rows,
+    lineage_picture,
     pick_rows,
-    profile_rows,
+    price_charts,
+    price_section,
+    price_total_rows,
+    profile_names,
+    run_section,
+    start_page,
     stopped_text,
-    versions_rows,
-    violation_chart,
-    violation_rows,
-    violations_intro,
-    write_atomic,
+    survival_charts,
+    violations_section,
+    write_page,
+    xs,
 )
 from .svg import Series, line_chart
-from .text import clean, esc, fmt, md
+from .text import fmt
 
-__all__ = ["ReplicateData", "collect", "html_page", "markdown", "write_replicates_report"]
+__all__ = ["ReplicateData", "build", "collect", "write_replicates_report"]
 
 
 def write_replicates_report(path: str | Path, *, lock_in_share: float | None = None,
@@ -51,10 +60,7 @@ def write_replicates_report(path: str | Path, *, lock_in_share: float | None = N
     """Read a replicates directory and write report.md and report.html into its top folder."""
     reps = load_replicates(path)
     data = collect(reps, lock_in_share=lock_in_share, tolerance=tolerance)
-    md_path, html_path = reps.path / "report.md", reps.path / "report.html"
-    write_atomic(md_path, markdown(data))
-    write_atomic(html_path, html_page(data))
-    return md_path, html_path
+    return write_page(reps.path, build(data))
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,11 @@ class ReplicateData:
     mutation_changes: pl.DataFrame
     held: pl.DataFrame
     drift_held: pl.DataFrame
+    price: pl.DataFrame = field(default_factory=pl.DataFrame)
+    drift_price: pl.DataFrame | None = None
+    price_totals: pl.DataFrame = field(default_factory=pl.DataFrame)
+    max_residual: float | None = None
+    dominant: DominantLineages | None = None
     generations: list[int] = field(default_factory=list)
 
     @property
@@ -99,10 +110,16 @@ def collect(reps: Replicates, *, lock_in_share: float | None = None,
     ranges = metrics.generation_ranges(gens[0], gens[-1]) if gens else []
     has_drift = any(r.drift is not None for r in reps.runs)
     empty = pl.DataFrame()
+    steps = agg.price_steps(reps)
+    drift_steps = agg.price_steps(reps, drift=True)
+    verdict = agg.verdict(reps, tolerance) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA)
+    residuals = [r for r in map(price_mod.max_residual, steps.values()) if r is not None]
+    first = reps.runs[0] if reps.runs else None
     return ReplicateData(
         reps=reps, tolerance=tolerance, lock_in_share=share,
         seeds=agg.seed_table(reps),
-        verdict=agg.verdict(reps, tolerance) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA),
+        verdict=verdict.join(agg.forces(steps, drift_steps), on="term", how="left",
+                             maintain_order="left"),
         survival=agg.survival(reps),
         drift_survival=agg.survival(reps, drift=True) if has_drift else None,
         process_share=agg.process_share(reps),
@@ -116,6 +133,12 @@ def collect(reps: Replicates, *, lock_in_share: float | None = None,
         mutation_changes=metrics.mutation_changes(pooled.agents) if pooled is not None else empty,
         held=agg.held_seeds(reps),
         drift_held=agg.held_seeds(reps, drift=True),
+        price=agg.price_cumulative(reps, steps),
+        drift_price=agg.price_cumulative(reps, drift_steps, drift=True) if drift_steps else None,
+        price_totals=agg.price_totals(steps, drift_steps),
+        max_residual=max(residuals) if residuals else None,
+        dominant=(dominant_lineages(first.agents, first.lineage)
+                  if first is not None and first.agents.height else None),
         generations=gens,
     )
 
@@ -160,7 +183,14 @@ def _warnings(data: ReplicateData) -> list[str]:
                    "has been written so far.")
     if data.reps.missing:
         out.append("Not started (no manifest yet): " + ", ".join(data.reps.missing) + ".")
+    if note := hold_note(data):
+        out.append(note)
     return out
+
+
+def _held_text(held: pl.DataFrame) -> tuple[bool, str]:
+    return held.height == 1, ", ".join(f"{r['seed']} (at generation {r['last']})"
+                                       for r in held.iter_rows(named=True))
 
 
 def hold_note(data: ReplicateData) -> str:
@@ -170,17 +200,14 @@ def hold_note(data: ReplicateData) -> str:
     last = data.generations[-1]
     parts = []
     if data.held.height:
-        one = data.held.height == 1
-        which = ", ".join(f"{r['seed']} (at generation {r['last']})" for r in data.held.iter_rows(named=True))
+        one, which = _held_text(data.held)
         its = "its" if one else "their"
         parts.append(f"{'Seed' if one else 'Seeds'} {which} stopped at fixation: {its} curves hold "
                      f"{its} last value up to generation {last}, the last generation any seed or "
                      "drift twin recorded, so each mean and band covers every seed at every "
                      "generation (the held count in the seeds column).")
     if data.drift_held.height:
-        one = data.drift_held.height == 1
-        which = ", ".join(f"{r['seed']} (at generation {r['last']})"
-                          for r in data.drift_held.iter_rows(named=True))
+        one, which = _held_text(data.drift_held)
         parts.append(f"The drift {'twin of seed' if one else 'twins of seeds'} {which} stopped at "
                      f"fixation too and {'is' if one else 'are'} held the same way.")
     held_seeds = set(data.held.get_column("seed").to_list())
@@ -193,13 +220,29 @@ def hold_note(data: ReplicateData) -> str:
     return " ".join(parts)
 
 
-def _verdict_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
+def _force_text(r: dict, k: int) -> str:
+    """The force with the largest mean contribution, and in how many seeds each force was largest."""
+    best = r.get("moved_most")
+    if best is None:
+        return "–"
+    counts = [(f, r[f"largest_{f}"]) for f in price_mod.FORCES if r.get(f"largest_{f}")]
+    text = price_mod.force_text(best, r["moved_value"])
+    if counts:
+        text += ("; largest in: " + ", ".join(f"{price_mod.FORCE_LABELS[f]} {c}" for f, c in counts)
+                 + f" (of {k} seeds)")
+    return text
+
+
+def _verdict_rows(data: ReplicateData) -> Rows:
     headers = ["process term", "kind", "scope", "start share", "end share"]
     if data.has_drift:
         headers.append("drift end share")
     headers += ["survived in k of K seeds", "95% interval (Wilson)", "verdict"]
     if data.has_drift:
         headers.append("vs drift")
+    headers.append("moved most by")
+    if data.has_drift:
+        headers.append("selection beyond drift")
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), band(r["start_mean"], r["start_min"], r["start_max"]),
@@ -210,6 +253,9 @@ def _verdict_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
                 f"[{fmt(r['survived_low'])}, {fmt(r['survived_high'])}]", r["verdict"]]
         if data.has_drift:
             row.append(fmt(r["vs_drift"]))
+        row.append(_force_text(r, r["force_seeds"] or 0))
+        if data.has_drift:
+            row.append(band(r["beyond_mean"], r["beyond_min"], r["beyond_max"]))
         rows.append(row)
     return headers, rows
 
@@ -227,6 +273,10 @@ def _verdict_note(data: ReplicateData) -> str:
     if data.has_drift:
         note += (f" vs drift compares the mean end share with the drift twins' mean end share "
                  f"(below / near / above, tolerance {t}).")
+    note += (" " + price_mod.VERDICT_NOTE + " Over seeds: the force with the largest mean "
+             "contribution, and in how many seeds each force was the largest.")
+    if data.has_drift:
+        note += " " + price_mod.BEYOND_DRIFT_NOTE + " Mean [min, max] over seeds."
     return note
 
 
@@ -236,7 +286,7 @@ def _gen_cell(seeds: int | None, held: int | None) -> str:
     return f"{seeds} ({held} held)" if held else str(seeds)
 
 
-def _survival_rows(data: ReplicateData) -> tuple[list[str], list[list[str]], str]:
+def _survival_rows(data: ReplicateData) -> GenRows:
     terms = agg.process_terms(data.reps)
     shown = pick_rows(data.generations)
     headers = ["generation", "seeds"] + [metrics.term_label(t) for t in terms]
@@ -254,45 +304,24 @@ def _survival_rows(data: ReplicateData) -> tuple[list[str], list[list[str]], str
         if not prefix:
             counts = cells.group_by("generation").agg(pl.col("seeds").max(), pl.col("held").max())
             wide = wide.join(counts, on="generation", how="left")
-    rows = []
-    for r in wide.sort("generation").iter_rows(named=True):
-        row = [fmt(r["generation"]), _gen_cell(r.get("seeds"), r.get("held"))]
-        for prefix, _ in frames:
-            for t in terms:
-                c = r.get(prefix + t["key"])
-                row.append(band(c["mean"], c["min"], c["max"]) if c else "–")
-        rows.append(row)
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
+    return gen_rows(data.generations, wide, headers,
+                    lambda r: [fmt(r["generation"]), _gen_cell(r.get("seeds"), r.get("held"))]
+                    + [_band_cell(r.get(prefix + t["key"])) for prefix, _ in frames for t in terms])
 
 
-def _spread_rows(df: pl.DataFrame, data: ReplicateData, value_header: str) -> tuple[list[str], list[list[str]], str]:
-    shown = pick_rows(data.generations)
-    rows = [[fmt(r["generation"]), _gen_cell(r["seeds"], r["held"]), fmt(r["mean"]), fmt(r["min"]),
-             fmt(r["max"])] for r in df.filter(pl.col("generation").is_in(shown)).iter_rows(named=True)]
-    headers = ["generation", "seeds", f"{value_header}: mean over seeds", "min", "max"]
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
+def _band_cell(cell: dict | None) -> str:
+    return band(cell["mean"], cell["min"], cell["max"]) if cell else "–"
 
 
-def _profiles(data: ReplicateData) -> list[str]:
-    return data.fitness.get_column("profile").unique().sort().to_list() if data.fitness.height else []
-
-
-def _fitness_rows(data: ReplicateData) -> tuple[list[str], list[list[str]], str]:
-    shown = pick_rows(data.generations)
-    profiles = _profiles(data)
-    wide = (data.fitness.filter(pl.col("generation").is_in(shown))
-            .with_columns(cell=pl.struct("mean", "min", "max"))
-            .pivot(on="profile", index="generation", values="cell").sort("generation"))
-    headers = ["generation"] + [f"{p} payoff" for p in profiles]
-    rows = [[fmt(r["generation"])] + [band(r[p]["mean"], r[p]["min"], r[p]["max"]) if r.get(p) else "–"
-                                      for p in profiles] for r in wide.iter_rows(named=True)]
-    return headers, rows, _thinned_note(len(data.generations), len(shown))
+def _spread_rows(df: pl.DataFrame, data: ReplicateData, value_header: str) -> GenRows:
+    return gen_rows(data.generations, df, ["generation", "seeds", f"{value_header}: mean over seeds",
+                                           "min", "max"],
+                    lambda r: [fmt(r["generation"]), _gen_cell(r["seeds"], r["held"]), fmt(r["mean"]),
+                               fmt(r["min"]), fmt(r["max"])])
 
 
 def _lock_in_text(data: ReplicateData) -> str:
     li, share = data.lock_ins, fmt(data.lock_in_share)
-    if not data.generations:
-        return "No generation recorded yet."
     hits = li.filter(pl.col("generation").is_not_null())
     text = (f"Lock-in (one lineage holds more than {share} of the population) in {hits.height} of "
             f"{li.height} seeds")
@@ -302,7 +331,7 @@ def _lock_in_text(data: ReplicateData) -> str:
     return text + "."
 
 
-def _lock_in_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
+def _lock_in_rows(data: ReplicateData) -> Rows:
     headers = ["seed", "lock-in generation", "lineage (founder)", "founding profile", "its share then",
                "its mean process share then", "largest share reached"]
     rows = [[fmt(r["seed"]), fmt(r["generation"]) if r["generation"] is not None else "none",
@@ -329,11 +358,6 @@ def lock_in_marks(lock_ins: pl.DataFrame, limit: int = 6) -> list[tuple[float, s
     return marks
 
 
-def _births_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
-    totals = data.births.group_by("kind").agg(pl.col("births").sum()).sort("kind")
-    return ["kind", "births (all generations, all seeds)"], [[r[0], fmt(int(r[1]))] for r in totals.iter_rows()]
-
-
 def _facts(data: ReplicateData) -> list[tuple[str, str]]:
     m, first = data.reps.manifest, data.first
     fm = first.manifest if first is not None else {}
@@ -345,19 +369,14 @@ def _facts(data: ReplicateData) -> list[tuple[str, str]]:
         ("generations planned", fm.get("generations")),
         ("generations recorded (longest run)", len(data.generations)),
         ("survival threshold", fmt(first.threshold) if first is not None else None),
-        ("lock-in threshold", fmt(data.lock_in_share)),
-        ("arena", arena.get("name")),
-        ("arena has oversight", fmt(bool(arena.get("has_oversight", False)))),
-        ("event kinds", ", ".join(str(k) for k in arena.get("event_kinds", [])) or "none"),
-        ("git revision", m.get("git_revision")),
-        ("started", m.get("started")), ("finished", m.get("finished")),
+        *common_facts(arena, m, data.lock_in_share),
         ("directory", str(data.reps.path)),
         ("drift twins", f"{drift} of {_k(data)} seeds"),
     ]
     return [(k, fmt(v)) for k, v in facts]
 
 
-def _seed_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
+def _seed_rows(data: ReplicateData) -> Rows:
     headers = ["seed", "folder", "status", "generations done / planned", "stopped", "drift twin"]
     rows = []
     for seed, run in zip(agg.seeds_of(data.reps), data.reps.runs):
@@ -374,97 +393,6 @@ def _seed_rows(data: ReplicateData) -> tuple[list[str], list[list[str]]]:
 
 SEED_NOTE = ("Each seed folder is a complete single-seed run: `purity report <this directory>/seed=<s>` "
              "writes its own report.")
-
-
-def _empty_text(data: ReplicateData) -> str:
-    if not data.reps.runs:
-        return "No seed has started yet."
-    if not agg.process_terms(data.reps):
-        return "The run has no process terms (standing, constraint or universalization)."
-    return "No generation recorded yet."
-
-
-# ---------------------------------------------------------------------------------------------
-# Markdown
-
-
-def markdown(data: ReplicateData) -> str:
-    reps, out = data.reps, []
-    out.append(f"# Survival report: {md(reps.name)} ({_k(data)} seeds)\n")
-    out.append(md(_header(data)) + "\n")
-    for note in _warnings(data):
-        out.append(f"> {md(note)}\n")
-    if note := hold_note(data):
-        out.append(f"> {md(note)}\n")
-
-    out.append("## Verdict\n")
-    if data.verdict.height:
-        out.append(md_table(*_verdict_rows(data)) + "\n")
-        out.append(md(_verdict_note(data)) + "\n")
-    else:
-        out.append(_empty_text(data) + "\n")
-
-    out.append("## Survival\n")
-    out.append(md(_survival_intro(data)) + "\n")
-    if data.survival.height:
-        h, rows, note = _survival_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Process share\n")
-    out.append(md(PROCESS_INTRO) + "\n")
-    if data.process_share.height:
-        h, rows, note = _spread_rows(data.process_share, data, "mean process share")
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Fitness\n")
-    out.append(md(FITNESS_INTRO) + "\n")
-    if data.fitness.height:
-        h, rows, note = _fitness_rows(data)
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-
-    out.append("## Violations\n")
-    if data.pooled is not None:
-        out.append(md(violations_intro(data.pooled, pooled=True)) + "\n")
-        if data.violations.height:
-            out.append(md_table(*violation_rows(data.violations, data.pooled.has_oversight)) + "\n")
-
-    out.append("## Lineage\n")
-    out.append(md(_lock_in_text(data)) + "\n")
-    if data.lock_ins.height and data.generations:
-        out.append(md_table(*_lock_in_rows(data)) + "\n")
-    if data.lineage.height:
-        h, rows, note = _spread_rows(data.lineage, data, "largest lineage share")
-        out.append(md_table(h, rows) + "\n")
-        if note:
-            out.append(md(note) + "\n")
-    if data.births.height:
-        out.append(md_table(*_births_rows(data)) + "\n")
-    if data.pooled is not None:
-        out.extend(mutation_markdown(data.pooled.agents, data.mutations, data.mutation_changes,
-                                     pooled=True))
-
-    out.append("## Run\n")
-    out.append(md_table(["fact", "value"], [list(f) for f in _facts(data)]) + "\n")
-    out.append("Seeds:\n")
-    out.append(md_table(*_seed_rows(data)) + "\n")
-    out.append(md(SEED_NOTE) + "\n")
-    if data.first is not None:
-        out.append("Profiles:\n")
-        out.append(md_table(["profile", "description", "weights"], profile_rows(data.first.manifest)) + "\n")
-    if versions := versions_rows(reps.manifest):
-        out.append("Versions:\n")
-        out.append(md_table(["package", "version"], versions) + "\n")
-    out.append("Resolved experiment:\n")
-    out.append("\n".join("    " + clean(line) for line in experiment_json(reps.manifest).splitlines()) + "\n")
-    return "\n".join(out)
-
-
 PROCESS_INTRO = ("Process weight / (process + outcome weight) of each agent: 0 is a pure "
                  "consequentialist. Each seed's mean over its agents per generation; mean, min and "
                  "max of those over seeds.")
@@ -482,128 +410,146 @@ def _survival_intro(data: ReplicateData) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# HTML
+# the page
 
 
-def html_page(data: ReplicateData) -> str:
+def build(data: ReplicateData) -> Page:
+    """Both formats of the report (`.markdown()`, `.html_page()`)."""
     reps = data.reps
-    title = f"Survival report: {reps.name} ({_k(data)} seeds)"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title>",
-        f"<style>{CSS}</style></head><body><main>",
-        f"<h1>{esc(title)}</h1>",
-        f'<p class="note">{esc(_header(data))}</p>',
-        "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in SECTIONS) + "</nav>",
-    ]
-    for note in _warnings(data):
-        parts.append(f'<p class="warn">{esc(note)}</p>')
-    if note := hold_note(data):
-        parts.append(f'<p class="warn">{esc(note)}</p>')
+    page = start_page(f"Survival report: {reps.name} ({_k(data)} seeds)", _header(data), _warnings(data),
+                      _verdict_rows(data) if data.verdict.height else None, _verdict_note(data),
+                      empty_text(bool(reps.runs), bool(agg.process_terms(reps))))
 
-    parts.append(_h2("verdict"))
-    if data.verdict.height:
-        h, rows = _verdict_rows(data)
-        parts.append(html_table(h, rows, text_cols=3, verdict_col=h.index("verdict")))
-        parts.append(f'<p class="note">{esc(_verdict_note(data))}</p>')
-    else:
-        parts.append(f"<p>{esc(_empty_text(data))}</p>")
-
-    parts.append(_h2("survival"))
+    page.section("survival")
     marks = lock_in_marks(data.lock_ins)
     chart_note = (" Line: mean over seeds; shaded band: min–max over seeds"
                   + ("; dashed line and lighter band: the drift twins" if data.has_drift else "")
                   + ("; dashed vertical lines: lock-in generations" if marks else "") + ".")
-    parts.append(f'<p class="note">{esc(_survival_intro(data) + chart_note)}</p>')
-    parts.append(_survival_charts(data, marks))
+    page.note(_survival_intro(data), _survival_intro(data) + chart_note)
+    page.html(_survival_charts(data, marks))
     if data.survival.height:
-        parts.extend(_table_html(*_survival_rows(data)))
+        page.gen_table(*_survival_rows(data))
 
-    parts.append(_h2("process-share"))
-    parts.append(f'<p class="note">{esc(PROCESS_INTRO)} Line: mean; band: min–max over seeds.</p>')
+    _price(page, data)
+
+    page.section("process-share")
+    page.note(PROCESS_INTRO, PROCESS_INTRO + " Line: mean; band: min–max over seeds.")
     if data.process_share.height:
-        parts.append(_spread_chart(data.process_share, "Mean process share", "process share",
-                                   PALETTE[0], (0.0, 1.0)))
-        parts.extend(_table_html(*_spread_rows(data.process_share, data, "mean process share")))
+        page.html(_spread_chart(data.process_share, "Mean process share", "process share", PALETTE[0],
+                                (0.0, 1.0)))
+        page.gen_table(*_spread_rows(data.process_share, data, "mean process share"))
 
-    parts.append(_h2("fitness"))
-    parts.append(f'<p class="note">{esc(FITNESS_INTRO)}</p>')
+    page.section("fitness")
+    page.note(FITNESS_INTRO)
     if data.fitness.height:
-        parts.append(_fitness_chart(data))
-        parts.extend(_table_html(*_fitness_rows(data)))
+        page.html(_fitness_chart(data))
+        page.gen_table(*fitness_rows(data.fitness, data.generations, pl.struct("mean", "min", "max"),
+                                     _band_cell))
 
-    parts.append(_h2("violations"))
-    if data.pooled is not None:
-        parts.append(f'<p class="note">{esc(violations_intro(data.pooled, pooled=True))}</p>')
-        if data.violations.height:
-            parts.append(violation_chart(data.violations, data.pooled.has_oversight))
-            parts.append(html_table(*violation_rows(data.violations, data.pooled.has_oversight),
-                                    text_cols=2))
+    violations_section(page, data.pooled, data.violations, pooled=True)
 
-    parts.append(_h2("lineage"))
-    parts.append(f"<p>{esc(_lock_in_text(data))}</p>")
+    page.section("lineage")
+    page.para(_lock_in_text(data) if data.generations else NO_GENERATION)
     if data.lock_ins.height and data.generations:
-        parts.append(html_table(*_lock_in_rows(data)))
+        page.table(*_lock_in_rows(data))
     if data.lineage.height:
-        parts.append(_spread_chart(data.lineage, "Largest lineage share", "share of population",
-                                   PALETTE[1], (0.0, 1.0),
-                                   hlines=[(data.lock_in_share, "lock-in threshold")], vlines=marks))
-        parts.extend(_table_html(*_spread_rows(data.lineage, data, "largest lineage share")))
-    if data.births.height:
-        parts.append(html_table(*_births_rows(data)))
-    if data.pooled is not None:
-        parts.extend(mutation_html(data.pooled.agents, data.mutations, data.mutation_changes,
-                                   pooled=True))
+        page.html(_spread_chart(data.lineage, "Largest lineage share", "share of population", PALETTE[1],
+                                (0.0, 1.0), hlines=[(data.lock_in_share, "lock-in threshold")],
+                                vlines=marks))
+        page.gen_table(*_spread_rows(data.lineage, data, "largest lineage share"))
+    if data.dominant is not None and data.first is not None:
+        seed = agg.seeds_of(reps)[0]
+        lineage_picture(page, data.dominant, f" of seed {seed}")
+    pooled = data.pooled
+    births_and_mutations(page, data.births, "births (all generations, all seeds)",
+                         pooled.agents if pooled is not None else None, data.mutations,
+                         data.mutation_changes, pooled=True)
 
-    parts.append(_h2("run"))
-    parts.append(html_table(["fact", "value"], [list(f) for f in _facts(data)], text_cols=2))
-    parts.append("<h3>Seeds</h3>")
-    parts.append(html_table(*_seed_rows(data), text_cols=6))
-    parts.append(f'<p class="note">{esc(SEED_NOTE)}</p>')
-    if data.first is not None:
-        parts.append("<h3>Profiles</h3>")
-        parts.append(html_table(["profile", "description", "weights"], profile_rows(data.first.manifest),
-                                text_cols=3))
-    if versions := versions_rows(reps.manifest):
-        parts.append("<h3>Versions</h3>")
-        parts.append(html_table(["package", "version"], versions, text_cols=2))
-    parts.append("<details><summary>Resolved experiment</summary><pre>"
-                 + html.escape(experiment_json(reps.manifest)) + "</pre></details>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
+    def seeds(p: Page) -> None:
+        p.label("Seeds")
+        p.table(*_seed_rows(data), text_cols=6)
+        p.note(SEED_NOTE)
+
+    run_section(page, _facts(data), reps.manifest,
+                data.first.manifest if data.first is not None else None, seeds)
+    return page
 
 
-def _xy(df: pl.DataFrame, col: str) -> list[float | None]:
-    return [v if v is not None and math.isfinite(v) else None
-            for v in df.get_column(col).cast(pl.Float64).to_list()]
+def _price(page: Page, data: ReplicateData) -> None:
+    totals = data.price_totals
+    if totals.height == 0 or "start_mean" not in totals.columns:
+        price_section(page, "", None, "", [])
+        return
+    has_drift = data.drift_price is not None
+    cum, drift = data.price, data.drift_price
+    forces = price_mod.active_forces({
+        f: cum.filter(pl.col("part") == f).select(pl.max_horizontal(pl.col("min").abs().max(),
+                                                                    pl.col("max").abs().max())).item()
+        for f in price_mod.FORCES})
+    lost = (totals.select(pl.max_horizontal(pl.col("unattributed_min").abs().max(),
+                                            pl.col("unattributed_max").abs().max())).item()
+            or 0.0) > price_mod.TINY
+
+    def series(trait: str, label: str) -> list[Series]:
+        df = cum.filter(pl.col("trait") == trait)
+        out = [_band_series(df.filter(pl.col("part") == f), price_mod.FORCE_LABELS[f], FORCE_COLORS[f],
+                            opacity=0.08) for f in forces]
+        if lost:
+            out.append(_band_series(df.filter(pl.col("part") == "unattributed"), "unattributed",
+                                    UNATTRIBUTED_COLOR, opacity=0.0))
+        out.append(_band_series(df.filter(pl.col("part") == "observed"), "observed change",
+                                OBSERVED_COLOR, opacity=0.08))
+        if drift is not None:
+            d = drift.filter((pl.col("trait") == trait) & (pl.col("part") == "selection"))
+            if d.height:
+                out.append(_band_series(d, "selection, drift twins", FORCE_COLORS["selection"],
+                                        dashed=True, opacity=0.0))
+        return out
+
+    absent = [price_mod.FORCE_LABELS[f] for f in price_mod.FORCES if f not in forces]
+    chart_note = ("Cumulative contributions from the first generation, mean over seeds with the "
+                  "min–max band: one line per force, the observed change in black"
+                  + ("; dashed: the drift twins' selection term (mean)" if has_drift else "")
+                  + (f"; {' and '.join(absent)} are 0 throughout and not drawn" if absent else "")
+                  + ". A seed stopped at fixation holds its totals.")
+
+    def cell(r: dict, c: str) -> str:
+        return band(r[f"{c}_mean"], r[f"{c}_min"], r[f"{c}_max"])
+
+    rows = price_total_rows(totals, has_drift, cell, cell, lost)
+    price_section(page, price_charts(totals, series), rows, chart_note,
+                  ["Every cell: mean [min, max] over seeds of each seed's sum over its generations.",
+                   price_mod.UNATTRIBUTED_NOTE if lost else "",
+                   price_mod.DRIFT_NOTE if has_drift else "",
+                   price_mod.exactness_note(data.max_residual)])
+
+
+# ---------------------------------------------------------------------------------------------
+# charts
 
 
 def _band_series(df: pl.DataFrame, label: str, color: str, *, dashed: bool = False,
                  opacity: float = 0.15) -> Series:
     df = df.sort("generation")
-    return Series(label, df.get_column("generation").cast(pl.Float64).to_list(), _xy(df, "mean"), color,
-                  dashed=dashed, band=(_xy(df, "min"), _xy(df, "max")), band_opacity=opacity)
+    return Series(label, xs(df), finite(df, "mean"), color, dashed=dashed,
+                  band=(finite(df, "min"), finite(df, "max")) if opacity > 0 else None,
+                  band_opacity=opacity)
 
 
 def _survival_charts(data: ReplicateData, marks: list[tuple[float, str]]) -> str:
     if not data.survival.height:
         return ""
-    figs = []
-    for i, term in enumerate(agg.process_terms(data.reps)):
-        key, label = term["key"], metrics.term_label(term)
-        color = PALETTE[i % len(PALETTE)]
-        series = [_band_series(data.survival.filter(pl.col("term") == key), f"{label} (mean of seeds)", color)]
+
+    def series(key: str, label: str, color: str) -> list[Series]:
+        out = [_band_series(data.survival.filter(pl.col("term") == key), f"{label} (mean of seeds)", color)]
         if data.drift_survival is not None:
             d = data.drift_survival.filter(pl.col("term") == key)
             if d.height:
-                series.append(_band_series(d, f"{label} (drift, mean)", color, dashed=True, opacity=0.07))
-        svg = line_chart(series, title=f"Survival of {label}", y_label="share carrying",
-                         y_range=(0.0, 1.0), width=440, height=220, vlines=marks)
-        figs.append(f"<figure>{svg}<figcaption>{esc(label)} ({esc(key)}): mean over seeds, band "
-                    "min–max over seeds</figcaption></figure>")
-    return '<div class="charts">' + "".join(figs) + "</div>"
+                out.append(_band_series(d, f"{label} (drift, mean)", color, dashed=True, opacity=0.07))
+        return out
+
+    return survival_charts(agg.process_terms(data.reps), series, marks,
+                           ": mean over seeds, band min–max over seeds")
 
 
 def _spread_chart(df: pl.DataFrame, title: str, y_label: str, color: str,
@@ -612,14 +558,13 @@ def _spread_chart(df: pl.DataFrame, title: str, y_label: str, color: str,
                   vlines: Sequence[tuple[float, str]] = ()) -> str:
     svg = line_chart([_band_series(df, f"{y_label}: mean of seeds (band min–max)", color)],
                      title=title, y_label=y_label, y_range=y_range, hlines=hlines, vlines=vlines)
-    return f"<figure>{svg}</figure>"
+    return figure(svg)
 
 
 def _fitness_chart(data: ReplicateData) -> str:
     series = [_band_series(data.fitness.filter(pl.col("profile") == p), p, PALETTE[i % len(PALETTE)],
                            opacity=0.08)
-              for i, p in enumerate(_profiles(data))]
+              for i, p in enumerate(profile_names(data.fitness))]
     svg = line_chart(series, title="Mean payoff by profile (mean over seeds, band min–max)",
                      y_label="payoff")
-    return f"<figure>{svg}</figure>"
-
+    return figure(svg)

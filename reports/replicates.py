@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from . import metrics
+from . import metrics, price
 from .load import Replicates, Run
 
 
@@ -174,28 +174,29 @@ def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
         survived=(e > 0).sum().cast(pl.Int64),
     )
     low, high = metrics.wilson_exprs(pl.col("survived"), pl.col("seeds"))
-    start, end, dend = pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean")
-    word = (pl.when(end == 0).then(pl.lit("extinct"))
-            .when(end < start - tolerance).then(pl.lit("declined"))
-            .when(end > start + tolerance).then(pl.lit("spread"))
-            .otherwise(pl.lit("held")))
-    vs = (pl.when(dend.is_null()).then(pl.lit(None, dtype=pl.String))
-          .when(end < dend - tolerance).then(pl.lit("below"))
-          .when(end > dend + tolerance).then(pl.lit("above"))
-          .otherwise(pl.lit("near")))
+    word, vs = metrics.verdict_words(pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean"),
+                                     tolerance)
     terms = process_terms(reps)
     order = pl.DataFrame({"term": [t["key"] for t in terms], "_order": list(range(len(terms)))})
     return (agg.with_columns(survived_low=low, survived_high=high, verdict=word, vs_drift=vs)
             .join(order, on="term").sort("_order").select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA))
 
 
+SPREAD_SCHEMA = {"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64, "max": pl.Float64,
+                 "seeds": pl.Int64, "held": pl.Int64}
+
+
+def _generation_spread(reps: Replicates, fn: Callable[[Run], pl.DataFrame], value: str) -> pl.DataFrame:
+    """fn's `value` per generation over seeds (held after fixation): mean, min, max, seeds, held."""
+    df = _held_stack(reps, fn)
+    if value not in df.columns:
+        return pl.DataFrame(schema=SPREAD_SCHEMA)
+    return _spread(df.rename({value: "_value"}), ["generation"], "_value")
+
+
 def process_share(reps: Replicates) -> pl.DataFrame:
     """Each seed's mean process share per generation; mean, min, max over seeds."""
-    df = _held_stack(reps, metrics.process_share)
-    if "mean" not in df.columns:
-        return pl.DataFrame(schema={"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64,
-                                    "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64})
-    return _spread(df.rename({"mean": "seed_mean"}), ["generation"], "seed_mean")
+    return _generation_spread(reps, metrics.process_share, "mean")
 
 
 def fitness(reps: Replicates) -> pl.DataFrame:
@@ -211,11 +212,7 @@ def fitness(reps: Replicates) -> pl.DataFrame:
 
 def lineage(reps: Replicates) -> pl.DataFrame:
     """Share of the largest lineage per generation: mean, min, max over seeds."""
-    df = _held_stack(reps, metrics.lineage_share)
-    if "share" not in df.columns:
-        return pl.DataFrame(schema={"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64,
-                                    "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64})
-    return _spread(df, ["generation"], "share")
+    return _generation_spread(reps, metrics.lineage_share, "share")
 
 
 def lock_ins(reps: Replicates, threshold: float | None = None) -> pl.DataFrame:
@@ -252,3 +249,85 @@ def pooled(reps: Replicates) -> Run:
                           "has_oversight": any(r.has_oversight for r in reps.runs)}}
     frames = {name: stack(reps, lambda r, n=name: getattr(r, n)) for name in ("agents", "episodes", "lineage")}
     return Run(reps.path, manifest, frames["agents"], frames["episodes"], frames["lineage"], None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Price decomposition over seeds
+
+
+def price_steps(reps: Replicates, *, drift: bool = False) -> dict[int, pl.DataFrame]:
+    """price.decompose of every seed (or of its drift twin), by seed."""
+    out = {}
+    for seed, run in zip(seeds_of(reps), reps.runs):
+        target = run.drift if drift else run
+        if target is not None:
+            out[seed] = price.decompose(target)
+    return out
+
+
+def _by_seed(frames: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    parts = [df.select(pl.lit(s, dtype=pl.Int64).alias("seed"), pl.all()) for s, df in frames.items()]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema={"seed": pl.Int64})
+
+
+def price_cumulative(reps: Replicates, steps: dict[int, pl.DataFrame], *, drift: bool = False) -> pl.DataFrame:
+    """Cumulative parts per generation and trait over seeds, long: generation, trait, part
+    (observed, the four forces and unattributed; mutation includes exact copies), mean, min, max,
+    seeds, held.
+    A seed stopped at fixation holds its last cumulative values, as the survival curves do."""
+    df = _by_seed({s: price.cumulative(st) for s, st in steps.items()})
+    schema = {"generation": pl.Int64, "trait": pl.String, "part": pl.String, "mean": pl.Float64,
+              "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64}
+    if "trait" not in df.columns or df.height == 0:
+        return pl.DataFrame(schema=schema)
+    df = hold(df, held_seeds(reps, drift=drift), horizon(reps))
+    parts = ["observed", *price.FORCES, "unattributed"]
+    long = (df.with_columns(mutation=price.force_expr("mutation"))
+            .unpivot(index=["seed", "generation", "trait", "held"], on=parts, variable_name="part",
+                     value_name="value"))
+    return _spread(long, ["generation", "trait", "part"], "value").select(list(schema)).cast(schema)
+
+
+PRICE_PARTS = ("start", "end", "observed", *price.FORCES, "unattributed", "drift_selection",
+               "beyond_drift")
+
+
+def price_totals(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    """Per trait, each seed's totals (`price.totals`, mutation including exact copies) as mean,
+    min and max over seeds (`<part>_mean`, `_min`, `_max`), and how many seeds it covers."""
+    per = _by_seed({s: price.totals(st, drift.get(s)).with_columns(mutation=price.force_expr("mutation"))
+                    for s, st in steps.items()})
+    if "trait" not in per.columns or per.height == 0:
+        return pl.DataFrame(schema={"trait": pl.String, "kind": pl.String, "term": pl.String,
+                                    "label": pl.String, "seeds": pl.Int64})
+    aggs = [e for c in PRICE_PARTS for e in (pl.col(c).mean().alias(f"{c}_mean"),
+                                             pl.col(c).min().alias(f"{c}_min"),
+                                             pl.col(c).max().alias(f"{c}_max"))]
+    return per.group_by("trait", maintain_order=True).agg(
+        pl.col("kind", "term", "label").first(), *aggs, seeds=pl.col("seed").n_unique().cast(pl.Int64))
+
+
+FORCES_SCHEMA = {"term": pl.String, **{f"force_{f}": pl.Float64 for f in price.FORCES},
+                 "moved_most": pl.String, "moved_value": pl.Float64,
+                 **{f"largest_{f}": pl.Int64 for f in price.FORCES}, "force_seeds": pl.Int64,
+                 "beyond_mean": pl.Float64, "beyond_min": pl.Float64, "beyond_max": pl.Float64}
+
+
+def forces(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    """Per process term: each force's cumulative contribution to the carrier share, mean over seeds;
+    the force with the largest |mean| (moved_most, moved_value); in how many seeds each force was
+    the largest (largest_<force>); selection beyond drift as mean, min, max over seeds."""
+    per = _by_seed({s: price.forces(st, drift.get(s)) for s, st in steps.items()})
+    if "term" not in per.columns or per.height == 0:
+        return pl.DataFrame(schema=FORCES_SCHEMA)
+    agg = per.group_by("term", maintain_order=True).agg(
+        *[pl.col(f"force_{f}").mean() for f in price.FORCES],
+        *[(pl.col("moved_most") == f).sum().cast(pl.Int64).alias(f"largest_{f}") for f in price.FORCES],
+        force_seeds=pl.len().cast(pl.Int64), beyond_mean=pl.col("beyond_drift").mean(),
+        beyond_min=pl.col("beyond_drift").min(), beyond_max=pl.col("beyond_drift").max())
+    rows = []
+    for r in agg.iter_rows(named=True):
+        best = price.largest_force({f: r[f"force_{f}"] for f in price.FORCES})
+        rows.append({**r, "moved_most": best or price.NO_FORCE,
+                     "moved_value": r[f"force_{best}"] if best else 0.0})
+    return pl.DataFrame(rows).select(list(FORCES_SCHEMA)).cast(FORCES_SCHEMA)

@@ -34,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)")
 
-    report = commands.add_parser("report", help="write report.md and report.html for a run directory", description="Rebuild the survival report of a run from its files alone.")
-    report.add_argument("run_dir", type=Path, help="a run directory written by `purity run`")
+    report = commands.add_parser("report", help="write the report of a run, a seed-replicate set or a sweep", description="Rebuild the survival report of a run, a seed-replicate set or a sweep from its files alone: report.md and a self-contained report.html in that directory, or JSON on standard output.")
+    report.add_argument("run_dir", type=Path, metavar="PATH", help="a run directory (`purity run`) or a sweep directory (`purity sweep`)")
+    report.add_argument("--format", choices=("html", "json"), default="html", help="html (default: writes report.md and report.html) or json (printed)")
+    report.add_argument("--run-reports", action="store_true", help="for a sweep: also write every run's own report")
 
     validate = commands.add_parser("validate", help="check a profile or experiment file without running it", description="Check a profile or experiment TOML file: names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
     validate.add_argument("file", type=Path, help="profile or experiment TOML file")
@@ -124,7 +126,8 @@ def _sweep(args) -> int:
 
     runs = json.loads((sweep_dir / "sweep.json").read_text())["runs"]
     failed = [name for name, record in runs.items() if record["status"] != "complete"]
-    print(f"sweep directory: {sweep_dir}\nsweep table: {sweep_dir / 'sweep.parquet'}\nruns: {len(runs) - len(failed)} complete, {len(failed)} failed")
+    md, html = _report(sweep_dir)
+    print(f"sweep directory: {sweep_dir}\nsweep table: {sweep_dir / 'sweep.parquet'}\nreport: {html}\n        {md}\nruns: {len(runs) - len(failed)} complete, {len(failed)} failed")
     for name in failed:
         print(f"  {name}: {runs[name]['error']}")
     return 1 if failed else 0
@@ -169,10 +172,10 @@ def _invade(args) -> int:
     return 0
 
 
-def _report(run_dir: Path):
-    from reports.render import write_report
+def _report(path: Path, run_reports: bool = False):
+    import reports
 
-    return write_report(run_dir)
+    return reports.report(path, "html", run_reports=run_reports)
 
 
 def _bad(field: str, expected: str, got):
@@ -197,8 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return _sweep(args)
         if args.command == "report":
-            md, html = _report(args.run_dir)
-            print(f"report: {html}\n        {md}")
+            if args.format == "json":
+                import reports
+                from reports.export import dumps
+
+                print(dumps(reports.report(args.run_dir, "json")))
+            else:
+                md, html = _report(args.run_dir, args.run_reports)
+                print(f"report: {html}\n        {md}")
         elif args.command == "validate":
             from tournament.config import validate
 

@@ -71,6 +71,8 @@ def copy_file(source: Path, path: Path) -> None:
 def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
     """The manifest of a run directory, or one clear `InputError` if there is none to read."""
     file = Path(run_dir) / "manifest.json"
+    if Path(run_dir).is_symlink() or file.is_symlink():
+        raise InputError(run_dir, option, "a run directory that is not a symbolic link (resume the folder it points to)")
     if not file.is_file():
         if (Path(run_dir) / "sweep.json").is_file():
             raise InputError(run_dir, option, "a run directory, not a sweep directory (resume a sweep with `purity sweep --resume`)")
@@ -85,7 +87,13 @@ def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
 
 
 def table_path(run_dir: Path, table: str, generation: int) -> Path:
-    return run_dir / table / f"gen={generation}" / "part-0.parquet"
+    """Where a table's generation goes. Symbolic links inside a run directory are never
+    followed for writing: a link planted there cannot send the run's files elsewhere."""
+    path = run_dir / table / f"gen={generation}" / "part-0.parquet"
+    for step in (path.parent.parent, path.parent, path):
+        if step.is_symlink():
+            raise InputError(step, "", "a real file or folder inside the run directory, not a symbolic link (refusing to write through it)")
+    return path
 
 
 def generations(run_dir: Path, table: str) -> list[int]:
@@ -117,7 +125,10 @@ def drop_generations(run_dir: Path, done: int) -> None:
     for table, start in first.items():
         for generation in generations(run_dir, table):
             if generation >= start:
-                shutil.rmtree(Path(run_dir) / table / f"gen={generation}")
+                folder = Path(run_dir) / table / f"gen={generation}"
+                if folder.is_symlink():
+                    raise InputError(folder, "", "a real folder inside the run directory, not a symbolic link (refusing to delete through it)")
+                shutil.rmtree(folder)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from reports import render
 
 from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
 
-SECTION_IDS = ("verdict", "survival", "process-share", "fitness", "violations", "lineage", "run")
+SECTION_IDS = ("verdict", "survival", "price", "process-share", "fitness", "violations", "lineage", "run")
 EVIL = "<script>alert(1)</script>"
 EVIL_DESC = "takes | sometimes **bold** `tick` [link](x) _under_ \x07bell\nnewline"
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "wbr"}
@@ -112,8 +112,8 @@ def test_markdown_has_verdict_first_and_all_sections(run_dir):
     md_path, _ = reports.write_report(run_dir)
     text = md_path.read_text()
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Verdict", "## Survival", "## Process share", "## Fitness", "## Violations",
-                     "## Lineage", "## Run"]
+    assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
+                     "## Fitness", "## Violations", "## Lineage", "## Run"]
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| never take (self) | constraint | self | 0.75 | 0.25 | declined |" in verdict
     assert "| no taking (world) | constraint | world | 0.25 | 0 | extinct |" in verdict
@@ -148,7 +148,7 @@ def test_drift_twin_curve_and_column(run_with_drift):
     assert "vs drift" in md_text and "vs drift" in html_text
     assert "| never take (self) | constraint | self | 0.75 | 0.25 | 0.75 | declined | below |" in md_text
     assert "never take (self) (drift)" in md_text
-    survival = html_text.split('id="survival"')[1].split('id="process-share"')[0]
+    survival = html_text.split('id="survival"')[1].split('id="price"')[0]
     assert 'stroke-dasharray="6 4"' in survival
     assert "never take (self) (drift)" in survival
     assert parse(html_text).errors == []
@@ -156,7 +156,7 @@ def test_drift_twin_curve_and_column(run_with_drift):
 
 def test_no_drift_no_dashed_survival(run_dir):
     _, html_path = reports.write_report(run_dir)
-    survival = html_path.read_text().split('id="survival"')[1].split('id="process-share"')[0]
+    survival = html_path.read_text().split('id="survival"')[1].split('id="price"')[0]
     assert 'stroke-dasharray="6 4"' not in survival
 
 

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import reports
-from reports import metrics, render_replicates
+from reports import metrics, price, render_replicates
 from reports import replicates as agg
 from reports.load import ReportError
 
@@ -226,8 +226,8 @@ def test_replicates_report_markdown(reps_dir):
     assert ("Seed 11 (at generation 1) stopped at fixation: its curves hold its last value up to "
             "generation 2, the last generation any seed or drift twin recorded") in text
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Verdict", "## Survival", "## Process share", "## Fitness", "## Violations",
-                     "## Lineage", "## Run"]
+    assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
+                     "## Fitness", "## Violations", "## Lineage", "## Run"]
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert ("| process term | kind | scope | start share | end share | drift end share | "
             "survived in k of K seeds | 95% interval (Wilson) | verdict | vs drift |") in verdict
@@ -259,11 +259,11 @@ def test_replicates_report_html(reps_dir):
     text = html_path.read_text()
     p = parse(text)
     assert p.errors == [] and p.stack == []
-    for sid in ("verdict", "survival", "process-share", "fitness", "violations", "lineage", "run",
-                "mutation"):
+    for sid in ("verdict", "survival", "price", "process-share", "fitness", "violations", "lineage",
+                "run", "mutation", "dominant-lineages"):
         assert f'id="{sid}"' in text
     assert "http://" not in text and "https://" not in text and "<script" not in text
-    survival = text.split('id="survival"')[1].split('id="process-share"')[0]
+    survival = text.split('id="survival"')[1].split('id="price"')[0]
     assert survival.count("<svg") == 4
     assert survival.count('fill-opacity="0.15"') == 4  # min–max band of the seeds' mean
     assert survival.count('fill-opacity="0.07"') == 4  # drift twins' band
@@ -308,7 +308,7 @@ def test_each_seed_folder_reports_on_its_own(reps_dir):
     assert "| stopped | stopped at fixation at generation 1 (of 3 planned) |" in text
     html_text = html_path.read_text()
     assert parse(html_text).errors == []
-    survival = html_text.split('id="survival"')[1].split('id="process-share"')[0]
+    survival = html_text.split('id="survival"')[1].split('id="price"')[0]
     assert "lock-in (gen 1)" in survival and 'class="vline"' in survival
 
 
@@ -373,3 +373,53 @@ def test_purity_run_with_seeds_writes_an_aggregated_report(tmp_path):
     assert "mutation" in reps.runs[0].agents.columns
     md_path, _ = reports.write_report(run_dir / "seed=4")
     assert md_path.read_text().startswith("# Survival report: e2e")
+    for run in reps.runs:
+        for target in (run, run.drift):
+            assert price.max_residual(price.decompose(target)) < 1e-9
+    assert "## Price decomposition" in text and "moved most by" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Price decomposition over seeds
+
+
+def test_price_over_seeds(reps_dir):
+    reps = reports.load_replicates(reps_dir)
+    steps, drift = agg.price_steps(reps), agg.price_steps(reps, drift=True)
+    assert sorted(steps) == list(REP_SEEDS) and sorted(drift) == list(REP_SEEDS)
+    tot = _rows(agg.price_totals(steps, drift), "trait")[f"carriers:{SELF}"]
+    # end − start per seed: -0.5, 0.25 (seed 11, recorded rows only), -0.25
+    assert tot["seeds"] == 3
+    assert tot["observed_mean"] == pytest.approx(-1 / 6)
+    assert (tot["observed_min"], tot["observed_max"]) == (-0.5, 0.25)
+    for seed_steps in steps.values():
+        assert price.max_residual(seed_steps) < 1e-12
+    cum = agg.price_cumulative(reps, steps).filter(
+        (pl.col("trait") == f"carriers:{SELF}") & (pl.col("part") == "observed")).sort("generation")
+    assert cum.get_column("generation").to_list() == [0, 1, 2]
+    assert cum.get_column("mean").to_list() == pytest.approx([0.0, 0.0, -1 / 6])
+    assert cum.get_column("held").to_list() == [0, 0, 1]  # seed 11 holds its totals
+    f = _rows(agg.forces(steps, drift), "term")[SELF]
+    assert f["force_seeds"] == 3
+    assert sum(f[f"largest_{x}"] for x in price.FORCES) <= 3
+    per = [price.forces(steps[s], drift[s]).filter(pl.col("term") == SELF).row(0, named=True)
+           for s in REP_SEEDS]
+    assert f["force_selection"] == pytest.approx(sum(p["force_selection"] for p in per) / 3)
+    assert f["beyond_min"] == min(p["beyond_drift"] for p in per)
+
+
+def test_replicates_report_has_price_and_moved_most(reps_dir):
+    md_path, html_path = reports.write_report(reps_dir)
+    text = md_path.read_text()
+    verdict = text.split("## Verdict")[1].split("## Survival")[0]
+    assert "| moved most by | selection beyond drift |" in verdict
+    assert "| selection (+0.125); largest in: selection 3 (of 3 seeds) | 0.125 \\[-0.5, 0.5\\] |" in verdict
+    part = text.split("## Price decomposition")[1].split("## Process share")[0]
+    assert "| never take (self): carrier share | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | " \
+           "-0.167 \\[-0.5, 0.25\\] |" in part
+    assert "mean \\[min, max\\] over seeds" in part
+    html_text = html_path.read_text()
+    assert parse(html_text).errors == []
+    price_html = html_text.split('id="price"')[1].split('id="process-share"')[0]
+    assert price_html.count("<svg") == 5 and "selection, drift twins" in price_html
+    assert "Dominant lineages of seed 10" in html_text

@@ -116,3 +116,20 @@ def test_workers_zero_runs_in_process_even_with_a_cluster_address(small_experime
     done = purity("run", small_experiment, "--workers", "0", "--address", "127.0.0.1:1", "--out", tmp_path)
     assert_one_line_error(done, "--workers")
     assert not (tmp_path / "small").exists()
+
+
+def test_report_json_and_sweep_report(small_experiment, tmp_path):
+    import json
+
+    out = tmp_path / "runs"
+    assert purity("run", small_experiment, "--out", out, "--workers", "0", "--quiet").returncode == 0
+    done = purity("report", out / "small", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert json.dumps(data)  # plain JSON types only
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nname = "s"\nexperiment = "{small_experiment}"\nseeds = 2\n[grid]\n"selection.intensity" = [0.0, 0.3]\n')
+    swept = purity("sweep", sweep, "--out", tmp_path / "sweeps", "--workers", "0", "--quiet")
+    assert swept.returncode == 0, swept.stderr
+    assert "runs: 4 complete, 0 failed" in swept.stdout
+    assert (tmp_path / "sweeps" / "s" / "report.html").is_file() and (tmp_path / "sweeps" / "s" / "report.md").is_file()
