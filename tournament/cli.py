@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=Path, default=Path("sweeps"), help="parent folder of sweep directories (default: sweeps)")
     sweep.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process (default: one per CPU)")
     sweep.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
-    sweep.add_argument("--max-concurrent", type=int, default=None, help="runs in flight at once (default: [sweep] max_concurrent, else the cluster's CPU count)")
+    sweep.add_argument("--max-concurrent", type=int, default=None, help="runs in flight at once (default: [sweep] max_concurrent, else twice the cluster's CPU count)")
     sweep.add_argument("--force", action="store_true", help="replace an existing sweep directory of the same name")
     sweep.add_argument("--resume", type=Path, default=None, metavar="SWEEP_DIR", help="finish the unfinished runs of an existing sweep directory")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     invade.add_argument("--repeats", type=int, default=1000, help="independent invasions (default 1000)")
     invade.add_argument("--episodes", type=int, default=256, help="episodes per group composition in the payoff table (default 256)")
     invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    invade.add_argument("--workers", type=int, default=0, help="Ray worker processes for the repeats; 0 (default) runs in this process")
+    invade.add_argument("--workers", type=int, default=None, help="Ray worker processes for the repeats; 0 runs in this process (default: in this process, or the cluster given by --address)")
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
@@ -153,7 +153,8 @@ def _invade(args) -> int:
         from arenas.inputs import InputError
 
         raise InputError(args.experiment, "selection.kind", f"one of {', '.join(RULES)} with well-mixed matching for an invasion", experiment.selection.kind)
-    pool = executor(args.workers, args.address)
+    workers = args.workers if args.workers is not None else (None if args.address else 0)
+    pool = executor(workers, args.address)
     try:
         result = invade(experiment, args.resident, args.mutant, args.repeats, pool, args.episodes)
     finally:
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("purity: interrupted; completed generations are on disk (purity run --resume RUN_DIR continues)", file=sys.stderr)
+        again = "purity sweep --resume SWEEP_DIR" if args.command == "sweep" else "purity run --resume RUN_DIR"
+        print(f"purity: interrupted; completed generations are on disk ({again} continues)", file=sys.stderr)
         return 130
     except OSError as error:
         if error.errno not in _STORAGE_ERRORS:

@@ -251,8 +251,9 @@ def check_target(run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-    if any(not _ours(path.name) for path in run_dir.iterdir()) and not (run_dir / "manifest.json").is_file():
-        raise InputError(run_dir, "--force", "a purity run directory (manifest.json) to replace; refusing to delete another folder")
+    ours = (run_dir / "manifest.json").is_file() or (run_dir / "sweep.json").is_file()
+    if any(not _ours(path.name) for path in run_dir.iterdir()) and not ours:
+        raise InputError(run_dir, "--force", "a purity run or sweep directory (manifest.json or sweep.json) to replace; refusing to delete another folder")
 
 
 def _ours(name: str) -> bool:

@@ -74,6 +74,7 @@ def load(path: str | Path) -> Sweep:
             raise head.error("seeds", "a non-empty list of whole numbers ≥ 0", seeds_value)
         seeds = list(seeds_value)
     max_concurrent = head.integer("max_concurrent", default=None, low=1, high=100_000) if head.has("max_concurrent") else None
+    head._seen.add("max_concurrent")
     split_above = head.integer("split_above", default=1024, low=2, high=10_000_000)
     head.done()
     grid = top.table("grid")
@@ -220,7 +221,8 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
             plan = materialize(sweep, sweep_dir)
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
-        todo = [item for item in plan if manifest["runs"][item[0].name]["status"] != "complete"]
+        # A run is done when its record and its own files say so (a deleted run dir is rerun).
+        todo = [item for item in plan if manifest["runs"][item[0].name]["status"] != "complete" or not _complete(sweep_dir / "runs" / item[0].name)]
         # Enough runs in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         split = sweep.split_above
@@ -266,6 +268,12 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
     finally:
         pool.close()
     return sweep_dir
+
+
+def _complete(run_dir: Path) -> bool:
+    from tournament import runner
+
+    return (run_dir / "manifest.json").is_file() and runner.is_complete(run_dir)
 
 
 def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Experiment]]]:

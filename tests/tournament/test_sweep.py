@@ -130,3 +130,16 @@ def test_resume_finishes_the_unfinished_runs_only(sweep_file, tmp_path, monkeypa
     fresh = run(load(sweep_dir / "experiments" / "run-0011.toml"), tmp_path / "fresh", workers=0, progress=False)
     for name in ("agents", "episodes", "lineage"):
         assert pl.read_parquet(sweep_dir / "runs" / "run-0011" / name / "**" / "*.parquet").equals(pl.read_parquet(fresh / name / "**" / "*.parquet"))
+
+
+def test_force_replaces_a_sweep_and_a_deleted_run_is_rerun_on_resume(sweep_file, tmp_path):
+    import shutil
+
+    first = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    with pytest.raises(InputError, match="--force"):
+        sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    again = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False, force=True)
+    assert again == first and pl.read_parquet(again / "sweep.parquet").height == 12
+    shutil.rmtree(again / "runs" / "run-0003")
+    sweeps.run_sweep(None, again, workers=0, progress=False, resume=True)
+    assert (again / "runs" / "run-0003" / "manifest.json").is_file()
