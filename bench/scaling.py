@@ -33,29 +33,46 @@ seeds = 32
 """
 
 
-def task_overhead(address: str | None) -> None:
-    """One generation of the default experiment as one task: time inside vs round trip."""
-    experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), generations=1, neutral_drift=False)
-    captured = {}
-
-    class Capture(InProcess):
-        def map(self, fn, shared, items):
-            captured.setdefault(fn.__name__, (shared, items))
-            return super().map(fn, shared, items)
-
-    with tempfile.TemporaryDirectory() as out:
-        runner.run(experiment, Path(out), pool=Capture(), progress=False)
-    shared, items = captured["play_groups"]
-    inside = min(_timed(lambda: play_groups(shared, items[0])) for _ in range(5))
+def task_overhead(address: str | None, sizes=(128, 512, 2048)) -> None:
+    """One generation as one task (one worker): time inside the task vs the driver's round trip."""
     pool = executor(1, address)
     try:
-        pool.map(play_groups, shared, items)  # warm the worker
-        trip = min(_timed(lambda: pool.map(play_groups, shared, items)) for _ in range(5))
+        floor = min(_timed(lambda: pool.map(_nothing, None, [None])) for _ in range(20))
+        print(f"empty task round trip: {floor * 1e3:.1f} ms (Ray's floor here)")
+        for size in sizes:
+            experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), population=size, generations=1, neutral_drift=False)
+            captured = {}
+
+            class Capture(InProcess):
+                def map(self, fn, shared, items):
+                    captured.setdefault(fn.__name__, (shared, items))
+                    return super().map(fn, shared, items)
+
+            with tempfile.TemporaryDirectory() as out:
+                runner.run(experiment, Path(out), pool=Capture(), progress=False)
+            shared, items = captured["play_groups"]
+            pool.map(_clocked, shared, items)  # warm
+            shares = []
+            for _ in range(5):  # the task times itself in the worker; the rest of the trip is overhead
+                start = time.perf_counter()
+                (inside,) = pool.map(_clocked, shared, items)
+                trip = time.perf_counter() - start
+                shares.append(((trip - inside) / trip, inside, trip))
+            share, inside, trip = sorted(shares)[2]  # the median
+            print(f"  N = {size:>5}: task of {len(items[0].groups):>4} groups, inside {inside * 1e3:7.1f} ms, "
+                  f"round trip {trip * 1e3:7.1f} ms, overhead {share:6.1%} of task time")
     finally:
         pool.close()
-    groups = len(items[0].groups)
-    print(f"task = {groups} groups of {experiment.arena.group_size} (N = {experiment.population}, one task per worker per generation)")
-    print(f"  time inside the task {inside * 1e3:7.1f} ms   round trip {trip * 1e3:7.1f} ms   overhead {(trip - inside) / trip:6.1%} of task time")
+
+
+def _nothing(shared, item):
+    return None
+
+
+def _clocked(shared, item):
+    start = time.perf_counter()
+    play_groups(shared, item)
+    return time.perf_counter() - start
 
 
 def _timed(fn) -> float:
