@@ -237,7 +237,7 @@ def _verdict_rows(data: ReplicateData) -> Rows:
     headers = ["process term", "kind", "scope", "start share", "end share"]
     if data.has_drift:
         headers.append("drift end share")
-    headers += ["survived in k of K seeds", "95% interval (Wilson)", "verdict"]
+    headers += ["survived in k of K seeds", "95% interval (Wilson)", "survived (majority of seeds)", "verdict"]
     if data.has_drift:
         headers.append("vs drift")
     headers.append("moved most by")
@@ -250,7 +250,8 @@ def _verdict_rows(data: ReplicateData) -> Rows:
         if data.has_drift:
             row.append(band(r["drift_mean"], r["drift_min"], r["drift_max"]))
         row += [f"{r['survived']} of {r['seeds']}",
-                f"[{fmt(r['survived_low'])}, {fmt(r['survived_high'])}]", r["verdict"]]
+                f"[{fmt(r['survived_low'])}, {fmt(r['survived_high'])}]",
+                "yes" if 2 * r["survived"] > r["seeds"] else "no", r["verdict"]]
         if data.has_drift:
             row.append(fmt(r["vs_drift"]))
         row.append(_force_text(r, r["force_seeds"] or 0))

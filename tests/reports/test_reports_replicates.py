@@ -230,10 +230,10 @@ def test_replicates_report_markdown(reps_dir):
                      "## Fitness", "## Violations", "## Lineage", "## Run"]
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert ("| process term | kind | scope | start share | end share | drift end share | "
-            "survived in k of K seeds | 95% interval (Wilson) | verdict | vs drift |") in verdict
+            "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | verdict | vs drift |") in verdict
     assert ("| never take (self) | constraint | self | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
-            "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | declined | below |") in verdict
-    assert "| 0 of 3 | \\[0, 0.561\\] | extinct | near |" in verdict
+            "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | yes | declined | below |") in verdict
+    assert "| 0 of 3 | \\[0, 0.561\\] | no | extinct | near |" in verdict
     assert "| 2 | 3 (1 held) | 0.333 \\[0, 0.75\\] |" in text
     assert "| 2 | 3 (1 held) | 0.25 | 0 | 0.562 |" in text  # process share
     assert "in 3 of 3 seeds: seed 10 at generation 1" in text
