@@ -92,6 +92,13 @@ class Table:
             raise self.error(key, "one of " + ", ".join(repr(c) for c in choices), value)
         return value
 
+    def folder_name(self, key: str, names: str) -> str:
+        """A string that names a folder: no path separators, no leading dot (never `..`)."""
+        value = self.string(key)
+        if not all(c.isalnum() or c in "-_." for c in value) or value.startswith("."):
+            raise self.error(key, f"letters, digits, '-', '_' or '.' (it names the {names})", value)
+        return value
+
     def boolean(self, key: str, default: Any = _REQUIRED) -> bool:
         value = self._raw(key, default)
         if not isinstance(value, bool):

@@ -147,9 +147,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     path = Path(path)
     top = Table(load_toml(path), path)
     head = top.table("experiment", required=True)
-    name = head.string("name")
-    if not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise head.error("name", "letters, digits, '-', '_' or '.' (it names the run directory)", name)
+    name = head.folder_name("name", "run directory")
     description = head.string("description", default="")
     file_seed = head.integer("seed", default=0, low=0, high=2**63 - 1)
     generations = head.integer("generations", low=1, high=1_000_000)

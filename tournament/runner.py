@@ -12,6 +12,7 @@ the last agents table, so the tables end up those of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 import inspect
 from dataclasses import dataclass
 import datetime as dt
@@ -73,22 +74,37 @@ def run(
     """
     run_dir = Path(out) / experiment.name
     storage.check_target(run_dir, force)  # fail fast, before Ray starts
-    owned = pool is None
-    pool = executor(workers, address) if owned else pool
-    try:
+    with _executor(workers, address, pool) as pool:
         storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
-        with storage.locked(run_dir):
-            storage.sweep_temporaries(run_dir)
+        with _writing(run_dir, finish):
             if experiment.seeds == 1:
                 _run_with_twin(experiment, run_dir, pool, progress)
             else:
                 _run_replicates(experiment, run_dir, pool, progress)
-            if finish is not None:
-                finish(run_dir)
-    finally:
-        if owned:
-            pool.close()
     return run_dir
+
+
+@contextmanager
+def _executor(workers: int | None, address: str | None, pool):
+    """The given executor, or one started here and closed when the work is done."""
+    if pool is not None:
+        yield pool
+        return
+    pool = executor(workers, address)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@contextmanager
+def _writing(run_dir: Path, finish: Callable[[Path], object] | None):
+    """Hold the run's lock, sweep crash leftovers, do the work, then `finish` (the report)."""
+    with storage.locked(run_dir):
+        storage.sweep_temporaries(run_dir)
+        yield
+        if finish is not None:
+            finish(run_dir)
 
 
 def resume(run_dir: Path, workers: int | None = None, address: str | None = None, progress: bool = True, pool=None, finish: Callable[[Path], object] | None = None) -> Path:
@@ -103,20 +119,11 @@ def resume(run_dir: Path, workers: int | None = None, address: str | None = None
         return run_dir
     manifest = storage.read_manifest(run_dir)
     experiment = _recall(run_dir, manifest)  # fail fast, before Ray starts
-    owned = pool is None
-    pool = executor(workers, address) if owned else pool
-    try:
-        with storage.locked(run_dir):
-            storage.sweep_temporaries(run_dir)
-            if manifest.get("role") == "replicates":
-                _resume_replicates(experiment, run_dir, manifest, pool, progress)
-            else:
-                _resume_with_twin(experiment, run_dir, pool, progress)
-            if finish is not None:
-                finish(run_dir)
-    finally:
-        if owned:
-            pool.close()
+    with _executor(workers, address, pool) as pool, _writing(run_dir, finish):
+        if manifest.get("role") == "replicates":
+            _resume_replicates(experiment, run_dir, manifest, pool, progress)
+        else:
+            _resume_with_twin(experiment, run_dir, pool, progress)
     return run_dir
 
 

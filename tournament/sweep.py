@@ -55,9 +55,7 @@ def load(path: str | Path) -> Sweep:
     path = Path(path)
     top = Table(load_toml(path), path)
     head = top.table("sweep", required=True)
-    name = head.string("name")
-    if not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise head.error("name", "letters, digits, '-', '_' or '.' (it names the sweep directory)", name)
+    name = head.folder_name("name", "sweep directory")
     base = path.parent / head.string("experiment")
     if not base.is_file():
         raise head.error("experiment", "the path of an experiment file, relative to the sweep file", str(base))
