@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,42 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arenas.commons import CommonsArena  # noqa: E402
-from arenas.wrapper import ParallelArenaEnv  # noqa: E402
+from arena_speed import core_rate, wrapper_rate  # noqa: E402
 
 N_AGENTS, STEPS = 4, 50
 BATCHES = (1, 64, 1024, 4096)
-
-
-def core_rate(arena: CommonsArena, batch: int, seconds: float, rng: np.random.Generator) -> tuple[float, float]:
-    """Best seconds per rollout of `batch` episodes, and agent-steps per second at that time."""
-    policy, noise = rng.random((batch, N_AGENTS, 5)), arena.noise(rng, batch)
-    arena.rollout(policy, noise)  # warm up
-    best, spent, runs = np.inf, 0.0, 0
-    while spent < seconds or runs < 3:
-        start = time.perf_counter()
-        arena.rollout(policy, noise)
-        took = time.perf_counter() - start
-        best, spent, runs = min(best, took), spent + took, runs + 1
-    return best, batch * N_AGENTS * STEPS / best
-
-
-def wrapper_rate(arena: CommonsArena, seconds: float, rng: np.random.Generator) -> tuple[float, int]:
-    """Agent-steps per second of a Python loop over the ParallelEnv, and the episodes it played."""
-    env = ParallelArenaEnv(arena)
-    agents = env.possible_agents
-    episodes, agent_steps = 0, 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        policy = rng.random((1, N_AGENTS, 5))
-        obs, _ = env.reset(seed=episodes)
-        t = 0
-        while env.agents:
-            actions = arena.act(policy, np.stack([obs[a] for a in agents])[None], t)[0]
-            obs, rewards, terminations, truncations, infos = env.step(dict(zip(agents, actions)))
-            t += 1
-            agent_steps += N_AGENTS
-        episodes += 1
-    return agent_steps / (time.perf_counter() - start), episodes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
           f"   ({episodes} episodes in {wrapper_seconds:.1f} s)")
     rates = {}
     for batch in BATCHES:
-        best, rate = core_rate(arena, batch, seconds, rng)
+        best, rate = core_rate(arena.rollout, arena, batch, seconds, rng)
         rates[batch] = rate
         print(f"{'CommonsArena.rollout':<22} {batch:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x")
     ratio = rates[BATCHES[-1]] / loop

@@ -14,7 +14,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -24,42 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arenas.core import Arena  # noqa: E402
 from arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
-from arenas.wrapper import ParallelArenaEnv  # noqa: E402
+from arena_speed import core_rate, wrapper_rate  # noqa: E402
 
 N_AGENTS, STEPS = 2, 50
 BATCHES = (1, 64, 1024, 4096)
-
-
-def core_rate(rollout, arena: MatrixArena, batch: int, seconds: float, rng: np.random.Generator) -> tuple[float, float]:
-    """Best seconds per rollout of `batch` episodes, and agent-steps per second at that time."""
-    policy, noise = rng.random((batch, N_AGENTS, 1)), arena.noise(rng, batch)
-    rollout(policy, noise)  # warm up
-    best, spent, runs = np.inf, 0.0, 0
-    while spent < seconds or runs < 3:
-        start = time.perf_counter()
-        rollout(policy, noise)
-        took = time.perf_counter() - start
-        best, spent, runs = min(best, took), spent + took, runs + 1
-    return best, batch * N_AGENTS * STEPS / best
-
-
-def wrapper_rate(arena: MatrixArena, seconds: float, rng: np.random.Generator) -> tuple[float, int]:
-    """Agent-steps per second of a Python loop over the ParallelEnv, and the episodes it played."""
-    env = ParallelArenaEnv(arena)
-    agents = env.possible_agents
-    episodes, agent_steps = 0, 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        policy = rng.random((1, N_AGENTS, 1))
-        obs, _ = env.reset(seed=episodes)
-        t = 0
-        while env.agents:
-            actions = arena.act(policy, np.stack([obs[a] for a in agents])[None], t)[0]
-            obs = env.step(dict(zip(agents, actions)))[0]
-            t += 1
-            agent_steps += N_AGENTS
-        episodes += 1
-    return agent_steps / (time.perf_counter() - start), episodes
 
 
 def main(argv: list[str] | None = None) -> None:

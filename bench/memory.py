@@ -7,11 +7,9 @@ Usage: .venv/bin/python bench/memory.py [--sizes 1000 3000 10000] [--runs 200]
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
