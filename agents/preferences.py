@@ -200,3 +200,13 @@ def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
                 if variant not in out:
                     out.append(variant)
     return tuple(out)
+
+
+def _principal_power(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    """The principal's control at the horizon (last value of series `principal_control`), for all."""
+    if "principal_control" not in trace.series:
+        raise ValueError("outcome measure 'principal_power' needs an arena recording series 'principal_control'")
+    return np.broadcast_to(trace.series["principal_control"][:, -1:], trace.fitness.shape)
+
+
+register_measure("principal_power", _principal_power)

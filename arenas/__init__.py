@@ -12,7 +12,9 @@ from arenas.core import Arena
 
 _ARENAS: dict[str, str | type[Arena]] = {
     "commons": "arenas.commons:CommonsArena",
+    "commons_sanctions": "arenas.commons:SanctionsCommonsArena",
     "matrix": "arenas.matrix:MatrixArena",
+    "principal": "arenas.principal:PrincipalArena",
 }
 
 

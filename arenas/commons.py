@@ -64,6 +64,10 @@ Loopholes (deliberate)
 Noise
     `noise(rng, batch)["regrowth"]`: standard normals `[batch, steps]`, the regrowth shocks.
 
+Variant with sanctions
+    `SanctionsCommonsArena` ("commons_sanctions") lets agents fine overusers at a cost; see its
+    docstring.
+
 Takes never scale with the default parameters: the requests on one victim are at most
 `2 (n−1) take_rate` of its store, ≤ 1 while n ≤ 6, so the step skips that work unless the
 parameters make it necessary.
@@ -78,7 +82,7 @@ import numpy as np
 
 from arenas.core import Arena, Noise, State, StepResult, Trace
 
-TAKE, OVERUSE, BUILD = 0, 1, 2
+TAKE, OVERUSE, BUILD, SANCTION = 0, 1, 2, 3
 
 
 def _num(default: float, low: float, high: float) -> Any:
@@ -186,7 +190,8 @@ class CommonsArena(Arena):
         return obs.transpose(2, 1, 0)
 
     def act(self, policy: np.ndarray, obs: np.ndarray, t: int) -> np.ndarray:
-        actions = policy[..., [0, 2, 3, 0, 4]]
+        # policy parameters after the fifth (a variant's) are actions played unchanged every step
+        actions = policy[..., [0, 2, 3, 0, 4, *range(5, policy.shape[-1])]]
         above = obs[..., 0] > policy[..., 1]
         actions[..., 0] *= above
         actions[..., 3] *= above
@@ -196,7 +201,7 @@ class CommonsArena(Arena):
         a = actions.transpose(2, 1, 0)
         start = state["store"].T
         stock, store, helper, events, opportunities = self._advance(
-            state["stock"], start, state["helper"].T, a[0], a[1], a[2], a[3], a[4], noise_t["regrowth"]
+            state["stock"], start, state["helper"].T, a[0], a[1], a[2], a[3], a[4], noise_t["regrowth"], a[5:]
         )
         new = {"stock": stock, "store": store.T, "helper": helper.T, "t": state["t"] + 1}
         result = StepResult(
@@ -213,16 +218,19 @@ class CommonsArena(Arena):
         n, batch = self.n_agents, policy.shape[0]
         state = self.reset(batch)
         stock, store, helper = state["stock"], state["store"].T, state["helper"].T
-        harvest, floor, take, build, helper_take = np.ascontiguousarray(policy.transpose(2, 1, 0))
+        columns = np.ascontiguousarray(policy.transpose(2, 1, 0))
+        harvest, floor, take, build, helper_take = columns[:5]
+        extra = columns[5:]  # a variant's further actions, played as they are (see `act`)
         eps = np.ascontiguousarray(noise["regrowth"][:, :steps].T)
-        events = np.zeros((3, 2 * n, batch))
-        opportunities = np.zeros((3, n, batch))
+        kinds = len(self.event_kinds)
+        events = np.zeros((kinds, 2 * n, batch))
+        opportunities = np.zeros((kinds, n, batch))
         series = np.empty((steps + 1, batch))
         series[0] = stock / self.capacity
         for t in range(steps):
             effort = harvest * (series[t] > floor)
             stock, store, helper, ev, opp = self._advance(
-                stock, store, helper, effort, take, build, effort, helper_take, eps[t]
+                stock, store, helper, effort, take, build, effort, helper_take, eps[t], extra
             )
             events += ev
             opportunities += opp
@@ -236,13 +244,14 @@ class CommonsArena(Arena):
             watched=self.watched(noise),
         )
 
-    def _advance(self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps):
-        """One step, agent-major: actions and store/helper `[n, B]`, stock and eps `[B]`.
-        Returns stock, store, helper, events `[K, 2n, B]`, opportunities `[K, n, B]`."""
+    def _advance(self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra=()):
+        """One step, agent-major: actions and store/helper `[n, B]`, stock and eps `[B]`, a variant's
+        further actions `extra` `[E, n, B]`. Returns stock, store, helper, events `[K, 2n, B]`,
+        opportunities `[K, n, B]`."""
         p, n, share = self.params, self.n_agents, self.share
         batch = stock.shape[0]
-        events = np.empty((3, 2 * n, batch))
-        opportunities = np.empty((3, n, batch))
+        events = np.empty((len(self.event_kinds), 2 * n, batch))
+        opportunities = np.empty((len(self.event_kinds), n, batch))
 
         # 1. build
         can_build = (helper == 0) & (store >= p.helper_cost)
@@ -270,6 +279,7 @@ class CommonsArena(Arena):
         store = store + got[0] + got[1]
         np.subtract(got.reshape(2 * n, batch), share, out=events[OVERUSE])
         np.maximum(events[OVERUSE], 0.0, out=events[OVERUSE])
+        store = self._after_harvest(store, extra, events, opportunities)
 
         # 3. take: every owner's victim is the richest other agent, the richest's the runner-up
         if n > 1:
@@ -310,11 +320,87 @@ class CommonsArena(Arena):
         stock = np.clip(stock + growth, 0.0, self.capacity)
         return stock, store, helper, events, opportunities
 
+    def _after_harvest(self, store, extra, events, opportunities):
+        """A variant's phase between harvest and take: the new store `[n, B]`; it fills the rows of
+        its own event kinds (the commons has none and changes nothing)."""
+        return store
+
     def fitness(self, state: State) -> np.ndarray:
         return state["store"].copy()
 
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"commons": state["stock"] / self.capacity}
+
+
+@dataclass(frozen=True)
+class SanctionsParams(CommonsParams):
+    sanction_cost: float = _num(0.2, 0.0, 1e6)  # store a sanctioner pays per unit of sanction
+    sanction_fine: float = _num(0.6, 0.0, 1e6)  # store each unit destroys in its target's store
+
+
+class SanctionsCommonsArena(CommonsArena):
+    """The commons where agents can sanction overusers at a cost: enforcement, so that agents who
+    hold a norm can defend it against those who do not (public goods with punishment, Fehr &
+    Gächter 2000). Everything else is the commons (module docstring).
+
+    Actions and policy space
+        One more of each, appended: `sanction` in [0, 1], the policy's `sanction` played unchanged
+        every step. `default_policy`: the commons' default, sanction 0.
+
+    Sanction phase (between harvest and take; overuse is known by then)
+        Let `o_j` be agent j's overuse this step, its own plus its helper's (the `overuse` events)
+        and `a_i` agent i's sanction. Sanctioner i directs `a_i · o_j` units at every other agent
+        j, so it spends `u_i = sanction_cost · a_i · Σ_{j≠i} o_j`, and j is fined
+        `f_j = sanction_fine · o_j · Σ_{i≠j} a_i`. Fines are destroyed, not transferred:
+        enforcement costs everyone. Nobody pays more than its store: where `u_i` exceeds it, `a_i`
+        is scaled down until `u_i` equals it (before the fines are computed); then every fine is
+        capped at what the target has left. With no overuse, or nobody sanctioning, the phase
+        changes nothing, and at sanction 0 the arena plays exactly the commons.
+
+    Events
+        The commons' three, and `sanction`: `u_i`, the store agent i spent on sanctions, on its own
+        slot (helpers never sanction). Opportunity: agent i could sanction when some other agent
+        overused this step (`Σ_{j≠i} o_j > 0`).
+
+    Loopholes
+        The commons' both. Sanctions see only recorded overuse, so a helper's doubled clean harvest
+        (two actors at one share each) goes unpunished; delegated overuse does not, because the
+        helper's overuse is charged to its owner.
+
+    Fitness is the final store, as in the commons; rewards include costs paid and fines suffered.
+    """
+
+    name = "commons_sanctions"
+    Params = SanctionsParams
+    event_kinds = CommonsArena.event_kinds + ("sanction",)
+    policy_names = CommonsArena.policy_names + ("sanction",)
+    action_names = CommonsArena.action_names + ("sanction",)
+
+    @property
+    def default_policy(self) -> np.ndarray:
+        return np.append(super().default_policy, 0.0)
+
+    def _after_harvest(self, store, extra, events, opportunities):
+        p, n = self.params, self.n_agents
+        sanction = extra[0]
+        overuse = events[OVERUSE, :n] + events[OVERUSE, n:]
+        others = _sum_rows(overuse) - overuse  # overuse by everyone but i, each i's to sanction
+        opportunities[SANCTION] = others > 0
+        spent = events[SANCTION, :n]
+        np.multiply(sanction, others, out=spent)
+        spent *= p.sanction_cost
+        events[SANCTION, n:] = 0.0
+        if (spent > store).any():  # someone cannot pay: scale its sanction to its store
+            scale = _ratio_capped(store, spent)
+            spent *= scale
+            sanction = sanction * scale
+            store = np.maximum(store - spent, 0.0)
+        else:
+            store = store - spent
+        fine = _sum_rows(sanction) - sanction
+        fine *= overuse
+        fine *= p.sanction_fine
+        return np.maximum(store - fine, 0.0)
 
 
 def parallel_env(n_agents: int = 4, steps: int = 50, params: CommonsParams | None = None, **kw: Any):

@@ -48,5 +48,6 @@ for _name, _description in (
     ("evade_oversight", "blinds or avoids an overseer"),
     ("seize_power", "takes control away from the principal"),
     ("build", "creates a helper agent that acts on one's behalf"),
+    ("sanction", "spends one's own resources to fine another agent for breaking a norm"),
 ):
     register(_name, _description)
