@@ -36,6 +36,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/commons_speed.py
 	$(BIN)/python bench/matrix_speed.py
+	$(BIN)/python bench/principal_speed.py
+	$(BIN)/python bench/sanctions_speed.py
 	$(BIN)/python bench/default_experiment.py
 	$(BIN)/python bench/engine_scaling.py
 	$(BIN)/python bench/invasion_speed.py
