@@ -13,6 +13,7 @@ import arenas
 from arenas.commons import BUILD, OVERUSE, TAKE, CommonsArena, CommonsParams
 from arenas.core import Arena, concat_noise
 from arenas.inputs import InputError, read_params
+from arena_checks import assert_traces_equal
 
 N, STEPS = 4, 30
 
@@ -32,13 +33,6 @@ def uniform(arena: CommonsArena, batch: int, **values: float) -> np.ndarray:
     return policy
 
 
-def assert_traces_equal(a, b) -> None:
-    assert a.kinds == b.kinds
-    for name in ("fitness", "events", "opportunities", "watched"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert set(a.series) == set(b.series)
-    for name in a.series:
-        np.testing.assert_array_equal(a.series[name], b.series[name], err_msg=name)
 
 
 PARAMS = {

@@ -16,6 +16,13 @@ from arenas.core import Arena, concat_noise
 from arenas.inputs import InputError, read_params
 from arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
 from arenas.wrapper import ParallelArenaEnv
+import arena_checks
+from arena_checks import play, same_episode
+
+
+def assert_traces_equal(a, b) -> None:
+    arena_checks.assert_traces_equal(a, b, series={"cooperation"})
+
 
 PD = MatrixParams()  # R=3, S=0, T=5, P=1
 DONATION = MatrixParams(reward=3.0, sucker=-1.0, temptation=4.0, punishment=0.0)  # b=4, c=1
@@ -31,34 +38,10 @@ def policies(batch: int, *values: float) -> np.ndarray:
     return np.tile(np.array(values, dtype=np.float64)[None, :, None], (batch, 1, 1))
 
 
-def assert_traces_equal(a, b) -> None:
-    assert a.kinds == b.kinds
-    for name in ("fitness", "events", "opportunities", "watched"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert set(a.series) == set(b.series) == {"cooperation"}
-    np.testing.assert_array_equal(a.series["cooperation"], b.series["cooperation"])
 
 
-def play(env, actions_rng: np.random.Generator, seed: int):
-    obs, infos = env.reset(seed=seed)
-    steps = [(obs, infos)]
-    while env.agents:
-        steps.append(env.step({agent: actions_rng.random(1) for agent in env.agents}))
-    return steps
 
 
-def same_episode(first, second) -> bool:
-    for a_step, b_step in zip(first, second, strict=True):
-        for a, b in zip(a_step, b_step, strict=True):
-            if a.keys() != b.keys():
-                return False
-            for agent in a:
-                if isinstance(a[agent], np.ndarray):
-                    if not np.array_equal(a[agent], b[agent]):
-                        return False
-                elif a[agent] != b[agent]:
-                    return False
-    return True
 
 
 # --- PettingZoo -----------------------------------------------------------------------------------

@@ -19,6 +19,13 @@ from arenas.core import Arena, concat_noise
 from arenas.inputs import read_params
 from arenas.principal import PrincipalArena, PrincipalParams
 from arenas.wrapper import ParallelArenaEnv
+import arena_checks
+from arena_checks import play, same_episode
+
+
+def assert_traces_equal(a, b) -> None:
+    arena_checks.assert_traces_equal(a, b, series={"principal_control"})
+
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
 ODD = PrincipalParams(productivity=1.3, wage=0.37, endowment=0.7, max_seize=0.23, detection_threshold=0.11, fine=1.7)
@@ -32,34 +39,10 @@ def random_policy(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
     return policy
 
 
-def play(env, actions_rng: np.random.Generator, seed: int):
-    obs, infos = env.reset(seed=seed)
-    steps = [(obs, infos)]
-    while env.agents:
-        steps.append(env.step({agent: actions_rng.random(3) for agent in env.agents}))
-    return steps
 
 
-def same_episode(first, second) -> bool:
-    for a_step, b_step in zip(first, second, strict=True):
-        for a, b in zip(a_step, b_step, strict=True):
-            if a.keys() != b.keys():
-                return False
-            for agent in a:
-                if isinstance(a[agent], np.ndarray):
-                    if not np.array_equal(a[agent], b[agent]):
-                        return False
-                elif a[agent] != b[agent]:
-                    return False
-    return True
 
 
-def assert_traces_equal(a, b) -> None:
-    assert a.kinds == b.kinds
-    for name in ("fitness", "events", "opportunities", "watched"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert set(a.series) == set(b.series) == {"principal_control"}
-    np.testing.assert_array_equal(a.series["principal_control"], b.series["principal_control"])
 
 
 # --- PettingZoo -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from arenas.commons import (
 )
 from arenas.core import Arena, Trace, concat_noise
 from arenas.wrapper import ParallelArenaEnv
+from arena_checks import play
 
 N, STEPS = 4, 30
 HARVEST, SANCTIONS = 0, 5  # policy columns
@@ -58,16 +59,10 @@ def test_pettingzoo_api_and_seed():
     parallel_seed_test(lambda: ParallelArenaEnv(SanctionsCommonsArena(4, 30)), num_cycles=30)
 
 
-def _play(env, rng, seed):
-    obs, _ = env.reset(seed=seed)
-    out = [obs]
-    while env.agents:
-        out.append(env.step({agent: rng.random(6) for agent in env.agents}))
-    return out
 
 
 def test_500_steps_are_deterministic_for_a_seed():
-    runs = [_play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=7) for _ in range(2)]
+    runs = [play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=7) for _ in range(2)]
     sanctioned = 0.0
     for first, second in zip(runs[0][1:], runs[1][1:]):
         for a, b in zip(first, second):
@@ -78,7 +73,7 @@ def test_500_steps_are_deterministic_for_a_seed():
                     assert a[agent] == b[agent]
         sanctioned += sum(info["events"]["sanction"] for info in first[4].values())
     assert sanctioned > 0
-    other = _play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=8)
+    other = play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=8)
     assert not np.array_equal(other[-1][0]["agent_0"], runs[0][-1][0]["agent_0"])
 
 

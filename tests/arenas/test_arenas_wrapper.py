@@ -11,16 +11,9 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 from arenas.commons import BUILD, TAKE, CommonsArena, CommonsParams, parallel_env
 from arenas.core import Arena, StepResult
 from arenas.wrapper import ParallelArenaEnv
+from arena_checks import play
 
 
-def play(env, actions_rng: np.random.Generator, seed: int):
-    """One episode with actions drawn from `actions_rng`; returns every step's outputs."""
-    obs, infos = env.reset(seed=seed)
-    steps = [(obs, infos)]
-    while env.agents:
-        actions = {agent: actions_rng.random(5) for agent in env.agents}
-        steps.append(env.step(actions))
-    return steps
 
 
 def test_pettingzoo_parallel_api():
