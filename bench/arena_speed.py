@@ -3,7 +3,11 @@ its PettingZoo wrapper, on the same kind of episodes (random episode policies)."
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
 import time
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -43,3 +47,41 @@ def wrapper_rate(arena: Arena, seconds: float, rng: np.random.Generator) -> tupl
             agent_steps += arena.n_agents
         episodes += 1
     return agent_steps / (time.perf_counter() - start), episodes
+
+
+BATCHES = (1, 64, 1024, 4096)
+
+
+def compare(title: str, arenas: list[Arena], quick: bool) -> None:
+    """Print one table: the first arena's wrapper loop, then each arena's batched core at every
+    batch size, the generic step-by-step `Arena.rollout` at the largest, and the ratio."""
+    seconds, wrapper_seconds = (0.05, 0.3) if quick else (1.0, 3.0)
+    rng = np.random.default_rng(0)
+    first = arenas[0]
+    per_episode = first.n_agents * first.steps
+    print(f"\n{title}: {first.n_agents} agents, {first.steps} steps, random policies; numpy {np.__version__}, "
+          f"Python {platform.python_version()}, {platform.machine()} {os.cpu_count()} cores{' (--quick)' if quick else ''}")
+    loop, episodes = wrapper_rate(first, wrapper_seconds, rng)
+    print(f"{'engine':<32} {'B':>5} {'ms/rollout':>11} {'M agent-steps/s':>16} {'vs wrapper':>11}")
+    print(f"{'ParallelEnv loop':<32} {1:>5} {per_episode / loop * 1e3:>11.2f} {loop / 1e6:>16.3f} {1.0:>10.0f}x"
+          f"   ({episodes} episodes in {wrapper_seconds:.1f} s)")
+    big = BATCHES[-1]
+    rates = {}
+    for arena in arenas:
+        for batch in BATCHES:
+            best, rate = core_rate(arena.rollout, arena, batch, seconds, rng)
+            rates[type(arena).__name__] = rate  # the last, largest batch
+            print(f"{type(arena).__name__ + '.rollout':<32} {batch:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x")
+    best, rate = core_rate(partial(Arena.rollout, first), first, big, seconds, rng)
+    print(f"{'Arena.rollout (step by step)':<32} {big:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x")
+    ratio = rates[type(first).__name__] / loop
+    print(f"ratio at B={big}: {ratio:.0f}x (target >= 100x: {'met' if ratio >= 100 else 'NOT met'}); "
+          f"{big} episodes take {big * per_episode / rates[type(first).__name__]:.3f} s batched, "
+          f"~{big * per_episode / loop:.1f} s through the wrapper loop (extrapolated)")
+
+
+def main(title: str, arenas: list[Arena]) -> None:
+    """Command line of every arena benchmark: `[--quick]` for a smoke run rather than figures."""
+    parser = argparse.ArgumentParser(description=title)
+    parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not figures")
+    compare(title, arenas, parser.parse_args().quick)
