@@ -163,6 +163,12 @@ def _resume_replicates(experiment: Experiment, run_dir: Path, manifest: dict, po
     manifest.update(status="running", finished=None)
     manifest.setdefault("resumed", []).append({"runs_complete": len(complete), "at": _now(), "git_revision": _git_revision()})
     storage.write_json(manifest, run_dir / "manifest.json")
+    _each_seed(experiment, run_dir, manifest, pool, progress)
+
+
+def _each_seed(experiment: Experiment, run_dir: Path, manifest: dict, pool, progress: bool) -> None:
+    """Run (or resume, where a seed's run already started) every seed of a replicate set, and
+    keep the set's manifest status in step."""
     try:
         for replicate, name in zip(experiment.replicates(), manifest["runs"]):
             if (run_dir / name / "manifest.json").is_file():
@@ -208,16 +214,7 @@ def _run_replicates(experiment: Experiment, run_dir: Path, pool, progress: bool)
     }
     storage.write_json(manifest, run_dir / "manifest.json")
     _capture(experiment, run_dir, manifest)
-    try:
-        for replicate, name in zip(experiment.replicates(), manifest["runs"]):
-            (run_dir / name).mkdir()
-            _run_with_twin(replicate, run_dir / name, pool, progress)
-    except BaseException:
-        manifest["status"] = "failed"
-        storage.write_json(manifest, run_dir / "manifest.json")
-        raise
-    manifest.update(status="complete", finished=_now())
-    storage.write_json(manifest, run_dir / "manifest.json")
+    _each_seed(experiment, run_dir, manifest, pool, progress)
 
 
 def _now() -> str:
