@@ -169,13 +169,20 @@ def _resume_replicates(experiment: Experiment, run_dir: Path, manifest: dict, po
 def _each_seed(experiment: Experiment, run_dir: Path, manifest: dict, pool, progress: bool) -> None:
     """Run (or resume, where a seed's run already started) every seed of a replicate set, and
     keep the set's manifest status in step."""
-    try:
+    with _status(manifest, run_dir):
         for replicate, name in zip(experiment.replicates(), manifest["runs"]):
             if (run_dir / name / "manifest.json").is_file():
                 _resume_with_twin(replicate, run_dir / name, pool, progress)
             else:
                 _fresh_dir(run_dir / name)
                 _run_with_twin(replicate, run_dir / name, pool, progress)
+
+
+@contextmanager
+def _status(manifest: dict, run_dir: Path):
+    """Record in the manifest how the work inside ended: complete, or failed (and re-raise)."""
+    try:
+        yield
     except BaseException:
         manifest["status"] = "failed"
         storage.write_json(manifest, run_dir / "manifest.json")
@@ -313,7 +320,7 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
 
     label = f"{experiment.name} seed {experiment.seed}{' (drift)' if role == 'drift' else ''}{f' from gen {start}' if start else ''}"
     bar = Progress(experiment.generations - start, label, experiment.population * experiment.arena.episodes, enabled=show and not finished)
-    try:
+    with _status(manifest, run_dir):
         for generation in range(start, experiment.generations if not finished else start):
             pop, fixed = _generation(context, pop, generation)
             manifest["generations_done"] = generation + 1
@@ -324,12 +331,6 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
             if fixed:
                 bar.finish()
                 break
-    except BaseException:
-        manifest["status"] = "failed"
-        storage.write_json(manifest, run_dir / "manifest.json")
-        raise
-    manifest.update(status="complete", finished=_now())
-    storage.write_json(manifest, run_dir / "manifest.json")
 
 
 def _recorded_lineage(run_dir: Path, founders: dict, start: int) -> Lineage:

@@ -170,20 +170,7 @@ def moran_birth_death(
         return Births(parents, dead.astype(np.int64))
 
     dead_list = dead.tolist()
-    done = 0
-    if float(f.mean()) / fmax >= _MIN_ACCEPTANCE:
-        current = f.tolist()
-        done = _moran_rejection(current, fmax, dead_list, parents, rng, hop=hop)
-        f = np.asarray(current)
-    else:
-        f = f.copy()
-    if done < events:
-        if hop is None:
-            _moran_cumsum(f, dead_list[done:], parents[done:], rng)
-        else:
-            rest = dead_list[done:]
-            _moran_cumsum(f, rest, parents[done:], rng, hop=hop)
-            dead_list[done:] = rest
+    _sample_parents(f, fmax, dead_list, parents, rng, hop=hop)
     return Births(parents, np.asarray(dead_list, dtype=np.int64))
 
 
@@ -222,16 +209,7 @@ def moran_death_birth(
     if fmax == 0.0:
         other = rng.integers(0, n - 1, size=events)
         return Births(other + (other >= dead), dead)
-    dead_list = dead.tolist()
-    done = 0
-    if float(f.mean()) / fmax >= _MIN_ACCEPTANCE:
-        current = f.tolist()
-        done = _moran_rejection(current, fmax, dead_list, parents, rng, exclude=True)
-        f = np.asarray(current)
-    else:
-        f = f.copy()
-    if done < events:
-        _moran_cumsum(f, dead_list[done:], parents[done:], rng, exclude=True)
+    _sample_parents(f, fmax, dead.tolist(), parents, rng, exclude=True)
     return Births(parents, dead)
 
 
@@ -281,6 +259,23 @@ def _death_birth_graph(
         out[k] = p
         fl[d] = fl[p]
         f[d] = fl[p]
+
+
+def _sample_parents(f: np.ndarray, fmax: float, dead: list, parents: np.ndarray, rng: np.random.Generator, **options) -> None:
+    """Fill `parents` event by event: by rejection while it accepts often enough, then by
+    cumulative sums. With `hop` (birth–death on a graph) `dead` is rewritten in place to the
+    neighbours that died; `options` go to both samplers."""
+    done = 0
+    if float(f.mean()) / fmax >= _MIN_ACCEPTANCE:
+        current = f.tolist()
+        done = _moran_rejection(current, fmax, dead, parents, rng, **options)
+        f = np.asarray(current)
+    else:
+        f = f.copy()
+    if done < len(dead):
+        rest = dead[done:]
+        _moran_cumsum(f, rest, parents[done:], rng, **options)
+        dead[done:] = rest
 
 
 def _moran_rejection(

@@ -144,9 +144,9 @@ def test_moran_switches_sampler_when_fit_types_die_out(monkeypatch: pytest.Monke
     switched: list[int] = []
     real = selection._moran_cumsum
 
-    def spy(f, dead, out, rng):  # type: ignore[no-untyped-def]
+    def spy(f, dead, out, rng, **options):  # type: ignore[no-untyped-def]
         switched.append(len(dead))
-        return real(f, dead, out, rng)
+        return real(f, dead, out, rng, **options)
 
     monkeypatch.setattr(selection, "_MIN_ACCEPTANCE", 0.6)
     monkeypatch.setattr(selection, "_moran_cumsum", spy)
