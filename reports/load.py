@@ -145,14 +145,18 @@ def stopped_at(manifest: dict[str, Any]) -> int | None:
     return g if isinstance(g, int) and not isinstance(g, bool) else None
 
 
-def is_replicates(path: str | Path) -> bool:
-    """True when `path` holds a replicates directory (manifest role "replicates": one run per seed)."""
-    file = Path(path) / MANIFEST
+def _has_role(file: Path, role: str) -> bool:
+    """Whether `file` is a readable JSON object whose "role" is `role`."""
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return isinstance(manifest, dict) and manifest.get("role") == REPLICATES_ROLE
+    return isinstance(manifest, dict) and manifest.get("role") == role
+
+
+def is_replicates(path: str | Path) -> bool:
+    """True when `path` holds a replicates directory (manifest role "replicates": one run per seed)."""
+    return _has_role(Path(path) / MANIFEST, REPLICATES_ROLE)
 
 
 def load_any(path: str | Path) -> Run | Replicates | Sweep:
@@ -427,12 +431,7 @@ class Sweep:
 
 def is_sweep(path: str | Path) -> bool:
     """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
-    file = Path(path) / SWEEP_MANIFEST
-    try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("role") == SWEEP_ROLE
+    return _has_role(Path(path) / SWEEP_MANIFEST, SWEEP_ROLE)
 
 
 def load_sweep(path: str | Path) -> Sweep:
