@@ -5,7 +5,8 @@
   its own utility, the others modelled as playing their current policies, and keeps the best.
   Candidates are scored on common random numbers (every candidate sees the same rollout noise),
   so differences between them are not noise. All planners of a batch of groups are simulated in
-  one batched rollout per horizon.
+  one batched rollout per horizon. Where an arena shows public traits, the rollouts show the group's
+  traits, as the arena would show them to the others.
 A hard constraint makes any candidate whose rollouts contain the forbidden event score −inf; if
 every candidate does, the planner takes the one with the least of it.
 """
@@ -40,6 +41,7 @@ class PlanGroup:
     policies: np.ndarray  # [n, P] current policy of each member: the model of the others
     planners: tuple[tuple[int, Capability], ...]  # (slot, capability) of members that plan
     kin: np.ndarray  # [n, n] kin[i, j]: j is i or descends from i
+    traits: np.ndarray | None = None  # [n, F] public traits of each member (None: zeros)
 
 
 def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -57,7 +59,7 @@ def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator
     return np.concatenate([current[None], nearby, uniform])[:count]
 
 
-def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.ndarray, steps: int) -> np.ndarray:
+def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
     """[B, n] fitness agent k would get if everyone in its group played its policy (k in `slots`).
 
     Entries of other slots are 0. The episodes reuse `noise`, so the comparison with the
@@ -68,15 +70,19 @@ def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.nda
         return np.zeros((batch, n))
     focal = np.repeat(np.asarray(slots), batch)
     tiled = np.tile(policies, (len(slots), 1, 1))
-    fitness = focal_alike(arena, tiled, tile_noise(noise, len(slots)), focal, steps)
+    shown = np.tile(arena.public_traits(traits, batch), (len(slots), 1, 1))
+    fitness = focal_alike(arena, tiled, tile_noise(noise, len(slots)), focal, steps, shown)
     return fitness.reshape(len(slots), batch, n).sum(axis=0)
 
 
-def focal_alike(arena: Arena, policies: np.ndarray, noise: dict, focal: np.ndarray, steps: int) -> np.ndarray:
-    """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy."""
+def focal_alike(arena: Arena, policies: np.ndarray, noise: dict, focal: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
+    """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy
+    (and, where the arena shows traits, is alike in them too)."""
     rows = np.arange(len(policies))
     alike = np.repeat(policies[rows, focal][:, None], policies.shape[1], axis=1)
-    fitness = arena.rollout(alike, noise, steps).fitness
+    shown = arena.public_traits(traits, len(policies))
+    shown = np.repeat(shown[rows, focal][:, None], policies.shape[1], axis=1)
+    fitness = arena.rollout(alike, noise, steps, shown).fitness
     out = np.zeros_like(fitness)
     out[rows, focal] = fitness[rows, focal]
     return out
@@ -92,6 +98,7 @@ class _Request:
     noise: dict
     kin: np.ndarray  # [n, n]
     weights: np.ndarray  # [n, T]
+    traits: np.ndarray  # [n, F]
 
 
 def plan(arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]) -> list[np.ndarray]:
@@ -105,7 +112,8 @@ def plan(arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: l
             policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
             policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
             horizon = min(capability.horizon or arena.steps, arena.steps)
-            request = _Request(g, slot, candidates, capability.rollouts, policies, tile_noise(noise, count), group.kin, group.weights)
+            traits = arena.public_traits(group.traits, 1)[0]
+            request = _Request(g, slot, candidates, capability.rollouts, policies, tile_noise(noise, count), group.kin, group.weights, traits)
             by_horizon.setdefault(horizon, []).append(request)
 
     chosen = [group.policies.copy() for group in groups]
@@ -124,12 +132,13 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     focal = np.concatenate([np.full(size, r.slot) for size, r in zip(sizes, requests)])
     weights = np.concatenate([np.repeat(r.weights[None], size, axis=0) for size, r in zip(sizes, requests)])
     kin = np.concatenate([np.repeat(r.kin[None], size, axis=0) for size, r in zip(sizes, requests)])
+    traits = np.concatenate([np.repeat(r.traits[None], size, axis=0) for size, r in zip(sizes, requests)])
     rows = np.arange(len(policies))
 
-    trace = arena.rollout(policies, noise, horizon)
+    trace = arena.rollout(policies, noise, horizon, traits)
     universal = [t for t, term in enumerate(terms) if term.kind == UNIVERSALIZATION]
     if universal and (weights[rows, focal][:, universal] != 0).any():
-        alike = focal_alike(arena, policies, noise, focal, horizon)
+        alike = focal_alike(arena, policies, noise, focal, horizon, traits)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
     values = features(trace, terms, kin, alike)

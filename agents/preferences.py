@@ -7,6 +7,9 @@ process share of an agent is well defined. A weight of `inf` is a hard constrain
 Utility is computed as `features · weights`: `features(trace, terms, kin)` gives each term's value
 for every agent of every episode ([B, n, T]), and `utility(features, weights)` applies per-agent
 weights ([B, n, T] or broadcastable). Agents of a population then differ only by a weight row.
+
+Public traits (`traits(weights, terms, names)`) are what arenas with observable preferences show
+others of a profile: functions of the weights alone, so no policy can fake them.
 """
 
 from __future__ import annotations
@@ -210,3 +213,31 @@ def _principal_power(trace: Trace, kin: np.ndarray) -> np.ndarray:
 
 
 register_measure("principal_power", _principal_power)
+
+
+def _keeps_promises(weights: np.ndarray, terms: tuple[Term, ...]) -> np.ndarray:
+    """w / (1 + w), w the total weight on `break_promise` constraints of any scope: 0 for a pure
+    consequentialist, 1/2 at the weight (1) where breaking stops paying in the promises arena,
+    1 for a hard constraint. The scope does not show: the arena's loophole."""
+    columns = [t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == "break_promise"]
+    w = np.maximum(np.asarray(weights, dtype=float)[..., columns], 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(w), 1.0, w / (1.0 + w))
+
+
+# Public traits: (weights[..., T], terms) -> [...], each in [0, 1]. Register more with `register_trait`.
+TRAITS: dict[str, Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]] = {"keeps_promises": _keeps_promises}
+
+
+def register_trait(name: str, trait: Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]) -> None:
+    """Add a public trait an arena may declare in `trait_names`."""
+    TRAITS[name] = trait
+
+
+def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...]) -> np.ndarray:
+    """[..., F] the public traits `names` of profiles with `weights` [..., T] over `terms`."""
+    weights = np.asarray(weights, dtype=float)
+    unknown = [name for name in names if name not in TRAITS]
+    if unknown:
+        raise KeyError(f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)})")
+    return np.stack([TRAITS[name](weights, terms) for name in names], axis=-1) if names else np.zeros(weights.shape[:-1] + (0,))

@@ -211,7 +211,7 @@ class CommonsArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None) -> Trace:
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop."""
         steps = self.steps if steps is None else steps

@@ -7,6 +7,12 @@ and the PettingZoo wrapper (B = 1) replays exactly what the core does for the sa
 
 Actors: slots `0..n-1` are the agents; arenas with helpers add slots `n..2n-1`, helper `n+i`
 acting for agent `i`. An event belongs to its actor; scopes decide whose acts a profile counts.
+
+Public traits: an arena may declare `trait_names`, facts about each agent's *profile* (not its
+policy) that others may see, each in [0, 1] — `traits` `[B, n, F]`. A decider can change its policy
+to look trustworthy but not its weights, so seeing traits is what makes preferences observable
+(Dekel, Ely & Yilankaya 2007). `begin(batch, traits)` stores them in the state as `traits`; arenas
+that declare none ignore them.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class Arena(ABC):
     observation_names: ClassVar[tuple[str, ...]]
     has_helpers: ClassVar[bool] = False
     has_oversight: ClassVar[bool] = False
+    trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
 
     def __init__(self, n_agents: int, steps: int, params: Any = None):
         if n_agents < 1 or steps < 1:
@@ -120,16 +127,35 @@ class Arena(ABC):
     def record(self, state: State) -> dict[str, np.ndarray]:
         """Current value [B] of each series in `series_names`."""
 
+    def public_traits(self, traits: np.ndarray | None, batch: int) -> np.ndarray:
+        """`traits` as `[batch, n, F]` floats (a `[n, F]` array is shared by every episode); None
+        stands for zeros: agents whose profiles show none of the traits."""
+        shape = (batch, self.n_agents, len(self.trait_names))
+        if traits is None:
+            return np.zeros(shape)
+        values = np.broadcast_to(np.asarray(traits, dtype=np.float64), shape)
+        if ((values < 0) | (values > 1)).any():
+            raise ValueError(f"traits of the {self.name} arena must lie in [0, 1]")
+        return values
+
+    def begin(self, batch: int, traits: np.ndarray | None = None) -> State:
+        """`reset`, plus the public traits of arenas that read them (state key `traits`)."""
+        state = self.reset(batch)
+        if self.trait_names:
+            state["traits"] = self.public_traits(traits, batch)
+        return state
+
     def watched(self, noise: Noise) -> np.ndarray:
         """[B] whether an overseer watches each episode; arenas without oversight: never."""
         batch = next(iter(noise.values())).shape[0]
         return np.zeros(batch, dtype=bool)
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None) -> Trace:
-        """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps."""
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+        """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps,
+        the agents showing public `traits` [B, n, F] (see `begin`)."""
         steps = self.steps if steps is None else steps
         batch = policy.shape[0]
-        state = self.reset(batch)
+        state = self.begin(batch, traits)
         shape = (batch, self.n_actors, len(self.event_kinds))
         events = np.zeros(shape)
         opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))

@@ -182,7 +182,7 @@ class PrincipalArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None) -> Trace:
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
         """`Arena.rollout`, agent-major inside and without observations (`act` reads only the
         time); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps

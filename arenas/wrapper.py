@@ -5,7 +5,8 @@ steps replay it through the batched core, so for the same seed and actions the w
 exactly what the core gives (`reset()` without a seed draws the next episode from the same
 generator, as in Gymnasium). Each step's `infos[agent]` carries the event amounts done by the agent
 itself (`events`) and by its helpers (`helper_events`), and its `opportunities`; arenas with
-oversight add `watched`.
+oversight add `watched`. Arenas with public traits take them as `reset(options={"traits": t})`,
+`t` shaped `[n, F]` (default: zeros); they hold until the next reset that passes others.
 
 Observation spaces are unbounded unless the arena class declares `observation_low` /
 `observation_high`. PettingZoo's API test sets `max_cycles`; the next reset then rebuilds the arena
@@ -39,6 +40,7 @@ class ParallelArenaEnv(ParallelEnv):
         self.arena_state: dict[str, Any] | None = None
         self._noise: dict[str, np.ndarray] = {}
         self._rng: np.random.Generator | None = None
+        self._traits: np.ndarray | None = None
         low = getattr(arena, "observation_low", -np.inf)
         high = getattr(arena, "observation_high", np.inf)
         n_obs, n_act = len(arena.observation_names), len(arena.action_names)
@@ -58,8 +60,10 @@ class ParallelArenaEnv(ParallelEnv):
             self.arena = type(self.arena)(self.arena.n_agents, self.max_cycles, self.arena.params)
         if seed is not None or self._rng is None:
             self._rng = np.random.default_rng(seed)
+        if options and "traits" in options:
+            self._traits = self.arena.public_traits(options["traits"], 1)
         self._noise = self.arena.noise(self._rng, 1)
-        self.arena_state = self.arena.reset(1)
+        self.arena_state = self.arena.begin(1, self._traits)
         self.t = 0
         self.agents = list(self.possible_agents)
         obs = self._observations()

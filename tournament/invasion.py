@@ -23,7 +23,7 @@ from math import comb
 import numpy as np
 
 from agents.deciders import PlanGroup, plan
-from agents.preferences import term_universe
+from agents.preferences import term_universe, traits
 from tournament.config import Experiment
 from tournament.play import stream
 from tournament.selection import fitness_from_payoff
@@ -94,7 +94,7 @@ def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.n
         weights[0] = rows[entry]
         policies = np.repeat(np.asarray(mix[resident].policy, float)[None], n, axis=0)
         policies[0] = mix[entry].policy
-        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n))
+        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), traits(weights, terms, arena.trait_names))
         chosen.append(plan(arena, terms, [group], [stream(experiment.seed, 0, index, "plan")])[0][0])
     return np.stack(chosen)
 
@@ -104,11 +104,15 @@ def payoff_table(experiment: Experiment, resident: int, mutant: int, episodes: i
     arena = experiment.arena.build()
     n = arena.n_agents
     policy = _policies(experiment, arena, resident, mutant)
+    mix = experiment.mix
+    terms = term_universe([entry.profile for entry in mix])
+    shown = traits(np.stack([mix[e].profile.weight_row(terms) for e in (resident, mutant)]), terms, arena.trait_names)
     is_mutant = np.arange(n)[None, :] < np.arange(n + 1)[:, None]  # [n+1, n]: row k has k mutants
     policies = np.repeat(policy[is_mutant.astype(int)], episodes, axis=0)
+    shown = np.repeat(shown[is_mutant.astype(int)], episodes, axis=0)
     noise = arena.noise(stream(experiment.seed, 0, 0, "play"), episodes)
     noise = {key: np.tile(value, (n + 1,) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
-    fitness = arena.rollout(policies, noise).fitness.reshape(n + 1, episodes, n).mean(axis=1)
+    fitness = arena.rollout(policies, noise, traits=shown).fitness.reshape(n + 1, episodes, n).mean(axis=1)
     with np.errstate(invalid="ignore"):
         pay_m = np.where(is_mutant, fitness, 0).sum(axis=1) / np.maximum(is_mutant.sum(axis=1), 1)
         pay_r = np.where(~is_mutant, fitness, 0).sum(axis=1) / np.maximum((~is_mutant).sum(axis=1), 1)

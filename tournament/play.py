@@ -44,6 +44,7 @@ class GroupBatch:
     kin: np.ndarray  # [G, n, n]
     planning: np.ndarray  # [G, n] bool: members that choose their policy in this group
     episodes: int
+    traits: np.ndarray | None = None  # [G, n, F] public traits, for arenas that show them
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
                 if setup.planners[e] is not None and batch.planning[i, slot]
             ),
             batch.kin[i],
+            None if batch.traits is None else batch.traits[i],
         )
         for i in range(len(batch.groups))
     ]
@@ -86,12 +88,13 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
 
     noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
     played = np.repeat(policies, episodes, axis=0)
-    trace = arena.rollout(played, noise)
+    shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
+    trace = arena.rollout(played, noise, traits=shown)
     weights = np.repeat(batch.weights, episodes, axis=0)
 
     universal = [t for t, term in enumerate(setup.terms) if term.kind == "universalization"]
     slots = np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
-    alike = alike_fitness(arena, played, noise, slots, arena.steps)
+    alike = alike_fitness(arena, played, noise, slots, arena.steps, shown)
     values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)
 
     def shaped(array: np.ndarray) -> np.ndarray:

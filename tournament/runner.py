@@ -29,7 +29,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from agents.preferences import Profile, Term, process_share, term_universe, with_scope_variants
+from agents.preferences import Profile, Term, process_share, term_universe, traits, with_scope_variants
 from arenas.inputs import InputError
 from tournament import config, storage
 from tournament.config import Experiment
@@ -563,6 +563,7 @@ def _batches(context: _Context, pop: Population, groups: np.ndarray, generation:
             kin=_kin(context, pop.ids[groups[chunk]]),
             planning=planning[chunk],
             episodes=episodes,
+            traits=traits(pop.weights[groups[chunk]], context.terms, context.arena.trait_names),
         )
         for chunk in tasks
     ]
