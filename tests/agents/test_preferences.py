@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from agents.preferences import Term, features, process_share, scoped_events, term_universe, utility
+from agents.preferences import Term, features, process_share, register_trait, scoped_events, term_universe, traits, utility
 from agents.profiles import library, load
 from arenas.core import Trace
 
@@ -90,3 +90,20 @@ def test_library_profiles_lay_out_over_a_term_universe():
         row = profile.weight_row(universe)
         assert np.count_nonzero(row) == len(profile.terms)
         assert sorted(row[row != 0].tolist()) == sorted(profile.weights)
+
+
+def test_keeps_promises_trait_is_read_from_the_weights_of_every_scope(monkeypatch):
+    """w / (1 + w) of the total weight on break_promise constraints: 0, 1/2, (2+1)/(1+3) = 3/4, 1."""
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "break_promise", scope="self"),
+             Term("constraint", "break_promise", scope="world"), Term("constraint", "take", scope="self"))
+    weights = np.array([[1.0, 0.0, 0.0, 9.0], [1.0, 1.0, 0.0, 0.0], [5.0, 2.0, 1.0, 0.0], [1.0, math.inf, 0.0, 0.0]])
+    assert traits(weights, terms, ("keeps_promises",))[:, 0].tolist() == [0.0, 0.5, 0.75, 1.0]
+    assert traits(weights[None], terms, ("keeps_promises", "keeps_promises")).shape == (1, 4, 2)
+    assert traits(weights, terms, ()).shape == (4, 0)
+    with pytest.raises(KeyError, match="no public trait registered as 'honest'"):
+        traits(weights, terms, ("honest",))
+    import agents.preferences
+
+    monkeypatch.setattr(agents.preferences, "TRAITS", dict(agents.preferences.TRAITS))  # registers into a copy
+    register_trait("outcome_share", lambda w, t: w[..., 0] / w.sum(axis=-1))
+    assert traits(weights[:1], terms, ("outcome_share",))[0, 0] == 0.1

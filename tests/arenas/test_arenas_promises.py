@@ -289,6 +289,17 @@ def test_traits_are_checked_and_default_to_zeros():
         arena.public_traits(np.zeros((3, 2)), 1)
 
 
+def test_arenas_without_traits_ignore_them():
+    from arenas.commons import CommonsArena
+    from arenas.principal import PrincipalArena
+
+    rng = np.random.default_rng(0)
+    for arena in (CommonsArena(3, 10), PrincipalArena(3, 10)):
+        assert arena.trait_names == () and "traits" not in arena.begin(2, rng.random((2, 3, 0)))
+        policy, noise = rng.random((2, 3, len(arena.policy_names))), arena.noise(rng, 2)
+        arena_checks.assert_traces_equal(arena.rollout(policy, noise), arena.rollout(policy, noise, traits=np.zeros((2, 3, 0))))
+
+
 def test_params_registered_and_documented():
     assert all("low" in f.metadata and "high" in f.metadata for f in fields(PromisesParams))
     assert read_params(PromisesParams, {"observe": 1}, "x.toml", "arena") == PromisesParams(observe=1.0)

@@ -1,0 +1,73 @@
+"""Public traits reach the games: a run and an invasion analysis in the promises arena show each
+agent's profile to its partners, so whether keepers out-earn consequentialists turns on `observe`."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tournament.config import load
+from tournament.invasion import payoff_table
+from tournament.runner import run
+
+EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "promises.toml"
+
+
+def _experiment(tmp_path, observe: float, generations: int = 3, *more: tuple[str, str]):
+    """The promises experiment, small: 16 agents, half consequentialists, half promise-keepers."""
+    text = EXPERIMENT.read_text()
+    for old, new in (*more,
+        ("generations = 60", f"generations = {generations}"),
+        ("population = 64", "population = 16"),
+        ("observe = 1.0", f"observe = {observe}"),
+        ("share = 0.34375", "share = 0.5"),
+        ("share = 0.328125\ndecider", "share = 0.5\ndecider"),
+        ('profile = "word-keeper"\nshare = 0.328125', 'profile = "word-keeper"\nshare = 0.0'),
+        ("neutral_drift = true", "neutral_drift = false"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / f"promises-{observe}.toml"
+    path.write_text(text)
+    return load(path)
+
+
+def test_shipped_experiment_is_valid_with_a_drift_control():
+    experiment = load(EXPERIMENT)
+    assert experiment.arena.name == "promises" and experiment.neutral_drift
+    assert {entry.profile.name for entry in experiment.mix} == {"consequentialist", "promise-keeper", "word-keeper"}
+
+
+def test_in_a_run_keepers_out_earn_consequentialists_only_where_profiles_are_seen(tmp_path):
+    """Generation 0 plans against the default (trusting) policies; from generation 1 on, partners
+    have learnt whom to trust — by the trait they see (observe 1) or not at all (observe 0)."""
+    gaps = {}
+    for observe in (1.0, 0.0):
+        run_dir = run(_experiment(tmp_path, observe), tmp_path / f"out-{observe}", workers=0, progress=False)
+        agents = pl.read_parquet(run_dir / "agents" / "**" / "*.parquet").filter(pl.col("generation") >= 1)
+        mean = dict(agents.group_by("profile").agg(pl.col("payoff").mean()).iter_rows())
+        gaps[observe] = mean["promise-keeper"] - mean["consequentialist"]
+    assert gaps[1.0] > 5.0, gaps
+    assert gaps[0.0] < 0.0, gaps
+
+
+FIXED = 'decider = "fixed"\npolicy = {{ trust_threshold = 0.5, keep = {keep} }}'
+PLANNER = 'decider = "planner"\ncapability = { candidates = 32, rollouts = 2 }'
+
+
+@pytest.mark.parametrize("observe", [1.0, 0.0])
+def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
+    """One promise-keeper (keeps, trait 3/4) among three consequentialists (break, trait 0); all
+    trust what they see at 0.5 or more; 12 steps, each meets each other 4 times per role.
+
+    Seen: the keeper is trusted by all three and keeps (+2 each time: 24) and trusts nobody; a
+    consequentialist gains +1 trusting the keeper, 4 times: 4. Unseen: everyone sees the prior
+    3/16 < 0.5 and nobody trusts: 0 for all."""
+    experiment = _experiment(
+        tmp_path, observe, 1,
+        (PLANNER, FIXED.format(keep=0.0)), (PLANNER, FIXED.format(keep=1.0)), ("reputation_noise = 0.1", "reputation_noise = 0.0"),
+    )
+    assert [entry.decider for entry in experiment.mix[:2]] == ["fixed", "fixed"]
+    pay_m, pay_r = payoff_table(experiment, 0, 1, episodes=4)  # resident consequentialist, mutant keeper
+    assert (pay_m[1], pay_r[1]) == ((24.0, 4.0) if observe == 1.0 else (0.0, 0.0))
