@@ -121,3 +121,9 @@ def test_arbitrary_bytes_are_rejected_cleanly(tmp_path, capsys, raw):
     code = main(["validate", str(path)])
     captured = capsys.readouterr()
     assert code in (0, 2) and "Traceback" not in captured.err
+
+
+@FUZZ
+@given(data=mutated(ROOT / "experiments" / "promises.toml"))
+def test_mutated_promises_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
+    _check(tmp_path, data, capsys)

@@ -71,3 +71,23 @@ def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
     assert [entry.decider for entry in experiment.mix[:2]] == ["fixed", "fixed"]
     pay_m, pay_r = payoff_table(experiment, 0, 1, episodes=4)  # resident consequentialist, mutant keeper
     assert (pay_m[1], pay_r[1]) == ((24.0, 4.0) if observe == 1.0 else (0.0, 0.0))
+
+
+@pytest.mark.parametrize(
+    "replacement, field, expected",
+    [
+        (("observe = 1.0", "observe = 1.5"), "arena.observe", "a number in [0.0, 1.0]"),
+        (("observe = 1.0", 'observe = "often"'), "arena.observe", "a number"),
+        (("reputation_noise = 0.1", "reputation_noise = -0.1"), "arena.reputation_noise", "a number in"),
+        (("observe = 1.0", "observe = 1.0\nobservability = 0.5"), "arena.observability", "a known key"),
+    ],
+)
+def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replacement, field, expected):
+    from arenas.inputs import InputError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(EXPERIMENT.read_text().replace(*replacement))
+    with pytest.raises(InputError) as caught:
+        load(path)
+    assert (caught.value.file, caught.value.field) == (str(path), field)
+    assert expected in caught.value.expected
