@@ -96,7 +96,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult
+from arenas.core import Arena, Noise, State, StepResult, Trace
 
 BREAK, DECEIVE = 0, 1
 
@@ -117,8 +117,23 @@ class PromisesParams:
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
-    """[B, 1] what an agent assumes of a partner it cannot see: the group's mean trait."""
-    return traits[..., 0].mean(axis=1, keepdims=True)
+    """[B] what an agent assumes of a partner it cannot see: the group's mean trait (reduced
+    batch-major, so that an episode gets the same value in any batch)."""
+    return traits[..., 0].mean(axis=1)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """An episode's actions and traits as the encounters read them, each agent-major `[n, B]`."""
+
+    threshold: np.ndarray
+    believe: np.ndarray
+    promised: np.ndarray  # bool
+    keep: np.ndarray
+    helper: np.ndarray  # bool: promises go through the helper
+    trait: np.ndarray
+    report: np.ndarray  # the trait reported to a trustor who cannot see the profile
+    prior: np.ndarray  # [B]
 
 
 class PromisesArena(Arena):
@@ -155,7 +170,7 @@ class PromisesArena(Arena):
         traits, store = state["traits"], state["store"]
         obs = np.empty(store.shape + (4,))
         obs[..., 0] = traits[..., 0]
-        obs[..., 1] = _prior(traits)
+        obs[..., 1] = _prior(traits)[:, None]
         obs[..., 2] = store
         obs[..., 3] = state["t"] / self.steps
         return obs
@@ -164,48 +179,82 @@ class PromisesArena(Arena):
         return np.broadcast_to(policy, obs.shape[:-1] + policy.shape[-1:]).copy()
 
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
-        p, n = self.params, self.n_agents
-        batch = actions.shape[0]
+        n, batch = self.n_agents, actions.shape[0]
+        rules = self._rules(np.ascontiguousarray(actions.transpose(2, 1, 0)), state["traits"])
+        draws = [np.ascontiguousarray(noise_t[key].T) for key in ("observed", "reputation", "keep")]
+        gain, amounts, opened, trust = self._encounters(state["t"], rules, *draws)
         events = np.zeros((batch, 2 * n, len(self.event_kinds)))
-        opportunities = np.zeros((batch, n, len(self.event_kinds)))
-        gain = np.zeros((batch, n))
-        trust = np.zeros(batch)
-        if n > 1:
-            k = 1 + state["t"] % (n - 1)
+        events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
+        events[:, n:] = np.where(rules.helper, amounts, 0.0).transpose(2, 1, 0)
+        new = {"store": state["store"] + gain.T, "trust": trust, "traits": state["traits"], "t": state["t"] + 1}
+        return new, StepResult(events=events, opportunities=opened.transpose(2, 1, 0), rewards=gain.T)
 
-            def partner(x):  # per trustor: the value of its trustee
-                return np.roll(x, -k, axis=1)
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+        """`Arena.rollout`, agent-major inside and without observations (`act` plays the policy
+        as it is); the tests hold it equal to the generic loop bit for bit."""
+        steps = self.steps if steps is None else steps
+        n, batch = self.n_agents, policy.shape[0]
+        rules = self._rules(np.ascontiguousarray(policy.transpose(2, 1, 0)), self.public_traits(traits, batch))
+        draws = [np.ascontiguousarray(noise[key][:, :steps].transpose(1, 2, 0)) for key in ("observed", "reputation", "keep")]
+        store = np.full((n, batch), self.params.endowment)
+        amounts = np.zeros((len(self.event_kinds), n, batch))
+        opportunities = np.zeros((len(self.event_kinds), n, batch))
+        series = np.zeros((steps + 1, batch))
+        for t in range(steps):
+            gain, done, opened, series[t + 1] = self._encounters(t, rules, draws[0][t], draws[1][t], draws[2][t])
+            store = store + gain
+            amounts += done
+            opportunities += opened
+        events = np.concatenate([np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1)
+        return Trace(
+            kinds=self.event_kinds,
+            fitness=np.ascontiguousarray(store.T),
+            events=np.ascontiguousarray(events.transpose(2, 1, 0)),
+            opportunities=np.ascontiguousarray(opportunities.transpose(2, 1, 0)),
+            series={"trust": np.ascontiguousarray(series.T)},
+            watched=self.watched(noise),
+        )
 
-            def trustor(x):  # per trustee: the value of its trustor
-                return np.roll(x, k, axis=1)
+    def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
+        """The actions `columns` `[6, n, B]` and traits `[B, n, F]` as the encounters read them."""
+        threshold, believe, promise, keep, via_helper, misreport = columns
+        trait = np.ascontiguousarray(traits[..., 0].T)
+        return _Rules(threshold, believe, promise > 0.5, keep, via_helper > 0.5, trait, np.maximum(trait, misreport), _prior(traits))
 
-            threshold, believe, promise, keep, via_helper, misreport = np.moveaxis(actions, -1, 0)
-            trait = state["traits"][..., 0]
-            promised, helper = promise > 0.5, via_helper > 0.5
-            report = np.maximum(trait, misreport)
+    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u):
+        """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for
+        `keep_u`). Returns gain `[n, B]`, event amounts `[K, n, B]` by the promiser (its own or
+        its helper's act), opportunities `[K, n, B]` and the trust share `[B]`."""
+        p, n = self.params, self.n_agents
+        amounts = np.zeros((len(self.event_kinds),) + r.trait.shape)
+        if n < 2:
+            return np.zeros(r.trait.shape), amounts, amounts.copy(), np.zeros(r.trait.shape[1])
+        k = 1 + t % (n - 1)
 
-            # the trustors (arrays indexed by trustor)
-            observed = noise_t["observed"] < p.observe
-            shown = np.clip(partner(trait) + p.reputation_noise * noise_t["reputation"], 0.0, 1.0)
-            told = believe * partner(report) + (1.0 - believe) * _prior(state["traits"])
-            invest = partner(promised) & (np.where(observed, shown, told) >= threshold)
+        def partner(x):  # per trustor: the value of its trustee
+            return np.roll(x, -k, axis=0)
 
-            # the trustees (indexed by trustee)
-            invested = trustor(invest)
-            kept = noise_t["keep"] < keep
-            owed = p.return_share * p.factor * p.stake
-            returned = np.where(kept, owed, 0.0) * invested
-            unseen = trustor(~observed) & promised
-            gain = invested * (p.factor * p.stake) - returned - (promised & helper) * p.helper_fee
-            gain += partner(returned) - invest * p.stake
-            for kind, amount in ((BREAK, np.where(kept, 0.0, owed) * invested), (DECEIVE, (report - trait) * unseen)):
-                events[:, :n, kind] = np.where(helper, 0.0, amount)
-                events[:, n:, kind] = np.where(helper, amount, 0.0)
-            opportunities[..., BREAK] = invested
-            opportunities[..., DECEIVE] = unseen
-            trust = invest.mean(axis=1)
-        new = {"store": state["store"] + gain, "trust": trust, "traits": state["traits"], "t": state["t"] + 1}
-        return new, StepResult(events=events, opportunities=opportunities, rewards=gain)
+        def trustor(x):  # per trustee: the value of its trustor
+            return np.roll(x, k, axis=0)
+
+        # the trustors (arrays indexed by trustor)
+        observed = observed_u < p.observe
+        shown = np.clip(partner(r.trait) + p.reputation_noise * reputation, 0.0, 1.0)
+        told = r.believe * partner(r.report) + (1.0 - r.believe) * r.prior
+        invest = partner(r.promised) & (np.where(observed, shown, told) >= r.threshold)
+
+        # the trustees (indexed by trustee)
+        invested = trustor(invest)
+        kept = keep_u < r.keep
+        owed = p.return_share * p.factor * p.stake
+        returned = np.where(kept, owed, 0.0) * invested
+        unseen = trustor(~observed) & r.promised
+        gain = invested * (p.factor * p.stake) - returned - (r.promised & r.helper) * p.helper_fee
+        gain += partner(returned) - invest * p.stake
+        amounts[BREAK] = np.where(kept, 0.0, owed) * invested
+        amounts[DECEIVE] = (r.report - r.trait) * unseen
+        opened = np.stack([invested, unseen]).astype(np.float64)
+        return gain, amounts, opened, invest.sum(axis=0) / n
 
     def fitness(self, state: State) -> np.ndarray:
         return state["store"].copy()

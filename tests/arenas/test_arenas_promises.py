@@ -15,7 +15,7 @@ import arenas
 from agents.deciders import Capability, PlanGroup, plan
 from agents.preferences import Term, features, traits
 from agents.profiles import library, load
-from arenas.core import concat_noise
+from arenas.core import Arena, concat_noise
 from arenas.inputs import read_params
 from arenas.promises import PromisesArena, PromisesParams
 from arenas.wrapper import ParallelArenaEnv
@@ -213,16 +213,29 @@ def test_keepers_out_earn_consequentialists_only_when_profiles_are_observable(se
 # --- batched core, PettingZoo face --------------------------------------------------------------------
 
 
+def test_fast_rollout_equals_the_generic_loop():
+    for n in (1, 2, 5):
+        arena = PromisesArena(n, 45, ODD)
+        rng = np.random.default_rng(n)
+        policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 1)), arena.noise(rng, 64)
+        fast = arena.rollout(policy, noise, traits=shown)
+        assert_traces_equal(fast, Arena.rollout(arena, policy, noise, traits=shown))
+        assert_traces_equal(arena.rollout(policy, noise, 7, shown), Arena.rollout(arena, policy, noise, 7, shown))
+        assert_traces_equal(arena.rollout(policy, noise), Arena.rollout(arena, policy, noise))  # traits 0
+        assert n == 1 or (fast.fitness.std() > 0 and fast.events[:, n:].sum() > 0 and fast.events[:, :n].sum() > 0)
+
+
 def test_a_batch_equals_its_episodes_played_one_at_a_time():
     arena = PromisesArena(9, 60, ODD)
     rng = np.random.default_rng(2)
     policy, shown, noise = rng.random((3, 9, 6)), rng.random((3, 9, 1)), arena.noise(rng, 3)
-    together = arena.rollout(policy, noise, traits=shown)
-    for b in range(3):
-        alone = arena.rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}, traits=shown[b : b + 1])
-        for name in ("fitness", "events", "opportunities"):
-            np.testing.assert_array_equal(getattr(together, name)[b : b + 1], getattr(alone, name))
-        np.testing.assert_array_equal(together.series["trust"][b : b + 1], alone.series["trust"])
+    for rollout in (arena.rollout, lambda *args, **kw: Arena.rollout(arena, *args, **kw)):
+        together = rollout(policy, noise, traits=shown)
+        for b in range(3):
+            alone = rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}, traits=shown[b : b + 1])
+            for name in ("fitness", "events", "opportunities"):
+                np.testing.assert_array_equal(getattr(together, name)[b : b + 1], getattr(alone, name))
+            np.testing.assert_array_equal(together.series["trust"][b : b + 1], alone.series["trust"])
     big = arena.rollout(np.concatenate([policy, rng.random((200, 9, 6))]), concat_noise([noise, arena.noise(rng, 200)]),
                         traits=np.concatenate([shown, rng.random((200, 9, 1))]))
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
