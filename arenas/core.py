@@ -28,6 +28,7 @@ class StepResult:
     events: np.ndarray  # [B, A, K] amount of each kind done by each actor this step
     opportunities: np.ndarray  # [B, n, K] 1 where the agent (or its helper) could do the kind
     rewards: np.ndarray  # [B, n] fitness gained this step
+    detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts an overseer or peer saw
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Trace:
     opportunities: np.ndarray  # [B, n, K] steps at which the act was open to the agent
     series: Mapping[str, np.ndarray]  # name -> [B, T+1] state series for standing properties
     watched: np.ndarray  # [B] bool: an overseer saw the episode (False where none exists)
+    detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts seen; None: nothing seen
+
+    def __post_init__(self) -> None:
+        if self.detected is None:
+            object.__setattr__(self, "detected", np.zeros_like(self.events))
 
     @property
     def n_agents(self) -> int:
@@ -56,10 +62,22 @@ class Trace:
 
     def helper_events(self) -> np.ndarray:
         """[B, n, K] amounts done by the helpers each agent built."""
-        n, actors = self.n_agents, self.events.shape[1]
+        return self._by_helpers(self.events)
+
+    def own_detected(self) -> np.ndarray:
+        """[B, n, K] amounts done by each agent itself that were seen."""
+        return self.detected[:, : self.n_agents]
+
+    def helper_detected(self) -> np.ndarray:
+        """[B, n, K] amounts done by each agent's helpers that were seen."""
+        return self._by_helpers(self.detected)
+
+    def _by_helpers(self, per_actor: np.ndarray) -> np.ndarray:
+        """Sum a [B, A, K] array over each agent's helper slots: [B, n, K]."""
+        n, actors = self.n_agents, per_actor.shape[1]
         if actors == n:
-            return np.zeros_like(self.own_events())
-        return self.events[:, n:].reshape(self.events.shape[0], actors // n - 1, n, -1).sum(axis=1)
+            return np.zeros_like(per_actor)
+        return per_actor[:, n:].reshape(per_actor.shape[0], actors // n - 1, n, -1).sum(axis=1)
 
     def kind_index(self, kind: str) -> int | None:
         return self.kinds.index(kind) if kind in self.kinds else None
@@ -131,7 +149,7 @@ class Arena(ABC):
         batch = policy.shape[0]
         state = self.reset(batch)
         shape = (batch, self.n_actors, len(self.event_kinds))
-        events = np.zeros(shape)
+        events, detected = np.zeros(shape), np.zeros(shape)
         opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))
         series = {name: np.empty((batch, steps + 1)) for name in self.series_names}
         for name, value in self.record(state).items():
@@ -140,6 +158,8 @@ class Arena(ABC):
             actions = self.act(policy, self.observe(state), t)
             state, result = self.step(state, actions, {k: v[:, t] for k, v in noise.items()})
             events += result.events
+            if result.detected is not None:
+                detected += result.detected
             opportunities += result.opportunities
             for name, value in self.record(state).items():
                 series[name][:, t + 1] = value
@@ -150,6 +170,7 @@ class Arena(ABC):
             opportunities=opportunities,
             series=series,
             watched=self.watched(noise),
+            detected=detected,
         )
 
 

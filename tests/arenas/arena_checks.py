@@ -30,12 +30,12 @@ def same_episode(first: list, second: list) -> bool:
 
 
 def assert_traces_equal(a, b, series: set[str] | None = None) -> None:
-    """Two traces agree exactly: events, opportunities, fitness, oversight and every series
+    """Two traces agree exactly: events, opportunities, fitness, oversight, detection and every series
     (which must be `series`, when given)."""
     assert a.kinds == b.kinds
     if series is not None:
         assert set(a.series) == series
-    for name in ("fitness", "events", "opportunities", "watched"):
+    for name in ("fitness", "events", "opportunities", "watched", "detected"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert set(a.series) == set(b.series)
     for name in a.series:
