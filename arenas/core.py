@@ -116,7 +116,9 @@ class Arena(ABC):
         """All randomness of `batch` episodes, each array shaped [batch, steps, ...]."""
 
     @abstractmethod
-    def reset(self, batch: int) -> State: ...
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
+        """The state before the first step; `noise` (the episodes' noise) for arenas whose initial
+        state is random, e.g. whether an overseer is present."""
 
     @abstractmethod
     def observe(self, state: State) -> np.ndarray:
@@ -147,7 +149,7 @@ class Arena(ABC):
         """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps."""
         steps = self.steps if steps is None else steps
         batch = policy.shape[0]
-        state = self.reset(batch)
+        state = self.reset(batch, noise)
         shape = (batch, self.n_actors, len(self.event_kinds))
         events, detected = np.zeros(shape), np.zeros(shape)
         opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))
@@ -172,6 +174,18 @@ class Arena(ABC):
             watched=self.watched(noise),
             detected=detected,
         )
+
+
+def sum_rows(x: np.ndarray) -> np.ndarray:
+    """Sum over the leading (agent) axis of an agent-major `x` [k, B], always in row order.
+
+    numpy adds the rows of a 2-D array one after the other, but reduces a lone column (B = 1)
+    pairwise, which rounds differently from k = 9 on; summing two copies of the column keeps a
+    batch of one bit-identical to the same episode inside a larger batch.
+    """
+    if x.shape[-1] == 1:
+        return np.add.reduce(np.concatenate((x, x), axis=-1), axis=0)[..., :1]
+    return np.add.reduce(x, axis=0)
 
 
 def concat_noise(parts: list[Noise]) -> Noise:

@@ -59,7 +59,7 @@ class ParallelArenaEnv(ParallelEnv):
         if seed is not None or self._rng is None:
             self._rng = np.random.default_rng(seed)
         self._noise = self.arena.noise(self._rng, 1)
-        self.arena_state = self.arena.reset(1)
+        self.arena_state = self.arena.reset(1, self._noise)
         self.t = 0
         self.agents = list(self.possible_agents)
         obs = self._observations()

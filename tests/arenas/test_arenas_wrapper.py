@@ -160,7 +160,7 @@ class Tally(Arena):
     def watched(self, noise):
         return noise["watch"][:, 0] < 0.5
 
-    def reset(self, batch):
+    def reset(self, batch, noise=None):
         return {"store": np.zeros((batch, self.n_agents)), "t": 0}
 
     def observe(self, state):
