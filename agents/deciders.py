@@ -6,6 +6,8 @@
   Candidates are scored on common random numbers (every candidate sees the same rollout noise),
   so differences between them are not noise. All planners of a batch of groups are simulated in
   one batched rollout per horizon.
+- `learner`: plays episode policies drawn from probabilities it improves from a reward signal
+  (`agents.learners`); the tournament updates it after every generation's episodes.
 A hard constraint makes any candidate whose rollouts contain the forbidden event score −inf; if
 every candidate does, the planner takes the one with the least of it.
 """
@@ -19,7 +21,7 @@ import numpy as np
 from agents.preferences import Term, features, utility
 from arenas.core import Arena, concat_noise, tile_noise
 
-DECIDERS = ("planner", "fixed")
+DECIDERS = ("planner", "fixed", "learner")
 UNIVERSALIZATION = "universalization"
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from agents import profiles
 from agents.deciders import DECIDERS, Capability
+from agents.learners import REWARDS, Training
 from agents.preferences import Profile
-from arenas import arena_class, names as arena_names, properties
+from arenas import arena_class, events, names as arena_names, properties
 from arenas.core import Arena
 from arenas.inputs import InputError, Table, load_toml, read_params
 from tournament.mutation import MutationSpec
@@ -85,6 +86,7 @@ class Experiment:
     stop_at_fixation: bool = False
     lock_in: float = 0.9
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
+    training: Training = Training()  # how the mix's learners learn
 
     def with_seed(self, seed: int) -> "Experiment":
         return dataclasses.replace(self, seed=seed)
@@ -139,7 +141,17 @@ class Experiment:
             "mutation": dataclasses.asdict(self.mutation),
             "reflection": {"enabled": self.reflection},
             "control": {"neutral_drift": self.neutral_drift},
+            "training": training_data(self.training),
         }
+
+    @property
+    def learns(self) -> bool:
+        return any(entry.decider == "learner" for entry in self.mix)
+
+
+def training_data(training: Training) -> dict:
+    """The `[training]` table of an experiment, every value explicit."""
+    return {**dataclasses.asdict(training), "violations": list(training.violations)}
 
 
 def load(path: str | Path, seed: int | None = None) -> Experiment:
@@ -168,13 +180,14 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     if mutation.distribution not in DISTRIBUTIONS:
         raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
     reflection = _reflection(top.table("reflection"))
+    training = _training(top.table("training"), arena)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
     control.done()
     top.done()
     return Experiment(
         name, description, file_seed if seed is None else seed, generations, population, threshold,
-        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds,
+        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds, training,
     )
 
 
@@ -275,6 +288,21 @@ def _selection(table: Table) -> Selection:
     )
     table.done()
     return selection
+
+
+def _training(table: Table, arena: ArenaSpec) -> Training:
+    """The learners' reward and step; violations default to the arena's violation kinds."""
+    kinds = arena.build().event_kinds
+    defaults = Training()
+    training = Training(
+        reward=table.string("reward", default=defaults.reward, choices=REWARDS),
+        penalty=table.number("penalty", default=defaults.penalty, low=0.0, high=1e12),
+        learning_rate=table.number("learning_rate", default=defaults.learning_rate, low=0.0, high=1000.0),
+        exploration=table.number("exploration", default=defaults.exploration, low=0.0, high=0.5),
+        violations=table.strings("violations", default=events.violations(kinds), choices=kinds),
+    )
+    table.done()
+    return training
 
 
 def _reflection(table: Table) -> bool:
