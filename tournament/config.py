@@ -22,7 +22,7 @@ from tournament.mutation import MutationSpec
 
 MATCHINGS = ("well_mixed", "graph", "assortative")
 PLAYS = ("groups", "all_pairs")
-SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none")
+SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none", "keep")
 RULES = ("linear", "exponential")
 DISTRIBUTIONS = ("lognormal", "gaussian")
 
