@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from arenas.core import Trace
+from agents.preferences import Term, features, utility
+from arenas.core import Arena, Trace
 
 REWARDS = ("outcome", "detected", "full", "internal")
 
@@ -95,10 +96,58 @@ def _finite(rewards: np.ndarray) -> np.ndarray:
     finite = np.isfinite(rewards)
     if finite.all():
         return rewards
-    masked = np.where(finite, rewards, np.nan)
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as quiet:
-        quiet.filter(RuntimeWarning)
-        lowest = np.nanmin(masked, axis=1, keepdims=True)
-        spread = np.nan_to_num(np.nanmax(masked, axis=1, keepdims=True) - lowest, nan=0.0)
-    floor = np.nan_to_num(lowest, nan=0.0) - np.maximum(spread, 1.0)
+    lowest = np.where(finite, rewards, np.inf).min(axis=1, keepdims=True)
+    highest = np.where(finite, rewards, -np.inf).max(axis=1, keepdims=True)
+    some = np.isfinite(lowest)  # agents with at least one finite reward in the batch
+    floor = np.where(some, lowest, 0.0) - np.maximum(np.where(some, highest - lowest, 0.0), 1.0)
     return np.where(finite, rewards, floor)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """What `train` records per iteration: θ before the update, and the episodes' violations."""
+
+    theta: np.ndarray  # [I, G, n, P]
+    watched: np.ndarray  # [I, G, E] the episode had an overseer
+    violations: np.ndarray  # [I, G, E, n] amount of violation kinds done by (or for) the agent
+    detected: np.ndarray  # [I, G, E, n] of which seen
+    reward: np.ndarray  # [I, G, E, n]
+    fitness: np.ndarray  # [I, G, E, n]
+
+
+def train(
+    arena: Arena,
+    training: Training,
+    theta: np.ndarray,
+    iterations: int,
+    episodes: int,
+    seed: int,
+    profile: tuple[tuple[Term, ...], np.ndarray] = ((), np.zeros(0)),
+) -> Curve:
+    """Train G groups of learners ([G, n, P] `theta`) alone for `iterations` batched steps of
+    `episodes` episodes each; `profile` = (terms, weights [n, T]) gives the `internal` reward.
+
+    Every group's episodes of an iteration are one batched rollout. Deterministic for a seed.
+    """
+    groups, n, _ = theta.shape
+    terms, weights = profile
+    kinds = [arena.event_kinds.index(kind) for kind in training.violations if kind in arena.event_kinds]
+    learns = np.ones((groups * episodes, n), dtype=bool)
+    records: list[tuple] = []
+    for iteration in range(iterations):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(iteration,)))
+        noise = arena.noise(rng, groups * episodes)
+        repeated = np.repeat(theta, episodes, axis=0)
+        played = sample(repeated, rng.random(repeated.shape), learns)
+        trace = arena.rollout(played, noise)
+        own = utility(features(trace, terms), weights) if terms else trace.fitness
+        rewards = reward(training, trace, own)
+
+        def shaped(array: np.ndarray) -> np.ndarray:
+            return array.reshape(groups, episodes, *array.shape[1:])
+
+        done = (trace.own_events() + trace.helper_events())[..., kinds].sum(axis=-1)
+        seen = (trace.own_detected() + trace.helper_detected())[..., kinds].sum(axis=-1)
+        records.append((theta, shaped(trace.watched), shaped(done), shaped(seen), shaped(rewards), shaped(trace.fitness)))
+        theta = reinforce(theta, shaped(played), shaped(rewards), training)
+    return Curve(*(np.stack(column) for column in zip(*records)))
