@@ -15,6 +15,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "commons_sanctions": "arenas.commons:SanctionsCommonsArena",
     "matrix": "arenas.matrix:MatrixArena",
     "principal": "arenas.principal:PrincipalArena",
+    "oversight": "arenas.oversight:OversightArena",
 }
 
 
