@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 import arenas
 from agents.deciders import Capability, PlanGroup, plan
@@ -19,7 +18,7 @@ from arenas.core import Arena, concat_noise
 from arenas.inputs import InputError, read_params
 from arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
 from arenas.wrapper import ParallelArenaEnv
-from arena_checks import assert_traces_equal, play, same_episode
+from arena_checks import assert_traces_equal, pettingzoo_tests, play, replayed_500_steps, same_episode
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
 ODD = OversightParams(p_watch=0.6, honest_gain=1.3, shortcut_gain=0.7, fine=1.7, evade_cost=2.9,
@@ -27,7 +26,7 @@ ODD = OversightParams(p_watch=0.6, honest_gain=1.3, shortcut_gain=0.7, fine=1.7,
 HONEST = np.zeros(3)  # shortcut_watched, shortcut_unwatched, evade
 
 
-def rollout(arena: OversightArena, policy, batch: int, seed: int = 0, **noise_overrides):
+def rollout(arena: OversightArena, policy, batch: int, seed: int = 0):
     """`batch` episodes with every agent's policy given [n, P] (or one [P] for all)."""
     policy = np.broadcast_to(np.asarray(policy, float), (arena.n_agents, 3))
     return arena.rollout(np.repeat(policy[None], batch, axis=0), arena.noise(np.random.default_rng(seed), batch))
@@ -36,20 +35,18 @@ def rollout(arena: OversightArena, policy, batch: int, seed: int = 0, **noise_ov
 # --- PettingZoo -----------------------------------------------------------------------------------
 
 
+def make(steps: int) -> ParallelArenaEnv:
+    return ParallelArenaEnv(OversightArena(3, steps, ODD))
+
+
 def test_pettingzoo_parallel_api_and_seed_tests():
-    env = ParallelArenaEnv(OversightArena(3, 20, ODD))
-    parallel_api_test(env, num_cycles=60)
-    assert env.arena.steps == 60 and env.arena.params == ODD
-    parallel_seed_test(lambda: ParallelArenaEnv(OversightArena(3, 30, ODD)), num_cycles=30)
+    assert pettingzoo_tests(make).arena.params == ODD
 
 
 def test_same_seed_same_500_steps():
-    runs = [play(ParallelArenaEnv(OversightArena(3, 500, ODD)), np.random.default_rng(11), seed=5) for _ in range(2)]
-    assert len(runs[0]) == 501
-    assert same_episode(*runs)
-    assert np.std([r[1]["agent_0"] for r in runs[0][1:]]) > 0
-    other = play(ParallelArenaEnv(OversightArena(3, 500, ODD)), np.random.default_rng(12), seed=5)
-    assert not same_episode(runs[0], other)
+    run = replayed_500_steps(make)
+    assert np.std([r[1]["agent_0"] for r in run[1:]]) > 0
+    assert not same_episode(run, play(make(500), np.random.default_rng(12), seed=5))
 
 
 @pytest.mark.parametrize("seed", [8, 7])  # seed 8 draws a watched episode, 7 an unwatched one
