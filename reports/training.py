@@ -101,14 +101,15 @@ def spread(reps: Replicates) -> pl.DataFrame:
 
 
 def final(run: Run) -> dict[str, float]:
-    """The last generation's measures, as sweep figures `train:<measure>` (empty: no training)."""
+    """The last generation's measures, as sweep figures `train:<measure>` (empty: no training;
+    a measure undefined there, such as the unwatched rate when every episode was watched, is left out)."""
     if not applies(run):
         return {}
     wide = curves(run)
     if wide.height == 0:
         return {}
     last = wide.row(-1, named=True)
-    return {PREFIX + name: (math.nan if last[name] is None else float(last[name])) for name, _ in MEASURES}
+    return {PREFIX + name: float(last[name]) for name, _ in MEASURES if last[name] is not None and math.isfinite(last[name])}
 
 
 def rows(data: pl.DataFrame, measure: str) -> pl.DataFrame:
