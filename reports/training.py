@@ -36,13 +36,21 @@ SCHEMA = {"generation": pl.Int64, "measure": pl.String, "mean": pl.Float64, "min
 
 def applies(run: Run) -> bool:
     """A run gets a training section when it has learners or an arena with oversight."""
-    mix = run.manifest.get("experiment", {}).get("population", {}).get("mix", [])
-    return run.has_oversight or any(entry.get("decider") == "learner" for entry in mix)
+    population = _section(run, "population")
+    mix = population.get("mix") if isinstance(population.get("mix"), list) else []
+    return run.has_oversight or any(isinstance(entry, dict) and entry.get("decider") == "learner" for entry in mix)
+
+
+def _section(run: Run, name: str) -> dict[str, Any]:
+    """A table of the run's resolved experiment, or {} (older or hand-written manifests)."""
+    experiment = run.manifest.get("experiment")
+    section = experiment.get(name) if isinstance(experiment, dict) else None
+    return section if isinstance(section, dict) else {}
 
 
 def violation_kinds(run: Run) -> list[str]:
-    listed = run.manifest.get("experiment", {}).get("training", {}).get("violations")
-    kinds = [k for k in listed if k in run.event_kinds] if listed is not None else metrics.constrained_events(run)
+    listed = _section(run, "training").get("violations")
+    kinds = [k for k in listed if k in run.event_kinds] if isinstance(listed, list) else metrics.constrained_events(run)
     return [k for k in kinds if f"own:{k}" in run.episodes.columns]
 
 
@@ -56,10 +64,9 @@ def curves(run: Run) -> pl.DataFrame:
     if has_reward and episodes.get_column("reward").is_not_null().any():
         episodes = episodes.filter(pl.col("reward").is_not_null())
     kinds = violation_kinds(run)
-    zero = pl.lit(0.0)
-    done = pl.sum_horizontal([pl.col(f"own:{k}") + pl.col(f"helper:{k}") for k in kinds]) if kinds else zero
-    seen = pl.sum_horizontal([pl.col(f"detected:{k}") for k in kinds if f"detected:{k}" in episodes.columns]) if kinds else zero
-    open_ = pl.sum_horizontal([pl.col(f"opportunity:{k}") for k in kinds]) if kinds else zero
+    done = _total([pl.col(f"own:{k}") + pl.col(f"helper:{k}") for k in kinds])
+    seen = _total([pl.col(f"detected:{k}") for k in kinds if f"detected:{k}" in episodes.columns])
+    open_ = _total([pl.col(f"opportunity:{k}") for k in kinds])
     watched = pl.col("watched").fill_null(False)
 
     def rate(mask: pl.Expr) -> pl.Expr:
@@ -74,6 +81,10 @@ def curves(run: Run) -> pl.DataFrame:
     )
     return (table.with_columns((pl.col("rate_unwatched") - pl.col("rate_watched")).alias("gap"))
             .sort("generation").select(list(schema)).cast(schema))
+
+
+def _total(columns: list[pl.Expr]) -> pl.Expr:
+    return pl.sum_horizontal(columns) if columns else pl.lit(0.0)
 
 
 def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
