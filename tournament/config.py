@@ -314,12 +314,17 @@ def _reflection(table: Table) -> bool:
 
 
 def validate(path: str | Path) -> str:
-    """Check a profile or an experiment file; return a one-line summary of what it is."""
+    """Check a profile, experiment or sweep file; return a one-line summary of what it is."""
     data = load_toml(path)
+    if "sweep" in data:
+        from tournament.sweep import load as load_sweep
+
+        sweep = load_sweep(path)
+        return f"sweep {sweep.name!r}: {len(sweep.points)} runs of {sweep.base.name}"
     if "experiment" in data:
         experiment = load(path)
         return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
     if "profile" in data:
         profile = profiles.parse(data, path)
         return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(path, "", "a profile ([profile] table) or an experiment ([experiment] table)")
+    raise InputError(path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)")
