@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/matrix_speed.py
 	$(BIN)/python bench/principal_speed.py
 	$(BIN)/python bench/promises_speed.py
+	$(BIN)/python bench/oversight_speed.py
 	$(BIN)/python bench/sanctions_speed.py
 	$(BIN)/python bench/default_experiment.py
 	$(BIN)/python bench/engine_scaling.py

@@ -7,6 +7,8 @@
   so differences between them are not noise. All planners of a batch of groups are simulated in
   one batched rollout per horizon. Where an arena shows public traits, the rollouts show the group's
   traits, as the arena would show them to the others.
+- `learner`: plays episode policies drawn from probabilities it improves from a reward signal
+  (`agents.learners`); the tournament updates it after every generation's episodes.
 A hard constraint makes any candidate whose rollouts contain the forbidden event score −inf; if
 every candidate does, the planner takes the one with the least of it.
 """
@@ -20,7 +22,7 @@ import numpy as np
 from agents.preferences import Term, features, utility
 from arenas.core import Arena, concat_noise, tile_noise
 
-DECIDERS = ("planner", "fixed")
+DECIDERS = ("planner", "fixed", "learner")
 UNIVERSALIZATION = "universalization"
 
 

@@ -16,6 +16,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "matrix": "arenas.matrix:MatrixArena",
     "principal": "arenas.principal:PrincipalArena",
     "promises": "arenas.promises:PromisesArena",
+    "oversight": "arenas.oversight:OversightArena",
 }
 
 

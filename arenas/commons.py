@@ -80,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace
+from arenas.core import Arena, Noise, State, StepResult, Trace, sum_rows
 
 TAKE, OVERUSE, BUILD, SANCTION = 0, 1, 2, 3
 
@@ -100,17 +100,6 @@ class CommonsParams:
     helper_cost: float = _num(1.0, 0.0, 1e6)  # store paid once to build a helper
     noise: float = _num(0.1, 0.0, 2.0)  # sd of the log regrowth shock
 
-
-def _sum_rows(x: np.ndarray) -> np.ndarray:
-    """Sum over the leading (actor) axis of `x` [k, B], always in row order.
-
-    numpy adds the rows of a 2-D array one after the other, but reduces a lone column (B = 1)
-    pairwise, which rounds differently from k = 9 on; summing two copies of the column keeps a
-    batch of one bit-identical to the same episode inside a larger batch.
-    """
-    if x.shape[-1] == 1:
-        return np.add.reduce(np.concatenate((x, x), axis=-1), axis=0)[..., :1]
-    return np.add.reduce(x, axis=0)
 
 
 def _ratio_capped(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -152,7 +141,7 @@ class CommonsArena(Arena):
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"regrowth": rng.standard_normal((batch, self.steps))}
 
-    def reset(self, batch: int) -> State:
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
         p, n = self.params, self.n_agents
         return {
             "stock": np.full(batch, p.initial_stock * self.capacity),
@@ -269,11 +258,11 @@ class CommonsArena(Arena):
         np.multiply(helper_harvest, helper, out=got[1])
         got[1] *= p.max_harvest
         got *= share
-        total = _sum_rows(got.reshape(2 * n, batch))
+        total = sum_rows(got.reshape(2 * n, batch))
         squeezed = total > stock
         if squeezed.any():
             got *= _ratio_capped(stock, total)
-            stock = np.where(squeezed, 0.0, stock - _sum_rows(got.reshape(2 * n, batch)))
+            stock = np.where(squeezed, 0.0, stock - sum_rows(got.reshape(2 * n, batch)))
         else:
             stock = stock - total
         store = store + got[0] + got[1]
@@ -292,17 +281,17 @@ class CommonsArena(Arena):
             moved *= victim
             owner = moved[0] + moved[1]
             is_top_f = is_top.astype(np.float64)
-            from_second = _sum_rows(owner * is_top_f)
+            from_second = sum_rows(owner * is_top_f)
             if self._take_may_exceed:
                 scale = np.where(
                     is_top,
                     _ratio_capped(victim, from_second),
-                    _ratio_capped(victim, _sum_rows(owner) - from_second),
+                    _ratio_capped(victim, sum_rows(owner) - from_second),
                 )
                 moved *= scale
                 owner = moved[0] + moved[1]
-                from_second = _sum_rows(owner * is_top_f)
-            from_top = _sum_rows(owner) - from_second
+                from_second = sum_rows(owner * is_top_f)
+            from_top = sum_rows(owner) - from_second
             store = store + owner
             store -= is_top_f * from_top
             store -= is_second.astype(np.float64) * from_second
@@ -384,7 +373,7 @@ class SanctionsCommonsArena(CommonsArena):
         p, n = self.params, self.n_agents
         sanction = extra[0]
         overuse = events[OVERUSE, :n] + events[OVERUSE, n:]
-        others = _sum_rows(overuse) - overuse  # overuse by everyone but i, each i's to sanction
+        others = sum_rows(overuse) - overuse  # overuse by everyone but i, each i's to sanction
         opportunities[SANCTION] = others > 0
         spent = events[SANCTION, :n]
         np.multiply(sanction, others, out=spent)
@@ -397,7 +386,7 @@ class SanctionsCommonsArena(CommonsArena):
             store = np.maximum(store - spent, 0.0)
         else:
             store = store - spent
-        fine = _sum_rows(sanction) - sanction
+        fine = sum_rows(sanction) - sanction
         fine *= overuse
         fine *= p.sanction_fine
         return np.maximum(store - fine, 0.0)

@@ -11,7 +11,7 @@ acting for agent `i`. An event belongs to its actor; scopes decide whose acts a 
 Public traits: an arena may declare `trait_names`, facts about each agent's *profile* (not its
 policy) that others may see, each in [0, 1] — `traits` `[B, n, F]`. A decider can change its policy
 to look trustworthy but not its weights, so seeing traits is what makes preferences observable
-(Dekel, Ely & Yilankaya 2007). `begin(batch, traits)` stores them in the state as `traits`; arenas
+(Dekel, Ely & Yilankaya 2007). `begin(batch, noise, traits)` stores them in the state as `traits`; arenas
 that declare none ignore them.
 """
 
@@ -34,6 +34,7 @@ class StepResult:
     events: np.ndarray  # [B, A, K] amount of each kind done by each actor this step
     opportunities: np.ndarray  # [B, n, K] 1 where the agent (or its helper) could do the kind
     rewards: np.ndarray  # [B, n] fitness gained this step
+    detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts an overseer or peer saw
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class Trace:
     opportunities: np.ndarray  # [B, n, K] steps at which the act was open to the agent
     series: Mapping[str, np.ndarray]  # name -> [B, T+1] state series for standing properties
     watched: np.ndarray  # [B] bool: an overseer saw the episode (False where none exists)
+    detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts seen; None: nothing seen
+
+    def __post_init__(self) -> None:
+        if self.detected is None:
+            object.__setattr__(self, "detected", np.zeros_like(self.events))
 
     @property
     def n_agents(self) -> int:
@@ -62,10 +68,22 @@ class Trace:
 
     def helper_events(self) -> np.ndarray:
         """[B, n, K] amounts done by the helpers each agent built."""
-        n, actors = self.n_agents, self.events.shape[1]
+        return self._by_helpers(self.events)
+
+    def own_detected(self) -> np.ndarray:
+        """[B, n, K] amounts done by each agent itself that were seen."""
+        return self.detected[:, : self.n_agents]
+
+    def helper_detected(self) -> np.ndarray:
+        """[B, n, K] amounts done by each agent's helpers that were seen."""
+        return self._by_helpers(self.detected)
+
+    def _by_helpers(self, per_actor: np.ndarray) -> np.ndarray:
+        """Sum a [B, A, K] array over each agent's helper slots: [B, n, K]."""
+        n, actors = self.n_agents, per_actor.shape[1]
         if actors == n:
-            return np.zeros_like(self.own_events())
-        return self.events[:, n:].reshape(self.events.shape[0], actors // n - 1, n, -1).sum(axis=1)
+            return np.zeros_like(per_actor)
+        return per_actor[:, n:].reshape(per_actor.shape[0], actors // n - 1, n, -1).sum(axis=1)
 
     def kind_index(self, kind: str) -> int | None:
         return self.kinds.index(kind) if kind in self.kinds else None
@@ -105,7 +123,9 @@ class Arena(ABC):
         """All randomness of `batch` episodes, each array shaped [batch, steps, ...]."""
 
     @abstractmethod
-    def reset(self, batch: int) -> State: ...
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
+        """The state before the first step; `noise` (the episodes' noise) for arenas whose initial
+        state is random, e.g. whether an overseer is present."""
 
     @abstractmethod
     def observe(self, state: State) -> np.ndarray:
@@ -138,9 +158,9 @@ class Arena(ABC):
             raise ValueError(f"traits of the {self.name} arena must lie in [0, 1]")
         return values
 
-    def begin(self, batch: int, traits: np.ndarray | None = None) -> State:
+    def begin(self, batch: int, noise: Noise | None = None, traits: np.ndarray | None = None) -> State:
         """`reset`, plus the public traits of arenas that read them (state key `traits`)."""
-        state = self.reset(batch)
+        state = self.reset(batch, noise)
         if self.trait_names:
             state["traits"] = self.public_traits(traits, batch)
         return state
@@ -155,9 +175,9 @@ class Arena(ABC):
         the agents showing public `traits` [B, n, F] (see `begin`)."""
         steps = self.steps if steps is None else steps
         batch = policy.shape[0]
-        state = self.begin(batch, traits)
+        state = self.begin(batch, noise, traits)
         shape = (batch, self.n_actors, len(self.event_kinds))
-        events = np.zeros(shape)
+        events, detected = np.zeros(shape), np.zeros(shape)
         opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))
         series = {name: np.empty((batch, steps + 1)) for name in self.series_names}
         for name, value in self.record(state).items():
@@ -166,6 +186,8 @@ class Arena(ABC):
             actions = self.act(policy, self.observe(state), t)
             state, result = self.step(state, actions, {k: v[:, t] for k, v in noise.items()})
             events += result.events
+            if result.detected is not None:
+                detected += result.detected
             opportunities += result.opportunities
             for name, value in self.record(state).items():
                 series[name][:, t + 1] = value
@@ -176,7 +198,20 @@ class Arena(ABC):
             opportunities=opportunities,
             series=series,
             watched=self.watched(noise),
+            detected=detected,
         )
+
+
+def sum_rows(x: np.ndarray) -> np.ndarray:
+    """Sum over the leading (agent) axis of an agent-major `x` [k, B], always in row order.
+
+    numpy adds the rows of a 2-D array one after the other, but reduces a lone column (B = 1)
+    pairwise, which rounds differently from k = 9 on; summing two copies of the column keeps a
+    batch of one bit-identical to the same episode inside a larger batch.
+    """
+    if x.shape[-1] == 1:
+        return np.add.reduce(np.concatenate((x, x), axis=-1), axis=0)[..., :1]
+    return np.add.reduce(x, axis=0)
 
 
 def concat_noise(parts: list[Noise]) -> Noise:

@@ -13,19 +13,21 @@ from dataclasses import dataclass
 class EventKind:
     name: str
     description: str
+    violation: bool = True  # a wrong an overseer would penalise (training's default violations)
 
 
 _KINDS: dict[str, EventKind] = {}
 
 
-def register(name: str, description: str) -> EventKind:
-    """Add an event kind (idempotent for the same description)."""
+def register(name: str, description: str, violation: bool = True) -> EventKind:
+    """Add an event kind (idempotent for the same description); `violation = False` for acts
+    that are no wrong in themselves (building a helper, sanctioning a norm-breaker)."""
     if not name.isidentifier():
         raise ValueError(f"event kind {name!r} must be an identifier")
     known = _KINDS.get(name)
     if known is not None and known.description != description:
         raise ValueError(f"event kind {name!r} is already registered as {known.description!r}")
-    _KINDS[name] = kind = EventKind(name, description)
+    _KINDS[name] = kind = EventKind(name, description, violation)
     return kind
 
 
@@ -38,16 +40,21 @@ def describe(name: str) -> str:
     return _KINDS[name].description
 
 
-for _name, _description in (
-    ("take", "moves resources out of another agent's store into one's own"),
-    ("harm", "destroys another agent's resources or wellbeing"),
-    ("overuse", "harvests a shared resource past the sustainable share"),
-    ("deceive", "reports something false to another agent"),
-    ("break_promise", "fails to do what one promised"),
-    ("defect", "plays the dominated, uncooperative action of a social dilemma"),
-    ("evade_oversight", "blinds or avoids an overseer"),
-    ("seize_power", "takes control away from the principal"),
-    ("build", "creates a helper agent that acts on one's behalf"),
-    ("sanction", "spends one's own resources to fine another agent for breaking a norm"),
+def violations(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds among `names` that are violations, in their order."""
+    return tuple(name for name in names if name in _KINDS and _KINDS[name].violation)
+
+
+for _name, _description, _violation in (
+    ("take", "moves resources out of another agent's store into one's own", True),
+    ("harm", "destroys another agent's resources or wellbeing", True),
+    ("overuse", "harvests a shared resource past the sustainable share", True),
+    ("deceive", "reports something false to another agent", True),
+    ("break_promise", "fails to do what one promised", True),
+    ("defect", "plays the dominated, uncooperative action of a social dilemma", True),
+    ("evade_oversight", "blinds or avoids an overseer", True),
+    ("seize_power", "takes control away from the principal", True),
+    ("build", "creates a helper agent that acts on one's behalf", False),
+    ("sanction", "spends one's own resources to fine another agent for breaking a norm", False),
 ):
-    register(_name, _description)
+    register(_name, _description, _violation)

@@ -135,6 +135,18 @@ class Table:
             raise self.error(key, f"a number in {bounds}", value)
         return value
 
+    def strings(self, key: str, default: Any = _REQUIRED, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """A list of distinct strings, each one of `choices` when given."""
+        value = self._raw(key, default)
+        if value is default and default is not _REQUIRED:
+            return tuple(value)
+        expected = "a list of distinct strings" + (" from " + ", ".join(repr(c) for c in choices) if choices is not None else "")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(set(value)) != len(value):
+            raise self.error(key, expected, value)
+        if choices is not None and not set(value) <= set(choices):
+            raise self.error(key, expected, value)
+        return tuple(value)
+
     def table(self, key: str, required: bool = False) -> "Table":
         value = self._raw(key, _REQUIRED if required else {})
         return Table(value, self.file, self.field(key))

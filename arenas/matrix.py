@@ -186,7 +186,7 @@ class MatrixArena(Arena):
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"uniform": rng.random((batch, self.steps, 2))}
 
-    def reset(self, batch: int) -> State:
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
         return {"payoff": np.zeros((batch, 2)), "last": np.zeros((batch, 2)), "t": 0}
 
     def observe(self, state: State) -> np.ndarray:

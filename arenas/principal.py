@@ -81,7 +81,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace
+from arenas.core import Arena, Noise, State, StepResult, Trace, sum_rows
 
 
 def _num(default: float, low: float, high: float) -> Any:
@@ -97,17 +97,6 @@ class PrincipalParams:
     detection_threshold: float = _num(0.1, 0.0, 1.0)  # a step's seize above it is confiscated
     fine: float = _num(2.0, 0.0, 1e6)  # paid to the principal per detected seize
 
-
-def _sum_rows(x: np.ndarray) -> np.ndarray:
-    """Sum over the leading (agent) axis of `x` [n, B], always in row order.
-
-    As in the commons: numpy reduces a lone column (B = 1) pairwise, which rounds differently
-    from a 2-D array's row-after-row sum; summing two copies of the column keeps a batch of one
-    bit-identical to the same episode inside a larger batch.
-    """
-    if x.shape[-1] == 1:
-        return np.add.reduce(np.concatenate((x, x), axis=-1), axis=0)[..., :1]
-    return np.add.reduce(x, axis=0)
 
 
 class PrincipalArena(Arena):
@@ -133,7 +122,7 @@ class PrincipalArena(Arena):
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"unused": np.zeros((batch, self.steps))}
 
-    def reset(self, batch: int) -> State:
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
         n = self.n_agents
         return {
             "control": np.ones(batch),
@@ -225,24 +214,24 @@ class PrincipalArena(Arena):
         request = seize * p.max_seize * opportunities
         detected = request > p.detection_threshold
         free = np.where(detected, 0.0, request)
-        total = _sum_rows(free)
+        total = sum_rows(free)
         big = np.maximum(total, control)
         scale = np.divide(control, big, out=np.ones_like(big), where=big > 0)
         moved = free * scale
-        control = np.maximum(control - _sum_rows(moved), 0.0)
+        control = np.maximum(control - sum_rows(moved), 0.0)
         held = held + moved
         fines = detected * p.fine
         events = np.where(detected, request, moved)
 
         # 2. output, split in full between the principal and the agents
-        output = _sum_rows(work) * p.productivity
+        output = sum_rows(work) * p.productivity
         wages = (p.wage * p.productivity) * control * work
         store = store + wages + held * output - fines
-        principal = principal + (control * output - _sum_rows(wages)) + _sum_rows(fines)
+        principal = principal + (control * output - sum_rows(wages)) + sum_rows(fines)
 
         # 3. restore, after being paid
         back = held * restoring
-        control = control + _sum_rows(back)
+        control = control + sum_rows(back)
         held = held - back
         return control, held, store, principal, output, events, opportunities
 

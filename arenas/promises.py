@@ -157,7 +157,7 @@ class PromisesArena(Arena):
         shape = (batch, self.steps, self.n_agents)
         return {"observed": rng.random(shape), "reputation": rng.standard_normal(shape), "keep": rng.random(shape)}
 
-    def reset(self, batch: int) -> State:
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
         n = self.n_agents
         return {
             "store": np.full((batch, n), self.params.endowment),

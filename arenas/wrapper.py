@@ -5,8 +5,9 @@ steps replay it through the batched core, so for the same seed and actions the w
 exactly what the core gives (`reset()` without a seed draws the next episode from the same
 generator, as in Gymnasium). Each step's `infos[agent]` carries the event amounts done by the agent
 itself (`events`) and by its helpers (`helper_events`), and its `opportunities`; arenas with
-oversight add `watched`. Arenas with public traits take them as `reset(options={"traits": t})`,
-`t` shaped `[n, F]` (default: zeros); they hold until the next reset that passes others.
+oversight add `watched` and `detected` (the agent's own amounts an overseer or peer saw). Arenas
+with public traits take them as `reset(options={"traits": t})`, `t` shaped `[n, F]` (default:
+zeros); they hold until the next reset that passes others.
 
 Observation spaces are unbounded unless the arena class declares `observation_low` /
 `observation_high`. PettingZoo's API test sets `max_cycles`; the next reset then rebuilds the arena
@@ -63,7 +64,7 @@ class ParallelArenaEnv(ParallelEnv):
         if options and "traits" in options:
             self._traits = self.arena.public_traits(options["traits"], 1)
         self._noise = self.arena.noise(self._rng, 1)
-        self.arena_state = self.arena.begin(1, self._traits)
+        self.arena_state = self.arena.begin(1, self._noise, self._traits)
         self.t = 0
         self.agents = list(self.possible_agents)
         obs = self._observations()
@@ -110,6 +111,8 @@ class ParallelArenaEnv(ParallelEnv):
         helpers = events[n:].reshape(-1, n, len(kinds)).sum(axis=0).tolist() if len(events) > n else None
         opportunities = result.opportunities[0].tolist()
         watched = bool(arena.watched(self._noise)[0]) if arena.has_oversight else None
+        if watched is not None:
+            detected = (result.detected[0, :n] if result.detected is not None else np.zeros((n, len(kinds)))).tolist()
         infos = {}
         for i, agent in enumerate(self.agents):
             info = {
@@ -119,6 +122,7 @@ class ParallelArenaEnv(ParallelEnv):
             }
             if watched is not None:
                 info["watched"] = watched
+                info["detected"] = dict(zip(kinds, detected[i]))
             infos[agent] = info
         return infos
 

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import training
 from .load import (
     Replicates,
     ReportError,
@@ -214,6 +215,8 @@ def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None =
     }
     if episodes:
         curves["violations"] = violation_curves(run, gens)
+        if training.applies(run):
+            curves["training"] = training.as_json(training.long(run))
     if run.drift is not None:
         dgens = _generations(run.drift.agents)
         curves["drift"] = {"generation": dgens,
@@ -308,6 +311,8 @@ def replicates_json(reps: Replicates, *, tolerance: float = 0.05,
         "violations": violation_curves(pooled, gens),
         "drift": {"survival": spread(agg.survival(reps, drift=True), "term", keys)} if has_drift else None,
     }
+    if any(training.applies(run) for run in reps.runs):
+        out["curves"]["training"] = training.as_json(training.spread(reps))
     return out
 
 

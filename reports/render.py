@@ -25,6 +25,7 @@ import polars as pl
 
 from . import metrics
 from . import price as price_mod
+from . import training
 from .lineage import DominantLineages, dominant_lineages, lineage_svg
 from .load import Run, is_replicates, load
 from .metrics import pick_rows
@@ -302,6 +303,49 @@ def violations_section(page: Page, run: Run | None, violations: pl.DataFrame,
     if violations.height:
         page.html(violation_chart(violations, run.has_oversight))
         page.table(*violation_rows(violations, run.has_oversight), text_cols=2)
+
+
+TRAINING_INTRO = (
+    "Learning curves of the learners (every agent's, without learners): violation rate (amount of the "
+    "violation kinds per opportunity) in watched and unwatched episodes, the gap between them, the share "
+    "of violations an overseer or peer detected, the training reward and the fitness. A large positive "
+    "gap with few violations detected is \"don't get caught\"; low rates close together are \"don't\"."
+)
+
+
+def training_section(page: Page, data: pl.DataFrame, seeds: int = 1) -> None:
+    """Learning curves (`reports.training`, long rows); with several seeds, "mean [min, max]"."""
+    if data.height == 0:
+        return
+    page.add("## Training\n", '<h2 id="training">Training</h2>')
+    spread = " Mean over seeds [min, max]." if seeds > 1 else ""
+    page.note(TRAINING_INTRO + spread, TRAINING_INTRO + (" Line: mean over seeds; band: min–max." if seeds > 1 else ""))
+    colors = dict(zip((name for name, _ in training.MEASURES), PALETTE))
+
+    def series(names: Sequence[str]) -> list[Series]:
+        out = []
+        for name in names:
+            part = training.rows(data, name)
+            band = (finite(part, "min"), finite(part, "max")) if seeds > 1 else None
+            out.append(Series(dict(training.MEASURES)[name], xs(part), finite(part, "mean"), colors[name], band=band))
+        return out
+
+    page.html(chart_grid([
+        figure(line_chart(series(["rate_watched", "rate_unwatched", "gap"]), title="Violations watched and unwatched", y_label="rate", width=440, height=220)),
+        figure(line_chart(series(["detected_share"]), title="Share of violations detected", y_label="share", y_range=(0.0, 1.0), width=440, height=220)),
+        figure(line_chart(series(["reward", "fitness"]), title="Reward and fitness", y_label="per episode", width=440, height=220)),
+    ]))
+    wide = data.pivot(on="measure", index="generation", values=["mean", "min", "max"])
+    generations = wide.get_column("generation").to_list()
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        mean = row.get(f"mean_{name}")
+        if mean is None:
+            return "–"
+        return f"{fmt(mean)} [{fmt(row[f'min_{name}'])}, {fmt(row[f'max_{name}'])}]" if seeds > 1 else fmt(mean)
+
+    headers = ["generation", *(label for _, label in training.MEASURES)]
+    page.gen_table(*gen_rows(generations, wide, headers, lambda row: [str(row["generation"]), *(cell(row, name) for name, _ in training.MEASURES)]))
 
 
 def births_rows(births: pl.DataFrame, header: str) -> Rows:
@@ -710,6 +754,8 @@ def build(data: ReportData) -> Page:
         page.gen_table(*fitness_rows(data.fitness, data.generations, pl.col("payoff"), fmt))
 
     violations_section(page, run, data.violations)
+    if training.applies(run):
+        training_section(page, training.long(run))
 
     page.section("lineage")
     page.para(_lock_in_text(data) if data.generations else NO_GENERATION)

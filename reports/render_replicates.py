@@ -17,9 +17,11 @@ import polars as pl
 from . import metrics
 from . import price as price_mod
 from . import replicates as agg
+from . import training
 from .lineage import DominantLineages, dominant_lineages
 from .load import Replicates, Run, load_replicates
 from .render import (
+    training_section,
     FORCE_COLORS,
     NO_GENERATION,
     OBSERVED_COLOR,
@@ -448,6 +450,7 @@ def build(data: ReplicateData) -> Page:
                                      _band_cell))
 
     violations_section(page, data.pooled, data.violations, pooled=True)
+    training_section(page, training.spread(reps), _k(data))
 
     page.section("lineage")
     page.para(_lock_in_text(data) if data.generations else NO_GENERATION)

@@ -24,6 +24,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo]
     raw = (hi - lo) / max(n, 1)
+    if raw <= max(abs(lo), abs(hi)) * 1e-12:  # below float resolution: stepping would never reach hi
+        return [lo]
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.ceil(lo / step - 1e-9) * step
@@ -67,7 +69,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
         x0, x1 = x0 - 1, x1 + 1
     y0, y1 = min(ys_all), max(ys_all)
     if y_range is None:
-        pad = (y1 - y0) * 0.08 or (abs(y0) * 0.1 or 1.0)
+        spread = y1 - y0 if y1 - y0 > max(abs(y0), abs(y1)) * 1e-9 else 0.0  # rounding noise is no spread
+        pad = spread * 0.08 or (abs(y0) * 0.1 or 1.0)
         y0, y1 = y0 - pad, y1 + pad
 
     def px(x: float) -> float:

@@ -36,6 +36,7 @@ from .load import (
     load_sweep,
     read_manifest,
 )
+from . import training
 from .text import clean, esc, fmt, md
 
 __all__ = [
@@ -139,7 +140,7 @@ def final_figures(run: Run, threshold: float | None = None) -> dict[str, float]:
     if cols:
         shares = last.select(carries(pl.col(c), t).mean().alias(c) for c in cols).row(0, named=True)
         figures |= {SHARE + c[2:]: _float(v) for c, v in shares.items()}
-    return figures
+    return figures | training.final(run)
 
 
 def _float(v: Any) -> float:
@@ -174,7 +175,7 @@ def observe(sweep: Sweep, problems: list[str] | None = None) -> list[Observation
             continue
         for seed, path in leaves:
             try:
-                loaded = load(path, tables=("agents",))
+                loaded = load(path, tables=("agents", "episodes"))
             except ReportError as exc:
                 problems.append(f"{run.name}: {exc}")
                 continue
@@ -289,8 +290,10 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepData:
     observations = observe(sweep, found)
     terms = _terms(sweep, observations)
     has_drift = any(k.startswith(DRIFT_SHARE) for o in observations for k in o.figures)
+    trained = [training.PREFIX + name for name, _ in training.MEASURES
+               if any(training.PREFIX + name in o.figures for o in observations)]
     names = ([SHARE + t["key"] for t in terms] + [PROCESS, PAYOFF, GENERATIONS]
-             + ([DRIFT_SHARE + t["key"] for t in terms] if has_drift else []))
+             + ([DRIFT_SHARE + t["key"] for t in terms] if has_drift else []) + trained)
     axes = [axis(sweep, key, observations, names) for key in sweep.keys]
     return SweepData(sweep, terms, observations, axes, stats(observations, names), names, has_drift, found)
 
@@ -366,6 +369,8 @@ def _figure_header(data: SweepData, name: str) -> str:
         return f"{labels.get(name[len(SHARE):], name)} share"
     if name.startswith(DRIFT_SHARE):
         return f"{labels.get(name[len(DRIFT_SHARE):], name)} share (drift)"
+    if name.startswith(training.PREFIX):
+        return "final " + dict(training.MEASURES)[name[len(training.PREFIX):]]
     return {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}[name]
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/evolution.md", "docs/cluster.md", "docs/sweeps.md")
+DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/evolution.md", "docs/cluster.md", "docs/sweeps.md", "docs/training.md")
 BIN = Path(sys.executable).parent
 HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 FENCE = re.compile(r"^```(.*)$")
@@ -223,15 +223,16 @@ def test_profiles_doc_lists_the_library_and_the_vocabulary():
     assert not missing, f"docs/profiles.md does not mention {missing}"
 
 
-def test_arenas_doc_lists_every_commons_parameter():
+@pytest.mark.parametrize("arena", ["commons", "oversight"])
+def test_arenas_doc_lists_every_parameter(arena):
     from dataclasses import fields
 
-    from arenas.commons import CommonsArena
+    from arenas import arena_class
 
-    (block,) = [b for b in blocks("docs/arenas.md") if 'name = "commons-defaults"' in b.text]
+    (block,) = [b for b in blocks("docs/arenas.md") if f'name = "{arena}-defaults"' in b.text]
     documented = tomllib.loads(block.text)["arena"]
-    defaults = {f.name: f.default for f in fields(CommonsArena.Params)}
-    assert {k: documented.get(k) for k in defaults} == defaults, "docs/arenas.md: commons defaults"
+    defaults = {f.name: f.default for f in fields(arena_class(arena).Params)}
+    assert {k: documented.get(k) for k in defaults} == defaults, f"docs/arenas.md: {arena} defaults"
 
 
 def test_cluster_doc_lists_the_declared_dependencies():

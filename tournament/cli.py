@@ -26,13 +26,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run an experiment and write its report", description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.")
     run.add_argument("experiment", type=Path, nargs="?", help="experiment TOML file (see experiments/); not with --resume")
-    run.add_argument("--out", type=Path, default=None, help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
-    run.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)")
-    run.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
-    run.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    run.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _run_options(run)
     run.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)")
+
+    train = commands.add_parser("train", help="train an experiment's learners alone, with a learning curve", description="Run an experiment's learners with selection off (no births, no deaths: every generation is one training iteration), write the run directory OUT/<name>-train with its report (learning curves: violations watched and unwatched, share detected, reward, fitness).")
+    train.add_argument("experiment", type=Path, help="experiment TOML file with at least one learner in its mix")
+    _run_options(train)
 
     report = commands.add_parser("report", help="write the report of a run, a seed-replicate set or a sweep", description="Rebuild the survival report of a run, a seed-replicate set or a sweep from its files alone: report.md and a self-contained report.html in that directory, or JSON on standard output.")
     report.add_argument("run_dir", type=Path, metavar="PATH", help="a run directory (`purity run`) or a sweep directory (`purity sweep`)")
@@ -75,16 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `purity run` and `purity train` share."""
+    parser.add_argument("--out", type=Path, default=None, help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
+    parser.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)")
+    parser.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
+    parser.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
+    parser.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _run(args) -> int:
     from tournament import config, runner
 
-    if args.workers is not None and args.workers < 0:
-        raise _bad("--workers", "a number ≥ 0", args.workers)
-    if args.seed is not None and args.seed < 0:
-        raise _bad("--seed", "a number ≥ 0", args.seed)
-    if args.workers == 0 and args.address:
-        raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
-    address = args.address or os.environ.get("RAY_ADDRESS")
+    address = _run_address(args)
     if args.resume is not None:
         given = [name for name, value in (("an experiment file", args.experiment), ("--out", args.out), ("--seed", args.seed), ("--force", args.force or None)) if value is not None]
         if given:
@@ -105,6 +108,28 @@ def _run(args) -> int:
         run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet, finish=_report)
     md, html = run_dir / "report.md", run_dir / "report.html"
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
+    return 0
+
+
+def _run_address(args) -> str | None:
+    """Check the options `purity run` and `purity train` share; the Ray address to join."""
+    if args.workers is not None and args.workers < 0:
+        raise _bad("--workers", "a number ≥ 0", args.workers)
+    if args.seed is not None and args.seed < 0:
+        raise _bad("--seed", "a number ≥ 0", args.seed)
+    if args.workers == 0 and args.address:
+        raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
+    return args.address or os.environ.get("RAY_ADDRESS")
+
+
+def _train(args) -> int:
+    from tournament import config, runner
+    from tournament.training import training_alone
+
+    address = _run_address(args)
+    experiment = training_alone(config.load(args.experiment, seed=args.seed))
+    run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet, finish=_report)
+    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}\nresume: purity run --resume {run_dir}")
     return 0
 
 
@@ -196,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "train":
+            return _train(args)
         if args.command == "invade":
             return _invade(args)
         if args.command == "sweep":

@@ -13,15 +13,16 @@ from pathlib import Path
 
 from agents import profiles
 from agents.deciders import DECIDERS, Capability
+from agents.learners import REWARDS, Training
 from agents.preferences import Profile
-from arenas import arena_class, names as arena_names, properties
+from arenas import arena_class, events, names as arena_names, properties
 from arenas.core import Arena
 from arenas.inputs import InputError, Table, load_toml, read_params
 from tournament.mutation import MutationSpec
 
 MATCHINGS = ("well_mixed", "graph", "assortative")
 PLAYS = ("groups", "all_pairs")
-SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none")
+SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none", "keep")
 RULES = ("linear", "exponential")
 DISTRIBUTIONS = ("lognormal", "gaussian")
 
@@ -85,6 +86,7 @@ class Experiment:
     stop_at_fixation: bool = False
     lock_in: float = 0.9
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
+    training: Training = Training()  # how the mix's learners learn
 
     def with_seed(self, seed: int) -> "Experiment":
         return dataclasses.replace(self, seed=seed)
@@ -139,7 +141,17 @@ class Experiment:
             "mutation": dataclasses.asdict(self.mutation),
             "reflection": {"enabled": self.reflection},
             "control": {"neutral_drift": self.neutral_drift},
+            "training": training_data(self.training),
         }
+
+    @property
+    def learns(self) -> bool:
+        return any(entry.decider == "learner" for entry in self.mix)
+
+
+def training_data(training: Training) -> dict:
+    """The `[training]` table of an experiment, every value explicit."""
+    return {**dataclasses.asdict(training), "violations": list(training.violations)}
 
 
 def load(path: str | Path, seed: int | None = None) -> Experiment:
@@ -168,13 +180,14 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     if mutation.distribution not in DISTRIBUTIONS:
         raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
     reflection = _reflection(top.table("reflection"))
+    training = _training(top.table("training"), arena)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
     control.done()
     top.done()
     return Experiment(
         name, description, file_seed if seed is None else seed, generations, population, threshold,
-        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds,
+        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds, training,
     )
 
 
@@ -277,6 +290,21 @@ def _selection(table: Table) -> Selection:
     return selection
 
 
+def _training(table: Table, arena: ArenaSpec) -> Training:
+    """The learners' reward and step; violations default to the arena's violation kinds."""
+    kinds = arena.build().event_kinds
+    defaults = Training()
+    training = Training(
+        reward=table.string("reward", default=defaults.reward, choices=REWARDS),
+        penalty=table.number("penalty", default=defaults.penalty, low=0.0, high=1e12),
+        learning_rate=table.number("learning_rate", default=defaults.learning_rate, low=0.0, high=1000.0),
+        exploration=table.number("exploration", default=defaults.exploration, low=0.0, high=0.5),
+        violations=table.strings("violations", default=events.violations(kinds), choices=kinds),
+    )
+    table.done()
+    return training
+
+
 def _reflection(table: Table) -> bool:
     enabled = table.boolean("enabled", default=False)
     if enabled:
@@ -286,12 +314,17 @@ def _reflection(table: Table) -> bool:
 
 
 def validate(path: str | Path) -> str:
-    """Check a profile or an experiment file; return a one-line summary of what it is."""
+    """Check a profile, experiment or sweep file; return a one-line summary of what it is."""
     data = load_toml(path)
+    if "sweep" in data:
+        from tournament.sweep import load as load_sweep
+
+        sweep = load_sweep(path)
+        return f"sweep {sweep.name!r}: {len(sweep.points)} runs of {sweep.base.name}"
     if "experiment" in data:
         experiment = load(path)
         return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
     if "profile" in data:
         profile = profiles.parse(data, path)
         return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(path, "", "a profile ([profile] table) or an experiment ([experiment] table)")
+    raise InputError(path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)")

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.deciders import Capability, PlanGroup, alike_fitness, plan
+from agents.learners import Training, reinforce, reward, sample
 from agents.preferences import Term, features, utility
 from arenas.core import concat_noise
 from tournament.config import ArenaSpec
 
-PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4}
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5}
 
 
 def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
@@ -32,6 +33,8 @@ class Setup:
     arena: ArenaSpec
     terms: tuple[Term, ...]
     planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
+    learners: tuple[bool, ...] = ()  # per mix entry: its decider is a learner
+    training: Training = Training()
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,15 @@ class GroupBatch:
 
 @dataclass(frozen=True)
 class TaskResult:
-    policies: np.ndarray  # [G, n, P] policies played this generation
+    policies: np.ndarray  # [G, n, P] policies played this generation; learners: θ after the update
     fitness: np.ndarray  # [G, E, n] end-state resource per episode
     utility: np.ndarray  # [G, E, n] own utility per episode
     own: np.ndarray  # [G, E, n, K] events done by the agent itself
     helper: np.ndarray  # [G, E, n, K] events done by its helpers
     opportunities: np.ndarray  # [G, E, n, K]
     watched: np.ndarray  # [G, E]
+    detected: np.ndarray  # [G, E, n, K] events done by the agent or its helpers that were seen
+    reward: np.ndarray  # [G, E, n] learners' training reward, NaN for other deciders
 
 
 def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
@@ -80,14 +85,21 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
 
 
 def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
-    """Plan (members marked in `batch.planning`), then play `batch.episodes` episodes per group."""
+    """Plan (members marked in `batch.planning`), then play `batch.episodes` episodes per group;
+    learners play Bernoulli draws of their θ and return θ after one REINFORCE step (design §4
+    step 5, done here where the episodes are)."""
     arena = setup.arena.build()
     episodes = batch.episodes
     count = len(batch.groups)
     policies = plan_groups(setup, batch) if batch.planning.any() else batch.policies
+    learns = np.asarray(setup.learners, dtype=bool)[batch.entries] if setup.learners else np.zeros(batch.entries.shape, bool)
 
     noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
     played = np.repeat(policies, episodes, axis=0)
+    if learns.any():
+        shape = (episodes, *policies.shape[1:])
+        uniform = np.concatenate([stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups])
+        played = sample(played, uniform, np.repeat(learns, episodes, axis=0))
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
     trace = arena.rollout(played, noise, traits=shown)
     weights = np.repeat(batch.weights, episodes, axis=0)
@@ -100,12 +112,21 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     def shaped(array: np.ndarray) -> np.ndarray:
         return array.reshape(count, episodes, *array.shape[1:])
 
+    own_utility = utility(values, weights)
+    rewards = np.full((count, episodes, arena.n_agents), np.nan)
+    if learns.any():
+        raw = shaped(reward(setup.training, trace, own_utility))
+        rewards = np.where(learns[:, None], raw, np.nan)
+        learned = reinforce(policies, shaped(played), raw, setup.training)
+        policies = np.where(learns[..., None], learned, policies)
     return TaskResult(
         policies=policies,
         fitness=shaped(trace.fitness),
-        utility=shaped(utility(values, weights)),
+        utility=shaped(own_utility),
         own=shaped(trace.own_events()),
         helper=shaped(trace.helper_events()),
         opportunities=shaped(trace.opportunities),
         watched=shaped(trace.watched),
+        detected=shaped(trace.own_detected() + trace.helper_detected()),
+        reward=rewards,
     )

@@ -69,6 +69,8 @@ def _parents(pop: Population, fitness: np.ndarray, selection: Selection, rng: np
     """(source, final): birth k copies row `source[k]` of the table [current agents; births];
     `final[slot]` is the row that holds each slot afterwards."""
     n = pop.size
+    if selection.kind == "keep":  # no births, no deaths: everyone carries over (training alone)
+        return np.empty(0, dtype=np.int64), np.arange(n)
     if selection.kind in ("moran", "moran_db"):
         sampler = moran_birth_death if selection.kind == "moran" else moran_death_birth
         births = sampler(fitness, rng, events=n, structure=structure)
@@ -101,7 +103,8 @@ def reproduce(
 
     Moran (birth–death or death–birth): N elementary events at this generation's fitness, with
     overlapping generations (survivors keep their id and policy; a newborn may itself reproduce
-    later in the same generation). Wright–Fisher, replicator and `none` replace everyone.
+    later in the same generation). Wright–Fisher, replicator and `none` replace everyone; `keep`
+    has no births, so everyone carries over with its policy (learners keep learning).
     Offspring copy their parent's entry, policy and founder, with mutated weights.
     """
     n = pop.size

@@ -290,6 +290,8 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
         arena=experiment.arena,
         terms=terms,
         planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
+        learners=tuple(entry.decider == "learner" for entry in experiment.mix),
+        training=experiment.training,
     )
     structure = _structure(experiment)
     pop = found(experiment, founding)
@@ -460,6 +462,7 @@ def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | N
         "mutation": dataclasses.asdict(experiment.mutation),
         "reflection": {"enabled": experiment.reflection},
         "control": {"neutral_drift": experiment.neutral_drift},
+        "training": config.training_data(experiment.training),
     }
 
 
@@ -687,9 +690,11 @@ def _episodes_frame(pop, groups, merged: TaskResult, generation, names, arena) -
         "fitness_gain": merged.fitness.reshape(-1),
         "utility": merged.utility.reshape(-1),
         "watched": np.broadcast_to(merged.watched[:, :, None], (count, episodes, n)).reshape(-1),
+        "reward": pl.Series(merged.reward.reshape(-1), dtype=pl.Float64).fill_nan(None),
     }
     for k, kind in enumerate(arena.event_kinds):
         columns[f"own:{kind}"] = merged.own[..., k].reshape(-1)
         columns[f"helper:{kind}"] = merged.helper[..., k].reshape(-1)
         columns[f"opportunity:{kind}"] = merged.opportunities[..., k].reshape(-1)
+        columns[f"detected:{kind}"] = merged.detected[..., k].reshape(-1)
     return pl.DataFrame(columns)

@@ -6,6 +6,7 @@ renamed, so a reader (or a crash) never sees half a file; readers glob `**/*.par
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -37,7 +38,11 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    _atomic(path, frame.write_parquet)
+    """Encoded in memory, written by Python: a full disk is then an OSError with its errno
+    (polars reports it as a ComputeError)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    _atomic(path, lambda temp: temp.write_bytes(buffer.getvalue()))
 
 
 def _plain(value: Any) -> Any:

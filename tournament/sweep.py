@@ -143,6 +143,7 @@ def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
     import polars as pl
 
     from reports import load as load_run
+    from reports import training
 
     if experiment.seeds > 1:
         return {}
@@ -156,7 +157,7 @@ def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
     for term in run.manifest["terms"]:
         if term["process"]:
             figures[f"share:{term['key']}"] = float((last[f"w:{term['key']}"] > experiment.survival_threshold).mean())
-    return figures
+    return figures | training.final(run)
 
 
 def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:

@@ -8,7 +8,6 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 import arenas
 from arenas import matrix
@@ -17,7 +16,7 @@ from arenas.inputs import InputError, read_params
 from arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
 from arenas.wrapper import ParallelArenaEnv
 import arena_checks
-from arena_checks import play, same_episode
+from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 
 def assert_traces_equal(a, b) -> None:
@@ -49,18 +48,13 @@ def policies(batch: int, *values: float) -> np.ndarray:
 
 @pytest.mark.parametrize("params", MODES.values(), ids=MODES.keys())
 def test_pettingzoo_parallel_api_and_seed_tests(params):
-    env = ParallelArenaEnv(MatrixArena(2, 20, params))
-    parallel_api_test(env, num_cycles=60)
-    assert env.arena.steps == 60 and env.arena.params == params
-    parallel_seed_test(lambda: ParallelArenaEnv(MatrixArena(2, 30, params)), num_cycles=30)
+    assert pettingzoo_tests(lambda steps: ParallelArenaEnv(MatrixArena(2, steps, params))).arena.params == params
 
 
 @pytest.mark.parametrize("params", MODES.values(), ids=MODES.keys())
 def test_same_seed_same_500_steps(params):
-    runs = [play(ParallelArenaEnv(MatrixArena(2, 500, params)), np.random.default_rng(11), seed=5) for _ in range(2)]
-    assert len(runs[0]) == 501
-    assert same_episode(*runs)
-    rewards = [r[1]["agent_0"] for r in runs[0][1:]]
+    run = replayed_500_steps(lambda steps: ParallelArenaEnv(MatrixArena(2, steps, params)))
+    rewards = [r[1]["agent_0"] for r in run[1:]]
     assert len(set(rewards)) > 2  # the episode is not trivially constant
 
 

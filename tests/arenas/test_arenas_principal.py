@@ -9,7 +9,6 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 import arenas
 from agents.deciders import Capability, PlanGroup, plan
@@ -20,7 +19,7 @@ from arenas.inputs import read_params
 from arenas.principal import PrincipalArena, PrincipalParams
 from arenas.wrapper import ParallelArenaEnv
 import arena_checks
-from arena_checks import play, same_episode
+from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 
 def assert_traces_equal(a, b) -> None:
@@ -48,21 +47,18 @@ def random_policy(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
 # --- PettingZoo -----------------------------------------------------------------------------------
 
 
+def make(steps: int) -> ParallelArenaEnv:
+    return ParallelArenaEnv(PrincipalArena(3, steps, ODD))
+
+
 def test_pettingzoo_parallel_api_and_seed_tests():
-    env = ParallelArenaEnv(PrincipalArena(3, 20, ODD))
-    parallel_api_test(env, num_cycles=60)
-    assert env.arena.steps == 60 and env.arena.params == ODD
-    parallel_seed_test(lambda: ParallelArenaEnv(PrincipalArena(3, 30, ODD)), num_cycles=30)
+    assert pettingzoo_tests(make).arena.params == ODD
 
 
 def test_same_seed_same_500_steps():
-    runs = [play(ParallelArenaEnv(PrincipalArena(3, 500, ODD)), np.random.default_rng(11), seed=5) for _ in range(2)]
-    assert len(runs[0]) == 501
-    assert same_episode(*runs)
-    rewards = [r[1]["agent_0"] for r in runs[0][1:]]
-    assert np.std(rewards) > 0
-    other = play(ParallelArenaEnv(PrincipalArena(3, 500, ODD)), np.random.default_rng(12), seed=5)
-    assert not same_episode(runs[0], other)
+    run = replayed_500_steps(make)
+    assert np.std([r[1]["agent_0"] for r in run[1:]]) > 0
+    assert not same_episode(run, play(make(500), np.random.default_rng(12), seed=5))
 
 
 def test_the_wrapper_replays_the_core():

@@ -94,7 +94,7 @@ def test_rewards_sum_to_fitness_and_investments_create_the_surplus():
     policy = rng.random((batch, 5, 6))
     shown = rng.random((batch, 5, 1))
     noise = arena.noise(rng, batch)
-    state = arena.begin(batch, shown)
+    state = arena.begin(batch, traits=shown)
     total = np.zeros((batch, 5))
     for t in range(40):
         actions = arena.act(policy, arena.observe(state), t)
@@ -312,7 +312,7 @@ def test_arenas_without_traits_ignore_them():
 
     rng = np.random.default_rng(0)
     for arena in (CommonsArena(3, 10), PrincipalArena(3, 10)):
-        assert arena.trait_names == () and "traits" not in arena.begin(2, rng.random((2, 3, 0)))
+        assert arena.trait_names == () and "traits" not in arena.begin(2, traits=rng.random((2, 3, 0)))
         policy, noise = rng.random((2, 3, len(arena.policy_names))), arena.noise(rng, 2)
         arena_checks.assert_traces_equal(arena.rollout(policy, noise), arena.rollout(policy, noise, traits=np.zeros((2, 3, 0))))
 

@@ -160,7 +160,7 @@ class Tally(Arena):
     def watched(self, noise):
         return noise["watch"][:, 0] < 0.5
 
-    def reset(self, batch):
+    def reset(self, batch, noise=None):
         return {"store": np.zeros((batch, self.n_agents)), "t": 0}
 
     def observe(self, state):
@@ -192,4 +192,5 @@ def test_any_arena_can_be_wrapped():
     obs, rewards, _, _, infos = env.step({"agent_0": np.array([0.25]), "agent_1": np.array([0.0])})
     assert infos["agent_0"]["events"] == {"defect": 0.25}
     assert infos["agent_0"]["helper_events"] == {"defect": 0.0}
+    assert infos["agent_0"]["detected"] == {"defect": 0.0}  # the step reports nothing seen
     assert rewards["agent_0"] - rewards["agent_1"] == pytest.approx(0.25)

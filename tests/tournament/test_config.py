@@ -15,6 +15,8 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
     assert experiment.arena.params.regrowth == 0.4  # the arena's documented default
     resolved = experiment.resolved()
     assert resolved["mutation"]["sigma"] == 0.2 and resolved["mutation"]["rate"] == 0.5
+    # no [training]: the outcome reward, and the commons' violation kinds (building is none)
+    assert resolved["training"] == {"reward": "outcome", "penalty": 1.0, "learning_rate": 0.5, "exploration": 0.02, "violations": ["take", "overuse"]}
     assert load(small_experiment, seed=11).seed == 11
     assert experiment.drift_twin().selection.intensity == 0.0
     assert "experiment 'small'" in validate(small_experiment)
@@ -39,7 +41,7 @@ def test_arena_parameters_are_checked_against_the_arena(write_experiment):
         (("steps = 12", "steps = 12\nregrowth = -1.0"), "arena.regrowth", "a number in"),
         (("steps = 12", 'steps = "many"'), "arena.steps", "a whole number"),
         (('profile = "lineage-keeper"', 'profile = "nobody"'), "population.mix[1].profile", "a library profile"),
-        (('decider = "fixed"', 'decider = "oracle"'), "population.mix[2].decider", "one of 'planner', 'fixed'"),
+        (('decider = "fixed"', 'decider = "oracle"'), "population.mix[2].decider", "one of 'planner', 'fixed', 'learner'"),
         (("share = 0.25\ndecider", "share = 0.3\ndecider"), "population.mix.share", "shares that sum to 1"),
         (("share = 0.5", "share = nan"), "population.mix[0].share", "a finite number"),
         (("population = 16", "population = 18"), "experiment.population", "a multiple of arena.group_size"),
@@ -53,6 +55,12 @@ def test_arena_parameters_are_checked_against_the_arena(write_experiment):
         (("policy = { harvest = 0.4 }", "policy = { greed = 0.4 }"), "population.mix[2].policy.greed", "a known key"),
         (('name = "small"', 'name = "../escape"'), "experiment.name", "letters, digits"),
         (("[experiment]", "[experiment]\nextra = 1"), "experiment.extra", "a known key"),
+        (("[control]", '[training]\nreward = "approval"\n[control]'), "training.reward", "one of 'outcome', 'detected', 'full', 'internal'"),
+        (("[control]", "[training]\npenalty = -1.0\n[control]"), "training.penalty", "a number in"),
+        (("[control]", "[training]\nexploration = 0.7\n[control]"), "training.exploration", "a number in [0.0, 0.5]"),
+        (("[control]", '[training]\nviolations = ["take", "lie"]\n[control]'), "training.violations", "a list of distinct strings from 'take', 'overuse', 'build'"),
+        (("[control]", '[training]\nviolations = "take"\n[control]'), "training.violations", "a list of distinct strings"),
+        (("[control]", "[training]\nsteps = 3\n[control]"), "training.steps", "a known key"),
     ],
 )
 def test_bad_experiments_name_file_field_and_expectation(write_experiment, replacement, field, expected):
