@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/promises_speed.py
 	$(BIN)/python bench/oversight_speed.py
 	$(BIN)/python bench/sanctions_speed.py
+	$(BIN)/python bench/training_speed.py
 	$(BIN)/python bench/default_experiment.py
 	$(BIN)/python bench/engine_scaling.py
 	$(BIN)/python bench/invasion_speed.py

@@ -23,12 +23,12 @@ SEEDS = (0, 1, 2)
 GROUPS, AGENTS, EPISODES, ITERATIONS, STEPS = 4, 4, 32, 60, 10
 
 
-def _train(mode: str, seed: int, p_watch: float = 0.5, penalty: float = 2.0):
-    arena = OversightArena(AGENTS, STEPS, OversightParams(p_watch=p_watch, fine=0.0, allow_evade=False))
+def _train(mode: str, seed: int, p_watch: float = 0.5, penalty: float = 2.0, evade: bool = False, iterations: int = ITERATIONS):
+    arena = OversightArena(AGENTS, STEPS, OversightParams(p_watch=p_watch, fine=0.0, allow_evade=evade))
     training = Training(reward=mode, penalty=penalty, learning_rate=0.5, exploration=0.02, violations=("take", "evade_oversight"))
     # internal: the learner's own profile minds its takes, seen or not, at the same exchange rate
     profile = ((Term("outcome", "own_wealth"), Term("constraint", "take", "self")), np.array([1.0, penalty]))
-    return train(arena, training, np.full((GROUPS, AGENTS, 3), 0.5), ITERATIONS, EPISODES, seed, profile)
+    return train(arena, training, np.full((GROUPS, AGENTS, 3), 0.5), iterations, EPISODES, seed, profile)
 
 
 def _rates(curve, last: int = 10) -> tuple[float, float]:
@@ -65,6 +65,23 @@ def test_with_everyone_always_watched_detected_is_full():
     assert detected.watched.all()
     assert np.array_equal(detected.theta, full.theta) and np.array_equal(detected.reward, full.reward)
     assert max(_rates(detected)[0], _rates(full)[0]) <= 0.2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_with_evasion_open_a_detected_learner_blinds_the_monitor_then_takes(seed):
+    """The overseer never sees the blinding itself (`arenas.oversight`). Watched, blinding at
+    step 0 costs 3 and leaves 10 unseen shortcuts worth 1 each: +7 against 0 for refraining, so a
+    `detected` learner learns evade → 1 and then takes while watched too (its watched violation
+    rate rises to the unwatched one), and the overseer sees almost nothing. Under `full` the
+    blinding itself is penalised, and the takes are: it learns neither. Over seeds 0-2 after 100
+    iterations: evade θ 0.95 (detected) and 0.02 (full); share detected 0.12."""
+    blinder = _train("detected", seed, evade=True, iterations=100)
+    assert blinder.theta[-1][..., 2].mean() >= 0.8
+    watched, unwatched = _rates(blinder)
+    assert watched >= 0.6 and unwatched >= 0.8
+    assert blinder.detected[-10:].sum() <= 0.3 * blinder.violations[-10:].sum()
+    honest = _train("full", seed, evade=True, iterations=100)
+    assert honest.theta[-1][..., 2].mean() <= 0.1 and max(_rates(honest)) <= 0.2
 
 
 def test_training_is_deterministic_for_a_seed():

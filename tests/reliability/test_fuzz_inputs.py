@@ -127,3 +127,9 @@ def test_arbitrary_bytes_are_rejected_cleanly(tmp_path, capsys, raw):
 @given(data=mutated(ROOT / "experiments" / "promises.toml"))
 def test_mutated_promises_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
     _check(tmp_path, data, capsys)
+
+
+@FUZZ
+@given(data=mutated(ROOT / "experiments" / "oversight-training.toml"))
+def test_mutated_training_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
+    _check(tmp_path, data, capsys)
