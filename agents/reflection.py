@@ -134,14 +134,15 @@ def as_built(trace: Trace, slot: np.ndarray) -> Trace:
     return dataclasses.replace(trace, events=events)
 
 
-def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], rule: str, mode: str, rng: np.random.Generator) -> list[np.ndarray]:
+def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], rule: str, mode: str, rngs: list[np.random.Generator]) -> list[np.ndarray]:
     """Per agent, the score [C] of each of its changes under `rule` (see the module docstring).
 
-    All agents' changes are planned in one `plan` call and rolled out in one batch.
+    All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
+    draws from `rngs[k]` only, so how agents are batched changes no score.
     """
     if rule not in RULES or mode not in MODES:
         raise ValueError(f"rule in {RULES} and mode in {MODES}, not {rule!r}, {mode!r}")
-    seeds = rng.integers(0, 2**63, size=(len(agents), 2))
+    seeds = np.stack([rng.integers(0, 2**63, size=2) for rng in rngs])
     futures = _future_policies(arena, terms, agents, rule, seeds[:, 0])
 
     policies, noises, slots, rows_now, rows_new, bonus, offset, kin = [], [], [], [], [], [], [], []

@@ -13,9 +13,9 @@ import numpy as np
 from agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from agents.preferences import Term, features, utility
 from arenas.core import concat_noise
-from tournament.config import ArenaSpec
+from tournament.config import ArenaSpec, Reflection
 
-PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4}
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "reflect": 5}
 
 
 def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
@@ -32,6 +32,7 @@ class Setup:
     arena: ArenaSpec
     terms: tuple[Term, ...]
     planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
+    reflection: Reflection = Reflection()
 
 
 @dataclass(frozen=True)

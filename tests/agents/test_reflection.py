@@ -70,7 +70,7 @@ def _toy_scores(rule):
         weights=np.array([[1.0, 0.0]]), policies=np.array([[0.0]]), kin=np.eye(1), slot=0,
         capability=Capability(candidates=64, rollouts=1), changes=(keep, bribe, wirehead),
     )
-    return score_changes(Workshop(1, 1), TOY_TERMS, [agent], rule, "self_modify", np.random.default_rng(5))[0]
+    return score_changes(Workshop(1, 1), TOY_TERMS, [agent], rule, "self_modify", [np.random.default_rng(5)])[0]
 
 
 def test_the_three_rules_keep_take_the_bribe_and_wirehead():
@@ -122,7 +122,7 @@ def _keepers(column, rule="realistic", mode="design", seed=0, capability=CAPABLE
     rng = np.random.default_rng(seed)
     changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=100), rng))
     agent = Reflecting(weights, policies, np.eye(N), 0, capability, changes)
-    scores = score_changes(CommonsArena(N, 30), TERMS, [agent], rule, mode, rng)[0]
+    scores = score_changes(CommonsArena(N, 30), TERMS, [agent], rule, mode, [rng])[0]
     return changes, scores
 
 
