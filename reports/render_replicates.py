@@ -20,6 +20,7 @@ from . import replicates as agg
 from .lineage import DominantLineages, dominant_lineages
 from .load import Replicates, Run, load_replicates
 from .render import (
+    reflection_section,
     FORCE_COLORS,
     NO_GENERATION,
     OBSERVED_COLOR,
@@ -448,6 +449,7 @@ def build(data: ReplicateData) -> Page:
                                      _band_cell))
 
     violations_section(page, data.pooled, data.violations, pooled=True)
+    reflection_section(page, data.pooled)
 
     page.section("lineage")
     page.para(_lock_in_text(data) if data.generations else NO_GENERATION)
