@@ -419,9 +419,19 @@ def designed_births(run: Run) -> pl.DataFrame:
 
 def squashed_share(run: Run) -> float | None:
     """Share of all births by design whose designer dropped or weakened some process term (None
-    without designed births)."""
+    without designed births). A design changes one term, so the terms' counts add up."""
     d = designed_births(run)
     if d.height == 0:
         return None
     per_generation = d.group_by("generation").agg(pl.col("designed").first(), pl.col("squashed").sum())
     return float(per_generation["squashed"].sum() / per_generation["designed"].sum())
+
+
+def squashed_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the run's births by design whose designer dropped or weakened
+    it (empty without designed births)."""
+    d = designed_births(run)
+    if d.height == 0:
+        return {}
+    totals = d.group_by("term").agg(pl.col("designed").sum(), pl.col("squashed").sum())
+    return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}
