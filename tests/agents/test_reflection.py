@@ -205,3 +205,21 @@ def test_scores_do_not_depend_on_how_agents_are_batched():
     alone = [score_changes(arena, TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0] for agent, k in zip(agents, (1, 2))]
     assert all(np.array_equal(a, b) for a, b in zip(together, alone))
     assert len(together[0]) == 5
+
+
+def test_a_capability_limited_designer_can_miss_the_drop():
+    """With a budget of two candidates the keeper weighs keep against one random change; on
+    these seeds the drop is never drawn, and it keeps the constraint that a full search drops."""
+    row = np.zeros(len(TERMS))
+    row[0], row[1] = 1.0, 3.0
+    weights = np.repeat(np.eye(len(TERMS))[:1], N, axis=0)
+    weights[0] = row
+    policies = np.repeat(TAKER[None], N, axis=0)
+    policies[0, 2] = 0.0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=2), rng))
+        assert len(changes) == 2 and "drop constraint:take:self" not in [c.label for c in changes]
+        scores = score_changes(CommonsArena(N, 30), TERMS, [Reflecting(weights, policies, np.eye(N), 0, CAPABLE, changes)], "realistic", "design", [rng])[0]
+        assert choose(scores) == 0
+    assert _chosen(1)[0].label == "drop constraint:take:self"
