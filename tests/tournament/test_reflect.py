@@ -93,3 +93,16 @@ def test_reflection_tables_are_the_same_whatever_the_worker_count(realistic, tmp
     for table in ("agents", "episodes", "lineage", "reflection"):
         for twin in ("", "drift"):
             assert _read(again / twin, table).sort(pl.all()).equals(_read(realistic / twin, table).sort(pl.all())), (table, twin)
+
+
+def test_reflection_off_changes_nothing(write_experiment, tmp_path):
+    """A `[reflection]` table with enabled = false gives the tables of an experiment without one:
+    agents change only by mutation, and nothing is designed or self-modified."""
+    plain = run(load(write_experiment(name="plain")), tmp_path / "a", workers=0, progress=False)
+    off = write_experiment(("[control]", '[reflection]\nenabled = false\nself_modify = true\nsuccessors = "design"\n\n[control]'), name="off")
+    off = run(load(off), tmp_path / "b", workers=0, progress=False)
+    for table in ("agents", "episodes", "lineage"):
+        assert _read(off, table).sort(pl.all()).equals(_read(plain, table).sort(pl.all())), table
+    assert not (off / "reflection").exists()
+    assert set(_read(off, "agents")["origin"]) == {"founder", "inherit"}
+    assert set(_read(off, "lineage")["kind"]) == {"inherit"}
