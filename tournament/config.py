@@ -323,12 +323,23 @@ def _reflection(table: Table, path: Path) -> Reflection:
 
 
 def validate(path: str | Path) -> str:
-    """Check a profile or an experiment file; return a one-line summary of what it is."""
+    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
+    one-line summary of what it is."""
     data = load_toml(path)
+    if "sweep" in data:
+        import tempfile
+
+        from tournament import sweep
+
+        loaded = sweep.load(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            sweep.materialize(loaded, Path(scratch))
+        keys = len({key for point in loaded.points for key, _ in point.settings})
+        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
     if "experiment" in data:
         experiment = load(path)
         return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
     if "profile" in data:
         profile = profiles.parse(data, path)
         return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(path, "", "a profile ([profile] table) or an experiment ([experiment] table)")
+    raise InputError(path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)")

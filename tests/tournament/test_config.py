@@ -94,6 +94,15 @@ def test_validate_tells_profiles_from_experiments(tmp_path):
         validate(other)
 
 
+def test_validate_checks_every_run_of_a_sweep(small_experiment, tmp_path):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'[sweep]\nname = "s"\nexperiment = "{small_experiment.name}"\nseeds = 2\n\n[grid]\n"reflection.rule" = ["realistic", "ignorant"]\n')
+    assert validate(sweep) == "sweep 's': 4 runs over 1 keys, base small.toml"
+    sweep.write_text(sweep.read_text().replace('"ignorant"', '"wise"'))
+    with pytest.raises(InputError, match="reflection.rule"):
+        validate(sweep)
+
+
 def test_standing_property_needs_a_series_the_arena_records(write_experiment, tmp_path):
     (tmp_path / "loyal.toml").write_text(
         '[profile]\nname = "loyal"\n[[standing]]\nproperty = "principal_in_control"\nthreshold = 0.5\nweight = 1.0\n'
