@@ -144,9 +144,20 @@ def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting
         raise ValueError(f"rule in {RULES} and mode in {MODES}, not {rule!r}, {mode!r}")
     seeds = np.stack([rng.integers(0, 2**63, size=2) for rng in rngs])
     futures = _future_policies(arena, terms, agents, rule, seeds[:, 0])
+    horizons = [min(agent.capability.horizon or arena.steps, arena.steps) for agent in agents]
+    out: list[np.ndarray] = [np.empty(0)] * len(agents)
+    for horizon in sorted(set(horizons)):  # one rollout per horizon, as planning does
+        chosen = [k for k, h in enumerate(horizons) if h == horizon]
+        scored = _rolled_out(arena, terms, [agents[k] for k in chosen], [futures[k] for k in chosen], seeds[chosen, 1], rule, mode, horizon)
+        for k, scores in zip(chosen, scored):
+            out[k] = scores
+    return out
 
+
+def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], futures: list[np.ndarray], seeds: np.ndarray, rule: str, mode: str, horizon: int) -> list[np.ndarray]:
+    """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one batch."""
     policies, noises, slots, rows_now, rows_new, bonus, offset, kin = [], [], [], [], [], [], [], []
-    for agent, future, seed in zip(agents, futures, seeds[:, 1]):
+    for agent, future, seed in zip(agents, futures, seeds):
         count, rollouts = len(agent.changes), agent.capability.rollouts
         played = np.repeat(agent.policies[None], count * rollouts, axis=0)
         played[:, agent.slot] = np.repeat(future, rollouts, axis=0)
@@ -165,7 +176,6 @@ def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting
     bonus, offset, kin = np.concatenate(bonus), np.concatenate(offset), np.concatenate(kin)
     rows = np.arange(len(policies))
 
-    horizon = min(min(agent.capability.horizon or arena.steps for agent in agents), arena.steps)
     trace = arena.rollout(policies, noise, horizon)
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
