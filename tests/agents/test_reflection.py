@@ -190,17 +190,18 @@ def test_realistic_self_modification_never_lowers_the_current_profile_score(seed
 
 
 def test_scores_do_not_depend_on_how_agents_are_batched():
-    """Each agent draws only from its own stream: two keepers scored together or one by one give
-    bit-identical scores (what makes runs independent of the number of workers)."""
+    """Each agent draws only from its own stream: two keepers (with different horizons) scored
+    together or one by one give bit-identical scores (what makes runs independent of the number
+    of workers)."""
     arena = CommonsArena(N, 20)
     agents = []
-    for column in (1, 4):
+    for column, horizon in ((1, 0), (4, 10)):
         row = np.zeros(len(TERMS))
         row[0], row[column] = 1.0, 3.0
         weights = np.repeat(np.eye(len(TERMS))[:1], N, axis=0)
         weights[0] = row
         changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(column)))
-        agents.append(Reflecting(weights, np.repeat(TAKER[None], N, axis=0), np.eye(N), 0, Capability(candidates=8, rollouts=2), changes))
+        agents.append(Reflecting(weights, np.repeat(TAKER[None], N, axis=0), np.eye(N), 0, Capability(candidates=8, rollouts=2, horizon=horizon), changes))
     together = score_changes(arena, TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)])
     alone = [score_changes(arena, TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0] for agent, k in zip(agents, (1, 2))]
     assert all(np.array_equal(a, b) for a, b in zip(together, alone))
