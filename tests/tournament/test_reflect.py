@@ -106,3 +106,30 @@ def test_reflection_off_changes_nothing(write_experiment, tmp_path):
     assert not (off / "reflection").exists()
     assert set(_read(off, "agents")["origin"]) == {"founder", "inherit"}
     assert set(_read(off, "lineage")["kind"]) == {"inherit"}
+
+
+def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(realistic, tmp_path, small_text):
+    """The sweep table carries, per run, the share of designed births whose designer dropped or
+    weakened each term — equal to what the run's own files give — and the report has one row per
+    grid point."""
+    from reports.load import load as load_run
+    from reports.metrics import squashed_by_term
+    from reports.sweep_report import write_sweep_report
+    from tournament.sweep import run_sweep
+
+    base = tmp_path / "base.toml"
+    base.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)).replace("neutral_drift = true", "neutral_drift = false"))
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text('[sweep]\nname = "rules"\nexperiment = "base.toml"\n\n[grid]\n"reflection.rule" = ["realistic", "ignorant"]\n')
+    sweep_dir = run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
+    table = pl.read_parquet(sweep_dir / "sweep.parquet").sort("run")
+    assert table["set:reflection.rule"].to_list() == ["realistic", "ignorant"]
+    for row in table.iter_rows(named=True):
+        expected = squashed_by_term(load_run(sweep_dir / "runs" / row["run"]))
+        assert {k: row[f"squashed:{k}"] for k in expected} == expected
+    assert table["squashed:constraint:take:self"][0] > 0  # the realistic designers drop it
+    assert table["squashed:constraint:take:self"][1] == 0  # ignorant ones see no gain in it
+    text = write_sweep_report(sweep_dir)[0].read_text()
+    section = text[text.index("## By setting"): text.index("## Runs")]
+    assert "| reflection.rule = realistic | 1 |" in section and "| reflection.rule = ignorant | 1 |" in section
+    assert "designs dropping or weakening never take (self acts)" in section
