@@ -108,7 +108,7 @@ def test_reflection_off_changes_nothing(write_experiment, tmp_path):
     assert set(_read(off, "lineage")["kind"]) == {"inherit"}
 
 
-def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(realistic, tmp_path, small_text):
+def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, small_text):
     """The sweep table carries, per run, the share of designed births whose designer dropped or
     weakened each term — equal to what the run's own files give — and the report has one row per
     grid point."""
