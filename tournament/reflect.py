@@ -37,6 +37,11 @@ class Considered:
     chosen: np.ndarray  # [M] bool
     weights: np.ndarray  # [M, T] the weight row after the change
 
+    @staticmethod
+    def none(terms: int) -> "Considered":
+        ints, floats, text = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, object)
+        return Considered(ints, ints, text, ints, text, text, floats, floats, floats, np.zeros(0, bool), np.zeros((0, terms)))
+
 
 def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
     """The planners marked in `batch.planning` reflect: self-modification first (its choice is
@@ -73,9 +78,8 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
                 "chosen": np.arange(len(score)) == best,
                 "weights": np.stack([c.weights for c in agent.changes]),
             })
-    if not parts:
-        empty = np.zeros(0)
-        return Considered(empty.astype(int), empty.astype(int), empty.astype(object), empty.astype(int), empty.astype(object), empty.astype(object), empty, empty, empty, empty.astype(bool), np.zeros((0, len(setup.terms))))
+    if not parts:  # no planner in these groups
+        return Considered.none(len(setup.terms))
     return Considered(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
