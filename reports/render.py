@@ -808,7 +808,11 @@ def reflection_section(page: Page, run: Run | None) -> None:
     if designed.height:
         labels = {t["key"]: metrics.term_label(t) for t in run.process_terms}
         keys = [k for k in labels if k in set(designed["term"])]
-        wide = designed.pivot(on="term", index=["generation", "designed"], values="squashed")
+        wide = designed.pivot(on="term", index=["generation", "designed"], values="squashed").sort("generation")
+        shares = [Series(labels[k], xs(wide), [r[k] / r["designed"] if r["designed"] else None for r in wide.iter_rows(named=True)],
+                         PALETTE[i % len(PALETTE)]) for i, k in enumerate(keys)]
+        page.html(figure(line_chart(shares, title="Designs that drop or weaken a term", y_label="share of designed births",
+                                    y_range=(0.0, 1.0))))
         page.label("Designed births")
         page.gen_table(*gen_rows(wide["generation"].to_list(), wide,
                                  ["generation", "designed births", *[f"dropped or weakened: {labels[k]}" for k in keys]],
