@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/default_experiment.py
 	$(BIN)/python bench/engine_scaling.py
 	$(BIN)/python bench/invasion_speed.py
+	$(BIN)/python bench/reflection_speed.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/report_speed.py
 	$(BIN)/python bench/memory.py

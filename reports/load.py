@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 DRIFT_DIR = "drift"
-TABLES = ("agents", "episodes", "lineage")
+TABLES = ("agents", "episodes", "lineage", "reflection")
 
 MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
 REPLICATES_ROLE = "replicates"
@@ -34,6 +34,8 @@ AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "fou
 EPISODE_COLUMNS = ("generation", "group", "episode", "id", "profile", "fitness_gain", "utility",
                    "watched")
 LINEAGE_COLUMNS = ("generation", "parent", "child", "kind")
+REFLECTION_COLUMNS = ("generation", "id", "mode", "rule", "candidate", "change", "term", "before", "after",
+                      "score", "chosen")
 
 
 class ReportError(Exception):
@@ -55,6 +57,7 @@ class Run:
     episodes: pl.DataFrame
     lineage: pl.DataFrame
     drift: Run | None = None
+    reflection: pl.DataFrame | None = None  # every candidate change agents considered (runs with reflection)
 
     @property
     def name(self) -> str:
@@ -206,8 +209,9 @@ def load_replicates(path: str | Path) -> Replicates:
 def load(run_dir: str | Path, *, tables: tuple[str, ...] = TABLES) -> Run:
     """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run.
 
-    `tables` picks which of agents, episodes, lineage are read; the others are empty frames with
-    their required columns (a sweep summary needs the agents only, and episodes are the bulk).
+    `tables` picks which of agents, episodes, lineage, reflection are read; the others are empty
+    frames with their required columns (a sweep summary needs the agents only, and episodes are
+    the bulk). A run without reflection has an empty reflection frame.
     """
     path = Path(run_dir)
     unknown = [t for t in tables if t not in TABLES]
@@ -218,7 +222,7 @@ def load(run_dir: str | Path, *, tables: tuple[str, ...] = TABLES) -> Run:
     drift = None
     if (drift_dir / MANIFEST).exists() or _parquet_files(drift_dir):
         drift = _load_one(drift_dir, tables)
-    return Run(run.path, run.manifest, run.agents, run.episodes, run.lineage, drift)
+    return Run(run.path, run.manifest, run.agents, run.episodes, run.lineage, drift, run.reflection)
 
 
 def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
@@ -242,9 +246,14 @@ def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
 
         agents = agents.with_columns(mutation=pl.lit(None, dtype=pl.String))
     episodes = read("episodes", (*EPISODE_COLUMNS, *event_cols))
+    if "change" not in agents.columns:  # runs written before reflection existed
+        import polars as pl
+
+        agents = agents.with_columns(change=pl.lit(None, dtype=pl.String))
     lineage = read("lineage", LINEAGE_COLUMNS)
+    reflection = read("reflection", REFLECTION_COLUMNS)
     return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
-               _typed_lineage(lineage), None)
+               _typed_lineage(lineage), None, _typed_reflection(reflection))
 
 
 def _read_json(file: Path) -> dict[str, Any]:
@@ -340,7 +349,7 @@ def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:
     df = df.with_columns(
         *[pl.col(c).cast(pl.Int64) for c in ints],
         *[pl.col(c).cast(pl.Float64) for c in floats],
-        *[pl.col(c).cast(pl.String) for c in ("profile", "origin", "mutation")],
+        *[pl.col(c).cast(pl.String) for c in ("profile", "origin", "mutation", "change")],
         pl.col("^policy:.*$").cast(pl.Float64),
     )
     return df.sort("generation", "id")
@@ -356,6 +365,18 @@ def _typed_episodes(df: pl.DataFrame, event_cols: list[str]) -> pl.DataFrame:
         pl.col("watched").cast(pl.Boolean),
     )
     return df.sort("generation", "group", "episode", "id")
+
+
+def _typed_reflection(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "id", "candidate")],
+        *[pl.col(c).cast(pl.String) for c in ("mode", "rule", "change", "term")],
+        *[pl.col(c).cast(pl.Float64) for c in ("before", "after", "score")],
+        pl.col("chosen").cast(pl.Boolean),
+    )
+    return df.sort("generation", "id", "mode", "candidate")
 
 
 def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:

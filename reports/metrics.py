@@ -367,3 +367,71 @@ def verdict_words(start: pl.Expr, end: pl.Expr, drift_end: pl.Expr,
           .when(end > drift_end + tolerance).then(pl.lit("above"))
           .otherwise(pl.lit("near")))
     return word, vs
+
+
+# ---------------------------------------------------------------------------------------------
+# reflection
+
+SQUASHING = ("drop", "weaken")  # the changes that lower a term's weight
+
+
+def _keyed(df: pl.DataFrame, *cols: str) -> list[str]:
+    return (["seed"] if "seed" in df.columns else []) + list(cols)
+
+
+def reflection_choices(run: Run) -> pl.DataFrame:
+    """Per mode and chosen change: how often agents chose it, the mean score of that change and
+    of keeping as is, on the same simulated futures — why a term was dropped, in numbers."""
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    if r.height == 0:
+        return pl.DataFrame(schema={"mode": pl.String, "change": pl.String, "times": pl.Int64,
+                                    "score": pl.Float64, "keep": pl.Float64, "gain": pl.Float64})
+    on = _keyed(r, "generation", "id", "mode")
+    keep = r.filter(pl.col("candidate") == 0).select(*on, keep=pl.col("score"))
+    return (r.filter(pl.col("chosen")).join(keep, on=on)
+            .group_by("mode", "change")
+            .agg(times=pl.len().cast(pl.Int64), score=pl.col("score").mean(), keep=pl.col("keep").mean(),
+                 gain=(pl.col("score") - pl.col("keep")).mean())
+            .sort(["mode", "times", "change"], descending=[True, True, False]))
+
+
+def designed_births(run: Run) -> pl.DataFrame:
+    """Per generation and process term: births by successor design, and how many of them had a
+    designer that dropped or weakened that term (columns generation, term, designed, squashed)."""
+    schema = {"generation": pl.Int64, "term": pl.String, "designed": pl.Int64, "squashed": pl.Int64}
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    born = run.lineage.filter(pl.col("kind") == "design") if run.lineage.height else run.lineage
+    keys = [t["key"] for t in run.process_terms]
+    if r.height == 0 or born.height == 0 or not keys:
+        return pl.DataFrame(schema=schema)
+    designs = (r.filter(pl.col("chosen") & (pl.col("mode") == "design"))
+               .select(*_keyed(r), generation=pl.col("generation") + 1, parent=pl.col("id"),
+                       verb=pl.col("change").str.split(" ").list.first(), changed=pl.col("term")))
+    births = born.join(designs, on=_keyed(born, "generation", "parent"), how="left")
+    designed = births.group_by("generation").agg(designed=pl.len().cast(pl.Int64))
+    grid = designed.join(pl.DataFrame({"term": keys}), how="cross")
+    squashed = (births.filter(pl.col("verb").is_in(SQUASHING) & pl.col("changed").is_in(keys))
+                .group_by("generation", pl.col("changed").alias("term")).agg(squashed=pl.len().cast(pl.Int64)))
+    return (grid.join(squashed, on=["generation", "term"], how="left")
+            .with_columns(pl.col("squashed").fill_null(0)).select(list(schema)).cast(schema)
+            .sort("generation", "term"))
+
+
+def squashed_share(run: Run) -> float | None:
+    """Share of all births by design whose designer dropped or weakened some process term (None
+    without designed births). A design changes one term, so the terms' counts add up."""
+    d = designed_births(run)
+    if d.height == 0:
+        return None
+    per_generation = d.group_by("generation").agg(pl.col("designed").first(), pl.col("squashed").sum())
+    return float(per_generation["squashed"].sum() / per_generation["designed"].sum())
+
+
+def squashed_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the run's births by design whose designer dropped or weakened
+    it (empty without designed births)."""
+    d = designed_births(run)
+    if d.height == 0:
+        return {}
+    totals = d.group_by("term").agg(pl.col("designed").sum(), pl.col("squashed").sum())
+    return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}

@@ -131,10 +131,11 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: np.ndarray,
-                       parent: np.ndarray, kind: np.ndarray, labels: list[str | None]
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       parent: np.ndarray, kind: np.ndarray, labels: list[str | None],
+                       origins: list[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each agent after: the row of its nearest ancestor among `ids_before` (-1: none found)
-    and its category (survivor, copy, mutation, design, self_modify, unattributed)."""
+    and its category (survivor, copy, mutation, design, self_modify, unattributed). A survivor
+    whose origin is `self_modify` changed itself in place: its change is self-modification."""
     in_before = np.zeros(all_ids.size, dtype=bool)
     in_before[np.searchsorted(all_ids, ids_before)] = True
     cur = np.searchsorted(all_ids, ids_after)
@@ -164,8 +165,9 @@ def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: n
     ok = ~lost
     row[ok] = order[np.searchsorted(ids_before, all_ids[cur[ok]], sorter=order)]
     labelled = np.array([lab is None or lab != "" for lab in labels], dtype=bool)
-    cat = np.select([survivor, lost, design, selfmod, hidden | labelled],
-                    [_SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION], _COPY)
+    modified = np.array([o == "self_modify" for o in (origins or [None] * cur.size)], dtype=bool)
+    cat = np.select([survivor & modified, survivor, lost, design, selfmod, hidden | labelled],
+                    [_SELF, _SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION], _COPY)
     return row, cat
 
 
@@ -182,6 +184,7 @@ def decompose(run: Run) -> pl.DataFrame:
     gen = agents.get_column("generation").to_numpy()
     ids = agents.get_column("id").to_numpy().astype(np.int64)
     labels = agents.get_column("mutation").to_list()
+    origins = agents.get_column("origin").to_list()
     gens = np.unique(gen)
     bounds = {int(g): (int(np.searchsorted(gen, g, "left")), int(np.searchsorted(gen, g, "right")))
               for g in gens}
@@ -189,7 +192,7 @@ def decompose(run: Run) -> pl.DataFrame:
     for g, g2 in zip(gens[:-1].tolist(), gens[1:].tolist()):
         a0, a1 = bounds[g]
         b0, b1 = bounds[g2]
-        row, cat = _nearest_ancestors(ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1])
+        row, cat = _nearest_ancestors(ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1], origins[b0:b1])
         za, zb = z[a0:a1], z[b0:b1]
         n, n2 = a1 - a0, b1 - b0
         valid = np.isfinite(za).all(axis=0) & np.isfinite(zb).all(axis=0)

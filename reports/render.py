@@ -39,6 +39,7 @@ SECTIONS = (
     ("process-share", "Process share"),
     ("fitness", "Fitness"),
     ("violations", "Violations"),
+    ("reflection", "Reflection"),
     ("lineage", "Lineage"),
     ("run", "Run"),
 )
@@ -756,6 +757,7 @@ def build(data: ReportData) -> Page:
     violations_section(page, run, data.violations)
     if training.applies(run):
         training_section(page, training.long(run))
+    reflection_section(page, run)
 
     page.section("lineage")
     page.para(_lock_in_text(data) if data.generations else NO_GENERATION)
@@ -821,6 +823,48 @@ def _price_steps(cum: pl.DataFrame, drift: pl.DataFrame | None, generations: Seq
         headers.append("drift selection")
     return gen_rows(generations, df, headers, lambda r: [fmt(r["generation"]), fmt(r["mean"]),
                                                           *[price_mod.signed(r[c]) for c in cols]])
+
+
+REFLECTION_OFF = "Reflection is off in this run: agents change only by mutation."
+REFLECTION_INTRO = ("Every {every} generation(s) each planner {what}, scoring each candidate change by "
+                    "simulated futures under the {rule} rule; reflecting costs {cost} payoff. Chosen "
+                    "changes, with the mean score of the chosen change and of keeping as is on the same "
+                    "futures (gain = chosen − keep: why a term was dropped).")
+SQUASHED_NOTE = ("Births by successor design per generation, and the share of them whose designer "
+                 "dropped or weakened each process term.")
+
+
+def reflection_section(page: Page, run: Run | None) -> None:
+    """What reflection changed and why: the chosen changes against keep, and the designed births
+    whose designers dropped or weakened a process term (shared by the run and replicate pages)."""
+    page.section("reflection")
+    settings = (run.manifest.get("experiment") or {}).get("reflection") or {} if run is not None else {}
+    if run is None or run.reflection is None or run.reflection.height == 0:
+        page.para(REFLECTION_OFF)
+        return
+    what = " and ".join(w for w, on in (("modifies itself", settings.get("self_modify")),
+                                        ("designs its successors", settings.get("successors") == "design")) if on)
+    page.note(REFLECTION_INTRO.format(every=settings.get("every", 1), what=what or "reflects",
+                                      rule=settings.get("rule", "?"), cost=fmt(settings.get("cost", 0.0))))
+    choices = metrics.reflection_choices(run)
+    page.table(["mode", "change", "times chosen", "mean score", "mean keep score", "mean gain"],
+               [[r["mode"], r["change"], fmt(r["times"]), fmt(r["score"]), fmt(r["keep"]), fmt(r["gain"])]
+                for r in choices.iter_rows(named=True)], text_cols=2)
+    designed = metrics.designed_births(run)
+    if designed.height:
+        labels = {t["key"]: metrics.term_label(t) for t in run.process_terms}
+        keys = [k for k in labels if k in set(designed["term"])]
+        wide = designed.pivot(on="term", index=["generation", "designed"], values="squashed").sort("generation")
+        shares = [Series(labels[k], xs(wide), [r[k] / r["designed"] if r["designed"] else None for r in wide.iter_rows(named=True)],
+                         PALETTE[i % len(PALETTE)]) for i, k in enumerate(keys)]
+        page.html(figure(line_chart(shares, title="Designs that drop or weaken a term", y_label="share of designed births",
+                                    y_range=(0.0, 1.0))))
+        page.label("Designed births")
+        page.gen_table(*gen_rows(wide["generation"].to_list(), wide,
+                                 ["generation", "designed births", *[f"dropped or weakened: {labels[k]}" for k in keys]],
+                                 lambda r: [fmt(r["generation"]), fmt(r["designed"]),
+                                            *[fmt(r[k] / r["designed"]) if r["designed"] else "–" for k in keys]]))
+        page.note(SQUASHED_NOTE)
 
 
 def lineage_picture(page: Page, dom: DominantLineages, caption: str = "") -> None:

@@ -22,6 +22,7 @@ from .lineage import DominantLineages, dominant_lineages
 from .load import Replicates, Run, load_replicates
 from .render import (
     training_section,
+    reflection_section,
     FORCE_COLORS,
     NO_GENERATION,
     OBSERVED_COLOR,
@@ -451,6 +452,7 @@ def build(data: ReplicateData) -> Page:
 
     violations_section(page, data.pooled, data.violations, pooled=True)
     training_section(page, training.spread(reps), _k(data))
+    reflection_section(page, data.pooled)
 
     page.section("lineage")
     page.para(_lock_in_text(data) if data.generations else NO_GENERATION)

@@ -247,8 +247,8 @@ def pooled(reps: Replicates) -> Run:
     manifest = {**first.manifest, "terms": list(terms.values()),
                 "arena": {**first.manifest["arena"], "event_kinds": kinds,
                           "has_oversight": any(r.has_oversight for r in reps.runs)}}
-    frames = {name: stack(reps, lambda r, n=name: getattr(r, n)) for name in ("agents", "episodes", "lineage")}
-    return Run(reps.path, manifest, frames["agents"], frames["episodes"], frames["lineage"], None)
+    frames = {name: stack(reps, lambda r, n=name: getattr(r, n)) for name in ("agents", "episodes", "lineage", "reflection")}
+    return Run(reps.path, manifest, frames["agents"], frames["episodes"], frames["lineage"], None, frames["reflection"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
 
 SECTIONS = (
     ("by-key", "By swept key"),
+    ("by-setting", "By setting"),
     ("runs", "Runs"),
     ("failures", "Failed runs"),
     ("reports", "Run reports"),
@@ -56,6 +57,7 @@ PAYOFF = "mean_payoff"
 GENERATIONS = "generations_done"
 SHARE = "share:"
 DRIFT_SHARE = "drift_share:"
+SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
 BAND_NOTE = ("dot: mean over the runs with that value; bar: min–max over those runs, i.e. over "
              "seeds and the other keys' values")
 
@@ -124,7 +126,7 @@ def final_figures(run: Run, threshold: float | None = None) -> dict[str, float]:
     """Last generation's figures of a run (agents table): what the sweep summary holds, computed here."""
     import polars as pl
 
-    from .metrics import carries
+    from .metrics import carries, squashed_by_term
 
     agents = run.agents
     if agents.height == 0:
@@ -140,7 +142,7 @@ def final_figures(run: Run, threshold: float | None = None) -> dict[str, float]:
     if cols:
         shares = last.select(carries(pl.col(c), t).mean().alias(c) for c in cols).row(0, named=True)
         figures |= {SHARE + c[2:]: _float(v) for c, v in shares.items()}
-    return figures | training.final(run)
+    return figures | training.final(run) | {SQUASHED + k: v for k, v in squashed_by_term(run).items()}
 
 
 def _float(v: Any) -> float:
@@ -175,7 +177,7 @@ def observe(sweep: Sweep, problems: list[str] | None = None) -> list[Observation
             continue
         for seed, path in leaves:
             try:
-                loaded = load(path, tables=("agents", "episodes"))
+                loaded = load(path, tables=("agents", "episodes", "lineage", "reflection"))
             except ReportError as exc:
                 problems.append(f"{run.name}: {exc}")
                 continue
@@ -267,6 +269,45 @@ def axis(sweep: Sweep, key: str, observations: Sequence[Observation], names: Seq
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One point of the grid: its settings, its observations (seeds) and their mean survival
+    curves (generation, term, share: the share carrying each process term, mean over seeds)."""
+
+    settings: dict[str, Any]
+    observations: list[Observation]
+    curves: Any  # pl.DataFrame
+
+
+MAX_CURVE_RUNS = 400  # above this many observations the curves are not read (one agents table each)
+
+
+def settings_of(observations: Sequence[Observation], problems: list[str]) -> list[Setting]:
+    """Observations grouped by grid point, in first-seen order, with their survival curves."""
+    import polars as pl
+
+    from .metrics import survival
+
+    groups: dict[str, list[Observation]] = {}
+    for o in observations:
+        groups.setdefault(json.dumps(o.settings, sort_keys=True, default=str), []).append(o)
+    out = []
+    read = len(observations) <= MAX_CURVE_RUNS
+    for obs in groups.values():
+        frames = []
+        for o in obs if read else []:
+            if o.path is None:
+                continue
+            try:
+                frames.append(survival(load(o.path, tables=("agents",))).select("generation", "term", "share"))
+            except ReportError as exc:
+                problems.append(f"{o.run}: {exc}")
+        curves = (pl.concat(frames).group_by("generation", "term").agg(pl.col("share").mean()).sort("term", "generation")
+                  if frames else pl.DataFrame(schema={"generation": pl.Int64, "term": pl.String, "share": pl.Float64}))
+        out.append(Setting(obs[0].settings, obs, curves))
+    return out
+
+
+@dataclass(frozen=True)
 class SweepData:
     sweep: Sweep
     terms: list[dict[str, Any]]            # process terms: key, label (first-seen order)
@@ -276,6 +317,7 @@ class SweepData:
     figure_names: list[str]
     has_drift: bool
     problems: list[str] = field(default_factory=list)
+    settings: list[Setting] = field(default_factory=list)
 
     @property
     def by_run(self) -> dict[str, list[Observation]]:
@@ -292,10 +334,12 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepData:
     has_drift = any(k.startswith(DRIFT_SHARE) for o in observations for k in o.figures)
     trained = [training.PREFIX + name for name, _ in training.MEASURES
                if any(training.PREFIX + name in o.figures for o in observations)]
-    names = ([SHARE + t["key"] for t in terms] + [PROCESS, PAYOFF, GENERATIONS]
+    squashed = [SQUASHED + t["key"] for t in terms if any(SQUASHED + t["key"] in o.figures for o in observations)]
+    names = ([SHARE + t["key"] for t in terms] + squashed + [PROCESS, PAYOFF, GENERATIONS]
              + ([DRIFT_SHARE + t["key"] for t in terms] if has_drift else []) + trained)
     axes = [axis(sweep, key, observations, names) for key in sweep.keys]
-    return SweepData(sweep, terms, observations, axes, stats(observations, names), names, has_drift, found)
+    settings = settings_of(observations, found)
+    return SweepData(sweep, terms, observations, axes, stats(observations, names), names, has_drift, found, settings)
 
 
 def _terms(sweep: Sweep, observations: Sequence[Observation]) -> list[dict[str, Any]]:
@@ -371,6 +415,8 @@ def _figure_header(data: SweepData, name: str) -> str:
         return f"{labels.get(name[len(DRIFT_SHARE):], name)} share (drift)"
     if name.startswith(training.PREFIX):
         return "final " + dict(training.MEASURES)[name[len(training.PREFIX):]]
+    if name.startswith(SQUASHED):
+        return f"designs dropping or weakening {labels.get(name[len(SQUASHED):], name)}"
     return {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}[name]
 
 
@@ -400,6 +446,49 @@ def _by_key_intro(data: SweepData) -> str:
     if data.has_drift:
         text += " Drift columns: the runs' neutral-drift twins."
     return text
+
+
+SETTING_INTRO = ("Each grid point (every swept key at one value): its seeds, and per process term the "
+                 "final share of agents carrying it and, where successors were designed, the share of "
+                 "births by design whose designer dropped or weakened it. Cells: mean [min, max] over "
+                 "the seeds. The HTML report draws each point's survival curves (mean over seeds).")
+
+
+def _setting_label(setting: Setting) -> str:
+    return ", ".join(f"{k} = {value_label(v)}" for k, v in setting.settings.items()) or "base experiment"
+
+
+def _setting_rows(data: SweepData) -> tuple[list[str], list[list[str]]]:
+    names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED))]
+    headers = ["setting", "seeds"] + [_figure_header(data, n) for n in names]
+    rows = []
+    for setting in data.settings:
+        st = stats(setting.observations, names)
+        rows.append([_setting_label(setting), str(len(setting.observations))] + [_band(st.get(n)) for n in names])
+    return headers, rows
+
+
+def setting_charts(data: SweepData) -> str:
+    """One small chart per grid point: the survival curve of each process term, mean over seeds."""
+    import polars as pl
+
+    from .render import PALETTE, chart_grid, figure
+    from .svg import Series, line_chart
+
+    figs = []
+    for setting in data.settings:
+        if setting.curves.height == 0:
+            continue
+        series = []
+        for i, term in enumerate(data.terms):
+            c = setting.curves.filter(pl.col("term") == term["key"])
+            if c.height:
+                series.append(Series(term["label"], [float(g) for g in c["generation"]], c["share"].to_list(),
+                                     PALETTE[i % len(PALETTE)]))
+        svg = line_chart(series, title=_setting_label(setting), y_label="share carrying", y_range=(0.0, 1.0),
+                         width=440, height=220)
+        figs.append(figure(svg, esc(f"{len(setting.observations)} seed(s)")))
+    return chart_grid(figs)
 
 
 def _first_line(text: str | None, limit: int = 90) -> str:
@@ -504,6 +593,11 @@ def markdown(data: SweepData) -> str:
         out.append(f"### {md(ax.key)}\n")
         out.append(md_table(*_key_rows(data, ax)) + "\n")
 
+    out.append("## By setting\n")
+    out.append(md(SETTING_INTRO) + "\n")
+    if data.settings:
+        out.append(md_table(*_setting_rows(data)) + "\n")
+
     out.append("## Runs\n")
     out.append(md_table(*_runs_rows(data)) + "\n")
     out.append(md(RUNS_NOTE) + "\n")
@@ -572,6 +666,12 @@ def html_page(data: SweepData) -> str:
             parts.append(f"<figure>{key_chart(data, ax)}<figcaption>{esc(_caption(data, ax))}"
                          "</figcaption></figure>")
             parts.append(html_table(*_key_rows(data, ax)))
+
+    parts.append(_h2("by-setting"))
+    parts.append(f'<p class="note">{esc(SETTING_INTRO)}</p>')
+    if data.settings:
+        parts.append(setting_charts(data))
+        parts.append(html_table(*_setting_rows(data)))
 
     parts.append(_h2("runs"))
     headers, rows = _runs_rows(data)

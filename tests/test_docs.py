@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/evolution.md", "docs/cluster.md", "docs/sweeps.md", "docs/training.md")
+DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/evolution.md", "docs/reflection.md", "docs/cluster.md", "docs/sweeps.md", "docs/training.md")
 BIN = Path(sys.executable).parent
 HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 FENCE = re.compile(r"^```(.*)$")

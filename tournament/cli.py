@@ -38,8 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("html", "json"), default="html", help="html (default: writes report.md and report.html) or json (printed)")
     report.add_argument("--run-reports", action="store_true", help="for a sweep: also write every run's own report")
 
-    validate = commands.add_parser("validate", help="check a profile or experiment file without running it", description="Check a profile or experiment TOML file: names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
-    validate.add_argument("file", type=Path, help="profile or experiment TOML file")
+    validate = commands.add_parser("validate", help="check a profile, experiment or sweep file without running it", description="Check a profile, experiment or sweep TOML file (a sweep: every run's experiment): names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
+    validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
     sweep = commands.add_parser(
         "sweep",

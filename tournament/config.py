@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents import profiles
 from agents.deciders import DECIDERS, Capability
 from agents.learners import REWARDS, Training
 from agents.preferences import Profile
+from agents.reflection import RULES as EVALUATION_RULES, Reflector
 from arenas import arena_class, events, names as arena_names, properties
 from arenas.core import Arena
 from arenas.inputs import InputError, Table, load_toml, read_params
@@ -55,6 +56,39 @@ class Selection:
     rule: str = "linear"
 
 
+SUCCESSORS = ("inherit", "design")
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """The reflection step (`[reflection]`): who reflects how, how often, at what cost."""
+
+    enabled: bool = False
+    rule: str = "realistic"  # evaluation rule: realistic | hedonistic | ignorant
+    self_modify: bool = False  # agents change their own weights in place
+    successors: str = "inherit"  # "design": offspring get the profile their parent designed
+    every: int = field(default=1, metadata={"low": 1, "high": 1_000_000})  # reflect in generations g % every == 0
+    cost: float = field(default=0.0, metadata={"low": 0.0, "high": 1e12})  # payoff an agent pays when it reflects
+    weaken: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0})  # factor of a weakened weight
+    strengthen: float = field(default=2.0, metadata={"low": 1.0, "high": 1000.0})  # factor of a strengthened weight
+    rescope: bool = True  # a constraint may move to another scope
+    outcomes: bool = True  # outcome weights may be weakened or strengthened
+
+    @property
+    def reflector(self) -> Reflector:
+        return Reflector(self.weaken, self.strengthen, self.rescope, self.outcomes)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """What reflection decides, in order: the agent itself first, then its successors."""
+        if not self.enabled:
+            return ()
+        return ("self_modify",) * self.self_modify + ("design",) * (self.successors == "design")
+
+    def due(self, generation: int) -> bool:
+        return bool(self.modes) and generation % self.every == 0
+
+
 @dataclass(frozen=True)
 class Matching:
     """Who plays whom (and, on a graph, who replaces whom)."""
@@ -80,7 +114,7 @@ class Experiment:
     matching: Matching
     selection: Selection
     mutation: MutationSpec
-    reflection: bool
+    reflection: Reflection
     neutral_drift: bool
     source: str
     stop_at_fixation: bool = False
@@ -139,7 +173,7 @@ class Experiment:
             "matching": {**dataclasses.asdict(self.matching), "args": dict(self.matching.args)},
             "selection": dataclasses.asdict(self.selection),
             "mutation": dataclasses.asdict(self.mutation),
-            "reflection": {"enabled": self.reflection},
+            "reflection": dataclasses.asdict(self.reflection),
             "control": {"neutral_drift": self.neutral_drift},
             "training": training_data(self.training),
         }
@@ -179,7 +213,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     mutation = read_params(MutationSpec, top.table("mutation").data, path, "mutation")
     if mutation.distribution not in DISTRIBUTIONS:
         raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
-    reflection = _reflection(top.table("reflection"))
+    reflection = _reflection(top.table("reflection"), path)
     training = _training(top.table("training"), arena)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
@@ -305,22 +339,31 @@ def _training(table: Table, arena: ArenaSpec) -> Training:
     return training
 
 
-def _reflection(table: Table) -> bool:
-    enabled = table.boolean("enabled", default=False)
-    if enabled:
-        raise table.error("enabled", "false (this version has no reflection step yet)", enabled)
-    table.done()
-    return enabled
+def _reflection(table: Table, path: Path) -> Reflection:
+    reflection = read_params(Reflection, table.data, path, "reflection")
+    if reflection.rule not in EVALUATION_RULES:
+        raise InputError(path, "reflection.rule", "one of " + ", ".join(repr(r) for r in EVALUATION_RULES), reflection.rule)
+    if reflection.successors not in SUCCESSORS:
+        raise InputError(path, "reflection.successors", "one of " + ", ".join(repr(s) for s in SUCCESSORS), reflection.successors)
+    if reflection.enabled and not reflection.modes:
+        raise InputError(path, "reflection", 'self_modify = true or successors = "design" when enabled = true (else nothing reflects)')
+    return reflection
 
 
 def validate(path: str | Path) -> str:
-    """Check a profile, experiment or sweep file; return a one-line summary of what it is."""
+    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
+    one-line summary of what it is."""
     data = load_toml(path)
     if "sweep" in data:
-        from tournament.sweep import load as load_sweep
+        import tempfile
 
-        sweep = load_sweep(path)
-        return f"sweep {sweep.name!r}: {len(sweep.points)} runs of {sweep.base.name}"
+        from tournament import sweep
+
+        loaded = sweep.load(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            sweep.materialize(loaded, Path(scratch))
+        keys = len({key for point in loaded.points for key, _ in point.settings})
+        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
     if "experiment" in data:
         experiment = load(path)
         return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"

@@ -27,8 +27,10 @@ class Lineage:
 
     Node attributes: ``generation`` (when the id came into being), ``profile`` (str) and
     ``founder`` (root ancestor, set at insertion so lookups are O(1)). Edge attributes:
-    ``kind`` (``inherit`` | ``design`` | ``self_modify``) and ``generation``. A
-    ``self_modify`` edge runs from an agent's old version id to its new one.
+    ``kind`` (``inherit`` | ``design`` | ``self_modify``) and ``generation``. The runner's
+    births are ``inherit`` or ``design``; an agent that modifies itself keeps its id, so the
+    runner records that in the reflection table rather than as an edge (a ``self_modify`` edge
+    would run from an old version id to a new one).
     """
 
     def __init__(self) -> None:

@@ -14,9 +14,9 @@ from agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from agents.learners import Training, reinforce, reward, sample
 from agents.preferences import Term, features, utility
 from arenas.core import concat_noise
-from tournament.config import ArenaSpec
+from tournament.config import ArenaSpec, Reflection
 
-PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5}
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5, "reflect": 6}
 
 
 def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
@@ -35,6 +35,7 @@ class Setup:
     planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
     learners: tuple[bool, ...] = ()  # per mix entry: its decider is a learner
     training: Training = Training()
+    reflection: Reflection = Reflection()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,15 @@ from tournament.selection import moran_birth_death, moran_death_birth, neutral, 
 
 ORIGINS = ("founder", "inherit", "design", "self_modify")
 INHERIT = ORIGINS.index("inherit")
+DESIGN = ORIGINS.index("design")
+
+
+@dataclass(frozen=True)
+class Designs:
+    """The successors agents designed for the births of the next selection (reflection)."""
+
+    rows: np.ndarray  # [N, T] weight row of the successor; NaN rows: the agent did not design
+    labels: np.ndarray  # [N] object: the change that made the design from the designer's row
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,12 @@ class Population:
     founder: np.ndarray  # [N] int64
     mutation: np.ndarray  # [N] object: what mutation made this agent differ from its parent
     next_id: int
+    change: np.ndarray | None = None  # [N] object: the reflection change behind the row ("": none)
+    designs: Designs | None = None  # successors designed for the next births (reflection)
+
+    def __post_init__(self):
+        if self.change is None:
+            object.__setattr__(self, "change", np.full(len(self.ids), "", dtype=object))
 
     @property
     def size(self) -> int:
@@ -105,13 +120,21 @@ def reproduce(
     overlapping generations (survivors keep their id and policy; a newborn may itself reproduce
     later in the same generation). Wright–Fisher, replicator and `none` replace everyone; `keep`
     has no births, so everyone carries over with its policy (learners keep learning).
-    Offspring copy their parent's entry, policy and founder, with mutated weights.
+    Offspring copy their parent's entry, policy and founder, with mutated weights; where the
+    parent designed a successor (`pop.designs`), the design replaces the parent's weights before
+    mutation (origin `design`, its change label recorded).
     """
     n = pop.size
     source, final = _parents(pop, fitness, selection, rng_select, structure)
     births = len(source)
     ids = np.concatenate([pop.ids, pop.next_id + np.arange(births, dtype=np.int64)])
-    table = {name: np.concatenate([getattr(pop, name), np.empty((births, *getattr(pop, name).shape[1:]), getattr(pop, name).dtype)]) for name in ("entry", "weights", "policies", "founder", "mutation")}
+    table = {name: np.concatenate([getattr(pop, name), np.empty((births, *getattr(pop, name).shape[1:]), getattr(pop, name).dtype)]) for name in ("entry", "weights", "policies", "founder", "mutation", "change")}
+    designed = np.zeros(n + births, dtype=bool)
+    design_rows = table["weights"].copy()
+    if pop.designs is not None:
+        designed[:n] = ~np.isnan(pop.designs.rows).any(axis=1)
+        design_rows[:n][designed[:n]] = pop.designs.rows[designed[:n]]
+    table["change"][n:] = ""
     # A birth may copy an earlier birth of the same generation: fill in waves of birth depth.
     depth = np.zeros(n + births, dtype=np.int64)
     for k in range(births):
@@ -121,9 +144,11 @@ def reproduce(
         parents = source[rows - n]
         for name in ("entry", "policies", "founder"):
             table[name][rows] = table[name][parents]
-        table["weights"][rows], labels = mutate(table["weights"][parents], rng_mutate, mutation, space)
+        table["weights"][rows], labels = mutate(np.where(designed[parents, None], design_rows[parents], table["weights"][parents]), rng_mutate, mutation, space)
         table["mutation"][rows] = labels
-    origin = np.concatenate([pop.origin, np.full(births, INHERIT)])
+        if pop.designs is not None:
+            table["change"][rows] = np.where(designed[parents], pop.designs.labels[np.minimum(parents, n - 1)], "")
+    origin = np.concatenate([pop.origin, np.where(designed[source], DESIGN, INHERIT)])
     parent = np.concatenate([pop.parent, ids[source]])
     child = Population(
         ids=ids[final],
@@ -154,4 +179,5 @@ def from_table(agents, weight_columns: list[str], policy_columns: list[str], nex
         founder=agents["founder"].to_numpy().astype(np.int64),
         mutation=np.array(agents["mutation"].fill_null("").to_list(), dtype=object),
         next_id=int(next_id),
+        change=np.array(agents["change"].fill_null("").to_list() if "change" in agents.columns else [""] * agents.height, dtype=object),
     )

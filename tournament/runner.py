@@ -31,7 +31,7 @@ import polars as pl
 
 from agents.preferences import Profile, Term, process_share, term_universe, traits, with_scope_variants
 from arenas.inputs import InputError
-from tournament import config, storage
+from tournament import config, reflect, storage
 from tournament.config import Experiment
 from tournament.executor import executor
 from tournament.lineage import Lineage
@@ -281,7 +281,7 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
     that was cut off) those after its last complete generation."""
     arena = experiment.arena.build()
     terms = term_universe([entry.profile for entry in experiment.mix])
-    if experiment.mutation.scope_rate > 0:
+    if experiment.mutation.scope_rate > 0 or (experiment.reflection.modes and experiment.reflection.rescope):
         terms = with_scope_variants(terms)
     founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
     space = term_space(terms, founding)
@@ -292,6 +292,7 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
         planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
         learners=tuple(entry.decider == "learner" for entry in experiment.mix),
         training=experiment.training,
+        reflection=experiment.reflection,
     )
     structure = _structure(experiment)
     pop = found(experiment, founding)
@@ -370,6 +371,11 @@ def _restore(context: _Context, start: int) -> Population:
     next_id = 1 + max(max(born), int(agents["id"].max()))
     pop = from_table(agents, weight_columns, policy_columns, next_id)
     names = [experiment.mix[e].profile.name for e in pop.entry]
+    reflected = storage.table_path(run_dir, "reflection", start - 1)
+    if experiment.reflection.due(start - 1):
+        if not reflected.is_file():
+            raise InputError(run_dir, "reflection", f"the reflection of generation {start - 1} (reflection/gen={start - 1}), the last one its manifest says is complete")
+        pop = reflect.apply(pop, pl.read_parquet(reflected), context.terms, experiment.reflection.cost)[0]
     child, edges = _offspring(context, pop, agents["fitness"].to_numpy(), start - 1, names)
     recorded = _lineage_edges(run_dir, [start])
     if not recorded.equals(edges):
@@ -460,7 +466,7 @@ def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | N
         "matching": match,
         "selection": dataclasses.asdict(experiment.selection),
         "mutation": dataclasses.asdict(experiment.mutation),
-        "reflection": {"enabled": experiment.reflection},
+        "reflection": dataclasses.asdict(experiment.reflection),
         "control": {"neutral_drift": experiment.neutral_drift},
         "training": config.training_data(experiment.training),
     }
@@ -594,6 +600,10 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     policies[groups[first]] = merged.policies[first]
     pop = dataclasses.replace(pop, policies=policies)
     payoff = appearance_mean(groups, merged.fitness.mean(axis=1), pop.size)
+    reflected = pop
+    if experiment.reflection.due(generation):
+        reflected, paid = _reflect(context, pop, groups, first, generation)
+        payoff = payoff - paid
     mean_utility = appearance_mean(groups, merged.utility.mean(axis=1), pop.size)
     fitness = fitness_from_payoff(payoff, experiment.selection.intensity, experiment.selection.rule)
     names = [experiment.mix[e].profile.name for e in pop.entry]
@@ -604,10 +614,20 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
     if fixed or generation + 1 == experiment.generations:
         return pop, fixed
-    child_pop, edges = _offspring(context, pop, fitness, generation, names)
+    child_pop, edges = _offspring(context, reflected, fitness, generation, names)
     storage.write_parquet(edges, storage.table_path(run_dir, "lineage", generation + 1))
     return child_pop, False
 
+
+def _reflect(context: _Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int) -> tuple[Population, np.ndarray]:
+    """Planners reflect in their home group against the policies just played; the choices are
+    written to `reflection/gen=<generation>` and applied from that table (as a resume does)."""
+    reflection = context.experiment.reflection
+    chunks = np.flatnonzero(homes.any(axis=1))
+    considered = context.pool.map(reflect.reflect_groups, context.setup, _batches(context, pop, groups, generation, homes, 0, chunks))
+    table = reflect.frame(considered, groups, pop, generation, reflection.rule, context.terms)
+    storage.write_parquet(table, storage.table_path(context.run_dir, "reflection", generation))
+    return reflect.apply(pop, table, context.terms, reflection.cost)
 
 def _offspring(context: _Context, pop: Population, fitness: np.ndarray, generation: int, names: list[str]) -> tuple[Population, pl.DataFrame]:
     """Select and mutate: the population of generation + 1, its births added to the lineage and
@@ -624,15 +644,17 @@ def _offspring(context: _Context, pop: Population, fitness: np.ndarray, generati
         context.structure,
     )
     profile_of = {int(i): names[s] for s, i in enumerate(pop.ids)}
-    for parent, child in births:
+    designers = set() if pop.designs is None else set(pop.ids[~np.isnan(pop.designs.rows).any(axis=1)].tolist())
+    kinds = ["design" if parent in designers else "inherit" for parent, _ in births]
+    for (parent, child), kind in zip(births, kinds):
         profile_of[child] = profile_of[parent]
-        context.lineage.add_child(parent, child, "inherit", generation + 1, profile_of[parent])
+        context.lineage.add_child(parent, child, kind, generation + 1, profile_of[parent])
     edges = pl.DataFrame(
         {
             "generation": [generation + 1] * len(births),
             "parent": [p for p, _ in births],
             "child": [c for _, c in births],
-            "kind": ["inherit"] * len(births),
+            "kind": kinds,
         },
         schema=_EDGE_SCHEMA,
     )
@@ -672,6 +694,7 @@ def _agents_frame(pop, generation, names, payoff, fitness, utility, terms, arena
         "utility": utility,
         "process_share": process_share(pop.weights, process),
         "mutation": pop.mutation.tolist(),
+        "change": pl.Series(pop.change.tolist(), dtype=pl.String),
     }
     columns |= {f"w:{term.key}": pop.weights[:, t] for t, term in enumerate(terms)}
     columns |= {f"policy:{name}": pop.policies[:, p] for p, name in enumerate(arena.policy_names)}

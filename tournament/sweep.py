@@ -144,10 +144,11 @@ def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
 
     from reports import load as load_run
     from reports import training
+    from reports.metrics import squashed_by_term
 
     if experiment.seeds > 1:
         return {}
-    run = load_run(run_dir)
+    run = load_run(run_dir, tables=("agents", "lineage", "reflection"))
     last = run.agents.filter(pl.col("generation") == run.agents["generation"].max())
     figures: dict[str, Any] = {
         "generations_done": run.manifest["generations_done"],
@@ -157,6 +158,7 @@ def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
     for term in run.manifest["terms"]:
         if term["process"]:
             figures[f"share:{term['key']}"] = float((last[f"w:{term['key']}"] > experiment.survival_threshold).mean())
+    figures |= {f"squashed:{key}": share for key, share in squashed_by_term(run).items()}
     return figures | training.final(run)
 
 

@@ -101,6 +101,12 @@ def test_mutated_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, 
     _check(tmp_path, data, capsys)
 
 
+@settings(max_examples=max(CASES // 3, 1), deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=mutated(ROOT / "experiments" / "successors-base.toml"))
+def test_mutated_reflection_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
+    _check(tmp_path, data, capsys)
+
+
 @FUZZ
 @given(data=mutated(ROOT / "agents" / "profiles" / "steward.toml"))
 def test_mutated_profiles_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):

@@ -113,7 +113,7 @@ def test_markdown_has_verdict_first_and_all_sections(run_dir):
     text = md_path.read_text()
     heads = [line for line in text.splitlines() if line.startswith("## ")]
     assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
-                     "## Fitness", "## Violations", "## Training", "## Lineage", "## Run"]  # oversight: training curves
+                     "## Fitness", "## Violations", "## Training", "## Reflection", "## Lineage", "## Run"]  # oversight: training curves
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| never take (self) | constraint | self | 0.75 | 0.25 | declined |" in verdict
     assert "| no taking (world) | constraint | world | 0.25 | 0 | extinct |" in verdict

@@ -227,7 +227,7 @@ def test_replicates_report_markdown(reps_dir):
             "generation 2, the last generation any seed or drift twin recorded") in text
     heads = [line for line in text.splitlines() if line.startswith("## ")]
     assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
-                     "## Fitness", "## Violations", "## Training", "## Lineage", "## Run"]  # oversight: training curves
+                     "## Fitness", "## Violations", "## Training", "## Reflection", "## Lineage", "## Run"]  # oversight: training curves
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert ("| process term | kind | scope | start share | end share | drift end share | "
             "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | verdict | vs drift |") in verdict

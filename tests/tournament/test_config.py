@@ -20,6 +20,19 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
     assert load(small_experiment, seed=11).seed == 11
     assert experiment.drift_twin().selection.intensity == 0.0
     assert "experiment 'small'" in validate(small_experiment)
+    assert resolved["reflection"] == {
+        "enabled": False, "rule": "realistic", "self_modify": False, "successors": "inherit", "every": 1,
+        "cost": 0.0, "weaken": 0.5, "strengthen": 2.0, "rescope": True, "outcomes": True,
+    }
+
+
+def test_reflection_section_reads_every_setting(write_experiment):
+    path = write_experiment(("[control]", '[reflection]\nenabled = true\nrule = "hedonistic"\nself_modify = true\nsuccessors = "design"\nevery = 3\ncost = 0.25\nstrengthen = 1.5\n[control]'))
+    reflection = load(path).reflection
+    assert reflection.modes == ("self_modify", "design") and reflection.rule == "hedonistic"
+    assert [reflection.due(g) for g in range(7)] == [True, False, False, True, False, False, True]
+    assert (reflection.cost, reflection.weaken, reflection.strengthen) == (0.25, 0.5, 1.5)
+    assert load(path).drift_twin().reflection == reflection
 
 
 def test_profile_by_path_relative_to_the_experiment(write_experiment, tmp_path):
@@ -48,7 +61,14 @@ def test_arena_parameters_are_checked_against_the_arena(write_experiment):
         (("generations = 4", "generations = 0"), "experiment.generations", "a whole number in [1,"),
         (('kind = "moran"', 'kind = "tournament"'), "selection.kind", "one of 'moran'"),
         (("intensity = 0.2", "intensity = -0.2"), "selection.intensity", "a number in"),
-        (("[control]", "[reflection]\nenabled = true\n[control]"), "reflection.enabled", "false"),
+        (("[control]", "[reflection]\nenabled = true\n[control]"), "reflection", 'self_modify = true or successors = "design"'),
+        (("[control]", '[reflection]\nenabled = true\nrule = "wise"\n[control]'), "reflection.rule", "one of 'realistic', 'hedonistic', 'ignorant'"),
+        (("[control]", '[reflection]\nsuccessors = "clone"\n[control]'), "reflection.successors", "one of 'inherit', 'design'"),
+        (("[control]", "[reflection]\nevery = 0\n[control]"), "reflection.every", "a whole number in [1,"),
+        (("[control]", "[reflection]\ncost = -1\n[control]"), "reflection.cost", "a number in [0.0,"),
+        (("[control]", "[reflection]\nweaken = 1.5\n[control]"), "reflection.weaken", "a number in [0.0, 1.0]"),
+        (("[control]", "[reflection]\nself_modify = 1\n[control]"), "reflection.self_modify", "true or false"),
+        (("[control]", "[reflection]\nsuccesors = \"design\"\n[control]"), "reflection.succesors", "a known key"),
         (("neutral_drift = true", "neutral_drift = true\nbogus = 1"), "control.bogus", "a known key"),
         (("candidates = 6, rollouts = 2 }\n\n[[population.mix]]\nprofile = \"lineage", "candidates = 0, rollouts = 2 }\n\n[[population.mix]]\nprofile = \"lineage"), "population.mix[0].capability.candidates", "a whole number in [1,"),
         (("policy = { harvest = 0.4 }", "policy = { harvest = 1.4 }"), "population.mix[2].policy.harvest", "a number in [0.0, 1.0]"),
@@ -80,6 +100,15 @@ def test_validate_tells_profiles_from_experiments(tmp_path):
     other.write_text("x = 1\n")
     with pytest.raises(InputError, match="a profile"):
         validate(other)
+
+
+def test_validate_checks_every_run_of_a_sweep(small_experiment, tmp_path):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'[sweep]\nname = "s"\nexperiment = "{small_experiment.name}"\nseeds = 2\n\n[grid]\n"reflection.rule" = ["realistic", "ignorant"]\n')
+    assert validate(sweep) == "sweep 's': 4 runs over 1 keys, base small.toml"
+    sweep.write_text(sweep.read_text().replace('"ignorant"', '"wise"'))
+    with pytest.raises(InputError, match="reflection.rule"):
+        validate(sweep)
 
 
 def test_standing_property_needs_a_series_the_arena_records(write_experiment, tmp_path):

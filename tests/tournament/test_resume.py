@@ -20,12 +20,12 @@ from tournament import runner, storage
 from tournament.cli import main
 from tournament.config import load
 
-TABLES = ("agents", "episodes", "lineage")
+TABLES = ("agents", "episodes", "lineage", "reflection")
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tables(run_dir: Path) -> dict[str, pl.DataFrame]:
-    return {table: pl.read_parquet(run_dir / table / "**" / "*.parquet").sort(pl.all()) for table in TABLES}
+    return {table: pl.read_parquet(run_dir / table / "**" / "*.parquet").sort(pl.all()) for table in TABLES if (run_dir / table).is_dir()}
 
 
 def _runs(top: Path) -> list[Path]:
@@ -44,7 +44,8 @@ def assert_identical(got: Path, expected: Path) -> None:
         a, b = got / relative, expected / relative
         assert _files(a) == _files(b), relative
         tables_a, tables_b = _tables(a), _tables(b)
-        for table in TABLES:
+        assert tables_a.keys() == tables_b.keys(), relative
+        for table in tables_b:
             assert tables_a[table].equals(tables_b[table]), (relative, table)
         manifest_a, manifest_b = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
         assert manifest_a["status"] == "complete"
@@ -60,7 +61,7 @@ def cut(run_dir: Path, done: int, drop_twin: bool = True) -> None:
     generation `done`, a stale agents table and births into done + 1 (written, but the manifest
     was not), no episodes but a half-written temporary file in their folder."""
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    for table, first in (("agents", done + 1), ("episodes", done), ("lineage", done + 2)):
+    for table, first in (("agents", done + 1), ("episodes", done), ("reflection", done + 1), ("lineage", done + 2)):
         for generation in storage.generations(run_dir, table):
             if generation >= first:
                 shutil.rmtree(run_dir / table / f"gen={generation}")
@@ -158,6 +159,7 @@ VARIANTS = {
     "structural": [("rate = 0.5", "rate = 0.2\nadd_rate = 0.3\nremove_rate = 0.3\nscope_rate = 0.3")],
     "all_pairs": [("group_size = 4", "group_size = 2"), ("[selection]", '[matching]\nplay = "all_pairs"\n\n[selection]')],
     "cycle_db": [("group_size = 4", "group_size = 2"), ("[selection]", '[matching]\nkind = "graph"\ngenerator = "cycle_graph"\nargs = { n = 16 }\n\n[selection]'), ('kind = "moran"', 'kind = "moran_db"')],
+    "reflection": [('"consequentialist"', '"self-keeper"'), ("[control]", '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "design"\nrule = "hedonistic"\nevery = 2\ncost = 0.2\n\n[control]')],
     "hard_assortative_wf": [('"universalizer"', '"absolutist"'), ("[selection]", '[matching]\nkind = "assortative"\nsigma = 0.5\n\n[selection]'), ('kind = "moran"', 'kind = "wright_fisher"'), ('decider = "fixed"\n', "")],
 }
 

@@ -1,0 +1,87 @@
+"""The reflection part of reports, on a hand-built run whose numbers are known exactly.
+
+Generation 0: keepers 0 and 1 (constraint:take:self weight 3). Keeper 0 weakens the constraint
+in itself (3 → 1.5; score 2 against keep 1) and designs successors without it (score 5 against
+keep 3); keeper 1 keeps as it is, in itself and in its successors (score 4).
+Generation 1: 0 survives, modified; 2 and 3 are its designed children (weight 0), 4 is keeper
+1's designed child (weight 3).
+"""
+
+import polars as pl
+import pytest
+
+from reports import price, write_report
+from reports.load import load
+from reports.metrics import designed_births, reflection_choices, squashed_share
+
+from conftest import KEYS, manifest, write_run
+
+W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
+
+AGENTS = [
+    (0, 0, "keeper", "founder", None, 0, 1.0, 0.75, W(3)),
+    (0, 1, "keeper", "founder", None, 1, 1.0, 0.75, W(3)),
+    (1, 0, "keeper", "self_modify", None, 0, 1.0, 0.6, W(1.5)),
+    (1, 2, "keeper", "design", 0, 0, 1.0, 0.0, W(0)),
+    (1, 3, "keeper", "design", 0, 0, 1.0, 0.0, W(0)),
+    (1, 4, "keeper", "design", 1, 1, 1.0, 0.75, W(3)),
+]
+# (id, mode, candidate, change, term, before, after, score, chosen)
+CONSIDERED = [
+    (0, "self_modify", 0, "keep", "", 0.0, 0.0, 1.0, False),
+    (0, "self_modify", 1, "weaken constraint:take:self", "constraint:take:self", 3.0, 1.5, 2.0, True),
+    (0, "design", 0, "keep", "", 0.0, 0.0, 3.0, False),
+    (0, "design", 1, "drop constraint:take:self", "constraint:take:self", 3.0, 0.0, 5.0, True),
+    (1, "self_modify", 0, "keep", "", 0.0, 0.0, 4.0, True),
+    (1, "design", 0, "keep", "", 0.0, 0.0, 4.0, True),
+    (1, "design", 1, "drop constraint:take:self", "constraint:take:self", 3.0, 0.0, 1.0, False),
+]
+
+
+@pytest.fixture
+def reflected(tmp_path):
+    man = manifest() | {"experiment": {"reflection": {"enabled": True, "rule": "realistic", "self_modify": True,
+                                                      "successors": "design", "every": 1, "cost": 0.25}}}
+    root = write_run(tmp_path / "toy", man, AGENTS, [])
+    table = pl.DataFrame(CONSIDERED, orient="row", schema=["id", "mode", "candidate", "change", "term", "before", "after", "score", "chosen"])
+    table = table.with_columns(generation=pl.lit(0, dtype=pl.Int64), rule=pl.lit("realistic"))
+    (root / "reflection" / "gen=0").mkdir(parents=True)
+    table.write_parquet(root / "reflection" / "gen=0" / "part-0.parquet")
+    return root
+
+
+def test_choices_against_keep(reflected):
+    choices = reflection_choices(load(reflected))
+    assert choices.rows() == [
+        ("self_modify", "keep", 1, 4.0, 4.0, 0.0),
+        ("self_modify", "weaken constraint:take:self", 1, 2.0, 1.0, 1.0),
+        ("design", "drop constraint:take:self", 1, 5.0, 3.0, 2.0),
+        ("design", "keep", 1, 4.0, 4.0, 0.0),
+    ]
+
+
+def test_two_of_three_designed_births_had_a_designer_that_dropped_the_constraint(reflected):
+    run = load(reflected)
+    designed = designed_births(run).filter(pl.col("term") == "constraint:take:self")
+    assert designed.rows() == [(1, "constraint:take:self", 3, 2)]
+    assert squashed_share(run) == pytest.approx(2 / 3)
+    md, _ = write_report(reflected)
+    text = md.read_text()
+    assert "| design | drop constraint:take:self | 1 | 5 | 3 | 2 |" in text
+    assert "reflecting costs 0.25 payoff" in text
+
+
+def test_price_credits_self_modification_and_design(reflected):
+    """Mean weight of take:self goes 3 → (1.5 + 0 + 0 + 3) / 4 = 1.125, observed −1.875.
+    Selection: 0 leaves 3 descendants (itself, 2, 3), 1 leaves one; both have weight 3, so the
+    covariance is 0. Self-modification: 0 changed by −1.5 → −1.5 / 4 = −0.375. Design: 2 and 3
+    differ from 0's recorded 3 by −3 each, 4 from 1 by 0 → −6 / 4 = −1.5."""
+    steps = price.decompose(load(reflected)).filter(pl.col("trait") == "weight:constraint:take:self")
+    row = steps.row(0, named=True)
+    assert row["observed"] == pytest.approx(-1.875)
+    assert row["selection"] == pytest.approx(0.0)
+    assert row["self_modify"] == pytest.approx(-0.375)
+    assert row["design"] == pytest.approx(-1.5)
+    assert row["survivors"] == 0.0 and row["residual"] == pytest.approx(0.0)
+    assert (row["n_self_modify"], row["n_design"]) == (1, 3)
+    assert KEYS[1] == "constraint:take:self"
