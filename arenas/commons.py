@@ -80,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace, sum_rows
+from arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace, sum_rows
 
 TAKE, OVERUSE, BUILD, SANCTION = 0, 1, 2, 3
 
@@ -224,14 +224,7 @@ class CommonsArena(Arena):
             events += ev
             opportunities += opp
             np.divide(stock, self.capacity, out=series[t + 1])
-        return Trace(
-            kinds=self.event_kinds,
-            fitness=np.ascontiguousarray(store.T),
-            events=np.ascontiguousarray(events.transpose(2, 1, 0)),
-            opportunities=np.ascontiguousarray(opportunities.transpose(2, 1, 0)),
-            series={"commons": np.ascontiguousarray(series.T)},
-            watched=self.watched(noise),
-        )
+        return agent_major_trace(self, noise, store, events, opportunities, {"commons": series})
 
     def _advance(self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra=()):
         """One step, agent-major: actions and store/helper `[n, B]`, stock and eps `[B]`, a variant's

@@ -214,6 +214,25 @@ def sum_rows(x: np.ndarray) -> np.ndarray:
     return np.add.reduce(x, axis=0)
 
 
+def agent_major_trace(arena: Arena, noise: Noise, store: np.ndarray, events: np.ndarray, opportunities: np.ndarray, series: Mapping[str, np.ndarray], detected: np.ndarray | None = None) -> Trace:
+    """The trace of a fast rollout that kept its arrays agent-major, batch last (contiguous rows per
+    agent are what make those rollouts fast): `store` [n, B], `events` and `detected` [K, A, B],
+    `opportunities` [K, n, B], each series [T+1, B]. Reversing the axes puts the batch first."""
+
+    def batch_first(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(array.T)
+
+    return Trace(
+        kinds=arena.event_kinds,
+        fitness=batch_first(store),
+        events=batch_first(events),
+        opportunities=batch_first(opportunities),
+        series={name: batch_first(values) for name, values in series.items()},
+        watched=arena.watched(noise),
+        detected=None if detected is None else batch_first(detected),
+    )
+
+
 def concat_noise(parts: list[Noise]) -> Noise:
     """Stack the noise of several groups along the batch axis (order = result order)."""
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}

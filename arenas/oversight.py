@@ -83,7 +83,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace, sum_rows
+from arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace, sum_rows
 
 TAKE, EVADE = 0, 1
 
@@ -202,15 +202,7 @@ class OversightArena(Arena):
             events += ev
             detected += det
             opportunities += opp
-        return Trace(
-            kinds=self.event_kinds,
-            fitness=np.ascontiguousarray(store.T),
-            events=np.ascontiguousarray(events.transpose(2, 1, 0)),
-            opportunities=np.ascontiguousarray(opportunities.transpose(2, 1, 0)),
-            series={},
-            watched=watched,
-            detected=np.ascontiguousarray(detected.transpose(2, 1, 0)),
-        )
+        return agent_major_trace(self, noise, store, events, opportunities, {}, detected)
 
     def _advance(self, watched, blinded, store, shortcut, evade, over, peers):
         """One step, agent-major: blinded, store, actions and uniforms `[n, B]`, watched `[B]`.

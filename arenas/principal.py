@@ -81,7 +81,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace, sum_rows
+from arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace, sum_rows
 
 
 def _num(default: float, low: float, high: float) -> Any:
@@ -193,14 +193,7 @@ class PrincipalArena(Arena):
             events += ev
             opportunities += opp
             series[t + 1] = control
-        return Trace(
-            kinds=self.event_kinds,
-            fitness=np.ascontiguousarray(store.T),
-            events=np.ascontiguousarray(events.T)[..., None],
-            opportunities=np.ascontiguousarray(opportunities.T)[..., None],
-            series={"principal_control": np.ascontiguousarray(series.T)},
-            watched=self.watched(noise),
-        )
+        return agent_major_trace(self, noise, store, events[None], opportunities[None], {"principal_control": series})
 
     def _advance(self, control, held, store, principal, work, seize, restoring):
         """One step, agent-major: actions, held and store `[n, B]`, control and principal `[B]`,

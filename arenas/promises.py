@@ -96,7 +96,7 @@ from typing import Any
 
 import numpy as np
 
-from arenas.core import Arena, Noise, State, StepResult, Trace
+from arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace
 
 BREAK, DECEIVE = 0, 1
 
@@ -206,14 +206,7 @@ class PromisesArena(Arena):
             amounts += done
             opportunities += opened
         events = np.concatenate([np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1)
-        return Trace(
-            kinds=self.event_kinds,
-            fitness=np.ascontiguousarray(store.T),
-            events=np.ascontiguousarray(events.transpose(2, 1, 0)),
-            opportunities=np.ascontiguousarray(opportunities.transpose(2, 1, 0)),
-            series={"trust": np.ascontiguousarray(series.T)},
-            watched=self.watched(noise),
-        )
+        return agent_major_trace(self, noise, store, events, opportunities, {"trust": series})
 
     def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
         """The actions `columns` `[6, n, B]` and traits `[B, n, F]` as the encounters read them."""
