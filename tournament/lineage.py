@@ -126,9 +126,10 @@ class Lineage:
             "after": tuple(float(w) for w in after),
         }
         if self._g.has_edge(agent, agent):
-            changes = self._g.edges[agent, agent]["changes"]
-            changes.append(entry)
-            changes.sort(key=lambda c: c["generation"])  # stable: same-generation order is kept
+            edge = self._g.edges[agent, agent]
+            edge["changes"].append(entry)
+            edge["changes"].sort(key=lambda c: c["generation"])  # stable: ties keep their order
+            edge["generation"] = edge["changes"][0]["generation"]
         else:
             self._g.add_edge(agent, agent, kind=SELF_MODIFY, generation=generation, changes=[entry])
 
