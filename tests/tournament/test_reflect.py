@@ -19,12 +19,16 @@ def _read(run_dir, table):
     return pl.read_parquet(run_dir / table / "**" / "*.parquet")
 
 
+def _reflecting_run(tmp_path_factory, small_text, rule):
+    folder = tmp_path_factory.mktemp(rule)
+    path = folder / "exp.toml"
+    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule=rule, every=1)))
+    return run(load(path), folder / "runs", workers=0, progress=False)
+
+
 @pytest.fixture(scope="module")
 def realistic(tmp_path_factory, small_text):
-    folder = tmp_path_factory.mktemp("realistic")
-    path = folder / "exp.toml"
-    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)))
-    return run(load(path), folder / "runs", workers=0, progress=False)
+    return _reflecting_run(tmp_path_factory, small_text, "realistic")
 
 
 def test_every_planner_considers_keep_first_and_chooses_once(realistic):
@@ -63,10 +67,7 @@ def test_designed_children_carry_the_design_of_their_parent(realistic):
 
 @pytest.fixture(scope="module")
 def hedonistic(tmp_path_factory, small_text):
-    folder = tmp_path_factory.mktemp("hedonistic")
-    path = folder / "exp.toml"
-    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="hedonistic", every=1)))
-    return run(load(path), folder / "runs", workers=0, progress=False)
+    return _reflecting_run(tmp_path_factory, small_text, "hedonistic")
 
 
 def test_self_modification_changes_the_agent_in_place(hedonistic):
