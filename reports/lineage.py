@@ -1,7 +1,8 @@
 """A picture of the dominant lineages, read from the lineage table.
 
 The lineage table is a forest (every birth has one parent), built here as a networkx DiGraph
-parent → child whose roots are the generation-0 agents. A picture with one node per agent is
+parent → child whose roots are the generation-0 agents; its self-modification rows (parent ==
+child, same id) are left out. A picture with one node per agent is
 unreadable once there are thousands of agents a generation, so each of the k lineages with the most
 living descendants in the last generation is collapsed into one band: one node per (founder,
 generation), its area the number of the lineage's agents alive then, its colour their mean process
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .metrics import pick_rows
+from .metrics import born, pick_rows
 from .svg import nice_ticks
 from .text import esc, fmt
 
@@ -56,7 +57,8 @@ def founders_of(agents: pl.DataFrame, lineage: pl.DataFrame) -> pl.DataFrame:
 
     graph = nx.DiGraph()
     graph.add_nodes_from(agents.get_column("id").unique().to_list())
-    graph.add_edges_from(zip(lineage.get_column("parent").to_list(), lineage.get_column("child").to_list()))
+    births = born(lineage)  # a self-modification (parent == child) is no parent link
+    graph.add_edges_from(zip(births.get_column("parent").to_list(), births.get_column("child").to_list()))
     first = agents.get_column("generation").min()
     roots = set(agents.filter(pl.col("generation") == first).get_column("id").to_list())
     ids: list[int] = []

@@ -380,11 +380,15 @@ def _typed_reflection(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:
+    """Typed lineage rows; `change`, `before`, `after` (self-modification rows and design labels)
+    are null where a run written before they existed lacks them."""
     import polars as pl
 
+    optional = {"change": pl.String, "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}
     df = df.with_columns(
         *[pl.col(c).cast(pl.Int64) for c in ("generation", "parent", "child")],
         pl.col("kind").cast(pl.String),
+        *[(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c) for c, t in optional.items()],
     )
     return df.sort("generation", "child")
 

@@ -194,9 +194,15 @@ def lock_in(run: Run, threshold: float | None = None) -> LockIn | None:
                   float(row["share"]), float(row["process_share"]), threshold)
 
 
+def born(lineage: pl.DataFrame) -> pl.DataFrame:
+    """The lineage rows that are births: without the self-modification rows (parent == child)."""
+    return lineage.filter(pl.col("parent") != pl.col("child"))
+
+
 def births(run: Run) -> pl.DataFrame:
-    """Number of children born per generation and kind (inherit | design | self_modify)."""
-    return (run.lineage.group_by("generation", "kind").agg(births=pl.len().cast(pl.Int64))
+    """Number of children born per generation and kind (inherit | design). A self-modification
+    keeps the agent's id (a lineage row with parent == child): no birth, not counted here."""
+    return (born(run.lineage).group_by("generation", "kind").agg(births=pl.len().cast(pl.Int64))
             .sort("generation", "kind"))
 
 

@@ -20,7 +20,9 @@ g' came to be:
                    that descends from g through births not in the agents table (an exact copy of a
                    mutant that lived only within the generation carries that mutant's change)
     design         a chain from the ancestor through a `design` edge (successor design)
-    self_modify    a chain through a `self_modify` edge (self-modification)
+    self_modify    a chain through a `self_modify` edge (self-modification): a survivor that changed
+                   itself within the step, or a birth descending from an agent that did (its
+                   row parent == child in the lineage table, or origin `self_modify`)
     unattributed   no ancestor in g could be found (lineage rows missing): measured against z̄
 
 The parts add up to the observed change up to rounding (`residual`, ~1e-16). The "selection" term
@@ -108,9 +110,13 @@ def traits(run: Run) -> list[Trait]:
     return out
 
 
-def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All ids the run knows (sorted), each one's parent position (-1: none) and birth-kind code."""
-    agents, lin = run.agents, run.lineage
+def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """All ids the run knows (sorted), each one's parent position (-1: none) and birth-kind code,
+    and the self-modifications (lineage rows with parent == child: no parent link) as the
+    position of the agent and the generation from which its new weights show."""
+    agents = run.agents
+    loops = pl.col("parent") == pl.col("child")
+    lin, changed = run.lineage.filter(~loops), run.lineage.filter(loops)
     born = agents.filter(pl.col("parent").is_not_null()).unique("id", keep="first")
     a_child = born.get_column("id").to_numpy()
     a_parent = born.get_column("parent").to_numpy()
@@ -127,19 +133,27 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             pos = np.searchsorted(ids, child)
             parent[pos] = np.searchsorted(ids, par)
             kind[pos] = [KIND_CODES.get(str(k), 0) for k in kinds]
-    return ids, parent, kind
+    modified = (np.searchsorted(ids, changed.get_column("child").to_numpy().astype(np.int64)),
+                changed.get_column("generation").to_numpy().astype(np.int64))
+    return ids, parent, kind, modified
 
 
 def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: np.ndarray,
                        parent: np.ndarray, kind: np.ndarray, labels: list[str | None],
-                       origins: list[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       origins: list[str | None] | None = None,
+                       modified: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each agent after: the row of its nearest ancestor among `ids_before` (-1: none found)
     and its category (survivor, copy, mutation, design, self_modify, unattributed). A survivor
-    whose origin is `self_modify` changed itself in place: its change is self-modification."""
+    whose origin is `self_modify`, or that is `modified` (per id: it changed itself in place
+    within the step), changed itself: its change is self-modification; so is a birth whose chain
+    passes through a `modified` agent."""
     in_before = np.zeros(all_ids.size, dtype=bool)
     in_before[np.searchsorted(all_ids, ids_before)] = True
+    if modified is None:
+        modified = np.zeros(all_ids.size, dtype=bool)
     cur = np.searchsorted(all_ids, ids_after)
     survivor = in_before[cur]
+    changed_self = modified[cur]
     design = np.zeros(cur.size, dtype=bool)
     selfmod = np.zeros(cur.size, dtype=bool)
     hidden = np.zeros(cur.size, dtype=bool)
@@ -154,6 +168,7 @@ def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: n
         p = parent[c]
         cur[active] = p
         gone = p < 0
+        selfmod[active[~gone]] |= modified[p[~gone]]
         lost[active[gone]] = True
         reached = ~gone & in_before[np.where(gone, 0, p)]
         step_on = ~gone & ~reached
@@ -165,8 +180,8 @@ def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: n
     ok = ~lost
     row[ok] = order[np.searchsorted(ids_before, all_ids[cur[ok]], sorter=order)]
     labelled = np.array([lab is None or lab != "" for lab in labels], dtype=bool)
-    modified = np.array([o == "self_modify" for o in (origins or [None] * cur.size)], dtype=bool)
-    cat = np.select([survivor & modified, survivor, lost, design, selfmod, hidden | labelled],
+    changed_self |= np.array([o == "self_modify" for o in (origins or [None] * cur.size)], dtype=bool)
+    cat = np.select([survivor & changed_self, survivor, lost, design, selfmod, hidden | labelled],
                     [_SELF, _SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION], _COPY)
     return row, cat
 
@@ -178,7 +193,7 @@ def decompose(run: Run) -> pl.DataFrame:
     specs = traits(run)
     if agents.height == 0:
         return pl.DataFrame(schema=STEP_SCHEMA)
-    all_ids, parent, kind = _ancestry(run)
+    all_ids, parent, kind, (changed_at, changed_from) = _ancestry(run)
     z = agents.select([s.expr.alias(s.trait) for s in specs]).to_numpy().astype(np.float64)
     z = z.reshape(agents.height, len(specs))
     gen = agents.get_column("generation").to_numpy()
@@ -192,7 +207,10 @@ def decompose(run: Run) -> pl.DataFrame:
     for g, g2 in zip(gens[:-1].tolist(), gens[1:].tolist()):
         a0, a1 = bounds[g]
         b0, b1 = bounds[g2]
-        row, cat = _nearest_ancestors(ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1], origins[b0:b1])
+        modified = np.zeros(all_ids.size, dtype=bool)
+        modified[changed_at[(changed_from > g) & (changed_from <= g2)]] = True
+        row, cat = _nearest_ancestors(ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1],
+                                      origins[b0:b1], modified)
         za, zb = z[a0:a1], z[b0:b1]
         n, n2 = a1 - a0, b1 - b0
         valid = np.isfinite(za).all(axis=0) & np.isfinite(zb).all(axis=0)

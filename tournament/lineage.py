@@ -2,7 +2,8 @@
 
 The ``lineage`` scope of a constraint and the lock-in metric both need ancestry, so it is kept
 as a graph rather than inferred from per-generation tables. Every agent has at most one parent
-edge, so the graph is a forest whose roots are founders.
+edge, so the graph is a forest whose roots are founders; a self-modification is a self-loop,
+which no ancestry walk follows.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 __all__ = ["EDGE_KINDS", "Lineage"]
 
 EDGE_KINDS = ("inherit", "design", "self_modify")
-EDGE_COLUMNS = ("parent", "child", "kind", "generation", "profile")
+EDGE_COLUMNS = ("parent", "child", "kind", "generation", "profile", "change", "before", "after")
+SELF_MODIFY = "self_modify"
 
 AgentId = Hashable
 
@@ -27,10 +29,15 @@ class Lineage:
 
     Node attributes: ``generation`` (when the id came into being), ``profile`` (str) and
     ``founder`` (root ancestor, set at insertion so lookups are O(1)). Edge attributes:
-    ``kind`` (``inherit`` | ``design`` | ``self_modify``) and ``generation``. The runner's
-    births are ``inherit`` or ``design``; an agent that modifies itself keeps its id, so the
-    runner records that in the reflection table rather than as an edge (a ``self_modify`` edge
-    would run from an old version id to a new one).
+    ``kind`` (``inherit`` | ``design`` | ``self_modify``), ``generation`` and, for ``design``,
+    ``change`` (the designer's change label). The runner's births are ``inherit`` or ``design``.
+
+    An agent that modifies itself keeps its id, so its self-modifications are one self-loop
+    ``a -> a`` of kind ``self_modify`` whose ``changes`` attribute lists them oldest first, each
+    ``{generation, change, before, after}`` (``before``/``after``: the weight rows, tuples in the
+    run's term order; ``generation``: the first generation that plays the new weights). A
+    DiGraph holds one edge per pair, hence the list. Parents are never the node itself:
+    :meth:`parent`, :meth:`descends` and every predecessor walk skip the self-loop.
     """
 
     def __init__(self) -> None:
@@ -63,7 +70,13 @@ class Lineage:
             self._g.add_node(agent, generation=int(generation), profile=str(name), founder=agent)
 
     def add_child(
-        self, parent: AgentId, child: AgentId, kind: str, generation: int, profile: str
+        self,
+        parent: AgentId,
+        child: AgentId,
+        kind: str,
+        generation: int,
+        profile: str,
+        change: str = "",
     ) -> None:
         """Record that ``parent`` produced ``child`` by ``kind`` in ``generation``."""
         if kind not in EDGE_KINDS:
@@ -84,6 +97,47 @@ class Lineage:
             child, generation=generation, profile=str(profile), founder=pnode["founder"]
         )
         self._g.add_edge(parent, child, kind=kind, generation=generation)
+        if change:
+            self._g.edges[parent, child]["change"] = str(change)
+
+    def add_self_modification(
+        self,
+        agent: AgentId,
+        generation: int,
+        change: str,
+        before: Sequence[float],
+        after: Sequence[float],
+    ) -> None:
+        """Record that ``agent`` changed its own weights from ``before`` to ``after`` (same id),
+        the new weights played from ``generation`` on: one more entry on its self-loop."""
+        if agent not in self._g:
+            raise KeyError(f"agent {agent!r} is not in the lineage")
+        generation = int(generation)
+        born = self._g.nodes[agent]["generation"]
+        if generation < born:
+            raise ValueError(
+                f"self-modification of {agent!r} in generation {generation}, before it was "
+                f"born (generation {born})"
+            )
+        entry = {
+            "generation": generation,
+            "change": str(change),
+            "before": tuple(float(w) for w in before),
+            "after": tuple(float(w) for w in after),
+        }
+        if self._g.has_edge(agent, agent):
+            edge = self._g.edges[agent, agent]
+            edge["changes"].append(entry)
+            edge["changes"].sort(key=lambda c: c["generation"])  # stable: ties keep their order
+            edge["generation"] = edge["changes"][0]["generation"]
+        else:
+            self._g.add_edge(agent, agent, kind=SELF_MODIFY, generation=generation, changes=[entry])
+
+    def self_modifications(self, agent: AgentId) -> list[dict[str, Any]]:
+        """The self-modifications of ``agent``, oldest first (empty if it never changed itself)."""
+        if not self._g.has_edge(agent, agent):
+            return []
+        return list(self._g.edges[agent, agent]["changes"])
 
     def founder(self, agent: AgentId) -> AgentId:
         """Root ancestor of ``agent`` (itself for a founder)."""
@@ -94,8 +148,8 @@ class Lineage:
         return [nodes[a]["founder"] for a in agents]
 
     def parent(self, agent: AgentId) -> AgentId | None:
-        """The single parent of ``agent``, or None for a founder."""
-        return next(iter(self._g.pred[agent]), None)
+        """The single parent of ``agent``, or None for a founder (a self-loop is no parent)."""
+        return next((p for p in self._g.pred[agent] if p != agent), None)
 
     def descends(self, a: AgentId, b: AgentId) -> bool:
         """True if ``b`` is ``a`` or a descendant of ``a`` (the ``lineage`` scope of ``a``)."""
@@ -107,36 +161,49 @@ class Lineage:
         if nodes[a]["founder"] != nodes[b]["founder"]:
             return False
         ga = nodes[a]["generation"]
-        pred = self._g.pred
         node: AgentId | None = b
         while node is not None and nodes[node]["generation"] >= ga:
             if node == a:
                 return True
-            node = next(iter(pred[node]), None)
+            node = self.parent(node)
         return False
 
     def edges_frame(self, generation: int | None = None) -> dict[str, list[Any]]:
-        """Edges as columns (lists) ``parent, child, kind, generation, profile``, oldest first.
+        """Edges as columns (lists) ``parent, child, kind, generation, profile, change, before,
+        after``: births in insertion order, then self-modifications oldest first.
 
         ``profile`` is the child's profile; with the founders it makes the frame a complete
-        record, so :meth:`from_edges` can rebuild the lineage from files alone. ``generation``
-        keeps only edges of that generation, for appending one generation at a time.
+        record, so :meth:`from_edges` can rebuild the lineage from files alone. A
+        self-modification is a row with ``parent == child`` and its ``change``, ``before`` and
+        ``after`` (lists); births have ``before``/``after`` None and ``change`` the design's
+        label (``""`` for inherit). ``generation`` keeps only edges of that generation, for
+        appending one generation at a time.
         """
         cols: dict[str, list[Any]] = {c: [] for c in EDGE_COLUMNS}
-        pred = self._g.pred
-        # Each child enters with its one in-edge, so node order is edge insertion order.
+
+        def add(parent: AgentId, child: AgentId, kind: str, gen: int, profile: str, change: str,
+                before: list[float] | None, after: list[float] | None) -> None:
+            if generation is not None and gen != generation:
+                return
+            for name, value in zip(EDGE_COLUMNS, (parent, child, kind, gen, profile, change, before, after)):
+                cols[name].append(value)
+
+        # Each child enters with its one in-edge, so node order is birth insertion order.
         for child, node in self._g.nodes(data=True):
-            parents = pred[child]
-            if not parents:
-                continue
-            parent, data = next(iter(parents.items()))
-            if generation is not None and data["generation"] != generation:
-                continue
-            cols["parent"].append(parent)
-            cols["child"].append(child)
-            cols["kind"].append(data["kind"])
-            cols["generation"].append(data["generation"])
-            cols["profile"].append(node["profile"])
+            parent = self.parent(child)
+            if parent is not None:
+                data = self._g.edges[parent, child]
+                add(parent, child, data["kind"], data["generation"], node["profile"],
+                    data.get("change", ""), None, None)
+        modifications = [
+            (entry, agent, self._g.nodes[agent]["profile"])
+            for agent, _, changes in self._g.edges(data="changes")
+            if changes is not None
+            for entry in changes
+        ]
+        for entry, agent, profile in sorted(modifications, key=lambda m: m[0]["generation"]):
+            add(agent, agent, SELF_MODIFY, entry["generation"], profile, entry["change"],
+                list(entry["before"]), list(entry["after"]))
         return cols
 
     def largest_lineage_share(self, ids: Iterable[AgentId]) -> tuple[AgentId, float]:
@@ -161,9 +228,10 @@ class Lineage:
         """Rebuild a lineage from founders and edge rows (e.g. read back from Parquet).
 
         ``edges`` is a column mapping as returned by :meth:`edges_frame`, or an iterable of rows
-        (mappings or ``(parent, child, kind, generation[, profile])`` tuples). Rows may come
-        in any order; a row without a profile inherits its parent's. Rows whose parent is
-        never reached from a founder raise ``ValueError``.
+        (mappings or ``(parent, child, kind, generation[, profile, change, before, after])``
+        tuples). Rows may come in any order; a row without a profile inherits its parent's. A
+        row with ``parent == child`` is a self-modification (kind ``self_modify``). Rows whose
+        parent is never reached from a founder raise ``ValueError``.
         """
         lin = cls()
         for agent, name in founders.items():
@@ -192,10 +260,19 @@ class Lineage:
         stack = [row]
         while stack:
             r = stack.pop()
+            if r["parent"] == r["child"]:
+                if r["kind"] != SELF_MODIFY:
+                    raise ValueError(f"a self-loop of kind {r['kind']!r} on {r['child']!r}; only {SELF_MODIFY} edges are")
+                before, after = r.get("before"), r.get("after")
+                self.add_self_modification(
+                    r["child"], r["generation"], r.get("change") or "",
+                    () if before is None else before, () if after is None else after,
+                )
+                continue
             profile = r.get("profile")
             if profile is None:
                 profile = self._g.nodes[r["parent"]]["profile"]
-            self.add_child(r["parent"], r["child"], r["kind"], r["generation"], profile)
+            self.add_child(r["parent"], r["child"], r["kind"], r["generation"], profile, r.get("change") or "")
             stack.extend(reversed(waiting.pop(r["child"], [])))
 
 

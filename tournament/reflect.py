@@ -105,13 +105,22 @@ def frame(considered: list[Considered], groups: np.ndarray, pop: Population, gen
     return pl.DataFrame(columns).sort("slot", "mode", "candidate", descending=[False, True, False])
 
 
+def _self_modifications(table: pl.DataFrame) -> pl.DataFrame:
+    return table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != KEEP))
+
+
+def modified_slots(table: pl.DataFrame) -> np.ndarray:
+    """The slots of the agents that changed themselves by the choices of `table`, ascending."""
+    return np.sort(_self_modifications(table)["slot"].to_numpy().astype(np.int64))
+
+
 def apply(pop: Population, table: pl.DataFrame, terms, cost: float) -> tuple[Population, np.ndarray]:
     """The population after the choices of `table` (self-modifications in place, designs kept
     for the births that follow), and the payoff each agent paid for reflecting ([N])."""
     chosen = table.filter(pl.col("chosen"))
     weight_columns = [f"w:{term.key}" for term in terms]
     weights, origin, change = pop.weights.copy(), pop.origin.copy(), pop.change.copy()
-    modified = chosen.filter((pl.col("mode") == "self_modify") & (pl.col("change") != KEEP))
+    modified = _self_modifications(chosen)
     slots = modified["slot"].to_numpy()
     weights[slots] = modified.select(weight_columns).to_numpy().reshape(len(slots), len(terms))
     origin[slots] = SELF_MODIFY

@@ -53,7 +53,7 @@ from tournament.selection import fitness_from_payoff
 
 TASKS_PER_WORKER = 1  # one task per worker and generation: the fewest round trips
 CAPTURE = "experiment.toml"  # the run's own copy of its experiment, what `resume` reads
-_EDGE_SCHEMA = {"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String}
+_EDGE_SCHEMA = {"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "change": pl.String, "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}
 
 
 def run(
@@ -337,10 +337,11 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
 
 
 def _recorded_lineage(run_dir: Path, founders: dict, start: int) -> Lineage:
-    """The lineage as it stood after generation start − 1 played: founders and the births into
-    generations 1 … start − 1 (the births into `start` are redone by `_restore`)."""
+    """The lineage as it stood after generation start − 1 played: founders, the births into
+    generations 1 … start − 1 and the self-modifications shown from them (those into `start`
+    are redone by `_restore`)."""
     edges = _lineage_edges(run_dir, range(1, start))
-    return Lineage.from_edges(founders, {name: edges[name].to_list() for name in ("parent", "child", "kind", "generation")})
+    return Lineage.from_edges(founders, {name: edges[name].to_list() for name in _EDGE_SCHEMA if name in edges.columns})
 
 
 def _lineage_edges(run_dir: Path, generations) -> pl.DataFrame:
@@ -371,13 +372,17 @@ def _restore(context: _Context, start: int) -> Population:
     next_id = 1 + max(max(born), int(agents["id"].max()))
     pop = from_table(agents, weight_columns, policy_columns, next_id)
     names = [experiment.mix[e].profile.name for e in pop.entry]
-    reflected = storage.table_path(run_dir, "reflection", start - 1)
+    reflected, modified = storage.table_path(run_dir, "reflection", start - 1), np.zeros(0, dtype=np.int64)
+    played = pop
     if experiment.reflection.due(start - 1):
         if not reflected.is_file():
             raise InputError(run_dir, "reflection", f"the reflection of generation {start - 1} (reflection/gen={start - 1}), the last one its manifest says is complete")
-        pop = reflect.apply(pop, pl.read_parquet(reflected), context.terms, experiment.reflection.cost)[0]
-    child, edges = _offspring(context, pop, agents["fitness"].to_numpy(), start - 1, names)
+        table = pl.read_parquet(reflected)
+        pop, modified = reflect.apply(pop, table, context.terms, experiment.reflection.cost)[0], reflect.modified_slots(table)
+    child, edges = _offspring(context, played, pop, modified, agents["fitness"].to_numpy(), start - 1, names)
     recorded = _lineage_edges(run_dir, [start])
+    if "change" not in recorded.columns:  # written before lineage rows recorded self-modifications
+        edges = edges.filter(pl.col("parent") != pl.col("child")).select(recorded.columns)
     if not recorded.equals(edges):
         raise InputError(run_dir / "lineage", f"gen={start}", f"the births that the experiment gives after generation {start - 1} (was the run written by another version of purity?)")
     return child
@@ -600,9 +605,9 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     policies[groups[first]] = merged.policies[first]
     pop = dataclasses.replace(pop, policies=policies)
     payoff = appearance_mean(groups, merged.fitness.mean(axis=1), pop.size)
-    reflected = pop
+    reflected, modified = pop, np.zeros(0, dtype=np.int64)
     if experiment.reflection.due(generation):
-        reflected, paid = _reflect(context, pop, groups, first, generation)
+        reflected, paid, modified = _reflect(context, pop, groups, first, generation)
         payoff = payoff - paid
     mean_utility = appearance_mean(groups, merged.utility.mean(axis=1), pop.size)
     fitness = fitness_from_payoff(payoff, experiment.selection.intensity, experiment.selection.rule)
@@ -614,25 +619,32 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
     if fixed or generation + 1 == experiment.generations:
         return pop, fixed
-    child_pop, edges = _offspring(context, reflected, fitness, generation, names)
+    child_pop, edges = _offspring(context, pop, reflected, modified, fitness, generation, names)
     storage.write_parquet(edges, storage.table_path(run_dir, "lineage", generation + 1))
     return child_pop, False
 
 
-def _reflect(context: _Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int) -> tuple[Population, np.ndarray]:
+def _reflect(context: _Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int) -> tuple[Population, np.ndarray, np.ndarray]:
     """Planners reflect in their home group against the policies just played; the choices are
-    written to `reflection/gen=<generation>` and applied from that table (as a resume does)."""
+    written to `reflection/gen=<generation>` and applied from that table (as a resume does).
+    Also returns the slots of the agents that changed themselves."""
     reflection = context.experiment.reflection
     chunks = np.flatnonzero(homes.any(axis=1))
     considered = context.pool.map(reflect.reflect_groups, context.setup, _batches(context, pop, groups, generation, homes, 0, chunks))
     table = reflect.frame(considered, groups, pop, generation, reflection.rule, context.terms)
     storage.write_parquet(table, storage.table_path(context.run_dir, "reflection", generation))
-    return reflect.apply(pop, table, context.terms, reflection.cost)
+    return (*reflect.apply(pop, table, context.terms, reflection.cost), reflect.modified_slots(table))
 
-def _offspring(context: _Context, pop: Population, fitness: np.ndarray, generation: int, names: list[str]) -> tuple[Population, pl.DataFrame]:
-    """Select and mutate: the population of generation + 1, its births added to the lineage and
-    as the rows of `lineage/gen=<generation + 1>`."""
+
+def _offspring(context: _Context, played: Population, pop: Population, modified: np.ndarray, fitness: np.ndarray, generation: int, names: list[str]) -> tuple[Population, pl.DataFrame]:
+    """Select and mutate: the population of generation + 1, and the rows of
+    `lineage/gen=<generation + 1>` (also added to the lineage): first the self-modifications of
+    the agents at `modified` slots (`played` had the weights before, `pop` after reflection;
+    the new weights show from generation + 1), then the births, in birth order."""
     experiment = context.experiment
+    changed = [(int(pop.ids[s]), str(pop.change[s]), played.weights[s].tolist(), pop.weights[s].tolist()) for s in modified]
+    for agent, change, before, after in changed:
+        context.lineage.add_self_modification(agent, generation + 1, change, before, after)
     child_pop, births = reproduce(
         pop,
         fitness,
@@ -644,17 +656,21 @@ def _offspring(context: _Context, pop: Population, fitness: np.ndarray, generati
         context.structure,
     )
     profile_of = {int(i): names[s] for s, i in enumerate(pop.ids)}
-    designers = set() if pop.designs is None else set(pop.ids[~np.isnan(pop.designs.rows).any(axis=1)].tolist())
+    designers = {} if pop.designs is None else {int(pop.ids[s]): str(pop.designs.labels[s]) for s in np.flatnonzero(~np.isnan(pop.designs.rows).any(axis=1))}
     kinds = ["design" if parent in designers else "inherit" for parent, _ in births]
-    for (parent, child), kind in zip(births, kinds):
+    labels = [designers.get(parent, "") for parent, _ in births]
+    for (parent, child), kind, label in zip(births, kinds, labels):
         profile_of[child] = profile_of[parent]
-        context.lineage.add_child(parent, child, kind, generation + 1, profile_of[parent])
+        context.lineage.add_child(parent, child, kind, generation + 1, profile_of[parent], label)
     edges = pl.DataFrame(
         {
-            "generation": [generation + 1] * len(births),
-            "parent": [p for p, _ in births],
-            "child": [c for _, c in births],
-            "kind": kinds,
+            "generation": [generation + 1] * (len(changed) + len(births)),
+            "parent": [a for a, *_ in changed] + [p for p, _ in births],
+            "child": [a for a, *_ in changed] + [c for _, c in births],
+            "kind": ["self_modify"] * len(changed) + kinds,
+            "change": [c for _, c, _, _ in changed] + labels,
+            "before": [b for _, _, b, _ in changed] + [None] * len(births),
+            "after": [a for *_, a in changed] + [None] * len(births),
         },
         schema=_EDGE_SCHEMA,
     )

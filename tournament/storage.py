@@ -125,7 +125,7 @@ def sweep_temporaries(run_dir: Path) -> int:
 
 def drop_generations(run_dir: Path, done: int) -> None:
     """Remove what generations `done` and later wrote: agents, episodes and reflection of gen ≥ done, and the
-    births of gen ≥ done + 1 (the births into generation `done` belong to generation done − 1)."""
+    births and self-modifications of gen ≥ done + 1 (those into generation `done` belong to generation done − 1)."""
     first = {"agents": done, "episodes": done, "reflection": done, "lineage": done + 1}
     for table, start in first.items():
         for generation in generations(run_dir, table):

@@ -25,7 +25,10 @@ def test_load_reads_every_table_and_ignores_temp_files(run_dir):
     assert run.agents.height == 12 and run.episodes.height == 9 and run.lineage.height == 8
     assert run.agents.get_column("generation").to_list() == [0] * 4 + [1] * 4 + [2] * 4
     assert run.agents.schema["w:constraint:take:self"] == pl.Float64
-    assert run.lineage.columns == ["generation", "parent", "child", "kind"]
+    # a run without the self-modification columns gets them as nulls
+    assert run.lineage.columns == ["generation", "parent", "child", "kind", "change", "before", "after"]
+    assert run.lineage.select("change", "before", "after").null_count().row(0) == (8, 8, 8)
+    assert run.lineage.schema["before"] == pl.List(pl.Float64)
     assert run.manifest["profiles"]["saint"]["weights"]["constraint:take:self"] == math.inf
     with pytest.raises(AttributeError):
         run.path = Path("/elsewhere")  # frozen
@@ -35,7 +38,8 @@ def test_missing_lineage_gives_empty_frame_with_columns(run_dir):
     shutil.rmtree(run_dir / "lineage")
     run = reports.load(run_dir)
     assert run.lineage.height == 0
-    assert run.lineage.columns == ["generation", "parent", "child", "kind"]
+    assert run.lineage.columns == ["generation", "parent", "child", "kind", "change", "before", "after"]
+    assert run.lineage.schema["before"] == pl.List(pl.Float64)
     assert run.lineage.schema["child"] == pl.Int64
 
 

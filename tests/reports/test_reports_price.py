@@ -302,3 +302,51 @@ def test_real_run_report_and_verdict(real_runs):
         if r["moved_most"] != "none":
             assert values[r["moved_most"]] == max(values.values())
     assert not math.isnan(price.max_residual(steps))
+
+
+# Self-modification rows (parent == child, same id): founder 0 modifies itself after gen 0 and
+# survives (origin self_modify); founder 1 drops take:self after gen 0 and dies, its exact copy 4
+# carries the changed row (an `inherit` birth with an empty mutation label, not a copy of what 1
+# played); 2 and 3 are replaced by an exact copy 5 of 2. take:self 3 → 0 in 0 and 1.
+SELF_AGENTS = [
+    (0, 0, "keeper", "founder", None, 0, 1.0, 0.5, (1, 3, 0, 0, 0), ""),
+    (0, 1, "keeper", "founder", None, 1, 1.0, 0.5, (1, 3, 0, 0, 0), ""),
+    (0, 2, "grabber", "founder", None, 2, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
+    (0, 3, "grabber", "founder", None, 3, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
+    (1, 0, "keeper", "self_modify", None, 0, 1.0, 0.0, (1, 0, 0, 0, 0), ""),
+    (1, 4, "keeper", "inherit", 1, 1, 1.0, 0.0, (1, 0, 0, 0, 0), ""),
+    (1, 5, "grabber", "inherit", 2, 2, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
+    (1, 6, "grabber", "inherit", 2, 3, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
+]
+SELF_LINEAGE = [(1, 0, 0, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
+                (1, 1, 1, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
+                (1, 1, 4, "inherit", "", None, None), (1, 2, 5, "inherit", "", None, None),
+                (1, 2, 6, "inherit", "", None, None)]
+
+
+def test_self_modification_rows_are_no_parent_links_and_credit_self_modification(tmp_path):
+    from reports.lineage import founders_of
+
+    path = write_run(tmp_path / "selfmod", manifest(), SELF_AGENTS, MAIN_EPISODES)
+    shutil.rmtree(path / "lineage")
+    (path / "lineage" / "gen=1").mkdir(parents=True)
+    pl.DataFrame(SELF_LINEAGE, orient="row", schema={
+        "generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "change": pl.String,
+        "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}).write_parquet(path / "lineage" / "gen=1" / "part-0.parquet")
+    run = reports.load(path)
+    assert run.lineage.height == 5 and run.lineage["before"].dtype == pl.List(pl.Float64)
+    steps = price.decompose(run)
+    share = _step(steps, "process_share", 1)
+    # 0.25 → 0: selection (w = 1, 1, 2, 0) Σ w (z − z̄) / 4 = 0; self-modification: 0 and 4, −0.5 each
+    assert share["observed"] == pytest.approx(-0.25)
+    assert share["selection"] == pytest.approx(0.0)
+    assert share["self_modify"] == pytest.approx(-0.25)
+    assert share["copy"] == 0.0 and share["mutation"] == 0.0 and share["unattributed"] == 0.0
+    assert [share[f"n_{c}"] for c in price.COMPONENTS] == [0, 2, 0, 0, 2, 0]
+    carriers = _step(steps, f"carriers:{SELF}", 1)
+    assert (carriers["observed"], carriers["self_modify"]) == (-0.5, -0.5)
+    assert price.max_residual(steps) < 1e-15
+    # births exclude the self-modifications; founders stay roots of their own trees
+    assert reports.metrics.births(run).get_column("births").sum() == 3
+    roots = dict(founders_of(run.agents, run.lineage).iter_rows())
+    assert (roots[0], roots[1], roots[4], roots[6]) == (0, 1, 1, 2)

@@ -134,3 +134,78 @@ def test_largest_lineage_share() -> None:
     assert lin.largest_lineage_share([5, 6]) == (0, 0.5)
     with pytest.raises(ValueError):
         lin.largest_lineage_share([])
+
+
+def _modified() -> Lineage:
+    """The tree, with founder 0 changing itself twice and agent 5 once (same ids)."""
+    lin = _tree()
+    lin.add_self_modification(0, 2, "weaken w1", [1.0, 2.0], [1.0, 1.0])
+    lin.add_self_modification(5, 3, "drop w0", [3.0, 0.5], [0.0, 0.5])
+    lin.add_self_modification(0, 3, "strengthen w0", [1.0, 1.0], [2.0, 1.0])
+    return lin
+
+
+def test_self_modification_is_a_self_loop_that_ancestry_ignores() -> None:
+    lin, plain = _modified(), _tree()
+    g = lin.graph
+    assert g.has_edge(0, 0) and g.has_edge(5, 5) and not g.has_edge(2, 2)
+    assert g.edges[0, 0]["kind"] == "self_modify"
+    assert [lin.parent(i) for i in range(8)] == [plain.parent(i) for i in range(8)]
+    assert lin.parent(0) is None and lin.parent(5) == 4
+    assert [lin.founder(i) for i in range(8)] == [plain.founder(i) for i in range(8)]
+    for a in range(8):
+        for b in range(8):
+            assert lin.descends(a, b) is plain.descends(a, b)
+    assert lin.largest_lineage_share([5, 6]) == (0, 0.5)
+
+
+def test_self_modifications_are_kept_in_order() -> None:
+    lin = _modified()
+    changes = lin.self_modifications(0)
+    assert [c["generation"] for c in changes] == [2, 3]
+    assert [c["change"] for c in changes] == ["weaken w1", "strengthen w0"]
+    assert changes[0]["before"] == (1.0, 2.0) and changes[1]["after"] == (2.0, 1.0)
+    assert lin.self_modifications(7) == []
+    with pytest.raises(KeyError):
+        lin.add_self_modification(99, 1, "keep", [], [])
+    with pytest.raises(ValueError, match="before it was born"):
+        lin.add_self_modification(5, 1, "drop w0", [1.0], [0.0])
+
+
+def test_edges_frame_with_self_modifications() -> None:
+    frame = _modified().edges_frame()
+    # Self-modifications oldest first; within a generation in node order.
+    assert frame["parent"] == [0, 0, 2, 4, 1, 3, 0, 0, 5]
+    assert frame["child"] == [2, 3, 4, 5, 6, 7, 0, 0, 5]
+    assert frame["kind"][6:] == ["self_modify"] * 3
+    assert frame["generation"][6:] == [2, 3, 3]
+    assert frame["change"] == [""] * 6 + ["weaken w1", "strengthen w0", "drop w0"]
+    assert frame["before"][:6] == [None] * 6 and frame["before"][8] == [3.0, 0.5]
+    assert frame["after"][7] == [2.0, 1.0]
+    gen3 = _modified().edges_frame(generation=3)
+    assert gen3["child"] == [0, 5] and gen3["change"] == ["strengthen w0", "drop w0"]
+
+
+def test_self_modifications_round_trip_through_a_table(tmp_path) -> None:
+    import polars as pl
+
+    lin = _modified()
+    lin.add_child(0, 8, "design", 4, "a", change="weaken w1")
+    frame = lin.edges_frame()
+    _same(lin, Lineage.from_edges({0: "a", 1: "b"}, frame))
+    rows = list(zip(*(frame[c] for c in frame)))
+    _same(lin, Lineage.from_edges({0: "a", 1: "b"}, reversed(rows)))  # self-loops before births
+    schema = {"parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "generation": pl.Int64,
+              "profile": pl.String, "change": pl.String, "before": pl.List(pl.Float64),
+              "after": pl.List(pl.Float64)}
+    pl.DataFrame(frame, schema=schema).write_parquet(tmp_path / "edges.parquet")
+    back = pl.read_parquet(tmp_path / "edges.parquet")
+    rebuilt = Lineage.from_edges({0: "a", 1: "b"}, {c: back[c].to_list() for c in back.columns})
+    _same(lin, rebuilt)
+    assert rebuilt.edges_frame() == frame
+    assert rebuilt.graph.edges[0, 8]["change"] == "weaken w1"
+
+
+def test_from_edges_rejects_other_self_loops() -> None:
+    with pytest.raises(ValueError, match="self-loop"):
+        Lineage.from_edges({0: "a"}, [(0, 0, "inherit", 1, "a")])

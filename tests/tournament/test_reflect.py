@@ -19,12 +19,16 @@ def _read(run_dir, table):
     return pl.read_parquet(run_dir / table / "**" / "*.parquet")
 
 
+def _reflecting_run(tmp_path_factory, small_text, rule):
+    folder = tmp_path_factory.mktemp(rule)
+    path = folder / "exp.toml"
+    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule=rule, every=1)))
+    return run(load(path), folder / "runs", workers=0, progress=False)
+
+
 @pytest.fixture(scope="module")
 def realistic(tmp_path_factory, small_text):
-    folder = tmp_path_factory.mktemp("realistic")
-    path = folder / "exp.toml"
-    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)))
-    return run(load(path), folder / "runs", workers=0, progress=False)
+    return _reflecting_run(tmp_path_factory, small_text, "realistic")
 
 
 def test_every_planner_considers_keep_first_and_chooses_once(realistic):
@@ -46,6 +50,7 @@ def test_designed_children_carry_the_design_of_their_parent(realistic):
     designs = table.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(pl.col("generation") + 1, pl.col("id").alias("parent"), pl.col("change").alias("design"), *[pl.col(w).alias(f"d{w}") for w in weights])
     born = lineage.filter(pl.col("kind") == "design").join(designs, on=["generation", "parent"])
     assert born.height == lineage.filter(pl.col("kind") == "design").height > 0
+    assert born["change"].to_list() == born["design"].to_list()  # the lineage row names the design
     children = agents.join(born.rename({"child": "id"}), on=["generation", "id"])
     assert children.height > 0 and set(children["origin"]) == {"design"}
     assert children["change"].to_list() == children["design"].to_list()
@@ -60,10 +65,15 @@ def test_designed_children_carry_the_design_of_their_parent(realistic):
     assert chosen.filter((pl.col("profile") == "lineage-keeper") & pl.col("change").str.starts_with("drop constraint:take:lineage")).height == 0
 
 
-def test_self_modification_changes_the_agent_in_place(write_experiment, tmp_path):
+@pytest.fixture(scope="module")
+def hedonistic(tmp_path_factory, small_text):
+    return _reflecting_run(tmp_path_factory, small_text, "hedonistic")
+
+
+def test_self_modification_changes_the_agent_in_place(hedonistic):
     """Hedonistic agents judge a change by the changed profile: doubling a weight doubles the
     score, so they strengthen; the agent keeps its id and carries the new row."""
-    run_dir = run(load(_experiment(write_experiment, rule="hedonistic")), tmp_path, workers=0, progress=False)
+    run_dir = hedonistic
     table, agents = _read(run_dir, "reflection"), _read(run_dir, "agents")
     weights = [c for c in agents.columns if c.startswith("w:")]
     modified = table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != "keep"))
@@ -73,6 +83,41 @@ def test_self_modification_changes_the_agent_in_place(write_experiment, tmp_path
     assert later["change"].to_list() == later["made"].to_list()
     for w in weights:
         assert later[w].to_list() == later[f"m{w}"].to_list()
+
+
+def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedonistic):
+    """Each self-modification is a `self_modify` row parent == child == id in the lineage table
+    of the generation that plays the new weights: before = the agent's row in the generation it
+    reflected in, after = its row from then on; the rebuilt lineage graph has the self-loop."""
+    from tournament.lineage import Lineage
+
+    table, agents, lineage = (_read(hedonistic, t) for t in ("reflection", "agents", "lineage"))
+    weights = [c for c in agents.columns if c.startswith("w:")]
+    last = agents["generation"].max()
+    made = table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != "keep") & (pl.col("generation") < last))
+    rows = lineage.filter(pl.col("kind") == "self_modify")
+    assert rows.height == made.height > 0
+    assert (rows["parent"] == rows["child"]).all()
+    assert lineage.filter((pl.col("kind") != "self_modify") & (pl.col("parent") == pl.col("child"))).height == 0
+    assert sorted(zip(rows["generation"], rows["child"], rows["change"])) == sorted(zip(made["generation"] + 1, made["id"], made["change"]))
+    row_of = lambda g, i: agents.filter((pl.col("generation") == g) & (pl.col("id") == i)).select(weights).row(0)  # noqa: E731
+    survived = 0
+    for g, agent, before, after in rows.select("generation", "child", "before", "after").iter_rows():
+        assert tuple(before) == row_of(g - 1, agent)
+        if agents.filter((pl.col("generation") == g) & (pl.col("id") == agent)).height:
+            assert tuple(after) == row_of(g, agent)
+            survived += 1
+    assert survived > 0
+    births = lineage.filter(pl.col("kind") != "self_modify")
+    assert births["before"].is_null().all() and births["after"].is_null().all()
+    assert set(births.filter(pl.col("kind") == "inherit")["change"]) <= {""}
+    founders = agents.filter(pl.col("generation") == 0)
+    graph = Lineage.from_edges(dict(zip(founders["id"], founders["profile"])), {c: lineage[c].to_list() for c in lineage.columns})
+    for agent in set(rows["child"]):
+        assert graph.graph.has_edge(agent, agent) and graph.parent(agent) != agent
+        changes = graph.self_modifications(agent)
+        assert [c["change"] for c in changes] == rows.filter(pl.col("child") == agent).sort("generation")["change"].to_list()
+    assert graph.graph.number_of_edges() == births.height + len(set(rows["child"]))
 
 
 def test_cost_is_paid_only_by_reflecting_agents_and_every_spaces_reflection(write_experiment, tmp_path):
