@@ -402,8 +402,10 @@ def reflection_choices(run: Run) -> pl.DataFrame:
 
 
 def designed_births(run: Run) -> pl.DataFrame:
-    """Per generation and process term: births by successor design, and how many of them had a
-    designer that dropped or weakened that term (columns generation, term, designed, squashed)."""
+    """Per generation and process term: births designed by an agent that carried the term (weight
+    not 0 in the generation it designed in), and how many of them had that designer drop or weaken
+    it (columns generation, term, designed, squashed). Counting only the carriers' designs makes the
+    share read "of the designers who had the term, how many passed it on lowered"."""
     schema = {"generation": pl.Int64, "term": pl.String, "designed": pl.Int64, "squashed": pl.Int64}
     r = run.reflection if run.reflection is not None else pl.DataFrame()
     born = run.lineage.filter(pl.col("kind") == "design") if run.lineage.height else run.lineage
@@ -413,31 +415,33 @@ def designed_births(run: Run) -> pl.DataFrame:
     designs = (r.filter(pl.col("chosen") & (pl.col("mode") == "design"))
                .select(*_keyed(r), generation=pl.col("generation") + 1, parent=pl.col("id"),
                        verb=pl.col("change").str.split(" ").list.first(), changed=pl.col("term")))
-    births = born.join(designs, on=_keyed(born, "generation", "parent"), how="left")
-    designed = births.group_by("generation").agg(designed=pl.len().cast(pl.Int64))
-    grid = designed.join(pl.DataFrame({"term": keys}), how="cross")
-    squashed = (births.filter(pl.col("verb").is_in(SQUASHING) & pl.col("changed").is_in(keys))
-                .group_by("generation", pl.col("changed").alias("term")).agg(squashed=pl.len().cast(pl.Int64)))
-    return (grid.join(squashed, on=["generation", "term"], how="left")
-            .with_columns(pl.col("squashed").fill_null(0)).select(list(schema)).cast(schema)
+    designers = run.agents.select(*_keyed(run.agents), *[pl.col(f"w:{k}").alias(k) for k in keys],
+                                  generation=pl.col("generation") + 1, parent=pl.col("id"))
+    on = _keyed(born, "generation", "parent")
+    carried = (born.join(designs, on=on, how="left").join(designers, on=on, how="left")
+               .unpivot(index=[*on, "verb", "changed"], on=keys, variable_name="term", value_name="weight")
+               .filter(pl.col("weight").is_not_null() & (pl.col("weight") != 0)))
+    grid = born.select(pl.col("generation").unique()).join(pl.DataFrame({"term": keys}), how="cross")
+    counts = carried.group_by("generation", "term").agg(
+        designed=pl.len(), squashed=(pl.col("verb").is_in(SQUASHING) & (pl.col("changed") == pl.col("term"))).sum())
+    return (grid.join(counts, on=["generation", "term"], how="left")
+            .with_columns(pl.col("designed", "squashed").fill_null(0)).select(list(schema)).cast(schema)
             .sort("generation", "term"))
 
 
 def squashed_share(run: Run) -> float | None:
-    """Share of all births by design whose designer dropped or weakened some process term (None
-    without designed births). A design changes one term, so the terms' counts add up."""
+    """Share of the designed births that lowered a term their designer carried, over every
+    (birth, carried term) pair (None without designs by carriers)."""
     d = designed_births(run)
-    if d.height == 0:
-        return None
-    per_generation = d.group_by("generation").agg(pl.col("designed").first(), pl.col("squashed").sum())
-    return float(per_generation["squashed"].sum() / per_generation["designed"].sum())
+    total = int(d["designed"].sum()) if d.height else 0
+    return float(d["squashed"].sum() / total) if total else None
 
 
 def squashed_by_term(run: Run) -> dict[str, float]:
-    """Process term key → share of the run's births by design whose designer dropped or weakened
-    it (empty without designed births)."""
+    """Process term key → share of the births designed by carriers of the term whose designer
+    dropped or weakened it (terms no designer carried are left out)."""
     d = designed_births(run)
     if d.height == 0:
         return {}
-    totals = d.group_by("term").agg(pl.col("designed").sum(), pl.col("squashed").sum())
+    totals = d.group_by("term").agg(pl.col("designed").sum(), pl.col("squashed").sum()).filter(pl.col("designed") > 0)
     return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}

@@ -830,8 +830,8 @@ REFLECTION_INTRO = ("Every {every} generation(s) each planner {what}, scoring ea
                     "simulated futures under the {rule} rule; reflecting costs {cost} payoff. Chosen "
                     "changes, with the mean score of the chosen change and of keeping as is on the same "
                     "futures (gain = chosen − keep: why a term was dropped).")
-SQUASHED_NOTE = ("Births by successor design per generation, and the share of them whose designer "
-                 "dropped or weakened each process term.")
+SQUASHED_NOTE = ("Per generation and process term: of the births designed by an agent that carried "
+                 "the term, how many had it dropped or weakened by their designer.")
 
 
 def reflection_section(page: Page, run: Run | None) -> None:
@@ -854,16 +854,17 @@ def reflection_section(page: Page, run: Run | None) -> None:
     if designed.height:
         labels = {t["key"]: metrics.term_label(t) for t in run.process_terms}
         keys = [k for k in labels if k in set(designed["term"])]
-        wide = designed.pivot(on="term", index=["generation", "designed"], values="squashed").sort("generation")
-        shares = [Series(labels[k], xs(wide), [r[k] / r["designed"] if r["designed"] else None for r in wide.iter_rows(named=True)],
-                         PALETTE[i % len(PALETTE)]) for i, k in enumerate(keys)]
-        page.html(figure(line_chart(shares, title="Designs that drop or weaken a term", y_label="share of designed births",
-                                    y_range=(0.0, 1.0))))
+        share = designed.with_columns(share=pl.when(pl.col("designed") > 0).then(pl.col("squashed") / pl.col("designed")),
+                                      cell=pl.format("{} of {}", "squashed", "designed"))
+        wide = share.pivot(on="term", index="generation", values="share").sort("generation")
+        cells = share.pivot(on="term", index="generation", values="cell").sort("generation")
+        shares = [Series(labels[k], xs(wide), wide[k].to_list(), PALETTE[i % len(PALETTE)]) for i, k in enumerate(keys)]
+        page.html(figure(line_chart(shares, title="Designs that drop or weaken a term their designer carried",
+                                    y_label="share of the carriers' designed births", y_range=(0.0, 1.0))))
         page.label("Designed births")
-        page.gen_table(*gen_rows(wide["generation"].to_list(), wide,
-                                 ["generation", "designed births", *[f"dropped or weakened: {labels[k]}" for k in keys]],
-                                 lambda r: [fmt(r["generation"]), fmt(r["designed"]),
-                                            *[fmt(r[k] / r["designed"]) if r["designed"] else "–" for k in keys]]))
+        page.gen_table(*gen_rows(cells["generation"].to_list(), cells,
+                                 ["generation", *[f"dropped or weakened: {labels[k]}" for k in keys]],
+                                 lambda r: [fmt(r["generation"]), *[r[k] for k in keys]]))
         page.note(SQUASHED_NOTE)
 
 

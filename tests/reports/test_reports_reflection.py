@@ -38,16 +38,20 @@ CONSIDERED = [
 ]
 
 
-@pytest.fixture
-def reflected(tmp_path):
+def _reflected_run(folder, agents):
     man = manifest() | {"experiment": {"reflection": {"enabled": True, "rule": "realistic", "self_modify": True,
                                                       "successors": "design", "every": 1, "cost": 0.25}}}
-    root = write_run(tmp_path / "toy", man, AGENTS, [])
+    root = write_run(folder / "toy", man, agents, [])
     table = pl.DataFrame(CONSIDERED, orient="row", schema=["id", "mode", "candidate", "change", "term", "before", "after", "score", "chosen"])
     table = table.with_columns(generation=pl.lit(0, dtype=pl.Int64), rule=pl.lit("realistic"))
     (root / "reflection" / "gen=0").mkdir(parents=True)
     table.write_parquet(root / "reflection" / "gen=0" / "part-0.parquet")
     return root
+
+
+@pytest.fixture
+def reflected(tmp_path):
+    return _reflected_run(tmp_path, AGENTS)
 
 
 def test_choices_against_keep(reflected):
@@ -69,6 +73,16 @@ def test_two_of_three_designed_births_had_a_designer_that_dropped_the_constraint
     text = md.read_text()
     assert "| design | drop constraint:take:self | 1 | 5 | 3 | 2 |" in text
     assert "reflecting costs 0.25 payoff" in text
+
+
+def test_designs_by_agents_without_the_term_are_not_counted(tmp_path):
+    """Make keeper 1 a consequentialist (weight 0) in generation 0: its designed child 4 was
+    designed by an agent that had nothing to drop, so of the carriers' designed births (2 and 3)
+    both lost the constraint — a share of 1, not 2 / 3."""
+    agents = [row[:-1] + (W(0),) if row[:2] == (0, 1) else row for row in AGENTS]
+    run = load(_reflected_run(tmp_path, agents))
+    assert designed_births(run).filter(pl.col("term") == "constraint:take:self").rows() == [(1, "constraint:take:self", 2, 2)]
+    assert squashed_share(run) == 1.0
 
 
 def test_price_credits_self_modification_and_design(reflected):
