@@ -8,8 +8,10 @@ Utility is computed as `features · weights`: `features(trace, terms, kin)` give
 for every agent of every episode ([B, n, T]), and `utility(features, weights)` applies per-agent
 weights ([B, n, T] or broadcastable). Agents of a population then differ only by a weight row.
 
-Public traits (`traits(weights, terms, names)`) are what arenas with observable preferences show
-others of a profile: functions of the weights alone, so no policy can fake them.
+Public traits (`traits(weights, terms, names, population)`) are what arenas with observable
+preferences show others of a profile: functions of the weights alone, so no policy can fake them.
+A name `"<trait>@population"` is the trait's mean over the whole population instead, the same for
+everyone: what an agent knows of a partner it cannot see.
 """
 
 from __future__ import annotations
@@ -234,10 +236,29 @@ def register_trait(name: str, trait: Callable[[np.ndarray, tuple[Term, ...]], np
     TRAITS[name] = trait
 
 
-def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...]) -> np.ndarray:
-    """[..., F] the public traits `names` of profiles with `weights` [..., T] over `terms`."""
+POPULATION = "@population"  # suffix of a trait name: the trait's mean over the whole population
+
+
+def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...], population: np.ndarray | None = None) -> np.ndarray:
+    """[..., F] the public traits `names` of profiles with `weights` [..., T] over `terms`.
+
+    A name `"<trait>@population"` stands for the mean of `<trait>` over the whole population, the
+    same value for every profile: what population shares tell about a stranger, and nothing about
+    the profiles of one group. `population` [N, T] holds the weights of every member of the
+    population (None: the rows of `weights` themselves, for a caller that has only those)."""
     weights = np.asarray(weights, dtype=float)
-    unknown = [name for name in names if name not in TRAITS]
+    bases = [name[: -len(POPULATION)] if name.endswith(POPULATION) else name for name in names]
+    unknown = [name for name, base in zip(names, bases) if base not in TRAITS]
     if unknown:
-        raise KeyError(f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)})")
-    return np.stack([TRAITS[name](weights, terms) for name in names], axis=-1) if names else np.zeros(weights.shape[:-1] + (0,))
+        raise KeyError(f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)}, each also as <name>{POPULATION})")
+    if not names:
+        return np.zeros(weights.shape[:-1] + (0,))
+    pool = np.asarray(weights if population is None else population, dtype=float).reshape(-1, weights.shape[-1])
+
+    def column(name: str, base: str) -> np.ndarray:
+        if not name.endswith(POPULATION):
+            return TRAITS[base](weights, terms)
+        values = TRAITS[base](pool, terms)
+        return np.full(weights.shape[:-1], float(values.mean()) if values.size else 0.0)
+
+    return np.stack([column(name, base) for name, base in zip(names, bases)], axis=-1)

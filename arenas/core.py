@@ -148,12 +148,16 @@ class Arena(ABC):
         """Current value [B] of each series in `series_names`."""
 
     def public_traits(self, traits: np.ndarray | None, batch: int) -> np.ndarray:
-        """`traits` as `[batch, n, F]` floats (a `[n, F]` array is shared by every episode); None
-        stands for zeros: agents whose profiles show none of the traits."""
+        """`traits` as `[batch, n, F]` floats (a `[n, F]` array is shared by every episode; the
+        last axis must hold all F); None stands for zeros: agents whose profiles show none of the
+        traits."""
         shape = (batch, self.n_agents, len(self.trait_names))
         if traits is None:
             return np.zeros(shape)
-        values = np.broadcast_to(np.asarray(traits, dtype=np.float64), shape)
+        values = np.asarray(traits, dtype=np.float64)
+        if values.shape[-1:] != shape[-1:]:  # a column too few would be broadcast into the next trait
+            raise ValueError(f"traits of the {self.name} arena need {shape[-1]} columns ({', '.join(self.trait_names)}), not shape {values.shape}")
+        values = np.broadcast_to(values, shape)
         if ((values < 0) | (values > 1)).any():
             raise ValueError(f"traits of the {self.name} arena must lie in [0, 1]")
         return values

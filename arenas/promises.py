@@ -6,8 +6,9 @@ survive selection depends on whether others can see it: a partner who sees that 
 about its promises trusts it and so makes it rich, one who cannot must judge by the population
 (Dekel, Ely & Yilankaya 2007). A planner can change its policy to look trustworthy, but not its
 weights; so what partners see here is a public trait of the *profile*, `keeps_promises` (how much
-the agent's profile weighs `break_promise`, see `agents.preferences.traits`), passed to
-`rollout(..., traits=)` `[B, n, 1]`.
+the agent's profile weighs `break_promise`, see `agents.preferences.traits`), and what they know
+of a partner they cannot see is its mean over the whole population, `keeps_promises@population`:
+both passed to `rollout(..., traits=)` `[B, n, 2]`, the second column the same for every agent.
 
 World
     Each agent has a store, starting at `endowment`. At step t every agent i is the trustor of one
@@ -36,9 +37,10 @@ Actions (per agent per step, each in [0, 1]; `action_names` = `policy_names`)
 What a trustor sees (per encounter)
     With probability `observe`, the trustee's trait, plus a normal reputation error of sd
     `reputation_noise`, clipped to [0, 1]. Otherwise `believe × report + (1 − believe) × prior`,
-    where the prior is the mean trait of the group: in a well-mixed population, what population
-    shares tell about a stranger. (In a group of two both members see the same prior, so it
-    never tells one partner from another.)
+    where the prior is the trustor's own `keeps_promises@population` column: the mean trait of
+    the whole population, what population shares tell about a stranger. No statistic of the
+    group is used (in a pair the group's mean would give the partner's trait away), so a trustor
+    who does not see its trustee learns nothing of its type but what it reports.
 
 Payoffs (per encounter)
     An investment of `stake` becomes `factor × stake` in the trustee's hands; a kept promise
@@ -68,12 +70,13 @@ Standing series (`series_names`)
     property reads it by default.
 
 Observations (`observation_names`, per agent)
-    `own_trait`, `prior` (the group's mean trait), `store`, `time` (t / steps).
+    `own_trait`, `prior` (the population's mean trait, the agent's second trait column), `store`,
+    `time` (t / steps).
 
 Parameters
     `observe` decides which preferences can evolve: at 1 partners trust a keeper and not a
-    consequentialist, so keeping pays; at 0 everyone in a group looks alike (the prior), and a
-    consequentialist, trusted as much as a keeper, breaks and earns more.
+    consequentialist, so keeping pays; at 0 every partner looks alike (the population prior), and
+    a consequentialist, trusted as much as a keeper, breaks and earns more.
 
 Loopholes (deliberate)
     A promise made through a helper is not "mine": its breaking is recorded on the helper's slot
@@ -117,9 +120,9 @@ class PromisesParams:
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
-    """[B] what an agent assumes of a partner it cannot see: the group's mean trait (reduced
-    batch-major, so that an episode gets the same value in any batch)."""
-    return traits[..., 0].mean(axis=1)
+    """[B, n] what each agent assumes of a partner it cannot see: its own row of the population
+    column (`keeps_promises@population`), never a statistic of the group."""
+    return traits[..., 1]
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class _Rules:
     helper: np.ndarray  # bool: promises go through the helper
     trait: np.ndarray
     report: np.ndarray  # the trait reported to a trustor who cannot see the profile
-    prior: np.ndarray  # [B]
+    prior: np.ndarray  # per trustor: the population's mean trait
 
 
 class PromisesArena(Arena):
@@ -146,7 +149,7 @@ class PromisesArena(Arena):
     policy_names = ("trust_threshold", "believe", "promise", "keep", "via_helper", "misreport")
     action_names = policy_names
     observation_names = ("own_trait", "prior", "store", "time")
-    trait_names = ("keeps_promises",)
+    trait_names = ("keeps_promises", "keeps_promises@population")
     has_helpers = True
 
     @property
@@ -170,7 +173,7 @@ class PromisesArena(Arena):
         traits, store = state["traits"], state["store"]
         obs = np.empty(store.shape + (4,))
         obs[..., 0] = traits[..., 0]
-        obs[..., 1] = _prior(traits)[:, None]
+        obs[..., 1] = _prior(traits)
         obs[..., 2] = store
         obs[..., 3] = state["t"] / self.steps
         return obs
@@ -209,10 +212,10 @@ class PromisesArena(Arena):
         return agent_major_trace(self, noise, store, events, opportunities, {"trust": series})
 
     def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
-        """The actions `columns` `[6, n, B]` and traits `[B, n, F]` as the encounters read them."""
+        """The actions `columns` `[6, n, B]` and traits `[B, n, 2]` as the encounters read them."""
         threshold, believe, promise, keep, via_helper, misreport = columns
         trait = np.ascontiguousarray(traits[..., 0].T)
-        return _Rules(threshold, believe, promise > 0.5, keep, via_helper > 0.5, trait, np.maximum(trait, misreport), _prior(traits))
+        return _Rules(threshold, believe, promise > 0.5, keep, via_helper > 0.5, trait, np.maximum(trait, misreport), np.ascontiguousarray(_prior(traits).T))
 
     def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u):
         """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for

@@ -6,8 +6,10 @@ exactly what the core gives (`reset()` without a seed draws the next episode fro
 generator, as in Gymnasium). Each step's `infos[agent]` carries the event amounts done by the agent
 itself (`events`) and by its helpers (`helper_events`), and its `opportunities`; arenas with
 oversight add `watched` and `detected` (the agent's own amounts an overseer or peer saw). Arenas
-with public traits take them as `reset(options={"traits": t})`, `t` shaped `[n, F]` (default:
-zeros); they hold until the next reset that passes others.
+with public traits take them as `reset(options={"traits": t})`, `t` shaped `[n, F]` with every
+column of `trait_names` (the promises arena's two: the agent's `keeps_promises` and the
+population's mean, `[[t, p], ...]`; default: zeros); they hold until the next reset that passes
+others.
 
 Observation spaces are unbounded unless the arena class declares `observation_low` /
 `observation_high`. PettingZoo's API test sets `max_cycles`; the next reset then rebuilds the arena

@@ -3,7 +3,11 @@
 Each type plays the policy its decider picks when the mutant is rare (a planner plans once in a
 group of residents), so the process is a birth–death chain in the number i of mutants:
 
-1. a payoff table π_M(k), π_R(k) for groups holding k mutants, from batched arena rollouts;
+1. a payoff table π_M(i, k), π_R(i, k) for groups holding k mutants in a population holding i,
+   from batched arena rollouts. Groups differ only by k unless the arena reads a trait of the
+   whole population (`<trait>@population`, e.g. the promises arena's prior for a partner it cannot
+   see): that one is the trait's mean over i mutants and N − i residents, so the table is played
+   once per distinct value, and every state i of the chain reads its own row;
 2. expected payoffs in a population with i mutants: well-mixed groups of size n are drawn without
    replacement, so the others in a focal agent's group are hypergeometric (for pairs this is
    exactly the all-pairs payoff of Nowak et al. 2004, f_i = (a(i−1) + b(N−i))/(N−1));
@@ -56,8 +60,8 @@ class Invasion:
     neutral: float
     exact: float | None
     mean_steps: float  # mean events (Moran) or generations (Wright–Fisher) to absorption
-    payoff_mutant: list[float]  # π_M(k), k = 1..n mutants in a group
-    payoff_resident: list[float]  # π_R(k), k = 0..n−1
+    payoff_mutant: list[float]  # π_M(1, k), k = 1..n mutants in a group, the mutant being rare
+    payoff_resident: list[float]  # π_R(1, k), k = 0..n−1
 
     @property
     def verdict(self) -> str:
@@ -94,34 +98,55 @@ def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.n
         weights[0] = rows[entry]
         policies = np.repeat(np.asarray(mix[resident].policy, float)[None], n, axis=0)
         policies[0] = mix[entry].policy
-        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), traits(weights, terms, arena.trait_names))
+        shown = traits(weights, terms, arena.trait_names, population=_population(rows[resident], rows[mutant], experiment.population, 1))
+        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), shown)
         chosen.append(plan(arena, terms, [group], [stream(experiment.seed, 0, index, "plan")])[0][0])
     return np.stack(chosen)
 
 
+def _population(resident: np.ndarray, mutant: np.ndarray, size: int, mutants: int) -> np.ndarray:
+    """[N, T] the weights of a population of `size` holding `mutants` mutants."""
+    return np.stack([mutant] * mutants + [resident] * (size - mutants))
+
+
 def payoff_table(experiment: Experiment, resident: int, mutant: int, episodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """π_M[k] (k mutants, k ≥ 1) and π_R[k] (k < n): mean episode payoffs in a group of n."""
+    """π_M[i, k] (k mutants, k ≥ 1) and π_R[i, k] (k < n): mean episode payoffs in a group of n
+    when i of the N agents of the population are mutants, `[N+1, n+1]` each.
+
+    The rows differ only where the arena reads a trait of the population (`<trait>@population`):
+    each distinct set of traits is played once, all in one batch on the same noise, so an arena
+    without such traits plays n + 1 groups, as if the table had no i."""
     arena = experiment.arena.build()
-    n = arena.n_agents
+    n, big_n = arena.n_agents, experiment.population
     policy = _policies(experiment, arena, resident, mutant)
     mix = experiment.mix
     terms = term_universe([entry.profile for entry in mix])
-    shown = traits(np.stack([mix[e].profile.weight_row(terms) for e in (resident, mutant)]), terms, arena.trait_names)
+    rows = np.stack([mix[e].profile.weight_row(terms) for e in (resident, mutant)])
+    distinct: dict[bytes, int] = {}
+    shown_by_state, which = [], np.zeros(big_n + 1, dtype=int)
+    for i in range(big_n + 1):  # [2, F]: the resident's and the mutant's traits in state i
+        shown = traits(rows, terms, arena.trait_names, population=_population(rows[0], rows[1], big_n, i))
+        which[i] = distinct.setdefault(shown.tobytes(), len(distinct))
+        if which[i] == len(shown_by_state):
+            shown_by_state.append(shown)
+    states = len(shown_by_state)
     is_mutant = np.arange(n)[None, :] < np.arange(n + 1)[:, None]  # [n+1, n]: row k has k mutants
-    policies = np.repeat(policy[is_mutant.astype(int)], episodes, axis=0)
-    shown = np.repeat(shown[is_mutant.astype(int)], episodes, axis=0)
+    policies = np.tile(np.repeat(policy[is_mutant.astype(int)], episodes, axis=0), (states, 1, 1))
+    shown = np.concatenate([np.repeat(s[is_mutant.astype(int)], episodes, axis=0) for s in shown_by_state])
     noise = arena.noise(stream(experiment.seed, 0, 0, "play"), episodes)
-    noise = {key: np.tile(value, (n + 1,) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
-    fitness = arena.rollout(policies, noise, traits=shown).fitness.reshape(n + 1, episodes, n).mean(axis=1)
+    noise = {key: np.tile(value, (states * (n + 1),) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
+    fitness = arena.rollout(policies, noise, traits=shown).fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
     with np.errstate(invalid="ignore"):
-        pay_m = np.where(is_mutant, fitness, 0).sum(axis=1) / np.maximum(is_mutant.sum(axis=1), 1)
-        pay_r = np.where(~is_mutant, fitness, 0).sum(axis=1) / np.maximum((~is_mutant).sum(axis=1), 1)
-    return pay_m, pay_r
+        pay_m = np.where(is_mutant, fitness, 0).sum(axis=2) / np.maximum(is_mutant.sum(axis=1), 1)
+        pay_r = np.where(~is_mutant, fitness, 0).sum(axis=2) / np.maximum((~is_mutant).sum(axis=1), 1)
+    return pay_m[which], pay_r[which]
 
 
 def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain:
-    """Transition probabilities of the mutant count under the experiment's update rule."""
-    big_n, n = experiment.population, len(pay_m) - 1
+    """Transition probabilities of the mutant count under the experiment's update rule; the
+    payoff tables are `[N+1, n+1]` (state i reads row i) or `[n+1]` (the same in every state)."""
+    big_n, n = experiment.population, pay_m.shape[-1] - 1
+    pay_m, pay_r = (np.broadcast_to(pay, (big_n + 1, n + 1)) for pay in (pay_m, pay_r))
     rule = experiment.selection.kind
     if rule not in RULES:
         raise ValueError(f"invasion needs [selection] kind in {RULES}, not {rule!r}")
@@ -138,7 +163,7 @@ def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain
             weights = [comb(mutants_left, j) * comb(others - mutants_left, n - 1 - j) for j in range(n)]
             total = sum(weights)
             k = np.arange(n) + (1 if own_mutant else 0)  # mutants in the focal agent's group
-            out[count] = sum(w * pay[kk] for w, kk in zip(weights, k)) / total
+            out[count] = sum(w * pay[count, kk] for w, kk in zip(weights, k)) / total
         return out
 
     f_m = fitness_from_payoff(expected(pay_m, True), experiment.selection.intensity, experiment.selection.rule)
@@ -218,6 +243,6 @@ def invade(experiment: Experiment, resident: str, mutant: str, repeats: int, poo
         neutral=1 / experiment.population,
         exact=exact_fixation(c),
         mean_steps=steps / repeats,
-        payoff_mutant=pay_m[1:].tolist(),
-        payoff_resident=pay_r[:-1].tolist(),
+        payoff_mutant=pay_m[1, 1:].tolist(),
+        payoff_resident=pay_r[1, :-1].tolist(),
     )

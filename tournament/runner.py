@@ -577,7 +577,7 @@ def _batches(context: _Context, pop: Population, groups: np.ndarray, generation:
             kin=_kin(context, pop.ids[groups[chunk]]),
             planning=planning[chunk],
             episodes=episodes,
-            traits=traits(pop.weights[groups[chunk]], context.terms, context.arena.trait_names),
+            traits=traits(pop.weights[groups[chunk]], context.terms, context.arena.trait_names, population=pop.weights),
         )
         for chunk in tasks
     ]

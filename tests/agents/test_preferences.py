@@ -102,8 +102,26 @@ def test_keeps_promises_trait_is_read_from_the_weights_of_every_scope(monkeypatc
     assert traits(weights, terms, ()).shape == (4, 0)
     with pytest.raises(KeyError, match="no public trait registered as 'honest'"):
         traits(weights, terms, ("honest",))
+    with pytest.raises(KeyError, match="'honest@population'"):
+        traits(weights, terms, ("honest@population",))
     import agents.preferences
 
     monkeypatch.setattr(agents.preferences, "TRAITS", dict(agents.preferences.TRAITS))  # registers into a copy
     register_trait("outcome_share", lambda w, t: w[..., 0] / w.sum(axis=-1))
     assert traits(weights[:1], terms, ("outcome_share",))[0, 0] == 0.1
+    assert traits(weights[:1], terms, ("outcome_share@population",), population=weights[:2])[0, 0] == (0.1 + 0.5) / 2
+
+
+def test_a_population_trait_is_the_population_mean_for_everyone():
+    """`keeps_promises@population`: the mean trait over the population passed (or over the rows
+    given), the same for every row — whatever the group the rows come from."""
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "break_promise", scope="lineage"))
+    population = np.array([[1.0, 3.0]] * 2 + [[1.0, 0.0]] * 6)  # 2 keepers (3/4), 6 consequentialists (0)
+    keepers = population[:2]
+    shown = traits(keepers, terms, ("keeps_promises", "keeps_promises@population"), population=population)
+    np.testing.assert_array_equal(shown, [[0.75, 0.1875], [0.75, 0.1875]])  # 2 × 3/4 / 8
+    groups = np.stack([population[[0, 2]], population[[2, 3]]])  # [G, n, T]: a mixed pair, a pair of consequentialists
+    shown = traits(groups, terms, ("keeps_promises@population",), population=population)
+    assert shown.shape == (2, 2, 1) and (shown == 0.1875).all()
+    np.testing.assert_array_equal(traits(keepers, terms, ("keeps_promises@population",)), [[0.75], [0.75]])  # no population: the rows
+    np.testing.assert_array_equal(traits(groups, terms, ("keeps_promises@population",)), np.full((2, 2, 1), 0.1875))

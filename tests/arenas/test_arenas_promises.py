@@ -26,7 +26,8 @@ from arena_checks import play, same_episode
 KEEPER = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])  # trusts what looks like a keeper, keeps
 BREAKER = np.array([0.5, 0.0, 1.0, 0.0, 0.0, 1.0])  # same trust, breaks, claims to be a keeper
 VIA_HELPER = np.array([0.5, 0.0, 1.0, 0.0, 1.0, 0.0])  # breaks through its helper
-SHOWN = np.array([[1.0], [1.0], [0.0], [0.0]])  # two public keepers, two consequentialists
+# two public keepers, two consequentialists; the population's mean trait (the prior) is 1/2
+SHOWN = np.array([[1.0, 0.5], [1.0, 0.5], [0.0, 0.5], [0.0, 0.5]])
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
 ODD = PromisesParams(factor=3.7, return_share=0.43, stake=1.3, endowment=0.3, observe=0.6, reputation_noise=0.2, helper_fee=0.07)
 
@@ -50,7 +51,7 @@ def test_payoffs_when_profiles_are_seen_and_when_they_are_not():
     observe = 1: everyone trusts the two keepers (seen 1 ≥ 0.5) and nobody the breakers (seen 0).
     Per round a keeper is trusted 3 times (+6) and gains +1 trusting the other keeper: 7; a
     breaker gains +1 twice trusting the keepers: 2. Over 10 rounds 70 and 20.
-    observe = 0: everyone sees the prior, the mean trait 1/2 ≥ 0.5, and trusts everyone. Per round
+    observe = 0: everyone sees the prior, the population's mean trait 1/2 ≥ 0.5, and trusts everyone. Per round
     a keeper gets +6 as trustee and +1 −1 −1 as trustor: 5; a breaker +12 and +1 +1 −1: 13.
     The breakers' reports (1, trait 0) are lies told to partners who cannot check: 30 steps × 1
     each. Nobody believes them (believe 0).
@@ -79,7 +80,7 @@ def test_believed_reports_let_a_liar_pass_for_a_keeper():
     honest, liar = BREAKER.copy(), BREAKER.copy()
     honest[[0, 5]] = 1.0, 0.0
     liar[0] = 1.0
-    shown = np.array([[1.0], [0.0]])
+    shown = np.array([[1.0, 0.5], [0.0, 0.5]])
     truthful = episode(arena, [believer, honest], shown=shown)
     lying = episode(arena, [believer, liar], shown=shown)
     assert truthful.fitness[0, 1] == 0.0 and truthful.events[0, 1, 1] == 0.0
@@ -87,12 +88,36 @@ def test_believed_reports_let_a_liar_pass_for_a_keeper():
     np.testing.assert_array_equal(lying.events[0, 1], [20.0, 10.0])  # 10 breaks × 2, 10 lies × 1
 
 
+@pytest.mark.parametrize("partners", [([1.0], [0.0]), ([1.0, 1.0, 0.0], [1.0, 0.0, 0.0])])
+def test_an_unseen_partners_trait_does_not_reach_its_trustor(partners):
+    """observe = 0: which partners are keepers (trait 1) or consequentialists (0) changes nothing
+    — every trustor sees the population's mean, 1/2 here, and everyone plays the same policy, so
+    the whole episode is the same: trust, payoffs, events. The group's mean, the old prior, would
+    give the partners away: agent 0 (trait 0, trusting from 1/2) in a pair sees 1/2 beside a keeper
+    and trusts, 0 beside a consequentialist and does not; in a group of four, 2/4 and 1/4."""
+    keepers, fewer = partners
+    n = len(keepers) + 1
+    arena = PromisesArena(n, 12, PromisesParams(observe=0.0))
+    policy = [KEEPER] * n  # the same play whatever the trait: threshold 1/2, keeps, no reports believed
+    traces = []
+    for others in (keepers, fewer):
+        trait = np.array([0.0, *others])
+        traces.append(episode(arena, policy, seed=3, shown=np.stack([trait, np.full(n, 0.5)], axis=1)))
+        group_mean = np.stack([trait, np.full(n, trait.mean())], axis=1)
+        traces.append(episode(arena, policy, seed=3, shown=group_mean))
+    population, group_prior = traces[0::2], traces[1::2]
+    assert_traces_equal(*population)
+    np.testing.assert_array_equal(population[0].series["trust"][0, 1:], 1.0)  # 1/2 ≥ 1/2: all trust
+    assert group_prior[0].fitness[0, 0] != group_prior[1].fitness[0, 0]  # the leak the prior closes
+    assert group_prior[1].series["trust"][0, 1:].min() == 0.0
+
+
 def test_rewards_sum_to_fitness_and_investments_create_the_surplus():
     arena = PromisesArena(5, 40, ODD)
     rng = np.random.default_rng(3)
     batch = 16
     policy = rng.random((batch, 5, 6))
-    shown = rng.random((batch, 5, 1))
+    shown = rng.random((batch, 5, 2))
     noise = arena.noise(rng, batch)
     state = arena.begin(batch, traits=shown)
     total = np.zeros((batch, 5))
@@ -117,7 +142,7 @@ def test_everyone_meets_everyone_in_both_roles():
     arena = PromisesArena(4, 3, PromisesParams(observe=1.0))
     distrust = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
     truster = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
-    trace = episode(arena, [truster, distrust, distrust, distrust], shown=np.zeros((4, 1)))
+    trace = episode(arena, [truster, distrust, distrust, distrust], shown=np.zeros((4, 2)))
     np.testing.assert_array_equal(trace.fitness, [[3.0, 2.0, 2.0, 2.0]])
     alone = PromisesArena(1, 5).rollout(truster[None, None], PromisesArena(1, 5).noise(np.random.default_rng(0), 1))
     assert alone.fitness[0, 0] == 0.0 and alone.events.sum() == 0.0
@@ -130,7 +155,7 @@ def test_a_promise_broken_through_the_helper_is_the_helpers_act():
     """Each step, both trust each other (traits 1 and 3/4 seen): agent 0 keeps (+2 for it, +1 for
     agent 1), agent 1's helper breaks (+4 − fee 0.1 for agent 1, −1 for agent 0)."""
     arena = PromisesArena(2, 10, PromisesParams(observe=1.0))
-    trace = episode(arena, [KEEPER, VIA_HELPER], shown=np.array([[1.0], [0.75]]))
+    trace = episode(arena, [KEEPER, VIA_HELPER], shown=np.array([[1.0, 0.875], [0.75, 0.875]]))
     np.testing.assert_array_equal(trace.events[0, :, 0], [0.0, 0.0, 0.0, 20.0])  # helper slot 3
     np.testing.assert_allclose(trace.fitness[0], [10 * (2 - 1), 10 * (4 - 0.1 + 1)], rtol=1e-12)
     terms = tuple(Term("constraint", "break_promise", scope=s) for s in ("self", "lineage", "world"))
@@ -197,7 +222,8 @@ def test_keepers_out_earn_consequentialists_only_when_profiles_are_observable(se
     """Dekel, Ely & Yilankaya 2007: a preference that is not materially optimal can pay only if
     others can see it. Seen (observe 1), keepers (trait 3/4) are trusted by everyone and kept
     their word; consequentialists (trait 0) nobody trusts: per 3 steps a keeper gets 7, a
-    consequentialist 2 (12 steps: 28 against 8). Unseen (observe 0), nobody can tell them apart:
+    consequentialist 2 (12 steps: 28 against 8). Unseen (observe 0), nobody can tell them apart
+    (the four are the whole population, so the prior is their mean trait, 3/8, for everyone):
     the keepers, who meet more consequentialists than keepers, stop trusting; the
     consequentialists trust everyone and break: per 3 steps 4 against 5 (16 against 20). Unseen,
     best responses do not always settle in 6 rounds (over seeds 0-19 the gap was −4 in 12,
@@ -217,7 +243,7 @@ def test_fast_rollout_equals_the_generic_loop():
     for n in (1, 2, 5):
         arena = PromisesArena(n, 45, ODD)
         rng = np.random.default_rng(n)
-        policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 1)), arena.noise(rng, 64)
+        policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 2)), arena.noise(rng, 64)
         fast = arena.rollout(policy, noise, traits=shown)
         assert_traces_equal(fast, Arena.rollout(arena, policy, noise, traits=shown))
         assert_traces_equal(arena.rollout(policy, noise, 7, shown), Arena.rollout(arena, policy, noise, 7, shown))
@@ -228,7 +254,7 @@ def test_fast_rollout_equals_the_generic_loop():
 def test_a_batch_equals_its_episodes_played_one_at_a_time():
     arena = PromisesArena(9, 60, ODD)
     rng = np.random.default_rng(2)
-    policy, shown, noise = rng.random((3, 9, 6)), rng.random((3, 9, 1)), arena.noise(rng, 3)
+    policy, shown, noise = rng.random((3, 9, 6)), rng.random((3, 9, 2)), arena.noise(rng, 3)
     for rollout in (arena.rollout, lambda *args, **kw: Arena.rollout(arena, *args, **kw)):
         together = rollout(policy, noise, traits=shown)
         for b in range(3):
@@ -237,7 +263,7 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
                 np.testing.assert_array_equal(getattr(together, name)[b : b + 1], getattr(alone, name))
             np.testing.assert_array_equal(together.series["trust"][b : b + 1], alone.series["trust"])
     big = arena.rollout(np.concatenate([policy, rng.random((200, 9, 6))]), concat_noise([noise, arena.noise(rng, 200)]),
-                        traits=np.concatenate([shown, rng.random((200, 9, 1))]))
+                        traits=np.concatenate([shown, rng.random((200, 9, 2))]))
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
     assert together.fitness.std() > 0 and together.events.std() > 0
 
@@ -250,7 +276,7 @@ def test_pettingzoo_parallel_api_and_seed_tests():
 
 
 def test_same_seed_same_500_steps():
-    shown = {"traits": [[0.9], [0.2], [0.5]]}
+    shown = {"traits": [[0.9, 0.4], [0.2, 0.4], [0.5, 0.4]]}
 
     def run(actions_seed, seed=5):
         env = ParallelArenaEnv(PromisesArena(3, 500, ODD))
@@ -259,7 +285,7 @@ def test_same_seed_same_500_steps():
 
     runs = [run(11), run(11)]
     assert len(runs[0]) == 501 and same_episode(*runs)
-    assert runs[0][0][0]["agent_0"][0] == 0.9  # own trait
+    assert runs[0][0][0]["agent_0"][:2].tolist() == [0.9, 0.4]  # own trait, prior
     rewards = [r[1]["agent_0"] for r in runs[0][1:]]
     assert np.std(rewards) > 0
     assert not same_episode(runs[0], run(12))
@@ -271,7 +297,7 @@ def test_the_wrapper_replays_the_core():
     the batched core's rollout with the traits passed at reset."""
     arena = PromisesArena(3, 40, ODD)
     policy = np.array([[KEEPER, BREAKER, VIA_HELPER]])
-    shown = np.array([[0.8], [0.1], [0.6]])
+    shown = np.array([[0.8, 0.5], [0.1, 0.5], [0.6, 0.5]])
     env = ParallelArenaEnv(arena)
     obs, _ = env.reset(seed=7, options={"traits": shown})
     trace = arena.rollout(policy, arena.noise(np.random.default_rng(7), 1), traits=shown[None])
@@ -298,12 +324,14 @@ def test_the_wrapper_replays_the_core():
 
 def test_traits_are_checked_and_default_to_zeros():
     arena = PromisesArena(3, 5)
-    np.testing.assert_array_equal(arena.public_traits(None, 2), np.zeros((2, 3, 1)))
-    assert arena.public_traits([[0.1], [0.2], [0.3]], 4).shape == (4, 3, 1)
+    np.testing.assert_array_equal(arena.public_traits(None, 2), np.zeros((2, 3, 2)))
+    assert arena.public_traits([[0.1, 0.2], [0.2, 0.2], [0.3, 0.2]], 4).shape == (4, 3, 2)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        arena.public_traits([[0.1], [1.5], [0.3]], 1)
+        arena.public_traits([[0.1, 0.2], [1.5, 0.2], [0.3, 0.2]], 1)
     with pytest.raises(ValueError):
-        arena.public_traits(np.zeros((3, 2)), 1)
+        arena.public_traits(np.zeros((2, 2)), 1)
+    with pytest.raises(ValueError, match="2 columns"):  # one column is not broadcast into the prior
+        arena.public_traits([[0.1], [0.2], [0.3]], 1)
 
 
 def test_arenas_without_traits_ignore_them():
@@ -322,7 +350,7 @@ def test_params_registered_and_documented():
     assert read_params(PromisesParams, {"observe": 1}, "x.toml", "arena") == PromisesParams(observe=1.0)
     assert arenas.arena_class("promises") is PromisesArena
     arena = PromisesArena(3, 10)
-    assert arena.n_actors == 6 and arena.has_helpers and arena.trait_names == ("keeps_promises",)
+    assert arena.n_actors == 6 and arena.has_helpers and arena.trait_names == ("keeps_promises", "keeps_promises@population")
     assert len(arena.default_policy) == len(arena.policy_names) == 6
     from arenas import events
 

@@ -52,6 +52,29 @@ def test_in_a_run_keepers_out_earn_consequentialists_only_where_profiles_are_see
     assert gaps[0.0] < 0.0, gaps
 
 
+def test_a_run_shows_every_group_the_population_mean_trait(tmp_path, monkeypatch):
+    """Type-pure groups (assortative matching, σ = 1): four keepers (trait 3/4) in some groups,
+    four consequentialists (0) in the others. Every rollout, planned or played, shows each agent
+    its own trait and the population's mean, 3/4 × 8/16 = 3/8 — never its group's (3/4 or 0),
+    nor that of the groups one task plays."""
+    from arenas.promises import PromisesArena
+
+    seen = []
+    original = PromisesArena.rollout
+
+    def recording(self, policy, noise, steps=None, traits=None):
+        seen.append(np.asarray(traits).copy())
+        return original(self, policy, noise, steps, traits)
+
+    monkeypatch.setattr(PromisesArena, "rollout", recording)
+    monkeypatch.setattr("tournament.runner.TASKS_PER_WORKER", 4)  # a task per group: no task holds the population
+    experiment = _experiment(tmp_path, 0.0, 1, ('kind = "well_mixed"', 'kind = "assortative"\nsigma = 1.0'))
+    run(experiment, tmp_path / "out", workers=0, progress=False)
+    shown = np.concatenate([t.reshape(-1, 4, 2) for t in seen])
+    assert len(seen) > 1 and (shown[..., 1] == 0.375).all()
+    assert ((shown[..., 0] == 0.75).all(axis=1)).any() and ((shown[..., 0] == 0.0).all(axis=1)).any()
+
+
 FIXED = 'decider = "fixed"\npolicy = {{ trust_threshold = 0.5, keep = {keep} }}'
 PLANNER = 'decider = "planner"\ncapability = { candidates = 32, rollouts = 2 }'
 
@@ -62,15 +85,24 @@ def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
     trust what they see at 0.5 or more; 12 steps, each meets each other 4 times per role.
 
     Seen: the keeper is trusted by all three and keeps (+2 each time: 24) and trusts nobody; a
-    consequentialist gains +1 trusting the keeper, 4 times: 4. Unseen: everyone sees the prior
-    3/16 < 0.5 and nobody trusts: 0 for all."""
+    consequentialist gains +1 trusting the keeper, 4 times: 4 — whatever the population.
+
+    Unseen: the prior is the population's mean trait, 3/4 × i/16 with i keepers among the 16, not
+    the group's (3/16 in every group of one keeper). Below 0.5 (i ≤ 10) nobody trusts: 0 for all.
+    From i = 11 (33/64) everyone trusts every promise: the keeper gets +2 × 3 as trustee and
+    +1 −1 −1 as trustor per 3 steps, 12 in all; a consequentialist +4 × 3 and +1 −1 −1: 44."""
     experiment = _experiment(
         tmp_path, observe, 1,
         (PLANNER, FIXED.format(keep=0.0)), (PLANNER, FIXED.format(keep=1.0)), ("reputation_noise = 0.1", "reputation_noise = 0.0"),
     )
     assert [entry.decider for entry in experiment.mix[:2]] == ["fixed", "fixed"]
     pay_m, pay_r = payoff_table(experiment, 0, 1, episodes=4)  # resident consequentialist, mutant keeper
-    assert (pay_m[1], pay_r[1]) == ((24.0, 4.0) if observe == 1.0 else (0.0, 0.0))
+    assert pay_m.shape == pay_r.shape == (17, 5)
+    if observe == 1.0:
+        assert (pay_m[1:, 1] == 24.0).all() and (pay_r[1:, 1] == 4.0).all()
+    else:
+        assert (pay_m[1:11, 1] == 0.0).all() and (pay_r[1:11, 1] == 0.0).all()
+        assert (pay_m[11:, 1] == 12.0).all() and (pay_r[11:, 1] == 44.0).all()
 
 
 @pytest.mark.parametrize(
