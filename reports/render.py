@@ -152,7 +152,7 @@ class Page:
 
     def __init__(self, title: str, header: str) -> None:
         self._md = [f"# {md(title)}\n", md(header) + "\n"]
-        self._html = [
+        self._head = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -160,8 +160,9 @@ class Page:
             f"<style>{CSS}</style></head><body><main>",
             f"<h1>{esc(title)}</h1>",
             f'<p class="note">{esc(header)}</p>',
-            "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in SECTIONS) + "</nav>",
         ]
+        self._html: list[str] = []
+        self._sections: list[tuple[str, str]] = []  # (id, title) in page order: the nav
 
     def add(self, markdown: str | None, html_text: str | None) -> None:
         if markdown is not None:
@@ -172,8 +173,11 @@ class Page:
     def html(self, text: str) -> None:
         self.add(None, text)
 
-    def section(self, section_id: str) -> None:
-        self.add(f"## {dict(SECTIONS)[section_id]}\n", _h2(section_id))
+    def section(self, section_id: str, title: str | None = None) -> None:
+        """A top-level section, listed in the page's nav; `title` for sections outside SECTIONS."""
+        title = dict(SECTIONS)[section_id] if title is None else title
+        self._sections.append((section_id, title))
+        self.add(f"## {md(title)}\n", f'<h2 id="{section_id}">{esc(title)}</h2>')
 
     def subsection(self, title: str, section_id: str) -> None:
         self.add(f"### {md(title)}\n", f'<h3 id="{section_id}">{esc(title)}</h3>')
@@ -211,7 +215,8 @@ class Page:
         return "\n".join(self._md)
 
     def html_page(self) -> str:
-        return "\n".join([*self._html, "</main></body></html>"]) + "\n"
+        nav = "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t in self._sections) + "</nav>"
+        return "\n".join([*self._head, nav, *self._html, "</main></body></html>"]) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +323,7 @@ def training_section(page: Page, data: pl.DataFrame, seeds: int = 1) -> None:
     """Learning curves (`reports.training`, long rows); with several seeds, "mean [min, max]"."""
     if data.height == 0:
         return
-    page.add("## Training\n", '<h2 id="training">Training</h2>')
+    page.section("training", "Training")
     spread = " Mean over seeds [min, max]." if seeds > 1 else ""
     page.note(TRAINING_INTRO + spread, TRAINING_INTRO + (" Line: mean over seeds; band: min–max." if seeds > 1 else ""))
     colors = dict(zip((name for name, _ in training.MEASURES), PALETTE))
@@ -933,10 +938,6 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_cols:
 
 
 VERDICT_WORDS = ("extinct", "declined", "held", "spread")
-
-
-def _h2(section_id: str) -> str:
-    return f'<h2 id="{section_id}">{dict(SECTIONS)[section_id]}</h2>'
 
 
 # ---------------------------------------------------------------------------------------------

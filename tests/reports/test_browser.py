@@ -101,10 +101,25 @@ def purity(*args: str | Path, cwd: Path) -> None:
     assert done.returncode == 0, f"purity {' '.join(map(str, args))}:\n{done.stdout}\n{done.stderr}"
 
 
+def shipped(name: str, root: Path, *replacements: tuple[str, str]) -> str:
+    """A shipped experiment made small: its text with `replacements`, written into `root`."""
+    text = (ROOT / "experiments" / name).read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    (root / name).write_text(text)
+    return name
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """report.html of a single run, a replicates set (2 seeds) and a sweep (3 × 2 grid × 2 seeds)."""
+    """report.html of a single run, a replicates set (2 seeds), a sweep (3 × 2 grid × 2 seeds),
+    learners trained alone (2 seeds) and a run whose agents reflect."""
     root = tmp_path_factory.mktemp("browser")
+    training = shipped("oversight-training.toml", root, ("generations = 40", "generations = 6"), ("seeds = 3", "seeds = 2"))
+    reflecting = shipped("successors-base.toml", root, ("generations = 30", "generations = 4"), ("population = 64", "population = 16"))
+    purity("train", training, "--out", "runs", "--workers", "0", "--quiet", cwd=root)
+    purity("run", reflecting, "--out", "runs", "--workers", "0", "--quiet", cwd=root)
     (root / "tiny.toml").write_text(textwrap.dedent(TINY).format(name="tiny", seeds=1))
     (root / "tiny-reps.toml").write_text(textwrap.dedent(TINY).format(name="tiny-reps", seeds=2))
     (root / "sweep.toml").write_text(textwrap.dedent(SWEEP))
@@ -115,7 +130,9 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     reports.report(run)  # `purity run` wrote them already; rebuild with the entry point under test
     reports.report(reps)
     reports.write_sweep_report(sweep, run_reports=True)
-    return {"run": run / "report.html", "replicates": reps / "report.html", "sweep": sweep / "report.html"}
+    return {"run": run / "report.html", "replicates": reps / "report.html", "sweep": sweep / "report.html",
+            "training": root / "runs" / "oversight-training-train" / "report.html",
+            "reflection": root / "runs" / "successors-base" / "report.html"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,10 +277,10 @@ def section_ids(kind: str) -> list[str]:
         from reports.sweep_report import SECTIONS
     else:
         from reports.render import SECTIONS
-    return [i for i, _ in SECTIONS]
+    return [i for i, _ in SECTIONS] + (["training"] if kind == "training" else [])
 
 
-@pytest.mark.parametrize("kind", ["run", "replicates", "sweep"])
+@pytest.mark.parametrize("kind", ["run", "replicates", "sweep", "training", "reflection"])
 def test_report_renders_cleanly_in_chromium(pages, browser, kind):
     page = pages[kind]
     seen = open_page(browser, page)
@@ -291,3 +308,13 @@ def test_sweep_page_has_one_chart_per_key_and_links_every_run(pages, browser):
     assert {"key-selection-intensity", "key-selection-kind"} <= set(probe["ids"])
     run_links = sorted({h for h in probe["links"] if h.startswith("runs/")})
     assert run_links == [f"runs/run-{i:04d}/report.html" for i in range(1, 13)]
+
+
+def test_training_and_reflection_pages_draw_their_own_charts(pages, browser):
+    """The learning curves and the designs chart are drawn (titles are SVG text), and the nav
+    links the training section."""
+    training = open_page(browser, pages["training"])["probe"]
+    assert "#training" in training["navs"]
+    text = pages["training"].read_text()
+    assert all(t in text for t in ("Violations watched and unwatched", "Share of violations detected", "Reward and fitness"))
+    assert "Designs that drop or weaken a term their designer carried" in pages["reflection"].read_text()
