@@ -7,6 +7,10 @@ scores every candidate of many agents in one batched rollout:
 
 1. the changed agent's future policy is what a planner with the changed weights would choose
    (`plan`, with the others at their current policies); under `ignorant` it is the current one;
+   where the arena shows public traits, the future shows the others' traits as played and the
+   changed agent's as its changed profile would show them (`shown_traits`): a successor without
+   a promise-keeping constraint is seen not to keep promises. Under `ignorant` nothing is
+   assumed to change, so the changed agent shows the traits of its current profile;
 2. that policy is rolled out against the others on common random numbers (every change of an
    agent sees the same noise and the same planning candidates, so differences are not noise);
 3. the future is scored by the evaluation rule (Everitt et al. 2016):
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.deciders import Capability, PlanGroup, focal_alike, plan
-from agents.preferences import SCOPES, Term, features, utility
+from agents.preferences import POPULATION, SCOPES, Term, features, traits, utility
 from arenas.core import Arena, Trace, tile_noise
 
 RULES = ("realistic", "hedonistic", "ignorant")
@@ -120,6 +124,35 @@ class Reflecting:
     slot: int
     capability: Capability
     changes: tuple[Change, ...]
+    traits: np.ndarray | None = None  # [n, F] the group's public traits as played (None: none shown)
+
+
+def shown_traits(arena: Arena, terms: tuple[Term, ...], traits_now: np.ndarray | None, slot: int, weights_row: np.ndarray) -> np.ndarray | None:
+    """[n, F] the public traits the group shows once agent `slot` has the profile `weights_row`:
+    `traits_now` with that agent's row recomputed from its new weights (`agents.preferences.traits`).
+
+    Columns named `"<trait>@population"` keep the group's value: they are means over the whole
+    population, which one agent's change hardly moves. None where the arena shows no traits or
+    the group was shown none."""
+    names = arena.trait_names
+    if not names or traits_now is None:
+        return None
+    out = np.array(traits_now, dtype=float, copy=True)
+    own = traits(np.asarray(weights_row, dtype=float), terms, names)
+    for f, name in enumerate(names):
+        if not name.endswith(POPULATION):
+            out[slot, f] = own[f]
+    return out
+
+
+def _future_traits(arena: Arena, terms: tuple[Term, ...], agent: Reflecting, rule: str) -> np.ndarray | None:
+    """[C, n, F] the traits shown in each change's future, or None. Under `ignorant` every
+    future shows the current profile's traits: behaviour is assumed not to change, nor what
+    others see of the agent."""
+    if not arena.trait_names or agent.traits is None:
+        return None
+    rows = [agent.weights[agent.slot] if rule == "ignorant" else change.weights for change in agent.changes]
+    return np.stack([shown_traits(arena, terms, agent.traits, agent.slot, row) for row in rows])
 
 
 def as_built(trace: Trace, slot: np.ndarray) -> Trace:
@@ -143,21 +176,23 @@ def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting
     if rule not in RULES or mode not in MODES:
         raise ValueError(f"rule in {RULES} and mode in {MODES}, not {rule!r}, {mode!r}")
     seeds = np.stack([rng.integers(0, 2**63, size=2) for rng in rngs])
-    futures = _future_policies(arena, terms, agents, rule, seeds[:, 0])
+    shown = [_future_traits(arena, terms, agent, rule) for agent in agents]
+    futures = _future_policies(arena, terms, agents, shown, rule, seeds[:, 0])
     horizons = [min(agent.capability.horizon or arena.steps, arena.steps) for agent in agents]
     out: list[np.ndarray] = [np.empty(0)] * len(agents)
     for horizon in sorted(set(horizons)):  # one rollout per horizon, as planning does
         chosen = [k for k, h in enumerate(horizons) if h == horizon]
-        scored = _rolled_out(arena, terms, [agents[k] for k in chosen], [futures[k] for k in chosen], seeds[chosen, 1], rule, mode, horizon)
+        scored = _rolled_out(arena, terms, [agents[k] for k in chosen], [futures[k] for k in chosen], [shown[k] for k in chosen], seeds[chosen, 1], rule, mode, horizon)
         for k, scores in zip(chosen, scored):
             out[k] = scores
     return out
 
 
-def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], futures: list[np.ndarray], seeds: np.ndarray, rule: str, mode: str, horizon: int) -> list[np.ndarray]:
-    """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one batch."""
-    policies, noises, slots, rows_now, rows_new, bonus, offset, kin = [], [], [], [], [], [], [], []
-    for agent, future, seed in zip(agents, futures, seeds):
+def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], futures: list[np.ndarray], shown: list[np.ndarray | None], seeds: np.ndarray, rule: str, mode: str, horizon: int) -> list[np.ndarray]:
+    """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
+    batch, showing the traits `shown` [C, n, F] of each change (None: none)."""
+    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = [], [], [], [], [], [], [], [], []
+    for agent, future, seed, show in zip(agents, futures, seeds, shown):
         count, rollouts = len(agent.changes), agent.capability.rollouts
         played = np.repeat(agent.policies[None], count * rollouts, axis=0)
         played[:, agent.slot] = np.repeat(future, rollouts, axis=0)
@@ -170,19 +205,24 @@ def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting],
         bonus.append(np.repeat([c.bonus for c in agent.changes], rollouts))
         offset.append(np.repeat([c.offset for c in agent.changes], rollouts))
         kin.append(np.repeat(agent.kin[None], size, axis=0))
+        shows.append(None if show is None else np.repeat(show, rollouts, axis=0))
     policies = np.concatenate(policies)
     noise = {key: np.concatenate([part[key] for part in noises]) for key in noises[0]}
     slot, now, new = np.concatenate(slots), np.concatenate(rows_now), np.concatenate(rows_new)
     bonus, offset, kin = np.concatenate(bonus), np.concatenate(offset), np.concatenate(kin)
     rows = np.arange(len(policies))
+    if all(show is None for show in shows):
+        shown_all = None
+    else:  # a group shown no traits shows zeros, as the arena would
+        shown_all = np.concatenate([arena.public_traits(show, len(part)) for show, part in zip(shows, slots)])
 
-    trace = arena.rollout(policies, noise, horizon)
+    trace = arena.rollout(policies, noise, horizon, shown_all)
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
     trace = dataclasses.replace(trace, fitness=fitness)
     universal = np.array([term.kind == "universalization" for term in terms])
     if universal.any() and ((now[:, universal] != 0) | (new[:, universal] != 0)).any():
-        alike = focal_alike(arena, policies, noise, slot, horizon)
+        alike = focal_alike(arena, policies, noise, slot, horizon, shown_all)
         alike[rows, slot] += bonus
     else:
         alike = np.zeros(fitness.shape)
@@ -203,17 +243,18 @@ def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting],
     return out
 
 
-def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], rule: str, seeds: np.ndarray) -> list[np.ndarray]:
-    """[C, P] per agent: the policy each changed agent would play. Every change of one agent is
-    planned from the same seed, so all see the same candidate policies and rollout noise."""
+def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], shown: list[np.ndarray | None], rule: str, seeds: np.ndarray) -> list[np.ndarray]:
+    """[C, P] per agent: the policy each changed agent would play, planned against the traits
+    `shown` [C, n, F] of its change (None: none). Every change of one agent is planned from the
+    same seed, so all see the same candidate policies and rollout noise."""
     if rule == "ignorant":
         return [np.repeat(agent.policies[agent.slot][None], len(agent.changes), axis=0) for agent in agents]
     groups, rngs = [], []
-    for agent, seed in zip(agents, seeds):
-        for change in agent.changes:
+    for agent, seed, show in zip(agents, seeds, shown):
+        for c, change in enumerate(agent.changes):
             weights = agent.weights.copy()
             weights[agent.slot] = change.weights
-            groups.append(PlanGroup(weights, agent.policies, ((agent.slot, agent.capability),), agent.kin))
+            groups.append(PlanGroup(weights, agent.policies, ((agent.slot, agent.capability),), agent.kin, None if show is None else show[c]))
             rngs.append(np.random.default_rng(seed))
     chosen = plan(arena, terms, groups, rngs)
     out, start = [], 0

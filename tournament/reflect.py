@@ -58,7 +58,8 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
             rng = rngs[int(batch.groups[i])]
             capability = setup.planners[batch.entries[i, slot]]
             changes = tuple(candidate_changes(weights[i, slot], setup.terms, reflection.reflector, capability, rng))
-            agents.append(Reflecting(weights[i].copy(), batch.policies[i], batch.kin[i], slot, capability, changes))
+            shown = None if batch.traits is None else batch.traits[i]
+            agents.append(Reflecting(weights[i].copy(), batch.policies[i], batch.kin[i], slot, capability, changes, shown))
             agent_rngs.append(rng)
         scores = score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs) if agents else []
         for (i, slot), agent, score in zip(seats, agents, scores):

@@ -1,6 +1,8 @@
 """Reflection: the three evaluation rules choose differently in a toy with a bribe and a
 wireheading option, and in the commons a designer drops a self-scoped constraint from its
-successor but keeps a lineage-scoped or endorsed one."""
+successor but keeps a lineage-scoped or endorsed one; in the promises arena the simulated future
+shows the public trait the successor would have, so a successor without the promise constraint
+is seen not to be trusted."""
 
 from dataclasses import dataclass
 
@@ -9,8 +11,9 @@ import pytest
 
 from agents.deciders import Capability
 from agents.preferences import Term
-from agents.reflection import KEEP, Change, Reflecting, Reflector, as_built, candidate_changes, choose, score_changes
+from agents.reflection import KEEP, Change, Reflecting, Reflector, as_built, candidate_changes, choose, score_changes, shown_traits
 from arenas.commons import CommonsArena
+from arenas.promises import PromisesArena, PromisesParams
 from arenas.core import Arena, StepResult
 
 
@@ -224,3 +227,87 @@ def test_a_capability_limited_designer_can_miss_the_drop():
         scores = score_changes(CommonsArena(N, 30), TERMS, [Reflecting(weights, policies, np.eye(N), 0, CAPABLE, changes)], "realistic", "design", [rng])[0]
         assert choose(scores) == 0
     assert _chosen(1)[0].label == "drop constraint:take:self"
+
+
+PROMISE_TERMS = (Term("outcome", "own_wealth"), Term("constraint", "break_promise", scope="self"))
+KEEPER = np.array([1.0, 3.0])  # trait 3 / (1 + 3) = 3/4
+TRUSTING = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])  # the default: trust every promise, promise, keep
+WARY = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])  # trust a promise only from a trait >= 1/2
+
+
+def _promise_designer(observe, traits_shown=True, rule="realistic", seed=0):
+    """Four keepers (own wealth 1, self-scoped break_promise constraint 3: trait 3/4, and so a
+    population mean of 3/4) in three steps of the promises arena, where everyone meets everyone
+    once in each role. The designer (slot 0) trusts every promise; the others trust a promise
+    only from a trait of at least 1/2, and keep theirs. A helper costs more than any promise
+    pays, so the helper loophole (breaking through the helper) is closed."""
+    from agents.preferences import traits
+
+    arena = PromisesArena(4, 3, PromisesParams(observe=observe, helper_fee=100.0))
+    weights = np.repeat(KEEPER[None], 4, axis=0)
+    policies = np.repeat(WARY[None], 4, axis=0)
+    policies[0] = TRUSTING
+    shown = traits(weights, PROMISE_TERMS, arena.trait_names) if traits_shown else None
+    rng = np.random.default_rng(seed)
+    changes = tuple(candidate_changes(KEEPER, PROMISE_TERMS, Reflector(), Capability(candidates=100), rng))
+    agent = Reflecting(weights, policies, np.eye(4), 0, Capability(candidates=48, rollouts=4), changes, shown)
+    scores = score_changes(arena, PROMISE_TERMS, [agent], rule, "design", [rng])[0]
+    return dict(zip((c.label for c in changes), scores)), changes[choose(scores)].label
+
+
+def test_shown_traits_recompute_the_own_row_and_keep_the_population_column():
+    arena = PromisesArena(4, 3)
+    now = np.array([[0.75, 0.4], [0.2, 0.4], [0.5, 0.4], [0.0, 0.4]])
+    shown = shown_traits(arena, PROMISE_TERMS, now, 1, np.array([1.0, 1.0]))
+    assert shown.tolist() == [[0.75, 0.4], [0.5, 0.4], [0.5, 0.4], [0.0, 0.4]]
+    assert shown_traits(arena, PROMISE_TERMS, now, 0, np.array([1.0, 0.0]))[0].tolist() == [0.0, 0.4]
+    assert now[1, 0] == 0.2  # the group's traits are not changed in place
+    assert shown_traits(arena, PROMISE_TERMS, None, 1, np.array([1.0, 1.0])) is None
+    assert shown_traits(CommonsArena(N, 5), TERMS, np.zeros((N, 0)), 0, np.ones(len(TERMS))) is None
+
+
+def test_a_designer_sees_that_a_successor_without_the_promise_constraint_is_not_trusted():
+    """The designer's view of its successor (built actor): the self-scoped constraint does not
+    count the successor's breaks, so the designer scores a future by the successor's wealth.
+
+    keep — the successor (weight 3 on its own breaks: breaking gains 2 and costs 6) keeps every
+    promise; it shows trait 3/4 and is trusted by everyone: +2 as trustee and +1 as trustor per
+    step, 9 in three steps, whatever `observe`.
+    drop — the successor cares only for wealth. Seen (observe 1), it shows trait 0 and nobody
+    trusts it: it earns only as trustor, at most 3 (its planner finds 3, the current policy).
+    Unseen (observe 0), trustors go by the population mean 3/4 and trust it: breaking pays 4
+    instead of 2 — more than 9.
+    Without traits in the simulated future (the group shown none), nobody is trusted: keep and
+    drop are alike at 3."""
+    seen, chosen_seen = _promise_designer(1.0)
+    unseen, chosen_unseen = _promise_designer(0.0)
+    assert seen["keep"] == unseen["keep"] == 9.0
+    assert seen["drop constraint:break_promise:self"] == 3.0
+    assert unseen["drop constraint:break_promise:self"] > 9.0
+    assert chosen_seen == "keep" and chosen_unseen == "drop constraint:break_promise:self", (chosen_seen, chosen_unseen)
+    blind, _ = _promise_designer(1.0, traits_shown=False)
+    assert blind["keep"] == blind["drop constraint:break_promise:self"] == 3.0
+
+
+def test_an_ignorant_designer_shows_the_current_traits():
+    """Under `ignorant` the future is the present: the successor plays the designer's policy and
+    shows its trait 3/4, so every change scores the same 9."""
+    scores, _ = _promise_designer(1.0, rule="ignorant")
+    assert set(scores.values()) == {9.0}
+
+
+def test_scores_with_traits_do_not_depend_on_how_agents_are_batched():
+    arena = PromisesArena(4, 3, PromisesParams(observe=0.5))
+    from agents.preferences import traits
+
+    agents = []
+    for slot, horizon in ((0, 0), (2, 2)):
+        weights = np.repeat(KEEPER[None], 4, axis=0)
+        weights[1] = [1.0, 0.0]
+        policies = np.repeat(WARY[None], 4, axis=0)
+        changes = tuple(candidate_changes(KEEPER, PROMISE_TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(slot)))
+        shown = traits(weights, PROMISE_TERMS, arena.trait_names)
+        agents.append(Reflecting(weights, policies, np.eye(4), slot, Capability(candidates=8, rollouts=2, horizon=horizon), changes, shown))
+    together = score_changes(arena, PROMISE_TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)])
+    alone = [score_changes(arena, PROMISE_TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0] for agent, k in zip(agents, (1, 2))]
+    assert all(np.array_equal(a, b) for a, b in zip(together, alone))

@@ -123,3 +123,25 @@ def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replace
         load(path)
     assert (caught.value.file, caught.value.field) == (str(path), field)
     assert expected in caught.value.expected
+
+
+def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypatch):
+    """Every reflecting agent gets its group's traits as played — each member's own, computed from
+    its weights, and the population's mean 3/4 × 8/16 = 3/8 — so its simulated futures show them."""
+    import tournament.reflect
+    from agents.preferences import traits
+    from agents.reflection import score_changes
+
+    given = []
+
+    def recording(arena, terms, agents, rule, mode, rngs):
+        given.extend((agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents)
+        return score_changes(arena, terms, agents, rule, mode, rngs)
+
+    monkeypatch.setattr(tournament.reflect, "score_changes", recording)
+    reflect = '[reflection]\nenabled = true\nself_modify = false\nsuccessors = "design"\nrule = "realistic"\n\n[control]'
+    run(_experiment(tmp_path, 1.0, 1, ("[control]", reflect)), tmp_path / "out", workers=0, progress=False)
+    assert given
+    for shown, own in given:
+        assert shown.shape == (4, 2) and (shown[:, 1] == 0.375).all()
+        assert np.array_equal(shown[:, 0], own)
