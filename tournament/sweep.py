@@ -139,27 +139,14 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
 
 
 def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
-    """Figures of a finished run for the sweep table: last generation's shares and payoff."""
-    import polars as pl
-
+    """Figures of a finished run for the sweep table: the last generation's shares, payoff,
+    designs and training measures, as the sweep report computes them."""
     from reports import load as load_run
-    from reports import training
-    from reports.metrics import squashed_by_term
+    from reports.sweep_report import final_figures
 
     if experiment.seeds > 1:
         return {}
-    run = load_run(run_dir, tables=("agents", "lineage", "reflection"))
-    last = run.agents.filter(pl.col("generation") == run.agents["generation"].max())
-    figures: dict[str, Any] = {
-        "generations_done": run.manifest["generations_done"],
-        "mean_process_share": float(last["process_share"].mean()),
-        "mean_payoff": float(last["payoff"].mean()),
-    }
-    for term in run.manifest["terms"]:
-        if term["process"]:
-            figures[f"share:{term['key']}"] = float((last[f"w:{term['key']}"] > experiment.survival_threshold).mean())
-    figures |= {f"squashed:{key}": share for key, share in squashed_by_term(run).items()}
-    return figures | training.final(run)
+    return final_figures(load_run(run_dir), experiment.survival_threshold)
 
 
 def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:

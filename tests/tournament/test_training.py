@@ -141,3 +141,27 @@ def test_bad_training_input_exits_2_with_one_line(tmp_path, capsys):
     assert main(["train", str(path), "--workers", "0", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "training.reward" in err and "'detected'" in err
+
+
+def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
+    """sweep.parquet's `train:*` figures are the runs' last-generation training measures, as
+    `reports.training.final` reads them from the run's own files."""
+    import reports
+    from reports import training
+
+    _write(tmp_path, ("generations = 25", "generations = 3"), name="watch.toml")
+    (tmp_path / "sweep.toml").write_text(textwrap.dedent("""
+        [sweep]
+        name = "watch-sweep"
+        experiment = "watch.toml"
+        seeds = 1
+
+        [grid]
+        "training.reward" = ["detected", "full"]
+        """))
+    assert main(["sweep", str(tmp_path / "sweep.toml"), "--workers", "0", "--quiet", "--out", str(tmp_path / "sweeps")]) == 0
+    table = pl.read_parquet(tmp_path / "sweeps" / "watch-sweep" / "sweep.parquet")
+    assert table.height == 2
+    for row in table.iter_rows(named=True):
+        final = training.final(reports.load(tmp_path / "sweeps" / "watch-sweep" / "runs" / row["run"]))
+        assert final and {key: row[key] for key in final} == final
