@@ -320,14 +320,19 @@ def _moran_rejection(
                 break
         accepted += 1
         out[k] = c
-        if hop is None:
-            d = dead[k]
-        else:
-            start, deg, nbr = hop
-            d = nbr[start[c] + min(int(dead[k] * deg[c]), deg[c] - 1)]
-            dead[k] = d
+        d = _replaced(c, dead, k, hop)
         f[d] = f[c]
     return events
+
+
+def _replaced(parent: int, dead: list, k: int, hop: tuple[list[int], list[int], list[int]] | None) -> int:
+    """The slot event k's offspring takes: `dead[k]`, or on a graph (`hop`) the neighbour of the
+    parent that the uniform `dead[k]` picks, written back into `dead[k]`."""
+    if hop is None:
+        return dead[k]
+    start, deg, nbr = hop
+    dead[k] = nbr[start[parent] + min(int(dead[k] * deg[parent]), deg[parent] - 1)]
+    return dead[k]
 
 
 def _moran_cumsum(
@@ -347,12 +352,7 @@ def _moran_cumsum(
         else:
             p = _draw_from_cumsum(cum, float(u[k]))
         out[k] = p
-        if hop is None:
-            d = dead[k]
-        else:
-            start, deg, nbr = hop
-            d = nbr[start[p] + min(int(dead[k] * deg[p]), deg[p] - 1)]
-            dead[k] = d
+        d = _replaced(p, dead, k, hop)
         if f[d] != f[p]:
             f[d] = f[p]
             cum = np.cumsum(f)
