@@ -187,13 +187,14 @@ def _invade(args) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2))
         return 0
-    exact = "–" if result.exact is None else f"{result.exact:.4f}"
+    exact = "–" if result.exact is None else f"{result.exact:.4g}"
+    basis = "the chain's exact value against 1/N" if result.exact is not None else f"the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N"
     print(
         f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})\n"
         f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats})\n"
         f"  neutral 1/N          {result.neutral:.4f}\n"
         f"  exact (chain)        {exact}\n"
-        f"  verdict              {result.verdict} (the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N)"
+        f"  verdict              {result.verdict} ({basis})"
     )
     return 0
 

@@ -65,6 +65,11 @@ class Invasion:
 
     @property
     def verdict(self) -> str:
+        """From the chain's exact value where it has one, else from the Wilson interval."""
+        if self.exact is not None:
+            if math.isclose(self.exact, self.neutral, rel_tol=1e-9, abs_tol=1e-15):
+                return "neutral"
+            return "favoured" if self.exact > self.neutral else "disfavoured"
         if self.low > self.neutral:
             return "favoured"
         if self.high < self.neutral:
@@ -166,8 +171,7 @@ def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain
             out[count] = sum(w * pay[count, kk] for w, kk in zip(weights, k)) / total
         return out
 
-    f_m = fitness_from_payoff(expected(pay_m, True), experiment.selection.intensity, experiment.selection.rule)
-    f_r = fitness_from_payoff(expected(pay_r, False), experiment.selection.intensity, experiment.selection.rule)
+    f_m, f_r = _fitness(expected(pay_m, True), expected(pay_r, False), experiment)
     mass_m, mass_r = i * f_m, (big_n - i) * f_r
     total = mass_m + mass_r
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -183,12 +187,27 @@ def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain
     return Chain(big_n, rule, np.nan_to_num(up), np.nan_to_num(down), np.nan_to_num(share))
 
 
+def _fitness(pay_m: np.ndarray, pay_r: np.ndarray, experiment: Experiment) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness of a mutant and of a resident in every state where that type exists.
+
+    Both types go through one call, so an exponential rule divides them by one constant: only
+    ratios between types matter, and normalising each type by its own maximum would change them.
+    """
+    big_n = len(pay_m) - 1
+    valid_m, valid_r = np.arange(big_n + 1) >= 1, np.arange(big_n + 1) < big_n
+    fitness = fitness_from_payoff(np.concatenate([pay_m[valid_m], pay_r[valid_r]]), experiment.selection.intensity, experiment.selection.rule)
+    f_m, f_r = np.zeros(big_n + 1), np.zeros(big_n + 1)
+    f_m[valid_m], f_r[valid_r] = fitness[:big_n], fitness[big_n:]
+    return f_m, f_r
+
+
 def exact_fixation(c: Chain) -> float | None:
     """ρ from one mutant for the Moran chains (Nowak et al. 2004); None for Wright–Fisher."""
     if c.rule == "wright_fisher":
         return None
-    ratios = c.down[1 : c.population] / c.up[1 : c.population]
-    return float(1.0 / (1.0 + np.cumprod(ratios).sum()))
+    with np.errstate(divide="ignore", over="ignore"):  # a state the mutant cannot leave upward: ρ = 0
+        ratios = c.down[1 : c.population] / c.up[1 : c.population]
+        return float(1.0 / (1.0 + np.cumprod(ratios).sum()))
 
 
 def simulate(c: Chain, seed: int, chunk: int, repeats: int) -> tuple[int, int]:

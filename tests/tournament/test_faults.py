@@ -13,8 +13,27 @@ from tournament.config import load
 from tournament.runner import run
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])  # the name may hold spaces and ')'
+
+
+def _ours(pid: int) -> bool:
+    """Whether this test process is an ancestor of `pid`: a worker of the private Ray instance
+    this test started (driver → raylet → worker), never another test run's."""
+    me, seen = os.getpid(), 0
+    while pid and pid > 1 and seen < 64:
+        pid, seen = _parent(pid), seen + 1
+        if pid == me:
+            return True
+    return False
+
+
 def _task_pids(name: str) -> list[int]:
-    """Processes whose title says they are running `name` as a Ray task right now."""
+    """Processes of this test's own Ray instance whose title says they run `name` right now."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -23,7 +42,7 @@ def _task_pids(name: str) -> list[int]:
             title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
         except OSError:
             continue
-        if title.startswith(f"ray::{name}"):
+        if title.startswith(f"ray::{name}") and _ours(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -65,3 +84,18 @@ def test_killed_workers_are_retried_and_change_nothing(write_experiment, tmp_pat
         a = pl.read_parquet(calm / table / "**" / "*.parquet").sort(pl.all())
         b = pl.read_parquet(shaken / table / "**" / "*.parquet").sort(pl.all())
         assert a.equals(b), table
+
+
+def test_only_this_runs_processes_are_counted_as_ours():
+    """A process this test did not start (a sibling of it, like another test run's worker) is
+    never a target; a child of this test is."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _ours(child.pid)
+        assert not _ours(os.getppid()) and not _ours(1)
+    finally:
+        child.kill()
+        child.wait()

@@ -161,3 +161,70 @@ def test_cli_invade_json_and_errors():
     bad = _purity("invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint")
     assert bad.returncode == 2 and "--mutant" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def fermi_rho(a, b, c, d, n, beta):
+    """Fixation probability of one A mutant under the pairwise-comparison (Fermi) process with
+    intensity β (Traulsen, Nowak & Pacheco 2006): T⁻/T⁺ = exp(−β(f_i − g_i)) with the payoffs of
+    Nowak et al. 2004. For exponential fitness exp(w·π) Moran birth–death has the same ratio at
+    β = w, so this independent formula checks the exponential rule."""
+    total, product = 1.0, 1.0
+    for i in range(1, n):
+        f = (a * (i - 1) + b * (n - i)) / (n - 1)
+        g = (c * i + d * (n - i - 1)) / (n - 1)
+        product *= math.exp(-beta * (f - g))
+        total += product
+    return 1 / total
+
+
+def _direct_chain(game, n, w, rule, kind):
+    """ρ from the chain's linear equations, fitness written out here for each rule."""
+    fit = (lambda p: 1 - w + w * p) if rule == "linear" else (lambda p: math.exp(w * p))
+    m, rhs = np.zeros((n + 1, n + 1)), np.zeros(n + 1)
+    m[0, 0] = m[n, n] = rhs[n] = 1
+    for i in range(1, n):
+        f = fit((game["a"] * (i - 1) + game["b"] * (n - i)) / (n - 1))
+        g = fit((game["c"] * i + game["d"] * (n - i - 1)) / (n - 1))
+        if kind == "moran":
+            up = i * f / (i * f + (n - i) * g) * (n - i) / n
+            down = (n - i) * g / (i * f + (n - i) * g) * i / n
+        else:
+            up = (n - i) / n * i * f / (i * f + (n - i - 1) * g)
+            down = i / n * (n - i) * g / ((i - 1) * f + (n - i) * g)
+        m[i, i - 1], m[i, i], m[i, i + 1] = -down, up + down, -up
+    return float(np.linalg.solve(m, rhs)[1])
+
+
+PD = dict(a=3.0, b=0.0, c=5.0, d=1.0)
+
+
+@pytest.mark.parametrize("rule", ["linear", "exponential"])
+@pytest.mark.parametrize("kind", ["moran", "moran_db"])
+@pytest.mark.parametrize("w", [0.01, 0.5, 1.0])
+def test_exact_value_for_every_fitness_and_update_rule(tmp_path, rule, kind, w):
+    experiment = _experiment(tmp_path, w=w, kind=kind, **PD)
+    experiment = experiment.__class__(**{**experiment.__dict__, "selection": experiment.selection.__class__(**{**experiment.selection.__dict__, "rule": rule})})
+    result = invade(experiment, "consequentialist", "cooperator", 200, InProcess(), episodes=1)
+    expected = _direct_chain(PD, 10, w, rule, kind)
+    assert result.exact == pytest.approx(expected, rel=1e-9)
+    assert result.verdict == ("disfavoured" if expected < 0.1 else "favoured")
+
+
+def test_exponential_birth_death_equals_the_fermi_process(tmp_path):
+    """The bug this guards: each type normalised by its own maximum called the cooperator
+    favoured (ρ ≈ 0.17) in the PD at N = 10, w = 0.5; the exact value is about 1.4e-4."""
+    experiment = _experiment(tmp_path, w=0.5, **PD)
+    experiment = experiment.__class__(**{**experiment.__dict__, "selection": experiment.selection.__class__(**{**experiment.selection.__dict__, "rule": "exponential"})})
+    result = invade(experiment, "consequentialist", "cooperator", 400, InProcess(), episodes=1)
+    expected = fermi_rho(**PD, n=10, beta=0.5)
+    assert 1e-4 < expected < 2e-4
+    assert result.exact == pytest.approx(expected, rel=1e-9)
+    assert result.verdict == "disfavoured"
+
+
+def test_no_fixation_and_a_zero_chain_value_is_not_called_neutral(tmp_path):
+    experiment = _experiment(tmp_path, n=64, w=1.0, **PD)
+    result = invade(experiment, "consequentialist", "cooperator", 200, InProcess(), episodes=1)
+    assert result.fixations == 0 and result.exact < 1e-12
+    assert result.high > result.neutral  # the interval alone could not tell
+    assert result.verdict == "disfavoured"
