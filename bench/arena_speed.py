@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from arenas.core import Arena
-from arenas.wrapper import ParallelArenaEnv
+from purity.arenas.core import Arena
+from purity.arenas.wrapper import ParallelArenaEnv
 
 
 def core_rate(rollout: Callable, arena: Arena, batch: int, seconds: float, rng: np.random.Generator) -> tuple[float, float]:

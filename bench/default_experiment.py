@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tournament.config import load
-from tournament.executor import executor
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.executor import executor
+from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

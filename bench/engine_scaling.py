@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tournament.config import load
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,9 +12,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-from tournament.config import load
-from tournament.executor import executor
-from tournament.invasion import invade
+from purity.tournament.config import load
+from purity.tournament.executor import executor
+from purity.tournament.invasion import invade
 
 ROOT = Path(__file__).resolve().parents[1]
 

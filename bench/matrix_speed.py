@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arena_speed import compare  # noqa: E402
 
-from arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
+from purity.arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
 
 if __name__ == "__main__":
     for mode in ("discrete", "continuous"):

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arena_speed import main  # noqa: E402
 
-from arenas.principal import PrincipalArena  # noqa: E402
+from purity.arenas.principal import PrincipalArena  # noqa: E402
 
 if __name__ == "__main__":
     main("principal", [PrincipalArena(4, 20)])

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.deciders import Capability
-from agents.preferences import term_universe, with_scope_variants
-from agents.reflection import Reflecting, candidate_changes, score_changes
-from tournament.config import load
-from tournament.executor import InProcess
-from tournament.runner import run
+from purity.agents.deciders import Capability
+from purity.agents.preferences import term_universe, with_scope_variants
+from purity.agents.reflection import Reflecting, candidate_changes, score_changes
+from purity.tournament.config import load
+from purity.tournament.executor import InProcess
+from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {

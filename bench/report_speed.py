@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import reports
-from reports import export
+import purity.reports as reports
+from purity.reports import export
 
 EXPERIMENT = """
 [experiment]
@@ -82,7 +82,7 @@ seeds = 4
 
 def purity(*args: str | Path, cwd: Path) -> float:
     start = time.perf_counter()
-    cmd = [sys.executable, "-c", "import sys; from tournament.cli import main; sys.exit(main())", *map(str, args)]
+    cmd = [sys.executable, "-c", "import sys; from purity.tournament.cli import main; sys.exit(main())", *map(str, args)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -99,7 +99,7 @@ def best(fn, repeat: int) -> float:
 
 def cold(path: Path, fmt: str = "html") -> float:
     """Wall time of a fresh interpreter that imports reports and builds the report (like the CLI)."""
-    code = ("import sys, reports; from reports import export; d = reports.report(sys.argv[1], sys.argv[2]); "
+    code = ("import sys, reports; from purity.reports import export; d = reports.report(sys.argv[1], sys.argv[2]); "
             "sys.argv[2] == 'json' and export.dumps(d)")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(path), fmt], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})

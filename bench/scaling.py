@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tournament import runner
-from tournament.config import load
-from tournament.executor import InProcess, executor
-from tournament.play import play_groups
-from tournament.sweep import run_sweep
+from purity.tournament import runner
+from purity.tournament.config import load
+from purity.tournament.executor import InProcess, executor
+from purity.tournament.play import play_groups
+from purity.tournament.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = """

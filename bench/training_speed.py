@@ -3,7 +3,7 @@ env, and the time to convergence of the standard oversight experiment (`purity t
 
     .venv/bin/python bench/training_speed.py [--quick]
 
-1. Batched: `agents.learners.train` on the standard experiment's arena (4 agents, 10 steps,
+1. Batched: `purity.agents.learners.train` on the standard experiment's arena (4 agents, 10 steps,
    p_watch 0.5, detected reward, penalty 2): 64 groups × 64 episodes per iteration, all one
    batched rollout and one numpy update.
 2. Naive: the same learners, one episode at a time through the arena's PettingZoo env, with the
@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.learners import Training, reinforce, reward, sample, train  # noqa: E402
-from arenas.oversight import OversightArena, OversightParams, parallel_env  # noqa: E402
+from purity.agents.learners import Training, reinforce, reward, sample, train  # noqa: E402
+from purity.arenas.oversight import OversightArena, OversightParams, parallel_env  # noqa: E402
 
 TRAINING = Training(reward="detected", penalty=2.0, learning_rate=0.5, exploration=0.02, violations=("take", "evade_oversight"))
 PARAMS = OversightParams(p_watch=0.5, fine=0.0, allow_evade=False)
@@ -65,10 +65,10 @@ def naive(groups: int, episodes: int) -> float:
 
 
 def convergence() -> tuple[float, int, float]:
-    from reports import training as curves
-    from reports.load import load_replicates
-    from tournament import config, runner
-    from tournament.training import training_alone
+    from purity.reports import training as curves
+    from purity.reports.load import load_replicates
+    from purity.tournament import config, runner
+    from purity.tournament.training import training_alone
 
     experiment = training_alone(config.load(ROOT / "experiments" / "oversight-training.toml"))
     with tempfile.TemporaryDirectory() as out:

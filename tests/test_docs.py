@@ -213,9 +213,9 @@ def test_readme_starts_with_the_two_commands():
 
 
 def test_profiles_doc_lists_the_library_and_the_vocabulary():
-    from agents import profiles
-    from agents.preferences import MEASURES, SCOPES
-    from arenas import events, properties
+    from purity.agents import profiles
+    from purity.agents.preferences import MEASURES, SCOPES
+    from purity.arenas import events, properties
 
     text = (ROOT / "docs/profiles.md").read_text(encoding="utf-8")
     names = set(profiles.library()) | set(MEASURES) | set(SCOPES) | set(events.kinds()) | set(properties.names())
@@ -227,7 +227,7 @@ def test_profiles_doc_lists_the_library_and_the_vocabulary():
 def test_arenas_doc_lists_every_parameter(arena):
     from dataclasses import fields
 
-    from arenas import arena_class
+    from purity.arenas import arena_class
 
     (block,) = [b for b in blocks("docs/arenas.md") if f'name = "{arena}-defaults"' in b.text]
     documented = tomllib.loads(block.text)["arena"]

@@ -170,7 +170,7 @@ def _stable(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cli():
-    from tournament.cli import main
+    from purity.tournament.cli import main
 
     return main
 

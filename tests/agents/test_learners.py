@@ -14,10 +14,10 @@ outside that spread, and far from 0.5, where θ starts.
 import numpy as np
 import pytest
 
-from agents.learners import Training, reinforce, reward, sample, train
-from agents.preferences import Term
-from arenas.core import Trace
-from arenas.oversight import OversightArena, OversightParams
+from purity.agents.learners import Training, reinforce, reward, sample, train
+from purity.agents.preferences import Term
+from purity.arenas.core import Trace
+from purity.arenas.oversight import OversightArena, OversightParams
 
 SEEDS = (0, 1, 2)
 GROUPS, AGENTS, EPISODES, ITERATIONS, STEPS = 4, 4, 32, 60, 10
@@ -69,7 +69,7 @@ def test_with_everyone_always_watched_detected_is_full():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_with_evasion_open_a_detected_learner_blinds_the_monitor_then_takes(seed):
-    """The overseer never sees the blinding itself (`arenas.oversight`). Watched, blinding at
+    """The overseer never sees the blinding itself (`purity.arenas.oversight`). Watched, blinding at
     step 0 costs 3 and leaves 10 unseen shortcuts worth 1 each: +7 against 0 for refraining, so a
     `detected` learner learns evade → 1 and then takes while watched too (its watched violation
     rate rises to the unwatched one), and the overseer sees almost nothing. Under `full` the

@@ -4,9 +4,9 @@ found by a self-scoped keeper and closed by a lineage-scoped one."""
 import numpy as np
 import pytest
 
-from agents.deciders import Capability, PlanGroup, candidate_policies, plan
-from agents.preferences import Term, features, utility
-from arenas.commons import CommonsArena
+from purity.agents.deciders import Capability, PlanGroup, candidate_policies, plan
+from purity.agents.preferences import Term, features, utility
+from purity.arenas.commons import CommonsArena
 
 N, STEPS = 4, 30
 TERMS = (

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from agents.preferences import Term, features, process_share, register_trait, scoped_events, term_universe, traits, utility
-from agents.profiles import library, load
-from arenas.core import Trace
+from purity.agents.preferences import Term, features, process_share, register_trait, scoped_events, term_universe, traits, utility
+from purity.agents.profiles import library, load
+from purity.arenas.core import Trace
 
 KINDS = ("take", "overuse", "build")
 
@@ -104,9 +104,8 @@ def test_keeps_promises_trait_is_read_from_the_weights_of_every_scope(monkeypatc
         traits(weights, terms, ("honest",))
     with pytest.raises(KeyError, match="'honest@population'"):
         traits(weights, terms, ("honest@population",))
-    import agents.preferences
-
-    monkeypatch.setattr(agents.preferences, "TRAITS", dict(agents.preferences.TRAITS))  # registers into a copy
+    import purity.agents.preferences as preferences
+    monkeypatch.setattr(preferences, "TRAITS", dict(preferences.TRAITS))  # registers into a copy
     register_trait("outcome_share", lambda w, t: w[..., 0] / w.sum(axis=-1))
     assert traits(weights[:1], terms, ("outcome_share",))[0, 0] == 0.1
     assert traits(weights[:1], terms, ("outcome_share@population",), population=weights[:2])[0, 0] == (0.1 + 0.5) / 2

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agents.profiles import library, load, parse
-from arenas.inputs import InputError
+from purity.agents.profiles import library, load, parse
+from purity.arenas.inputs import InputError
 
 REQUIRED = {"consequentialist", "self-keeper", "lineage-keeper", "world-keeper", "absolutist", "steward", "integrity", "universalizer"}
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from agents.deciders import Capability
-from agents.preferences import Term
-from agents.reflection import KEEP, Change, Reflecting, Reflector, as_built, candidate_changes, choose, score_changes, shown_traits
-from arenas.commons import CommonsArena
-from arenas.promises import PromisesArena, PromisesParams
-from arenas.core import Arena, StepResult
+from purity.agents.deciders import Capability
+from purity.agents.preferences import Term
+from purity.agents.reflection import KEEP, Change, Reflecting, Reflector, as_built, candidate_changes, choose, score_changes, shown_traits
+from purity.arenas.commons import CommonsArena
+from purity.arenas.promises import PromisesArena, PromisesParams
+from purity.arenas.core import Arena, StepResult
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def _promise_designer(observe, traits_shown=True, rule="realistic", seed=0):
     once in each role. The designer (slot 0) trusts every promise; the others trust a promise
     only from a trait of at least 1/2, and keep theirs. A helper costs more than any promise
     pays, so the helper loophole (breaking through the helper) is closed."""
-    from agents.preferences import traits
+    from purity.agents.preferences import traits
 
     arena = PromisesArena(4, 3, PromisesParams(observe=observe, helper_fee=100.0))
     weights = np.repeat(KEEPER[None], 4, axis=0)
@@ -298,7 +298,7 @@ def test_an_ignorant_designer_shows_the_current_traits():
 
 def test_scores_with_traits_do_not_depend_on_how_agents_are_batched():
     arena = PromisesArena(4, 3, PromisesParams(observe=0.5))
-    from agents.preferences import traits
+    from purity.agents.preferences import traits
 
     agents = []
     for slot, horizon in ((0, 0), (2, 2)):

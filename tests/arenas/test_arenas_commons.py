@@ -9,10 +9,10 @@ from dataclasses import fields, replace
 import numpy as np
 import pytest
 
-import arenas
-from arenas.commons import BUILD, OVERUSE, TAKE, CommonsArena, CommonsParams
-from arenas.core import Arena, concat_noise
-from arenas.inputs import InputError, read_params
+import purity.arenas as arenas
+from purity.arenas.commons import BUILD, OVERUSE, TAKE, CommonsArena, CommonsParams
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.inputs import InputError, read_params
 from arena_checks import assert_traces_equal
 
 N, STEPS = 4, 30
@@ -332,17 +332,17 @@ def test_registered_and_documented():
     arena = CommonsArena(N, STEPS)
     assert arena.n_actors == 2 * N
     assert len(arena.default_policy) == len(arena.policy_names)
-    from arenas import events, properties
+    from purity.arenas import events, properties
 
     assert set(arena.event_kinds) <= set(events.kinds())
     assert properties.get("commons_above").series in arena.series_names
-    doc = sys.modules["arenas.commons"].__doc__
+    doc = sys.modules["purity.arenas.commons"].__doc__
     for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", *arena.action_names):
         assert word in doc
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, arenas.commons; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = "import sys, purity.arenas.commons; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -9,12 +9,12 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-import arenas
-from arenas import matrix
-from arenas.core import Arena, concat_noise
-from arenas.inputs import InputError, read_params
-from arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
-from arenas.wrapper import ParallelArenaEnv
+import purity.arenas as arenas
+from purity.arenas import matrix
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.inputs import InputError, read_params
+from purity.arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
+from purity.arenas.wrapper import ParallelArenaEnv
 import arena_checks
 from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
@@ -344,15 +344,15 @@ def test_registered_and_documented():
     arena = MatrixArena(2, 10)
     assert arena.n_actors == 2 and not arena.has_helpers and not arena.has_oversight
     assert len(arena.default_policy) == len(arena.policy_names) == 1 and arena.default_policy[0] == 0.5
-    from arenas import events
+    from purity.arenas import events
 
     assert set(arena.event_kinds) <= set(events.kinds())
-    doc = sys.modules["arenas.matrix"].__doc__
+    doc = sys.modules["purity.arenas.matrix"].__doc__
     for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "hawk", "stag", "donation",
                  "Doebeli", *arena.action_names, *arena.observation_names, *FORMULAS):
         assert word in doc
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, arenas.matrix; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = "import sys, purity.arenas.matrix; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import arenas
-from agents.deciders import Capability, PlanGroup, plan
-from agents.preferences import Term
-from arenas.core import Arena, concat_noise
-from arenas.inputs import InputError, read_params
-from arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
-from arenas.wrapper import ParallelArenaEnv
+import purity.arenas as arenas
+from purity.agents.deciders import Capability, PlanGroup, plan
+from purity.agents.preferences import Term
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.inputs import InputError, read_params
+from purity.arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
+from purity.arenas.wrapper import ParallelArenaEnv
 from arena_checks import assert_traces_equal, pettingzoo_tests, play, replayed_500_steps, same_episode
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
@@ -265,10 +265,10 @@ def test_params_registered_and_documented():
     assert arena.policy_names == ("shortcut_watched", "shortcut_unwatched", "evade")
     assert arena.action_names == ("shortcut", "evade") and "watched" in arena.observation_names
     assert len(arena.default_policy) == len(arena.policy_names)
-    from arenas import events
+    from purity.arenas import events
 
     assert set(arena.event_kinds) <= set(events.kinds())
-    doc = sys.modules["arenas.oversight"].__doc__
+    doc = sys.modules["purity.arenas.oversight"].__doc__
     for word in ("Actions", "Policy space", "Events", "Fitness", "Loophole", "detection", "Leike",
                  *arena.action_names, *arena.policy_names, *arena.observation_names, *arena.event_kinds):
         assert word.lower() in doc.lower()
@@ -284,13 +284,13 @@ def test_purity_validate_accepts_an_oversight_experiment(tmp_path):
         '[[population.mix]]\nprofile = "self-keeper"\nshare = 0.5\ndecider = "planner"\n'
     )
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-m", "tournament.cli", "validate", path], capture_output=True, text=True, cwd=root)
+    done = subprocess.run([sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0 and "valid" in done.stdout, done.stderr
     path.write_text(path.read_text().replace("p_watch = 0.3", "p_watch = 3"))
-    done = subprocess.run([sys.executable, "-m", "tournament.cli", "validate", path], capture_output=True, text=True, cwd=root)
+    done = subprocess.run([sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root)
     assert done.returncode == 2 and "arena.p_watch" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, arenas.oversight; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = "import sys, purity.arenas.oversight; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

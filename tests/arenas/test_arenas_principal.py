@@ -10,14 +10,14 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-import arenas
-from agents.deciders import Capability, PlanGroup, plan
-from agents.preferences import MEASURES, Term, features
-from agents.profiles import library
-from arenas.core import Arena, concat_noise
-from arenas.inputs import read_params
-from arenas.principal import PrincipalArena, PrincipalParams
-from arenas.wrapper import ParallelArenaEnv
+import purity.arenas as arenas
+from purity.agents.deciders import Capability, PlanGroup, plan
+from purity.agents.preferences import MEASURES, Term, features
+from purity.agents.profiles import library
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.inputs import read_params
+from purity.arenas.principal import PrincipalArena, PrincipalParams
+from purity.arenas.wrapper import ParallelArenaEnv
 import arena_checks
 from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
@@ -240,7 +240,7 @@ def test_a_heavy_self_scoped_constraint_on_seizing_does_not_seize(seed):
 
 
 def _library_row(name: str) -> list[float]:
-    from agents.profiles import load
+    from purity.agents.profiles import load
 
     profile = load(library()[name])
     return list(profile.weight_row(TERMS))
@@ -270,11 +270,11 @@ def test_params_registered_and_documented():
     arena = PrincipalArena(3, 10)
     assert arena.n_actors == 3 and not arena.has_helpers
     assert len(arena.default_policy) == len(arena.policy_names) == 3
-    from arenas import events, properties
+    from purity.arenas import events, properties
 
     assert set(arena.event_kinds) <= set(events.kinds())
     assert properties.get("principal_in_control").series in arena.series_names
-    doc = sys.modules["arenas.principal"].__doc__
+    doc = sys.modules["purity.arenas.principal"].__doc__
     for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "gradual",
                  *arena.action_names, *arena.policy_names, *arena.observation_names):
         assert word.lower() in doc.lower()
@@ -283,5 +283,5 @@ def test_params_registered_and_documented():
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, arenas.principal; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = "import sys, purity.arenas.principal; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-import arenas
-from agents.deciders import Capability, PlanGroup, plan
-from agents.preferences import Term, features, traits
-from agents.profiles import library, load
-from arenas.core import Arena, concat_noise
-from arenas.inputs import read_params
-from arenas.promises import PromisesArena, PromisesParams
-from arenas.wrapper import ParallelArenaEnv
+import purity.arenas as arenas
+from purity.agents.deciders import Capability, PlanGroup, plan
+from purity.agents.preferences import Term, features, traits
+from purity.agents.profiles import library, load
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.inputs import read_params
+from purity.arenas.promises import PromisesArena, PromisesParams
+from purity.arenas.wrapper import ParallelArenaEnv
 import arena_checks
 from arena_checks import play, same_episode
 
@@ -335,8 +335,8 @@ def test_traits_are_checked_and_default_to_zeros():
 
 
 def test_arenas_without_traits_ignore_them():
-    from arenas.commons import CommonsArena
-    from arenas.principal import PrincipalArena
+    from purity.arenas.commons import CommonsArena
+    from purity.arenas.principal import PrincipalArena
 
     rng = np.random.default_rng(0)
     for arena in (CommonsArena(3, 10), PrincipalArena(3, 10)):
@@ -352,10 +352,10 @@ def test_params_registered_and_documented():
     arena = PromisesArena(3, 10)
     assert arena.n_actors == 6 and arena.has_helpers and arena.trait_names == ("keeps_promises", "keeps_promises@population")
     assert len(arena.default_policy) == len(arena.policy_names) == 6
-    from arenas import events
+    from purity.arenas import events
 
     assert set(arena.event_kinds) <= set(events.kinds())
-    doc = sys.modules["arenas.promises"].__doc__
+    doc = sys.modules["purity.arenas.promises"].__doc__
     for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "observe", "Dekel",
                  *arena.action_names, *arena.policy_names, *arena.observation_names, *arena.trait_names):
         assert word.lower() in doc.lower()
@@ -366,5 +366,5 @@ def test_params_registered_and_documented():
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, arenas.promises; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = "import sys, purity.arenas.promises; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,11 +9,11 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 from test_arenas_commons import assert_traces_equal, uniform
 from test_arenas_commons import random_policies as commons_policies
 
-import arenas
-from agents.deciders import Capability, PlanGroup, plan
-from agents.preferences import Term
-from arenas import events as event_vocabulary
-from arenas.commons import (
+import purity.arenas as arenas
+from purity.agents.deciders import Capability, PlanGroup, plan
+from purity.agents.preferences import Term
+from purity.arenas import events as event_vocabulary
+from purity.arenas.commons import (
     BUILD,
     OVERUSE,
     SANCTION,
@@ -22,8 +22,8 @@ from arenas.commons import (
     SanctionsCommonsArena,
     SanctionsParams,
 )
-from arenas.core import Arena, Trace, concat_noise
-from arenas.wrapper import ParallelArenaEnv
+from purity.arenas.core import Arena, Trace, concat_noise
+from purity.arenas.wrapper import ParallelArenaEnv
 from arena_checks import play
 
 N, STEPS = 4, 30

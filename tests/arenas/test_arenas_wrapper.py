@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from arenas.commons import BUILD, TAKE, CommonsArena, CommonsParams, parallel_env
-from arenas.core import Arena, StepResult
-from arenas.wrapper import ParallelArenaEnv
+from purity.arenas.commons import BUILD, TAKE, CommonsArena, CommonsParams, parallel_env
+from purity.arenas.core import Arena, StepResult
+from purity.arenas.wrapper import ParallelArenaEnv
 from arena_checks import play
 
 

@@ -31,7 +31,7 @@ capability = { candidates = 4, rollouts = 1 }
 
 
 def _purity(*args, wait=True):
-    command = [sys.executable, "-m", "tournament.cli", *map(str, args)]
+    command = [sys.executable, "-m", "purity", *map(str, args)]
     if not wait:
         return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -69,7 +69,7 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
     # killed: its lock is stale and a resume takes it over
     assert f"pid {first.pid}" in (out / "long" / ".lock").read_text()
     done = json.loads((out / "long" / "manifest.json").read_text())["generations_done"]
-    resumed = subprocess.Popen([sys.executable, "-m", "tournament.cli", "run", "--resume", str(out / "long"), "--workers", "0", "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    resumed = subprocess.Popen([sys.executable, "-m", "purity", "run", "--resume", str(out / "long"), "--workers", "0", "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_generations(out / "long" / "manifest.json", done + 1)
         assert f"pid {resumed.pid}" in (out / "long" / ".lock").read_text()

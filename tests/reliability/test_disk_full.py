@@ -39,7 +39,7 @@ neutral_drift = true
 # Simulated: every write after the 40th fails as a full disk does (used where tmpfs can't be mounted).
 FILL_AFTER_40 = """
 import errno, os, sys
-from tournament import storage
+from purity.tournament import storage
 real, count = storage._atomic, [0]
 def failing(path, write):
     count[0] += 1
@@ -47,7 +47,7 @@ def failing(path, write):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
     real(path, write)
 storage._atomic = failing
-from tournament.cli import main
+from purity.tournament.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -73,7 +73,7 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
     try:
         out = (mount or tmp_path) / "runs"
         if mount:
-            command = [sys.executable, "-m", "tournament.cli", "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
+            command = [sys.executable, "-m", "purity", "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
         else:
             command = [sys.executable, "-c", FILL_AFTER_40, "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -88,9 +88,9 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
             subprocess.run(["umount", str(mount)], check=False)
             mount.rmdir()
     assert not list(moved.rglob("*.tmp"))
-    resumed = subprocess.run([sys.executable, "-m", "tournament.cli", "run", "--resume", str(moved / "full"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([sys.executable, "-m", "purity", "run", "--resume", str(moved / "full"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    calm = subprocess.run([sys.executable, "-m", "tournament.cli", "run", str(experiment), "--out", str(tmp_path / "calm"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    calm = subprocess.run([sys.executable, "-m", "purity", "run", str(experiment), "--out", str(tmp_path / "calm"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert calm.returncode == 0, calm.stderr
     for sub in ("", "drift"):
         got, want = _tables(moved / "full" / sub), _tables(tmp_path / "calm" / "full" / sub)

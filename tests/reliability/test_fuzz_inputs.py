@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tournament.cli import main
-from tournament.storage import toml_text
+from purity.tournament.cli import main
+from purity.tournament.storage import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = int(os.environ.get("PURITY_FUZZ_CASES", "300"))
@@ -108,7 +108,7 @@ def test_mutated_reflection_experiments_are_accepted_or_rejected_cleanly(tmp_pat
 
 
 @FUZZ
-@given(data=mutated(ROOT / "agents" / "profiles" / "steward.toml"))
+@given(data=mutated(ROOT / "purity" / "agents" / "profiles" / "steward.toml"))
 def test_mutated_profiles_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
     _check(tmp_path, data, capsys)
 

@@ -29,7 +29,7 @@ capability = {{ candidates = 2, rollouts = 1 }}
 
 
 def _purity(*args):
-    return subprocess.run([sys.executable, "-m", "tournament.cli", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "purity", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("name", ["../escape", "..", "a/b", "/abs", ".hidden", "x\\y", "名前/../.."])

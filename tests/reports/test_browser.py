@@ -29,8 +29,7 @@ from typing import Any
 
 import pytest
 
-import reports
-
+import purity.reports as reports
 CHROMIUM = os.environ.get("PURITY_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).absolute().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -95,7 +94,7 @@ seeds = 2
 def purity(*args: str | Path, cwd: Path) -> None:
     """Run the CLI in a subprocess, on the code under test (not whatever else is installed)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-c", "import sys; from tournament.cli import main; sys.exit(main())",
+    cmd = [sys.executable, "-c", "import sys; from purity.tournament.cli import main; sys.exit(main())",
            *map(str, args)]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"purity {' '.join(map(str, args))}:\n{done.stdout}\n{done.stderr}"
@@ -274,9 +273,9 @@ def open_page(browser: Browser, page: Path) -> dict[str, Any]:
 
 def section_ids(kind: str) -> list[str]:
     if kind == "sweep":
-        from reports.sweep_report import SECTIONS
+        from purity.reports.sweep_report import SECTIONS
     else:
-        from reports.render import SECTIONS
+        from purity.reports.render import SECTIONS
     return [i for i, _ in SECTIONS] + (["training"] if kind == "training" else [])
 
 

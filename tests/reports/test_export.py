@@ -12,8 +12,8 @@ import pytest
 from conftest import REP_SEEDS
 from test_sweep_report import TAKE, write_sweep
 
-import reports
-from reports import export
+import purity.reports as reports
+from purity.reports import export
 
 TOP = ["format", "version", "kind", "name", "path"]
 

@@ -9,9 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-import reports
-from reports import lineage
-from reports.render import collect
+import purity.reports as reports
+from purity.reports import lineage
+from purity.reports.render import collect
 
 from test_reports_render import parse
 

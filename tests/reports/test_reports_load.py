@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import reports
-from reports import ReportError
+import purity.reports as reports
+from purity.reports import ReportError
 
 from conftest import DRIFT_AGENTS, MAIN_EPISODES, manifest, write_run
 

@@ -7,8 +7,8 @@ import math
 import polars as pl
 import pytest
 
-import reports
-from reports import metrics
+import purity.reports as reports
+from purity.reports import metrics
 
 from conftest import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
 

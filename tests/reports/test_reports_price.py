@@ -29,8 +29,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-import reports
-from reports import price
+import purity.reports as reports
+from purity.reports import price
 
 from conftest import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
 
@@ -222,7 +222,7 @@ def real_runs(tmp_path_factory) -> dict[str, reports.Run]:
     for kind in ("moran", "wright_fisher"):
         exp = out / f"{kind}.toml"
         exp.write_text(EXPERIMENT.format(name=kind, kind=kind))
-        done = subprocess.run([sys.executable, "-m", "tournament.cli", "run", str(exp), "--workers", "0",
+        done = subprocess.run([sys.executable, "-m", "purity", "run", str(exp), "--workers", "0",
                                "--out", str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT,
                               timeout=120, check=False)
         assert done.returncode == 0, done.stderr
@@ -325,7 +325,7 @@ SELF_LINEAGE = [(1, 0, 0, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1
 
 
 def test_self_modification_rows_are_no_parent_links_and_credit_self_modification(tmp_path):
-    from reports.lineage import founders_of
+    from purity.reports.lineage import founders_of
 
     path = write_run(tmp_path / "selfmod", manifest(), SELF_AGENTS, MAIN_EPISODES)
     shutil.rmtree(path / "lineage")

@@ -10,9 +10,9 @@ Generation 1: 0 survives, modified; 2 and 3 are its designed children (weight 0)
 import polars as pl
 import pytest
 
-from reports import price, write_report
-from reports.load import load
-from reports.metrics import designed_births, reflection_choices, squashed_share
+from purity.reports import price, write_report
+from purity.reports.load import load
+from purity.reports.metrics import designed_births, reflection_choices, squashed_share
 
 from conftest import KEYS, manifest, write_run
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import reports
-from reports import render
+import purity.reports as reports
+from purity.reports import render
 
 from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import reports
-from reports import metrics, price, render_replicates
-from reports import replicates as agg
-from reports.load import ReportError
+import purity.reports as reports
+from purity.reports import metrics, price, render_replicates
+from purity.reports import replicates as agg
+from purity.reports.load import ReportError
 
 from conftest import EVIL_NAME, REP_SEEDS, SCOPE_CHANGE, replicates_manifest, write_replicates
 from test_reports_render import md_tables, parse, unescaped_pipes
@@ -355,7 +355,7 @@ def test_purity_run_with_seeds_writes_an_aggregated_report(tmp_path):
     exp = tmp_path / "e2e.toml"
     exp.write_text(E2E)
     out = tmp_path / "runs"
-    done = subprocess.run([sys.executable, "-m", "tournament.cli", "run", str(exp), "--workers", "0",
+    done = subprocess.run([sys.executable, "-m", "purity", "run", str(exp), "--workers", "0",
                            "--out", str(out), "--quiet"], check=False, capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
     assert done.returncode == 0, done.stderr

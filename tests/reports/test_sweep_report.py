@@ -31,8 +31,8 @@ from conftest import (
 )
 from test_reports_render import StrictParser
 
-import reports
-from reports import sweep_report as sr
+import purity.reports as reports
+from purity.reports import sweep_report as sr
 
 TAKE = "constraint:take:self"
 FIRE = "RuntimeError: the node caught <fire> & smoke"

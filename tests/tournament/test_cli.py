@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PURITY = [sys.executable, "-m", "tournament.cli"]
+PURITY = [sys.executable, "-m", "purity"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,7 +41,7 @@ def test_profiles_lists_the_library_one_line_each():
 
 
 def test_validate_accepts_the_shipped_files():
-    for path in sorted((ROOT / "experiments").glob("*.toml")) + sorted((ROOT / "agents" / "profiles").glob("*.toml")):
+    for path in sorted((ROOT / "experiments").glob("*.toml")) + sorted((ROOT / "purity" / "agents" / "profiles").glob("*.toml")):
         done = purity("validate", path)
         assert done.returncode == 0, done.stderr
         assert "valid" in done.stdout
@@ -50,7 +50,7 @@ def test_validate_accepts_the_shipped_files():
 def test_validate_and_help_stay_light():
     """No Ray or polars import before a run starts: that is what keeps these commands instant."""
     code = (
-        "import sys; from tournament.cli import main; main(['validate', 'experiments/default.toml']); "
+        "import sys; from purity.tournament.cli import main; main(['validate', 'experiments/default.toml']); "
         "heavy = [m for m in ('ray', 'polars', 'pettingzoo') if m in sys.modules]; assert not heavy, heavy"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -110,7 +110,7 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path):
 
 
 def test_workers_zero_runs_in_process_even_with_a_cluster_address(small_experiment, tmp_path):
-    from tournament.executor import InProcess, executor
+    from purity.tournament.executor import InProcess, executor
 
     assert isinstance(executor(0, "10.0.0.1:6379"), InProcess)
     done = purity("run", small_experiment, "--workers", "0", "--address", "127.0.0.1:1", "--out", tmp_path)

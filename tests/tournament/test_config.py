@@ -2,8 +2,8 @@
 
 import pytest
 
-from arenas.inputs import InputError
-from tournament.config import load, validate
+from purity.arenas.inputs import InputError
+from purity.tournament.config import load, validate
 
 
 def test_small_experiment_resolves_with_defaults(small_experiment):

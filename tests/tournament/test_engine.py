@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tournament.config import load
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 
 def _agents(run_dir):
@@ -136,8 +136,8 @@ def test_random_graph_without_a_seed_takes_the_runs_seed(write_experiment, tmp_p
 
 
 def test_each_agent_plans_in_exactly_one_of_its_groups_drawn_at_random():
-    from tournament.matching import all_pairs
-    from tournament.runner import _homes
+    from purity.tournament.matching import all_pairs
+    from purity.tournament.runner import _homes
 
     groups = all_pairs(6)
     seen = np.zeros((6, len(groups)))

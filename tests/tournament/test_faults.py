@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tournament.config import load
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 
 def _parent(pid: int) -> int | None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tournament.config import load
-from tournament.executor import InProcess
-from tournament.invasion import invade, wilson
+from purity.tournament.config import load
+from purity.tournament.executor import InProcess
+from purity.tournament.invasion import invade, wilson
 
 ROOT = Path(__file__).resolve().parents[2]
 GAME = """
@@ -149,7 +149,7 @@ def test_wilson_interval():
 
 
 def _purity(*args):
-    return subprocess.run([sys.executable, "-m", "tournament.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run([sys.executable, "-m", "purity", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def test_cli_invade_json_and_errors():

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from tournament.matching import (
+from purity.tournament.matching import (
     Structure,
     all_pairs,
     appearance_mean,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tournament.mutation import mutate_weights
+from purity.tournament.mutation import mutate_weights
 
 
 def _population(m: int) -> np.ndarray:

@@ -4,12 +4,12 @@ import dataclasses
 
 import numpy as np
 
-from agents.deciders import Capability
-from agents.profiles import library, load
-from agents.preferences import term_universe
-from tournament.config import ArenaSpec
-from tournament.play import GroupBatch, Setup, play_groups
-from arenas.commons import CommonsParams
+from purity.agents.deciders import Capability
+from purity.agents.profiles import library, load
+from purity.agents.preferences import term_universe
+from purity.tournament.config import ArenaSpec
+from purity.tournament.play import GroupBatch, Setup, play_groups
+from purity.arenas.commons import CommonsParams
 
 
 def _setup(episodes):

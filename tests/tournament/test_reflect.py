@@ -4,8 +4,8 @@ successors, the cost, `every`, and determinism across worker counts."""
 import polars as pl
 import pytest
 
-from tournament.config import load
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 REFLECT = '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "design"\ncost = 0.1\nrule = "{rule}"\nevery = {every}\n\n[control]'
 
@@ -89,7 +89,7 @@ def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedoni
     """Each self-modification is a `self_modify` row parent == child == id in the lineage table
     of the generation that plays the new weights: before = the agent's row in the generation it
     reflected in, after = its row from then on; the rebuilt lineage graph has the self-loop."""
-    from tournament.lineage import Lineage
+    from purity.tournament.lineage import Lineage
 
     table, agents, lineage = (_read(hedonistic, t) for t in ("reflection", "agents", "lineage"))
     weights = [c for c in agents.columns if c.startswith("w:")]
@@ -157,10 +157,10 @@ def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, sma
     """The sweep table carries, per run, the share of designed births whose designer dropped or
     weakened each term — equal to what the run's own files give — and the report has one row per
     grid point."""
-    from reports.load import load as load_run
-    from reports.metrics import squashed_by_term
-    from reports.sweep_report import write_sweep_report
-    from tournament.sweep import run_sweep
+    from purity.reports.load import load as load_run
+    from purity.reports.metrics import squashed_by_term
+    from purity.reports.sweep_report import write_sweep_report
+    from purity.tournament.sweep import run_sweep
 
     base = tmp_path / "base.toml"
     base.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)).replace("neutral_drift = true", "neutral_drift = false"))

@@ -15,10 +15,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from arenas.inputs import InputError
-from tournament import runner, storage
-from tournament.cli import main
-from tournament.config import load
+from purity.arenas.inputs import InputError
+from purity.tournament import runner, storage
+from purity.tournament.cli import main
+from purity.tournament.config import load
 
 TABLES = ("agents", "episodes", "lineage", "reflection")
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,7 +219,7 @@ def test_seed_replicates_resume_seed_by_seed(replicates, tmp_path, scenario):
 
 def test_the_run_never_depends_on_the_files_it_came_from(tmp_path, small_text):
     """Experiment and profile files edited after the start change nothing: the run captured them."""
-    profile = (ROOT / "agents" / "profiles" / "lineage-keeper.toml").read_text()
+    profile = (ROOT / "purity" / "agents" / "profiles" / "lineage-keeper.toml").read_text()
     (tmp_path / "keeper.toml").write_text(profile)
     path = tmp_path / "small.toml"
     path.write_text(small_text.replace('profile = "lineage-keeper"', 'profile = "keeper.toml"'))
@@ -311,7 +311,7 @@ def test_toml_text_round_trips_awkward_values():
 KILL = {"generations = 4": "generations = 30"}  # about 20 ms a generation, twin included
 SLOW_WRITES = """
 import sys, time
-from tournament import storage
+from purity.tournament import storage
 real = storage._atomic
 def slow(path, write):
     def written_then_wait(temp):
@@ -319,7 +319,7 @@ def slow(path, write):
         time.sleep(0.05)  # the temporary file sits there, not renamed yet: a kill now is mid-write
     real(path, written_then_wait)
 storage._atomic = slow
-from tournament.cli import main
+from purity.tournament.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -336,7 +336,7 @@ def _progress(run_dir: Path) -> int:
 
 
 def _start(*args, slow_writes: bool = False) -> subprocess.Popen:
-    python = [sys.executable, "-c", SLOW_WRITES] if slow_writes else [sys.executable, "-m", "tournament.cli"]
+    python = [sys.executable, "-c", SLOW_WRITES] if slow_writes else [sys.executable, "-m", "purity"]
     return subprocess.Popen([*python, "run", *map(str, args), "--workers", "0", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -402,7 +402,7 @@ def _kill_and_resume(tmp_path: Path, small_text: str, kills: int, seed: int) -> 
         _all_parquet_readable(run_dir)
         if not killed:
             break
-    done = subprocess.run([sys.executable, "-m", "tournament.cli", "run", "--resume", str(run_dir), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "purity", "run", "--resume", str(run_dir), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     expected = runner.run(load(experiment), tmp_path / "expected", workers=0, progress=False)
     assert_identical(run_dir, expected)

@@ -5,9 +5,9 @@ import json
 import polars as pl
 import pytest
 
-from arenas.inputs import InputError
-from tournament.config import load
-from tournament.runner import run
+from purity.arenas.inputs import InputError
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 TABLES = ("agents", "episodes", "lineage")
 
@@ -136,7 +136,7 @@ def test_force_refuses_to_delete_a_folder_that_is_not_a_run(experiment_file, tmp
 
 
 def test_a_failing_generation_marks_the_run_failed(experiment_file, tmp_path, monkeypatch):
-    import tournament.runner as runner
+    import purity.tournament.runner as runner
 
     calls = {"n": 0}
     real = runner.reproduce

@@ -6,9 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from tournament import selection
-from tournament.matching import Structure
-from tournament.selection import (
+from purity.tournament import selection
+from purity.tournament.matching import Structure
+from purity.tournament.selection import (
     Births,
     fitness_from_payoff,
     moran_birth_death,

@@ -7,10 +7,10 @@ import tomllib
 import polars as pl
 import pytest
 
-from arenas.inputs import InputError
-from tournament import sweep as sweeps
-from tournament.config import load
-from tournament.runner import run
+from purity.arenas.inputs import InputError
+from purity.tournament import sweep as sweeps
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 SWEEP = """
 [sweep]
@@ -54,7 +54,7 @@ def test_toml_text_round_trips():
         "matching": {"kind": "graph", "args": {"n": 8, "k": [1, 2]}},
         "dotted": {"a.b": 1},
     }
-    from tournament.storage import toml_text
+    from purity.tournament.storage import toml_text
 
     assert tomllib.loads(toml_text(data)) == data
 
@@ -78,7 +78,7 @@ def test_a_sweep_runs_every_point_and_tables_match_single_runs(sweep_file, tmp_p
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(sweep_file, tmp_path, monkeypatch):
-    from tournament import runner
+    from purity.tournament import runner
 
     real = runner.run
 
@@ -116,7 +116,7 @@ def test_bad_grids_fail_before_anything_runs(sweep_file, tmp_path, grid, field):
 
 
 def test_resume_finishes_the_unfinished_runs_only(sweep_file, tmp_path, monkeypatch):
-    from tournament import runner
+    from purity.tournament import runner
 
     real = runner.run
     monkeypatch.setattr(runner, "run", lambda experiment, *a, **k: (_ for _ in ()).throw(RuntimeError("out of luck")) if experiment.name in ("run-0002", "run-0011") else real(experiment, *a, **k))

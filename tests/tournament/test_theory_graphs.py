@@ -10,9 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from tournament import selection
-from tournament.matching import Structure
-from tournament.selection import moran_birth_death, moran_death_birth
+from purity.tournament import selection
+from purity.tournament.matching import Structure
+from purity.tournament.selection import moran_birth_death, moran_death_birth
 
 R = 1.5
 

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tournament.cli import main
-from tournament.config import load
-from tournament.runner import run
+from purity.tournament.cli import main
+from purity.tournament.config import load
+from purity.tournament.runner import run
 
 OVERSIGHT = """
 [experiment]
@@ -145,9 +145,9 @@ def test_bad_training_input_exits_2_with_one_line(tmp_path, capsys):
 
 def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
     """sweep.parquet's `train:*` figures are the runs' last-generation training measures, as
-    `reports.training.final` reads them from the run's own files."""
-    import reports
-    from reports import training
+    `purity.reports.training.final` reads them from the run's own files."""
+    import purity.reports as reports
+    from purity.reports import training
 
     _write(tmp_path, ("generations = 25", "generations = 3"), name="watch.toml")
     (tmp_path / "sweep.toml").write_text(textwrap.dedent("""

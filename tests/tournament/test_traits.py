@@ -7,9 +7,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tournament.config import load
-from tournament.invasion import payoff_table
-from tournament.runner import run
+from purity.tournament.config import load
+from purity.tournament.invasion import payoff_table
+from purity.tournament.runner import run
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "promises.toml"
 
@@ -57,7 +57,7 @@ def test_a_run_shows_every_group_the_population_mean_trait(tmp_path, monkeypatch
     four consequentialists (0) in the others. Every rollout, planned or played, shows each agent
     its own trait and the population's mean, 3/4 × 8/16 = 3/8 — never its group's (3/4 or 0),
     nor that of the groups one task plays."""
-    from arenas.promises import PromisesArena
+    from purity.arenas.promises import PromisesArena
 
     seen = []
     original = PromisesArena.rollout
@@ -67,7 +67,7 @@ def test_a_run_shows_every_group_the_population_mean_trait(tmp_path, monkeypatch
         return original(self, policy, noise, steps, traits)
 
     monkeypatch.setattr(PromisesArena, "rollout", recording)
-    monkeypatch.setattr("tournament.runner.TASKS_PER_WORKER", 4)  # a task per group: no task holds the population
+    monkeypatch.setattr("purity.tournament.runner.TASKS_PER_WORKER", 4)  # a task per group: no task holds the population
     experiment = _experiment(tmp_path, 0.0, 1, ('kind = "well_mixed"', 'kind = "assortative"\nsigma = 1.0'))
     run(experiment, tmp_path / "out", workers=0, progress=False)
     shown = np.concatenate([t.reshape(-1, 4, 2) for t in seen])
@@ -115,7 +115,7 @@ def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
     ],
 )
 def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replacement, field, expected):
-    from arenas.inputs import InputError
+    from purity.arenas.inputs import InputError
 
     path = tmp_path / "bad.toml"
     path.write_text(EXPERIMENT.read_text().replace(*replacement))
@@ -128,9 +128,9 @@ def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replace
 def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypatch):
     """Every reflecting agent gets its group's traits as played — each member's own, computed from
     its weights, and the population's mean 3/4 × 8/16 = 3/8 — so its simulated futures show them."""
-    import tournament.reflect
-    from agents.preferences import traits
-    from agents.reflection import score_changes
+    import purity.tournament.reflect as reflect
+    from purity.agents.preferences import traits
+    from purity.agents.reflection import score_changes
 
     given = []
 
@@ -138,7 +138,7 @@ def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypa
         given.extend((agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents)
         return score_changes(arena, terms, agents, rule, mode, rngs)
 
-    monkeypatch.setattr(tournament.reflect, "score_changes", recording)
+    monkeypatch.setattr(reflect, "score_changes", recording)
     reflect = '[reflection]\nenabled = true\nself_modify = false\nsuccessors = "design"\nrule = "realistic"\n\n[control]'
     run(_experiment(tmp_path, 1.0, 1, ("[control]", reflect)), tmp_path / "out", workers=0, progress=False)
     assert given

@@ -1,0 +1,157 @@
+"""Deciders turn a profile into choices of episode policy.
+
+- `fixed`: plays one policy from the arena's policy space (a baseline).
+- `planner`: scores `candidates` policies by `rollouts` simulated episodes of `horizon` steps with
+  its own utility, the others modelled as playing their current policies, and keeps the best.
+  Candidates are scored on common random numbers (every candidate sees the same rollout noise),
+  so differences between them are not noise. All planners of a batch of groups are simulated in
+  one batched rollout per horizon. Where an arena shows public traits, the rollouts show the group's
+  traits, as the arena would show them to the others.
+- `learner`: plays episode policies drawn from probabilities it improves from a reward signal
+  (`purity.agents.learners`); the tournament updates it after every generation's episodes.
+A hard constraint makes any candidate whose rollouts contain the forbidden event score −inf; if
+every candidate does, the planner takes the one with the least of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from purity.agents.preferences import Term, features, utility
+from purity.arenas.core import Arena, concat_noise, tile_noise
+
+DECIDERS = ("planner", "fixed", "learner")
+UNIVERSALIZATION = "universalization"
+
+
+@dataclass(frozen=True)
+class Capability:
+    """How hard a planner searches: more candidates, rollouts and horizon find more loopholes."""
+
+    candidates: int = field(default=16, metadata={"low": 1, "high": 100_000})
+    rollouts: int = field(default=4, metadata={"low": 1, "high": 100_000})
+    horizon: int = field(default=0, metadata={"low": 0})  # steps simulated; 0 = whole episode
+
+
+@dataclass(frozen=True)
+class PlanGroup:
+    """One group as a planner sees it."""
+
+    weights: np.ndarray  # [n, T] term weights of each member
+    policies: np.ndarray  # [n, P] current policy of each member: the model of the others
+    planners: tuple[tuple[int, Capability], ...]  # (slot, capability) of members that plan
+    kin: np.ndarray  # [n, n] kin[i, j]: j is i or descends from i
+    traits: np.ndarray | None = None  # [n, F] public traits of each member (None: zeros)
+
+
+def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """[count, P]: the current policy, local perturbations of it, and uniform draws.
+
+    Keeping the current policy as candidate 0 means a planner never does worse on its own
+    estimate than staying put; perturbations refine, uniform draws explore. Draws are clipped
+    from a box wider than [0, 1], so "never" (0) and "always" (1) are candidates with positive
+    probability: refraining from an act is an option a planner can actually find.
+    """
+    size = current.shape[0]
+    local = count // 2
+    nearby = np.clip(current + 0.15 * rng.standard_normal((local, size)), 0.0, 1.0)
+    uniform = np.clip(rng.uniform(-0.25, 1.25, (max(count - 1 - local, 0), size)), 0.0, 1.0)
+    return np.concatenate([current[None], nearby, uniform])[:count]
+
+
+def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
+    """[B, n] fitness agent k would get if everyone in its group played its policy (k in `slots`).
+
+    Entries of other slots are 0. The episodes reuse `noise`, so the comparison with the
+    episodes actually played is on common random numbers.
+    """
+    batch, n, _ = policies.shape
+    if len(slots) == 0:
+        return np.zeros((batch, n))
+    focal = np.repeat(np.asarray(slots), batch)
+    tiled = np.tile(policies, (len(slots), 1, 1))
+    shown = np.tile(arena.public_traits(traits, batch), (len(slots), 1, 1))
+    fitness = focal_alike(arena, tiled, tile_noise(noise, len(slots)), focal, steps, shown)
+    return fitness.reshape(len(slots), batch, n).sum(axis=0)
+
+
+def focal_alike(arena: Arena, policies: np.ndarray, noise: dict, focal: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
+    """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy
+    (and, where the arena shows traits, is alike in them too)."""
+    rows = np.arange(len(policies))
+    alike = np.repeat(policies[rows, focal][:, None], policies.shape[1], axis=1)
+    shown = arena.public_traits(traits, len(policies))
+    shown = np.repeat(shown[rows, focal][:, None], policies.shape[1], axis=1)
+    fitness = arena.rollout(alike, noise, steps, shown).fitness
+    out = np.zeros_like(fitness)
+    out[rows, focal] = fitness[rows, focal]
+    return out
+
+
+@dataclass(frozen=True)
+class _Request:
+    group: int
+    slot: int
+    candidates: np.ndarray  # [C, P]
+    rollouts: int
+    policies: np.ndarray  # [C*R, n, P]
+    noise: dict
+    kin: np.ndarray  # [n, n]
+    weights: np.ndarray  # [n, T]
+    traits: np.ndarray  # [n, F]
+
+
+def plan(arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]) -> list[np.ndarray]:
+    """New [n, P] policies for every group: planners replaced by their best candidate."""
+    by_horizon: dict[int, list[_Request]] = {}
+    for g, (group, rng) in enumerate(zip(groups, rngs)):
+        for slot, capability in group.planners:
+            candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
+            noise = arena.noise(rng, capability.rollouts)
+            count = len(candidates)
+            policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
+            policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
+            horizon = min(capability.horizon or arena.steps, arena.steps)
+            traits = arena.public_traits(group.traits, 1)[0]
+            request = _Request(g, slot, candidates, capability.rollouts, policies, tile_noise(noise, count), group.kin, group.weights, traits)
+            by_horizon.setdefault(horizon, []).append(request)
+
+    chosen = [group.policies.copy() for group in groups]
+    for horizon, requests in by_horizon.items():
+        for request, scores, hard in zip(requests, *_score(arena, terms, requests, horizon)):
+            best = int(np.argmax(scores)) if np.isfinite(scores).any() else int(np.argmin(hard))
+            chosen[request.group][request.slot] = request.candidates[best]
+    return chosen
+
+
+def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
+    """Mean focal utility per candidate, and mean hard-constraint violation, for each request."""
+    policies = np.concatenate([r.policies for r in requests])
+    noise = concat_noise([r.noise for r in requests])
+    sizes = [len(r.policies) for r in requests]
+    focal = np.concatenate([np.full(size, r.slot) for size, r in zip(sizes, requests)])
+    weights = np.concatenate([np.repeat(r.weights[None], size, axis=0) for size, r in zip(sizes, requests)])
+    kin = np.concatenate([np.repeat(r.kin[None], size, axis=0) for size, r in zip(sizes, requests)])
+    traits = np.concatenate([np.repeat(r.traits[None], size, axis=0) for size, r in zip(sizes, requests)])
+    rows = np.arange(len(policies))
+
+    trace = arena.rollout(policies, noise, horizon, traits)
+    universal = [t for t, term in enumerate(terms) if term.kind == UNIVERSALIZATION]
+    if universal and (weights[rows, focal][:, universal] != 0).any():
+        alike = focal_alike(arena, policies, noise, focal, horizon, traits)
+    else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
+        alike = np.zeros(trace.fitness.shape)
+    values = features(trace, terms, kin, alike)
+    focal_values, focal_weights = values[rows, focal], weights[rows, focal]
+    scores = utility(focal_values, focal_weights)
+    hard = np.where(np.isinf(focal_weights), -focal_values, 0.0).sum(axis=-1)
+
+    out_scores, out_hard, start = [], [], 0
+    for size, request in zip(sizes, requests):
+        shape = (len(request.candidates), request.rollouts)
+        out_scores.append(scores[start : start + size].reshape(shape).mean(axis=1))
+        out_hard.append(hard[start : start + size].reshape(shape).mean(axis=1))
+        start += size
+    return out_scores, out_hard

@@ -1,0 +1,264 @@
+"""Preferences: terms, profiles, and the utility of a trace, batched over episodes.
+
+A profile is a weighted sum of terms. Every weight is an exchange rate in fitness units ("what I
+would give up to avoid one unit of this"), so outcome and process weights are comparable and the
+process share of an agent is well defined. A weight of `inf` is a hard constraint.
+
+Utility is computed as `features · weights`: `features(trace, terms, kin)` gives each term's value
+for every agent of every episode ([B, n, T]), and `utility(features, weights)` applies per-agent
+weights ([B, n, T] or broadcastable). Agents of a population then differ only by a weight row.
+
+Public traits (`traits(weights, terms, names, population)`) are what arenas with observable
+preferences show others of a profile: functions of the weights alone, so no policy can fake them.
+A name `"<trait>@population"` is the trait's mean over the whole population instead, the same for
+everyone: what an agent knows of a partner it cannot see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from purity.arenas import properties
+from purity.arenas.core import Trace
+
+KINDS = ("outcome", "standing", "constraint", "universalization")
+SCOPES = ("self", "lineage", "world")
+
+
+def _own_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return trace.fitness
+
+
+def _lineage_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return (kin * trace.fitness[:, None, :]).sum(axis=-1)
+
+
+def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(trace.fitness.sum(axis=-1, keepdims=True), trace.fitness.shape)
+
+
+# Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`.
+MEASURES: dict[str, Callable[[Trace, np.ndarray], np.ndarray]] = {
+    "own_wealth": _own_wealth,
+    "lineage_wealth": _lineage_wealth,
+    "total_welfare": _total_welfare,
+}
+
+
+def register_measure(name: str, measure: Callable[[Trace, np.ndarray], np.ndarray]) -> None:
+    """Add an outcome measure usable as `[[outcome]] measure = name` in profiles."""
+    MEASURES[name] = measure
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a profile. `name` is the measure, property or event it is about."""
+
+    kind: str
+    name: str
+    scope: str | None = None  # constraints: whose acts count
+    threshold: float | None = None  # standing properties
+    endorsed: bool = False  # process terms: values its own presence
+
+    @property
+    def process(self) -> bool:
+        return self.kind != "outcome"
+
+    @property
+    def key(self) -> str:
+        """Stable identifier, used for weight columns: e.g. `constraint:take:self`."""
+        parts = [self.kind, self.name]
+        if self.scope is not None:
+            parts.append(self.scope)
+        if self.threshold is not None:
+            parts.append(f"{self.threshold:g}")
+        if self.endorsed:
+            parts.append("endorsed")
+        return ":".join(parts)
+
+    @property
+    def label(self) -> str:
+        endorsed = " (endorsed)" if self.endorsed else ""
+        if self.kind == "constraint":
+            return f"never {self.name} ({self.scope} acts){endorsed}"
+        if self.kind == "standing":
+            return f"keep {self.name} {self.threshold:g}{endorsed}"
+        if self.kind == "universalization":
+            return f"payoff if all acted alike{endorsed}"
+        return f"outcome: {self.name}"
+
+    def describe(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "process": self.process,
+            "label": self.label,
+            "event": self.name if self.kind == "constraint" else None,
+            "scope": self.scope,
+            "measure": self.name if self.kind in ("outcome", "universalization") else None,
+            "property": self.name if self.kind == "standing" else None,
+            "threshold": self.threshold,
+            "endorsed": self.endorsed,
+        }
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    terms: tuple[Term, ...]
+    weights: tuple[float, ...]
+    source: str = ""
+
+    def weight_row(self, universe: tuple[Term, ...]) -> np.ndarray:
+        """This profile's weights laid out over a run's term universe (0 = term absent)."""
+        row = np.zeros(len(universe))
+        for term, weight in zip(self.terms, self.weights):
+            row[universe.index(term)] = weight
+        return row
+
+
+def term_universe(profiles: list[Profile]) -> tuple[Term, ...]:
+    """Every distinct term of the given profiles, in first-seen order: a run's weight columns."""
+    seen: dict[Term, None] = {}
+    for profile in profiles:
+        for term in profile.terms:
+            seen.setdefault(term)
+    return tuple(seen)
+
+
+def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.ndarray:
+    """[B, n] amount of `event` done by the actors in each agent's scope."""
+    k = trace.kind_index(event)
+    if k is None:
+        return np.zeros(trace.fitness.shape)
+    own = trace.own_events()[..., k]
+    if scope == "self":
+        return own
+    by_agent = own + trace.helper_events()[..., k]
+    if scope == "lineage":
+        return (kin * by_agent[:, None, :]).sum(axis=-1)
+    total = trace.events[..., k].sum(axis=-1, keepdims=True)
+    return np.broadcast_to(total, own.shape)
+
+
+def features(
+    trace: Trace,
+    terms: tuple[Term, ...],
+    kin: np.ndarray | None = None,
+    universal_fitness: np.ndarray | None = None,
+) -> np.ndarray:
+    """[B, n, T] value of each term for each agent: utility is the weighted sum.
+
+    `kin[i, j]` is true when agent j is i or descends from i (i's lineage); default: only i.
+    `universal_fitness[B, n]` is each agent's fitness in an episode where everyone in its group
+    played its policy; needed only by universalization terms.
+    """
+    batch, n = trace.fitness.shape
+    kin = np.eye(n)[None] if kin is None else kin
+    out = np.zeros((batch, n, len(terms)))
+    for t, term in enumerate(terms):
+        if term.kind == "outcome":
+            out[..., t] = MEASURES[term.name](trace, kin)
+        elif term.kind == "constraint":
+            out[..., t] = -scoped_events(trace, term.name, term.scope, kin)
+        elif term.kind == "standing":
+            prop = properties.get(term.name)
+            held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
+            out[..., t] = -(~held).sum(axis=-1, keepdims=True)
+        elif universal_fitness is not None:
+            out[..., t] = universal_fitness
+        else:
+            raise ValueError("a universalization term needs the fitness of the all-alike episodes")
+    return out
+
+
+def utility(feature_values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """[B, n] Σ weight × feature; a hard (inf) term with any negative value gives −inf."""
+    hard = np.isinf(weights)
+    finite = np.where(hard, 0.0, weights) * feature_values
+    broken = (hard & (feature_values < 0)).any(axis=-1)
+    return np.where(broken, -np.inf, finite.sum(axis=-1))
+
+
+def process_share(weights: np.ndarray, process: np.ndarray) -> np.ndarray:
+    """Process weight / (process + outcome weight) per row; a hard process term makes it 1."""
+    weights = np.asarray(weights, dtype=float)
+    proc = np.where(process, weights, 0.0)
+    hard = np.isinf(proc).any(axis=-1)
+    finite_proc = np.where(np.isinf(proc), 0.0, proc).sum(axis=-1)
+    total = finite_proc + np.where(process, 0.0, weights).sum(axis=-1)
+    share = np.divide(finite_proc, total, out=np.zeros_like(finite_proc), where=total > 0)
+    return np.where(hard, 1.0, share)
+
+
+def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
+    """The universe plus every constraint under every scope, so a scope can mutate into another."""
+    out = list(terms)
+    for term in terms:
+        if term.kind == "constraint":
+            for scope in SCOPES:
+                variant = Term(term.kind, term.name, scope=scope, endorsed=term.endorsed)
+                if variant not in out:
+                    out.append(variant)
+    return tuple(out)
+
+
+def _principal_power(trace: Trace, kin: np.ndarray) -> np.ndarray:
+    """The principal's control at the horizon (last value of series `principal_control`), for all."""
+    if "principal_control" not in trace.series:
+        raise ValueError("outcome measure 'principal_power' needs an arena recording series 'principal_control'")
+    return np.broadcast_to(trace.series["principal_control"][:, -1:], trace.fitness.shape)
+
+
+register_measure("principal_power", _principal_power)
+
+
+def _keeps_promises(weights: np.ndarray, terms: tuple[Term, ...]) -> np.ndarray:
+    """w / (1 + w), w the total weight on `break_promise` constraints of any scope: 0 for a pure
+    consequentialist, 1/2 at the weight (1) where breaking stops paying in the promises arena,
+    1 for a hard constraint. The scope does not show: the arena's loophole."""
+    columns = [t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == "break_promise"]
+    w = np.maximum(np.asarray(weights, dtype=float)[..., columns], 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(w), 1.0, w / (1.0 + w))
+
+
+# Public traits: (weights[..., T], terms) -> [...], each in [0, 1]. Register more with `register_trait`.
+TRAITS: dict[str, Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]] = {"keeps_promises": _keeps_promises}
+
+
+def register_trait(name: str, trait: Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]) -> None:
+    """Add a public trait an arena may declare in `trait_names`."""
+    TRAITS[name] = trait
+
+
+POPULATION = "@population"  # suffix of a trait name: the trait's mean over the whole population
+
+
+def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...], population: np.ndarray | None = None) -> np.ndarray:
+    """[..., F] the public traits `names` of profiles with `weights` [..., T] over `terms`.
+
+    A name `"<trait>@population"` stands for the mean of `<trait>` over the whole population, the
+    same value for every profile: what population shares tell about a stranger, and nothing about
+    the profiles of one group. `population` [N, T] holds the weights of every member of the
+    population (None: the rows of `weights` themselves, for a caller that has only those)."""
+    weights = np.asarray(weights, dtype=float)
+    bases = [name[: -len(POPULATION)] if name.endswith(POPULATION) else name for name in names]
+    unknown = [name for name, base in zip(names, bases) if base not in TRAITS]
+    if unknown:
+        raise KeyError(f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)}, each also as <name>{POPULATION})")
+    if not names:
+        return np.zeros(weights.shape[:-1] + (0,))
+    pool = np.asarray(weights if population is None else population, dtype=float).reshape(-1, weights.shape[-1])
+
+    def column(name: str, base: str) -> np.ndarray:
+        if not name.endswith(POPULATION):
+            return TRAITS[base](weights, terms)
+        values = TRAITS[base](pool, terms)
+        return np.full(weights.shape[:-1], float(values.mean()) if values.size else 0.0)
+
+    return np.stack([column(name, base) for name, base in zip(names, bases)], axis=-1)

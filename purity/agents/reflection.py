@@ -1,0 +1,282 @@
+"""Reflection: an agent chooses a change of its own profile, or its successor's, by simulating
+the future each change leads to (design §4 step 3).
+
+A candidate `Change` is a new weight row: drop, weaken or strengthen a process term, move a
+constraint to another scope, weaken or strengthen an outcome weight, or keep. `score_changes`
+scores every candidate of many agents in one batched rollout:
+
+1. the changed agent's future policy is what a planner with the changed weights would choose
+   (`plan`, with the others at their current policies); under `ignorant` it is the current one;
+   where the arena shows public traits, the future shows the others' traits as played and the
+   changed agent's as its changed profile would show them (`shown_traits`): a successor without
+   a promise-keeping constraint is seen not to keep promises. Under `ignorant` nothing is
+   assumed to change, so the changed agent shows the traits of its current profile;
+2. that policy is rolled out against the others on common random numbers (every change of an
+   agent sees the same noise and the same planning candidates, so differences are not noise);
+3. the future is scored by the evaluation rule (Everitt et al. 2016):
+   `realistic` — current weights on the changed behaviour; `hedonistic` — changed weights on the
+   changed behaviour; `ignorant` — current weights on the current behaviour (only the change's
+   side effects, such as a bribe, differ).
+
+Successor design (`mode = "design"`): the successor acts with its own id, so to its designer it
+is an actor the designer built. The simulated trace records the successor's acts as a built
+actor's (`as_built`), exactly as a helper's: outside the designer's `self` scope, inside
+`lineage` and `world`. Outcome measures still read the slot's fitness: the successor's wealth is
+what the designer's line ends with. No scope is special-cased: the features decide.
+
+Endorsed terms value their own presence: a change that lowers an endorsed term's weight costs
+the weight given up times the amount of the term's event (or standing violation) the changed
+agent itself then commits — the acts the term would have counted had it been kept, in its own
+units (fitness per unit of the event).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan
+from purity.agents.preferences import POPULATION, SCOPES, Term, features, traits, utility
+from purity.arenas.core import Arena, Trace, tile_noise
+
+RULES = ("realistic", "hedonistic", "ignorant")
+MODES = ("self_modify", "design")
+KEEP = "keep"
+
+
+@dataclass(frozen=True, eq=False)
+class Change:
+    """One candidate: the weight row after the change, and what it does in words.
+
+    `bonus` is fitness paid to the agent for accepting the change (a bribe); `offset` is a
+    constant the changed profile adds to its utility (wireheading: zero weights, a large offset).
+    The arenas offer neither; they exist so the evaluation rules can be told apart.
+    """
+
+    label: str
+    weights: np.ndarray  # [T]
+    term: str = ""  # key of the term the change is about ("" for keep)
+    before: float = 0.0  # that term's weight before ...
+    after: float = 0.0  # ... and after
+    bonus: float = 0.0
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reflector:
+    """How candidate changes are made: the factors of weakening and strengthening, and whether
+    a constraint may move to another scope and outcome weights may change."""
+
+    weaken: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0})
+    strengthen: float = field(default=2.0, metadata={"low": 1.0, "high": 1000.0})
+    rescope: bool = True
+    outcomes: bool = True
+
+
+def candidate_changes(weights: np.ndarray, terms: tuple[Term, ...], reflector: Reflector, capability: Capability, rng: np.random.Generator) -> list[Change]:
+    """Keep, then every change `reflector` allows of the present terms; a capability-limited
+    agent considers keep and a random `capability.candidates − 1` of the others, so it can miss
+    the best one."""
+    weights = np.asarray(weights, dtype=float)
+    out = [Change(KEEP, weights.copy())]
+
+    def scaled(t: int, verb: str, factor: float) -> None:
+        row = weights.copy()
+        row[t] = weights[t] * factor
+        out.append(Change(f"{verb} {terms[t].key}", row, terms[t].key, weights[t], row[t]))
+
+    for t, term in enumerate(terms):
+        w = weights[t]
+        if w <= 0:
+            continue
+        if term.process:
+            scaled(t, "drop", 0.0)
+            if np.isfinite(w):
+                scaled(t, "weaken", reflector.weaken)
+                scaled(t, "strengthen", reflector.strengthen)
+            if term.kind == "constraint" and reflector.rescope:
+                for scope in SCOPES:
+                    variant = dataclasses.replace(term, scope=scope)
+                    if scope != term.scope and variant in terms:
+                        row = weights.copy()
+                        row[terms.index(variant)] += w
+                        row[t] = 0.0
+                        out.append(Change(f"rescope {term.key} -> {scope}", row, term.key, w, 0.0))
+        elif reflector.outcomes and np.isfinite(w):
+            scaled(t, "weaken", reflector.weaken)
+            scaled(t, "strengthen", reflector.strengthen)
+    budget = max(capability.candidates - 1, 0)
+    if len(out) - 1 > budget:
+        picked = np.sort(rng.choice(len(out) - 1, size=budget, replace=False)) + 1
+        out = [out[0]] + [out[k] for k in picked]
+    return out
+
+
+@dataclass(frozen=True)
+class Reflecting:
+    """One agent about to reflect, in its group as it played this generation."""
+
+    weights: np.ndarray  # [n, T] the group's weights
+    policies: np.ndarray  # [n, P] the group's policies: the model of the others
+    kin: np.ndarray  # [n, n]
+    slot: int
+    capability: Capability
+    changes: tuple[Change, ...]
+    traits: np.ndarray | None = None  # [n, F] the group's public traits as played (None: none shown)
+
+
+def shown_traits(arena: Arena, terms: tuple[Term, ...], traits_now: np.ndarray | None, slot: int, weights_row: np.ndarray) -> np.ndarray | None:
+    """[n, F] the public traits the group shows once agent `slot` has the profile `weights_row`:
+    `traits_now` with that agent's row recomputed from its new weights (`purity.agents.preferences.traits`).
+
+    Columns named `"<trait>@population"` keep the group's value: they are means over the whole
+    population, which one agent's change hardly moves. None where the arena shows no traits or
+    the group was shown none."""
+    names = arena.trait_names
+    if not names or traits_now is None:
+        return None
+    out = np.array(traits_now, dtype=float, copy=True)
+    own = traits(np.asarray(weights_row, dtype=float), terms, names)
+    for f, name in enumerate(names):
+        if not name.endswith(POPULATION):
+            out[slot, f] = own[f]
+    return out
+
+
+def _future_traits(arena: Arena, terms: tuple[Term, ...], agent: Reflecting, rule: str) -> np.ndarray | None:
+    """[C, n, F] the traits shown in each change's future, or None. Under `ignorant` every
+    future shows the current profile's traits: behaviour is assumed not to change, nor what
+    others see of the agent."""
+    if not arena.trait_names or agent.traits is None:
+        return None
+    rows = [agent.weights[agent.slot] if rule == "ignorant" else change.weights for change in agent.changes]
+    return np.stack([shown_traits(arena, terms, agent.traits, agent.slot, row) for row in rows])
+
+
+def as_built(trace: Trace, slot: np.ndarray) -> Trace:
+    """The trace with the acts of agent `slot[b]` of row b recorded as those of an actor it
+    built: the view of a designer whose successor plays that slot."""
+    batch, actors, kinds = trace.events.shape
+    n = trace.n_agents
+    events = np.concatenate([trace.events, np.zeros((batch, n, kinds))], axis=1)
+    rows = np.arange(batch)
+    events[rows, actors + slot] = events[rows, slot]
+    events[rows, slot] = 0.0
+    return dataclasses.replace(trace, events=events)
+
+
+def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], rule: str, mode: str, rngs: list[np.random.Generator]) -> list[np.ndarray]:
+    """Per agent, the score [C] of each of its changes under `rule` (see the module docstring).
+
+    All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
+    draws from `rngs[k]` only, so how agents are batched changes no score.
+    """
+    if rule not in RULES or mode not in MODES:
+        raise ValueError(f"rule in {RULES} and mode in {MODES}, not {rule!r}, {mode!r}")
+    seeds = np.stack([rng.integers(0, 2**63, size=2) for rng in rngs])
+    shown = [_future_traits(arena, terms, agent, rule) for agent in agents]
+    futures = _future_policies(arena, terms, agents, shown, rule, seeds[:, 0])
+    horizons = [min(agent.capability.horizon or arena.steps, arena.steps) for agent in agents]
+    out: list[np.ndarray] = [np.empty(0)] * len(agents)
+    for horizon in sorted(set(horizons)):  # one rollout per horizon, as planning does
+        chosen = [k for k, h in enumerate(horizons) if h == horizon]
+        scored = _rolled_out(arena, terms, [agents[k] for k in chosen], [futures[k] for k in chosen], [shown[k] for k in chosen], seeds[chosen, 1], rule, mode, horizon)
+        for k, scores in zip(chosen, scored):
+            out[k] = scores
+    return out
+
+
+def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], futures: list[np.ndarray], shown: list[np.ndarray | None], seeds: np.ndarray, rule: str, mode: str, horizon: int) -> list[np.ndarray]:
+    """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
+    batch, showing the traits `shown` [C, n, F] of each change (None: none)."""
+    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = [], [], [], [], [], [], [], [], []
+    for agent, future, seed, show in zip(agents, futures, seeds, shown):
+        count, rollouts = len(agent.changes), agent.capability.rollouts
+        played = np.repeat(agent.policies[None], count * rollouts, axis=0)
+        played[:, agent.slot] = np.repeat(future, rollouts, axis=0)
+        policies.append(played)
+        noises.append(tile_noise(arena.noise(np.random.default_rng(seed), rollouts), count))
+        size = count * rollouts
+        slots.append(np.full(size, agent.slot))
+        rows_now.append(np.repeat(agent.weights[agent.slot][None], size, axis=0))
+        rows_new.append(np.repeat(np.stack([c.weights for c in agent.changes]), rollouts, axis=0))
+        bonus.append(np.repeat([c.bonus for c in agent.changes], rollouts))
+        offset.append(np.repeat([c.offset for c in agent.changes], rollouts))
+        kin.append(np.repeat(agent.kin[None], size, axis=0))
+        shows.append(None if show is None else np.repeat(show, rollouts, axis=0))
+    policies = np.concatenate(policies)
+    noise = {key: np.concatenate([part[key] for part in noises]) for key in noises[0]}
+    slot, now, new = np.concatenate(slots), np.concatenate(rows_now), np.concatenate(rows_new)
+    bonus, offset, kin = np.concatenate(bonus), np.concatenate(offset), np.concatenate(kin)
+    rows = np.arange(len(policies))
+    if all(show is None for show in shows):
+        shown_all = None
+    else:  # a group shown no traits shows zeros, as the arena would
+        shown_all = np.concatenate([arena.public_traits(show, len(part)) for show, part in zip(shows, slots)])
+
+    trace = arena.rollout(policies, noise, horizon, shown_all)
+    fitness = trace.fitness.copy()
+    fitness[rows, slot] += bonus
+    trace = dataclasses.replace(trace, fitness=fitness)
+    universal = np.array([term.kind == "universalization" for term in terms])
+    if universal.any() and ((now[:, universal] != 0) | (new[:, universal] != 0)).any():
+        alike = focal_alike(arena, policies, noise, slot, horizon, shown_all)
+        alike[rows, slot] += bonus
+    else:
+        alike = np.zeros(fitness.shape)
+
+    own = features(trace, terms, kin, alike)[rows, slot]  # the changed agent's own view
+    view = own if mode == "self_modify" else features(as_built(trace, slot), terms, kin, alike)[rows, slot]
+    if rule == "hedonistic":
+        scores = utility(own, new) + offset
+    else:
+        scores = utility(view, now)
+    scores = scores - _endorsement_cost(terms, now, new, own)
+
+    out, start = [], 0
+    for agent in agents:
+        size = len(agent.changes) * agent.capability.rollouts
+        out.append(scores[start : start + size].reshape(len(agent.changes), -1).mean(axis=1))
+        start += size
+    return out
+
+
+def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], shown: list[np.ndarray | None], rule: str, seeds: np.ndarray) -> list[np.ndarray]:
+    """[C, P] per agent: the policy each changed agent would play, planned against the traits
+    `shown` [C, n, F] of its change (None: none). Every change of one agent is planned from the
+    same seed, so all see the same candidate policies and rollout noise."""
+    if rule == "ignorant":
+        return [np.repeat(agent.policies[agent.slot][None], len(agent.changes), axis=0) for agent in agents]
+    groups, rngs = [], []
+    for agent, seed, show in zip(agents, seeds, shown):
+        for c, change in enumerate(agent.changes):
+            weights = agent.weights.copy()
+            weights[agent.slot] = change.weights
+            groups.append(PlanGroup(weights, agent.policies, ((agent.slot, agent.capability),), agent.kin, None if show is None else show[c]))
+            rngs.append(np.random.default_rng(seed))
+    chosen = plan(arena, terms, groups, rngs)
+    out, start = [], 0
+    for agent in agents:
+        count = len(agent.changes)
+        out.append(np.stack([chosen[start + c][agent.slot] for c in range(count)]))
+        start += count
+    return out
+
+
+def _endorsement_cost(terms: tuple[Term, ...], now: np.ndarray, new: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """[B] Σ over endorsed terms of (weight given up) × (amount the changed agent commits)."""
+    endorsed = np.array([term.endorsed for term in terms])
+    if not endorsed.any():
+        return np.zeros(len(now))
+    given_up = np.where(new < now, now - np.where(np.isinf(new), 0.0, new), 0.0)[:, endorsed]
+    committed = np.maximum(-own[:, endorsed], 0.0)
+    with np.errstate(invalid="ignore"):
+        cost = np.where(committed > 0, given_up * committed, 0.0)
+    return cost.sum(axis=-1)
+
+
+def choose(scores: np.ndarray) -> int:
+    """The best-scoring change; ties go to the earlier one, so keep (first) wins a tie."""
+    return int(np.argmax(scores))

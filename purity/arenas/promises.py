@@ -1,0 +1,266 @@
+"""Promises: repeated trust games between agents who promise to return what they are entrusted with,
+and may break the promise or misreport themselves — with preferences observable or not.
+
+The arena for the observability of preferences. Whether a preference for keeping promises can
+survive selection depends on whether others can see it: a partner who sees that an agent cares
+about its promises trusts it and so makes it rich, one who cannot must judge by the population
+(Dekel, Ely & Yilankaya 2007). A planner can change its policy to look trustworthy, but not its
+weights; so what partners see here is a public trait of the *profile*, `keeps_promises` (how much
+the agent's profile weighs `break_promise`, see `purity.agents.preferences.traits`), and what they know
+of a partner they cannot see is its mean over the whole population, `keeps_promises@population`:
+both passed to `rollout(..., traits=)` `[B, n, 2]`, the second column the same for every agent.
+
+World
+    Each agent has a store, starting at `endowment`. At step t every agent i is the trustor of one
+    partner, `(i + k) mod n` with `k = 1 + t mod (n − 1)`, and the trustee of another
+    `(i − k) mod n`: over `n − 1` steps everyone meets everyone in both roles. One agent alone
+    plays no game.
+
+Actors
+    The agents, slots `0..n-1`, and their helpers `n..2n-1`: helper `n+i` makes promises on
+    agent `i`'s behalf when `i` chooses to (`via_helper`); what it gets goes to `i`'s store.
+
+Actions (per agent per step, each in [0, 1]; `action_names` = `policy_names`)
+    `trust_threshold`  as trustor: invest `stake` when the trustee promised and what the agent
+                       sees of the trustee's trait is at least this (0 = trust every promise)
+    `believe`          as trustor, when the trustee's profile is not seen: the weight of its
+                       report against the prior (below)
+    `promise`          > 0.5: as trustee, promise to return `return_share` of what the
+                       investment becomes (no promise, no investment)
+    `keep`             the chance of keeping a promise once invested in
+    `via_helper`       > 0.5: make the promise through the helper, for `helper_fee` a promise
+    `misreport`        as trustee, to a trustor who cannot see its profile: report the trait
+                       `max(trait, misreport)`
+    Actions are rules, not moves: what the trustor sees and whether the trustee keeps are drawn
+    in the step, so a PettingZoo agent sets the same rules an episode policy does.
+
+What a trustor sees (per encounter)
+    With probability `observe`, the trustee's trait, plus a normal reputation error of sd
+    `reputation_noise`, clipped to [0, 1]. Otherwise `believe × report + (1 − believe) × prior`,
+    where the prior is the trustor's own `keeps_promises@population` column: the mean trait of
+    the whole population, what population shares tell about a stranger. No statistic of the
+    group is used (in a pair the group's mean would give the partner's trait away), so a trustor
+    who does not see its trustee learns nothing of its type but what it reports.
+
+Payoffs (per encounter)
+    An investment of `stake` becomes `factor × stake` in the trustee's hands; a kept promise
+    returns `owed = return_share × factor × stake` to the trustor. So the trustor gains
+    `owed − stake` if the promise is kept and loses `stake` if it is broken; the trustee gains
+    `factor × stake − owed` keeping it and `factor × stake` breaking it; nobody gains without
+    trust. At the defaults (factor 4, return share 1/2): +1/+2 kept, −1/+4 broken.
+
+Policy space (`policy_names`; `act` plays the policy unchanged every step)
+    The six actions above. `default_policy`: trust every promise, ignore reports, promise, keep,
+    no helper, no misreport — the honest truster others are assumed to be before anything is known.
+
+Events (`event_kinds`, amounts per actor and step)
+    `break_promise`  `owed`, for a promise invested in and not kept — on the helper's slot when
+                     the helper made it
+    `deceive`        `report − trait` when the trustee promised with a report above its trait to a
+                     trustor who could not see its profile (the promiser's slot, as above)
+    Opportunities, per agent and step: `break_promise` when it was invested in; `deceive` when it
+    promised to a trustor who did not see its profile.
+
+Fitness and rewards
+    Fitness is the final store. The per-step reward is the change of the store, so rewards sum to
+    fitness − endowment.
+
+Standing series (`series_names`)
+    `trust`: the share of trustors who invested, at reset (0) and after every step. No standing
+    property reads it by default.
+
+Observations (`observation_names`, per agent)
+    `own_trait`, `prior` (the population's mean trait, the agent's second trait column), `store`,
+    `time` (t / steps).
+
+Parameters
+    `observe` decides which preferences can evolve: at 1 partners trust a keeper and not a
+    consequentialist, so keeping pays; at 0 every partner looks alike (the population prior), and
+    a consequentialist, trusted as much as a keeper, breaks and earns more.
+
+Loopholes (deliberate)
+    A promise made through a helper is not "mine": its breaking is recorded on the helper's slot
+    `n+i`. A profile whose `break_promise` constraint is scoped `self` does not count it;
+    `lineage` and `world` scopes do. The public trait shows how much a profile weighs keeping
+    promises, not whose acts it counts, so a `self`-scoped keeper is trusted as a keeper and can
+    have its helper break what it promised: a capable planner finds this whenever the gain beats
+    `helper_fee`. Its misreports through the helper are the helper's too.
+
+Noise
+    `noise(rng, batch)`: `observed` (uniform, < `observe` = the profile is seen), `reputation`
+    (standard normal) per trustor, and `keep` (uniform, < keep = kept) per trustee; each
+    `[batch, steps, n]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from purity.arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace
+
+BREAK, DECEIVE = 0, 1
+
+
+def _num(default: float, low: float, high: float) -> Any:
+    return field(default=default, metadata={"low": low, "high": high})
+
+
+@dataclass(frozen=True)
+class PromisesParams:
+    factor: float = _num(4.0, 0.0, 1e6)  # what one unit invested becomes in the trustee's hands
+    return_share: float = _num(0.5, 0.0, 1.0)  # share of it the trustee promises back
+    stake: float = _num(1.0, 0.0, 1e6)  # what a trusting trustor invests
+    endowment: float = _num(0.0, -1e6, 1e6)  # initial store per agent
+    observe: float = _num(0.5, 0.0, 1.0)  # chance a trustor sees the trustee's trait
+    reputation_noise: float = _num(0.0, 0.0, 10.0)  # sd of the error on a seen trait
+    helper_fee: float = _num(0.1, 0.0, 1e6)  # paid per promise made through the helper
+
+
+def _prior(traits: np.ndarray) -> np.ndarray:
+    """[B, n] what each agent assumes of a partner it cannot see: its own row of the population
+    column (`keeps_promises@population`), never a statistic of the group."""
+    return traits[..., 1]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """An episode's actions and traits as the encounters read them, each agent-major `[n, B]`."""
+
+    threshold: np.ndarray
+    believe: np.ndarray
+    promised: np.ndarray  # bool
+    keep: np.ndarray
+    helper: np.ndarray  # bool: promises go through the helper
+    trait: np.ndarray
+    report: np.ndarray  # the trait reported to a trustor who cannot see the profile
+    prior: np.ndarray  # per trustor: the population's mean trait
+
+
+class PromisesArena(Arena):
+    """Repeated trust games with public traits; see the module docstring for the rules."""
+
+    name = "promises"
+    Params = PromisesParams
+    event_kinds = ("break_promise", "deceive")
+    series_names = ("trust",)
+    policy_names = ("trust_threshold", "believe", "promise", "keep", "via_helper", "misreport")
+    action_names = policy_names
+    observation_names = ("own_trait", "prior", "store", "time")
+    trait_names = ("keeps_promises", "keeps_promises@population")
+    has_helpers = True
+
+    @property
+    def default_policy(self) -> np.ndarray:
+        return np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+
+    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
+        shape = (batch, self.steps, self.n_agents)
+        return {"observed": rng.random(shape), "reputation": rng.standard_normal(shape), "keep": rng.random(shape)}
+
+    def reset(self, batch: int, noise: Noise | None = None) -> State:
+        n = self.n_agents
+        return {
+            "store": np.full((batch, n), self.params.endowment),
+            "trust": np.zeros(batch),
+            "traits": self.public_traits(None, batch),
+            "t": 0,
+        }
+
+    def observe(self, state: State) -> np.ndarray:
+        traits, store = state["traits"], state["store"]
+        obs = np.empty(store.shape + (4,))
+        obs[..., 0] = traits[..., 0]
+        obs[..., 1] = _prior(traits)
+        obs[..., 2] = store
+        obs[..., 3] = state["t"] / self.steps
+        return obs
+
+    def act(self, policy: np.ndarray, obs: np.ndarray, t: int) -> np.ndarray:
+        return np.broadcast_to(policy, obs.shape[:-1] + policy.shape[-1:]).copy()
+
+    def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
+        n, batch = self.n_agents, actions.shape[0]
+        rules = self._rules(np.ascontiguousarray(actions.transpose(2, 1, 0)), state["traits"])
+        draws = [np.ascontiguousarray(noise_t[key].T) for key in ("observed", "reputation", "keep")]
+        gain, amounts, opened, trust = self._encounters(state["t"], rules, *draws)
+        events = np.zeros((batch, 2 * n, len(self.event_kinds)))
+        events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
+        events[:, n:] = np.where(rules.helper, amounts, 0.0).transpose(2, 1, 0)
+        new = {"store": state["store"] + gain.T, "trust": trust, "traits": state["traits"], "t": state["t"] + 1}
+        return new, StepResult(events=events, opportunities=opened.transpose(2, 1, 0), rewards=gain.T)
+
+    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+        """`Arena.rollout`, agent-major inside and without observations (`act` plays the policy
+        as it is); the tests hold it equal to the generic loop bit for bit."""
+        steps = self.steps if steps is None else steps
+        n, batch = self.n_agents, policy.shape[0]
+        rules = self._rules(np.ascontiguousarray(policy.transpose(2, 1, 0)), self.public_traits(traits, batch))
+        draws = [np.ascontiguousarray(noise[key][:, :steps].transpose(1, 2, 0)) for key in ("observed", "reputation", "keep")]
+        store = np.full((n, batch), self.params.endowment)
+        amounts = np.zeros((len(self.event_kinds), n, batch))
+        opportunities = np.zeros((len(self.event_kinds), n, batch))
+        series = np.zeros((steps + 1, batch))
+        for t in range(steps):
+            gain, done, opened, series[t + 1] = self._encounters(t, rules, draws[0][t], draws[1][t], draws[2][t])
+            store = store + gain
+            amounts += done
+            opportunities += opened
+        events = np.concatenate([np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1)
+        return agent_major_trace(self, noise, store, events, opportunities, {"trust": series})
+
+    def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
+        """The actions `columns` `[6, n, B]` and traits `[B, n, 2]` as the encounters read them."""
+        threshold, believe, promise, keep, via_helper, misreport = columns
+        trait = np.ascontiguousarray(traits[..., 0].T)
+        return _Rules(threshold, believe, promise > 0.5, keep, via_helper > 0.5, trait, np.maximum(trait, misreport), np.ascontiguousarray(_prior(traits).T))
+
+    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u):
+        """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for
+        `keep_u`). Returns gain `[n, B]`, event amounts `[K, n, B]` by the promiser (its own or
+        its helper's act), opportunities `[K, n, B]` and the trust share `[B]`."""
+        p, n = self.params, self.n_agents
+        amounts = np.zeros((len(self.event_kinds),) + r.trait.shape)
+        if n < 2:
+            return np.zeros(r.trait.shape), amounts, amounts.copy(), np.zeros(r.trait.shape[1])
+        k = 1 + t % (n - 1)
+
+        def partner(x):  # per trustor: the value of its trustee
+            return np.roll(x, -k, axis=0)
+
+        def trustor(x):  # per trustee: the value of its trustor
+            return np.roll(x, k, axis=0)
+
+        # the trustors (arrays indexed by trustor)
+        observed = observed_u < p.observe
+        shown = np.clip(partner(r.trait) + p.reputation_noise * reputation, 0.0, 1.0)
+        told = r.believe * partner(r.report) + (1.0 - r.believe) * r.prior
+        invest = partner(r.promised) & (np.where(observed, shown, told) >= r.threshold)
+
+        # the trustees (indexed by trustee)
+        invested = trustor(invest)
+        kept = keep_u < r.keep
+        owed = p.return_share * p.factor * p.stake
+        returned = np.where(kept, owed, 0.0) * invested
+        unseen = trustor(~observed) & r.promised
+        gain = invested * (p.factor * p.stake) - returned - (r.promised & r.helper) * p.helper_fee
+        gain += partner(returned) - invest * p.stake
+        amounts[BREAK] = np.where(kept, 0.0, owed) * invested
+        amounts[DECEIVE] = (r.report - r.trait) * unseen
+        opened = np.stack([invested, unseen]).astype(np.float64)
+        return gain, amounts, opened, invest.sum(axis=0) / n
+
+    def fitness(self, state: State) -> np.ndarray:
+        return state["store"].copy()
+
+    def record(self, state: State) -> dict[str, np.ndarray]:
+        return {"trust": state["trust"].copy()}
+
+
+def parallel_env(n_agents: int = 4, steps: int = 30, params: PromisesParams | None = None, **kw: Any):
+    """The promises arena as a PettingZoo `ParallelEnv` (B = 1); traits via `reset(options=)`."""
+    from purity.arenas.wrapper import ParallelArenaEnv
+
+    return ParallelArenaEnv(PromisesArena(n_agents, steps, params), **kw)

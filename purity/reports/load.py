@@ -1,0 +1,543 @@
+"""Read a run directory into memory.
+
+Only the files of the run directory are read (never `tournament` code), so a report can be rebuilt
+from the directory alone, years later. polars is imported inside the functions: `import reports`
+must stay cheap because the CLI imports it to build `--help`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MANIFEST = "manifest.json"
+DRIFT_DIR = "drift"
+TABLES = ("agents", "episodes", "lineage", "reflection")
+
+MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
+REPLICATES_ROLE = "replicates"
+SWEEP_MANIFEST = "sweep.json"
+SWEEP_TABLE = "sweep.parquet"
+SWEEP_ROLE = "sweep"
+SWEEP_RUNS = "runs"
+SWEEP_STATUSES = ("pending", "running", "complete", "failed")
+DEFAULT_LOCK_IN = 0.9
+
+AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "founder",
+                 "payoff", "fitness", "utility", "process_share")
+EPISODE_COLUMNS = ("generation", "group", "episode", "id", "profile", "fitness_gain", "utility",
+                   "watched")
+LINEAGE_COLUMNS = ("generation", "parent", "child", "kind")
+REFLECTION_COLUMNS = ("generation", "id", "mode", "rule", "candidate", "change", "term", "before", "after",
+                      "score", "chosen")
+
+
+class ReportError(Exception):
+    """A run directory that cannot be reported on; the message names the file and what was expected."""
+
+    def __init__(self, path: Path | str, expected: str) -> None:
+        self.path = Path(path)
+        self.expected = expected
+        super().__init__(f"{self.path}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a report needs, as read from one run directory."""
+
+    path: Path
+    manifest: dict[str, Any]
+    agents: pl.DataFrame
+    episodes: pl.DataFrame
+    lineage: pl.DataFrame
+    drift: Run | None = None
+    reflection: pl.DataFrame | None = None  # every candidate change agents considered (runs with reflection)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["survival_threshold"])
+
+    @property
+    def terms(self) -> list[dict[str, Any]]:
+        return list(self.manifest["terms"])
+
+    @property
+    def process_terms(self) -> list[dict[str, Any]]:
+        return [t for t in self.manifest["terms"] if t.get("process")]
+
+    @property
+    def event_kinds(self) -> list[str]:
+        return [str(k) for k in self.manifest["arena"].get("event_kinds", [])]
+
+    @property
+    def has_oversight(self) -> bool:
+        return bool(self.manifest["arena"].get("has_oversight", False))
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.manifest.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+    @property
+    def lock_in_share(self) -> float:
+        return lock_in_threshold(self.manifest)
+
+    @property
+    def stopped_at(self) -> int | None:
+        """Generation at which the run stopped at fixation, None if it did not."""
+        return stopped_at(self.manifest)
+
+    @property
+    def last_generation(self) -> int | None:
+        if self.agents.height == 0:
+            return None
+        return int(self.agents.get_column("generation").max())  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """One experiment run with several seeds: the top manifest and one complete `Run` per seed.
+
+    `runs` is in seed order. While the experiment is still running (or after it failed) a seed
+    whose folder has no manifest yet is listed in `missing` instead.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    runs: tuple[Run, ...]
+    missing: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def lock_in_share(self) -> float:
+        return lock_in_threshold(self.manifest)
+
+
+def lock_in_threshold(manifest: dict[str, Any]) -> float:
+    """The experiment's lineage-share threshold for lock-in (`[experiment] lock_in`), else 0.9."""
+    exp = manifest.get("experiment")
+    head = exp.get("experiment") if isinstance(exp, dict) else None
+    value = head.get("lock_in") if isinstance(head, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return DEFAULT_LOCK_IN
+    return float(value)
+
+
+def stopped_at(manifest: dict[str, Any]) -> int | None:
+    stopped = manifest.get("stopped")
+    if not isinstance(stopped, dict) or stopped.get("reason") != "fixation":
+        return None
+    g = stopped.get("generation")
+    return g if isinstance(g, int) and not isinstance(g, bool) else None
+
+
+def _has_role(file: Path, role: str) -> bool:
+    """Whether `file` is a readable JSON object whose "role" is `role`."""
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("role") == role
+
+
+def is_replicates(path: str | Path) -> bool:
+    """True when `path` holds a replicates directory (manifest role "replicates": one run per seed)."""
+    return _has_role(Path(path) / MANIFEST, REPLICATES_ROLE)
+
+
+def load_any(path: str | Path) -> Run | Replicates | Sweep:
+    """`load_sweep` for a sweep directory, `load_replicates` for a replicates directory, else `load`."""
+    if is_sweep(path):
+        return load_sweep(path)
+    return load_replicates(path) if is_replicates(path) else load(path)
+
+
+def kind_of(path: str | Path) -> str:
+    """ "sweep", "replicates" or "run": which layout `path` holds (by its manifest; not validated)."""
+    if is_sweep(path):
+        return "sweep"
+    return "replicates" if is_replicates(path) else "run"
+
+
+def load_replicates(path: str | Path) -> Replicates:
+    """Read a replicates directory: its manifest and the single-seed run in each `seed=<s>/` folder."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(path, "a run directory (it does not exist or is not a directory)")
+    file = path / MANIFEST
+    manifest = _read_json(file)
+    if manifest.get("role") != REPLICATES_ROLE:
+        raise ReportError(file, 'role "replicates" (this is a single-seed run: use reports.load)')
+    runs, seeds = manifest.get("runs"), manifest.get("seeds")
+    if not isinstance(runs, list) or not runs or not all(isinstance(r, str) for r in runs):
+        raise ReportError(file, 'runs to be a non-empty list of folder names ("seed=<s>")')
+    if not isinstance(seeds, list) or len(seeds) != len(runs) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ReportError(file, "seeds to be a list of integers, one per entry of runs")
+    for name in runs:
+        if Path(name).is_absolute() or ".." in Path(name).parts or name in ("", "."):
+            raise ReportError(file, f"runs to name folders inside the directory (got {name!r})")
+    done = manifest.get("status") == "complete"
+    loaded: list[tuple[int, Run]] = []
+    missing: list[str] = []
+    for seed, name in sorted(zip(seeds, runs)):
+        sub = path / name
+        if not done and not (sub / MANIFEST).is_file():
+            missing.append(name)  # not started yet, or the run failed before it
+            continue
+        loaded.append((seed, load(sub)))
+    return Replicates(path, manifest, tuple(r for _, r in loaded), tuple(missing))
+
+
+def load(run_dir: str | Path, *, tables: tuple[str, ...] = TABLES) -> Run:
+    """Read `run_dir` (and its `drift/` twin, if present) into a `Run`; raise `ReportError` if it is not a run.
+
+    `tables` picks which of agents, episodes, lineage, reflection are read; the others are empty
+    frames with their required columns (a sweep summary needs the agents only, and episodes are
+    the bulk). A run without reflection has an empty reflection frame.
+    """
+    path = Path(run_dir)
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise ValueError(f"tables must be among {TABLES}, got {unknown}")
+    run = _load_one(path, tables)
+    drift_dir = path / DRIFT_DIR
+    drift = None
+    if (drift_dir / MANIFEST).exists() or _parquet_files(drift_dir):
+        drift = _load_one(drift_dir, tables)
+    return Run(run.path, run.manifest, run.agents, run.episodes, run.lineage, drift, run.reflection)
+
+
+def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
+    if not path.is_dir():
+        raise ReportError(path, "a run directory (it does not exist or is not a directory)")
+    manifest = read_manifest(path / MANIFEST)
+    weight_cols = [f"w:{t['key']}" for t in manifest["terms"]]
+    kinds = [str(k) for k in manifest["arena"].get("event_kinds", [])]
+    event_cols = [f"{p}:{k}" for k in kinds for p in ("own", "helper", "opportunity")]
+
+    def read(table: str, required: tuple[str, ...]) -> pl.DataFrame:
+        if table in tables:
+            return _read_table(path, table, required)
+        import polars as pl
+
+        return pl.DataFrame({c: [] for c in required})
+
+    agents = read("agents", (*AGENT_COLUMNS, *weight_cols))
+    if "mutation" not in agents.columns:  # runs written before the column existed
+        import polars as pl
+
+        agents = agents.with_columns(mutation=pl.lit(None, dtype=pl.String))
+    episodes = read("episodes", (*EPISODE_COLUMNS, *event_cols))
+    if "change" not in agents.columns:  # runs written before reflection existed
+        import polars as pl
+
+        agents = agents.with_columns(change=pl.lit(None, dtype=pl.String))
+    lineage = read("lineage", LINEAGE_COLUMNS)
+    reflection = read("reflection", REFLECTION_COLUMNS)
+    return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
+               _typed_lineage(lineage), None, _typed_reflection(reflection))
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    if not file.is_file():
+        raise ReportError(file, "a manifest.json (not a run directory, or the run never started)")
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(file, f"valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(file, "a JSON object at the top level")
+    return manifest
+
+
+def read_manifest(file: Path) -> dict[str, Any]:
+    """Parse and check a single-seed run's manifest.json; weights "inf" become float('inf')."""
+    manifest = _read_json(file)
+    if manifest.get("role") == REPLICATES_ROLE:
+        raise ReportError(file, "a single-seed run (this directory holds one run per seed: "
+                                "use reports.load_replicates, or report on a seed=<s> folder)")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise ReportError(file, f"the keys {', '.join(missing)}")
+    try:
+        float(manifest["survival_threshold"])
+    except (TypeError, ValueError):
+        raise ReportError(file, "survival_threshold to be a number") from None
+    if not isinstance(manifest["arena"], dict):
+        raise ReportError(file, "arena to be an object with name, has_oversight, event_kinds")
+    terms = manifest["terms"]
+    if not isinstance(terms, list) or not all(isinstance(t, dict) and "key" in t for t in terms):
+        raise ReportError(file, "terms to be a list of objects, each with a key")
+    if not isinstance(manifest["profiles"], dict):
+        raise ReportError(file, "profiles to be an object {name: {description, weights}}")
+    for name, profile in manifest["profiles"].items():
+        if not isinstance(profile, dict):
+            raise ReportError(file, f"profiles.{name} to be an object with description and weights")
+        weights = profile.get("weights") or {}
+        if not isinstance(weights, dict):
+            raise ReportError(file, f"profiles.{name}.weights to be an object {{term key: number}}")
+        profile["weights"] = {str(k): _weight(file, name, k, v) for k, v in weights.items()}
+    return manifest
+
+
+def _weight(file: Path, profile: str, key: str, value: Any) -> float:
+    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ReportError(file, f'profiles.{profile}.weights."{key}" to be a number or "inf"')
+    return float(value)
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("**/*.parquet") if not p.name.startswith("."))
+
+
+def _read_table(path: Path, table: str, required: tuple[str, ...]) -> pl.DataFrame:
+    """Concatenate `<table>/**/*.parquet`; missing table → an empty frame with `required` columns."""
+    import polars as pl
+
+    files = _parquet_files(path / table)
+    if not files:
+        return pl.DataFrame({c: [] for c in required})
+    try:  # fast path: one multi-file read; any problem → per file, to name the culprit
+        df = pl.read_parquet(files, hive_partitioning=False)
+        if all(c in df.columns for c in required):
+            return df
+    except Exception:  # noqa: BLE001, S110
+        pass
+    frames = []
+    for f in files:
+        try:
+            df = pl.read_parquet(f, hive_partitioning=False)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
+            raise ReportError(f, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise ReportError(f, f"the columns {', '.join(missing)}")
+        frames.append(df)
+    try:
+        return pl.concat(frames, how="diagonal_relaxed")
+    except Exception as exc:  # noqa: BLE001
+        raise ReportError(path / table, f"parquet parts with compatible schemas ({exc})") from None
+
+
+def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:
+    import polars as pl
+
+    ints = ["generation", "id", "slot", "parent", "founder"]
+    floats = ["payoff", "fitness", "utility", "process_share", *weight_cols]
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ints],
+        *[pl.col(c).cast(pl.Float64) for c in floats],
+        *[pl.col(c).cast(pl.String) for c in ("profile", "origin", "mutation", "change")],
+        pl.col("^policy:.*$").cast(pl.Float64),
+    )
+    return df.sort("generation", "id")
+
+
+def _typed_episodes(df: pl.DataFrame, event_cols: list[str]) -> pl.DataFrame:
+    import polars as pl
+
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "group", "episode", "id")],
+        *[pl.col(c).cast(pl.Float64) for c in ("fitness_gain", "utility", *event_cols)],
+        pl.col("profile").cast(pl.String),
+        pl.col("watched").cast(pl.Boolean),
+    )
+    return df.sort("generation", "group", "episode", "id")
+
+
+def _typed_reflection(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "id", "candidate")],
+        *[pl.col(c).cast(pl.String) for c in ("mode", "rule", "change", "term")],
+        *[pl.col(c).cast(pl.Float64) for c in ("before", "after", "score")],
+        pl.col("chosen").cast(pl.Boolean),
+    )
+    return df.sort("generation", "id", "mode", "candidate")
+
+
+def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:
+    """Typed lineage rows; `change`, `before`, `after` (self-modification rows and design labels)
+    are null where a run written before they existed lacks them."""
+    import polars as pl
+
+    optional = {"change": pl.String, "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}
+    df = df.with_columns(
+        *[pl.col(c).cast(pl.Int64) for c in ("generation", "parent", "child")],
+        pl.col("kind").cast(pl.String),
+        *[(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c) for c, t in optional.items()],
+    )
+    return df.sort("generation", "child")
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep as its manifest records it: grid settings, seed, status, error, summary.
+
+    `summary` holds the run's row of `sweep.parquet` (figures such as `mean_process_share`,
+    `mean_payoff`, `share:<term key>`) when the table has it, else the manifest's copy; it is empty
+    for a run that did not finish and for a seed-replicates run (the sweep summarises only
+    single-seed runs). `path` is the run's directory (`runs/<name>`), which may not exist yet.
+    """
+
+    name: str
+    settings: dict[str, Any]
+    seed: int | None
+    status: str
+    error: str | None
+    summary: dict[str, Any]
+    experiment: str | None
+    path: Path
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / MANIFEST).is_file()
+
+    @property
+    def is_replicates(self) -> bool:
+        return is_replicates(self.path)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep directory: the manifest (`sweep.json`), its runs in manifest order, and `sweep.parquet`
+    (None while the sweep is running: the table is written when it ends)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    keys: tuple[str, ...]
+    runs: tuple[SweepRun, ...]
+    table: pl.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def status(self) -> str | None:
+        status = self.manifest.get("status")
+        return str(status) if status is not None else None
+
+    def values(self, key: str) -> list[Any]:
+        """The values `key` takes over the runs, in order of first appearance (the grid's order)."""
+        seen: dict[str, Any] = {}
+        for run in self.runs:
+            if key in run.settings:
+                seen.setdefault(json.dumps(run.settings[key], sort_keys=True), run.settings[key])
+        return list(seen.values())
+
+
+def is_sweep(path: str | Path) -> bool:
+    """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
+    return _has_role(Path(path) / SWEEP_MANIFEST, SWEEP_ROLE)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read a sweep directory's manifest and table; raise `ReportError` naming the file if it is not one.
+
+    The runs' own directories are not read here (a sweep can hold thousands): `SweepRun.path`
+    points at each; `purity.reports.load_any(run.path)` reads one.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(path, "a sweep directory (it does not exist or is not a directory)")
+    file = path / SWEEP_MANIFEST
+    if not file.is_file():
+        raise ReportError(file, "a sweep.json (not a sweep directory, or the sweep never started)")
+    manifest = _read_json(file)
+    if manifest.get("role") != SWEEP_ROLE:
+        raise ReportError(file, 'role "sweep"')
+    keys = manifest.get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ReportError(file, "keys to be a list of experiment keys (strings)")
+    records = manifest.get("runs")
+    if not isinstance(records, dict):
+        raise ReportError(file, "runs to be an object {run name: {settings, seed, status, error, summary}}")
+    table = _read_sweep_table(path / SWEEP_TABLE)
+    rows = _table_summaries(table)
+    runs = []
+    for name, record in records.items():
+        where = f"runs.{name}"
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise ReportError(file, f"run names that are plain folder names (got {name!r})")
+        if not isinstance(record, dict):
+            raise ReportError(file, f"{where} to be an object with settings, seed, status")
+        settings = record.get("settings", {})
+        if not isinstance(settings, dict):
+            raise ReportError(file, f"{where}.settings to be an object {{key: value}}")
+        seed = record.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ReportError(file, f"{where}.seed to be an integer")
+        status = record.get("status", "pending")
+        if status not in SWEEP_STATUSES:
+            raise ReportError(file, f"{where}.status to be one of {', '.join(SWEEP_STATUSES)}")
+        error = record.get("error")
+        summary = record.get("summary") or {}
+        if not isinstance(summary, dict):
+            raise ReportError(file, f"{where}.summary to be an object")
+        summary = rows.get(name) or summary
+        experiment = record.get("experiment")
+        runs.append(SweepRun(name, dict(settings), seed, str(status),
+                             None if error is None else str(error), dict(summary),
+                             str(experiment) if experiment is not None else None,
+                             path / SWEEP_RUNS / name))
+    return Sweep(path, manifest, tuple(keys), tuple(runs), table)
+
+
+SWEEP_TABLE_COLUMNS = ("run", "seed", "status", "error")
+
+
+def _read_sweep_table(file: Path) -> pl.DataFrame | None:
+    if not file.is_file():
+        return None
+    import polars as pl
+
+    try:
+        table = pl.read_parquet(file)
+    except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
+        raise ReportError(file, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in SWEEP_TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ReportError(file, f"the columns {', '.join(missing)}")
+    return table
+
+
+def _table_summaries(table: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """run name → its summary figures in sweep.parquet (columns other than run, seed, status, error,
+    set:<key>), nulls left out."""
+    if table is None:
+        return {}
+    cols = [c for c in table.columns if c not in SWEEP_TABLE_COLUMNS and not c.startswith("set:")]
+    out = {}
+    for row in table.select("run", *cols).iter_rows(named=True):
+        figures = {c: row[c] for c in cols if row[c] is not None}
+        if figures:
+            out[str(row["run"])] = figures
+    return out

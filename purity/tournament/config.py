@@ -1,0 +1,373 @@
+"""Experiment files: read, check and resolve them into frozen dataclasses.
+
+Every section is checked strictly (unknown keys are errors) so that a typo in a long sweep is
+caught before a single generation runs. `Experiment.resolved()` is what the manifest records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from purity.agents import profiles
+from purity.agents.deciders import DECIDERS, Capability
+from purity.agents.learners import REWARDS, Training
+from purity.agents.preferences import Profile
+from purity.agents.reflection import RULES as EVALUATION_RULES, Reflector
+from purity.arenas import arena_class, events, names as arena_names, properties
+from purity.arenas.core import Arena
+from purity.arenas.inputs import InputError, Table, load_toml, read_params
+from purity.tournament.mutation import MutationSpec
+
+MATCHINGS = ("well_mixed", "graph", "assortative")
+PLAYS = ("groups", "all_pairs")
+SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none", "keep")
+RULES = ("linear", "exponential")
+DISTRIBUTIONS = ("lognormal", "gaussian")
+
+
+@dataclass(frozen=True)
+class ArenaSpec:
+    name: str
+    episodes: int  # per generation, per group
+    group_size: int
+    steps: int
+    params: object  # the arena's frozen Params dataclass
+
+    def build(self) -> Arena:
+        return arena_class(self.name)(self.group_size, self.steps, self.params)
+
+
+@dataclass(frozen=True)
+class MixEntry:
+    profile: Profile
+    share: float
+    decider: str
+    capability: Capability
+    policy: tuple[float, ...]  # starting policy (the fixed decider's only one)
+
+
+@dataclass(frozen=True)
+class Selection:
+    kind: str = "moran"
+    intensity: float = 0.1
+    rule: str = "linear"
+
+
+SUCCESSORS = ("inherit", "design")
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """The reflection step (`[reflection]`): who reflects how, how often, at what cost."""
+
+    enabled: bool = False
+    rule: str = "realistic"  # evaluation rule: realistic | hedonistic | ignorant
+    self_modify: bool = False  # agents change their own weights in place
+    successors: str = "inherit"  # "design": offspring get the profile their parent designed
+    every: int = field(default=1, metadata={"low": 1, "high": 1_000_000})  # reflect in generations g % every == 0
+    cost: float = field(default=0.0, metadata={"low": 0.0, "high": 1e12})  # payoff an agent pays when it reflects
+    weaken: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0})  # factor of a weakened weight
+    strengthen: float = field(default=2.0, metadata={"low": 1.0, "high": 1000.0})  # factor of a strengthened weight
+    rescope: bool = True  # a constraint may move to another scope
+    outcomes: bool = True  # outcome weights may be weakened or strengthened
+
+    @property
+    def reflector(self) -> Reflector:
+        return Reflector(self.weaken, self.strengthen, self.rescope, self.outcomes)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """What reflection decides, in order: the agent itself first, then its successors."""
+        if not self.enabled:
+            return ()
+        return ("self_modify",) * self.self_modify + ("design",) * (self.successors == "design")
+
+    def due(self, generation: int) -> bool:
+        return bool(self.modes) and generation % self.every == 0
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Who plays whom (and, on a graph, who replaces whom)."""
+
+    kind: str = "well_mixed"
+    play: str = "groups"  # "all_pairs": every agent meets every other once (2-player arenas)
+    sigma: float = 0.0  # assortative: chance that a partner shares the focal agent's type
+    generator: str | None = None  # graph: a networkx *_graph function ...
+    args: tuple[tuple[str, object], ...] = ()  # ... and its arguments
+    file: str | None = None  # graph: or a graph file
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    seed: int
+    generations: int
+    population: int
+    survival_threshold: float
+    arena: ArenaSpec
+    mix: tuple[MixEntry, ...]
+    matching: Matching
+    selection: Selection
+    mutation: MutationSpec
+    reflection: Reflection
+    neutral_drift: bool
+    source: str
+    stop_at_fixation: bool = False
+    lock_in: float = 0.9
+    seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
+    training: Training = Training()  # how the mix's learners learn
+
+    def with_seed(self, seed: int) -> "Experiment":
+        return dataclasses.replace(self, seed=seed)
+
+    def replicates(self) -> list["Experiment"]:
+        """One single-seed experiment per replicate seed: seed, seed + 1, …"""
+        return [dataclasses.replace(self, seed=self.seed + k, seeds=1) for k in range(self.seeds)]
+
+    def drift_twin(self) -> "Experiment":
+        """The same population, update rule and seed family with fitness ignored (intensity 0):
+        the neutral-drift control every selection effect is measured against."""
+        selection = dataclasses.replace(self.selection, intensity=0.0)
+        return dataclasses.replace(self, selection=selection, neutral_drift=False)
+
+    def resolved(self) -> dict:
+        """Plain data for the manifest: every default filled in, profiles inlined."""
+        return {
+            "experiment": {
+                "name": self.name,
+                "description": self.description,
+                "seed": self.seed,
+                "generations": self.generations,
+                "population": self.population,
+                "survival_threshold": self.survival_threshold,
+                "stop_at_fixation": self.stop_at_fixation,
+                "lock_in": self.lock_in,
+                "seeds": self.seeds,
+                "source": self.source,
+            },
+            "arena": {
+                "name": self.arena.name,
+                "episodes": self.arena.episodes,
+                "group_size": self.arena.group_size,
+                "steps": self.arena.steps,
+                **dataclasses.asdict(self.arena.params),
+            },
+            "population": {
+                "mix": [
+                    {
+                        "profile": entry.profile.name,
+                        "source": entry.profile.source,
+                        "share": entry.share,
+                        "decider": entry.decider,
+                        "capability": dataclasses.asdict(entry.capability),
+                        "policy": list(entry.policy),
+                    }
+                    for entry in self.mix
+                ]
+            },
+            "matching": {**dataclasses.asdict(self.matching), "args": dict(self.matching.args)},
+            "selection": dataclasses.asdict(self.selection),
+            "mutation": dataclasses.asdict(self.mutation),
+            "reflection": dataclasses.asdict(self.reflection),
+            "control": {"neutral_drift": self.neutral_drift},
+            "training": training_data(self.training),
+        }
+
+    @property
+    def learns(self) -> bool:
+        return any(entry.decider == "learner" for entry in self.mix)
+
+
+def training_data(training: Training) -> dict:
+    """The `[training]` table of an experiment, every value explicit."""
+    return {**dataclasses.asdict(training), "violations": list(training.violations)}
+
+
+def load(path: str | Path, seed: int | None = None) -> Experiment:
+    """Read and check an experiment file; `seed` overrides `[experiment] seed`."""
+    path = Path(path)
+    top = Table(load_toml(path), path)
+    head = top.table("experiment", required=True)
+    name = head.folder_name("name", "run directory")
+    description = head.string("description", default="")
+    file_seed = head.integer("seed", default=0, low=0, high=2**63 - 1)
+    generations = head.integer("generations", low=1, high=1_000_000)
+    population = head.integer("population", low=2, high=10_000_000)
+    threshold = head.number("survival_threshold", default=0.1, low=0.0)
+    stop_at_fixation = head.boolean("stop_at_fixation", default=False)
+    lock_in = head.number("lock_in", default=0.9, low=0.0, high=1.0)
+    seeds = head.integer("seeds", default=1, low=1, high=100_000)
+    head.done()
+
+    arena = _arena(top.table("arena", required=True), path)
+    if population % arena.group_size:
+        raise InputError(path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population)
+    mix = _mix(top.table("population", required=True), path, arena)
+    matching = _matching(top.table("matching"), path, population, arena)
+    selection = _selection(top.table("selection"))
+    mutation = read_params(MutationSpec, top.table("mutation").data, path, "mutation")
+    if mutation.distribution not in DISTRIBUTIONS:
+        raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
+    reflection = _reflection(top.table("reflection"), path)
+    training = _training(top.table("training"), arena)
+    control = top.table("control")
+    neutral_drift = control.boolean("neutral_drift", default=False)
+    control.done()
+    top.done()
+    return Experiment(
+        name, description, file_seed if seed is None else seed, generations, population, threshold,
+        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds, training,
+    )
+
+
+def _arena(table: Table, path: Path) -> ArenaSpec:
+    name = table.string("name", choices=arena_names())
+    episodes = table.integer("episodes", default=4, low=1, high=100_000)
+    group_size = table.integer("group_size", default=4, low=2, high=1000)
+    steps = table.integer("steps", default=50, low=1, high=1_000_000)
+    cls = arena_class(name)
+    params = read_params(cls.Params, table.rest(), path, table.where)
+    spec = ArenaSpec(name, episodes, group_size, steps, params)
+    try:
+        spec.build()
+    except ValueError as error:
+        raise InputError(path, "arena", f"settings the {name} arena accepts ({error})") from None
+    return spec
+
+
+def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
+    entries = table.tables("mix", required=True)
+    table.done()
+    if not entries:
+        raise table.error("mix", "at least one [[population.mix]] entry")
+    built = arena.build()
+    mix = []
+    for entry in entries:
+        reference = entry.string("profile")
+        found = profiles.resolve(reference, path.parent)
+        if found is None:
+            library = ", ".join(profiles.library())
+            raise entry.error("profile", f"a library profile ({library}) or a path to a .toml file", reference)
+        profile = profiles.load(found)
+        _check_series(profile, built, path, entry.field("profile"))
+        share = entry.number("share", low=0.0, high=1.0)
+        decider = entry.string("decider", default="planner", choices=DECIDERS)
+        raw = entry.table("capability")
+        capability = read_params(Capability, raw.data, path, raw.where)
+        policy = _policy(entry.table("policy"), built.policy_names, built.default_policy)
+        entry.done()
+        mix.append(MixEntry(profile, share, decider, capability, policy))
+    total = sum(entry.share for entry in mix)
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise InputError(path, "population.mix.share", "shares that sum to 1", round(total, 12))
+    return tuple(mix)
+
+
+def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> None:
+    """A standing property is only meaningful in an arena that records the series it reads."""
+    for term in profile.terms:
+        if term.kind == "standing":
+            series = properties.get(term.name).series
+            if series not in arena.series_names:
+                recorded = ", ".join(arena.series_names) or "none"
+                raise InputError(path, field, f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}", profile.source)
+
+
+def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
+    values = tuple(table.number(name, default=float(value), low=0.0, high=1.0) for name, value in zip(names, default))
+    table.done()
+    return values
+
+
+def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Matching:
+    kind = table.string("kind", default="well_mixed", choices=MATCHINGS)
+    play = table.string("play", default="groups", choices=PLAYS)
+    sigma = table.number("sigma", default=0.0, low=0.0, high=1.0) if kind == "assortative" else 0.0
+    generator = file = None
+    args: dict = {}
+    if kind == "graph":
+        generator = table.string("generator", default=None)
+        file = table.string("file", default=None)
+        args = table.table("args").data
+        if (generator is None) == (file is None):
+            raise table.error("generator", "either a networkx generator name or a graph file (one of the two)")
+        if file is not None:
+            file = str((path.parent / file) if not Path(file).is_absolute() else Path(file))
+    table.done()
+    if play == "all_pairs" and (kind != "well_mixed" or arena.group_size != 2):
+        raise table.error("play", '"all_pairs" only with kind = "well_mixed" and arena.group_size = 2', play)
+    matching = Matching(kind, play, sigma, generator, tuple(sorted(args.items())), file)
+    if kind == "graph":
+        from purity.tournament.matching import graph_structure
+
+        try:
+            structure = graph_structure(generator, args, file)
+        except ValueError as error:
+            raise table.error("generator" if generator else "file", f"a usable graph ({error})", generator or file) from None
+        if structure.n != population:
+            raise table.error("args" if generator else "file", f"a graph with experiment.population = {population} nodes", f"{structure.n} nodes")
+    return matching
+
+
+def _selection(table: Table) -> Selection:
+    selection = Selection(
+        kind=table.string("kind", default=Selection.kind, choices=SELECTIONS),
+        intensity=table.number("intensity", default=Selection.intensity, low=0.0),
+        rule=table.string("rule", default=Selection.rule, choices=RULES),
+    )
+    table.done()
+    return selection
+
+
+def _training(table: Table, arena: ArenaSpec) -> Training:
+    """The learners' reward and step; violations default to the arena's violation kinds."""
+    kinds = arena.build().event_kinds
+    defaults = Training()
+    training = Training(
+        reward=table.string("reward", default=defaults.reward, choices=REWARDS),
+        penalty=table.number("penalty", default=defaults.penalty, low=0.0, high=1e12),
+        learning_rate=table.number("learning_rate", default=defaults.learning_rate, low=0.0, high=1000.0),
+        exploration=table.number("exploration", default=defaults.exploration, low=0.0, high=0.5),
+        violations=table.strings("violations", default=events.violations(kinds), choices=kinds),
+    )
+    table.done()
+    return training
+
+
+def _reflection(table: Table, path: Path) -> Reflection:
+    reflection = read_params(Reflection, table.data, path, "reflection")
+    if reflection.rule not in EVALUATION_RULES:
+        raise InputError(path, "reflection.rule", "one of " + ", ".join(repr(r) for r in EVALUATION_RULES), reflection.rule)
+    if reflection.successors not in SUCCESSORS:
+        raise InputError(path, "reflection.successors", "one of " + ", ".join(repr(s) for s in SUCCESSORS), reflection.successors)
+    if reflection.enabled and not reflection.modes:
+        raise InputError(path, "reflection", 'self_modify = true or successors = "design" when enabled = true (else nothing reflects)')
+    return reflection
+
+
+def validate(path: str | Path) -> str:
+    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
+    one-line summary of what it is."""
+    data = load_toml(path)
+    if "sweep" in data:
+        import tempfile
+
+        from purity.tournament import sweep
+
+        loaded = sweep.load(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            sweep.materialize(loaded, Path(scratch))
+        keys = len({key for point in loaded.points for key, _ in point.settings})
+        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
+    if "experiment" in data:
+        experiment = load(path)
+        return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
+    if "profile" in data:
+        profile = profiles.parse(data, path)
+        return f"profile {profile.name!r}: {len(profile.terms)} terms"
+    raise InputError(path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)")

@@ -1,0 +1,70 @@
+"""Where tasks run: in this process (`--workers 0`) or on Ray (a private local instance by
+default, an existing cluster with `--address`). Results always come back in submission order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import purity.agents as agents
+import purity.arenas as arenas
+import purity.tournament as tournament
+class InProcess:
+    workers = 1
+
+    def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
+        return [fn(shared, item) for item in items]
+
+    def close(self) -> None:
+        pass
+
+
+class RayExecutor:
+    """Ray tasks, one per batch of groups; `shared` is put in the object store once per map."""
+
+    def __init__(self, workers: int | None, address: str | None):
+        import ray
+
+        self.ray = ray
+        address = address or os.environ.get("RAY_ADDRESS")
+        if address:
+            # Workers on other nodes get the code from here; nothing but the declared
+            # dependencies is assumed installed there.
+            modules = [str(Path(m.__file__).parent) for m in (arenas, agents, tournament)]
+            ray.init(address=address, runtime_env={"py_modules": modules}, log_to_driver=False, logging_level=logging.ERROR)
+        else:
+            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self._remote: dict[Callable, Any] = {}
+        self._refs: dict[int, tuple[Any, Any]] = {}  # id(shared) -> (shared, its object ref)
+        self._lock = threading.Lock()  # runs of a sweep map from several threads at once
+
+    def _ref(self, shared: Any) -> Any:
+        with self._lock:
+            known = self._refs.get(id(shared))
+            if known is None or known[0] is not shared:
+                if len(self._refs) > 64:  # forget finished runs' setups
+                    self._refs.clear()
+                known = self._refs[id(shared)] = (shared, self.ray.put(shared))
+            return known[1]
+
+    def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
+        with self._lock:
+            # SPREAD: a generation's tasks go to different nodes of a cluster, not one busy node.
+            remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn))
+        ref = self._ref(shared)
+        return self.ray.get([remote.remote(ref, item) for item in items])
+
+    def close(self) -> None:
+        self.ray.shutdown()
+
+
+def executor(workers: int | None, address: str | None):
+    """`workers == 0` runs in-process; otherwise Ray (local with `workers` CPUs, or a cluster)."""
+    if workers == 0:
+        return InProcess()
+    return RayExecutor(workers, address)

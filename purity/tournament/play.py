@@ -1,0 +1,133 @@
+"""One task of a generation: a batch of groups plans, plays its episodes and reports rows.
+
+This is the unit sent to a Ray worker. Every random stream is keyed by (generation, group,
+purpose), never by task or worker, so how groups are batched into tasks changes no number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from purity.agents.deciders import Capability, PlanGroup, alike_fitness, plan
+from purity.agents.learners import Training, reinforce, reward, sample
+from purity.agents.preferences import Term, features, utility
+from purity.arenas.core import concat_noise
+from purity.tournament.config import ArenaSpec, Reflection
+
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5, "reflect": 6}
+
+
+def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
+    """The random stream of one (generation, group, purpose) of a run."""
+    key = (generation, group, PURPOSES[purpose])
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every task of a run shares (sent to workers once)."""
+
+    seed: int
+    arena: ArenaSpec
+    terms: tuple[Term, ...]
+    planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
+    learners: tuple[bool, ...] = ()  # per mix entry: its decider is a learner
+    training: Training = Training()
+    reflection: Reflection = Reflection()
+
+
+@dataclass(frozen=True)
+class GroupBatch:
+    generation: int
+    groups: np.ndarray  # [G] global group indices
+    entries: np.ndarray  # [G, n] mix entry of each member
+    weights: np.ndarray  # [G, n, T]
+    policies: np.ndarray  # [G, n, P] current policies
+    kin: np.ndarray  # [G, n, n]
+    planning: np.ndarray  # [G, n] bool: members that choose their policy in this group
+    episodes: int
+    traits: np.ndarray | None = None  # [G, n, F] public traits, for arenas that show them
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    policies: np.ndarray  # [G, n, P] policies played this generation; learners: θ after the update
+    fitness: np.ndarray  # [G, E, n] end-state resource per episode
+    utility: np.ndarray  # [G, E, n] own utility per episode
+    own: np.ndarray  # [G, E, n, K] events done by the agent itself
+    helper: np.ndarray  # [G, E, n, K] events done by its helpers
+    opportunities: np.ndarray  # [G, E, n, K]
+    watched: np.ndarray  # [G, E]
+    detected: np.ndarray  # [G, E, n, K] events done by the agent or its helpers that were seen
+    reward: np.ndarray  # [G, E, n] learners' training reward, NaN for other deciders
+
+
+def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
+    """[G, n, P] policies after the planners marked in `batch.planning` chose theirs."""
+    arena = setup.arena.build()
+    plan_groups = [
+        PlanGroup(
+            batch.weights[i],
+            batch.policies[i],
+            tuple(
+                (slot, setup.planners[e])
+                for slot, e in enumerate(batch.entries[i])
+                if setup.planners[e] is not None and batch.planning[i, slot]
+            ),
+            batch.kin[i],
+            None if batch.traits is None else batch.traits[i],
+        )
+        for i in range(len(batch.groups))
+    ]
+    plan_rngs = [stream(setup.seed, batch.generation, int(g), "plan") for g in batch.groups]
+    return np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
+
+
+def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
+    """Plan (members marked in `batch.planning`), then play `batch.episodes` episodes per group;
+    learners play Bernoulli draws of their θ and return θ after one REINFORCE step (design §4
+    step 5, done here where the episodes are)."""
+    arena = setup.arena.build()
+    episodes = batch.episodes
+    count = len(batch.groups)
+    policies = plan_groups(setup, batch) if batch.planning.any() else batch.policies
+    learns = np.asarray(setup.learners, dtype=bool)[batch.entries] if setup.learners else np.zeros(batch.entries.shape, bool)
+
+    noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
+    played = np.repeat(policies, episodes, axis=0)
+    if learns.any():
+        shape = (episodes, *policies.shape[1:])
+        uniform = np.concatenate([stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups])
+        played = sample(played, uniform, np.repeat(learns, episodes, axis=0))
+    shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
+    trace = arena.rollout(played, noise, traits=shown)
+    weights = np.repeat(batch.weights, episodes, axis=0)
+
+    universal = [t for t, term in enumerate(setup.terms) if term.kind == "universalization"]
+    slots = np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
+    alike = alike_fitness(arena, played, noise, slots, arena.steps, shown)
+    values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)
+
+    def shaped(array: np.ndarray) -> np.ndarray:
+        return array.reshape(count, episodes, *array.shape[1:])
+
+    own_utility = utility(values, weights)
+    rewards = np.full((count, episodes, arena.n_agents), np.nan)
+    if learns.any():
+        raw = shaped(reward(setup.training, trace, own_utility))
+        rewards = np.where(learns[:, None], raw, np.nan)
+        learned = reinforce(policies, shaped(played), raw, setup.training)
+        policies = np.where(learns[..., None], learned, policies)
+    return TaskResult(
+        policies=policies,
+        fitness=shaped(trace.fitness),
+        utility=shaped(own_utility),
+        own=shaped(trace.own_events()),
+        helper=shaped(trace.helper_events()),
+        opportunities=shaped(trace.opportunities),
+        watched=shaped(trace.watched),
+        detected=shaped(trace.own_detected() + trace.helper_detected()),
+        reward=rewards,
+    )

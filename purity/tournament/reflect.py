@@ -1,0 +1,140 @@
+"""The reflection step of a generation (design §4 step 3): a task that lets the planners of a
+batch of groups reflect, the `reflection/gen=<g>` table it gives, and that table applied to
+the population (self-modification in place, designs for the births that follow).
+
+The table is the record and the input: the runner applies what it wrote, and a resumed run
+applies what it reads back, so both reach selection with the same population.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, score_changes
+from purity.tournament.play import GroupBatch, Setup, stream
+from purity.tournament.population import ORIGINS, Designs, Population
+
+SELF_MODIFY = ORIGINS.index("self_modify")
+
+
+@dataclass(frozen=True)
+class Considered:
+    """Every change the reflecting agents of a task considered, one entry per candidate."""
+
+    group: np.ndarray  # [M] global group index
+    seat: np.ndarray  # [M] seat in the group
+    mode: np.ndarray  # [M] object: self_modify | design
+    candidate: np.ndarray  # [M] index among the agent's candidates (0 = keep)
+    change: np.ndarray  # [M] object: the change's label
+    term: np.ndarray  # [M] object: the key of the term it changes
+    before: np.ndarray  # [M] that term's weight before ...
+    after: np.ndarray  # [M] ... and after
+    score: np.ndarray  # [M] the score under the run's evaluation rule
+    chosen: np.ndarray  # [M] bool
+    weights: np.ndarray  # [M, T] the weight row after the change
+
+    @staticmethod
+    def none(terms: int) -> "Considered":
+        ints, floats, text = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, object)
+        return Considered(ints, ints, text, ints, text, text, floats, floats, floats, np.zeros(0, bool), np.zeros((0, terms)))
+
+
+def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
+    """The planners marked in `batch.planning` reflect: self-modification first (its choice is
+    the profile that then designs), then successor design, as `setup.reflection.modes` says."""
+    reflection = setup.reflection
+    arena = setup.arena.build()
+    weights = batch.weights.copy()
+    rngs = {int(g): stream(setup.seed, batch.generation, int(g), "reflect") for g in batch.groups}
+    seats = [(i, slot) for i in range(len(batch.groups)) for slot, e in enumerate(batch.entries[i]) if setup.planners[e] is not None and batch.planning[i, slot]]
+    parts: list[dict] = []
+    for mode in reflection.modes:
+        agents, agent_rngs = [], []
+        for i, slot in seats:
+            rng = rngs[int(batch.groups[i])]
+            capability = setup.planners[batch.entries[i, slot]]
+            changes = tuple(candidate_changes(weights[i, slot], setup.terms, reflection.reflector, capability, rng))
+            shown = None if batch.traits is None else batch.traits[i]
+            agents.append(Reflecting(weights[i].copy(), batch.policies[i], batch.kin[i], slot, capability, changes, shown))
+            agent_rngs.append(rng)
+        scores = score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs) if agents else []
+        for (i, slot), agent, score in zip(seats, agents, scores):
+            best = choose(score)
+            if mode == "self_modify":
+                weights[i, slot] = agent.changes[best].weights
+            parts.append({
+                "group": np.full(len(score), batch.groups[i]),
+                "seat": np.full(len(score), slot),
+                "mode": np.full(len(score), mode, dtype=object),
+                "candidate": np.arange(len(score)),
+                "change": np.array([c.label for c in agent.changes], dtype=object),
+                "term": np.array([c.term for c in agent.changes], dtype=object),
+                "before": np.array([c.before for c in agent.changes]),
+                "after": np.array([c.after for c in agent.changes]),
+                "score": score,
+                "chosen": np.arange(len(score)) == best,
+                "weights": np.stack([c.weights for c in agent.changes]),
+            })
+    if not parts:  # no planner in these groups
+        return Considered.none(len(setup.terms))
+    return Considered(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+
+
+def frame(considered: list[Considered], groups: np.ndarray, pop: Population, generation: int, rule: str, terms) -> pl.DataFrame:
+    """`reflection/gen=<g>`: one row per reflecting agent × mode × candidate change."""
+    merged = Considered(*(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(c) for c in considered))))
+    slot = groups[merged.group, merged.seat].astype(np.int64)
+    columns = {
+        "generation": np.full(len(slot), generation, dtype=np.int64),
+        "id": pop.ids[slot],
+        "slot": slot,
+        "mode": pl.Series(merged.mode.tolist(), dtype=pl.String),
+        "rule": pl.Series([rule] * len(slot), dtype=pl.String),
+        "candidate": merged.candidate.astype(np.int64),
+        "change": pl.Series(merged.change.tolist(), dtype=pl.String),
+        "term": pl.Series(merged.term.tolist(), dtype=pl.String),
+        "before": merged.before.astype(np.float64),
+        "after": merged.after.astype(np.float64),
+        "score": merged.score.astype(np.float64),
+        "chosen": merged.chosen.astype(bool),
+    }
+    columns |= {f"w:{term.key}": merged.weights[:, t].astype(np.float64) for t, term in enumerate(terms)}
+    return pl.DataFrame(columns).sort("slot", "mode", "candidate", descending=[False, True, False])
+
+
+def _self_modifications(table: pl.DataFrame) -> pl.DataFrame:
+    return table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != KEEP))
+
+
+def modified_slots(table: pl.DataFrame) -> np.ndarray:
+    """The slots of the agents that changed themselves by the choices of `table`, ascending."""
+    return np.sort(_self_modifications(table)["slot"].to_numpy().astype(np.int64))
+
+
+def apply(pop: Population, table: pl.DataFrame, terms, cost: float) -> tuple[Population, np.ndarray]:
+    """The population after the choices of `table` (self-modifications in place, designs kept
+    for the births that follow), and the payoff each agent paid for reflecting ([N])."""
+    chosen = table.filter(pl.col("chosen"))
+    weight_columns = [f"w:{term.key}" for term in terms]
+    weights, origin, change = pop.weights.copy(), pop.origin.copy(), pop.change.copy()
+    modified = _self_modifications(chosen)
+    slots = modified["slot"].to_numpy()
+    weights[slots] = modified.select(weight_columns).to_numpy().reshape(len(slots), len(terms))
+    origin[slots] = SELF_MODIFY
+    change[slots] = modified["change"].to_list()
+    designed = chosen.filter(pl.col("mode") == "design")
+    designs = None
+    if designed.height:
+        rows = np.full(pop.weights.shape, np.nan)
+        labels = np.full(pop.size, "", dtype=object)
+        dslots = designed["slot"].to_numpy()
+        rows[dslots] = designed.select(weight_columns).to_numpy().reshape(len(dslots), len(terms))
+        labels[dslots] = designed["change"].to_list()
+        designs = Designs(rows, labels)
+    paid = np.zeros(pop.size)
+    paid[np.unique(table["slot"].to_numpy())] = cost
+    return dataclasses.replace(pop, weights=weights, origin=origin, change=change, designs=designs), paid

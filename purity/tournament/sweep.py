@@ -1,0 +1,313 @@
+"""Sweeps: a grid over experiment keys × seeds, run as many runs under one sweep directory.
+
+```
+sweeps/<name>/
+  sweep.toml, sweep.json          the sweep file as given, and its manifest (runs, settings, status)
+  experiments/run-0001.toml       each run's full experiment file (base + its grid point + seed)
+  runs/<run name>/                ordinary run directories (design §7)
+  sweep.parquet                   one row per run: settings, status, error, summary figures
+```
+
+Runs execute concurrently (up to `max_concurrent`) in threads of this process, and every run cuts
+its generations into Ray tasks on the shared executor, so a laptop's two cores and a cluster's
+nodes are both kept busy: a small run uses few tasks and many run side by side. A run that fails
+is recorded with its error and the others go on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from purity.agents import profiles
+from purity.arenas.inputs import InputError, Table, load_toml
+from purity.tournament import config, storage
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: its name, grid settings and seed."""
+
+    name: str
+    settings: tuple[tuple[str, Any], ...]
+    seed: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    base: Path  # the base experiment file
+    points: tuple[Point, ...]
+    max_concurrent: int | None
+    source: Path
+    split_above: int = 1024  # runs with at least this many agents are cut into group tasks
+
+
+def load(path: str | Path) -> Sweep:
+    """Read and check a sweep file (the runs' experiments are checked by `materialize`)."""
+    path = Path(path)
+    top = Table(load_toml(path), path)
+    head = top.table("sweep", required=True)
+    name = head.folder_name("name", "sweep directory")
+    base = path.parent / head.string("experiment")
+    if not base.is_file():
+        raise head.error("experiment", "the path of an experiment file, relative to the sweep file", str(base))
+    seeds_value = head._raw("seeds", 1)
+    if isinstance(seeds_value, bool) or not isinstance(seeds_value, (int, list)):
+        raise head.error("seeds", "a number of seeds or a list of seeds", seeds_value)
+    if isinstance(seeds_value, int):
+        if seeds_value < 1:
+            raise head.error("seeds", "at least 1", seeds_value)
+        first = config.load(base).seed
+        seeds = [first + k for k in range(seeds_value)]
+    else:
+        if not seeds_value or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value):
+            raise head.error("seeds", "a non-empty list of whole numbers ≥ 0", seeds_value)
+        seeds = list(seeds_value)
+    max_concurrent = head.integer("max_concurrent", default=None, low=1, high=100_000) if head.has("max_concurrent") else None
+    head._seen.add("max_concurrent")
+    split_above = head.integer("split_above", default=1024, low=2, high=10_000_000)
+    head.done()
+    grid = top.table("grid")
+    axes = []
+    for key, values in grid.data.items():
+        if not isinstance(values, list) or not values:
+            raise grid.error(key, "a non-empty list of values", values)
+        axes.append((key, values))
+    grid._seen.update(grid.data)
+    top.done()
+    points = []
+    for combo in itertools.product(*(values for _, values in axes)) if axes else [()]:
+        for seed in seeds:
+            settings = tuple((key, value) for (key, _), value in zip(axes, combo))
+            points.append(Point(f"run-{len(points) + 1:04d}", settings, seed))
+    return Sweep(name, base, tuple(points), max_concurrent, path, split_above)
+
+
+def _set(data: dict, dotted: str, value: Any, file: Path) -> None:
+    """Set `a.b.0.c` in nested TOML data; integers index arrays of tables."""
+    parts = dotted.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise InputError(file, f"grid.{dotted}", f"an index below {len(node)} at {'.'.join(parts[: i + 1])}", part)
+            node = node[int(part)]
+        else:
+            node = node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise InputError(file, f"grid.{dotted}", f"a table at {'.'.join(parts[: i + 1])}", node)
+    if isinstance(node, list):
+        raise InputError(file, f"grid.{dotted}", "a key of a table, not an array", parts[-1])
+    node[parts[-1]] = value
+
+
+def _absolute_profiles(data: dict, base_dir: Path) -> None:
+    """Profile paths in the base are relative to it; the runs' files live elsewhere."""
+    for entry in data.get("population", {}).get("mix", []):
+        reference = entry.get("profile")
+        if isinstance(reference, str) and reference not in profiles.library():
+            entry["profile"] = str((base_dir / reference).resolve())
+
+
+def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config.Experiment]]:
+    """Write every run's experiment file and check it; nothing runs before all are valid."""
+    out = []
+    for point in sweep.points:
+        data = load_toml(sweep.base)
+        _absolute_profiles(data, sweep.base.parent)
+        for key, value in point.settings:
+            _set(data, key, value, sweep.source)
+        _set(data, "experiment.seed", point.seed, sweep.source)
+        _set(data, "experiment.name", point.name, sweep.source)
+        path = sweep_dir / "experiments" / f"{point.name}.toml"
+        storage.write_text(storage.toml_text(data), path)
+        try:
+            experiment = config.load(path)
+        except InputError as error:
+            settings = ", ".join(f"{k} = {v!r}" for k, v in point.settings) or "no grid settings"
+            raise InputError(sweep.source, error.field, f"{error.expected} (in {point.name}: {settings})", error.got) from None
+        out.append((point, path, experiment))
+    return out
+
+
+def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
+    """Figures of a finished run for the sweep table: the last generation's shares, payoff,
+    designs and training measures, as the sweep report computes them."""
+    from purity.reports import load as load_run
+    from purity.reports.sweep_report import final_figures
+
+    if experiment.seeds > 1:
+        return {}
+    return final_figures(load_run(run_dir), experiment.survival_threshold)
+
+
+def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
+    """Run a small experiment in one task (in that worker's process) and return its files.
+
+    Small runs spend most of their time in the driver's own work (selection, writes); as whole
+    tasks that work is spread over the workers too, and the files travel back with the result,
+    so worker nodes need no shared filesystem.
+    """
+    from purity.tournament import runner
+
+    with tempfile.TemporaryDirectory() as scratch:
+        run_dir = runner.run(experiment, Path(scratch), workers=0, progress=False)
+        return {str(path.relative_to(run_dir)): path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+
+
+class _Monitor(threading.Thread):
+    """Draws the sweep's progress bar from the runs' manifests (generations done, all runs)."""
+
+    def __init__(self, runs: list[Path], bar):
+        super().__init__(daemon=True)
+        self.runs, self.bar = runs, bar
+        self.stop = threading.Event()
+
+    def done(self) -> int:
+        total = 0
+        for run_dir in self.runs:
+            for manifest in run_dir.glob("**/manifest.json"):
+                try:
+                    total += json.loads(manifest.read_text()).get("generations_done", 0)
+                except (OSError, ValueError):
+                    pass
+        return total
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            self.bar.advance(self.done() - self.bar.done)
+
+
+def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: str | None = None, max_concurrent: int | None = None, force: bool = False, progress: bool = True, resume: bool = False) -> Path:
+    """Run (or resume) every run of a sweep; return the sweep directory."""
+    from purity.tournament import runner
+    from purity.tournament.executor import executor
+    from purity.tournament.progress import Progress
+
+    if resume:
+        sweep_dir = Path(out)
+        sweep, plan = _recorded(sweep_dir)
+    else:
+        sweep = load(sweep_file)
+        sweep_dir = Path(out) / sweep.name
+        storage.check_target(sweep_dir, force)
+        with tempfile.TemporaryDirectory() as scratch:  # every run checked before anything is written
+            materialize(sweep, Path(scratch))
+    pool = executor(workers, address)
+    try:
+        if not resume:
+            storage.prepare(sweep_dir, force)
+            storage.write_text(Path(sweep_file).read_text(encoding="utf-8"), sweep_dir / "sweep.toml")
+            plan = materialize(sweep, sweep_dir)
+        manifest = _sweep_manifest(sweep, sweep_dir, plan)
+        storage.write_json(manifest, sweep_dir / "sweep.json")
+        # A run is done when its record and its own files say so (a deleted run dir is rerun).
+        todo = [item for item in plan if manifest["runs"][item[0].name]["status"] != "complete" or not _complete(sweep_dir / "runs" / item[0].name)]
+        # Enough runs in flight that a worker finishing one finds the next waiting.
+        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
+        split = sweep.split_above
+        copies = [(2 if e.neutral_drift else 1) * e.seeds * e.generations for _, _, e in plan]
+        bar = Progress(sum(copies), f"sweep {sweep.name}", 1, enabled=progress, unit="generations")
+        monitor = _Monitor([sweep_dir / "runs" / p.name for p, _, _ in plan], bar)
+        monitor.start()
+        lock = threading.Lock()
+
+        def one(item) -> None:
+            point, _, experiment = item
+            run_dir = sweep_dir / "runs" / point.name
+            record = manifest["runs"][point.name]
+            try:
+                if experiment.population < split:  # small: the whole run is one task
+                    files = pool.map(run_whole, None, [experiment])[0]
+                    storage.prepare(run_dir, force=True)
+                    for relative, data in files.items():
+                        storage.write_bytes(data, run_dir / relative)
+                elif resume and (run_dir / "manifest.json").is_file():
+                    runner.resume(run_dir, pool=pool, progress=False)
+                else:  # large: its generations are cut into tasks like any run's
+                    runner.run(experiment, sweep_dir / "runs", pool=pool, force=True, progress=False)
+                figures = _summary(run_dir, experiment)
+                status, error = "complete", None
+            except Exception as exc:  # a failing run is recorded; the others go on
+                figures, status, error = {}, "failed", "".join(traceback.format_exception_only(exc)).strip()
+            with lock:
+                record.update(status=status, error=error, summary=figures)
+                storage.write_json(manifest, sweep_dir / "sweep.json")
+
+        with ThreadPoolExecutor(max_workers=concurrent) as threads:
+            list(threads.map(one, todo))
+        monitor.stop.set()
+        monitor.join()
+        bar.advance(monitor.done() - bar.done)
+        if bar.done < bar.total:  # runs that stopped at fixation ended early
+            bar.finish()
+        failed = [name for name, record in manifest["runs"].items() if record["status"] != "complete"]
+        manifest.update(status="failed" if failed else "complete", finished=runner._now())
+        storage.write_json(manifest, sweep_dir / "sweep.json")
+        _write_table(sweep_dir, manifest)
+    finally:
+        pool.close()
+    return sweep_dir
+
+
+def _complete(run_dir: Path) -> bool:
+    from purity.tournament import runner
+
+    return (run_dir / "manifest.json").is_file() and runner.is_complete(run_dir)
+
+
+def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Experiment]]]:
+    """The sweep as it was started, from its own directory: its manifest and run files (the
+    base experiment may have changed or moved since)."""
+    if not (sweep_dir / "sweep.json").is_file():
+        raise InputError(sweep_dir, "--resume", "a sweep directory (with sweep.json)")
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    plan = []
+    for name, record in manifest["runs"].items():
+        point = Point(name, tuple(record["settings"].items()), record["seed"])
+        path = sweep_dir / record["experiment"]
+        plan.append((point, path, config.load(path)))
+    sweep = Sweep(manifest["name"], Path(manifest["base"]), tuple(p for p, _, _ in plan), manifest.get("max_concurrent"), sweep_dir / "sweep.toml", manifest.get("split_above", 1024))
+    return sweep, plan
+
+
+def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
+    """A new manifest, or the recorded one with its finished runs kept (resume)."""
+    previous = json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
+    known = previous.get("runs", {})
+    return {
+        "name": sweep.name,
+        "role": "sweep",
+        "base": str(sweep.base.resolve()),
+        "status": "running",
+        "started": previous.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "finished": None,
+        "keys": [key for key, _ in sweep.points[0].settings],
+        "max_concurrent": sweep.max_concurrent,
+        "split_above": sweep.split_above,
+        "runs": {
+            point.name: known.get(point.name)
+            or {"settings": dict(point.settings), "seed": point.seed, "experiment": str(path.relative_to(sweep_dir)), "status": "pending", "error": None, "summary": {}}
+            for point, path, _ in plan
+        },
+    }
+
+
+def _write_table(sweep_dir: Path, manifest: dict) -> None:
+    import polars as pl
+
+    rows = []
+    for name, record in manifest["runs"].items():
+        row = {"run": name, "seed": record["seed"], "status": record["status"], "error": record["error"]}
+        row |= {f"set:{key}": value if isinstance(value, (bool, int, float, str)) else json.dumps(value) for key, value in record["settings"].items()}
+        row |= record["summary"]
+        rows.append(row)
+    storage.write_parquet(pl.DataFrame(rows, infer_schema_length=None), sweep_dir / "sweep.parquet")
