@@ -16,7 +16,9 @@ from purity.arenas.core import Arena
 from purity.arenas.wrapper import ParallelArenaEnv
 
 
-def core_rate(rollout: Callable, arena: Arena, batch: int, seconds: float, rng: np.random.Generator) -> tuple[float, float]:
+def core_rate(
+    rollout: Callable, arena: Arena, batch: int, seconds: float, rng: np.random.Generator
+) -> tuple[float, float]:
     """Best seconds per `rollout` of `batch` episodes, and agent-steps per second at that time."""
     policy = rng.random((batch, arena.n_agents, len(arena.policy_names)))
     noise = arena.noise(rng, batch)
@@ -59,25 +61,35 @@ def compare(title: str, arenas: list[Arena], quick: bool) -> None:
     rng = np.random.default_rng(0)
     first = arenas[0]
     per_episode = first.n_agents * first.steps
-    print(f"\n{title}: {first.n_agents} agents, {first.steps} steps, random policies; numpy {np.__version__}, "
-          f"Python {platform.python_version()}, {platform.machine()} {os.cpu_count()} cores{' (--quick)' if quick else ''}")
+    print(
+        f"\n{title}: {first.n_agents} agents, {first.steps} steps, random policies; numpy {np.__version__}, "
+        f"Python {platform.python_version()}, {platform.machine()} {os.cpu_count()} cores{' (--quick)' if quick else ''}"
+    )
     loop, episodes = wrapper_rate(first, wrapper_seconds, rng)
     print(f"{'engine':<32} {'B':>5} {'ms/rollout':>11} {'M agent-steps/s':>16} {'vs wrapper':>11}")
-    print(f"{'ParallelEnv loop':<32} {1:>5} {per_episode / loop * 1e3:>11.2f} {loop / 1e6:>16.3f} {1.0:>10.0f}x"
-          f"   ({episodes} episodes in {wrapper_seconds:.1f} s)")
+    print(
+        f"{'ParallelEnv loop':<32} {1:>5} {per_episode / loop * 1e3:>11.2f} {loop / 1e6:>16.3f} {1.0:>10.0f}x"
+        f"   ({episodes} episodes in {wrapper_seconds:.1f} s)"
+    )
     big = BATCHES[-1]
     rates = {}
     for arena in arenas:
         for batch in BATCHES:
             best, rate = core_rate(arena.rollout, arena, batch, seconds, rng)
             rates[type(arena).__name__] = rate  # the last, largest batch
-            print(f"{type(arena).__name__ + '.rollout':<32} {batch:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x")
+            print(
+                f"{type(arena).__name__ + '.rollout':<32} {batch:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x"
+            )
     best, rate = core_rate(partial(Arena.rollout, first), first, big, seconds, rng)
-    print(f"{'Arena.rollout (step by step)':<32} {big:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x")
+    print(
+        f"{'Arena.rollout (step by step)':<32} {big:>5} {best * 1e3:>11.2f} {rate / 1e6:>16.3f} {rate / loop:>10.0f}x"
+    )
     ratio = rates[type(first).__name__] / loop
-    print(f"ratio at B={big}: {ratio:.0f}x (target >= 100x: {'met' if ratio >= 100 else 'NOT met'}); "
-          f"{big} episodes take {big * per_episode / rates[type(first).__name__]:.3f} s batched, "
-          f"~{big * per_episode / loop:.1f} s through the wrapper loop (extrapolated)")
+    print(
+        f"ratio at B={big}: {ratio:.0f}x (target >= 100x: {'met' if ratio >= 100 else 'NOT met'}); "
+        f"{big} episodes take {big * per_episode / rates[type(first).__name__]:.3f} s batched, "
+        f"~{big * per_episode / loop:.1f} s through the wrapper loop (extrapolated)"
+    )
 
 
 def main(title: str, arenas: list[Arena]) -> None:

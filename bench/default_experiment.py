@@ -29,10 +29,14 @@ def main() -> None:
     experiment = load(args.experiment)
     runs = 2 if experiment.neutral_drift else 1
     agent_episodes = runs * experiment.generations * experiment.population * experiment.arena.episodes
-    print(f"{experiment.name}: N={experiment.population}, generations={experiment.generations}, "
-          f"episodes={experiment.arena.episodes}, steps={experiment.arena.steps}, runs={runs}; "
-          f"{platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"{'workers':>10} {'start s':>8} {'run s':>7} {'stop s':>7} {'wall s':>7} {'agent-episodes/s (run)':>23} {'run speed-up':>13}")
+    print(
+        f"{experiment.name}: N={experiment.population}, generations={experiment.generations}, "
+        f"episodes={experiment.arena.episodes}, steps={experiment.arena.steps}, runs={runs}; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'workers':>10} {'start s':>8} {'run s':>7} {'stop s':>7} {'wall s':>7} {'agent-episodes/s (run)':>23} {'run speed-up':>13}"
+    )
     base = None
     for workers in args.workers:
         start = time.perf_counter()
@@ -46,8 +50,10 @@ def main() -> None:
         run_s = ran - started
         base = base or run_s
         label = "in-process" if workers == 0 else f"ray x{workers}"
-        print(f"{label:>10} {started - start:8.2f} {run_s:7.2f} {stopped - ran:7.2f} {stopped - start:7.2f} "
-              f"{agent_episodes / run_s:23,.0f} {base / run_s:12.2f}x")
+        print(
+            f"{label:>10} {started - start:8.2f} {run_s:7.2f} {stopped - ran:7.2f} {stopped - start:7.2f} "
+            f"{agent_episodes / run_s:23,.0f} {base / run_s:12.2f}x"
+        )
 
 
 if __name__ == "__main__":

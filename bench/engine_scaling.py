@@ -25,10 +25,16 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=4)
     args = parser.parse_args()
     base = load(ROOT / "experiments" / "default.toml")
-    print(f"commons, group 4, {base.arena.episodes} episodes x {base.arena.steps} steps, planners 16x4, moran; in-process")
-    print(f"{'N':>6} {'s/generation':>13} {'generations/s':>14} {'agent-episodes/s':>17} {'s/gen per 1k agents':>20}")
+    print(
+        f"commons, group 4, {base.arena.episodes} episodes x {base.arena.steps} steps, planners 16x4, moran; in-process"
+    )
+    print(
+        f"{'N':>6} {'s/generation':>13} {'generations/s':>14} {'agent-episodes/s':>17} {'s/gen per 1k agents':>20}"
+    )
     for size in args.sizes:
-        experiment = dataclasses.replace(base, population=size, generations=args.generations + 1, neutral_drift=False)
+        experiment = dataclasses.replace(
+            base, population=size, generations=args.generations + 1, neutral_drift=False
+        )
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             run(dataclasses.replace(experiment, generations=1), Path(out) / "warm", workers=0, progress=False)
@@ -37,7 +43,9 @@ def main() -> None:
             run(experiment, Path(out), workers=0, progress=False)
             per_generation = (time.perf_counter() - start - warm) / args.generations
         rate = size * experiment.arena.episodes / per_generation
-        print(f"{size:>6} {per_generation:13.3f} {1 / per_generation:14.2f} {rate:17,.0f} {per_generation / size * 1000:20.3f}")
+        print(
+            f"{size:>6} {per_generation:13.3f} {1 / per_generation:14.2f} {rate:17,.0f} {per_generation / size * 1000:20.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1000)
     args = parser.parse_args()
     experiment = load(ROOT / "experiments" / "matrix-pd.toml")
-    print(f"cooperator invading consequentialist, matrix prisoner's dilemma, moran w={experiment.selection.intensity}")
-    print(f"{'executor':>10} {'N':>6} {'repeats':>8} {'start s':>8} {'estimate s':>11} {'repeats/s':>10} {'estimate':>9} {'exact':>8}")
+    print(
+        f"cooperator invading consequentialist, matrix prisoner's dilemma, moran w={experiment.selection.intensity}"
+    )
+    print(
+        f"{'executor':>10} {'N':>6} {'repeats':>8} {'start s':>8} {'estimate s':>11} {'repeats/s':>10} {'estimate':>9} {'exact':>8}"
+    )
     for workers, sizes in ((0, (10, 100, 1000)), (2, (10, 100, 1000))):
         start = time.perf_counter()
         pool = executor(workers, None)
@@ -36,7 +40,9 @@ def main() -> None:
             result = invade(sized, "consequentialist", "cooperator", args.repeats, pool)
             took = time.perf_counter() - begin
             label = "in-process" if workers == 0 else f"ray x{workers}"
-            print(f"{label:>10} {size:>6} {args.repeats:>8} {started - start:8.2f} {took:11.3f} {args.repeats / took:10,.0f} {result.estimate:9.4f} {result.exact:8.4f}")
+            print(
+                f"{label:>10} {size:>6} {args.repeats:>8} {started - start:8.2f} {took:11.3f} {args.repeats / took:10,.0f} {result.estimate:9.4f} {result.exact:8.4f}"
+            )
         pool.close()
 
 

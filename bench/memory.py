@@ -74,11 +74,15 @@ def main() -> None:
         for n in args.sizes:
             exp = scratch / f"load{n}.toml"
             exp.write_text(RUN.format(n=n))
-            mib, seconds = peak([purity, "run", str(exp), "--out", str(scratch / f"r{n}"), "--workers", "0", "--quiet"])
+            mib, seconds = peak(
+                [purity, "run", str(exp), "--out", str(scratch / f"r{n}"), "--workers", "0", "--quiet"]
+            )
             print(f"{f'run N = {n:,} (in-process)':<34} {mib:9.0f} {seconds:8.1f} {mib * 1024 / n:14.1f}")
         sweep = scratch / "sweep.toml"
         sweep.write_text(SWEEP.format(base=ROOT / "experiments" / "matrix-pd.toml", seeds=args.runs // 2))
-        mib, seconds = peak([purity, "sweep", str(sweep), "--out", str(scratch / "s"), "--workers", "2", "--quiet"])
+        mib, seconds = peak(
+            [purity, "sweep", str(sweep), "--out", str(scratch / "s"), "--workers", "2", "--quiet"]
+        )
         print(f"{f'sweep of {args.runs} runs (Ray, 2 workers)':<34} {mib:9.0f} {seconds:8.1f} {'':>14}")
 
 

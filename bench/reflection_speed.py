@@ -40,8 +40,13 @@ def per_generation(size: int, generations: int) -> None:
     print(f"{'reflection':>22} {'s per generation':>17} {'s per gen per 1,000 agents':>27} {'vs off':>7}")
     off = None
     for label, changes in SETTINGS.items():
-        experiment = dataclasses.replace(base, population=size, generations=generations, neutral_drift=False,
-                                         reflection=dataclasses.replace(base.reflection, **changes))
+        experiment = dataclasses.replace(
+            base,
+            population=size,
+            generations=generations,
+            neutral_drift=False,
+            reflection=dataclasses.replace(base.reflection, **changes),
+        )
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             run(experiment, Path(out), pool=InProcess(), progress=False)
@@ -62,8 +67,14 @@ def batched_vs_each(agents: int) -> None:
     capability = Capability(candidates=12, rollouts=2)
     rng = np.random.default_rng(0)
     reflecting = [
-        Reflecting(weights, policies, np.eye(4), 0, capability,
-                   tuple(candidate_changes(keeper, terms, base.reflection.reflector, capability, rng)))
+        Reflecting(
+            weights,
+            policies,
+            np.eye(4),
+            0,
+            capability,
+            tuple(candidate_changes(keeper, terms, base.reflection.reflector, capability, rng)),
+        )
         for _ in range(agents)
     ]
     rngs = [np.random.default_rng(k) for k in range(agents)]
@@ -72,11 +83,16 @@ def batched_vs_each(agents: int) -> None:
     one = time.perf_counter() - start
     rngs = [np.random.default_rng(k) for k in range(agents)]
     start = time.perf_counter()
-    each = [score_changes(arena, terms, [agent], "realistic", "design", [rng])[0] for agent, rng in zip(reflecting, rngs)]
+    each = [
+        score_changes(arena, terms, [agent], "realistic", "design", [rng])[0]
+        for agent, rng in zip(reflecting, rngs)
+    ]
     many = time.perf_counter() - start
     assert all(np.array_equal(a, b) for a, b in zip(batched, each)), "batching changed a score"
-    print(f"{agents} agents x {len(reflecting[0].changes)} changes: one batched call {one:.3f} s, "
-          f"one call per agent {many:.3f} s ({many / one:.1f}x), identical scores")
+    print(
+        f"{agents} agents x {len(reflecting[0].changes)} changes: one batched call {one:.3f} s, "
+        f"one call per agent {many:.3f} s ({many / one:.1f}x), identical scores"
+    )
 
 
 def main() -> None:

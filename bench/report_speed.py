@@ -25,11 +25,10 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import purity.reports as reports
 from purity.reports import export
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EXPERIMENT = """
 [experiment]
@@ -82,7 +81,12 @@ seeds = 4
 
 def purity(*args: str | Path, cwd: Path) -> float:
     start = time.perf_counter()
-    cmd = [sys.executable, "-c", "import sys; from purity.tournament.cli import main; sys.exit(main())", *map(str, args)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from purity.tournament.cli import main; sys.exit(main())",
+        *map(str, args),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -99,10 +103,14 @@ def best(fn, repeat: int) -> float:
 
 def cold(path: Path, fmt: str = "html") -> float:
     """Wall time of a fresh interpreter that imports reports and builds the report (like the CLI)."""
-    code = ("import sys, reports; from purity.reports import export; d = reports.report(sys.argv[1], sys.argv[2]); "
-            "sys.argv[2] == 'json' and export.dumps(d)")
+    code = (
+        "import sys, reports; from purity.reports import export; d = reports.report(sys.argv[1], sys.argv[2]); "
+        "sys.argv[2] == 'json' and export.dumps(d)"
+    )
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(path), fmt], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), fmt], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     return time.perf_counter() - start
 
 
@@ -127,8 +135,10 @@ def measure(label: str, path: Path, repeat: int, *, sweep: bool = False) -> None
     json_s = best(to_json, repeat)
     (path / "report.json").write_text(json_text)
     print(f"{label}: directory {du(path)}")
-    print(f"  md + html, warm   {html_s:7.2f} s   report.md {size(path / 'report.md')}, "
-          f"report.html {size(path / 'report.html')}")
+    print(
+        f"  md + html, warm   {html_s:7.2f} s   report.md {size(path / 'report.md')}, "
+        f"report.html {size(path / 'report.html')}"
+    )
     print(f"  md + html, cold   {cold(path):7.2f} s   (fresh interpreter: import + polars + report)")
     print(f"  json, warm        {json_s:7.2f} s   report.json {size(path / 'report.json')} (indent 2)")
     print(f"  json, cold        {cold(path, 'json'):7.2f} s")
@@ -138,8 +148,10 @@ def measure(label: str, path: Path, repeat: int, *, sweep: bool = False) -> None
         took = time.perf_counter() - start
         htmls = sorted((path / "runs").glob("*/report.html"))
         total = sum(p.stat().st_size for p in htmls)
-        print(f"  with every run's own report (run_reports=True) {took:7.2f} s   "
-              f"{len(htmls)} run reports, {total / 1024 / 1024:.1f} MiB in all")
+        print(
+            f"  with every run's own report (run_reports=True) {took:7.2f} s   "
+            f"{len(htmls)} run reports, {total / 1024 / 1024:.1f} MiB in all"
+        )
 
 
 def main() -> None:
@@ -147,25 +159,40 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--population", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", type=Path, default=None, help="build in DIR and keep it (default: a temp dir)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="build in DIR and keep it (default: a temp dir)"
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="purity-report-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}"
+    )
     try:
-        (work / "big.toml").write_text(textwrap.dedent(EXPERIMENT).format(
-            name="big", generations=args.generations, population=args.population))
+        (work / "big.toml").write_text(
+            textwrap.dedent(EXPERIMENT).format(
+                name="big", generations=args.generations, population=args.population
+            )
+        )
         made = purity("run", "big.toml", "--out", "runs", "--workers", "0", "--quiet", "--force", cwd=work)
-        print(f"run N={args.population} × {args.generations} generations (+ drift twin): made in {made:.1f} s "
-              "(purity run, including its report)")
+        print(
+            f"run N={args.population} × {args.generations} generations (+ drift twin): made in {made:.1f} s "
+            "(purity run, including its report)"
+        )
         measure(f"run N={args.population} × {args.generations}", work / "runs" / "big", args.repeat)
 
-        (work / "small.toml").write_text(textwrap.dedent(EXPERIMENT).format(name="small", generations=30, population=32))
+        (work / "small.toml").write_text(
+            textwrap.dedent(EXPERIMENT).format(name="small", generations=30, population=32)
+        )
         (work / "sweep.toml").write_text(textwrap.dedent(SWEEP))
-        made = purity("sweep", "sweep.toml", "--out", "sweeps", "--workers", "0", "--quiet", "--force", cwd=work)
+        made = purity(
+            "sweep", "sweep.toml", "--out", "sweeps", "--workers", "0", "--quiet", "--force", cwd=work
+        )
         sweep_dir = work / "sweeps" / "bench-sweep"
         runs = len(list((sweep_dir / "runs").iterdir()))
-        print(f"sweep of {runs} runs (4 × 4 grid × 4 seeds, N=32 × 30 generations + drift): made in {made:.1f} s")
+        print(
+            f"sweep of {runs} runs (4 × 4 grid × 4 seeds, N=32 × 30 generations + drift): made in {made:.1f} s"
+        )
         measure(f"sweep of {runs} runs", sweep_dir, args.repeat, sweep=True)
     finally:
         if args.keep is None:

@@ -40,11 +40,16 @@ def task_overhead(address: str | None, sizes=(128, 512, 2048)) -> None:
         floor = min(_timed(lambda: pool.map(_nothing, None, [None])) for _ in range(20))
         print(f"empty task round trip: {floor * 1e3:.1f} ms (Ray's floor here)")
         for size in sizes:
-            experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), population=size, generations=1, neutral_drift=False)
+            experiment = dataclasses.replace(
+                load(ROOT / "experiments" / "default.toml"),
+                population=size,
+                generations=1,
+                neutral_drift=False,
+            )
             captured = {}
 
             class Capture(InProcess):
-                def map(self, fn, shared, items):
+                def map(self, fn, shared, items, captured=captured):
                     captured.setdefault(fn.__name__, (shared, items))
                     return super().map(fn, shared, items)
 
@@ -59,8 +64,10 @@ def task_overhead(address: str | None, sizes=(128, 512, 2048)) -> None:
                 trip = time.perf_counter() - start
                 shares.append(((trip - inside) / trip, inside, trip))
             share, inside, trip = sorted(shares)[2]  # the median
-            print(f"  N = {size:>5}: task of {len(items[0].groups):>4} groups, inside {inside * 1e3:7.1f} ms, "
-                  f"round trip {trip * 1e3:7.1f} ms, overhead {share:6.1%} of task time")
+            print(
+                f"  N = {size:>5}: task of {len(items[0].groups):>4} groups, inside {inside * 1e3:7.1f} ms, "
+                f"round trip {trip * 1e3:7.1f} ms, overhead {share:6.1%} of task time"
+            )
     finally:
         pool.close()
 
@@ -109,13 +116,20 @@ def sweep_speedup(address: str | None) -> None:
 
 
 def large_run(address: str | None) -> None:
-    experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), population=4096, generations=3, neutral_drift=False)
+    experiment = dataclasses.replace(
+        load(ROOT / "experiments" / "default.toml"), population=4096, generations=3, neutral_drift=False
+    )
     times = {}
     for label, workers, addr in _layouts(address):
         pool = executor(workers, addr)
         try:
             with tempfile.TemporaryDirectory() as out:  # a first generation warms the workers
-                runner.run(dataclasses.replace(experiment, generations=1), Path(out) / "warm", pool=pool, progress=False)
+                runner.run(
+                    dataclasses.replace(experiment, generations=1),
+                    Path(out) / "warm",
+                    pool=pool,
+                    progress=False,
+                )
                 start = time.perf_counter()
                 runner.run(experiment, Path(out), pool=pool, progress=False)
                 times[label] = time.perf_counter() - start

@@ -26,10 +26,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from purity.agents.learners import Training, reinforce, reward, sample, train  # noqa: E402
+from purity.agents.learners import Training, reinforce, sample, train  # noqa: E402
 from purity.arenas.oversight import OversightArena, OversightParams, parallel_env  # noqa: E402
 
-TRAINING = Training(reward="detected", penalty=2.0, learning_rate=0.5, exploration=0.02, violations=("take", "evade_oversight"))
+TRAINING = Training(
+    reward="detected",
+    penalty=2.0,
+    learning_rate=0.5,
+    exploration=0.02,
+    violations=("take", "evade_oversight"),
+)
 PARAMS = OversightParams(p_watch=0.5, fine=0.0, allow_evade=False)
 
 
@@ -49,7 +55,7 @@ def naive(groups: int, episodes: int) -> float:
     start = time.perf_counter()
     for g in range(groups):
         played, rewards = [], []
-        for e in range(episodes):
+        for _e in range(episodes):
             policy = sample(theta[g][None], rng.random((1, 4, 3)), np.ones((1, 4), bool))
             obs, _ = env.reset(seed=int(rng.integers(2**31)))
             total = np.zeros(4)
@@ -86,12 +92,16 @@ def main() -> None:
     quick = "--quick" in sys.argv
     rate = batched(64, 64, 5 if quick else 20)
     slow = naive(2 if quick else 4, 16)
-    print(f"batched training: {rate:,.0f} episodes/s (64 groups x 64 episodes per iteration, 4 agents, 10 steps)")
+    print(
+        f"batched training: {rate:,.0f} episodes/s (64 groups x 64 episodes per iteration, 4 agents, 10 steps)"
+    )
     print(f"naive loop over the PettingZoo env: {slow:,.0f} episodes/s   ratio {rate / slow:,.0f}x")
     if not quick:
         seconds, generation, gap = convergence()
-        print(f"standard oversight experiment on 2 workers: {seconds:.1f} s for 3 seeds x 40 generations; "
-              f"converged at generation {generation} (~{seconds * (generation + 1) / 40:.1f} s); final gap {gap:.3f}")
+        print(
+            f"standard oversight experiment on 2 workers: {seconds:.1f} s for 3 seeds x 40 generations; "
+            f"converged at generation {generation} (~{seconds * (generation + 1) / 40:.1f} s); final gap {gap:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ only the files a run wrote. Importing `purity` is cheap: nothing heavy loads unt
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("purity-tournaments")

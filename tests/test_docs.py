@@ -33,7 +33,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/concepts.md", "docs/profiles.md", "docs/arenas.md", "docs/evolution.md", "docs/reflection.md", "docs/cluster.md", "docs/sweeps.md", "docs/training.md")
+DOCS = (
+    "README.md",
+    "docs/concepts.md",
+    "docs/profiles.md",
+    "docs/arenas.md",
+    "docs/evolution.md",
+    "docs/reflection.md",
+    "docs/cluster.md",
+    "docs/sweeps.md",
+    "docs/training.md",
+)
 BIN = Path(sys.executable).parent
 HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 FENCE = re.compile(r"^```(.*)$")
@@ -123,7 +133,9 @@ def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], time
     """Run one `$ ` command with bash; keep the variables it exports in `env`; check shown output."""
     env_file = cwd.parent / ".env-after"
     script = f"{command.text}\n__rc=$?\nenv -0 > {env_file}\nexit $__rc\n"
-    done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     printed = done.stdout + done.stderr
     assert done.returncode == 0, f"{where}: `{command.text}` exited {done.returncode}:\n{printed}"
     for entry in env_file.read_bytes().split(b"\0"):
@@ -133,7 +145,9 @@ def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], time
     lines = {" ".join(line.split()) for line in printed.splitlines()}
     for line in command.shown:
         if line.strip() != "...":
-            assert " ".join(line.split()) in lines, f"{where}: `{command.text}` did not print {line!r}:\n{printed}"
+            assert " ".join(line.split()) in lines, (
+                f"{where}: `{command.text}` did not print {line!r}:\n{printed}"
+            )
 
 
 def run_python(block: Block, cwd: Path, env: dict[str, str]) -> None:
@@ -150,7 +164,9 @@ def run_python(block: Block, cwd: Path, env: dict[str, str]) -> None:
 def run_toml(block: Block, tmp: Path, env: dict[str, str]) -> None:
     path = tmp / f"block-{block.line}.toml"
     path.write_text(block.text, encoding="utf-8")
-    done = subprocess.run([BIN / "purity", "validate", path], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [BIN / "purity", "validate", path], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, f"{block.where}: toml block does not validate: {done.stderr}"
 
 
@@ -218,7 +234,9 @@ def test_profiles_doc_lists_the_library_and_the_vocabulary():
     from purity.arenas import events, properties
 
     text = (ROOT / "docs/profiles.md").read_text(encoding="utf-8")
-    names = set(profiles.library()) | set(MEASURES) | set(SCOPES) | set(events.kinds()) | set(properties.names())
+    names = (
+        set(profiles.library()) | set(MEASURES) | set(SCOPES) | set(events.kinds()) | set(properties.names())
+    )
     missing = sorted(name for name in names if f"`{name}`" not in text)
     assert not missing, f"docs/profiles.md does not mention {missing}"
 
@@ -253,7 +271,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_node(command: str, where: str, cwd: Path, env: dict[str, str], temp_dir: Path, log: Path) -> subprocess.Popen:
+def start_node(
+    command: str, where: str, cwd: Path, env: dict[str, str], temp_dir: Path, log: Path
+) -> subprocess.Popen:
     """`ray start` kept in the foreground (--block), so it is ours to stop, by pid."""
     extra = " --num-cpus=1"
     if "--block" not in command:
@@ -261,8 +281,14 @@ def start_node(command: str, where: str, cwd: Path, env: dict[str, str], temp_di
     if "--head" in command:
         extra += f" --include-dashboard=false --temp-dir={temp_dir}"
     handle = log.open("w")
-    node = subprocess.Popen(["bash", "-c", f"exec {command}{extra}"], cwd=cwd, env=env, stdout=handle,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    node = subprocess.Popen(
+        ["bash", "-c", f"exec {command}{extra}"],
+        cwd=cwd,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 90
     while "Ray runtime started" not in log.read_text():
         assert node.poll() is None, f"{where}: `{command}` exited:\n{log.read_text()}"

@@ -38,14 +38,32 @@ SWEEP_SEEDS = 1
 
 # Variants reach the paths that no shipped experiment takes.
 VARIANTS = {
-    "default-cycle": ("default.toml", {"matching": {"kind": "graph", "generator": "cycle_graph", "args": {"n": 16}}, "arena": {"group_size": 2}}),
+    "default-cycle": (
+        "default.toml",
+        {
+            "matching": {"kind": "graph", "generator": "cycle_graph", "args": {"n": 16}},
+            "arena": {"group_size": 2},
+        },
+    ),
     "default-regular": (
         "default.toml",
-        {"matching": {"kind": "graph", "generator": "random_regular_graph", "args": {"d": 4, "n": 16}}, "selection": {"kind": "moran_db", "rule": "exponential", "intensity": 0.1}},
+        {
+            "matching": {"kind": "graph", "generator": "random_regular_graph", "args": {"d": 4, "n": 16}},
+            "selection": {"kind": "moran_db", "rule": "exponential", "intensity": 0.1},
+        },
     ),
-    "default-assort": ("default.toml", {"matching": {"kind": "assortative", "sigma": 0.5}, "selection": {"kind": "wright_fisher", "intensity": 0.2}}),
+    "default-assort": (
+        "default.toml",
+        {
+            "matching": {"kind": "assortative", "sigma": 0.5},
+            "selection": {"kind": "wright_fisher", "intensity": 0.2},
+        },
+    ),
     "principal-replicator": ("principal.toml", {"selection": {"kind": "replicator", "intensity": 0.5}}),
-    "successors-design": ("successors-base.toml", {"reflection": {"self_modify": False, "rule": "hedonistic"}, "mutation": {"scope_rate": 0.2}}),
+    "successors-design": (
+        "successors-base.toml",
+        {"reflection": {"self_modify": False, "rule": "hedonistic"}, "mutation": {"scope_rate": 0.2}},
+    ),
 }
 TRAIN = ("oversight-training.toml",)
 
@@ -54,7 +72,9 @@ def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return repr(value) if value == value and abs(value) != float("inf") else ('inf' if value > 0 else '-inf')
+        return (
+            repr(value) if value == value and abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
+        )
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
@@ -97,7 +117,9 @@ def shrink(data: dict, overrides: dict | None = None) -> dict:
         for entry in data["population"]["mix"]:
             entry = dict(entry)
             if "capability" in entry:
-                entry["capability"] = {k: min(v, CAPABILITY.get(k, v)) for k, v in entry["capability"].items()}
+                entry["capability"] = {
+                    k: min(v, CAPABILITY.get(k, v)) for k, v in entry["capability"].items()
+                }
             mix.append(entry)
         data["population"] = {"mix": mix}
         _fit_shares(data)
@@ -131,14 +153,22 @@ def cases(folder: Path) -> list[tuple[str, list[str]]]:
             base = tomllib.loads((file.parent / data["sweep"]["experiment"]).read_text())
             base_path = _write(folder, f"{file.stem}-base", shrink(base))
             grid = {key: values[:GRID_VALUES] for key, values in data["grid"].items()}
-            sweep = {"sweep": {**data["sweep"], "experiment": base_path.name, "seeds": SWEEP_SEEDS}, "grid": grid}
+            sweep = {
+                "sweep": {**data["sweep"], "experiment": base_path.name, "seeds": SWEEP_SEEDS},
+                "grid": grid,
+            }
             path = _write(folder, file.stem, sweep)
             found.append((file.stem, ["sweep", str(path), "--workers", "0", "--out", str(out), "--quiet"]))
             continue
         path = _write(folder, file.stem, shrink(data))
         found.append((file.stem, ["run", str(path), "--workers", "0", "--out", str(out), "--quiet"]))
         if file.name in TRAIN:
-            found.append((f"{file.stem}-train", ["train", str(path), "--workers", "0", "--out", str(out / "train"), "--quiet"]))
+            found.append(
+                (
+                    f"{file.stem}-train",
+                    ["train", str(path), "--workers", "0", "--out", str(out / "train"), "--quiet"],
+                )
+            )
     for name, (base, overrides) in VARIANTS.items():
         data = shrink(tomllib.loads((EXPERIMENTS / base).read_text()), overrides)
         data["experiment"]["name"] = name
@@ -183,7 +213,11 @@ def produce(folder: Path) -> dict[str, dict[str, pl.DataFrame]]:
         assert code == 0, (name, argv, code)
         out = Path(argv[argv.index("--out") + 1])
         stem = tomllib.loads(Path(argv[1]).read_text())
-        run_name = stem["sweep"]["name"] if "sweep" in stem else stem["experiment"]["name"] + ("-train" if argv[0] == "train" else "")
+        run_name = (
+            stem["sweep"]["name"]
+            if "sweep" in stem
+            else stem["experiment"]["name"] + ("-train" if argv[0] == "train" else "")
+        )
         produced[name] = {key: _stable(frame) for key, frame in tables(out / run_name).items()}
     return produced
 
@@ -205,7 +239,9 @@ def freeze() -> None:
 
 def frozen() -> dict[str, dict[str, pl.DataFrame]]:
     return {
-        case.name: {file.stem.replace("__", "/"): pl.read_parquet(file) for file in sorted(case.glob("*.parquet"))}
+        case.name: {
+            file.stem.replace("__", "/"): pl.read_parquet(file) for file in sorted(case.glob("*.parquet"))
+        }
         for case in sorted(GOLDEN.iterdir())
         if case.is_dir()
     }
@@ -220,7 +256,9 @@ def test_every_case_is_frozen(produced):
     assert sorted(produced) == sorted(frozen())
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else [])
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
+)
 def test_tables_equal_the_frozen_ones(produced, name):
     expected, got = frozen()[name], produced[name]
     assert sorted(got) == sorted(expected), f"{name}: other tables"

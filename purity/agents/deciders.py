@@ -61,7 +61,14 @@ def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator
     return np.concatenate([current[None], nearby, uniform])[:count]
 
 
-def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
+def alike_fitness(
+    arena: Arena,
+    policies: np.ndarray,
+    noise: dict,
+    slots: np.ndarray,
+    steps: int,
+    traits: np.ndarray | None = None,
+) -> np.ndarray:
     """[B, n] fitness agent k would get if everyone in its group played its policy (k in `slots`).
 
     Entries of other slots are 0. The episodes reuse `noise`, so the comparison with the
@@ -77,7 +84,14 @@ def alike_fitness(arena: Arena, policies: np.ndarray, noise: dict, slots: np.nda
     return fitness.reshape(len(slots), batch, n).sum(axis=0)
 
 
-def focal_alike(arena: Arena, policies: np.ndarray, noise: dict, focal: np.ndarray, steps: int, traits: np.ndarray | None = None) -> np.ndarray:
+def focal_alike(
+    arena: Arena,
+    policies: np.ndarray,
+    noise: dict,
+    focal: np.ndarray,
+    steps: int,
+    traits: np.ndarray | None = None,
+) -> np.ndarray:
     """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy
     (and, where the arena shows traits, is alike in them too)."""
     rows = np.arange(len(policies))
@@ -103,7 +117,9 @@ class _Request:
     traits: np.ndarray  # [n, F]
 
 
-def plan(arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]) -> list[np.ndarray]:
+def plan(
+    arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]
+) -> list[np.ndarray]:
     """New [n, P] policies for every group: planners replaced by their best candidate."""
     by_horizon: dict[int, list[_Request]] = {}
     for g, (group, rng) in enumerate(zip(groups, rngs)):
@@ -115,7 +131,17 @@ def plan(arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: l
             policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
             horizon = min(capability.horizon or arena.steps, arena.steps)
             traits = arena.public_traits(group.traits, 1)[0]
-            request = _Request(g, slot, candidates, capability.rollouts, policies, tile_noise(noise, count), group.kin, group.weights, traits)
+            request = _Request(
+                g,
+                slot,
+                candidates,
+                capability.rollouts,
+                policies,
+                tile_noise(noise, count),
+                group.kin,
+                group.weights,
+                traits,
+            )
             by_horizon.setdefault(horizon, []).append(request)
 
     chosen = [group.policies.copy() for group in groups]

@@ -44,9 +44,13 @@ class Training:
     """
 
     reward: str = "outcome"
-    penalty: float = field(default=1.0, metadata={"low": 0.0, "high": 1e12})  # fitness units per unit of violation
+    penalty: float = field(
+        default=1.0, metadata={"low": 0.0, "high": 1e12}
+    )  # fitness units per unit of violation
     learning_rate: float = field(default=0.5, metadata={"low": 0.0, "high": 1000.0})
-    exploration: float = field(default=0.02, metadata={"low": 0.0, "high": 0.5})  # floor (and 1 − ceiling) of θ
+    exploration: float = field(
+        default=0.02, metadata={"low": 0.0, "high": 0.5}
+    )  # floor (and 1 − ceiling) of θ
     violations: tuple[str, ...] = ()
 
 
@@ -148,6 +152,8 @@ def train(
 
         done = (trace.own_events() + trace.helper_events())[..., kinds].sum(axis=-1)
         seen = (trace.own_detected() + trace.helper_detected())[..., kinds].sum(axis=-1)
-        records.append((theta, shaped(trace.watched), shaped(done), shaped(seen), shaped(rewards), shaped(trace.fitness)))
+        records.append(
+            (theta, shaped(trace.watched), shaped(done), shaped(seen), shaped(rewards), shaped(trace.fitness))
+        )
         theta = reinforce(theta, shaped(played), shaped(rewards), training)
     return Curve(*(np.stack(column) for column in zip(*records)))

@@ -210,7 +210,9 @@ def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
 def _principal_power(trace: Trace, kin: np.ndarray) -> np.ndarray:
     """The principal's control at the horizon (last value of series `principal_control`), for all."""
     if "principal_control" not in trace.series:
-        raise ValueError("outcome measure 'principal_power' needs an arena recording series 'principal_control'")
+        raise ValueError(
+            "outcome measure 'principal_power' needs an arena recording series 'principal_control'"
+        )
     return np.broadcast_to(trace.series["principal_control"][:, -1:], trace.fitness.shape)
 
 
@@ -221,7 +223,9 @@ def _keeps_promises(weights: np.ndarray, terms: tuple[Term, ...]) -> np.ndarray:
     """w / (1 + w), w the total weight on `break_promise` constraints of any scope: 0 for a pure
     consequentialist, 1/2 at the weight (1) where breaking stops paying in the promises arena,
     1 for a hard constraint. The scope does not show: the arena's loophole."""
-    columns = [t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == "break_promise"]
+    columns = [
+        t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == "break_promise"
+    ]
     w = np.maximum(np.asarray(weights, dtype=float)[..., columns], 0.0).sum(axis=-1)
     with np.errstate(invalid="ignore"):
         return np.where(np.isinf(w), 1.0, w / (1.0 + w))
@@ -239,7 +243,9 @@ def register_trait(name: str, trait: Callable[[np.ndarray, tuple[Term, ...]], np
 POPULATION = "@population"  # suffix of a trait name: the trait's mean over the whole population
 
 
-def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...], population: np.ndarray | None = None) -> np.ndarray:
+def traits(
+    weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...], population: np.ndarray | None = None
+) -> np.ndarray:
     """[..., F] the public traits `names` of profiles with `weights` [..., T] over `terms`.
 
     A name `"<trait>@population"` stands for the mean of `<trait>` over the whole population, the
@@ -250,10 +256,14 @@ def traits(weights: np.ndarray, terms: tuple[Term, ...], names: tuple[str, ...],
     bases = [name[: -len(POPULATION)] if name.endswith(POPULATION) else name for name in names]
     unknown = [name for name, base in zip(names, bases) if base not in TRAITS]
     if unknown:
-        raise KeyError(f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)}, each also as <name>{POPULATION})")
+        raise KeyError(
+            f"no public trait registered as {unknown[0]!r} (known: {', '.join(TRAITS)}, each also as <name>{POPULATION})"
+        )
     if not names:
         return np.zeros(weights.shape[:-1] + (0,))
-    pool = np.asarray(weights if population is None else population, dtype=float).reshape(-1, weights.shape[-1])
+    pool = np.asarray(weights if population is None else population, dtype=float).reshape(
+        -1, weights.shape[-1]
+    )
 
     def column(name: str, base: str) -> np.ndarray:
         if not name.endswith(POPULATION):

@@ -75,7 +75,13 @@ class Reflector:
     outcomes: bool = True
 
 
-def candidate_changes(weights: np.ndarray, terms: tuple[Term, ...], reflector: Reflector, capability: Capability, rng: np.random.Generator) -> list[Change]:
+def candidate_changes(
+    weights: np.ndarray,
+    terms: tuple[Term, ...],
+    reflector: Reflector,
+    capability: Capability,
+    rng: np.random.Generator,
+) -> list[Change]:
     """Keep, then every change `reflector` allows of the present terms; a capability-limited
     agent considers keep and a random `capability.candidates − 1` of the others, so it can miss
     the best one."""
@@ -127,7 +133,9 @@ class Reflecting:
     traits: np.ndarray | None = None  # [n, F] the group's public traits as played (None: none shown)
 
 
-def shown_traits(arena: Arena, terms: tuple[Term, ...], traits_now: np.ndarray | None, slot: int, weights_row: np.ndarray) -> np.ndarray | None:
+def shown_traits(
+    arena: Arena, terms: tuple[Term, ...], traits_now: np.ndarray | None, slot: int, weights_row: np.ndarray
+) -> np.ndarray | None:
     """[n, F] the public traits the group shows once agent `slot` has the profile `weights_row`:
     `traits_now` with that agent's row recomputed from its new weights (`purity.agents.preferences.traits`).
 
@@ -167,7 +175,14 @@ def as_built(trace: Trace, slot: np.ndarray) -> Trace:
     return dataclasses.replace(trace, events=events)
 
 
-def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], rule: str, mode: str, rngs: list[np.random.Generator]) -> list[np.ndarray]:
+def score_changes(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    agents: list[Reflecting],
+    rule: str,
+    mode: str,
+    rngs: list[np.random.Generator],
+) -> list[np.ndarray]:
     """Per agent, the score [C] of each of its changes under `rule` (see the module docstring).
 
     All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
@@ -182,16 +197,46 @@ def score_changes(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting
     out: list[np.ndarray] = [np.empty(0)] * len(agents)
     for horizon in sorted(set(horizons)):  # one rollout per horizon, as planning does
         chosen = [k for k, h in enumerate(horizons) if h == horizon]
-        scored = _rolled_out(arena, terms, [agents[k] for k in chosen], [futures[k] for k in chosen], [shown[k] for k in chosen], seeds[chosen, 1], rule, mode, horizon)
+        scored = _rolled_out(
+            arena,
+            terms,
+            [agents[k] for k in chosen],
+            [futures[k] for k in chosen],
+            [shown[k] for k in chosen],
+            seeds[chosen, 1],
+            rule,
+            mode,
+            horizon,
+        )
         for k, scores in zip(chosen, scored):
             out[k] = scores
     return out
 
 
-def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], futures: list[np.ndarray], shown: list[np.ndarray | None], seeds: np.ndarray, rule: str, mode: str, horizon: int) -> list[np.ndarray]:
+def _rolled_out(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    agents: list[Reflecting],
+    futures: list[np.ndarray],
+    shown: list[np.ndarray | None],
+    seeds: np.ndarray,
+    rule: str,
+    mode: str,
+    horizon: int,
+) -> list[np.ndarray]:
     """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
     batch, showing the traits `shown` [C, n, F] of each change (None: none)."""
-    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = [], [], [], [], [], [], [], [], []
+    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     for agent, future, seed, show in zip(agents, futures, seeds, shown):
         count, rollouts = len(agent.changes), agent.capability.rollouts
         played = np.repeat(agent.policies[None], count * rollouts, axis=0)
@@ -243,7 +288,14 @@ def _rolled_out(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting],
     return out
 
 
-def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflecting], shown: list[np.ndarray | None], rule: str, seeds: np.ndarray) -> list[np.ndarray]:
+def _future_policies(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    agents: list[Reflecting],
+    shown: list[np.ndarray | None],
+    rule: str,
+    seeds: np.ndarray,
+) -> list[np.ndarray]:
     """[C, P] per agent: the policy each changed agent would play, planned against the traits
     `shown` [C, n, F] of its change (None: none). Every change of one agent is planned from the
     same seed, so all see the same candidate policies and rollout noise."""
@@ -254,7 +306,15 @@ def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflect
         for c, change in enumerate(agent.changes):
             weights = agent.weights.copy()
             weights[agent.slot] = change.weights
-            groups.append(PlanGroup(weights, agent.policies, ((agent.slot, agent.capability),), agent.kin, None if show is None else show[c]))
+            groups.append(
+                PlanGroup(
+                    weights,
+                    agent.policies,
+                    ((agent.slot, agent.capability),),
+                    agent.kin,
+                    None if show is None else show[c],
+                )
+            )
             rngs.append(np.random.default_rng(seed))
     chosen = plan(arena, terms, groups, rngs)
     out, start = [], 0
@@ -265,7 +325,9 @@ def _future_policies(arena: Arena, terms: tuple[Term, ...], agents: list[Reflect
     return out
 
 
-def _endorsement_cost(terms: tuple[Term, ...], now: np.ndarray, new: np.ndarray, own: np.ndarray) -> np.ndarray:
+def _endorsement_cost(
+    terms: tuple[Term, ...], now: np.ndarray, new: np.ndarray, own: np.ndarray
+) -> np.ndarray:
     """[B] Σ over endorsed terms of (weight given up) × (amount the changed agent commits)."""
     endorsed = np.array([term.endorsed for term in terms])
     if not endorsed.any():

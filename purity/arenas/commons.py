@@ -101,7 +101,6 @@ class CommonsParams:
     noise: float = _num(0.1, 0.0, 2.0)  # sd of the log regrowth shock
 
 
-
 def _ratio_capped(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """min(1, num / den), 1 where both are 0: the common scale of requests `den` on a pool `num`."""
     big = np.maximum(den, num)
@@ -200,7 +199,9 @@ class CommonsArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop."""
         steps = self.steps if steps is None else steps
@@ -226,7 +227,9 @@ class CommonsArena(Arena):
             np.divide(stock, self.capacity, out=series[t + 1])
         return agent_major_trace(self, noise, store, events, opportunities, {"commons": series})
 
-    def _advance(self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra=()):
+    def _advance(
+        self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra=()
+    ):
         """One step, agent-major: actions and store/helper `[n, B]`, stock and eps `[B]`, a variant's
         further actions `extra` `[E, n, B]`. Returns stock, store, helper, events `[K, 2n, B]`,
         opportunities `[K, n, B]`."""

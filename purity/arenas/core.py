@@ -156,7 +156,9 @@ class Arena(ABC):
             return np.zeros(shape)
         values = np.asarray(traits, dtype=np.float64)
         if values.shape[-1:] != shape[-1:]:  # a column too few would be broadcast into the next trait
-            raise ValueError(f"traits of the {self.name} arena need {shape[-1]} columns ({', '.join(self.trait_names)}), not shape {values.shape}")
+            raise ValueError(
+                f"traits of the {self.name} arena need {shape[-1]} columns ({', '.join(self.trait_names)}), not shape {values.shape}"
+            )
         values = np.broadcast_to(values, shape)
         if ((values < 0) | (values > 1)).any():
             raise ValueError(f"traits of the {self.name} arena must lie in [0, 1]")
@@ -174,7 +176,9 @@ class Arena(ABC):
         batch = next(iter(noise.values())).shape[0]
         return np.zeros(batch, dtype=bool)
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps,
         the agents showing public `traits` [B, n, F] (see `begin`)."""
         steps = self.steps if steps is None else steps
@@ -218,7 +222,15 @@ def sum_rows(x: np.ndarray) -> np.ndarray:
     return np.add.reduce(x, axis=0)
 
 
-def agent_major_trace(arena: Arena, noise: Noise, store: np.ndarray, events: np.ndarray, opportunities: np.ndarray, series: Mapping[str, np.ndarray], detected: np.ndarray | None = None) -> Trace:
+def agent_major_trace(
+    arena: Arena,
+    noise: Noise,
+    store: np.ndarray,
+    events: np.ndarray,
+    opportunities: np.ndarray,
+    series: Mapping[str, np.ndarray],
+    detected: np.ndarray | None = None,
+) -> Trace:
     """The trace of a fast rollout that kept its arrays agent-major, batch last (contiguous rows per
     agent are what make those rollouts fast): `store` [n, B], `events` and `detected` [K, A, B],
     `opportunities` [K, n, B], each series [T+1, B]. Reversing the axes puts the batch first."""

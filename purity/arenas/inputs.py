@@ -105,7 +105,9 @@ class Table:
             raise self.error(key, "true or false", value)
         return value
 
-    def integer(self, key: str, default: Any = _REQUIRED, low: int | None = None, high: int | None = None) -> int:
+    def integer(
+        self, key: str, default: Any = _REQUIRED, low: int | None = None, high: int | None = None
+    ) -> int:
         value = self._raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, "a whole number", value)
@@ -135,13 +137,21 @@ class Table:
             raise self.error(key, f"a number in {bounds}", value)
         return value
 
-    def strings(self, key: str, default: Any = _REQUIRED, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    def strings(
+        self, key: str, default: Any = _REQUIRED, choices: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
         """A list of distinct strings, each one of `choices` when given."""
         value = self._raw(key, default)
         if value is default and default is not _REQUIRED:
             return tuple(value)
-        expected = "a list of distinct strings" + (" from " + ", ".join(repr(c) for c in choices) if choices is not None else "")
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(set(value)) != len(value):
+        expected = "a list of distinct strings" + (
+            " from " + ", ".join(repr(c) for c in choices) if choices is not None else ""
+        )
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(item, str) for item in value)
+            or len(set(value)) != len(value)
+        ):
             raise self.error(key, expected, value)
         if choices is not None and not set(value) <= set(choices):
             raise self.error(key, expected, value)

@@ -220,7 +220,9 @@ class MatrixArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """`Arena.rollout` many steps at a time: `act` ignores the observations, so the moves follow
         from the policies and the noise alone. Discrete moves are laid out `[steps, 2, B]` (inner
         loops over the agents' axis of 2 run several times slower) in chunks of steps small enough

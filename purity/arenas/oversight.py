@@ -183,7 +183,9 @@ class OversightArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """`Arena.rollout` (it reads no traits), agent-major inside and without building observations (`act` reads only
         whether the agent is seen); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
@@ -198,7 +200,9 @@ class OversightArena(Arena):
         events, detected, opportunities = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         for t in range(steps):
             shortcut = np.where(watched & ~blinded, when_watched, when_unwatched)
-            blinded, store, ev, det, opp = self._advance(watched, blinded, store, shortcut, evade, over[t], peers[t])
+            blinded, store, ev, det, opp = self._advance(
+                watched, blinded, store, shortcut, evade, over[t], peers[t]
+            )
             events += ev
             detected += det
             opportunities += opp

@@ -98,7 +98,6 @@ class PrincipalParams:
     fine: float = _num(2.0, 0.0, 1e6)  # paid to the principal per detected seize
 
 
-
 class PrincipalArena(Arena):
     """The principal and its workers; see the module docstring for the rules.
 
@@ -171,7 +170,9 @@ class PrincipalArena(Arena):
         )
         return new, result
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """`Arena.rollout`, agent-major inside and without observations (`act` reads only the
         time); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
@@ -193,7 +194,9 @@ class PrincipalArena(Arena):
             events += ev
             opportunities += opp
             series[t + 1] = control
-        return agent_major_trace(self, noise, store, events[None], opportunities[None], {"principal_control": series})
+        return agent_major_trace(
+            self, noise, store, events[None], opportunities[None], {"principal_control": series}
+        )
 
     def _advance(self, control, held, store, principal, work, seize, restoring):
         """One step, agent-major: actions, held and store `[n, B]`, control and principal `[B]`,

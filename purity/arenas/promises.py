@@ -158,7 +158,11 @@ class PromisesArena(Arena):
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         shape = (batch, self.steps, self.n_agents)
-        return {"observed": rng.random(shape), "reputation": rng.standard_normal(shape), "keep": rng.random(shape)}
+        return {
+            "observed": rng.random(shape),
+            "reputation": rng.standard_normal(shape),
+            "keep": rng.random(shape),
+        }
 
     def reset(self, batch: int, noise: Noise | None = None) -> State:
         n = self.n_agents
@@ -189,33 +193,58 @@ class PromisesArena(Arena):
         events = np.zeros((batch, 2 * n, len(self.event_kinds)))
         events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
         events[:, n:] = np.where(rules.helper, amounts, 0.0).transpose(2, 1, 0)
-        new = {"store": state["store"] + gain.T, "trust": trust, "traits": state["traits"], "t": state["t"] + 1}
+        new = {
+            "store": state["store"] + gain.T,
+            "trust": trust,
+            "traits": state["traits"],
+            "t": state["t"] + 1,
+        }
         return new, StepResult(events=events, opportunities=opened.transpose(2, 1, 0), rewards=gain.T)
 
-    def rollout(self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None) -> Trace:
+    def rollout(
+        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+    ) -> Trace:
         """`Arena.rollout`, agent-major inside and without observations (`act` plays the policy
         as it is); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
-        rules = self._rules(np.ascontiguousarray(policy.transpose(2, 1, 0)), self.public_traits(traits, batch))
-        draws = [np.ascontiguousarray(noise[key][:, :steps].transpose(1, 2, 0)) for key in ("observed", "reputation", "keep")]
+        rules = self._rules(
+            np.ascontiguousarray(policy.transpose(2, 1, 0)), self.public_traits(traits, batch)
+        )
+        draws = [
+            np.ascontiguousarray(noise[key][:, :steps].transpose(1, 2, 0))
+            for key in ("observed", "reputation", "keep")
+        ]
         store = np.full((n, batch), self.params.endowment)
         amounts = np.zeros((len(self.event_kinds), n, batch))
         opportunities = np.zeros((len(self.event_kinds), n, batch))
         series = np.zeros((steps + 1, batch))
         for t in range(steps):
-            gain, done, opened, series[t + 1] = self._encounters(t, rules, draws[0][t], draws[1][t], draws[2][t])
+            gain, done, opened, series[t + 1] = self._encounters(
+                t, rules, draws[0][t], draws[1][t], draws[2][t]
+            )
             store = store + gain
             amounts += done
             opportunities += opened
-        events = np.concatenate([np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1)
+        events = np.concatenate(
+            [np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1
+        )
         return agent_major_trace(self, noise, store, events, opportunities, {"trust": series})
 
     def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
         """The actions `columns` `[6, n, B]` and traits `[B, n, 2]` as the encounters read them."""
         threshold, believe, promise, keep, via_helper, misreport = columns
         trait = np.ascontiguousarray(traits[..., 0].T)
-        return _Rules(threshold, believe, promise > 0.5, keep, via_helper > 0.5, trait, np.maximum(trait, misreport), np.ascontiguousarray(_prior(traits).T))
+        return _Rules(
+            threshold,
+            believe,
+            promise > 0.5,
+            keep,
+            via_helper > 0.5,
+            trait,
+            np.maximum(trait, misreport),
+            np.ascontiguousarray(_prior(traits).T),
+        )
 
     def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u):
         """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for

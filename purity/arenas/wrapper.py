@@ -50,7 +50,9 @@ class ParallelArenaEnv(ParallelEnv):
         self._observation_spaces = {
             a: spaces.Box(low, high, (n_obs,), dtype=np.float64) for a in self.possible_agents
         }
-        self._action_spaces = {a: spaces.Box(0.0, 1.0, (n_act,), dtype=np.float64) for a in self.possible_agents}
+        self._action_spaces = {
+            a: spaces.Box(0.0, 1.0, (n_act,), dtype=np.float64) for a in self.possible_agents
+        }
 
     def observation_space(self, agent: str) -> spaces.Box:
         return self._observation_spaces[agent]
@@ -114,7 +116,9 @@ class ParallelArenaEnv(ParallelEnv):
         opportunities = result.opportunities[0].tolist()
         watched = bool(arena.watched(self._noise)[0]) if arena.has_oversight else None
         if watched is not None:
-            detected = (result.detected[0, :n] if result.detected is not None else np.zeros((n, len(kinds)))).tolist()
+            detected = (
+                result.detected[0, :n] if result.detected is not None else np.zeros((n, len(kinds)))
+            ).tolist()
         infos = {}
         for i, agent in enumerate(self.agents):
             info = {

@@ -58,8 +58,9 @@ __all__ = [
 FORMATS = ("html", "json")
 
 
-def report(path: str | Path, format: str = "html", *,
-           run_reports: bool = False) -> list[Path] | dict[str, Any]:
+def report(
+    path: str | Path, format: str = "html", *, run_reports: bool = False
+) -> list[Path] | dict[str, Any]:
     """Report on the run, replicates set or sweep at `path`, whichever it holds.
 
     format "html": write report.md and report.html into `path` (atomically) and return

@@ -39,7 +39,9 @@ FORMAT = "purity-report"
 VERSION = 1
 
 
-def to_json(path: str | Path, *, tolerance: float = 0.05, lock_in_share: float | None = None) -> dict[str, Any]:
+def to_json(
+    path: str | Path, *, tolerance: float = 0.05, lock_in_share: float | None = None
+) -> dict[str, Any]:
     """The report of the run, replicates set or sweep at `path` as a JSON-ready dict.
 
     Top-level keys: format, version, kind ("run" | "replicates" | "sweep"), name, path, then the
@@ -92,8 +94,9 @@ def _rows(df: pl.DataFrame) -> list[dict[str, Any]]:
     return [plain(r) for r in df.iter_rows(named=True)]
 
 
-def _aligned(df: pl.DataFrame, gens: list[int], value: str, by: str | None = None,
-             order: Sequence[str] | None = None) -> Any:
+def _aligned(
+    df: pl.DataFrame, gens: list[int], value: str, by: str | None = None, order: Sequence[str] | None = None
+) -> Any:
     """`value` per generation aligned with `gens` (None where missing); with `by`, one list per group."""
     if df.height == 0 or value not in df.columns:
         return {} if by is not None else [None] * len(gens)
@@ -116,21 +119,42 @@ def _generations(agents: pl.DataFrame) -> list[int]:
 
 
 def _terms(terms: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("key", "kind", "process", "label", "event", "scope", "measure", "property", "threshold", "endorsed")
+    keys = (
+        "key",
+        "kind",
+        "process",
+        "label",
+        "event",
+        "scope",
+        "measure",
+        "property",
+        "threshold",
+        "endorsed",
+    )
     return [plain({k: t.get(k) for k in keys}) for t in terms]
 
 
 def _profiles(manifest: Mapping[str, Any]) -> dict[str, Any]:
     profiles = manifest.get("profiles") or {}
-    return {name: plain({"description": p.get("description"), "weights": dict(p.get("weights") or {})})
-            for name, p in sorted(profiles.items())}
+    return {
+        name: plain({"description": p.get("description"), "weights": dict(p.get("weights") or {})})
+        for name, p in sorted(profiles.items())
+    }
 
 
 def _lock_in(li: Any) -> dict[str, Any] | None:
     if li is None:
         return None
-    return plain({"generation": li.generation, "founder": li.founder, "profile": li.profile,
-                  "share": li.share, "process_share": li.process_share, "threshold": li.threshold})
+    return plain(
+        {
+            "generation": li.generation,
+            "founder": li.founder,
+            "profile": li.profile,
+            "share": li.share,
+            "process_share": li.process_share,
+            "threshold": li.threshold,
+        }
+    )
 
 
 def violation_curves(run: Run, gens: list[int]) -> dict[str, Any]:
@@ -150,8 +174,12 @@ def violation_curves(run: Run, gens: list[int]) -> dict[str, Any]:
         own, helper, opp = pl.col(f"own:{k}"), pl.col(f"helper:{k}"), pl.col(f"opportunity:{k}")
         aggs += [own.sum().alias(f"own|{k}"), helper.sum().alias(f"helper|{k}"), opp.sum().alias(f"opp|{k}")]
         if run.has_oversight:
-            aggs += [own.filter(watched).sum().alias(f"ow|{k}"), opp.filter(watched).sum().alias(f"pw|{k}"),
-                     own.filter(~watched).sum().alias(f"ou|{k}"), opp.filter(~watched).sum().alias(f"pu|{k}")]
+            aggs += [
+                own.filter(watched).sum().alias(f"ow|{k}"),
+                opp.filter(watched).sum().alias(f"pw|{k}"),
+                own.filter(~watched).sum().alias(f"ou|{k}"),
+                opp.filter(~watched).sum().alias(f"pu|{k}"),
+            ]
     by_profile = run.episodes.group_by("generation", "profile").agg(aggs)
     together = run.episodes.group_by("generation").agg(aggs).with_columns(profile=pl.lit("*"))
     frame = pl.concat([together.select(by_profile.columns), by_profile])
@@ -162,13 +190,19 @@ def violation_curves(run: Run, gens: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     profiles = ["*", *sorted(set(run.episodes.get_column("profile").drop_nulls().to_list()))]
     for k in kinds:
-        cols = {"rate": rate(f"own|{k}", f"opp|{k}"), "delegated_rate": rate(f"helper|{k}", f"opp|{k}"),
-                "opportunity": pl.col(f"opp|{k}")}
+        cols = {
+            "rate": rate(f"own|{k}", f"opp|{k}"),
+            "delegated_rate": rate(f"helper|{k}", f"opp|{k}"),
+            "opportunity": pl.col(f"opp|{k}"),
+        }
         if run.has_oversight:
             cols |= {"rate_watched": rate(f"ow|{k}", f"pw|{k}"), "rate_unwatched": rate(f"ou|{k}", f"pu|{k}")}
         df = frame.select("generation", "profile", *[e.alias(n) for n, e in cols.items()])
-        out[k] = {p: {n: _aligned(df.filter(pl.col("profile") == p), gens, n) for n in cols}
-                  for p in profiles if df.filter(pl.col("profile") == p).height}
+        out[k] = {
+            p: {n: _aligned(df.filter(pl.col("profile") == p), gens, n) for n in cols}
+            for p in profiles
+            if df.filter(pl.col("profile") == p).height
+        }
     return out
 
 
@@ -176,8 +210,9 @@ def violation_curves(run: Run, gens: list[int]) -> dict[str, Any]:
 # one run
 
 
-def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None = None,
-             episodes: bool = True) -> dict[str, Any]:
+def run_json(
+    run: Run, *, tolerance: float = 0.05, lock_in_share: float | None = None, episodes: bool = True
+) -> dict[str, Any]:
     """A single-seed run: facts, terms, profiles, verdict, lock-in, violations, births and curves.
 
     episodes=False (a run read without its episodes, as in a sweep) leaves out the violations.
@@ -200,8 +235,14 @@ def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None =
     if episodes:
         out["violations"] = _rows(metrics.violations(run))
     births = metrics.births(run)
-    out["births"] = {str(k): int(n) for k, n in births.group_by("kind").agg(pl.col("births").sum())
-                     .sort("kind").iter_rows()} if births.height else {}
+    out["births"] = (
+        {
+            str(k): int(n)
+            for k, n in births.group_by("kind").agg(pl.col("births").sum()).sort("kind").iter_rows()
+        }
+        if births.height
+        else {}
+    )
 
     surv = metrics.survival(run)
     ps = metrics.process_share(run)
@@ -210,8 +251,10 @@ def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None =
         "survival": _aligned(surv, gens, "share", by="term", order=keys),
         "process_share": {c: _aligned(ps, gens, c) for c in ps.columns if c not in ("generation", "agents")},
         "payoff": _aligned(metrics.fitness_by_profile(run), gens, "payoff", by="profile"),
-        "largest_lineage": {c: _aligned(metrics.lineage_share(run), gens, c)
-                            for c in ("share", "founder", "profile", "process_share")},
+        "largest_lineage": {
+            c: _aligned(metrics.lineage_share(run), gens, c)
+            for c in ("share", "founder", "profile", "process_share")
+        },
     }
     if episodes:
         curves["violations"] = violation_curves(run, gens)
@@ -219,8 +262,10 @@ def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None =
             curves["training"] = training.as_json(training.long(run))
     if run.drift is not None:
         dgens = _generations(run.drift.agents)
-        curves["drift"] = {"generation": dgens,
-                           "survival": _aligned(metrics.survival(run.drift), dgens, "share", by="term", order=keys)}
+        curves["drift"] = {
+            "generation": dgens,
+            "survival": _aligned(metrics.survival(run.drift), dgens, "share", by="term", order=keys),
+        }
     else:
         curves["drift"] = None
     out["curves"] = curves
@@ -230,25 +275,36 @@ def run_json(run: Run, *, tolerance: float = 0.05, lock_in_share: float | None =
 def _run_facts(run: Run, lock_in_share: float, tolerance: float) -> dict[str, Any]:
     m = run.manifest
     arena = m.get("arena") or {}
-    return plain({
-        "seed": run.seed, "role": m.get("role"), "status": m.get("status"),
-        "generations": m.get("generations"), "generations_done": m.get("generations_done"),
-        "stopped": m.get("stopped"),
-        "arena": arena.get("name"), "has_oversight": bool(arena.get("has_oversight", False)),
-        "event_kinds": [str(k) for k in arena.get("event_kinds", [])],
-        "survival_threshold": run.threshold, "lock_in_threshold": lock_in_share, "tolerance": tolerance,
-        "drift_twin": run.drift is not None,
-        "git_revision": m.get("git_revision"), "started": m.get("started"), "finished": m.get("finished"),
-        "versions": m.get("versions"),
-    })
+    return plain(
+        {
+            "seed": run.seed,
+            "role": m.get("role"),
+            "status": m.get("status"),
+            "generations": m.get("generations"),
+            "generations_done": m.get("generations_done"),
+            "stopped": m.get("stopped"),
+            "arena": arena.get("name"),
+            "has_oversight": bool(arena.get("has_oversight", False)),
+            "event_kinds": [str(k) for k in arena.get("event_kinds", [])],
+            "survival_threshold": run.threshold,
+            "lock_in_threshold": lock_in_share,
+            "tolerance": tolerance,
+            "drift_twin": run.drift is not None,
+            "git_revision": m.get("git_revision"),
+            "started": m.get("started"),
+            "finished": m.get("finished"),
+            "versions": m.get("versions"),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # seed replicates
 
 
-def replicates_json(reps: Replicates, *, tolerance: float = 0.05,
-                    lock_in_share: float | None = None) -> dict[str, Any]:
+def replicates_json(
+    reps: Replicates, *, tolerance: float = 0.05, lock_in_share: float | None = None
+) -> dict[str, Any]:
     """A replicates set: per term the verdict over seeds (mean, min, max; survived in k of K seeds
     with its Wilson interval), each seed's own verdict and lock-in, pooled violations, and curves as
     mean / min / max over seeds per generation (seeds stopped at fixation held, as in the report)."""
@@ -269,20 +325,34 @@ def replicates_json(reps: Replicates, *, tolerance: float = 0.05,
         gens = list(range(int(pooled.agents.get_column("generation").min()), (gmax or 0) + 1))
 
     out = _head("replicates", reps.name, reps.path)
-    out["replicates"] = plain({
-        "status": m.get("status"), "seeds": agg.seeds_of(reps), "missing": list(reps.missing),
-        "planned_seeds": m.get("seeds"),
-        "arena": (first.manifest.get("arena") or {}).get("name") if first else None,
-        "survival_threshold": first.threshold if first else None,
-        "lock_in_threshold": share, "tolerance": tolerance,
-        "git_revision": m.get("git_revision"), "started": m.get("started"), "finished": m.get("finished"),
-        "versions": m.get("versions"),
-    })
+    out["replicates"] = plain(
+        {
+            "status": m.get("status"),
+            "seeds": agg.seeds_of(reps),
+            "missing": list(reps.missing),
+            "planned_seeds": m.get("seeds"),
+            "arena": (first.manifest.get("arena") or {}).get("name") if first else None,
+            "survival_threshold": first.threshold if first else None,
+            "lock_in_threshold": share,
+            "tolerance": tolerance,
+            "git_revision": m.get("git_revision"),
+            "started": m.get("started"),
+            "finished": m.get("finished"),
+            "versions": m.get("versions"),
+        }
+    )
     out["terms"] = _terms(first.terms if first else [])
     out["profiles"] = _profiles(first.manifest) if first else {}
     if not reps.runs:
-        out |= {"verdict": [], "seed_verdicts": [], "seeds": [], "lock_ins": [], "violations": [],
-                "births": {}, "curves": {"generation": []}}
+        out |= {
+            "verdict": [],
+            "seed_verdicts": [],
+            "seeds": [],
+            "lock_ins": [],
+            "violations": [],
+            "births": {},
+            "curves": {"generation": []},
+        }
         return out
     out["verdict"] = _rows(agg.verdict(reps, tolerance))
     out["seed_verdicts"] = _rows(agg.per_seed_verdict(reps, tolerance))
@@ -290,16 +360,25 @@ def replicates_json(reps: Replicates, *, tolerance: float = 0.05,
     out["lock_ins"] = _rows(agg.lock_ins(reps, share))
     out["violations"] = _rows(metrics.violations(pooled))
     births = metrics.births(pooled)
-    out["births"] = {str(k): int(n) for k, n in births.group_by("kind").agg(pl.col("births").sum())
-                     .sort("kind").iter_rows()} if births.height else {}
+    out["births"] = (
+        {
+            str(k): int(n)
+            for k, n in births.group_by("kind").agg(pl.col("births").sum()).sort("kind").iter_rows()
+        }
+        if births.height
+        else {}
+    )
 
     def spread(df: pl.DataFrame, by: str | None = None, order: Sequence[str] | None = None) -> Any:
         cols = ("mean", "min", "max", "seeds", "held")
         if by is None:
             return {c: _aligned(df, gens, c) for c in cols}
         groups = order if order is not None else sorted(set(df.get_column(by).to_list())) if df.height else []
-        return {str(g): {c: _aligned(df.filter(pl.col(by) == g), gens, c) for c in cols}
-                for g in groups if df.filter(pl.col(by) == g).height}
+        return {
+            str(g): {c: _aligned(df.filter(pl.col(by) == g), gens, c) for c in cols}
+            for g in groups
+            if df.filter(pl.col(by) == g).height
+        }
 
     has_drift = any(r.drift is not None for r in reps.runs)
     out["curves"] = {
@@ -334,20 +413,30 @@ def sweep_json(path: str | Path) -> dict[str, Any]:
     by_run = data.by_run
     out = _head("sweep", sweep.name, sweep.path)
     m = sweep.manifest
-    out["sweep"] = plain({
-        "status": sweep.status, "base": m.get("base"), "started": m.get("started"),
-        "finished": m.get("finished"), "keys": list(sweep.keys),
-        "values": {k: sweep.values(k) for k in sweep.keys}, "runs": len(sweep.runs),
-        "table": sweep.table is not None,
-    })
+    out["sweep"] = plain(
+        {
+            "status": sweep.status,
+            "base": m.get("base"),
+            "started": m.get("started"),
+            "finished": m.get("finished"),
+            "keys": list(sweep.keys),
+            "values": {k: sweep.values(k) for k in sweep.keys},
+            "runs": len(sweep.runs),
+            "table": sweep.table is not None,
+        }
+    )
     out["terms"] = plain(data.terms)
     out["problems"] = list(data.problems)
     runs = []
     for run in sweep.runs:
         obs = by_run.get(run.name, [])
         entry: dict[str, Any] = {
-            "name": run.name, "settings": plain(run.settings), "seed": run.seed, "status": run.status,
-            "error": run.error, "experiment": run.experiment,
+            "name": run.name,
+            "settings": plain(run.settings),
+            "seed": run.seed,
+            "status": run.status,
+            "error": run.error,
+            "experiment": run.experiment,
             "report": sr._report_link(data, run),
             "replicates": run.is_replicates,
         }
@@ -359,31 +448,47 @@ def sweep_json(path: str | Path) -> dict[str, Any]:
             entry |= {"source": None, "summary": plain(run.summary), "curves": None}
         runs.append(entry)
     out["runs"] = runs
-    out["failed"] = [{"name": r.name, "status": r.status, "settings": plain(r.settings), "seed": r.seed,
-                      "error": r.error} for r in sweep.runs if r.status != "complete"]
+    out["failed"] = [
+        {"name": r.name, "status": r.status, "settings": plain(r.settings), "seed": r.seed, "error": r.error}
+        for r in sweep.runs
+        if r.status != "complete"
+    ]
     out["overall"] = _stats_json(data.overall)
     out["by_key"] = {
         ax.key: {
             "axis": "log" if ax.log else ("numeric" if ax.numeric else "categorical"),
-            "values": plain(ax.values), "labels": ax.labels,
-            "rows": [{"value": plain(v), "label": lbl, "runs": n, "figures": _stats_json(st)}
-                     for v, lbl, n, st in zip(ax.values, ax.labels, ax.runs, ax.stats)],
+            "values": plain(ax.values),
+            "labels": ax.labels,
+            "rows": [
+                {"value": plain(v), "label": lbl, "runs": n, "figures": _stats_json(st)}
+                for v, lbl, n, st in zip(ax.values, ax.labels, ax.runs, ax.stats)
+            ],
         }
         for ax in data.axes
     }
-    out["spread"] = ("mean over the single-seed runs with the value; min and max over the same runs, "
-                     "i.e. over seeds and the other keys' values; n = runs with the figure")
+    out["spread"] = (
+        "mean over the single-seed runs with the value; min and max over the same runs, "
+        "i.e. over seeds and the other keys' values; n = runs with the figure"
+    )
     return out
 
 
 def _stats_json(st: Mapping[str, tuple[float, float, float, int]]) -> dict[str, Any]:
-    return {name: plain({"mean": mean, "min": lo, "max": hi, "n": n}) for name, (mean, lo, hi, n) in st.items()}
+    return {
+        name: plain({"mean": mean, "min": lo, "max": hi, "n": n}) for name, (mean, lo, hi, n) in st.items()
+    }
 
 
 def _observation_json(o: Any) -> dict[str, Any]:
     """One single-seed run of a sweep: its summary and, read from its files, verdict, lock-in, curves."""
-    out = {"seed": o.seed, "source": o.source, "summary": plain(o.figures),
-           "verdict": None, "lock_in": None, "curves": None}
+    out = {
+        "seed": o.seed,
+        "source": o.source,
+        "summary": plain(o.figures),
+        "verdict": None,
+        "lock_in": None,
+        "curves": None,
+    }
     if o.path is not None:
         try:
             full = run_json(load(o.path, tables=("agents", "lineage")), episodes=False)

@@ -23,16 +23,17 @@ from .text import esc, fmt
 
 K = 5
 MAX_COLUMNS = 60
-NOTE = (f"The lineages (descendants of one generation-0 founder, from the lineage table) with the "
-        f"most living descendants in the last generation, at most {K}. Each is collapsed to one band: "
-        "a node per generation (at most {MAX_COLUMNS}, evenly spaced) whose area is the number of its "
-        "agents alive then and whose colour is their mean process share. One node per lineage and "
-        "generation stays readable with thousands of agents, where a node per agent would not; "
-        "every birth is in the lineage table.").replace("{MAX_COLUMNS}", str(MAX_COLUMNS))
+NOTE = (
+    f"The lineages (descendants of one generation-0 founder, from the lineage table) with the "
+    f"most living descendants in the last generation, at most {K}. Each is collapsed to one band: "
+    "a node per generation (at most {MAX_COLUMNS}, evenly spaced) whose area is the number of its "
+    "agents alive then and whose colour is their mean process share. One node per lineage and "
+    "generation stays readable with thousands of agents, where a node per agent would not; "
+    "every birth is in the lineage table."
+).replace("{MAX_COLUMNS}", str(MAX_COLUMNS))
 
 # viridis at five stops: perceptually even, readable in grey, safe for colour-blind readers
-STOPS = ((0x44, 0x01, 0x54), (0x3b, 0x52, 0x8b), (0x21, 0x91, 0x8c), (0x5e, 0xc9, 0x62),
-         (0xfd, 0xe7, 0x25))
+STOPS = ((0x44, 0x01, 0x54), (0x3B, 0x52, 0x8B), (0x21, 0x91, 0x8C), (0x5E, 0xC9, 0x62), (0xFD, 0xE7, 0x25))
 MISSING_COLOR = "#bbbbbb"
 
 
@@ -69,48 +70,78 @@ def founders_of(agents: pl.DataFrame, lineage: pl.DataFrame) -> pl.DataFrame:
             ids += list(component)
             owners += [root[0]] * len(component)
     mapped = pl.DataFrame({"id": ids, "_root": owners}, schema={"id": pl.Int64, "_root": pl.Int64})
-    return (agents.select("id", "founder").unique("id", keep="first")
-            .join(mapped, on="id", how="left")
-            .select("id", founder=pl.coalesce("_root", "founder")))
+    return (
+        agents.select("id", "founder")
+        .unique("id", keep="first")
+        .join(mapped, on="id", how="left")
+        .select("id", founder=pl.coalesce("_root", "founder"))
+    )
 
 
-def dominant_lineages(agents: pl.DataFrame, lineage: pl.DataFrame, k: int = K,
-                      max_columns: int = MAX_COLUMNS) -> DominantLineages:
+def dominant_lineages(
+    agents: pl.DataFrame, lineage: pl.DataFrame, k: int = K, max_columns: int = MAX_COLUMNS
+) -> DominantLineages:
     roots = founders_of(agents, lineage)
     rows = agents.select("generation", "id", "process_share").join(roots, on="id", how="left")
     gens = rows.get_column("generation").unique().sort().to_list()
     last = gens[-1]
     living = rows.filter(pl.col("generation") == last)
-    profiles = (agents.filter(pl.col("generation") == gens[0])
-                .select(pl.col("id").alias("founder"), "profile"))
-    sizes = rows.group_by("founder", "generation").agg(agents=pl.len().cast(pl.Int64),
-                                                        process_share=pl.col("process_share").mean())
-    peaks = (sizes.sort("agents", "generation", descending=[True, False])
-             .group_by("founder", maintain_order=True).first()
-             .select("founder", peak="agents", peak_generation="generation"))
-    top = (living.group_by("founder")
-           .agg(living=pl.len().cast(pl.Int64), process_share=pl.col("process_share").mean())
-           .sort("living", "founder", descending=[True, False]).head(k)
-           .with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-           .with_columns(share=pl.col("living") / living.height)
-           .join(profiles, on="founder", how="left").join(peaks, on="founder", how="left")
-           .select("rank", "founder", "profile", "living", "share", "process_share", "peak",
-                   "peak_generation"))
+    profiles = agents.filter(pl.col("generation") == gens[0]).select(pl.col("id").alias("founder"), "profile")
+    sizes = rows.group_by("founder", "generation").agg(
+        agents=pl.len().cast(pl.Int64), process_share=pl.col("process_share").mean()
+    )
+    peaks = (
+        sizes.sort("agents", "generation", descending=[True, False])
+        .group_by("founder", maintain_order=True)
+        .first()
+        .select("founder", peak="agents", peak_generation="generation")
+    )
+    top = (
+        living.group_by("founder")
+        .agg(living=pl.len().cast(pl.Int64), process_share=pl.col("process_share").mean())
+        .sort("living", "founder", descending=[True, False])
+        .head(k)
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+        .with_columns(share=pl.col("living") / living.height)
+        .join(profiles, on="founder", how="left")
+        .join(peaks, on="founder", how="left")
+        .select("rank", "founder", "profile", "living", "share", "process_share", "peak", "peak_generation")
+    )
     shown = pick_rows(gens, max_columns)
-    nodes = (sizes.filter(pl.col("generation").is_in(shown))
-             .join(top.select("rank", "founder"), on="founder")
-             .select("rank", "founder", "generation", "agents", "process_share")
-             .sort("rank", "generation"))
-    return DominantLineages(top, nodes, shown, int(last), living.height,
-                            int(rows.filter(pl.col("generation") == gens[0]).height))
+    nodes = (
+        sizes.filter(pl.col("generation").is_in(shown))
+        .join(top.select("rank", "founder"), on="founder")
+        .select("rank", "founder", "generation", "agents", "process_share")
+        .sort("rank", "generation")
+    )
+    return DominantLineages(
+        top, nodes, shown, int(last), living.height, int(rows.filter(pl.col("generation") == gens[0]).height)
+    )
 
 
 def dominant_rows(dom: DominantLineages) -> tuple[list[str], list[list[str]]]:
-    headers = ["rank", "founder", "founding profile", f"living at gen {dom.last}", "share",
-               "their mean process share", "largest size (generation)"]
-    rows = [[fmt(r["rank"]), fmt(r["founder"]), fmt(r["profile"]), fmt(r["living"]), fmt(r["share"]),
-             fmt(r["process_share"]), f"{fmt(r['peak'])} ({fmt(r['peak_generation'])})"]
-            for r in dom.lineages.iter_rows(named=True)]
+    headers = [
+        "rank",
+        "founder",
+        "founding profile",
+        f"living at gen {dom.last}",
+        "share",
+        "their mean process share",
+        "largest size (generation)",
+    ]
+    rows = [
+        [
+            fmt(r["rank"]),
+            fmt(r["founder"]),
+            fmt(r["profile"]),
+            fmt(r["living"]),
+            fmt(r["share"]),
+            fmt(r["process_share"]),
+            f"{fmt(r['peak'])} ({fmt(r['peak_generation'])})",
+        ]
+        for r in dom.lineages.iter_rows(named=True)
+    ]
     return headers, rows
 
 
@@ -144,28 +175,40 @@ def lineage_svg(dom: DominantLineages, width: int = 900) -> str:
         return left + (g - g0) / span * pw if g1 != g0 else left + pw / 2
 
     title = f"Dominant lineages ({n} largest by living descendants at generation {dom.last})"
-    out = [(f'<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="{esc(title)}">'), f"<title>{esc(title)}</title>",
-           f'<text x="8" y="18" style="font-weight:600">{esc(title)}</text>']
+    out = [
+        (
+            f'<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="{esc(title)}">'
+        ),
+        f"<title>{esc(title)}</title>",
+        f'<text x="8" y="18" style="font-weight:600">{esc(title)}</text>',
+    ]
     ticks = [int(t) for t in nice_ticks(g0, g1, 6) if float(t).is_integer() and g0 <= t <= g1] or [g0]
     for g in ticks:
         out.append(f'<line x1="{px(g):.1f}" x2="{px(g):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee" />')
         out.append(f'<text x="{px(g):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{g}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle">generation</text>')
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle">generation</text>'
+    )
     by_rank = dom.nodes.partition_by("rank", as_dict=True, maintain_order=True)
     for r in dom.lineages.iter_rows(named=True):
         cy = top + band * (r["rank"] - 0.5)
-        out.append(f'<text x="{left - 10}" y="{cy - 2:.1f}" text-anchor="end">'
-                   f'founder {r["founder"]}</text>')
-        out.append(f'<text x="{left - 10}" y="{cy + 11:.1f}" text-anchor="end" style="font-size:10px">'
-                   f'{esc(fmt(r["profile"]))}</text>')
-        out.append(f'<text x="{left + pw + largest + 8:.1f}" y="{cy + 4:.1f}">{r["living"]} alive '
-                   f'({fmt(r["share"])})</text>')
+        out.append(f'<text x="{left - 10}" y="{cy - 2:.1f}" text-anchor="end">founder {r["founder"]}</text>')
+        out.append(
+            f'<text x="{left - 10}" y="{cy + 11:.1f}" text-anchor="end" style="font-size:10px">'
+            f"{esc(fmt(r['profile']))}</text>"
+        )
+        out.append(
+            f'<text x="{left + pw + largest + 8:.1f}" y="{cy + 4:.1f}">{r["living"]} alive '
+            f"({fmt(r['share'])})</text>"
+        )
         nodes = by_rank.get((r["rank"],))
         if nodes is None:
             continue
-        pts = [(int(g), int(a), ps) for g, a, ps in
-               nodes.select("generation", "agents", "process_share").iter_rows()]
+        pts = [
+            (int(g), int(a), ps)
+            for g, a, ps in nodes.select("generation", "agents", "process_share").iter_rows()
+        ]
         idx = {g: i for i, g in enumerate(dom.generations)}
         runs: list[list[int]] = []
         for g, _, _ in pts:  # consecutive shown generations form one line; a gap breaks it
@@ -179,20 +222,27 @@ def lineage_svg(dom: DominantLineages, width: int = 900) -> str:
                 out.append(f'<polyline points="{line}" fill="none" stroke="#999" stroke-width="1.5" />')
         for g, a, ps in pts:
             rad = max(1.5, math.sqrt(a / biggest) * largest)
-            tip = (f"founder {r['founder']}, generation {g}: {a} agents, mean process share "
-                   f"{fmt(ps)}")
-            out.append(f'<circle cx="{px(g):.1f}" cy="{cy:.1f}" r="{rad:.1f}" fill="{color(ps)}" '
-                       f'stroke="#fff" stroke-width="0.5"><title>{esc(tip)}</title></circle>')
+            tip = f"founder {r['founder']}, generation {g}: {a} agents, mean process share {fmt(ps)}"
+            out.append(
+                f'<circle cx="{px(g):.1f}" cy="{cy:.1f}" r="{rad:.1f}" fill="{color(ps)}" '
+                f'stroke="#fff" stroke-width="0.5"><title>{esc(tip)}</title></circle>'
+            )
     steps = 10
     bar_w = 22
     out.append(f'<text x="{left - 10}" y="{legend_y + 12}" text-anchor="end">mean process share</text>')
     for i in range(steps):
-        out.append(f'<rect x="{left + i * bar_w}" y="{legend_y}" width="{bar_w}" height="14" '
-                   f'fill="{color((i + 0.5) / steps)}" />')
+        out.append(
+            f'<rect x="{left + i * bar_w}" y="{legend_y}" width="{bar_w}" height="14" '
+            f'fill="{color((i + 0.5) / steps)}" />'
+        )
     for v in (0.0, 0.5, 1.0):
-        out.append(f'<text x="{left + v * steps * bar_w:.1f}" y="{legend_y + 28}" '
-                   f'text-anchor="middle">{fmt(v)}</text>')
-    out.append(f'<text x="{left + steps * bar_w + 16}" y="{legend_y + 12}">node area ∝ agents of the '
-               f'lineage alive then (largest: {biggest})</text>')
+        out.append(
+            f'<text x="{left + v * steps * bar_w:.1f}" y="{legend_y + 28}" '
+            f'text-anchor="middle">{fmt(v)}</text>'
+        )
+    out.append(
+        f'<text x="{left + steps * bar_w + 16}" y="{legend_y + 12}">node area ∝ agents of the '
+        f"lineage alive then (largest: {biggest})</text>"
+    )
     out.append("</svg>")
     return "".join(out)

@@ -29,13 +29,34 @@ SWEEP_RUNS = "runs"
 SWEEP_STATUSES = ("pending", "running", "complete", "failed")
 DEFAULT_LOCK_IN = 0.9
 
-AGENT_COLUMNS = ("generation", "id", "slot", "profile", "origin", "parent", "founder",
-                 "payoff", "fitness", "utility", "process_share")
-EPISODE_COLUMNS = ("generation", "group", "episode", "id", "profile", "fitness_gain", "utility",
-                   "watched")
+AGENT_COLUMNS = (
+    "generation",
+    "id",
+    "slot",
+    "profile",
+    "origin",
+    "parent",
+    "founder",
+    "payoff",
+    "fitness",
+    "utility",
+    "process_share",
+)
+EPISODE_COLUMNS = ("generation", "group", "episode", "id", "profile", "fitness_gain", "utility", "watched")
 LINEAGE_COLUMNS = ("generation", "parent", "child", "kind")
-REFLECTION_COLUMNS = ("generation", "id", "mode", "rule", "candidate", "change", "term", "before", "after",
-                      "score", "chosen")
+REFLECTION_COLUMNS = (
+    "generation",
+    "id",
+    "mode",
+    "rule",
+    "candidate",
+    "change",
+    "term",
+    "before",
+    "after",
+    "score",
+    "chosen",
+)
 
 
 class ReportError(Exception):
@@ -188,8 +209,11 @@ def load_replicates(path: str | Path) -> Replicates:
     runs, seeds = manifest.get("runs"), manifest.get("seeds")
     if not isinstance(runs, list) or not runs or not all(isinstance(r, str) for r in runs):
         raise ReportError(file, 'runs to be a non-empty list of folder names ("seed=<s>")')
-    if not isinstance(seeds, list) or len(seeds) != len(runs) or not all(
-            isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+    if (
+        not isinstance(seeds, list)
+        or len(seeds) != len(runs)
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
         raise ReportError(file, "seeds to be a list of integers, one per entry of runs")
     for name in runs:
         if Path(name).is_absolute() or ".." in Path(name).parts or name in ("", "."):
@@ -252,8 +276,15 @@ def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
         agents = agents.with_columns(change=pl.lit(None, dtype=pl.String))
     lineage = read("lineage", LINEAGE_COLUMNS)
     reflection = read("reflection", REFLECTION_COLUMNS)
-    return Run(path, manifest, _typed_agents(agents, weight_cols), _typed_episodes(episodes, event_cols),
-               _typed_lineage(lineage), None, _typed_reflection(reflection))
+    return Run(
+        path,
+        manifest,
+        _typed_agents(agents, weight_cols),
+        _typed_episodes(episodes, event_cols),
+        _typed_lineage(lineage),
+        None,
+        _typed_reflection(reflection),
+    )
 
 
 def _read_json(file: Path) -> dict[str, Any]:
@@ -272,8 +303,11 @@ def read_manifest(file: Path) -> dict[str, Any]:
     """Parse and check a single-seed run's manifest.json; weights "inf" become float('inf')."""
     manifest = _read_json(file)
     if manifest.get("role") == REPLICATES_ROLE:
-        raise ReportError(file, "a single-seed run (this directory holds one run per seed: "
-                                "use reports.load_replicates, or report on a seed=<s> folder)")
+        raise ReportError(
+            file,
+            "a single-seed run (this directory holds one run per seed: "
+            "use reports.load_replicates, or report on a seed=<s> folder)",
+        )
     missing = [k for k in MANIFEST_KEYS if k not in manifest]
     if missing:
         raise ReportError(file, f"the keys {', '.join(missing)}")
@@ -504,10 +538,18 @@ def load_sweep(path: str | Path) -> Sweep:
             raise ReportError(file, f"{where}.summary to be an object")
         summary = rows.get(name) or summary
         experiment = record.get("experiment")
-        runs.append(SweepRun(name, dict(settings), seed, str(status),
-                             None if error is None else str(error), dict(summary),
-                             str(experiment) if experiment is not None else None,
-                             path / SWEEP_RUNS / name))
+        runs.append(
+            SweepRun(
+                name,
+                dict(settings),
+                seed,
+                str(status),
+                None if error is None else str(error),
+                dict(summary),
+                str(experiment) if experiment is not None else None,
+                path / SWEEP_RUNS / name,
+            )
+        )
     return Sweep(path, manifest, tuple(keys), tuple(runs), table)
 
 

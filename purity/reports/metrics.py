@@ -18,9 +18,15 @@ from .load import Run
 SCOPES = ("self", "lineage", "world")
 
 VERDICT_SCHEMA = {
-    "term": pl.String, "label": pl.String, "kind": pl.String, "scope": pl.String,
-    "start": pl.Float64, "end": pl.Float64, "drift_end": pl.Float64,
-    "verdict": pl.String, "vs_drift": pl.String,
+    "term": pl.String,
+    "label": pl.String,
+    "kind": pl.String,
+    "scope": pl.String,
+    "start": pl.Float64,
+    "end": pl.Float64,
+    "drift_end": pl.Float64,
+    "verdict": pl.String,
+    "vs_drift": pl.String,
 }
 
 
@@ -36,35 +42,45 @@ def carries(weight: pl.Expr, threshold: float) -> pl.Expr:
 def survival(run: Run) -> pl.DataFrame:
     """Share of agents carrying each process term, per generation (long: generation, term, label, share, …)."""
     terms = run.process_terms
-    schema = {"generation": pl.Int64, "term": pl.String, "label": pl.String,
-              "carriers": pl.Int64, "agents": pl.Int64, "share": pl.Float64}
+    schema = {
+        "generation": pl.Int64,
+        "term": pl.String,
+        "label": pl.String,
+        "carriers": pl.Int64,
+        "agents": pl.Int64,
+        "share": pl.Float64,
+    }
     if not terms or run.agents.height == 0:
         return pl.DataFrame(schema=schema)
     cols = [f"w:{t['key']}" for t in terms]
     labels = pl.DataFrame({"term": [t["key"] for t in terms], "label": [term_label(t) for t in terms]})
     long = run.agents.select("generation", *cols).unpivot(
-        index="generation", on=cols, variable_name="column", value_name="weight")
+        index="generation", on=cols, variable_name="column", value_name="weight"
+    )
     out = (
         long.with_columns(pl.col("column").str.strip_prefix("w:").alias("term"))
         .group_by("generation", "term")
-        .agg(carriers=carries(pl.col("weight"), run.threshold).sum().cast(pl.Int64),
-             agents=pl.len().cast(pl.Int64))
+        .agg(
+            carriers=carries(pl.col("weight"), run.threshold).sum().cast(pl.Int64),
+            agents=pl.len().cast(pl.Int64),
+        )
         .with_columns(share=pl.col("carriers") / pl.col("agents"))
         .join(labels, on="term", how="left")
     )
     order = pl.DataFrame({"term": [t["key"] for t in terms], "_order": list(range(len(terms)))})
-    return (out.join(order, on="term").sort("_order", "generation")
-            .select(list(schema)).cast(schema))
+    return out.join(order, on="term").sort("_order", "generation").select(list(schema)).cast(schema)
 
 
 def process_share(run: Run, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pl.DataFrame:
     """Mean and quantiles of the agents' process share per generation."""
     ps = pl.col("process_share")
     qs = [ps.quantile(q, interpolation="linear").alias(quantile_name(q)) for q in quantiles]
-    return (run.agents.group_by("generation")
-            .agg(*qs, agents=pl.len().cast(pl.Int64), mean=ps.mean())
-            .sort("generation")
-            .select("generation", "agents", "mean", *[quantile_name(q) for q in quantiles]))
+    return (
+        run.agents.group_by("generation")
+        .agg(*qs, agents=pl.len().cast(pl.Int64), mean=ps.mean())
+        .sort("generation")
+        .select("generation", "agents", "mean", *[quantile_name(q) for q in quantiles])
+    )
 
 
 def quantile_name(q: float) -> str:
@@ -73,10 +89,11 @@ def quantile_name(q: float) -> str:
 
 def fitness_by_profile(run: Run) -> pl.DataFrame:
     """Mean payoff and selection fitness of each founding profile, per generation."""
-    return (run.agents.group_by("generation", "profile")
-            .agg(agents=pl.len().cast(pl.Int64), payoff=pl.col("payoff").mean(),
-                 fitness=pl.col("fitness").mean())
-            .sort("generation", "profile"))
+    return (
+        run.agents.group_by("generation", "profile")
+        .agg(agents=pl.len().cast(pl.Int64), payoff=pl.col("payoff").mean(), fitness=pl.col("fitness").mean())
+        .sort("generation", "profile")
+    )
 
 
 def constrained_events(run: Run) -> list[str]:
@@ -100,13 +117,20 @@ def violations(run: Run) -> pl.DataFrame:
     """
     kinds = constrained_events(run)
     schema: dict[str, Any] = {
-        "profile": pl.String, "event": pl.String, "own": pl.Float64, "helper": pl.Float64,
-        "opportunity": pl.Float64, "rate": pl.Float64, "delegated_rate": pl.Float64,
+        "profile": pl.String,
+        "event": pl.String,
+        "own": pl.Float64,
+        "helper": pl.Float64,
+        "opportunity": pl.Float64,
+        "rate": pl.Float64,
+        "delegated_rate": pl.Float64,
         **{f"declared_{s}": pl.Float64 for s in SCOPES},
     }
     if run.has_oversight:
-        schema |= {c: pl.Float64 for c in ("rate_watched", "rate_unwatched",
-                                            "delegated_watched", "delegated_unwatched")}
+        schema |= {
+            c: pl.Float64
+            for c in ("rate_watched", "rate_unwatched", "delegated_watched", "delegated_unwatched")
+        }
     if not kinds or run.episodes.height == 0:
         return pl.DataFrame(schema=schema)
 
@@ -114,31 +138,45 @@ def violations(run: Run) -> pl.DataFrame:
     aggs: list[pl.Expr] = []
     for k in kinds:
         own, helper, opp = pl.col(f"own:{k}"), pl.col(f"helper:{k}"), pl.col(f"opportunity:{k}")
-        aggs += [own.sum().alias(f"own|{k}"), helper.sum().alias(f"helper|{k}"),
-                 opp.sum().alias(f"opportunity|{k}")]
+        aggs += [
+            own.sum().alias(f"own|{k}"),
+            helper.sum().alias(f"helper|{k}"),
+            opp.sum().alias(f"opportunity|{k}"),
+        ]
         if run.has_oversight:
             for tag, mask in (("watched", watched), ("unwatched", ~watched)):
-                aggs += [own.filter(mask).sum().alias(f"own_{tag}|{k}"),
-                         helper.filter(mask).sum().alias(f"helper_{tag}|{k}"),
-                         opp.filter(mask).sum().alias(f"opportunity_{tag}|{k}")]
+                aggs += [
+                    own.filter(mask).sum().alias(f"own_{tag}|{k}"),
+                    helper.filter(mask).sum().alias(f"helper_{tag}|{k}"),
+                    opp.filter(mask).sum().alias(f"opportunity_{tag}|{k}"),
+                ]
     sums = run.episodes.group_by("profile").agg(aggs)
 
     declared_aggs: list[pl.Expr] = []
     for k in kinds:
         for s in SCOPES:
-            cols = [f"w:{t['key']}" for t in run.terms
-                    if t.get("kind") == "constraint" and t.get("event") == k and t.get("scope") == s]
+            cols = [
+                f"w:{t['key']}"
+                for t in run.terms
+                if t.get("kind") == "constraint" and t.get("event") == k and t.get("scope") == s
+            ]
             expr = pl.sum_horizontal(cols).mean() if cols else pl.lit(None, dtype=pl.Float64)
             declared_aggs.append(expr.alias(f"declared_{s}|{k}"))
     declared = run.agents.group_by("profile").agg(declared_aggs)
 
     wide = sums.join(declared, on="profile", how="full", coalesce=True)
     value_cols = [c for c in wide.columns if "|" in c]
-    long = (wide.unpivot(index="profile", on=value_cols, variable_name="column", value_name="value")
-            .with_columns(pl.col("column").str.split_exact("|", 1)
-                          .struct.rename_fields(["measure", "event"]).alias("_parts"))
-            .unnest("_parts")
-            .pivot(on="measure", index=["profile", "event"], values="value"))
+    long = (
+        wide.unpivot(index="profile", on=value_cols, variable_name="column", value_name="value")
+        .with_columns(
+            pl.col("column")
+            .str.split_exact("|", 1)
+            .struct.rename_fields(["measure", "event"])
+            .alias("_parts")
+        )
+        .unnest("_parts")
+        .pivot(on="measure", index=["profile", "event"], values="value")
+    )
     rates = [
         _safe_rate(pl.col("own"), pl.col("opportunity")).alias("rate"),
         _safe_rate(pl.col("helper"), pl.col("opportunity")).alias("delegated_rate"),
@@ -150,24 +188,35 @@ def violations(run: Run) -> pl.DataFrame:
                 _safe_rate(pl.col(f"helper_{tag}"), pl.col(f"opportunity_{tag}")).alias(f"delegated_{tag}"),
             ]
     order = pl.DataFrame({"event": kinds, "_order": list(range(len(kinds)))})
-    return (long.with_columns(rates).join(order, on="event")
-            .filter(pl.col("opportunity").is_not_null() | pl.any_horizontal(
-                [pl.col(f"declared_{s}").is_not_null() for s in SCOPES]))
-            .sort("profile", "_order")
-            .select(list(schema)).cast(schema))
+    return (
+        long.with_columns(rates)
+        .join(order, on="event")
+        .filter(
+            pl.col("opportunity").is_not_null()
+            | pl.any_horizontal([pl.col(f"declared_{s}").is_not_null() for s in SCOPES])
+        )
+        .sort("profile", "_order")
+        .select(list(schema))
+        .cast(schema)
+    )
 
 
 def lineage_share(run: Run) -> pl.DataFrame:
     """Largest lineage (agents sharing a founder) per generation: its size, share and mean process share."""
     totals = run.agents.group_by("generation").agg(agents=pl.len().cast(pl.Int64))
-    return (run.agents.group_by("generation", "founder")
-            .agg(size=pl.len().cast(pl.Int64), process_share=pl.col("process_share").mean(),
-                 profile=pl.col("profile").mode().sort().first())
-            .sort("generation", "size", "founder", descending=[False, True, False])
-            .unique(subset="generation", keep="first", maintain_order=True)
-            .join(totals, on="generation")
-            .with_columns(share=pl.col("size") / pl.col("agents"))
-            .select("generation", "founder", "profile", "size", "agents", "share", "process_share"))
+    return (
+        run.agents.group_by("generation", "founder")
+        .agg(
+            size=pl.len().cast(pl.Int64),
+            process_share=pl.col("process_share").mean(),
+            profile=pl.col("profile").mode().sort().first(),
+        )
+        .sort("generation", "size", "founder", descending=[False, True, False])
+        .unique(subset="generation", keep="first", maintain_order=True)
+        .join(totals, on="generation")
+        .with_columns(share=pl.col("size") / pl.col("agents"))
+        .select("generation", "founder", "profile", "size", "agents", "share", "process_share")
+    )
 
 
 @dataclass(frozen=True)
@@ -190,8 +239,14 @@ def lock_in(run: Run, threshold: float | None = None) -> LockIn | None:
     if hit.height == 0:
         return None
     row = hit.row(0, named=True)
-    return LockIn(int(row["generation"]), int(row["founder"]), str(row["profile"]),
-                  float(row["share"]), float(row["process_share"]), threshold)
+    return LockIn(
+        int(row["generation"]),
+        int(row["founder"]),
+        str(row["profile"]),
+        float(row["share"]),
+        float(row["process_share"]),
+        threshold,
+    )
 
 
 def born(lineage: pl.DataFrame) -> pl.DataFrame:
@@ -202,8 +257,12 @@ def born(lineage: pl.DataFrame) -> pl.DataFrame:
 def births(run: Run) -> pl.DataFrame:
     """Number of children born per generation and kind (inherit | design). A self-modification
     keeps the agent's id (a lineage row with parent == child): no birth, not counted here."""
-    return (born(run.lineage).group_by("generation", "kind").agg(births=pl.len().cast(pl.Int64))
-            .sort("generation", "kind"))
+    return (
+        born(run.lineage)
+        .group_by("generation", "kind")
+        .agg(births=pl.len().cast(pl.Int64))
+        .sort("generation", "kind")
+    )
 
 
 MUTATION_KINDS = ("weights", "add", "remove", "scope")
@@ -217,18 +276,24 @@ def mutation_births(agents: pl.DataFrame) -> pl.DataFrame:
     replicates) ids are told apart per seed. Columns: generation, mutation ("" = an exact copy).
     """
     keys = ["seed", "id"] if "seed" in agents.columns else ["id"]
-    return (agents.filter(pl.col("origin") != "founder")
-            .group_by(keys).agg(pl.col("generation").min(),
-                                pl.col("mutation").sort_by("generation").first())
-            .select("generation", "mutation").sort("generation"))
+    return (
+        agents.filter(pl.col("origin") != "founder")
+        .group_by(keys)
+        .agg(pl.col("generation").min(), pl.col("mutation").sort_by("generation").first())
+        .select("generation", "mutation")
+        .sort("generation")
+    )
 
 
 def _changes(births: pl.DataFrame) -> pl.DataFrame:
     """One row per change of a birth's `mutation` label ("weights;add:k" → two rows)."""
-    return (births.filter(pl.col("mutation").is_not_null() & (pl.col("mutation") != ""))
-            .with_columns(change=pl.col("mutation").str.split(";")).explode("change")
-            .filter(pl.col("change") != "")
-            .with_columns(kind=pl.col("change").str.split(":").list.first()))
+    return (
+        births.filter(pl.col("mutation").is_not_null() & (pl.col("mutation") != ""))
+        .with_columns(change=pl.col("mutation").str.split(";"))
+        .explode("change")
+        .filter(pl.col("change") != "")
+        .with_columns(kind=pl.col("change").str.split(":").list.first())
+    )
 
 
 MAX_TABLE_ROWS = 21
@@ -259,27 +324,41 @@ def mutation_summary(agents: pl.DataFrame, ranges: Sequence[tuple[int, int]]) ->
     if not ranges or "mutation" not in agents.columns:
         return pl.DataFrame()
     births = mutation_births(agents)
-    start = pl.DataFrame({"lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges]},
-                         schema={"lo": pl.Int64, "hi": pl.Int64})
+    start = pl.DataFrame(
+        {"lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges]},
+        schema={"lo": pl.Int64, "hi": pl.Int64},
+    )
 
     def binned(df: pl.DataFrame) -> pl.DataFrame:
-        return df.sort("generation").join_asof(start, left_on="generation", right_on="lo") \
-                 .filter(pl.col("generation") <= pl.col("hi"))
+        return (
+            df.sort("generation")
+            .join_asof(start, left_on="generation", right_on="lo")
+            .filter(pl.col("generation") <= pl.col("hi"))
+        )
 
-    b = binned(births).group_by("lo").agg(
-        births=pl.len().cast(pl.Int64),
-        copies=(pl.col("mutation") == "").sum().cast(pl.Int64),
-        recorded=pl.col("mutation").is_not_null().sum())
+    b = (
+        binned(births)
+        .group_by("lo")
+        .agg(
+            births=pl.len().cast(pl.Int64),
+            copies=(pl.col("mutation") == "").sum().cast(pl.Int64),
+            recorded=pl.col("mutation").is_not_null().sum(),
+        )
+    )
     changes = binned(_changes(births))
     kinds = list(MUTATION_KINDS) + sorted(set(changes.get_column("kind").to_list()) - set(MUTATION_KINDS))
-    counts = (changes.group_by("lo", "kind").agg(n=pl.len().cast(pl.Int64))
-              .pivot(on="kind", index="lo", values="n"))
+    counts = (
+        changes.group_by("lo", "kind").agg(n=pl.len().cast(pl.Int64)).pivot(on="kind", index="lo", values="n")
+    )
     for k in kinds:
         if k not in counts.columns:
             counts = counts.with_columns(pl.lit(0, dtype=pl.Int64).alias(k))
-    out = (start.join(b, on="lo", how="left").join(counts, on="lo", how="left")
-           .with_columns(pl.col("births", "copies", *kinds).fill_null(0))
-           .with_columns(pl.col("births", "copies", *kinds).cast(pl.Int64)))
+    out = (
+        start.join(b, on="lo", how="left")
+        .join(counts, on="lo", how="left")
+        .with_columns(pl.col("births", "copies", *kinds).fill_null(0))
+        .with_columns(pl.col("births", "copies", *kinds).cast(pl.Int64))
+    )
     return out.select("lo", "hi", "births", "copies", *kinds).sort("lo")
 
 
@@ -287,9 +366,14 @@ def mutation_changes(agents: pl.DataFrame, limit: int = 10) -> pl.DataFrame:
     """The most frequent structural changes (add / remove / scope of a term) over all births."""
     if "mutation" not in agents.columns:
         return pl.DataFrame(schema={"change": pl.String, "count": pl.Int64})
-    return (_changes(mutation_births(agents)).filter(pl.col("kind") != "weights")
-            .group_by("change").agg(count=pl.len().cast(pl.Int64))
-            .sort("count", "change", descending=[True, False]).head(limit))
+    return (
+        _changes(mutation_births(agents))
+        .filter(pl.col("kind") != "weights")
+        .group_by("change")
+        .agg(count=pl.len().cast(pl.Int64))
+        .sort("count", "change", descending=[True, False])
+        .head(limit)
+    )
 
 
 Z95 = 1.959963984540054
@@ -320,8 +404,11 @@ def wilson_exprs(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Ex
 
 def origins(run: Run) -> pl.DataFrame:
     """Agents alive per generation by origin (founder | inherit | design | self_modify)."""
-    return (run.agents.group_by("generation", "origin").agg(agents=pl.len().cast(pl.Int64))
-            .sort("generation", "origin"))
+    return (
+        run.agents.group_by("generation", "origin")
+        .agg(agents=pl.len().cast(pl.Int64))
+        .sort("generation", "origin")
+    )
 
 
 def _end_shares(run: Run) -> pl.DataFrame:
@@ -344,12 +431,15 @@ def verdict(run: Run, tolerance: float = 0.05) -> pl.DataFrame:
     terms = run.process_terms
     if not terms or run.agents.height == 0:
         return pl.DataFrame(schema=VERDICT_SCHEMA)
-    base = pl.DataFrame({
-        "term": [t["key"] for t in terms],
-        "label": [term_label(t) for t in terms],
-        "kind": [str(t.get("kind") or "") for t in terms],
-        "scope": [t.get("scope") for t in terms],
-    }, schema={"term": pl.String, "label": pl.String, "kind": pl.String, "scope": pl.String})
+    base = pl.DataFrame(
+        {
+            "term": [t["key"] for t in terms],
+            "label": [term_label(t) for t in terms],
+            "kind": [str(t.get("kind") or "") for t in terms],
+            "scope": [t.get("scope") for t in terms],
+        },
+        schema={"term": pl.String, "label": pl.String, "kind": pl.String, "scope": pl.String},
+    )
     out = base.join(_end_shares(run), on="term", how="left", maintain_order="left")
     if run.drift is not None:
         drift = _end_shares(run.drift).select("term", drift_end=pl.col("end"))
@@ -360,18 +450,29 @@ def verdict(run: Run, tolerance: float = 0.05) -> pl.DataFrame:
     return out.with_columns(verdict=word, vs_drift=vs).select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA)
 
 
-def verdict_words(start: pl.Expr, end: pl.Expr, drift_end: pl.Expr,
-                  tolerance: float) -> tuple[pl.Expr, pl.Expr]:
+def verdict_words(
+    start: pl.Expr, end: pl.Expr, drift_end: pl.Expr, tolerance: float
+) -> tuple[pl.Expr, pl.Expr]:
     """The verdict word (extinct / declined / spread / held) and vs drift (below / near / above,
     null without a twin) from start, end and drift-end shares."""
-    word = (pl.when(end == 0).then(pl.lit("extinct"))
-            .when(end < start - tolerance).then(pl.lit("declined"))
-            .when(end > start + tolerance).then(pl.lit("spread"))
-            .otherwise(pl.lit("held")))
-    vs = (pl.when(drift_end.is_null()).then(pl.lit(None, dtype=pl.String))
-          .when(end < drift_end - tolerance).then(pl.lit("below"))
-          .when(end > drift_end + tolerance).then(pl.lit("above"))
-          .otherwise(pl.lit("near")))
+    word = (
+        pl.when(end == 0)
+        .then(pl.lit("extinct"))
+        .when(end < start - tolerance)
+        .then(pl.lit("declined"))
+        .when(end > start + tolerance)
+        .then(pl.lit("spread"))
+        .otherwise(pl.lit("held"))
+    )
+    vs = (
+        pl.when(drift_end.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(end < drift_end - tolerance)
+        .then(pl.lit("below"))
+        .when(end > drift_end + tolerance)
+        .then(pl.lit("above"))
+        .otherwise(pl.lit("near"))
+    )
     return word, vs
 
 
@@ -390,15 +491,30 @@ def reflection_choices(run: Run) -> pl.DataFrame:
     of keeping as is, on the same simulated futures — why a term was dropped, in numbers."""
     r = run.reflection if run.reflection is not None else pl.DataFrame()
     if r.height == 0:
-        return pl.DataFrame(schema={"mode": pl.String, "change": pl.String, "times": pl.Int64,
-                                    "score": pl.Float64, "keep": pl.Float64, "gain": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "mode": pl.String,
+                "change": pl.String,
+                "times": pl.Int64,
+                "score": pl.Float64,
+                "keep": pl.Float64,
+                "gain": pl.Float64,
+            }
+        )
     on = _keyed(r, "generation", "id", "mode")
     keep = r.filter(pl.col("candidate") == 0).select(*on, keep=pl.col("score"))
-    return (r.filter(pl.col("chosen")).join(keep, on=on)
-            .group_by("mode", "change")
-            .agg(times=pl.len().cast(pl.Int64), score=pl.col("score").mean(), keep=pl.col("keep").mean(),
-                 gain=(pl.col("score") - pl.col("keep")).mean())
-            .sort(["mode", "times", "change"], descending=[True, True, False]))
+    return (
+        r.filter(pl.col("chosen"))
+        .join(keep, on=on)
+        .group_by("mode", "change")
+        .agg(
+            times=pl.len().cast(pl.Int64),
+            score=pl.col("score").mean(),
+            keep=pl.col("keep").mean(),
+            gain=(pl.col("score") - pl.col("keep")).mean(),
+        )
+        .sort(["mode", "times", "change"], descending=[True, True, False])
+    )
 
 
 def designed_births(run: Run) -> pl.DataFrame:
@@ -412,21 +528,38 @@ def designed_births(run: Run) -> pl.DataFrame:
     keys = [t["key"] for t in run.process_terms]
     if r.height == 0 or born.height == 0 or not keys:
         return pl.DataFrame(schema=schema)
-    designs = (r.filter(pl.col("chosen") & (pl.col("mode") == "design"))
-               .select(*_keyed(r), generation=pl.col("generation") + 1, parent=pl.col("id"),
-                       verb=pl.col("change").str.split(" ").list.first(), changed=pl.col("term")))
-    designers = run.agents.select(*_keyed(run.agents), *[pl.col(f"w:{k}").alias(k) for k in keys],
-                                  generation=pl.col("generation") + 1, parent=pl.col("id"))
+    designs = r.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(
+        *_keyed(r),
+        generation=pl.col("generation") + 1,
+        parent=pl.col("id"),
+        verb=pl.col("change").str.split(" ").list.first(),
+        changed=pl.col("term"),
+    )
+    designers = run.agents.select(
+        *_keyed(run.agents),
+        *[pl.col(f"w:{k}").alias(k) for k in keys],
+        generation=pl.col("generation") + 1,
+        parent=pl.col("id"),
+    )
     on = _keyed(born, "generation", "parent")
-    carried = (born.join(designs, on=on, how="left").join(designers, on=on, how="left")
-               .unpivot(index=[*on, "verb", "changed"], on=keys, variable_name="term", value_name="weight")
-               .filter(pl.col("weight").is_not_null() & (pl.col("weight") != 0)))
+    carried = (
+        born.join(designs, on=on, how="left")
+        .join(designers, on=on, how="left")
+        .unpivot(index=[*on, "verb", "changed"], on=keys, variable_name="term", value_name="weight")
+        .filter(pl.col("weight").is_not_null() & (pl.col("weight") != 0))
+    )
     grid = born.select(pl.col("generation").unique()).join(pl.DataFrame({"term": keys}), how="cross")
     counts = carried.group_by("generation", "term").agg(
-        designed=pl.len(), squashed=(pl.col("verb").is_in(SQUASHING) & (pl.col("changed") == pl.col("term"))).sum())
-    return (grid.join(counts, on=["generation", "term"], how="left")
-            .with_columns(pl.col("designed", "squashed").fill_null(0)).select(list(schema)).cast(schema)
-            .sort("generation", "term"))
+        designed=pl.len(),
+        squashed=(pl.col("verb").is_in(SQUASHING) & (pl.col("changed") == pl.col("term"))).sum(),
+    )
+    return (
+        grid.join(counts, on=["generation", "term"], how="left")
+        .with_columns(pl.col("designed", "squashed").fill_null(0))
+        .select(list(schema))
+        .cast(schema)
+        .sort("generation", "term")
+    )
 
 
 def squashed_share(run: Run) -> float | None:
@@ -443,5 +576,9 @@ def squashed_by_term(run: Run) -> dict[str, float]:
     d = designed_births(run)
     if d.height == 0:
         return {}
-    totals = d.group_by("term").agg(pl.col("designed").sum(), pl.col("squashed").sum()).filter(pl.col("designed") > 0)
+    totals = (
+        d.group_by("term")
+        .agg(pl.col("designed").sum(), pl.col("squashed").sum())
+        .filter(pl.col("designed") > 0)
+    )
     return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}

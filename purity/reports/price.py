@@ -48,8 +48,12 @@ from .text import fmt
 COMPONENTS = ("survivors", "copy", "mutation", "design", "self_modify", "unattributed")
 PARTS = ("selection", *COMPONENTS)
 FORCES = ("selection", "mutation", "design", "self_modify")
-FORCE_LABELS = {"selection": "selection", "mutation": "mutation", "design": "design",
-                "self_modify": "self-modification"}
+FORCE_LABELS = {
+    "selection": "selection",
+    "mutation": "mutation",
+    "design": "design",
+    "self_modify": "self-modification",
+}
 KIND_CODES = {"inherit": 0, "design": 1, "self_modify": 2}
 _SURVIVOR, _COPY, _MUTATION, _DESIGN, _SELF, _LOST = range(6)
 NO_FORCE = "none"
@@ -57,36 +61,54 @@ NO_FORCE = "none"
 TINY = 1e-12
 
 STEP_SCHEMA: dict[str, pl.DataType] = {
-    "from_generation": pl.Int64(), "generation": pl.Int64(), "trait": pl.String(),
-    "kind": pl.String(), "term": pl.String(), "label": pl.String(),
-    "mean_before": pl.Float64(), "mean_after": pl.Float64(), "observed": pl.Float64(),
-    **{p: pl.Float64() for p in PARTS}, "residual": pl.Float64(),
-    "agents_before": pl.Int64(), "agents_after": pl.Int64(),
+    "from_generation": pl.Int64(),
+    "generation": pl.Int64(),
+    "trait": pl.String(),
+    "kind": pl.String(),
+    "term": pl.String(),
+    "label": pl.String(),
+    "mean_before": pl.Float64(),
+    "mean_after": pl.Float64(),
+    "observed": pl.Float64(),
+    **{p: pl.Float64() for p in PARTS},
+    "residual": pl.Float64(),
+    "agents_before": pl.Int64(),
+    "agents_after": pl.Int64(),
     **{f"n_{c}": pl.Int64() for c in COMPONENTS},
 }
 
-INTRO = ("Price decomposition of the change of a population mean from each recorded generation to "
-         "the next: selection (the covariance of an agent's number of descendants in the next "
-         "generation with its trait, over the mean number; it includes random drift) plus "
-         "transmission (how each descendant differs from its nearest ancestor), split by origin: "
-         "mutation (inherit births; exact copies add 0), design (successor design) and "
-         "self-modification. The traits: the mean process share, and for every process term its "
-         "carrier share (the survival share: weight above the threshold, inf counts) and its mean "
-         "weight (left out, –, where an agent holds it as a hard constraint, inf). The table sums "
-         "every part from the first to the last generation.")
-DRIFT_NOTE = ("The drift twin is decomposed the same way: its selection term is what neutral drift "
-              "alone gives, so selection beyond drift = selection − drift selection.")
-UNATTRIBUTED_NOTE = ("unattributed: agents whose parent links never reach the generation before "
-                     "(lineage rows missing), counted as their difference from its mean; they make "
-                     "the parts add up, and no force is credited with them.")
+INTRO = (
+    "Price decomposition of the change of a population mean from each recorded generation to "
+    "the next: selection (the covariance of an agent's number of descendants in the next "
+    "generation with its trait, over the mean number; it includes random drift) plus "
+    "transmission (how each descendant differs from its nearest ancestor), split by origin: "
+    "mutation (inherit births; exact copies add 0), design (successor design) and "
+    "self-modification. The traits: the mean process share, and for every process term its "
+    "carrier share (the survival share: weight above the threshold, inf counts) and its mean "
+    "weight (left out, –, where an agent holds it as a hard constraint, inf). The table sums "
+    "every part from the first to the last generation."
+)
+DRIFT_NOTE = (
+    "The drift twin is decomposed the same way: its selection term is what neutral drift "
+    "alone gives, so selection beyond drift = selection − drift selection."
+)
+UNATTRIBUTED_NOTE = (
+    "unattributed: agents whose parent links never reach the generation before "
+    "(lineage rows missing), counted as their difference from its mean; they make "
+    "the parts add up, and no force is credited with them."
+)
 EMPTY = "The decomposition needs two recorded generations."
 
-VERDICT_NOTE = ("moved most by: of the forces of the Price decomposition of the carrier share "
-                "(selection, mutation, design, self-modification), the one with the largest "
-                "cumulative contribution to the change from the first to the last generation, with "
-                "that signed contribution.")
-BEYOND_DRIFT_NOTE = ("selection beyond drift: the cumulative selection (covariance) term minus the "
-                     "drift twin's, which is drift alone.")
+VERDICT_NOTE = (
+    "moved most by: of the forces of the Price decomposition of the carrier share "
+    "(selection, mutation, design, self-modification), the one with the largest "
+    "cumulative contribution to the change from the first to the last generation, with "
+    "that signed contribution."
+)
+BEYOND_DRIFT_NOTE = (
+    "selection beyond drift: the cumulative selection (covariance) term minus the "
+    "drift twin's, which is drift alone."
+)
 
 
 @dataclass(frozen=True)
@@ -100,12 +122,26 @@ class Trait:
 
 def traits(run: Run) -> list[Trait]:
     """Mean process share, then for every process term its carrier share and its weight."""
-    out = [Trait("process_share", "process_share", None, "mean process share",
-                 pl.col("process_share").cast(pl.Float64))]
+    out = [
+        Trait(
+            "process_share",
+            "process_share",
+            None,
+            "mean process share",
+            pl.col("process_share").cast(pl.Float64),
+        )
+    ]
     for t in run.process_terms:
         key, label, col = t["key"], term_label(t), pl.col(f"w:{t['key']}")
-        out.append(Trait(f"carriers:{key}", "carriers", key, f"{label}: carrier share",
-                         carries(col, run.threshold).cast(pl.Float64)))
+        out.append(
+            Trait(
+                f"carriers:{key}",
+                "carriers",
+                key,
+                f"{label}: carrier share",
+                carries(col, run.threshold).cast(pl.Float64),
+            )
+        )
         out.append(Trait(f"weight:{key}", "weight", key, f"{label}: mean weight", col.cast(pl.Float64)))
     return out
 
@@ -124,8 +160,11 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.nd
     l_child = lin.get_column("child").to_numpy().astype(np.int64)
     l_parent = lin.get_column("parent").to_numpy().astype(np.int64)
     l_kind = lin.get_column("kind").to_list()
-    ids = np.unique(np.concatenate([agents.get_column("id").to_numpy(), a_child, a_parent,
-                                    l_child, l_parent]).astype(np.int64))
+    ids = np.unique(
+        np.concatenate([agents.get_column("id").to_numpy(), a_child, a_parent, l_child, l_parent]).astype(
+            np.int64
+        )
+    )
     parent = np.full(ids.size, -1, dtype=np.int64)
     kind = np.zeros(ids.size, dtype=np.int8)
     for child, par, kinds in ((a_child, a_parent, a_kind), (l_child, l_parent, l_kind)):
@@ -133,15 +172,23 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.nd
             pos = np.searchsorted(ids, child)
             parent[pos] = np.searchsorted(ids, par)
             kind[pos] = [KIND_CODES.get(str(k), 0) for k in kinds]
-    modified = (np.searchsorted(ids, changed.get_column("child").to_numpy().astype(np.int64)),
-                changed.get_column("generation").to_numpy().astype(np.int64))
+    modified = (
+        np.searchsorted(ids, changed.get_column("child").to_numpy().astype(np.int64)),
+        changed.get_column("generation").to_numpy().astype(np.int64),
+    )
     return ids, parent, kind, modified
 
 
-def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: np.ndarray,
-                       parent: np.ndarray, kind: np.ndarray, labels: list[str | None],
-                       origins: list[str | None] | None = None,
-                       modified: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_ancestors(
+    ids_before: np.ndarray,
+    ids_after: np.ndarray,
+    all_ids: np.ndarray,
+    parent: np.ndarray,
+    kind: np.ndarray,
+    labels: list[str | None],
+    origins: list[str | None] | None = None,
+    modified: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """For each agent after: the row of its nearest ancestor among `ids_before` (-1: none found)
     and its category (survivor, copy, mutation, design, self_modify, unattributed). A survivor
     whose origin is `self_modify`, or that is `modified` (per id: it changed itself in place
@@ -181,8 +228,11 @@ def _nearest_ancestors(ids_before: np.ndarray, ids_after: np.ndarray, all_ids: n
     row[ok] = order[np.searchsorted(ids_before, all_ids[cur[ok]], sorter=order)]
     labelled = np.array([lab is None or lab != "" for lab in labels], dtype=bool)
     changed_self |= np.array([o == "self_modify" for o in (origins or [None] * cur.size)], dtype=bool)
-    cat = np.select([survivor & changed_self, survivor, lost, design, selfmod, hidden | labelled],
-                    [_SELF, _SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION], _COPY)
+    cat = np.select(
+        [survivor & changed_self, survivor, lost, design, selfmod, hidden | labelled],
+        [_SELF, _SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION],
+        _COPY,
+    )
     return row, cat
 
 
@@ -201,16 +251,18 @@ def decompose(run: Run) -> pl.DataFrame:
     labels = agents.get_column("mutation").to_list()
     origins = agents.get_column("origin").to_list()
     gens = np.unique(gen)
-    bounds = {int(g): (int(np.searchsorted(gen, g, "left")), int(np.searchsorted(gen, g, "right")))
-              for g in gens}
+    bounds = {
+        int(g): (int(np.searchsorted(gen, g, "left")), int(np.searchsorted(gen, g, "right"))) for g in gens
+    }
     cols: dict[str, list] = {c: [] for c in STEP_SCHEMA}
     for g, g2 in zip(gens[:-1].tolist(), gens[1:].tolist()):
         a0, a1 = bounds[g]
         b0, b1 = bounds[g2]
         modified = np.zeros(all_ids.size, dtype=bool)
         modified[changed_at[(changed_from > g) & (changed_from <= g2)]] = True
-        row, cat = _nearest_ancestors(ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1],
-                                      origins[b0:b1], modified)
+        row, cat = _nearest_ancestors(
+            ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1], origins[b0:b1], modified
+        )
         za, zb = z[a0:a1], z[b0:b1]
         n, n2 = a1 - a0, b1 - b0
         valid = np.isfinite(za).all(axis=0) & np.isfinite(zb).all(axis=0)
@@ -252,14 +304,21 @@ def decompose(run: Run) -> pl.DataFrame:
 
 def _trait_order(df: pl.DataFrame) -> pl.DataFrame:
     names = df.get_column("trait").unique(maintain_order=True)
-    return pl.DataFrame({"trait": names, "_order": range(names.len())},
-                        schema={"trait": pl.String, "_order": pl.Int64})
+    return pl.DataFrame(
+        {"trait": names, "_order": range(names.len())}, schema={"trait": pl.String, "_order": pl.Int64}
+    )
 
 
 CUMULATIVE_SCHEMA: dict[str, pl.DataType] = {
-    "generation": pl.Int64(), "trait": pl.String(), "kind": pl.String(), "term": pl.String(),
-    "label": pl.String(), "mean": pl.Float64(), "observed": pl.Float64(),
-    **{p: pl.Float64() for p in PARTS}, "residual": pl.Float64(),
+    "generation": pl.Int64(),
+    "trait": pl.String(),
+    "kind": pl.String(),
+    "term": pl.String(),
+    "label": pl.String(),
+    "mean": pl.Float64(),
+    "observed": pl.Float64(),
+    **{p: pl.Float64() for p in PARTS},
+    "residual": pl.Float64(),
 }
 
 
@@ -269,27 +328,52 @@ def cumulative(steps: pl.DataFrame) -> pl.DataFrame:
     with a null step (weight inf somewhere) is null throughout."""
     if steps.height == 0:
         return pl.DataFrame(schema=CUMULATIVE_SCHEMA)
-    first = (steps.sort("generation").group_by("trait", maintain_order=True).first()
-             .select(pl.col("from_generation").alias("generation"), "trait", "kind", "term", "label",
-                     pl.col("mean_before").alias("mean"),
-                     *[pl.lit(0.0).alias(c) for c in ("observed", *PARTS, "residual")]))
+    first = (
+        steps.sort("generation")
+        .group_by("trait", maintain_order=True)
+        .first()
+        .select(
+            pl.col("from_generation").alias("generation"),
+            "trait",
+            "kind",
+            "term",
+            "label",
+            pl.col("mean_before").alias("mean"),
+            *[pl.lit(0.0).alias(c) for c in ("observed", *PARTS, "residual")],
+        )
+    )
     sums = ["observed", *PARTS, "residual"]
-    later = (steps.sort("generation")
-             .select("generation", "trait", "kind", "term", "label", pl.col("mean_after").alias("mean"),
-                     *[pl.col(c).cum_sum().over("trait") for c in sums]))
+    later = steps.sort("generation").select(
+        "generation",
+        "trait",
+        "kind",
+        "term",
+        "label",
+        pl.col("mean_after").alias("mean"),
+        *[pl.col(c).cum_sum().over("trait") for c in sums],
+    )
     broken = pl.col("observed").is_null().any().over("trait")
-    return (pl.concat([first.cast(CUMULATIVE_SCHEMA), later.cast(CUMULATIVE_SCHEMA)])
-            .join(_trait_order(steps), on="trait")
-            .with_columns([pl.when(broken).then(None).otherwise(pl.col(c)).alias(c)
-                           for c in ("mean", *sums)])
-            .sort("_order", "generation").select(list(CUMULATIVE_SCHEMA)))
+    return (
+        pl.concat([first.cast(CUMULATIVE_SCHEMA), later.cast(CUMULATIVE_SCHEMA)])
+        .join(_trait_order(steps), on="trait")
+        .with_columns([pl.when(broken).then(None).otherwise(pl.col(c)).alias(c) for c in ("mean", *sums)])
+        .sort("_order", "generation")
+        .select(list(CUMULATIVE_SCHEMA))
+    )
 
 
 TOTALS_SCHEMA: dict[str, pl.DataType] = {
-    "trait": pl.String(), "kind": pl.String(), "term": pl.String(), "label": pl.String(),
-    "start": pl.Float64(), "end": pl.Float64(), "observed": pl.Float64(),
-    **{p: pl.Float64() for p in PARTS}, "max_residual": pl.Float64(),
-    "drift_selection": pl.Float64(), "beyond_drift": pl.Float64(),
+    "trait": pl.String(),
+    "kind": pl.String(),
+    "term": pl.String(),
+    "label": pl.String(),
+    "start": pl.Float64(),
+    "end": pl.Float64(),
+    "observed": pl.Float64(),
+    **{p: pl.Float64() for p in PARTS},
+    "max_residual": pl.Float64(),
+    "drift_selection": pl.Float64(),
+    "beyond_drift": pl.Float64(),
 }
 
 
@@ -301,27 +385,38 @@ def totals(steps: pl.DataFrame, drift_steps: pl.DataFrame | None = None) -> pl.D
         return pl.DataFrame(schema=TOTALS_SCHEMA)
     cum = cumulative(steps)
     last = cum.group_by("trait", maintain_order=True).agg(
-        pl.col("kind", "term", "label").first(), start=pl.col("mean").first(),
-        end=pl.col("mean").last(), **{c: pl.col(c).last() for c in ("observed", *PARTS)})
+        pl.col("kind", "term", "label").first(),
+        start=pl.col("mean").first(),
+        end=pl.col("mean").last(),
+        **{c: pl.col(c).last() for c in ("observed", *PARTS)},
+    )
     res = steps.group_by("trait").agg(max_residual=pl.col("residual").abs().max())
     out = last.join(res, on="trait", how="left", maintain_order="left")
     if drift_steps is not None and drift_steps.height:
-        d = (cumulative(drift_steps).group_by("trait").agg(drift_selection=pl.col("selection").last()))
+        d = cumulative(drift_steps).group_by("trait").agg(drift_selection=pl.col("selection").last())
         out = out.join(d, on="trait", how="left", maintain_order="left")
     else:
         out = out.with_columns(drift_selection=pl.lit(None, dtype=pl.Float64))
-    return (out.with_columns(beyond_drift=pl.col("selection") - pl.col("drift_selection"))
-            .select(list(TOTALS_SCHEMA)).cast(TOTALS_SCHEMA))
+    return (
+        out.with_columns(beyond_drift=pl.col("selection") - pl.col("drift_selection"))
+        .select(list(TOTALS_SCHEMA))
+        .cast(TOTALS_SCHEMA)
+    )
 
 
 def force_values(row: dict) -> dict[str, float]:
     """The four forces of a totals row: exact copies count with mutation (inherit births)."""
+
     def v(c: str) -> float:
         x = row.get(c)
         return 0.0 if x is None or not math.isfinite(x) else float(x)
 
-    return {"selection": v("selection"), "mutation": v("mutation") + v("copy"),
-            "design": v("design"), "self_modify": v("self_modify")}
+    return {
+        "selection": v("selection"),
+        "mutation": v("mutation") + v("copy"),
+        "design": v("design"),
+        "self_modify": v("self_modify"),
+    }
 
 
 def largest_force(values: dict[str, float]) -> str | None:
@@ -331,8 +426,11 @@ def largest_force(values: dict[str, float]) -> str | None:
 
 
 FORCE_SCHEMA: dict[str, pl.DataType] = {
-    "term": pl.String(), **{f"force_{f}": pl.Float64() for f in FORCES},
-    "moved_most": pl.String(), "moved_value": pl.Float64(), "drift_selection": pl.Float64(),
+    "term": pl.String(),
+    **{f"force_{f}": pl.Float64() for f in FORCES},
+    "moved_most": pl.String(),
+    "moved_value": pl.Float64(),
+    "drift_selection": pl.Float64(),
     "beyond_drift": pl.Float64(),
 }
 
@@ -344,14 +442,22 @@ def forces(steps: pl.DataFrame, drift_steps: pl.DataFrame | None = None) -> pl.D
     for r in tot.iter_rows(named=True):
         values = force_values(r)
         best = largest_force(values)
-        rows.append({"term": r["term"], **{f"force_{f}": values[f] for f in FORCES},
-                     "moved_most": best or NO_FORCE, "moved_value": values[best] if best else 0.0,
-                     "drift_selection": r["drift_selection"], "beyond_drift": r["beyond_drift"]})
+        rows.append(
+            {
+                "term": r["term"],
+                **{f"force_{f}": values[f] for f in FORCES},
+                "moved_most": best or NO_FORCE,
+                "moved_value": values[best] if best else 0.0,
+                "drift_selection": r["drift_selection"],
+                "beyond_drift": r["beyond_drift"],
+            }
+        )
     return pl.DataFrame(rows, schema=FORCE_SCHEMA)
 
 
-def with_forces(verdict: pl.DataFrame, steps: pl.DataFrame,
-                drift_steps: pl.DataFrame | None = None) -> pl.DataFrame:
+def with_forces(
+    verdict: pl.DataFrame, steps: pl.DataFrame, drift_steps: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The verdict table with the moved-most-by columns added (null where a term has no rows)."""
     return verdict.join(forces(steps, drift_steps), on="term", how="left", maintain_order="left")
 
@@ -382,8 +488,10 @@ def force_expr(force: str) -> pl.Expr:
 def exactness_note(residual: float | None) -> str:
     if residual is None:
         return ""
-    return ("The parts add up to the observed change: the largest |selection + transmission − "
-            f"observed| of any generation step and trait is {residual:.1e}.")
+    return (
+        "The parts add up to the observed change: the largest |selection + transmission − "
+        f"observed| of any generation step and trait is {residual:.1e}."
+    )
 
 
 def max_residual(steps: pl.DataFrame) -> float | None:

@@ -55,18 +55,32 @@ def seed_table(reps: Replicates) -> pl.DataFrame:
     rows = []
     for seed, run in zip(seeds_of(reps), reps.runs):
         m, d = run.manifest, run.drift
-        rows.append({
-            "seed": seed, "folder": run.path.name, "status": m.get("status"),
-            "generations_done": m.get("generations_done"), "generations": m.get("generations"),
-            "last": run.last_generation, "stopped_at": run.stopped_at,
-            "has_drift": d is not None,
-            "drift_last": d.last_generation if d is not None else None,
-            "drift_stopped_at": d.stopped_at if d is not None else None,
-        })
-    schema = {"seed": pl.Int64, "folder": pl.String, "status": pl.String,
-              "generations_done": pl.Int64, "generations": pl.Int64, "last": pl.Int64,
-              "stopped_at": pl.Int64, "has_drift": pl.Boolean, "drift_last": pl.Int64,
-              "drift_stopped_at": pl.Int64}
+        rows.append(
+            {
+                "seed": seed,
+                "folder": run.path.name,
+                "status": m.get("status"),
+                "generations_done": m.get("generations_done"),
+                "generations": m.get("generations"),
+                "last": run.last_generation,
+                "stopped_at": run.stopped_at,
+                "has_drift": d is not None,
+                "drift_last": d.last_generation if d is not None else None,
+                "drift_stopped_at": d.stopped_at if d is not None else None,
+            }
+        )
+    schema = {
+        "seed": pl.Int64,
+        "folder": pl.String,
+        "status": pl.String,
+        "generations_done": pl.Int64,
+        "generations": pl.Int64,
+        "last": pl.Int64,
+        "stopped_at": pl.Int64,
+        "has_drift": pl.Boolean,
+        "drift_last": pl.Int64,
+        "drift_stopped_at": pl.Int64,
+    }
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
@@ -83,8 +97,9 @@ def held_seeds(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     last, stop = ("drift_last", "drift_stopped_at") if drift else ("last", "stopped_at")
     if gmax is None:
         return pl.DataFrame(schema={"seed": pl.Int64, "last": pl.Int64})
-    return (t.filter(pl.col(stop).is_not_null() & pl.col(last).is_not_null() & (pl.col(last) < gmax))
-            .select("seed", pl.col(last).alias("last")))
+    return t.filter(pl.col(stop).is_not_null() & pl.col(last).is_not_null() & (pl.col(last) < gmax)).select(
+        "seed", pl.col(last).alias("last")
+    )
 
 
 def hold(df: pl.DataFrame, held: pl.DataFrame, gmax: int | None) -> pl.DataFrame:
@@ -93,19 +108,30 @@ def hold(df: pl.DataFrame, held: pl.DataFrame, gmax: int | None) -> pl.DataFrame
     if held.height == 0 or gmax is None or df.height == 0:
         return df
     last_rows = df.join(held, left_on=["seed", "generation"], right_on=["seed", "last"])
-    ext = (held.select("seed", _gen=pl.int_ranges(pl.col("last") + 1, gmax + 1, dtype=pl.Int64))
-           .explode("_gen"))
-    tail = (last_rows.join(ext, on="seed")
-            .with_columns(generation=pl.col("_gen"), held=pl.lit(True)).select(df.columns))
+    ext = held.select("seed", _gen=pl.int_ranges(pl.col("last") + 1, gmax + 1, dtype=pl.Int64)).explode(
+        "_gen"
+    )
+    tail = (
+        last_rows.join(ext, on="seed")
+        .with_columns(generation=pl.col("_gen"), held=pl.lit(True))
+        .select(df.columns)
+    )
     return pl.concat([df, tail]).sort("seed", "generation")
 
 
 def _spread(df: pl.DataFrame, by: list[str], value: str) -> pl.DataFrame:
     v = pl.col(value)
-    return (df.group_by(by)
-            .agg(mean=v.mean(), min=v.min(), max=v.max(), seeds=v.is_not_null().sum().cast(pl.Int64),
-                 held=pl.col("held").sum().cast(pl.Int64))
-            .sort(by))
+    return (
+        df.group_by(by)
+        .agg(
+            mean=v.mean(),
+            min=v.min(),
+            max=v.max(),
+            seeds=v.is_not_null().sum().cast(pl.Int64),
+            held=pl.col("held").sum().cast(pl.Int64),
+        )
+        .sort(by)
+    )
 
 
 def _held_stack(reps: Replicates, fn: Callable[[Run], pl.DataFrame], drift: bool = False) -> pl.DataFrame:
@@ -118,35 +144,73 @@ def survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     Columns: generation, term, label, mean, min, max, seeds (seeds averaged), held (of them, seeds
     held at their fixation value). drift=True: the same for the seeds' drift twins.
     """
-    schema = {"generation": pl.Int64, "term": pl.String, "label": pl.String, "mean": pl.Float64,
-              "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64}
+    schema = {
+        "generation": pl.Int64,
+        "term": pl.String,
+        "label": pl.String,
+        "mean": pl.Float64,
+        "min": pl.Float64,
+        "max": pl.Float64,
+        "seeds": pl.Int64,
+        "held": pl.Int64,
+    }
     df = _held_stack(reps, metrics.survival, drift)
     if "term" not in df.columns or df.height == 0:
         return pl.DataFrame(schema=schema)
     terms = process_terms(reps)
-    order = pl.DataFrame({"term": [t["key"] for t in terms], "label": [metrics.term_label(t) for t in terms],
-                          "_order": list(range(len(terms)))})
-    return (_spread(df, ["generation", "term"], "share").join(order, on="term")
-            .sort("_order", "generation").select(list(schema)).cast(schema))
+    order = pl.DataFrame(
+        {
+            "term": [t["key"] for t in terms],
+            "label": [metrics.term_label(t) for t in terms],
+            "_order": list(range(len(terms))),
+        }
+    )
+    return (
+        _spread(df, ["generation", "term"], "share")
+        .join(order, on="term")
+        .sort("_order", "generation")
+        .select(list(schema))
+        .cast(schema)
+    )
 
 
 def per_seed_survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     """seed, generation, term, share, held: every seed's curve (held forward after fixation)."""
     df = _held_stack(reps, metrics.survival, drift)
     if "term" not in df.columns:
-        return pl.DataFrame(schema={"seed": pl.Int64, "generation": pl.Int64, "term": pl.String,
-                                    "share": pl.Float64, "held": pl.Boolean})
+        return pl.DataFrame(
+            schema={
+                "seed": pl.Int64,
+                "generation": pl.Int64,
+                "term": pl.String,
+                "share": pl.Float64,
+                "held": pl.Boolean,
+            }
+        )
     return df.select("seed", "generation", "term", "share", "held")
 
 
 VERDICT_SCHEMA = {
-    "term": pl.String, "label": pl.String, "kind": pl.String, "scope": pl.String,
-    "start_mean": pl.Float64, "start_min": pl.Float64, "start_max": pl.Float64,
-    "end_mean": pl.Float64, "end_min": pl.Float64, "end_max": pl.Float64,
-    "drift_mean": pl.Float64, "drift_min": pl.Float64, "drift_max": pl.Float64,
-    "drift_seeds": pl.Int64, "seeds": pl.Int64, "survived": pl.Int64,
-    "survived_low": pl.Float64, "survived_high": pl.Float64,
-    "verdict": pl.String, "vs_drift": pl.String,
+    "term": pl.String,
+    "label": pl.String,
+    "kind": pl.String,
+    "scope": pl.String,
+    "start_mean": pl.Float64,
+    "start_min": pl.Float64,
+    "start_max": pl.Float64,
+    "end_mean": pl.Float64,
+    "end_min": pl.Float64,
+    "end_max": pl.Float64,
+    "drift_mean": pl.Float64,
+    "drift_min": pl.Float64,
+    "drift_max": pl.Float64,
+    "drift_seeds": pl.Int64,
+    "seeds": pl.Int64,
+    "survived": pl.Int64,
+    "survived_low": pl.Float64,
+    "survived_high": pl.Float64,
+    "verdict": pl.String,
+    "vs_drift": pl.String,
 }
 
 
@@ -166,24 +230,42 @@ def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
     s, e, d = pl.col("start"), pl.col("end"), pl.col("drift_end")
     agg = per.group_by("term").agg(
         pl.col("label", "kind", "scope").first(),
-        start_mean=s.mean(), start_min=s.min(), start_max=s.max(),
-        end_mean=e.mean(), end_min=e.min(), end_max=e.max(),
-        drift_mean=d.mean(), drift_min=d.min(), drift_max=d.max(),
+        start_mean=s.mean(),
+        start_min=s.min(),
+        start_max=s.max(),
+        end_mean=e.mean(),
+        end_min=e.min(),
+        end_max=e.max(),
+        drift_mean=d.mean(),
+        drift_min=d.min(),
+        drift_max=d.max(),
         drift_seeds=d.is_not_null().sum().cast(pl.Int64),
         seeds=e.is_not_null().sum().cast(pl.Int64),
         survived=(e > 0).sum().cast(pl.Int64),
     )
     low, high = metrics.wilson_exprs(pl.col("survived"), pl.col("seeds"))
-    word, vs = metrics.verdict_words(pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean"),
-                                     tolerance)
+    word, vs = metrics.verdict_words(
+        pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean"), tolerance
+    )
     terms = process_terms(reps)
     order = pl.DataFrame({"term": [t["key"] for t in terms], "_order": list(range(len(terms)))})
-    return (agg.with_columns(survived_low=low, survived_high=high, verdict=word, vs_drift=vs)
-            .join(order, on="term").sort("_order").select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA))
+    return (
+        agg.with_columns(survived_low=low, survived_high=high, verdict=word, vs_drift=vs)
+        .join(order, on="term")
+        .sort("_order")
+        .select(list(VERDICT_SCHEMA))
+        .cast(VERDICT_SCHEMA)
+    )
 
 
-SPREAD_SCHEMA = {"generation": pl.Int64, "mean": pl.Float64, "min": pl.Float64, "max": pl.Float64,
-                 "seeds": pl.Int64, "held": pl.Int64}
+SPREAD_SCHEMA = {
+    "generation": pl.Int64,
+    "mean": pl.Float64,
+    "min": pl.Float64,
+    "max": pl.Float64,
+    "seeds": pl.Int64,
+    "held": pl.Int64,
+}
 
 
 def _generation_spread(reps: Replicates, fn: Callable[[Run], pl.DataFrame], value: str) -> pl.DataFrame:
@@ -204,9 +286,17 @@ def fitness(reps: Replicates) -> pl.DataFrame:
     the profile is present."""
     df = _held_stack(reps, metrics.fitness_by_profile)
     if "payoff" not in df.columns:
-        return pl.DataFrame(schema={"generation": pl.Int64, "profile": pl.String, "mean": pl.Float64,
-                                    "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64,
-                                    "held": pl.Int64})
+        return pl.DataFrame(
+            schema={
+                "generation": pl.Int64,
+                "profile": pl.String,
+                "mean": pl.Float64,
+                "min": pl.Float64,
+                "max": pl.Float64,
+                "seeds": pl.Int64,
+                "held": pl.Int64,
+            }
+        )
     return _spread(df, ["generation", "profile"], "payoff")
 
 
@@ -219,19 +309,33 @@ def lock_ins(reps: Replicates, threshold: float | None = None) -> pl.DataFrame:
     """Per seed: first generation whose largest lineage exceeds `threshold` (null: never), that
     lineage's founder, profile, share and mean process share, and the largest share ever reached."""
     t = reps.lock_in_share if threshold is None else threshold
-    schema = {"seed": pl.Int64, "generation": pl.Int64, "founder": pl.Int64, "profile": pl.String,
-              "share": pl.Float64, "process_share": pl.Float64, "max_share": pl.Float64}
+    schema = {
+        "seed": pl.Int64,
+        "generation": pl.Int64,
+        "founder": pl.Int64,
+        "profile": pl.String,
+        "share": pl.Float64,
+        "process_share": pl.Float64,
+        "max_share": pl.Float64,
+    }
     seeds = pl.DataFrame({"seed": seeds_of(reps)}, schema={"seed": pl.Int64})
     ls = stack(reps, metrics.lineage_share)
     if "share" not in ls.columns:
-        return seeds.with_columns(*[pl.lit(None, dtype=v).alias(k) for k, v in schema.items()
-                                    if k != "seed"])
-    hit = (ls.filter(pl.col("share") > t).sort("seed", "generation")
-           .group_by("seed", maintain_order=True).first()
-           .select("seed", "generation", "founder", "profile", "share", "process_share"))
+        return seeds.with_columns(*[pl.lit(None, dtype=v).alias(k) for k, v in schema.items() if k != "seed"])
+    hit = (
+        ls.filter(pl.col("share") > t)
+        .sort("seed", "generation")
+        .group_by("seed", maintain_order=True)
+        .first()
+        .select("seed", "generation", "founder", "profile", "share", "process_share")
+    )
     top = ls.group_by("seed").agg(max_share=pl.col("share").max())
-    return (seeds.join(hit, on="seed", how="left").join(top, on="seed", how="left")
-            .select(list(schema)).cast(schema))
+    return (
+        seeds.join(hit, on="seed", how="left")
+        .join(top, on="seed", how="left")
+        .select(list(schema))
+        .cast(schema)
+    )
 
 
 def pooled(reps: Replicates) -> Run:
@@ -244,11 +348,28 @@ def pooled(reps: Replicates) -> Run:
         for t in run.terms:
             terms.setdefault(t["key"], t)
         kinds += [k for k in run.event_kinds if k not in kinds]
-    manifest = {**first.manifest, "terms": list(terms.values()),
-                "arena": {**first.manifest["arena"], "event_kinds": kinds,
-                          "has_oversight": any(r.has_oversight for r in reps.runs)}}
-    frames = {name: stack(reps, lambda r, n=name: getattr(r, n)) for name in ("agents", "episodes", "lineage", "reflection")}
-    return Run(reps.path, manifest, frames["agents"], frames["episodes"], frames["lineage"], None, frames["reflection"])
+    manifest = {
+        **first.manifest,
+        "terms": list(terms.values()),
+        "arena": {
+            **first.manifest["arena"],
+            "event_kinds": kinds,
+            "has_oversight": any(r.has_oversight for r in reps.runs),
+        },
+    }
+    frames = {
+        name: stack(reps, lambda r, n=name: getattr(r, n))
+        for name in ("agents", "episodes", "lineage", "reflection")
+    }
+    return Run(
+        reps.path,
+        manifest,
+        frames["agents"],
+        frames["episodes"],
+        frames["lineage"],
+        None,
+        frames["reflection"],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,47 +391,81 @@ def _by_seed(frames: dict[int, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema={"seed": pl.Int64})
 
 
-def price_cumulative(reps: Replicates, steps: dict[int, pl.DataFrame], *, drift: bool = False) -> pl.DataFrame:
+def price_cumulative(
+    reps: Replicates, steps: dict[int, pl.DataFrame], *, drift: bool = False
+) -> pl.DataFrame:
     """Cumulative parts per generation and trait over seeds, long: generation, trait, part
     (observed, the four forces and unattributed; mutation includes exact copies), mean, min, max,
     seeds, held.
     A seed stopped at fixation holds its last cumulative values, as the survival curves do."""
     df = _by_seed({s: price.cumulative(st) for s, st in steps.items()})
-    schema = {"generation": pl.Int64, "trait": pl.String, "part": pl.String, "mean": pl.Float64,
-              "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64}
+    schema = {
+        "generation": pl.Int64,
+        "trait": pl.String,
+        "part": pl.String,
+        "mean": pl.Float64,
+        "min": pl.Float64,
+        "max": pl.Float64,
+        "seeds": pl.Int64,
+        "held": pl.Int64,
+    }
     if "trait" not in df.columns or df.height == 0:
         return pl.DataFrame(schema=schema)
     df = hold(df, held_seeds(reps, drift=drift), horizon(reps))
     parts = ["observed", *price.FORCES, "unattributed"]
-    long = (df.with_columns(mutation=price.force_expr("mutation"))
-            .unpivot(index=["seed", "generation", "trait", "held"], on=parts, variable_name="part",
-                     value_name="value"))
+    long = df.with_columns(mutation=price.force_expr("mutation")).unpivot(
+        index=["seed", "generation", "trait", "held"], on=parts, variable_name="part", value_name="value"
+    )
     return _spread(long, ["generation", "trait", "part"], "value").select(list(schema)).cast(schema)
 
 
-PRICE_PARTS = ("start", "end", "observed", *price.FORCES, "unattributed", "drift_selection",
-               "beyond_drift")
+PRICE_PARTS = ("start", "end", "observed", *price.FORCES, "unattributed", "drift_selection", "beyond_drift")
 
 
 def price_totals(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]) -> pl.DataFrame:
     """Per trait, each seed's totals (`price.totals`, mutation including exact copies) as mean,
     min and max over seeds (`<part>_mean`, `_min`, `_max`), and how many seeds it covers."""
-    per = _by_seed({s: price.totals(st, drift.get(s)).with_columns(mutation=price.force_expr("mutation"))
-                    for s, st in steps.items()})
+    per = _by_seed(
+        {
+            s: price.totals(st, drift.get(s)).with_columns(mutation=price.force_expr("mutation"))
+            for s, st in steps.items()
+        }
+    )
     if "trait" not in per.columns or per.height == 0:
-        return pl.DataFrame(schema={"trait": pl.String, "kind": pl.String, "term": pl.String,
-                                    "label": pl.String, "seeds": pl.Int64})
-    aggs = [e for c in PRICE_PARTS for e in (pl.col(c).mean().alias(f"{c}_mean"),
-                                             pl.col(c).min().alias(f"{c}_min"),
-                                             pl.col(c).max().alias(f"{c}_max"))]
+        return pl.DataFrame(
+            schema={
+                "trait": pl.String,
+                "kind": pl.String,
+                "term": pl.String,
+                "label": pl.String,
+                "seeds": pl.Int64,
+            }
+        )
+    aggs = [
+        e
+        for c in PRICE_PARTS
+        for e in (
+            pl.col(c).mean().alias(f"{c}_mean"),
+            pl.col(c).min().alias(f"{c}_min"),
+            pl.col(c).max().alias(f"{c}_max"),
+        )
+    ]
     return per.group_by("trait", maintain_order=True).agg(
-        pl.col("kind", "term", "label").first(), *aggs, seeds=pl.col("seed").n_unique().cast(pl.Int64))
+        pl.col("kind", "term", "label").first(), *aggs, seeds=pl.col("seed").n_unique().cast(pl.Int64)
+    )
 
 
-FORCES_SCHEMA = {"term": pl.String, **{f"force_{f}": pl.Float64 for f in price.FORCES},
-                 "moved_most": pl.String, "moved_value": pl.Float64,
-                 **{f"largest_{f}": pl.Int64 for f in price.FORCES}, "force_seeds": pl.Int64,
-                 "beyond_mean": pl.Float64, "beyond_min": pl.Float64, "beyond_max": pl.Float64}
+FORCES_SCHEMA = {
+    "term": pl.String,
+    **{f"force_{f}": pl.Float64 for f in price.FORCES},
+    "moved_most": pl.String,
+    "moved_value": pl.Float64,
+    **{f"largest_{f}": pl.Int64 for f in price.FORCES},
+    "force_seeds": pl.Int64,
+    "beyond_mean": pl.Float64,
+    "beyond_min": pl.Float64,
+    "beyond_max": pl.Float64,
+}
 
 
 def forces(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]) -> pl.DataFrame:
@@ -323,11 +478,15 @@ def forces(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]) -> pl
     agg = per.group_by("term", maintain_order=True).agg(
         *[pl.col(f"force_{f}").mean() for f in price.FORCES],
         *[(pl.col("moved_most") == f).sum().cast(pl.Int64).alias(f"largest_{f}") for f in price.FORCES],
-        force_seeds=pl.len().cast(pl.Int64), beyond_mean=pl.col("beyond_drift").mean(),
-        beyond_min=pl.col("beyond_drift").min(), beyond_max=pl.col("beyond_drift").max())
+        force_seeds=pl.len().cast(pl.Int64),
+        beyond_mean=pl.col("beyond_drift").mean(),
+        beyond_min=pl.col("beyond_drift").min(),
+        beyond_max=pl.col("beyond_drift").max(),
+    )
     rows = []
     for r in agg.iter_rows(named=True):
         best = price.largest_force({f: r[f"force_{f}"] for f in price.FORCES})
-        rows.append({**r, "moved_most": best or price.NO_FORCE,
-                     "moved_value": r[f"force_{best}"] if best else 0.0})
+        rows.append(
+            {**r, "moved_most": best or price.NO_FORCE, "moved_value": r[f"force_{best}"] if best else 0.0}
+        )
     return pl.DataFrame(rows).select(list(FORCES_SCHEMA)).cast(FORCES_SCHEMA)

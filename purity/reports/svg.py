@@ -40,10 +40,18 @@ def _tick_label(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: str = "generation",
-               y_range: tuple[float, float] | None = None, width: int = 640, height: int = 260,
-               hlines: Sequence[tuple[float, str]] = (),
-               vlines: Sequence[tuple[float, str]] = ()) -> str:
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    y_label: str,
+    x_label: str = "generation",
+    y_range: tuple[float, float] | None = None,
+    width: int = 640,
+    height: int = 260,
+    hlines: Sequence[tuple[float, str]] = (),
+    vlines: Sequence[tuple[float, str]] = (),
+) -> str:
     """An inline SVG line chart; missing or non-finite points break the line.
 
     hlines: dotted horizontal reference lines (labelled in the legend); vlines: dashed vertical
@@ -79,68 +87,86 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str, x_label: s
     def py(y: float) -> float:
         return top + (1 - (y - y0) / (y1 - y0)) * ph
 
-    out = [f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
-           f'aria-label="{esc(title)}">', f"<title>{esc(title)}</title>",
-           f'<text x="{left}" y="16" style="font-weight:600">{esc(title)}</text>']
+    out = [
+        f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
+        f'aria-label="{esc(title)}">',
+        f"<title>{esc(title)}</title>",
+        f'<text x="{left}" y="16" style="font-weight:600">{esc(title)}</text>',
+    ]
     for t in nice_ticks(y0, y1):
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" '
-                   'stroke="#eee" />')
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#eee" />')
         out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_tick_label(t)}</text>')
     lo_x, hi_x = min(xs_all), max(xs_all)
     xticks = [t for t in nice_ticks(x0, x1, 6) if float(t).is_integer() and lo_x <= t <= hi_x]
     for t in xticks:
-        out.append(f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
-                   'stroke="#888" />')
-        out.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">'
-                   f"{_tick_label(t)}</text>")
+        out.append(
+            f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#888" />'
+        )
+        out.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_tick_label(t)}</text>')
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888" />')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{top + ph + 32}" text-anchor="middle">'
-               f"{esc(x_label)}</text>")
-    out.append(f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" '
-               f'transform="rotate(-90 12 {top + ph / 2:.1f})">{esc(y_label)}</text>')
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{top + ph + 32}" text-anchor="middle">{esc(x_label)}</text>'
+    )
+    out.append(
+        f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + ph / 2:.1f})">{esc(y_label)}</text>'
+    )
     for y, _ in hlines:
         if y0 <= y <= y1:
-            out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
-                       'stroke="#b00020" stroke-dasharray="2 3" />')
+            out.append(
+                f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
+                'stroke="#b00020" stroke-dasharray="2 3" />'
+            )
     for i, (x, label) in enumerate(vlines):
         if not x0 <= x <= x1:
             continue
         vx, ty = px(x), top + 11 + 12 * (i % 4)
-        out.append(f'<line class="vline" x1="{vx:.1f}" x2="{vx:.1f}" y1="{top}" y2="{top + ph}" '
-                   'stroke="#444" stroke-width="1.2" stroke-dasharray="3 3" />')
+        out.append(
+            f'<line class="vline" x1="{vx:.1f}" x2="{vx:.1f}" y1="{top}" y2="{top + ph}" '
+            'stroke="#444" stroke-width="1.2" stroke-dasharray="3 3" />'
+        )
         fits = vx + 3 + 5.6 * len(label) <= left + pw  # ~5.6 px a character at 10 px
         anchor, tx = ("start", vx + 3) if fits else ("end", vx - 3)
-        out.append(f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" paint-order="stroke" '
-                   f'stroke="#fff" stroke-width="3" style="font-size:10px">{esc(label)}</text>')
+        out.append(
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" paint-order="stroke" '
+            f'stroke="#fff" stroke-width="3" style="font-size:10px">{esc(label)}</text>'
+        )
     for s in series:
         if s.band:
             pts = [(x, lo, hi) for x, lo, hi in zip(s.xs, *s.band) if lo is not None and hi is not None]
             if pts:
                 poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts]
                 poly += [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
-                out.append(f'<polygon points="{" ".join(poly)}" fill="{s.color}" '
-                           f'fill-opacity="{s.band_opacity:g}" stroke="none" />')
+                out.append(
+                    f'<polygon points="{" ".join(poly)}" fill="{s.color}" '
+                    f'fill-opacity="{s.band_opacity:g}" stroke="none" />'
+                )
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         for seg in _segments(s.xs, s.ys):
             if len(seg) == 1:
-                (x, y), = seg
+                ((x, y),) = seg
                 out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.color}" />')
             else:
                 pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in seg)
-                out.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" '
-                           f'stroke-width="2"{dash} />')
+                out.append(
+                    f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="2"{dash} />'
+                )
     ly = height + 4
     for i, s in enumerate(series):
         lx = left + (i % cols) * (pw / cols)
         row_y = ly + 16 * (i // cols)
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        out.append(f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
-                   f'stroke="{s.color}" stroke-width="2"{dash} />')
+        out.append(
+            f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
+            f'stroke="{s.color}" stroke-width="2"{dash} />'
+        )
         out.append(f'<text x="{lx + 28:.1f}" y="{row_y + 4:.1f}">{esc(s.label)}</text>')
     if hlines:
         row_y = ly + 16 * math.ceil(len(series) / cols)
-        out.append(f'<line x1="{left}" x2="{left + 22}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
-                   'stroke="#b00020" stroke-dasharray="2 3" />')
+        out.append(
+            f'<line x1="{left}" x2="{left + 22}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
+            'stroke="#b00020" stroke-dasharray="2 3" />'
+        )
         label = ", ".join(f"{lbl} {fmt(y)}" for y, lbl in hlines)
         out.append(f'<text x="{left + 28}" y="{row_y + 4:.1f}">{esc(label)}</text>')
     out.append("</svg>")
@@ -158,8 +184,13 @@ def _segments(xs: Sequence[float], ys: Sequence[float | None]) -> list[list[tupl
     return [s for s in segs if s]
 
 
-def bar_chart(groups: Sequence[tuple[str, Sequence[float | None]]], bars: Sequence[tuple[str, str]],
-              *, title: str, width: int = 640) -> str:
+def bar_chart(
+    groups: Sequence[tuple[str, Sequence[float | None]]],
+    bars: Sequence[tuple[str, str]],
+    *,
+    title: str,
+    width: int = 640,
+) -> str:
     """Horizontal grouped bars: one group per row label, one bar per (label, color) in `bars`."""
     values = [v for _, vs in groups for v in vs if v is not None and math.isfinite(v)]
     if not groups or not values:
@@ -171,18 +202,21 @@ def bar_chart(groups: Sequence[tuple[str, Sequence[float | None]]], bars: Sequen
     plot_h = group_h * len(groups)
     legend_y = top + plot_h + 26
     total_h = legend_y + 16 * math.ceil(len(bars) / 2) + 6
-    out = [f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
-           f'aria-label="{esc(title)}">', f"<title>{esc(title)}</title>",
-           f'<text x="8" y="16" style="font-weight:600">{esc(title)}</text>']
+    out = [
+        f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
+        f'aria-label="{esc(title)}">',
+        f"<title>{esc(title)}</title>",
+        f'<text x="8" y="16" style="font-weight:600">{esc(title)}</text>',
+    ]
     for t in nice_ticks(0.0, vmax, 5):
         x = label_w + t / vmax * pw
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee" />')
-        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
-                   f"{_tick_label(t)}</text>")
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle">{_tick_label(t)}</text>')
     for gi, (label, vs) in enumerate(groups):
         gy = top + gi * group_h
-        out.append(f'<text x="{label_w - 6}" y="{gy + group_h / 2 + 2:.1f}" text-anchor="end">'
-                   f"{esc(label)}</text>")
+        out.append(
+            f'<text x="{label_w - 6}" y="{gy + group_h / 2 + 2:.1f}" text-anchor="end">{esc(label)}</text>'
+        )
         if all(v is None or not math.isfinite(v) for v in vs):
             out.append(f'<text x="{label_w + 4}" y="{gy + group_h / 2 + 2:.1f}">no opportunity</text>')
             continue
@@ -192,8 +226,7 @@ def bar_chart(groups: Sequence[tuple[str, Sequence[float | None]]], bars: Sequen
                 out.append(f'<text x="{label_w + 4}" y="{y + bar_h - 2}">–</text>')
                 continue
             w = max(v / vmax * pw, 0.0)
-            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" '
-                       f'fill="{color}" />')
+            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" fill="{color}" />')
             out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 2}">{fmt(v)}</text>')
     out.append(f'<line x1="{label_w}" x2="{label_w}" y1="{top}" y2="{top + plot_h}" stroke="#888" />')
     for i, (label, color) in enumerate(bars):
@@ -206,6 +239,8 @@ def bar_chart(groups: Sequence[tuple[str, Sequence[float | None]]], bars: Sequen
 
 
 def _svg_empty(title: str, width: int) -> str:
-    return (f'<svg width="{width}" height="40" viewBox="0 0 {width} 40" role="img" '
-            f'aria-label="{esc(title)}"><title>{esc(title)}</title>'
-            f'<text x="8" y="24">{esc(title)}: no data</text></svg>')
+    return (
+        f'<svg width="{width}" height="40" viewBox="0 0 {width} 40" role="img" '
+        f'aria-label="{esc(title)}"><title>{esc(title)}</title>'
+        f'<text x="8" y="24">{esc(title)}: no data</text></svg>'
+    )

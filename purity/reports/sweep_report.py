@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import training
 from .load import (
     DRIFT_DIR,
     MANIFEST,
@@ -36,12 +37,19 @@ from .load import (
     load_sweep,
     read_manifest,
 )
-from . import training
 from .text import clean, esc, fmt, md
 
 __all__ = [
-    "SECTIONS", "KeyAxis", "Observation", "SweepData", "collect", "html_page", "leaf_dirs",
-    "markdown", "observe", "write_sweep_report",
+    "SECTIONS",
+    "KeyAxis",
+    "Observation",
+    "SweepData",
+    "collect",
+    "html_page",
+    "leaf_dirs",
+    "markdown",
+    "observe",
+    "write_sweep_report",
 ]
 
 SECTIONS = (
@@ -58,8 +66,10 @@ GENERATIONS = "generations_done"
 SHARE = "share:"
 DRIFT_SHARE = "drift_share:"
 SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
-BAND_NOTE = ("dot: mean over the runs with that value; bar: min–max over those runs, i.e. over "
-             "seeds and the other keys' values")
+BAND_NOTE = (
+    "dot: mean over the runs with that value; bar: min–max over those runs, i.e. over "
+    "seeds and the other keys' values"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,12 +110,14 @@ def write_sweep_report(sweep_dir: str | Path, *, run_reports: bool = False) -> t
 class Observation:
     """One single-seed run of the sweep at its last recorded generation."""
 
-    run: str                   # the sweep run it belongs to
+    run: str  # the sweep run it belongs to
     seed: int | None
     settings: dict[str, Any]
-    source: str                # "sweep.parquet" | "sweep.json" | "run files"
-    figures: dict[str, float]  # generations_done (an int), mean_process_share, mean_payoff, share:<term>, drift_share:<term>
-    path: Path | None = None   # its run directory (None if it is gone)
+    source: str  # "sweep.parquet" | "sweep.json" | "run files"
+    figures: dict[
+        str, float
+    ]  # generations_done (an int), mean_process_share, mean_payoff, share:<term>, drift_share:<term>
+    path: Path | None = None  # its run directory (None if it is gone)
 
 
 def leaf_dirs(run: SweepRun) -> list[tuple[int | None, Path]]:
@@ -164,16 +176,19 @@ def observe(sweep: Sweep, problems: list[str] | None = None) -> list[Observation
             continue
         if run.summary and not run.is_replicates:
             source = "sweep.parquet" if run.name in table_runs else "sweep.json"
-            figures = {k: v for k, v in run.summary.items()
-                       if isinstance(v, int | float) and not isinstance(v, bool)}
+            figures = {
+                k: v for k, v in run.summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
+            }
             path = run.path if run.exists else None
             if path is not None:
                 figures |= _drift_figures(path, problems, run.name)
             out.append(Observation(run.name, run.seed, run.settings, source, figures, path))
             continue
         if not leaves:
-            problems.append(f"{run.name}: complete in sweep.json, but neither a summary nor its run "
-                            f"files ({run.path}) are there")
+            problems.append(
+                f"{run.name}: complete in sweep.json, but neither a summary nor its run "
+                f"files ({run.path}) are there"
+            )
             continue
         for seed, path in leaves:
             try:
@@ -183,10 +198,21 @@ def observe(sweep: Sweep, problems: list[str] | None = None) -> list[Observation
                 continue
             figures = final_figures(loaded)
             if loaded.drift is not None:
-                figures |= {DRIFT_SHARE + k[len(SHARE):]: v
-                            for k, v in final_figures(loaded.drift).items() if k.startswith(SHARE)}
-            out.append(Observation(run.name, seed if seed is not None else loaded.seed, run.settings,
-                                   "run files", figures, path))
+                figures |= {
+                    DRIFT_SHARE + k[len(SHARE) :]: v
+                    for k, v in final_figures(loaded.drift).items()
+                    if k.startswith(SHARE)
+                }
+            out.append(
+                Observation(
+                    run.name,
+                    seed if seed is not None else loaded.seed,
+                    run.settings,
+                    "run files",
+                    figures,
+                    path,
+                )
+            )
     return out
 
 
@@ -198,7 +224,7 @@ def _drift_figures(path: Path, problems: list[str], name: str) -> dict[str, floa
     except ReportError as exc:
         problems.append(f"{name}: drift twin not read ({exc})")
         return {}
-    return {DRIFT_SHARE + k[len(SHARE):]: v for k, v in final_figures(drift).items() if k.startswith(SHARE)}
+    return {DRIFT_SHARE + k[len(SHARE) :]: v for k, v in final_figures(drift).items() if k.startswith(SHARE)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +240,7 @@ class KeyAxis:
     log: bool
     values: list[Any]
     labels: list[str]
-    runs: list[int]                                   # observations per value
+    runs: list[int]  # observations per value
     stats: list[dict[str, tuple[float, float, float, int]]]  # per value: figure → (mean, min, max, n)
 
     def xs(self) -> list[float]:
@@ -239,13 +265,20 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def stats(observations: Sequence[Observation], names: Sequence[str]) -> dict[str, tuple[float, float, float, int]]:
+def stats(
+    observations: Sequence[Observation], names: Sequence[str]
+) -> dict[str, tuple[float, float, float, int]]:
     """figure → (mean, min, max, n) over the observations that have a finite value of it."""
     out = {}
     for name in names:
-        vs = [o.figures[name] for o in observations
-              if name in o.figures and o.figures[name] is not None and math.isfinite(o.figures[name])]
-        out[name] = (sum(vs) / len(vs), min(vs), max(vs), len(vs)) if vs else (math.nan, math.nan, math.nan, 0)
+        vs = [
+            o.figures[name]
+            for o in observations
+            if name in o.figures and o.figures[name] is not None and math.isfinite(o.figures[name])
+        ]
+        out[name] = (
+            (sum(vs) / len(vs), min(vs), max(vs), len(vs)) if vs else (math.nan, math.nan, math.nan, 0)
+        )
     return out
 
 
@@ -259,9 +292,15 @@ def axis(sweep: Sweep, key: str, observations: Sequence[Observation], names: Seq
     for o in observations:
         if key in o.settings:
             groups.setdefault(_value_id(o.settings[key]), []).append(o)
-    return KeyAxis(key, numeric, log, values, [value_label(v) for v in values],
-                   [len(groups[_value_id(v)]) for v in values],
-                   [stats(groups[_value_id(v)], names) for v in values])
+    return KeyAxis(
+        key,
+        numeric,
+        log,
+        values,
+        [value_label(v) for v in values],
+        [len(groups[_value_id(v)]) for v in values],
+        [stats(groups[_value_id(v)], names) for v in values],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,11 +337,19 @@ def settings_of(observations: Sequence[Observation], problems: list[str]) -> lis
             if o.path is None:
                 continue
             try:
-                frames.append(survival(load(o.path, tables=("agents",))).select("generation", "term", "share"))
+                frames.append(
+                    survival(load(o.path, tables=("agents",))).select("generation", "term", "share")
+                )
             except ReportError as exc:
                 problems.append(f"{o.run}: {exc}")
-        curves = (pl.concat(frames).group_by("generation", "term").agg(pl.col("share").mean()).sort("term", "generation")
-                  if frames else pl.DataFrame(schema={"generation": pl.Int64, "term": pl.String, "share": pl.Float64}))
+        curves = (
+            pl.concat(frames)
+            .group_by("generation", "term")
+            .agg(pl.col("share").mean())
+            .sort("term", "generation")
+            if frames
+            else pl.DataFrame(schema={"generation": pl.Int64, "term": pl.String, "share": pl.Float64})
+        )
         out.append(Setting(obs[0].settings, obs, curves))
     return out
 
@@ -310,7 +357,7 @@ def settings_of(observations: Sequence[Observation], problems: list[str]) -> lis
 @dataclass(frozen=True)
 class SweepData:
     sweep: Sweep
-    terms: list[dict[str, Any]]            # process terms: key, label (first-seen order)
+    terms: list[dict[str, Any]]  # process terms: key, label (first-seen order)
     observations: list[Observation]
     axes: list[KeyAxis]
     overall: dict[str, tuple[float, float, float, int]]
@@ -332,14 +379,26 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepData:
     observations = observe(sweep, found)
     terms = _terms(sweep, observations)
     has_drift = any(k.startswith(DRIFT_SHARE) for o in observations for k in o.figures)
-    trained = [training.PREFIX + name for name, _ in training.MEASURES
-               if any(training.PREFIX + name in o.figures for o in observations)]
-    squashed = [SQUASHED + t["key"] for t in terms if any(SQUASHED + t["key"] in o.figures for o in observations)]
-    names = ([SHARE + t["key"] for t in terms] + squashed + [PROCESS, PAYOFF, GENERATIONS]
-             + ([DRIFT_SHARE + t["key"] for t in terms] if has_drift else []) + trained)
+    trained = [
+        training.PREFIX + name
+        for name, _ in training.MEASURES
+        if any(training.PREFIX + name in o.figures for o in observations)
+    ]
+    squashed = [
+        SQUASHED + t["key"] for t in terms if any(SQUASHED + t["key"] in o.figures for o in observations)
+    ]
+    names = (
+        [SHARE + t["key"] for t in terms]
+        + squashed
+        + [PROCESS, PAYOFF, GENERATIONS]
+        + ([DRIFT_SHARE + t["key"] for t in terms] if has_drift else [])
+        + trained
+    )
     axes = [axis(sweep, key, observations, names) for key in sweep.keys]
     settings = settings_of(observations, found)
-    return SweepData(sweep, terms, observations, axes, stats(observations, names), names, has_drift, found, settings)
+    return SweepData(
+        sweep, terms, observations, axes, stats(observations, names), names, has_drift, found, settings
+    )
 
 
 def _terms(sweep: Sweep, observations: Sequence[Observation]) -> list[dict[str, Any]]:
@@ -358,11 +417,13 @@ def _terms(sweep: Sweep, observations: Sequence[Observation]) -> list[dict[str, 
             continue
         for t in manifest["terms"]:
             if t.get("process"):
-                seen.setdefault(str(t["key"]), {"key": str(t["key"]), "label": str(t.get("label") or t["key"])})
+                seen.setdefault(
+                    str(t["key"]), {"key": str(t["key"]), "label": str(t.get("label") or t["key"])}
+                )
     for o in observations:
         for k in o.figures:
             if k.startswith(SHARE):
-                key = k[len(SHARE):]
+                key = k[len(SHARE) :]
                 seen.setdefault(key, {"key": key, "label": key})
     return list(seen.values())
 
@@ -383,19 +444,25 @@ def _header(data: SweepData) -> str:
     counts = _counts(s)
     runs = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no runs"
     keys = ", ".join(s.keys) or "none (seeds only)"
-    return (f"{len(s.runs)} runs ({runs}); swept keys: {keys}; {len(data.observations)} single-seed "
-            f"runs observed; status {fmt(s.status)}.")
+    return (
+        f"{len(s.runs)} runs ({runs}); swept keys: {keys}; {len(data.observations)} single-seed "
+        f"runs observed; status {fmt(s.status)}."
+    )
 
 
 def _warnings(data: SweepData) -> list[str]:
     s, out = data.sweep, []
     if s.status != "complete":
         unfinished = sum(1 for r in s.runs if r.status in ("pending", "running"))
-        out.append(f"This sweep is {fmt(s.status)}: {unfinished} runs have not finished; the figures "
-                   "cover the complete runs only.")
+        out.append(
+            f"This sweep is {fmt(s.status)}: {unfinished} runs have not finished; the figures "
+            "cover the complete runs only."
+        )
     if s.table is None:
-        out.append("sweep.parquet is not there yet (it is written when the sweep ends): the figures "
-                   "come from sweep.json and the run files.")
+        out.append(
+            "sweep.parquet is not there yet (it is written when the sweep ends): the figures "
+            "come from sweep.json and the run files."
+        )
     out += data.problems
     return out
 
@@ -410,21 +477,23 @@ def _band(st: tuple[float, float, float, int] | None) -> str:
 def _figure_header(data: SweepData, name: str) -> str:
     labels = {t["key"]: t["label"] for t in data.terms}
     if name.startswith(SHARE):
-        return f"{labels.get(name[len(SHARE):], name)} share"
+        return f"{labels.get(name[len(SHARE) :], name)} share"
     if name.startswith(DRIFT_SHARE):
-        return f"{labels.get(name[len(DRIFT_SHARE):], name)} share (drift)"
+        return f"{labels.get(name[len(DRIFT_SHARE) :], name)} share (drift)"
     if name.startswith(training.PREFIX):
-        return "final " + dict(training.MEASURES)[name[len(training.PREFIX):]]
+        return "final " + dict(training.MEASURES)[name[len(training.PREFIX) :]]
     if name.startswith(SQUASHED):
-        return f"designs dropping or weakening {labels.get(name[len(SQUASHED):], name)}"
+        return f"designs dropping or weakening {labels.get(name[len(SQUASHED) :], name)}"
     return {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}[name]
 
 
 def _key_rows(data: SweepData, ax: KeyAxis) -> tuple[list[str], list[list[str]]]:
     names = data.figure_names
     headers = [ax.key, "runs"] + [_figure_header(data, n) for n in names]
-    rows = [[label, str(n)] + [_band(st.get(name)) for name in names]
-            for label, n, st in zip(ax.labels, ax.runs, ax.stats)]
+    rows = [
+        [label, str(n)] + [_band(st.get(name)) for name in names]
+        for label, n, st in zip(ax.labels, ax.runs, ax.stats)
+    ]
     return headers, rows
 
 
@@ -439,19 +508,23 @@ def _by_key_intro(data: SweepData) -> str:
     for o in data.observations:
         sources[o.source] = sources.get(o.source, 0) + 1
     where = ", ".join(f"{n} from {s}" for s, n in sources.items()) or "none"
-    text = (f"Final share of agents carrying each process term (at each run's last recorded "
-            f"generation), by the value of each swept key. Cells: mean [min, max] over the runs "
-            f"with that value — over seeds and the other keys' values. A run that is a set of seed "
-            f"replicates counts once per seed. Observations: {where}.")
+    text = (
+        f"Final share of agents carrying each process term (at each run's last recorded "
+        f"generation), by the value of each swept key. Cells: mean [min, max] over the runs "
+        f"with that value — over seeds and the other keys' values. A run that is a set of seed "
+        f"replicates counts once per seed. Observations: {where}."
+    )
     if data.has_drift:
         text += " Drift columns: the runs' neutral-drift twins."
     return text
 
 
-SETTING_INTRO = ("Each grid point (every swept key at one value): its seeds, and per process term the "
-                 "final share of agents carrying it and, where successors were designed, the share of "
-                 "births by design whose designer dropped or weakened it. Cells: mean [min, max] over "
-                 "the seeds. The HTML report draws each point's survival curves (mean over seeds).")
+SETTING_INTRO = (
+    "Each grid point (every swept key at one value): its seeds, and per process term the "
+    "final share of agents carrying it and, where successors were designed, the share of "
+    "births by design whose designer dropped or weakened it. Cells: mean [min, max] over "
+    "the seeds. The HTML report draws each point's survival curves (mean over seeds)."
+)
 
 
 def _setting_label(setting: Setting) -> str:
@@ -464,7 +537,9 @@ def _setting_rows(data: SweepData) -> tuple[list[str], list[list[str]]]:
     rows = []
     for setting in data.settings:
         st = stats(setting.observations, names)
-        rows.append([_setting_label(setting), str(len(setting.observations))] + [_band(st.get(n)) for n in names])
+        rows.append(
+            [_setting_label(setting), str(len(setting.observations))] + [_band(st.get(n)) for n in names]
+        )
     return headers, rows
 
 
@@ -483,10 +558,22 @@ def setting_charts(data: SweepData) -> str:
         for i, term in enumerate(data.terms):
             c = setting.curves.filter(pl.col("term") == term["key"])
             if c.height:
-                series.append(Series(term["label"], [float(g) for g in c["generation"]], c["share"].to_list(),
-                                     PALETTE[i % len(PALETTE)]))
-        svg = line_chart(series, title=_setting_label(setting), y_label="share carrying", y_range=(0.0, 1.0),
-                         width=440, height=220)
+                series.append(
+                    Series(
+                        term["label"],
+                        [float(g) for g in c["generation"]],
+                        c["share"].to_list(),
+                        PALETTE[i % len(PALETTE)],
+                    )
+                )
+        svg = line_chart(
+            series,
+            title=_setting_label(setting),
+            y_label="share carrying",
+            y_range=(0.0, 1.0),
+            width=440,
+            height=220,
+        )
         figs.append(figure(svg, esc(f"{len(setting.observations)} seed(s)")))
     return chart_grid(figs)
 
@@ -511,21 +598,29 @@ def _run_figures(data: SweepData, run: SweepRun) -> dict[str, tuple[float, float
 
 def _runs_rows(data: SweepData) -> tuple[list[str], list[list[str]]]:
     names = [n for n in data.figure_names if not n.startswith(DRIFT_SHARE)]
-    headers = (["run", *data.sweep.keys, "seed", "status"] + [_figure_header(data, n) for n in names]
-               + ["error"])
+    headers = (
+        ["run", *data.sweep.keys, "seed", "status"] + [_figure_header(data, n) for n in names] + ["error"]
+    )
     rows = []
     for run in data.sweep.runs:
         st = _run_figures(data, run)
-        rows.append([run.name, *[value_label(run.settings[k]) if k in run.settings else "–"
-                                 for k in data.sweep.keys],
-                     _run_seeds(data, run), run.status]
-                    + [_band(st.get(n)) if st.get(n, (0, 0, 0, 0))[3] else "–" for n in names]
-                    + [_first_line(run.error)])
+        rows.append(
+            [
+                run.name,
+                *[value_label(run.settings[k]) if k in run.settings else "–" for k in data.sweep.keys],
+                _run_seeds(data, run),
+                run.status,
+            ]
+            + [_band(st.get(n)) if st.get(n, (0, 0, 0, 0))[3] else "–" for n in names]
+            + [_first_line(run.error)]
+        )
     return headers, rows
 
 
-RUNS_NOTE = ("A run that is a set of seed replicates lists its seeds; its figures are then "
-             "mean [min, max] over them. Figures are at each run's last recorded generation.")
+RUNS_NOTE = (
+    "A run that is a set of seed replicates lists its seeds; its figures are then "
+    "mean [min, max] over them. Figures are at each run's last recorded generation."
+)
 
 
 def _failed(data: SweepData) -> list[SweepRun]:
@@ -545,20 +640,32 @@ def _report_link(data: SweepData, run: SweepRun) -> str | None:
 def _facts(data: SweepData) -> list[tuple[str, str]]:
     m, s = data.sweep.manifest, data.sweep
     counts = _counts(s)
-    return [(k, fmt(v)) for k, v in (
-        ("name", s.name), ("status", s.status),
-        ("runs", f"{len(s.runs)} (" + ", ".join(f"{n} {st}" for st, n in counts.items()) + ")"),
-        ("swept keys", ", ".join(s.keys) or "none"),
-        ("seeds", ", ".join(str(x) for x in sorted({r.seed for r in s.runs if r.seed is not None}))),
-        ("base experiment", m.get("base")), ("started", m.get("started")), ("finished", m.get("finished")),
-        ("sweep table", "sweep.parquet" if s.table is not None else "not written yet"),
-        ("directory", str(s.path)),
-    )]
+    return [
+        (k, fmt(v))
+        for k, v in (
+            ("name", s.name),
+            ("status", s.status),
+            ("runs", f"{len(s.runs)} (" + ", ".join(f"{n} {st}" for st, n in counts.items()) + ")"),
+            ("swept keys", ", ".join(s.keys) or "none"),
+            ("seeds", ", ".join(str(x) for x in sorted({r.seed for r in s.runs if r.seed is not None}))),
+            ("base experiment", m.get("base")),
+            ("started", m.get("started")),
+            ("finished", m.get("finished")),
+            ("sweep table", "sweep.parquet" if s.table is not None else "not written yet"),
+            ("directory", str(s.path)),
+        )
+    ]
 
 
 def _grid_rows(data: SweepData) -> list[list[str]]:
-    return [[ax.key, ", ".join(ax.labels), "numeric (log)" if ax.log else ("numeric" if ax.numeric else "categorical")]
-            for ax in data.axes]
+    return [
+        [
+            ax.key,
+            ", ".join(ax.labels),
+            "numeric (log)" if ax.log else ("numeric" if ax.numeric else "categorical"),
+        ]
+        for ax in data.axes
+    ]
 
 
 def _sweep_toml(data: SweepData) -> str | None:
@@ -607,8 +714,10 @@ def markdown(data: SweepData) -> str:
     if not failed:
         out.append("None: every run is complete.\n")
     for run in failed:
-        out.append(f"- **{md(run.name)}** ({md(run.status)}; {md(_settings_text(run))}; seed "
-                   f"{fmt(run.seed)}): {md(_first_line(run.error, 400)) or 'no error recorded'}")
+        out.append(
+            f"- **{md(run.name)}** ({md(run.status)}; {md(_settings_text(run))}; seed "
+            f"{fmt(run.seed)}): {md(_first_line(run.error, 400)) or 'no error recorded'}"
+        )
     if failed:
         out.append("")
 
@@ -663,8 +772,9 @@ def html_page(data: SweepData) -> str:
     else:
         for ax in data.axes:
             parts.append(f'<h3 id="key-{esc(_slug(ax.key))}">{esc(ax.key)}</h3>')
-            parts.append(f"<figure>{key_chart(data, ax)}<figcaption>{esc(_caption(data, ax))}"
-                         "</figcaption></figure>")
+            parts.append(
+                f"<figure>{key_chart(data, ax)}<figcaption>{esc(_caption(data, ax))}</figcaption></figure>"
+            )
             parts.append(html_table(*_key_rows(data, ax)))
 
     parts.append(_h2("by-setting"))
@@ -683,10 +793,15 @@ def html_page(data: SweepData) -> str:
     if not failed:
         parts.append("<p>None: every run is complete.</p>")
     for run in failed:
-        parts.append(f"<h3>{esc(run.name)} ({esc(run.status)})</h3>"
-                     f'<p class="note">{esc(_settings_text(run))}; seed {esc(fmt(run.seed))}</p>'
-                     + (f"<pre>{html.escape(str(run.error))}</pre>" if run.error
-                        else "<p>No error recorded (the run has not finished).</p>"))
+        parts.append(
+            f"<h3>{esc(run.name)} ({esc(run.status)})</h3>"
+            f'<p class="note">{esc(_settings_text(run))}; seed {esc(fmt(run.seed))}</p>'
+            + (
+                f"<pre>{html.escape(str(run.error))}</pre>"
+                if run.error
+                else "<p>No error recorded (the run has not finished).</p>"
+            )
+        )
 
     parts.append(_h2("reports"))
     items = []
@@ -695,8 +810,10 @@ def html_page(data: SweepData) -> str:
         if link:
             items.append(f'<li><a href="{esc(link)}">{esc(run.name)}</a> — {esc(_settings_text(run))}</li>')
         else:
-            items.append(f"<li>{esc(run.name)} — no report yet (<code>purity report "
-                         f"{esc(SWEEP_RUNS)}/{esc(run.name)}</code>)</li>")
+            items.append(
+                f"<li>{esc(run.name)} — no report yet (<code>purity report "
+                f"{esc(SWEEP_RUNS)}/{esc(run.name)}</code>)</li>"
+            )
     parts.append("<ul>" + "".join(items) + "</ul>")
 
     parts.append(_h2("sweep"))
@@ -709,8 +826,9 @@ def html_page(data: SweepData) -> str:
     return "\n".join(parts) + "\n"
 
 
-SWEEP_CSS = ("ul{padding-left:1.3rem}li{margin:.15rem 0}code{font-size:.85rem}"
-             ".runs td:first-child{white-space:nowrap}")
+SWEEP_CSS = (
+    "ul{padding-left:1.3rem}li{margin:.15rem 0}code{font-size:.85rem}.runs td:first-child{white-space:nowrap}"
+)
 
 
 def _h2(section_id: str) -> str:
@@ -737,8 +855,9 @@ def _runs_table(data: SweepData, headers: list[str], rows: list[list[str]]) -> s
 def _caption(data: SweepData, ax: KeyAxis) -> str:
     text = f"Final shares by {ax.key} — {BAND_NOTE}. Black squares: mean process share"
     if data.has_drift:
-        text += ("; open circles" + (" on dashed lines" if ax.numeric else "")
-                 + ": the neutral-drift twins (mean)")
+        text += (
+            "; open circles" + (" on dashed lines" if ax.numeric else "") + ": the neutral-drift twins (mean)"
+        )
     if ax.log:
         text += "; x on a log scale"
     if not ax.numeric:
@@ -759,17 +878,29 @@ def key_chart(data: SweepData, ax: KeyAxis, *, width: int = 660, height: int = 3
     series.append(("mean process share", PROCESS, "#000000", False, len(data.terms)))
     if data.has_drift:
         for i, t in enumerate(data.terms):
-            series.append((f"{t['label']} (drift)", DRIFT_SHARE + t["key"], PALETTE[i % len(PALETTE)], True,
-                           len(data.terms) + 1 + i))
+            series.append(
+                (
+                    f"{t['label']} (drift)",
+                    DRIFT_SHARE + t["key"],
+                    PALETTE[i % len(PALETTE)],
+                    True,
+                    len(data.terms) + 1 + i,
+                )
+            )
     left, right, top, bottom = 52, 18, 28, 58
     cols = 2
     legend_rows = math.ceil(len(series) / cols)
     total_h = height + 16 * legend_rows + 6
     pw, ph = width - left - right, height - top - bottom
     title = f"Final shares by {ax.key}"
-    out = [(f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
-            f'aria-label="{esc(title)}">'), f"<title>{esc(title)}</title>",
-           f'<text x="{left}" y="16" style="font-weight:600">{esc(title)}</text>']
+    out = [
+        (
+            f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
+            f'aria-label="{esc(title)}">'
+        ),
+        f"<title>{esc(title)}</title>",
+        f'<text x="{left}" y="16" style="font-weight:600">{esc(title)}</text>',
+    ]
     if not ax.values:
         out.append(f'<text x="{left}" y="{top + 20}">no values</text></svg>')
         return "".join(out)
@@ -784,6 +915,7 @@ def key_chart(data: SweepData, ax: KeyAxis, *, width: int = 660, height: int = 3
         def px(i: int) -> float:
             return left + (tx[i] - lo) / (hi - lo) * pw
     else:
+
         def px(i: int) -> float:
             return left + (i + 0.5) / len(xs) * pw
 
@@ -796,24 +928,36 @@ def key_chart(data: SweepData, ax: KeyAxis, *, width: int = 660, height: int = 3
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888" />')
     # x ticks: every value when they fit, else evenly thinned (first and last kept)
     fit = max(2, int(pw // 60))
-    shown = range(len(xs)) if len(xs) <= fit else sorted({round(k * (len(xs) - 1) / (fit - 1)) for k in range(fit)})
+    shown = (
+        range(len(xs))
+        if len(xs) <= fit
+        else sorted({round(k * (len(xs) - 1) / (fit - 1)) for k in range(fit)})
+    )
     for i in shown:
         x = px(i)
         label = ax.labels[i]
         short = label if len(label) <= 14 else label[:13] + "…"
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#888" />')
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle"><title>{esc(label)}</title>'
-                   f"{esc(short)}</text>")
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 29}" text-anchor="middle" '
-                   f'style="font-size:9px;fill:#777">n={ax.runs[i]}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{top + ph + 46}" text-anchor="middle">'
-               f"{esc(ax.key)}{' (log scale)' if ax.log else ''}</text>")
-    out.append(f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" '
-               f'transform="rotate(-90 12 {top + ph / 2:.1f})">final share</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle"><title>{esc(label)}</title>'
+            f"{esc(short)}</text>"
+        )
+        out.append(
+            f'<text x="{x:.1f}" y="{top + ph + 29}" text-anchor="middle" '
+            f'style="font-size:9px;fill:#777">n={ax.runs[i]}</text>'
+        )
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{top + ph + 46}" text-anchor="middle">'
+        f"{esc(ax.key)}{' (log scale)' if ax.log else ''}</text>"
+    )
+    out.append(
+        f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + ph / 2:.1f})">final share</text>'
+    )
 
     slots = len(series)
     step = min(7.0, (pw / len(xs)) / (slots + 1))
-    for label, name, color, drift, slot in series:
+    for _label, name, color, drift, slot in series:
         dodge = (slot - (slots - 1) / 2) * step
         pts = []
         for i, st in enumerate(ax.stats):
@@ -826,27 +970,38 @@ def key_chart(data: SweepData, ax: KeyAxis, *, width: int = 660, height: int = 3
             if drift:
                 continue
             if vmax > vmin:
-                out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(vmax):.1f}" y2="{py(vmin):.1f}" '
-                           f'stroke="{color}" stroke-width="1.5" />')
+                out.append(
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(vmax):.1f}" y2="{py(vmin):.1f}" '
+                    f'stroke="{color}" stroke-width="1.5" />'
+                )
                 for yv in (vmin, vmax):
-                    out.append(f'<line x1="{x - 3:.1f}" x2="{x + 3:.1f}" y1="{py(yv):.1f}" '
-                               f'y2="{py(yv):.1f}" stroke="{color}" stroke-width="1.5" />')
+                    out.append(
+                        f'<line x1="{x - 3:.1f}" x2="{x + 3:.1f}" y1="{py(yv):.1f}" '
+                        f'y2="{py(yv):.1f}" stroke="{color}" stroke-width="1.5" />'
+                    )
         if ax.numeric:
             for seg in _runs_of(pts):
                 if len(seg) > 1:
                     dash = ' stroke-dasharray="6 4"' if drift else ""
-                    out.append('<polyline points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
-                               + f'" fill="none" stroke="{color}" stroke-width="{1.5 if drift else 2}"'
-                               f'{dash} opacity="0.8" />')
+                    out.append(
+                        '<polyline points="'
+                        + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+                        + f'" fill="none" stroke="{color}" stroke-width="{1.5 if drift else 2}"'
+                        f'{dash} opacity="0.8" />'
+                    )
         for p in pts:
             if p is None:
                 continue
             x, y = p
             if drift:
-                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="#fff" stroke="{color}" '
-                           'stroke-width="1.5" />')
+                out.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="#fff" stroke="{color}" '
+                    'stroke-width="1.5" />'
+                )
             elif name == PROCESS:
-                out.append(f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}" />')
+                out.append(
+                    f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}" />'
+                )
             else:
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}" />')
     ly = height + 4
@@ -854,12 +1009,16 @@ def key_chart(data: SweepData, ax: KeyAxis, *, width: int = 660, height: int = 3
         lx = left + (j % cols) * (pw / cols)
         row_y = ly + 16 * (j // cols)
         dash = ' stroke-dasharray="6 4"' if drift else ""
-        out.append(f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
-                   f'stroke="{color}" stroke-width="2"{dash} />')
+        out.append(
+            f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
+            f'stroke="{color}" stroke-width="2"{dash} />'
+        )
         if drift:
             out.append(f'<circle cx="{lx + 11:.1f}" cy="{row_y:.1f}" r="3.2" fill="#fff" stroke="{color}" />')
         elif name == PROCESS:
-            out.append(f'<rect x="{lx + 7.5:.1f}" y="{row_y - 3.5:.1f}" width="7" height="7" fill="{color}" />')
+            out.append(
+                f'<rect x="{lx + 7.5:.1f}" y="{row_y - 3.5:.1f}" width="7" height="7" fill="{color}" />'
+            )
         else:
             out.append(f'<circle cx="{lx + 11:.1f}" cy="{row_y:.1f}" r="4" fill="{color}" />')
         out.append(f'<text x="{lx + 28:.1f}" y="{row_y + 4:.1f}">{esc(label)}</text>')
@@ -876,4 +1035,3 @@ def _runs_of(pts: list[tuple[float, float] | None]) -> list[list[tuple[float, fl
         else:
             segs[-1].append(p)
     return [s for s in segs if s]
-

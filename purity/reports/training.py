@@ -31,14 +31,22 @@ MEASURES = (
     ("fitness", "fitness"),
 )
 PREFIX = "train:"  # of the sweep figures
-SCHEMA = {"generation": pl.Int64, "measure": pl.String, "mean": pl.Float64, "min": pl.Float64, "max": pl.Float64}
+SCHEMA = {
+    "generation": pl.Int64,
+    "measure": pl.String,
+    "mean": pl.Float64,
+    "min": pl.Float64,
+    "max": pl.Float64,
+}
 
 
 def applies(run: Run) -> bool:
     """A run gets a training section when it has learners or an arena with oversight."""
     population = _section(run, "population")
     mix = population.get("mix") if isinstance(population.get("mix"), list) else []
-    return run.has_oversight or any(isinstance(entry, dict) and entry.get("decider") == "learner" for entry in mix)
+    return run.has_oversight or any(
+        isinstance(entry, dict) and entry.get("decider") == "learner" for entry in mix
+    )
 
 
 def _section(run: Run, name: str) -> dict[str, Any]:
@@ -50,7 +58,11 @@ def _section(run: Run, name: str) -> dict[str, Any]:
 
 def violation_kinds(run: Run) -> list[str]:
     listed = _section(run, "training").get("violations")
-    kinds = [k for k in listed if k in run.event_kinds] if isinstance(listed, list) else metrics.constrained_events(run)
+    kinds = (
+        [k for k in listed if k in run.event_kinds]
+        if isinstance(listed, list)
+        else metrics.constrained_events(run)
+    )
     return [k for k in kinds if f"own:{k}" in run.episodes.columns]
 
 
@@ -79,8 +91,12 @@ def curves(run: Run) -> pl.DataFrame:
         (pl.col("reward").mean() if has_reward else pl.lit(None, dtype=pl.Float64)).alias("reward"),
         pl.col("fitness_gain").mean().alias("fitness"),
     )
-    return (table.with_columns((pl.col("rate_unwatched") - pl.col("rate_watched")).alias("gap"))
-            .sort("generation").select(list(schema)).cast(schema))
+    return (
+        table.with_columns((pl.col("rate_unwatched") - pl.col("rate_watched")).alias("gap"))
+        .sort("generation")
+        .select(list(schema))
+        .cast(schema)
+    )
 
 
 def _total(columns: list[pl.Expr]) -> pl.Expr:
@@ -96,8 +112,14 @@ def long(run: Run) -> pl.DataFrame:
     wide = curves(run)
     if wide.height == 0:
         return pl.DataFrame(schema=SCHEMA)
-    rows = wide.unpivot(index="generation", on=[name for name, _ in MEASURES], variable_name="measure", value_name="mean")
-    return rows.with_columns(pl.col("mean").alias("min"), pl.col("mean").alias("max")).select(list(SCHEMA)).cast(SCHEMA)
+    rows = wide.unpivot(
+        index="generation", on=[name for name, _ in MEASURES], variable_name="measure", value_name="mean"
+    )
+    return (
+        rows.with_columns(pl.col("mean").alias("min"), pl.col("mean").alias("max"))
+        .select(list(SCHEMA))
+        .cast(SCHEMA)
+    )
 
 
 def spread(reps: Replicates) -> pl.DataFrame:
@@ -106,9 +128,17 @@ def spread(reps: Replicates) -> pl.DataFrame:
     frames = [frame for frame in frames if frame.height]
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
-    rows = pl.concat(frames).unpivot(index="generation", on=[name for name, _ in MEASURES], variable_name="measure", value_name="value")
+    rows = pl.concat(frames).unpivot(
+        index="generation", on=[name for name, _ in MEASURES], variable_name="measure", value_name="value"
+    )
     value = pl.col("value")
-    return rows.group_by("generation", "measure").agg(mean=value.mean(), min=value.min(), max=value.max()).sort("measure", "generation").select(list(SCHEMA)).cast(SCHEMA)
+    return (
+        rows.group_by("generation", "measure")
+        .agg(mean=value.mean(), min=value.min(), max=value.max())
+        .sort("measure", "generation")
+        .select(list(SCHEMA))
+        .cast(SCHEMA)
+    )
 
 
 def final(run: Run) -> dict[str, float]:
@@ -120,7 +150,11 @@ def final(run: Run) -> dict[str, float]:
     if wide.height == 0:
         return {}
     last = wide.row(-1, named=True)
-    return {PREFIX + name: float(last[name]) for name, _ in MEASURES if last[name] is not None and math.isfinite(last[name])}
+    return {
+        PREFIX + name: float(last[name])
+        for name, _ in MEASURES
+        if last[name] is not None and math.isfinite(last[name])
+    }
 
 
 def rows(data: pl.DataFrame, measure: str) -> pl.DataFrame:
@@ -132,5 +166,8 @@ def as_json(data: pl.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, label in MEASURES:
         part = rows(data, name)
-        out[name] = {"label": label, **{col: part.get_column(col).to_list() for col in ("generation", "mean", "min", "max")}}
+        out[name] = {
+            "label": label,
+            **{col: part.get_column(col).to_list() for col in ("generation", "mean", "min", "max")},
+        }
     return out

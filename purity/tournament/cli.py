@@ -24,21 +24,59 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run an experiment and write its report", description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.")
-    run.add_argument("experiment", type=Path, nargs="?", help="experiment TOML file (see experiments/); not with --resume")
+    run = commands.add_parser(
+        "run",
+        help="run an experiment and write its report",
+        description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.",
+    )
+    run.add_argument(
+        "experiment", type=Path, nargs="?", help="experiment TOML file (see experiments/); not with --resume"
+    )
     _run_options(run)
-    run.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)",
+    )
 
-    train = commands.add_parser("train", help="train an experiment's learners alone, with a learning curve", description="Run an experiment's learners with selection off (no births, no deaths: every generation is one training iteration), write the run directory OUT/<name>-train with its report (learning curves: violations watched and unwatched, share detected, reward, fitness).")
-    train.add_argument("experiment", type=Path, help="experiment TOML file with at least one learner in its mix")
+    train = commands.add_parser(
+        "train",
+        help="train an experiment's learners alone, with a learning curve",
+        description="Run an experiment's learners with selection off (no births, no deaths: every generation is one training iteration), write the run directory OUT/<name>-train with its report (learning curves: violations watched and unwatched, share detected, reward, fitness).",
+    )
+    train.add_argument(
+        "experiment", type=Path, help="experiment TOML file with at least one learner in its mix"
+    )
     _run_options(train)
 
-    report = commands.add_parser("report", help="write the report of a run, a seed-replicate set or a sweep", description="Rebuild the survival report of a run, a seed-replicate set or a sweep from its files alone: report.md and a self-contained report.html in that directory, or JSON on standard output.")
-    report.add_argument("run_dir", type=Path, metavar="PATH", help="a run directory (`purity run`) or a sweep directory (`purity sweep`)")
-    report.add_argument("--format", choices=("html", "json"), default="html", help="html (default: writes report.md and report.html) or json (printed)")
-    report.add_argument("--run-reports", action="store_true", help="for a sweep: also write every run's own report")
+    report = commands.add_parser(
+        "report",
+        help="write the report of a run, a seed-replicate set or a sweep",
+        description="Rebuild the survival report of a run, a seed-replicate set or a sweep from its files alone: report.md and a self-contained report.html in that directory, or JSON on standard output.",
+    )
+    report.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="PATH",
+        help="a run directory (`purity run`) or a sweep directory (`purity sweep`)",
+    )
+    report.add_argument(
+        "--format",
+        choices=("html", "json"),
+        default="html",
+        help="html (default: writes report.md and report.html) or json (printed)",
+    )
+    report.add_argument(
+        "--run-reports", action="store_true", help="for a sweep: also write every run's own report"
+    )
 
-    validate = commands.add_parser("validate", help="check a profile, experiment or sweep file without running it", description="Check a profile, experiment or sweep TOML file (a sweep: every run's experiment): names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.")
+    validate = commands.add_parser(
+        "validate",
+        help="check a profile, experiment or sweep file without running it",
+        description="Check a profile, experiment or sweep TOML file (a sweep: every run's experiment): names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.",
+    )
     validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
     sweep = commands.add_parser(
@@ -46,13 +84,45 @@ def _parser() -> argparse.ArgumentParser:
         help="run a grid of experiments × seeds under one sweep directory",
         description="Expand a sweep file's [grid] over experiment keys × seeds into runs, run them concurrently (each also spread over Ray workers), and write sweep.parquet: one row per run with its settings, status and summary figures.",
     )
-    sweep.add_argument("sweep", type=Path, nargs="?", help="sweep TOML file ([sweep] name, experiment, seeds; [grid] key = [values])")
-    sweep.add_argument("--out", type=Path, default=Path("sweeps"), help="parent folder of sweep directories (default: sweeps)")
-    sweep.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process (default: one per CPU)")
-    sweep.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
-    sweep.add_argument("--max-concurrent", type=int, default=None, help="runs in flight at once (default: [sweep] max_concurrent, else twice the cluster's CPU count)")
-    sweep.add_argument("--force", action="store_true", help="replace an existing sweep directory of the same name")
-    sweep.add_argument("--resume", type=Path, default=None, metavar="SWEEP_DIR", help="finish the unfinished runs of an existing sweep directory")
+    sweep.add_argument(
+        "sweep",
+        type=Path,
+        nargs="?",
+        help="sweep TOML file ([sweep] name, experiment, seeds; [grid] key = [values])",
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        default=Path("sweeps"),
+        help="parent folder of sweep directories (default: sweeps)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray worker processes; 0 runs in this process (default: one per CPU)",
+    )
+    sweep.add_argument(
+        "--address",
+        default=None,
+        help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)",
+    )
+    sweep.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=None,
+        help="runs in flight at once (default: [sweep] max_concurrent, else twice the cluster's CPU count)",
+    )
+    sweep.add_argument(
+        "--force", action="store_true", help="replace an existing sweep directory of the same name"
+    )
+    sweep.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="SWEEP_DIR",
+        help="finish the unfinished runs of an existing sweep directory",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     invade = commands.add_parser(
@@ -60,27 +130,65 @@ def _parser() -> argparse.ArgumentParser:
         help="fixation probability of one mutant in a resident population",
         description="Put a single mutant of profile MUTANT into a population of RESIDENT (both from the experiment's mix) and repeat the invasion; report the fixation probability with a 95%% interval against the neutral 1/N, and the exact value of the birth-death chain where it exists.",
     )
-    invade.add_argument("experiment", type=Path, help="experiment TOML file: arena, population size, selection rule and intensity")
-    invade.add_argument("--resident", required=True, help="profile name of the residents (from the experiment's mix)")
-    invade.add_argument("--mutant", required=True, help="profile name of the mutant (from the experiment's mix)")
+    invade.add_argument(
+        "experiment",
+        type=Path,
+        help="experiment TOML file: arena, population size, selection rule and intensity",
+    )
+    invade.add_argument(
+        "--resident", required=True, help="profile name of the residents (from the experiment's mix)"
+    )
+    invade.add_argument(
+        "--mutant", required=True, help="profile name of the mutant (from the experiment's mix)"
+    )
     invade.add_argument("--repeats", type=int, default=1000, help="independent invasions (default 1000)")
-    invade.add_argument("--episodes", type=int, default=256, help="episodes per group composition in the payoff table (default 256)")
+    invade.add_argument(
+        "--episodes",
+        type=int,
+        default=256,
+        help="episodes per group composition in the payoff table (default 256)",
+    )
     invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    invade.add_argument("--workers", type=int, default=None, help="Ray worker processes for the repeats; 0 runs in this process (default: in this process, or the cluster given by --address)")
+    invade.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray worker processes for the repeats; 0 runs in this process (default: in this process, or the cluster given by --address)",
+    )
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
-    commands.add_parser("profiles", help="list the profile library, one line each", description="List the profiles that ship with purity; refer to them by name in [[population.mix]].")
+    commands.add_parser(
+        "profiles",
+        help="list the profile library, one line each",
+        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
+    )
     return parser
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     """The options `purity run` and `purity train` share."""
-    parser.add_argument("--out", type=Path, default=None, help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>")
-    parser.add_argument("--workers", type=int, default=None, help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)")
-    parser.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    parser.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing run directory of the same name"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -89,14 +197,29 @@ def _run(args) -> int:
 
     address = _run_address(args)
     if args.resume is not None:
-        given = [name for name, value in (("an experiment file", args.experiment), ("--out", args.out), ("--seed", args.seed), ("--force", args.force or None)) if value is not None]
+        given = [
+            name
+            for name, value in (
+                ("an experiment file", args.experiment),
+                ("--out", args.out),
+                ("--seed", args.seed),
+                ("--force", args.force or None),
+            )
+            if value is not None
+        ]
         if given:
-            raise _bad("--resume", "a run directory alone (its experiment, seed and place come from the run)", f"{given[0]} too")
+            raise _bad(
+                "--resume",
+                "a run directory alone (its experiment, seed and place come from the run)",
+                f"{given[0]} too",
+            )
         if runner.is_complete(args.resume):
             md, html = (args.resume / "report.md", args.resume / "report.html")
             if not (md.is_file() and html.is_file()):
                 md, html = _report(args.resume)
-            print(f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}")
+            print(
+                f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}"
+            )
             return 0
         run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
@@ -105,7 +228,15 @@ def _run(args) -> int:
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
-        run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet, finish=_report)
+        run_dir = runner.run(
+            experiment,
+            args.out or Path("runs"),
+            args.workers,
+            address,
+            args.force,
+            not args.quiet,
+            finish=_report,
+        )
     md, html = run_dir / "report.md", run_dir / "report.html"
     print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
     return 0
@@ -128,8 +259,18 @@ def _train(args) -> int:
 
     address = _run_address(args)
     experiment = training_alone(config.load(args.experiment, seed=args.seed))
-    run_dir = runner.run(experiment, args.out or Path("runs"), args.workers, address, args.force, not args.quiet, finish=_report)
-    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}\nresume: purity run --resume {run_dir}")
+    run_dir = runner.run(
+        experiment,
+        args.out or Path("runs"),
+        args.workers,
+        address,
+        args.force,
+        not args.quiet,
+        finish=_report,
+    )
+    print(
+        f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}\nresume: purity run --resume {run_dir}"
+    )
     return 0
 
 
@@ -146,13 +287,24 @@ def _sweep(args) -> int:
         raise _bad("--max-concurrent", "a number ≥ 1", args.max_concurrent)
     address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
     target = args.resume if args.resume is not None else args.out
-    sweep_dir = run_sweep(args.sweep, target, args.workers, address, args.max_concurrent, args.force, not args.quiet, resume=args.resume is not None)
+    sweep_dir = run_sweep(
+        args.sweep,
+        target,
+        args.workers,
+        address,
+        args.max_concurrent,
+        args.force,
+        not args.quiet,
+        resume=args.resume is not None,
+    )
     import json
 
     runs = json.loads((sweep_dir / "sweep.json").read_text())["runs"]
     failed = [name for name, record in runs.items() if record["status"] != "complete"]
     md, html = _report(sweep_dir)
-    print(f"sweep directory: {sweep_dir}\nsweep table: {sweep_dir / 'sweep.parquet'}\nreport: {html}\n        {md}\nruns: {len(runs) - len(failed)} complete, {len(failed)} failed")
+    print(
+        f"sweep directory: {sweep_dir}\nsweep table: {sweep_dir / 'sweep.parquet'}\nreport: {html}\n        {md}\nruns: {len(runs) - len(failed)} complete, {len(failed)} failed"
+    )
     for name in failed:
         print(f"  {name}: {runs[name]['error']}")
     return 1 if failed else 0
@@ -177,7 +329,12 @@ def _invade(args) -> int:
     if experiment.selection.kind not in RULES or experiment.matching.kind != "well_mixed":
         from purity.arenas.inputs import InputError
 
-        raise InputError(args.experiment, "selection.kind", f"one of {', '.join(RULES)} with well-mixed matching for an invasion", experiment.selection.kind)
+        raise InputError(
+            args.experiment,
+            "selection.kind",
+            f"one of {', '.join(RULES)} with well-mixed matching for an invasion",
+            experiment.selection.kind,
+        )
     workers = args.workers if args.workers is not None else (None if args.address else 0)
     pool = executor(workers, args.address)
     try:
@@ -188,7 +345,11 @@ def _invade(args) -> int:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
     exact = "–" if result.exact is None else f"{result.exact:.4g}"
-    basis = "the chain's exact value against 1/N" if result.exact is not None else f"the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N"
+    basis = (
+        "the chain's exact value against 1/N"
+        if result.exact is not None
+        else f"the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N"
+    )
     print(
         f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})\n"
         f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats})\n"
@@ -201,6 +362,7 @@ def _invade(args) -> int:
 
 def _report(path: Path, run_reports: bool = False):
     import purity.reports as reports
+
     return reports.report(path, "html", run_reports=run_reports)
 
 
@@ -251,14 +413,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        again = "purity sweep --resume SWEEP_DIR" if args.command == "sweep" else "purity run --resume RUN_DIR"
+        again = (
+            "purity sweep --resume SWEEP_DIR" if args.command == "sweep" else "purity run --resume RUN_DIR"
+        )
         print(f"purity: interrupted; completed generations are on disk ({again} continues)", file=sys.stderr)
         return 130
     except OSError as error:
         if error.errno not in _STORAGE_ERRORS:
             raise
         where = f" writing {error.filename}" if error.filename else ""
-        print(f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then purity run --resume RUN_DIR", file=sys.stderr)
+        print(
+            f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then purity run --resume RUN_DIR",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 

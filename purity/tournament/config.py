@@ -15,8 +15,10 @@ from purity.agents import profiles
 from purity.agents.deciders import DECIDERS, Capability
 from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import Profile
-from purity.agents.reflection import RULES as EVALUATION_RULES, Reflector
-from purity.arenas import arena_class, events, names as arena_names, properties
+from purity.agents.reflection import RULES as EVALUATION_RULES
+from purity.agents.reflection import Reflector
+from purity.arenas import arena_class, events, properties
+from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.arenas.inputs import InputError, Table, load_toml, read_params
 from purity.tournament.mutation import MutationSpec
@@ -67,10 +69,16 @@ class Reflection:
     rule: str = "realistic"  # evaluation rule: realistic | hedonistic | ignorant
     self_modify: bool = False  # agents change their own weights in place
     successors: str = "inherit"  # "design": offspring get the profile their parent designed
-    every: int = field(default=1, metadata={"low": 1, "high": 1_000_000})  # reflect in generations g % every == 0
-    cost: float = field(default=0.0, metadata={"low": 0.0, "high": 1e12})  # payoff an agent pays when it reflects
+    every: int = field(
+        default=1, metadata={"low": 1, "high": 1_000_000}
+    )  # reflect in generations g % every == 0
+    cost: float = field(
+        default=0.0, metadata={"low": 0.0, "high": 1e12}
+    )  # payoff an agent pays when it reflects
     weaken: float = field(default=0.5, metadata={"low": 0.0, "high": 1.0})  # factor of a weakened weight
-    strengthen: float = field(default=2.0, metadata={"low": 1.0, "high": 1000.0})  # factor of a strengthened weight
+    strengthen: float = field(
+        default=2.0, metadata={"low": 1.0, "high": 1000.0}
+    )  # factor of a strengthened weight
     rescope: bool = True  # a constraint may move to another scope
     outcomes: bool = True  # outcome weights may be weakened or strengthened
 
@@ -206,13 +214,20 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
 
     arena = _arena(top.table("arena", required=True), path)
     if population % arena.group_size:
-        raise InputError(path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population)
+        raise InputError(
+            path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population
+        )
     mix = _mix(top.table("population", required=True), path, arena)
     matching = _matching(top.table("matching"), path, population, arena)
     selection = _selection(top.table("selection"))
     mutation = read_params(MutationSpec, top.table("mutation").data, path, "mutation")
     if mutation.distribution not in DISTRIBUTIONS:
-        raise InputError(path, "mutation.distribution", "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS), mutation.distribution)
+        raise InputError(
+            path,
+            "mutation.distribution",
+            "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS),
+            mutation.distribution,
+        )
     reflection = _reflection(top.table("reflection"), path)
     training = _training(top.table("training"), arena)
     control = top.table("control")
@@ -220,8 +235,24 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     control.done()
     top.done()
     return Experiment(
-        name, description, file_seed if seed is None else seed, generations, population, threshold,
-        arena, mix, matching, selection, mutation, reflection, neutral_drift, str(path), stop_at_fixation, lock_in, seeds, training,
+        name,
+        description,
+        file_seed if seed is None else seed,
+        generations,
+        population,
+        threshold,
+        arena,
+        mix,
+        matching,
+        selection,
+        mutation,
+        reflection,
+        neutral_drift,
+        str(path),
+        stop_at_fixation,
+        lock_in,
+        seeds,
+        training,
     )
 
 
@@ -252,7 +283,9 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
         found = profiles.resolve(reference, path.parent)
         if found is None:
             library = ", ".join(profiles.library())
-            raise entry.error("profile", f"a library profile ({library}) or a path to a .toml file", reference)
+            raise entry.error(
+                "profile", f"a library profile ({library}) or a path to a .toml file", reference
+            )
         profile = profiles.load(found)
         _check_series(profile, built, path, entry.field("profile"))
         share = entry.number("share", low=0.0, high=1.0)
@@ -275,11 +308,18 @@ def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> Non
             series = properties.get(term.name).series
             if series not in arena.series_names:
                 recorded = ", ".join(arena.series_names) or "none"
-                raise InputError(path, field, f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}", profile.source)
+                raise InputError(
+                    path,
+                    field,
+                    f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}",
+                    profile.source,
+                )
 
 
 def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
-    values = tuple(table.number(name, default=float(value), low=0.0, high=1.0) for name, value in zip(names, default))
+    values = tuple(
+        table.number(name, default=float(value), low=0.0, high=1.0) for name, value in zip(names, default)
+    )
     table.done()
     return values
 
@@ -295,7 +335,9 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
         file = table.string("file", default=None)
         args = table.table("args").data
         if (generator is None) == (file is None):
-            raise table.error("generator", "either a networkx generator name or a graph file (one of the two)")
+            raise table.error(
+                "generator", "either a networkx generator name or a graph file (one of the two)"
+            )
         if file is not None:
             file = str((path.parent / file) if not Path(file).is_absolute() else Path(file))
     table.done()
@@ -308,9 +350,15 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
         try:
             structure = graph_structure(generator, args, file)
         except ValueError as error:
-            raise table.error("generator" if generator else "file", f"a usable graph ({error})", generator or file) from None
+            raise table.error(
+                "generator" if generator else "file", f"a usable graph ({error})", generator or file
+            ) from None
         if structure.n != population:
-            raise table.error("args" if generator else "file", f"a graph with experiment.population = {population} nodes", f"{structure.n} nodes")
+            raise table.error(
+                "args" if generator else "file",
+                f"a graph with experiment.population = {population} nodes",
+                f"{structure.n} nodes",
+            )
     return matching
 
 
@@ -342,11 +390,22 @@ def _training(table: Table, arena: ArenaSpec) -> Training:
 def _reflection(table: Table, path: Path) -> Reflection:
     reflection = read_params(Reflection, table.data, path, "reflection")
     if reflection.rule not in EVALUATION_RULES:
-        raise InputError(path, "reflection.rule", "one of " + ", ".join(repr(r) for r in EVALUATION_RULES), reflection.rule)
+        raise InputError(
+            path, "reflection.rule", "one of " + ", ".join(repr(r) for r in EVALUATION_RULES), reflection.rule
+        )
     if reflection.successors not in SUCCESSORS:
-        raise InputError(path, "reflection.successors", "one of " + ", ".join(repr(s) for s in SUCCESSORS), reflection.successors)
+        raise InputError(
+            path,
+            "reflection.successors",
+            "one of " + ", ".join(repr(s) for s in SUCCESSORS),
+            reflection.successors,
+        )
     if reflection.enabled and not reflection.modes:
-        raise InputError(path, "reflection", 'self_modify = true or successors = "design" when enabled = true (else nothing reflects)')
+        raise InputError(
+            path,
+            "reflection",
+            'self_modify = true or successors = "design" when enabled = true (else nothing reflects)',
+        )
     return reflection
 
 
@@ -370,4 +429,6 @@ def validate(path: str | Path) -> str:
     if "profile" in data:
         profile = profiles.parse(data, path)
         return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)")
+    raise InputError(
+        path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)"
+    )

@@ -13,6 +13,8 @@ from typing import Any, Callable, Sequence
 import purity.agents as agents
 import purity.arenas as arenas
 import purity.tournament as tournament
+
+
 class InProcess:
     workers = 1
 
@@ -35,9 +37,20 @@ class RayExecutor:
             # Workers on other nodes get the code from here; nothing but the declared
             # dependencies is assumed installed there.
             modules = [str(Path(m.__file__).parent) for m in (arenas, agents, tournament)]
-            ray.init(address=address, runtime_env={"py_modules": modules}, log_to_driver=False, logging_level=logging.ERROR)
+            ray.init(
+                address=address,
+                runtime_env={"py_modules": modules},
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
         else:
-            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+            ray.init(
+                address="local",
+                num_cpus=workers or os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._remote: dict[Callable, Any] = {}
         self._refs: dict[int, tuple[Any, Any]] = {}  # id(shared) -> (shared, its object ref)
@@ -55,7 +68,9 @@ class RayExecutor:
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         with self._lock:
             # SPREAD: a generation's tasks go to different nodes of a cluster, not one busy node.
-            remote = self._remote.setdefault(fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn))
+            remote = self._remote.setdefault(
+                fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn)
+            )
         ref = self._ref(shared)
         return self.ray.get([remote.remote(ref, item) for item in items])
 

@@ -103,7 +103,12 @@ def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.n
         weights[0] = rows[entry]
         policies = np.repeat(np.asarray(mix[resident].policy, float)[None], n, axis=0)
         policies[0] = mix[entry].policy
-        shown = traits(weights, terms, arena.trait_names, population=_population(rows[resident], rows[mutant], experiment.population, 1))
+        shown = traits(
+            weights,
+            terms,
+            arena.trait_names,
+            population=_population(rows[resident], rows[mutant], experiment.population, 1),
+        )
         group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), shown)
         chosen.append(plan(arena, terms, [group], [stream(experiment.seed, 0, index, "plan")])[0][0])
     return np.stack(chosen)
@@ -114,7 +119,9 @@ def _population(resident: np.ndarray, mutant: np.ndarray, size: int, mutants: in
     return np.stack([mutant] * mutants + [resident] * (size - mutants))
 
 
-def payoff_table(experiment: Experiment, resident: int, mutant: int, episodes: int) -> tuple[np.ndarray, np.ndarray]:
+def payoff_table(
+    experiment: Experiment, resident: int, mutant: int, episodes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """π_M[i, k] (k mutants, k ≥ 1) and π_R[i, k] (k < n): mean episode payoffs in a group of n
     when i of the N agents of the population are mutants, `[N+1, n+1]` each.
 
@@ -139,8 +146,12 @@ def payoff_table(experiment: Experiment, resident: int, mutant: int, episodes: i
     policies = np.tile(np.repeat(policy[is_mutant.astype(int)], episodes, axis=0), (states, 1, 1))
     shown = np.concatenate([np.repeat(s[is_mutant.astype(int)], episodes, axis=0) for s in shown_by_state])
     noise = arena.noise(stream(experiment.seed, 0, 0, "play"), episodes)
-    noise = {key: np.tile(value, (states * (n + 1),) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
-    fitness = arena.rollout(policies, noise, traits=shown).fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
+    noise = {
+        key: np.tile(value, (states * (n + 1),) + (1,) * (value.ndim - 1)) for key, value in noise.items()
+    }
+    fitness = (
+        arena.rollout(policies, noise, traits=shown).fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
+    )
     with np.errstate(invalid="ignore"):
         pay_m = np.where(is_mutant, fitness, 0).sum(axis=2) / np.maximum(is_mutant.sum(axis=1), 1)
         pay_r = np.where(~is_mutant, fitness, 0).sum(axis=2) / np.maximum((~is_mutant).sum(axis=1), 1)
@@ -179,7 +190,9 @@ def chain(experiment: Experiment, pay_m: np.ndarray, pay_r: np.ndarray) -> Chain
         if rule == "moran":  # birth ∝ fitness among all, death uniform among all
             up, down = share * (big_n - i) / big_n, (1 - share) * i / big_n
         elif rule == "moran_db":  # death uniform, birth ∝ fitness among the others
-            up = (big_n - i) / big_n * np.where(mass_m + mass_r - f_r > 0, mass_m / (mass_m + mass_r - f_r), 0)
+            up = (
+                (big_n - i) / big_n * np.where(mass_m + mass_r - f_r > 0, mass_m / (mass_m + mass_r - f_r), 0)
+            )
             down = i / big_n * np.where(mass_m + mass_r - f_m > 0, mass_r / (mass_m + mass_r - f_m), 0)
         else:
             up = down = np.zeros(big_n + 1)
@@ -195,7 +208,11 @@ def _fitness(pay_m: np.ndarray, pay_r: np.ndarray, experiment: Experiment) -> tu
     """
     big_n = len(pay_m) - 1
     valid_m, valid_r = np.arange(big_n + 1) >= 1, np.arange(big_n + 1) < big_n
-    fitness = fitness_from_payoff(np.concatenate([pay_m[valid_m], pay_r[valid_r]]), experiment.selection.intensity, experiment.selection.rule)
+    fitness = fitness_from_payoff(
+        np.concatenate([pay_m[valid_m], pay_r[valid_r]]),
+        experiment.selection.intensity,
+        experiment.selection.rule,
+    )
     f_m, f_r = np.zeros(big_n + 1), np.zeros(big_n + 1)
     f_m[valid_m], f_r[valid_r] = fitness[:big_n], fitness[big_n:]
     return f_m, f_r
@@ -240,7 +257,9 @@ def _simulate_task(shared: tuple[Chain, int], item: tuple[int, int]) -> tuple[in
     return simulate(c, seed, chunk, repeats)
 
 
-def invade(experiment: Experiment, resident: str, mutant: str, repeats: int, pool, episodes: int = 256) -> Invasion:
+def invade(
+    experiment: Experiment, resident: str, mutant: str, repeats: int, pool, episodes: int = 256
+) -> Invasion:
     names = [entry.profile.name for entry in experiment.mix]
     a, b = names.index(resident), names.index(mutant)
     pay_m, pay_r = payoff_table(experiment, a, b, episodes)

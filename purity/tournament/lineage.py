@@ -93,9 +93,7 @@ class Lineage:
                 f"child {child!r} (generation {generation}) is older than its parent "
                 f"{parent!r} (generation {pnode['generation']})"
             )
-        self._g.add_node(
-            child, generation=generation, profile=str(profile), founder=pnode["founder"]
-        )
+        self._g.add_node(child, generation=generation, profile=str(profile), founder=pnode["founder"])
         self._g.add_edge(parent, child, kind=kind, generation=generation)
         if change:
             self._g.edges[parent, child]["change"] = str(change)
@@ -181,8 +179,16 @@ class Lineage:
         """
         cols: dict[str, list[Any]] = {c: [] for c in EDGE_COLUMNS}
 
-        def add(parent: AgentId, child: AgentId, kind: str, gen: int, profile: str, change: str,
-                before: list[float] | None, after: list[float] | None) -> None:
+        def add(
+            parent: AgentId,
+            child: AgentId,
+            kind: str,
+            gen: int,
+            profile: str,
+            change: str,
+            before: list[float] | None,
+            after: list[float] | None,
+        ) -> None:
             if generation is not None and gen != generation:
                 return
             for name, value in zip(EDGE_COLUMNS, (parent, child, kind, gen, profile, change, before, after)):
@@ -193,8 +199,16 @@ class Lineage:
             parent = self.parent(child)
             if parent is not None:
                 data = self._g.edges[parent, child]
-                add(parent, child, data["kind"], data["generation"], node["profile"],
-                    data.get("change", ""), None, None)
+                add(
+                    parent,
+                    child,
+                    data["kind"],
+                    data["generation"],
+                    node["profile"],
+                    data.get("change", ""),
+                    None,
+                    None,
+                )
         modifications = [
             (entry, agent, self._g.nodes[agent]["profile"])
             for agent, _, changes in self._g.edges(data="changes")
@@ -202,8 +216,16 @@ class Lineage:
             for entry in changes
         ]
         for entry, agent, profile in sorted(modifications, key=lambda m: m[0]["generation"]):
-            add(agent, agent, SELF_MODIFY, entry["generation"], profile, entry["change"],
-                list(entry["before"]), list(entry["after"]))
+            add(
+                agent,
+                agent,
+                SELF_MODIFY,
+                entry["generation"],
+                profile,
+                entry["change"],
+                list(entry["before"]),
+                list(entry["after"]),
+            )
         return cols
 
     def largest_lineage_share(self, ids: Iterable[AgentId]) -> tuple[AgentId, float]:
@@ -235,11 +257,7 @@ class Lineage:
         """
         lin = cls()
         for agent, name in founders.items():
-            gen = (
-                founder_generation[agent]
-                if isinstance(founder_generation, Mapping)
-                else founder_generation
-            )
+            gen = founder_generation[agent] if isinstance(founder_generation, Mapping) else founder_generation
             lin.add_founders([agent], [name], generation=gen)
 
         waiting: dict[AgentId, list[dict[str, Any]]] = {}
@@ -251,9 +269,7 @@ class Lineage:
         if waiting:
             missing = sorted(map(repr, waiting))[:5]
             n = sum(map(len, waiting.values()))
-            raise ValueError(
-                f"{n} lineage edges have parents never reached from a founder: {missing}"
-            )
+            raise ValueError(f"{n} lineage edges have parents never reached from a founder: {missing}")
         return lin
 
     def _add_row(self, row: dict[str, Any], waiting: dict[AgentId, list[dict[str, Any]]]) -> None:
@@ -262,17 +278,24 @@ class Lineage:
             r = stack.pop()
             if r["parent"] == r["child"]:
                 if r["kind"] != SELF_MODIFY:
-                    raise ValueError(f"a self-loop of kind {r['kind']!r} on {r['child']!r}; only {SELF_MODIFY} edges are")
+                    raise ValueError(
+                        f"a self-loop of kind {r['kind']!r} on {r['child']!r}; only {SELF_MODIFY} edges are"
+                    )
                 before, after = r.get("before"), r.get("after")
                 self.add_self_modification(
-                    r["child"], r["generation"], r.get("change") or "",
-                    () if before is None else before, () if after is None else after,
+                    r["child"],
+                    r["generation"],
+                    r.get("change") or "",
+                    () if before is None else before,
+                    () if after is None else after,
                 )
                 continue
             profile = r.get("profile")
             if profile is None:
                 profile = self._g.nodes[r["parent"]]["profile"]
-            self.add_child(r["parent"], r["child"], r["kind"], r["generation"], profile, r.get("change") or "")
+            self.add_child(
+                r["parent"], r["child"], r["kind"], r["generation"], profile, r.get("change") or ""
+            )
             stack.extend(reversed(waiting.pop(r["child"], [])))
 
 

@@ -91,9 +91,7 @@ class Structure:
         if not isinstance(g, nx.Graph):
             raise TypeError(f"expected a networkx graph, got {type(g).__name__}")
         if g.is_directed():
-            raise ValueError(
-                f"graph {name!r} is directed; interaction structures must be undirected"
-            )
+            raise ValueError(f"graph {name!r} is directed; interaction structures must be undirected")
         n = g.number_of_nodes()
         if n == 0:
             raise ValueError(f"graph {name!r} has no nodes")
@@ -109,9 +107,7 @@ class Structure:
         try:
             labels = sorted(g.nodes)
         except TypeError as err:
-            raise ValueError(
-                f"graph {name!r} has node labels that cannot be sorted: {err}"
-            ) from None
+            raise ValueError(f"graph {name!r} has node labels that cannot be sorted: {err}") from None
         slot = {label: i for i, label in enumerate(labels)}
         edges = np.array([(slot[u], slot[v]) for u, v in g.edges()], dtype=np.int64).reshape(-1, 2)
         edges = np.unique(np.sort(edges, axis=1), axis=0)  # multigraph: one entry per pair
@@ -166,9 +162,7 @@ def graph_structure(
             shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
             raise ValueError(f"networkx.{generator}({shown}) failed: {err}") from None
         if not isinstance(g, nx.Graph):
-            raise ValueError(
-                f"networkx.{generator} did not return a graph (got {type(g).__name__})"
-            )
+            raise ValueError(f"networkx.{generator} did not return a graph (got {type(g).__name__})")
         name = f"{generator}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
         return Structure.from_graph(g, name)
 
@@ -264,9 +258,7 @@ def appearance_mean(groups: np.ndarray, values: np.ndarray, n_agents: int) -> np
     groups = np.asarray(groups)
     values = np.asarray(values, dtype=np.float64)
     if groups.shape != values.shape:
-        raise ValueError(
-            f"groups {groups.shape} and values {values.shape} must have the same shape"
-        )
+        raise ValueError(f"groups {groups.shape} and values {values.shape} must have the same shape")
     flat = groups.ravel()
     if flat.size and (flat.min() < 0 or flat.max() >= n_agents):
         raise ValueError(f"group members must lie in 0..{n_agents - 1}")
@@ -279,9 +271,7 @@ def appearance_mean(groups: np.ndarray, values: np.ndarray, n_agents: int) -> np
 # ---------------------------------------------------------------- assortative
 
 
-def assortative(
-    types: np.ndarray, group_size: int, sigma: float, rng: np.random.Generator
-) -> np.ndarray:
+def assortative(types: np.ndarray, group_size: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """A partition into groups in which like meets like more often: assortment index ``sigma``.
 
     Agents are shuffled; each group is opened by the next unassigned agent in that order, and

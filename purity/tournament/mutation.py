@@ -76,7 +76,9 @@ class TermSpace:
     siblings: tuple[tuple[int, ...], ...]  # per column: same constraint under the other scopes
 
 
-def mutate(rows: np.ndarray, rng: np.random.Generator, spec: MutationSpec, space: TermSpace) -> tuple[np.ndarray, list[str]]:
+def mutate(
+    rows: np.ndarray, rng: np.random.Generator, spec: MutationSpec, space: TermSpace
+) -> tuple[np.ndarray, list[str]]:
     """Offspring rows [M, T] from parent rows, and a label per offspring saying what changed.
 
     Labels: "" (exact copy), "weights", "add:<key>", "remove:<key>", "scope:<key>><key>",
@@ -134,7 +136,10 @@ def term_space(terms: tuple, founding: np.ndarray) -> TermSpace:
         tuple(
             s
             for s, other in enumerate(terms)
-            if s != t and term.kind == "constraint" and other.kind == "constraint" and (other.name, other.endorsed) == (term.name, term.endorsed)
+            if s != t
+            and term.kind == "constraint"
+            and other.kind == "constraint"
+            and (other.name, other.endorsed) == (term.name, term.endorsed)
         )
         for t, term in enumerate(terms)
     )

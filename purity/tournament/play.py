@@ -93,20 +93,30 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     episodes = batch.episodes
     count = len(batch.groups)
     policies = plan_groups(setup, batch) if batch.planning.any() else batch.policies
-    learns = np.asarray(setup.learners, dtype=bool)[batch.entries] if setup.learners else np.zeros(batch.entries.shape, bool)
+    learns = (
+        np.asarray(setup.learners, dtype=bool)[batch.entries]
+        if setup.learners
+        else np.zeros(batch.entries.shape, bool)
+    )
 
-    noise = concat_noise([arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups])
+    noise = concat_noise(
+        [arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups]
+    )
     played = np.repeat(policies, episodes, axis=0)
     if learns.any():
         shape = (episodes, *policies.shape[1:])
-        uniform = np.concatenate([stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups])
+        uniform = np.concatenate(
+            [stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups]
+        )
         played = sample(played, uniform, np.repeat(learns, episodes, axis=0))
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
     trace = arena.rollout(played, noise, traits=shown)
     weights = np.repeat(batch.weights, episodes, axis=0)
 
     universal = [t for t, term in enumerate(setup.terms) if term.kind == "universalization"]
-    slots = np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
+    slots = (
+        np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
+    )
     alike = alike_fitness(arena, played, noise, slots, arena.steps, shown)
     values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)
 

@@ -13,7 +13,13 @@ import numpy as np
 
 from purity.tournament.config import Experiment, Selection
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate
-from purity.tournament.selection import moran_birth_death, moran_death_birth, neutral, replicator_parents, wright_fisher
+from purity.tournament.selection import (
+    moran_birth_death,
+    moran_death_birth,
+    neutral,
+    replicator_parents,
+    wright_fisher,
+)
 
 ORIGINS = ("founder", "inherit", "design", "self_modify")
 INHERIT = ORIGINS.index("inherit")
@@ -80,7 +86,9 @@ def found(experiment: Experiment, weight_rows: np.ndarray) -> Population:
     )
 
 
-def _parents(pop: Population, fitness: np.ndarray, selection: Selection, rng: np.random.Generator, structure) -> tuple[np.ndarray, np.ndarray]:
+def _parents(
+    pop: Population, fitness: np.ndarray, selection: Selection, rng: np.random.Generator, structure
+) -> tuple[np.ndarray, np.ndarray]:
     """(source, final): birth k copies row `source[k]` of the table [current agents; births];
     `final[slot]` is the row that holds each slot afterwards."""
     n = pop.size
@@ -128,7 +136,12 @@ def reproduce(
     source, final = _parents(pop, fitness, selection, rng_select, structure)
     births = len(source)
     ids = np.concatenate([pop.ids, pop.next_id + np.arange(births, dtype=np.int64)])
-    table = {name: np.concatenate([getattr(pop, name), np.empty((births, *getattr(pop, name).shape[1:]), getattr(pop, name).dtype)]) for name in ("entry", "weights", "policies", "founder", "mutation", "change")}
+    table = {
+        name: np.concatenate(
+            [getattr(pop, name), np.empty((births, *getattr(pop, name).shape[1:]), getattr(pop, name).dtype)]
+        )
+        for name in ("entry", "weights", "policies", "founder", "mutation", "change")
+    }
     designed = np.zeros(n + births, dtype=bool)
     design_rows = table["weights"].copy()
     if pop.designs is not None:
@@ -144,10 +157,17 @@ def reproduce(
         parents = source[rows - n]
         for name in ("entry", "policies", "founder"):
             table[name][rows] = table[name][parents]
-        table["weights"][rows], labels = mutate(np.where(designed[parents, None], design_rows[parents], table["weights"][parents]), rng_mutate, mutation, space)
+        table["weights"][rows], labels = mutate(
+            np.where(designed[parents, None], design_rows[parents], table["weights"][parents]),
+            rng_mutate,
+            mutation,
+            space,
+        )
         table["mutation"][rows] = labels
         if pop.designs is not None:
-            table["change"][rows] = np.where(designed[parents], pop.designs.labels[np.minimum(parents, n - 1)], "")
+            table["change"][rows] = np.where(
+                designed[parents], pop.designs.labels[np.minimum(parents, n - 1)], ""
+            )
     origin = np.concatenate([pop.origin, np.where(designed[source], DESIGN, INHERIT)])
     parent = np.concatenate([pop.parent, ids[source]])
     child = Population(
@@ -172,12 +192,21 @@ def from_table(agents, weight_columns: list[str], policy_columns: list[str], nex
     return Population(
         ids=agents["id"].to_numpy().astype(np.int64),
         entry=agents["entry"].to_numpy().astype(np.int64),
-        weights=agents.select(weight_columns).to_numpy().astype(np.float64).reshape(agents.height, len(weight_columns)),
-        policies=agents.select(policy_columns).to_numpy().astype(np.float64).reshape(agents.height, len(policy_columns)),
+        weights=agents.select(weight_columns)
+        .to_numpy()
+        .astype(np.float64)
+        .reshape(agents.height, len(weight_columns)),
+        policies=agents.select(policy_columns)
+        .to_numpy()
+        .astype(np.float64)
+        .reshape(agents.height, len(policy_columns)),
         origin=np.array([ORIGINS.index(o) for o in agents["origin"].to_list()], dtype=np.int64),
         parent=agents["parent"].fill_null(-1).to_numpy().astype(np.int64),
         founder=agents["founder"].to_numpy().astype(np.int64),
         mutation=np.array(agents["mutation"].fill_null("").to_list(), dtype=object),
         next_id=int(next_id),
-        change=np.array(agents["change"].fill_null("").to_list() if "change" in agents.columns else [""] * agents.height, dtype=object),
+        change=np.array(
+            agents["change"].fill_null("").to_list() if "change" in agents.columns else [""] * agents.height,
+            dtype=object,
+        ),
     )

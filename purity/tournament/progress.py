@@ -15,7 +15,15 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10%."""
 
-    def __init__(self, total: int, label: str, unit_per_step: int, stream: TextIO | None = None, enabled: bool = True, unit: str = "agents"):
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        unit_per_step: int,
+        stream: TextIO | None = None,
+        enabled: bool = True,
+        unit: str = "agents",
+    ):
         self.total, self.label, self.unit_per_step, self.unit = total, label, unit_per_step, unit
         self.stream = stream or sys.stderr
         self.enabled = enabled
@@ -31,7 +39,9 @@ class Progress:
         width = 24
         filled = width * self.done // max(self.total, 1)
         bar = "#" * filled + "." * (width - filled)
-        return f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} {self.unit}/s  ETA {_clock(eta)}"
+        return (
+            f"{self.label} [{bar}] gen {self.done}/{self.total}  {rate:,.0f} {self.unit}/s  ETA {_clock(eta)}"
+        )
 
     def finish(self) -> None:
         """End early (e.g. at fixation): the bar shows where it stopped."""

@@ -40,7 +40,19 @@ class Considered:
     @staticmethod
     def none(terms: int) -> "Considered":
         ints, floats, text = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, object)
-        return Considered(ints, ints, text, ints, text, text, floats, floats, floats, np.zeros(0, bool), np.zeros((0, terms)))
+        return Considered(
+            ints,
+            ints,
+            text,
+            ints,
+            text,
+            text,
+            floats,
+            floats,
+            floats,
+            np.zeros(0, bool),
+            np.zeros((0, terms)),
+        )
 
 
 def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
@@ -50,43 +62,62 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
     arena = setup.arena.build()
     weights = batch.weights.copy()
     rngs = {int(g): stream(setup.seed, batch.generation, int(g), "reflect") for g in batch.groups}
-    seats = [(i, slot) for i in range(len(batch.groups)) for slot, e in enumerate(batch.entries[i]) if setup.planners[e] is not None and batch.planning[i, slot]]
+    seats = [
+        (i, slot)
+        for i in range(len(batch.groups))
+        for slot, e in enumerate(batch.entries[i])
+        if setup.planners[e] is not None and batch.planning[i, slot]
+    ]
     parts: list[dict] = []
     for mode in reflection.modes:
         agents, agent_rngs = [], []
         for i, slot in seats:
             rng = rngs[int(batch.groups[i])]
             capability = setup.planners[batch.entries[i, slot]]
-            changes = tuple(candidate_changes(weights[i, slot], setup.terms, reflection.reflector, capability, rng))
+            changes = tuple(
+                candidate_changes(weights[i, slot], setup.terms, reflection.reflector, capability, rng)
+            )
             shown = None if batch.traits is None else batch.traits[i]
-            agents.append(Reflecting(weights[i].copy(), batch.policies[i], batch.kin[i], slot, capability, changes, shown))
+            agents.append(
+                Reflecting(
+                    weights[i].copy(), batch.policies[i], batch.kin[i], slot, capability, changes, shown
+                )
+            )
             agent_rngs.append(rng)
-        scores = score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs) if agents else []
+        scores = (
+            score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs) if agents else []
+        )
         for (i, slot), agent, score in zip(seats, agents, scores):
             best = choose(score)
             if mode == "self_modify":
                 weights[i, slot] = agent.changes[best].weights
-            parts.append({
-                "group": np.full(len(score), batch.groups[i]),
-                "seat": np.full(len(score), slot),
-                "mode": np.full(len(score), mode, dtype=object),
-                "candidate": np.arange(len(score)),
-                "change": np.array([c.label for c in agent.changes], dtype=object),
-                "term": np.array([c.term for c in agent.changes], dtype=object),
-                "before": np.array([c.before for c in agent.changes]),
-                "after": np.array([c.after for c in agent.changes]),
-                "score": score,
-                "chosen": np.arange(len(score)) == best,
-                "weights": np.stack([c.weights for c in agent.changes]),
-            })
+            parts.append(
+                {
+                    "group": np.full(len(score), batch.groups[i]),
+                    "seat": np.full(len(score), slot),
+                    "mode": np.full(len(score), mode, dtype=object),
+                    "candidate": np.arange(len(score)),
+                    "change": np.array([c.label for c in agent.changes], dtype=object),
+                    "term": np.array([c.term for c in agent.changes], dtype=object),
+                    "before": np.array([c.before for c in agent.changes]),
+                    "after": np.array([c.after for c in agent.changes]),
+                    "score": score,
+                    "chosen": np.arange(len(score)) == best,
+                    "weights": np.stack([c.weights for c in agent.changes]),
+                }
+            )
     if not parts:  # no planner in these groups
         return Considered.none(len(setup.terms))
     return Considered(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
-def frame(considered: list[Considered], groups: np.ndarray, pop: Population, generation: int, rule: str, terms) -> pl.DataFrame:
+def frame(
+    considered: list[Considered], groups: np.ndarray, pop: Population, generation: int, rule: str, terms
+) -> pl.DataFrame:
     """`reflection/gen=<g>`: one row per reflecting agent × mode × candidate change."""
-    merged = Considered(*(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(c) for c in considered))))
+    merged = Considered(
+        *(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(c) for c in considered)))
+    )
     slot = groups[merged.group, merged.seat].astype(np.int64)
     columns = {
         "generation": np.full(len(slot), generation, dtype=np.int64),

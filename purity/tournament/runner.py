@@ -12,16 +12,16 @@ the last agents table, so the tables end up those of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
-import inspect
-from dataclasses import dataclass
 import datetime as dt
 import importlib.metadata
+import inspect
 import json
 import platform
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -53,7 +53,15 @@ from purity.tournament.selection import fitness_from_payoff
 
 TASKS_PER_WORKER = 1  # one task per worker and generation: the fewest round trips
 CAPTURE = "experiment.toml"  # the run's own copy of its experiment, what `resume` reads
-_EDGE_SCHEMA = {"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "change": pl.String, "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}
+_EDGE_SCHEMA = {
+    "generation": pl.Int64,
+    "parent": pl.Int64,
+    "child": pl.Int64,
+    "kind": pl.String,
+    "change": pl.String,
+    "before": pl.List(pl.Float64),
+    "after": pl.List(pl.Float64),
+}
 
 
 def run(
@@ -107,7 +115,14 @@ def _writing(run_dir: Path, finish: Callable[[Path], object] | None):
             finish(run_dir)
 
 
-def resume(run_dir: Path, workers: int | None = None, address: str | None = None, progress: bool = True, pool=None, finish: Callable[[Path], object] | None = None) -> Path:
+def resume(
+    run_dir: Path,
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = True,
+    pool=None,
+    finish: Callable[[Path], object] | None = None,
+) -> Path:
     """Continue a run directory from its last complete generation; return it.
 
     The experiment is the copy the run captured when it started, never the file it came from.
@@ -159,9 +174,15 @@ def _resume_with_twin(experiment: Experiment, run_dir: Path, pool, progress: boo
 
 def _resume_replicates(experiment: Experiment, run_dir: Path, manifest: dict, pool, progress: bool) -> None:
     _check_recorded(experiment, manifest, run_dir)
-    complete = [name for name in manifest["runs"] if (run_dir / name / "manifest.json").is_file() and is_complete(run_dir / name)]
+    complete = [
+        name
+        for name in manifest["runs"]
+        if (run_dir / name / "manifest.json").is_file() and is_complete(run_dir / name)
+    ]
     manifest.update(status="running", finished=None)
-    manifest.setdefault("resumed", []).append({"runs_complete": len(complete), "at": _now(), "git_revision": _git_revision()})
+    manifest.setdefault("resumed", []).append(
+        {"runs_complete": len(complete), "at": _now(), "git_revision": _git_revision()}
+    )
     storage.write_json(manifest, run_dir / "manifest.json")
     _each_seed(experiment, run_dir, manifest, pool, progress)
 
@@ -229,7 +250,9 @@ def _now() -> str:
 
 
 def _versions() -> dict[str, str]:
-    names = {"purity": "purity-tournaments"} | {name: name for name in ("numpy", "polars", "networkx", "pettingzoo", "gymnasium", "ray")}
+    names = {"purity": "purity-tournaments"} | {
+        name: name for name in ("numpy", "polars", "networkx", "pettingzoo", "gymnasium", "ray")
+    }
     found = {}
     for name, distribution in names.items():
         try:
@@ -242,7 +265,9 @@ def _versions() -> dict[str, str]:
 
 def _git_revision() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None
@@ -258,13 +283,20 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
         "generations_done": 0,
         "survival_threshold": experiment.survival_threshold,
         "experiment": experiment.resolved(),
-        "arena": {"name": arena.name, "has_oversight": arena.has_oversight, "event_kinds": list(arena.event_kinds), "policy_names": list(arena.policy_names)},
+        "arena": {
+            "name": arena.name,
+            "has_oversight": arena.has_oversight,
+            "event_kinds": list(arena.event_kinds),
+            "policy_names": list(arena.policy_names),
+        },
         "terms": [term.describe() for term in terms],
         "profiles": {
             entry.profile.name: {
                 "description": entry.profile.description,
                 "source": entry.profile.source,
-                "weights": {term.key: weight for term, weight in zip(entry.profile.terms, entry.profile.weights)},
+                "weights": {
+                    term.key: weight for term, weight in zip(entry.profile.terms, entry.profile.weights)
+                },
             }
             for entry in experiment.mix
         },
@@ -276,7 +308,9 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
     }
 
 
-def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool, previous: dict | None = None) -> None:
+def _run_one(
+    experiment: Experiment, run_dir: Path, pool, role: str, show: bool, previous: dict | None = None
+) -> None:
     """Run generations into `run_dir`: all of them, or (with the `previous` manifest of a run
     that was cut off) those after its last complete generation."""
     arena = experiment.arena.build()
@@ -318,11 +352,18 @@ def _run_one(experiment: Experiment, run_dir: Path, pool, role: str, show: bool,
         if not manifest.get("experiment_file"):  # cut off before it captured its experiment
             _capture(experiment, run_dir, manifest)
         manifest.update(status="running", finished=None)
-        manifest.setdefault("resumed", []).append({"generation": start, "at": _now(), "git_revision": _git_revision()})
+        manifest.setdefault("resumed", []).append(
+            {"generation": start, "at": _now(), "git_revision": _git_revision()}
+        )
         storage.write_json(manifest, run_dir / "manifest.json")
 
     label = f"{experiment.name} seed {experiment.seed}{' (drift)' if role == 'drift' else ''}{f' from gen {start}' if start else ''}"
-    bar = Progress(experiment.generations - start, label, experiment.population * experiment.arena.episodes, enabled=show and not finished)
+    bar = Progress(
+        experiment.generations - start,
+        label,
+        experiment.population * experiment.arena.episodes,
+        enabled=show and not finished,
+    )
     with _status(manifest, run_dir):
         for generation in range(start, experiment.generations if not finished else start):
             pop, fixed = _generation(context, pop, generation)
@@ -341,7 +382,9 @@ def _recorded_lineage(run_dir: Path, founders: dict, start: int) -> Lineage:
     generations 1 … start − 1 and the self-modifications shown from them (those into `start`
     are redone by `_restore`)."""
     edges = _lineage_edges(run_dir, range(1, start))
-    return Lineage.from_edges(founders, {name: edges[name].to_list() for name in _EDGE_SCHEMA if name in edges.columns})
+    return Lineage.from_edges(
+        founders, {name: edges[name].to_list() for name in _EDGE_SCHEMA if name in edges.columns}
+    )
 
 
 def _lineage_edges(run_dir: Path, generations) -> pl.DataFrame:
@@ -349,7 +392,11 @@ def _lineage_edges(run_dir: Path, generations) -> pl.DataFrame:
     for generation in generations:
         file = storage.table_path(run_dir, "lineage", generation)
         if not file.is_file():
-            raise InputError(run_dir, "lineage", f"the births into generation {generation} (lineage/gen={generation}) of a run that went past it")
+            raise InputError(
+                run_dir,
+                "lineage",
+                f"the births into generation {generation} (lineage/gen={generation}) of a run that went past it",
+            )
         files.append(pl.read_parquet(file))
     return pl.concat(files) if files else pl.DataFrame(schema=_EDGE_SCHEMA)
 
@@ -360,10 +407,16 @@ def _restore(context: _Context, start: int) -> Population:
     run_dir, experiment = context.run_dir, context.experiment
     file = storage.table_path(run_dir, "agents", start - 1)
     if not file.is_file():
-        raise InputError(run_dir, "agents", f"the agents of generation {start - 1}, the last one its manifest says is complete")
+        raise InputError(
+            run_dir,
+            "agents",
+            f"the agents of generation {start - 1}, the last one its manifest says is complete",
+        )
     agents = pl.read_parquet(file).sort("slot")
     if "entry" not in agents.columns:
-        raise InputError(file, "entry", "a run written by a purity that records mix entries (this one cannot be resumed)")
+        raise InputError(
+            file, "entry", "a run written by a purity that records mix entries (this one cannot be resumed)"
+        )
     weight_columns = [f"w:{term.key}" for term in context.terms]
     policy_columns = [f"policy:{name}" for name in context.arena.policy_names]
     # Every id ever given is a founder's or a recorded birth's (Moran newborns that died within
@@ -376,15 +429,26 @@ def _restore(context: _Context, start: int) -> Population:
     played = pop
     if experiment.reflection.due(start - 1):
         if not reflected.is_file():
-            raise InputError(run_dir, "reflection", f"the reflection of generation {start - 1} (reflection/gen={start - 1}), the last one its manifest says is complete")
+            raise InputError(
+                run_dir,
+                "reflection",
+                f"the reflection of generation {start - 1} (reflection/gen={start - 1}), the last one its manifest says is complete",
+            )
         table = pl.read_parquet(reflected)
-        pop, modified = reflect.apply(pop, table, context.terms, experiment.reflection.cost)[0], reflect.modified_slots(table)
+        pop, modified = (
+            reflect.apply(pop, table, context.terms, experiment.reflection.cost)[0],
+            reflect.modified_slots(table),
+        )
     child, edges = _offspring(context, played, pop, modified, agents["fitness"].to_numpy(), start - 1, names)
     recorded = _lineage_edges(run_dir, [start])
     if "change" not in recorded.columns:  # written before lineage rows recorded self-modifications
         edges = edges.filter(pl.col("parent") != pl.col("child")).select(recorded.columns)
     if not recorded.equals(edges):
-        raise InputError(run_dir / "lineage", f"gen={start}", f"the births that the experiment gives after generation {start - 1} (was the run written by another version of purity?)")
+        raise InputError(
+            run_dir / "lineage",
+            f"gen={start}",
+            f"the births that the experiment gives after generation {start - 1} (was the run written by another version of purity?)",
+        )
     return child
 
 
@@ -409,7 +473,9 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
             graph = f"graphs/{Path(experiment.matching.file).name}"
             storage.copy_file(Path(experiment.matching.file), run_dir / graph)
         note = f"# {experiment.name}, captured by purity when this run started: `purity run --resume` reads it.\n# First read from {json.dumps(experiment.source)}.\n"
-        storage.write_text(note + storage.toml_text(_experiment_data(experiment, references, graph)), run_dir / CAPTURE)
+        storage.write_text(
+            note + storage.toml_text(_experiment_data(experiment, references, graph)), run_dir / CAPTURE
+        )
         if _load_capture(run_dir, _recorded(experiment)) != experiment:
             raise ValueError("reading the copy back gave another experiment")
     except (InputError, ValueError, TypeError) as error:
@@ -421,14 +487,22 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
 
 
 def _profile_data(profile: Profile) -> dict:
-    data: dict = {"profile": {"name": profile.name} | ({"description": profile.description} if profile.description else {})}
+    data: dict = {
+        "profile": {"name": profile.name}
+        | ({"description": profile.description} if profile.description else {})
+    }
     for term, weight in zip(profile.terms, profile.weights):
         if term.kind == "outcome":
             row = {"measure": term.name, "weight": weight}
         elif term.kind == "constraint":
             row = {"event": term.name, "scope": term.scope, "weight": weight, "endorsed": term.endorsed}
         elif term.kind == "standing":
-            row = {"property": term.name, "threshold": term.threshold, "weight": weight, "endorsed": term.endorsed}
+            row = {
+                "property": term.name,
+                "threshold": term.threshold,
+                "weight": weight,
+                "endorsed": term.endorsed,
+            }
         else:
             row = {"weight": weight, "endorsed": term.endorsed}
         data.setdefault(term.kind, []).append(row)
@@ -436,15 +510,19 @@ def _profile_data(profile: Profile) -> dict:
 
 
 def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | None) -> dict:
-    head = {"name": experiment.name} | ({"description": experiment.description} if experiment.description else {}) | {
-        "seed": experiment.seed,
-        "generations": experiment.generations,
-        "population": experiment.population,
-        "survival_threshold": experiment.survival_threshold,
-        "stop_at_fixation": experiment.stop_at_fixation,
-        "lock_in": experiment.lock_in,
-        "seeds": experiment.seeds,
-    }
+    head = (
+        {"name": experiment.name}
+        | ({"description": experiment.description} if experiment.description else {})
+        | {
+            "seed": experiment.seed,
+            "generations": experiment.generations,
+            "population": experiment.population,
+            "survival_threshold": experiment.survival_threshold,
+            "stop_at_fixation": experiment.stop_at_fixation,
+            "lock_in": experiment.lock_in,
+            "seeds": experiment.seeds,
+        }
+    )
     spec = experiment.arena
     policy_names = spec.build().policy_names
     matching = experiment.matching
@@ -452,10 +530,20 @@ def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | N
     if matching.kind == "assortative":
         match["sigma"] = matching.sigma
     if matching.kind == "graph":
-        match |= {"file": graph} if graph is not None else {"generator": matching.generator, "args": dict(matching.args)}
+        match |= (
+            {"file": graph}
+            if graph is not None
+            else {"generator": matching.generator, "args": dict(matching.args)}
+        )
     return {
         "experiment": head,
-        "arena": {"name": spec.name, "episodes": spec.episodes, "group_size": spec.group_size, "steps": spec.steps, **dataclasses.asdict(spec.params)},
+        "arena": {
+            "name": spec.name,
+            "episodes": spec.episodes,
+            "group_size": spec.group_size,
+            "steps": spec.steps,
+            **dataclasses.asdict(spec.params),
+        },
         "population": {
             "mix": [
                 {
@@ -496,8 +584,13 @@ def _recorded(experiment: Experiment) -> dict:
 def _recall(run_dir: Path, manifest: dict) -> Experiment:
     """The experiment a run directory captured when it started."""
     if not manifest.get("experiment_file") or not (run_dir / CAPTURE).is_file():
-        why = manifest.get("experiment_file_error") or "it was started by an older purity, or stopped before it captured its experiment; start it again with --force"
-        raise InputError(run_dir, "--resume", f"a run directory with its experiment captured in {CAPTURE} ({why})")
+        why = (
+            manifest.get("experiment_file_error")
+            or "it was started by an older purity, or stopped before it captured its experiment; start it again with --force"
+        )
+        raise InputError(
+            run_dir, "--resume", f"a run directory with its experiment captured in {CAPTURE} ({why})"
+        )
     experiment = _load_capture(run_dir, manifest["experiment"])
     _check_recorded(experiment, manifest, run_dir)
     return experiment
@@ -505,7 +598,11 @@ def _recall(run_dir: Path, manifest: dict) -> Experiment:
 
 def _check_recorded(experiment: Experiment, manifest: dict, run_dir: Path) -> None:
     if _recorded(experiment) != manifest.get("experiment"):
-        raise InputError(run_dir / "manifest.json", "experiment", f"the experiment captured in {CAPTURE} (the copy or the manifest was changed)")
+        raise InputError(
+            run_dir / "manifest.json",
+            "experiment",
+            f"the experiment captured in {CAPTURE} (the copy or the manifest was changed)",
+        )
 
 
 @dataclass(frozen=True)
@@ -545,7 +642,11 @@ def _structure(experiment: Experiment) -> Structure | None:
     if matching.kind != "graph":
         return None
     args = dict(matching.args)
-    if matching.generator is not None and "seed" not in args and "seed" in inspect.signature(getattr(nx, matching.generator)).parameters:
+    if (
+        matching.generator is not None
+        and "seed" not in args
+        and "seed" in inspect.signature(getattr(nx, matching.generator)).parameters
+    ):
         args["seed"] = experiment.seed
     return graph_structure(matching.generator, args, matching.file)
 
@@ -564,7 +665,15 @@ def _match(context: _Context, pop: Population, generation: int) -> np.ndarray:
     return well_mixed(pop.size, size, rng)
 
 
-def _batches(context: _Context, pop: Population, groups: np.ndarray, generation: int, planning: np.ndarray, episodes: int, chunks: np.ndarray) -> list[GroupBatch]:
+def _batches(
+    context: _Context,
+    pop: Population,
+    groups: np.ndarray,
+    generation: int,
+    planning: np.ndarray,
+    episodes: int,
+    chunks: np.ndarray,
+) -> list[GroupBatch]:
     # Streams are keyed by group, so how groups are cut into tasks changes no number.
     tasks = np.array_split(chunks, min(TASKS_PER_WORKER * context.pool.workers, len(chunks)))
     return [
@@ -577,7 +686,9 @@ def _batches(context: _Context, pop: Population, groups: np.ndarray, generation:
             kin=_kin(context, pop.ids[groups[chunk]]),
             planning=planning[chunk],
             episodes=episodes,
-            traits=traits(pop.weights[groups[chunk]], context.terms, context.arena.trait_names, population=pop.weights),
+            traits=traits(
+                pop.weights[groups[chunk]], context.terms, context.arena.trait_names, population=pop.weights
+            ),
         )
         for chunk in tasks
     ]
@@ -592,13 +703,19 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
         planning = first
     else:  # agents in several groups choose one policy, in a group drawn among theirs
         homes = np.flatnonzero(first.any(axis=1))
-        chosen = pool.map(plan_groups, context.setup, _batches(context, pop, groups, generation, first, 0, homes))
+        chosen = pool.map(
+            plan_groups, context.setup, _batches(context, pop, groups, generation, first, 0, homes)
+        )
         policies = pop.policies.copy()
         home_policies = np.concatenate(chosen)
         policies[groups[homes][first[homes]]] = home_policies[first[homes]]
         pop = dataclasses.replace(pop, policies=policies)
         planning = np.zeros_like(first)
-    results = pool.map(play_groups, context.setup, _batches(context, pop, groups, generation, planning, experiment.arena.episodes, everyone))
+    results = pool.map(
+        play_groups,
+        context.setup,
+        _batches(context, pop, groups, generation, planning, experiment.arena.episodes, everyone),
+    )
     merged = TaskResult(*(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(r) for r in results))))
 
     policies = pop.policies.copy()
@@ -613,8 +730,14 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     fitness = fitness_from_payoff(payoff, experiment.selection.intensity, experiment.selection.rule)
     names = [experiment.mix[e].profile.name for e in pop.entry]
     run_dir = context.run_dir
-    storage.write_parquet(_agents_frame(pop, generation, names, payoff, fitness, mean_utility, context.terms, context.arena), storage.table_path(run_dir, "agents", generation))
-    storage.write_parquet(_episodes_frame(pop, groups, merged, generation, names, context.arena), storage.table_path(run_dir, "episodes", generation))
+    storage.write_parquet(
+        _agents_frame(pop, generation, names, payoff, fitness, mean_utility, context.terms, context.arena),
+        storage.table_path(run_dir, "agents", generation),
+    )
+    storage.write_parquet(
+        _episodes_frame(pop, groups, merged, generation, names, context.arena),
+        storage.table_path(run_dir, "episodes", generation),
+    )
 
     fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
     if fixed or generation + 1 == experiment.generations:
@@ -624,25 +747,40 @@ def _generation(context: _Context, pop: Population, generation: int) -> tuple[Po
     return child_pop, False
 
 
-def _reflect(context: _Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int) -> tuple[Population, np.ndarray, np.ndarray]:
+def _reflect(
+    context: _Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int
+) -> tuple[Population, np.ndarray, np.ndarray]:
     """Planners reflect in their home group against the policies just played; the choices are
     written to `reflection/gen=<generation>` and applied from that table (as a resume does).
     Also returns the slots of the agents that changed themselves."""
     reflection = context.experiment.reflection
     chunks = np.flatnonzero(homes.any(axis=1))
-    considered = context.pool.map(reflect.reflect_groups, context.setup, _batches(context, pop, groups, generation, homes, 0, chunks))
+    considered = context.pool.map(
+        reflect.reflect_groups, context.setup, _batches(context, pop, groups, generation, homes, 0, chunks)
+    )
     table = reflect.frame(considered, groups, pop, generation, reflection.rule, context.terms)
     storage.write_parquet(table, storage.table_path(context.run_dir, "reflection", generation))
     return (*reflect.apply(pop, table, context.terms, reflection.cost), reflect.modified_slots(table))
 
 
-def _offspring(context: _Context, played: Population, pop: Population, modified: np.ndarray, fitness: np.ndarray, generation: int, names: list[str]) -> tuple[Population, pl.DataFrame]:
+def _offspring(
+    context: _Context,
+    played: Population,
+    pop: Population,
+    modified: np.ndarray,
+    fitness: np.ndarray,
+    generation: int,
+    names: list[str],
+) -> tuple[Population, pl.DataFrame]:
     """Select and mutate: the population of generation + 1, and the rows of
     `lineage/gen=<generation + 1>` (also added to the lineage): first the self-modifications of
     the agents at `modified` slots (`played` had the weights before, `pop` after reflection;
     the new weights show from generation + 1), then the births, in birth order."""
     experiment = context.experiment
-    changed = [(int(pop.ids[s]), str(pop.change[s]), played.weights[s].tolist(), pop.weights[s].tolist()) for s in modified]
+    changed = [
+        (int(pop.ids[s]), str(pop.change[s]), played.weights[s].tolist(), pop.weights[s].tolist())
+        for s in modified
+    ]
     for agent, change, before, after in changed:
         context.lineage.add_self_modification(agent, generation + 1, change, before, after)
     child_pop, births = reproduce(
@@ -656,7 +794,14 @@ def _offspring(context: _Context, played: Population, pop: Population, modified:
         context.structure,
     )
     profile_of = {int(i): names[s] for s, i in enumerate(pop.ids)}
-    designers = {} if pop.designs is None else {int(pop.ids[s]): str(pop.designs.labels[s]) for s in np.flatnonzero(~np.isnan(pop.designs.rows).any(axis=1))}
+    designers = (
+        {}
+        if pop.designs is None
+        else {
+            int(pop.ids[s]): str(pop.designs.labels[s])
+            for s in np.flatnonzero(~np.isnan(pop.designs.rows).any(axis=1))
+        }
+    )
     kinds = ["design" if parent in designers else "inherit" for parent, _ in births]
     labels = [designers.get(parent, "") for parent, _ in births]
     for (parent, child), kind, label in zip(births, kinds, labels):
@@ -722,8 +867,12 @@ def _episodes_frame(pop, groups, merged: TaskResult, generation, names, arena) -
     slot = np.broadcast_to(groups[:, None, :], (count, episodes, n)).reshape(-1)
     columns = {
         "generation": np.full(slot.size, generation, dtype=np.int64),
-        "group": np.broadcast_to(np.arange(count)[:, None, None], (count, episodes, n)).reshape(-1).astype(np.int64),
-        "episode": np.broadcast_to(np.arange(episodes)[None, :, None], (count, episodes, n)).reshape(-1).astype(np.int64),
+        "group": np.broadcast_to(np.arange(count)[:, None, None], (count, episodes, n))
+        .reshape(-1)
+        .astype(np.int64),
+        "episode": np.broadcast_to(np.arange(episodes)[None, :, None], (count, episodes, n))
+        .reshape(-1)
+        .astype(np.int64),
         "id": pop.ids[slot],
         "profile": [names[s] for s in slot],
         "fitness_gain": merged.fitness.reshape(-1),

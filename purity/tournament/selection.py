@@ -112,9 +112,7 @@ def _check_events(events: int) -> int:
 
 def _check_structure(structure: Structure, n: int) -> None:
     if structure.n != n:
-        raise ValueError(
-            f"structure {structure.name!r} has {structure.n} nodes but the population has {n}"
-        )
+        raise ValueError(f"structure {structure.name!r} has {structure.n} nodes but the population has {n}")
 
 
 def _hop_tables(structure: Structure) -> tuple[list[int], list[int], list[int]]:
@@ -261,7 +259,9 @@ def _death_birth_graph(
         f[d] = fl[p]
 
 
-def _sample_parents(f: np.ndarray, fmax: float, dead: list, parents: np.ndarray, rng: np.random.Generator, **options) -> None:
+def _sample_parents(
+    f: np.ndarray, fmax: float, dead: list, parents: np.ndarray, rng: np.random.Generator, **options
+) -> None:
     """Fill `parents` event by event: by rejection while it accepts often enough, then by
     cumulative sums. With `hop` (birth–death on a graph) `dead` is rewritten in place to the
     neighbours that died; `options` go to both samplers."""
@@ -367,9 +367,7 @@ def _draw_from_cumsum(cum: np.ndarray, u: float) -> int:
     return i
 
 
-def _draw_excluding(
-    cum: np.ndarray, f: np.ndarray, d: int, u: float, rng: np.random.Generator
-) -> int:
+def _draw_excluding(cum: np.ndarray, f: np.ndarray, d: int, u: float, rng: np.random.Generator) -> int:
     """Slot ``!= d`` drawn ∝ fitness (uniform if all others have fitness 0).
 
     Redraws while it hits ``d`` when ``d`` holds at most half the total (≤ 2 tries expected);
@@ -392,9 +390,7 @@ def _draw_excluding(
     return p + (p >= d)
 
 
-def wright_fisher(
-    fitness: np.ndarray, rng: np.random.Generator, n: int | None = None
-) -> np.ndarray:
+def wright_fisher(fitness: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
     """Parent slots of a whole new generation: ``n`` independent draws proportional to fitness.
 
     The result is in draw order (not sorted), so offspring slot ``j`` has parent ``result[j]``.
@@ -444,9 +440,7 @@ def replicator_shares(shares: np.ndarray, type_fitness: np.ndarray) -> np.ndarra
     return x if mean <= 0 else w / mean
 
 
-def replicator_parents(
-    types: np.ndarray, fitness: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def replicator_parents(types: np.ndarray, fitness: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Parent slots of a whole new generation that follows the replicator equation.
 
     Convention: ``x`` is the current type shares (from ``types``, any integer labels), ``f_i``

@@ -77,10 +77,16 @@ def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
     """The manifest of a run directory, or one clear `InputError` if there is none to read."""
     file = Path(run_dir) / "manifest.json"
     if Path(run_dir).is_symlink() or file.is_symlink():
-        raise InputError(run_dir, option, "a run directory that is not a symbolic link (resume the folder it points to)")
+        raise InputError(
+            run_dir, option, "a run directory that is not a symbolic link (resume the folder it points to)"
+        )
     if not file.is_file():
         if (Path(run_dir) / "sweep.json").is_file():
-            raise InputError(run_dir, option, "a run directory, not a sweep directory (resume a sweep with `purity sweep --resume`)")
+            raise InputError(
+                run_dir,
+                option,
+                "a run directory, not a sweep directory (resume a sweep with `purity sweep --resume`)",
+            )
         raise InputError(run_dir, option, "a run directory written by `purity run` (with a manifest.json)")
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
@@ -97,7 +103,11 @@ def table_path(run_dir: Path, table: str, generation: int) -> Path:
     path = run_dir / table / f"gen={generation}" / "part-0.parquet"
     for step in (path.parent.parent, path.parent, path):
         if step.is_symlink():
-            raise InputError(step, "", "a real file or folder inside the run directory, not a symbolic link (refusing to write through it)")
+            raise InputError(
+                step,
+                "",
+                "a real file or folder inside the run directory, not a symbolic link (refusing to write through it)",
+            )
     return path
 
 
@@ -132,7 +142,11 @@ def drop_generations(run_dir: Path, done: int) -> None:
             if generation >= start:
                 folder = Path(run_dir) / table / f"gen={generation}"
                 if folder.is_symlink():
-                    raise InputError(folder, "", "a real folder inside the run directory, not a symbolic link (refusing to delete through it)")
+                    raise InputError(
+                        folder,
+                        "",
+                        "a real folder inside the run directory, not a symbolic link (refusing to delete through it)",
+                    )
                 shutil.rmtree(folder)
 
 
@@ -157,10 +171,14 @@ def locked(run_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             owner = handle.read().strip() or "another process"
-            raise InputError(run_dir, "", f"a run directory no other purity process is writing (in use by {owner})") from None
+            raise InputError(
+                run_dir, "", f"a run directory no other purity process is writing (in use by {owner})"
+            ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+        handle.write(
+            f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        )
         handle.flush()
         yield
     finally:
@@ -210,7 +228,11 @@ def _toml_value(value: Any) -> str:
 def toml_text(data: dict) -> str:
     """TOML for plain data: top-level keys, tables and arrays of tables (deeper values inline);
     checked by parsing it back, so a value TOML cannot hold fails here, not on reading."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not (isinstance(v, dict) or _is_tables(v))]
+    lines = [
+        f"{_toml_key(k)} = {_toml_value(v)}"
+        for k, v in data.items()
+        if not (isinstance(v, dict) or _is_tables(v))
+    ]
     for key, value in data.items():
         if isinstance(value, dict):
             _toml_table(lines, _toml_key(key), value)
@@ -230,7 +252,9 @@ def _is_tables(value: Any) -> bool:
 
 def _toml_table(lines: list[str], header: str, table: dict, array: bool = False) -> None:
     lines += ["", f"[[{header}]]" if array else f"[{header}]"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not (_is_tables(v) and not array)]
+    lines += [
+        f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not (_is_tables(v) and not array)
+    ]
     if not array:
         for key, value in table.items():
             if _is_tables(value):
@@ -258,7 +282,11 @@ def check_target(run_dir: Path, force: bool) -> None:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
     ours = (run_dir / "manifest.json").is_file() or (run_dir / "sweep.json").is_file()
     if any(not _ours(path.name) for path in run_dir.iterdir()) and not ours:
-        raise InputError(run_dir, "--force", "a purity run or sweep directory (manifest.json or sweep.json) to replace; refusing to delete another folder")
+        raise InputError(
+            run_dir,
+            "--force",
+            "a purity run or sweep directory (manifest.json or sweep.json) to replace; refusing to delete another folder",
+        )
 
 
 def _ours(name: str) -> bool:
@@ -274,5 +302,7 @@ def prepare(run_dir: Path, force: bool) -> None:
             try:
                 shutil.rmtree(run_dir)
             except OSError as error:
-                raise InputError(run_dir, "--force", f"a run directory that can be deleted ({error.strerror})") from None
+                raise InputError(
+                    run_dir, "--force", f"a run directory that can be deleted ({error.strerror})"
+                ) from None
     run_dir.mkdir(parents=True)

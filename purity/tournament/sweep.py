@@ -31,6 +31,7 @@ from purity.agents import profiles
 from purity.arenas.inputs import InputError, Table, load_toml
 from purity.tournament import config, storage
 
+
 @dataclass(frozen=True)
 class Point:
     """One run of a sweep: its name, grid settings and seed."""
@@ -58,7 +59,9 @@ def load(path: str | Path) -> Sweep:
     name = head.folder_name("name", "sweep directory")
     base = path.parent / head.string("experiment")
     if not base.is_file():
-        raise head.error("experiment", "the path of an experiment file, relative to the sweep file", str(base))
+        raise head.error(
+            "experiment", "the path of an experiment file, relative to the sweep file", str(base)
+        )
     seeds_value = head._raw("seeds", 1)
     if isinstance(seeds_value, bool) or not isinstance(seeds_value, (int, list)):
         raise head.error("seeds", "a number of seeds or a list of seeds", seeds_value)
@@ -68,10 +71,16 @@ def load(path: str | Path) -> Sweep:
         first = config.load(base).seed
         seeds = [first + k for k in range(seeds_value)]
     else:
-        if not seeds_value or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value):
+        if not seeds_value or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value
+        ):
             raise head.error("seeds", "a non-empty list of whole numbers ≥ 0", seeds_value)
         seeds = list(seeds_value)
-    max_concurrent = head.integer("max_concurrent", default=None, low=1, high=100_000) if head.has("max_concurrent") else None
+    max_concurrent = (
+        head.integer("max_concurrent", default=None, low=1, high=100_000)
+        if head.has("max_concurrent")
+        else None
+    )
     head._seen.add("max_concurrent")
     split_above = head.integer("split_above", default=1024, low=2, high=10_000_000)
     head.done()
@@ -98,7 +107,9 @@ def _set(data: dict, dotted: str, value: Any, file: Path) -> None:
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise InputError(file, f"grid.{dotted}", f"an index below {len(node)} at {'.'.join(parts[: i + 1])}", part)
+                raise InputError(
+                    file, f"grid.{dotted}", f"an index below {len(node)} at {'.'.join(parts[: i + 1])}", part
+                )
             node = node[int(part)]
         else:
             node = node.setdefault(part, {})
@@ -133,7 +144,9 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
             experiment = config.load(path)
         except InputError as error:
             settings = ", ".join(f"{k} = {v!r}" for k, v in point.settings) or "no grid settings"
-            raise InputError(sweep.source, error.field, f"{error.expected} (in {point.name}: {settings})", error.got) from None
+            raise InputError(
+                sweep.source, error.field, f"{error.expected} (in {point.name}: {settings})", error.got
+            ) from None
         out.append((point, path, experiment))
     return out
 
@@ -160,7 +173,11 @@ def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
 
     with tempfile.TemporaryDirectory() as scratch:
         run_dir = runner.run(experiment, Path(scratch), workers=0, progress=False)
-        return {str(path.relative_to(run_dir)): path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+        return {
+            str(path.relative_to(run_dir)): path.read_bytes()
+            for path in sorted(run_dir.rglob("*"))
+            if path.is_file()
+        }
 
 
 class _Monitor(threading.Thread):
@@ -186,7 +203,16 @@ class _Monitor(threading.Thread):
             self.bar.advance(self.done() - self.bar.done)
 
 
-def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: str | None = None, max_concurrent: int | None = None, force: bool = False, progress: bool = True, resume: bool = False) -> Path:
+def run_sweep(
+    sweep_file: Path,
+    out: Path,
+    workers: int | None = None,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    resume: bool = False,
+) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
     from purity.tournament import runner
     from purity.tournament.executor import executor
@@ -210,7 +236,12 @@ def run_sweep(sweep_file: Path, out: Path, workers: int | None = None, address: 
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
         # A run is done when its record and its own files say so (a deleted run dir is rerun).
-        todo = [item for item in plan if manifest["runs"][item[0].name]["status"] != "complete" or not _complete(sweep_dir / "runs" / item[0].name)]
+        todo = [
+            item
+            for item in plan
+            if manifest["runs"][item[0].name]["status"] != "complete"
+            or not _complete(sweep_dir / "runs" / item[0].name)
+        ]
         # Enough runs in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         split = sweep.split_above
@@ -275,13 +306,22 @@ def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Ex
         point = Point(name, tuple(record["settings"].items()), record["seed"])
         path = sweep_dir / record["experiment"]
         plan.append((point, path, config.load(path)))
-    sweep = Sweep(manifest["name"], Path(manifest["base"]), tuple(p for p, _, _ in plan), manifest.get("max_concurrent"), sweep_dir / "sweep.toml", manifest.get("split_above", 1024))
+    sweep = Sweep(
+        manifest["name"],
+        Path(manifest["base"]),
+        tuple(p for p, _, _ in plan),
+        manifest.get("max_concurrent"),
+        sweep_dir / "sweep.toml",
+        manifest.get("split_above", 1024),
+    )
     return sweep, plan
 
 
 def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
     """A new manifest, or the recorded one with its finished runs kept (resume)."""
-    previous = json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
+    previous = (
+        json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
+    )
     known = previous.get("runs", {})
     return {
         "name": sweep.name,
@@ -295,7 +335,14 @@ def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
         "split_above": sweep.split_above,
         "runs": {
             point.name: known.get(point.name)
-            or {"settings": dict(point.settings), "seed": point.seed, "experiment": str(path.relative_to(sweep_dir)), "status": "pending", "error": None, "summary": {}}
+            or {
+                "settings": dict(point.settings),
+                "seed": point.seed,
+                "experiment": str(path.relative_to(sweep_dir)),
+                "status": "pending",
+                "error": None,
+                "summary": {},
+            }
             for point, path, _ in plan
         },
     }
@@ -307,7 +354,10 @@ def _write_table(sweep_dir: Path, manifest: dict) -> None:
     rows = []
     for name, record in manifest["runs"].items():
         row = {"run": name, "seed": record["seed"], "status": record["status"], "error": record["error"]}
-        row |= {f"set:{key}": value if isinstance(value, (bool, int, float, str)) else json.dumps(value) for key, value in record["settings"].items()}
+        row |= {
+            f"set:{key}": value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
+            for key, value in record["settings"].items()
+        }
         row |= record["summary"]
         rows.append(row)
     storage.write_parquet(pl.DataFrame(rows, infer_schema_length=None), sweep_dir / "sweep.parquet")

@@ -18,7 +18,11 @@ from purity.tournament.config import Experiment, Selection
 def training_alone(experiment: Experiment) -> Experiment:
     """The experiment as a pure training run; its mix must hold at least one learner."""
     if not experiment.learns:
-        raise InputError(experiment.source, "population.mix.decider", 'at least one entry with decider = "learner" (purity train trains learners)')
+        raise InputError(
+            experiment.source,
+            "population.mix.decider",
+            'at least one entry with decider = "learner" (purity train trains learners)',
+        )
     return dataclasses.replace(
         experiment,
         name=f"{experiment.name}-train",

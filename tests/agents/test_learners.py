@@ -23,9 +23,22 @@ SEEDS = (0, 1, 2)
 GROUPS, AGENTS, EPISODES, ITERATIONS, STEPS = 4, 4, 32, 60, 10
 
 
-def _train(mode: str, seed: int, p_watch: float = 0.5, penalty: float = 2.0, evade: bool = False, iterations: int = ITERATIONS):
+def _train(
+    mode: str,
+    seed: int,
+    p_watch: float = 0.5,
+    penalty: float = 2.0,
+    evade: bool = False,
+    iterations: int = ITERATIONS,
+):
     arena = OversightArena(AGENTS, STEPS, OversightParams(p_watch=p_watch, fine=0.0, allow_evade=evade))
-    training = Training(reward=mode, penalty=penalty, learning_rate=0.5, exploration=0.02, violations=("take", "evade_oversight"))
+    training = Training(
+        reward=mode,
+        penalty=penalty,
+        learning_rate=0.5,
+        exploration=0.02,
+        violations=("take", "evade_oversight"),
+    )
     # internal: the learner's own profile minds its takes, seen or not, at the same exchange rate
     profile = ((Term("outcome", "own_wealth"), Term("constraint", "take", "self")), np.array([1.0, penalty]))
     return train(arena, training, np.full((GROUPS, AGENTS, 3), 0.5), iterations, EPISODES, seed, profile)
@@ -36,7 +49,9 @@ def _rates(curve, last: int = 10) -> tuple[float, float]:
     episodes of the last `last` iterations."""
     rate = curve.violations[-last:] / STEPS
     watched = np.broadcast_to(curve.watched[-last:, :, :, None], rate.shape)
-    return tuple(float(part.mean()) if part.size else float("nan") for part in (rate[watched], rate[~watched]))
+    return tuple(
+        float(part.mean()) if part.size else float("nan") for part in (rate[watched], rate[~watched])
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -106,7 +121,9 @@ def test_reinforce_step_on_a_two_armed_bandit_by_hand():
 def test_a_broken_hard_constraint_ranks_below_every_finite_reward():
     """Rewards (−inf, 0, 1) for x = (1, 0, 0): −inf becomes 0 − 1 = −1, so arm 1 is the worst and θ falls."""
     played = np.array([1.0, 0.0, 0.0]).reshape(1, 3, 1, 1)
-    theta = reinforce(np.full((1, 1, 1), 0.5), played, np.array([-np.inf, 0.0, 1.0]).reshape(1, 3, 1), Training())
+    theta = reinforce(
+        np.full((1, 1, 1), 0.5), played, np.array([-np.inf, 0.0, 1.0]).reshape(1, 3, 1), Training()
+    )
     assert 0.02 <= theta[0, 0, 0] < 0.5
 
 

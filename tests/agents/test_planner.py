@@ -2,7 +2,6 @@
 found by a self-scoped keeper and closed by a lineage-scoped one."""
 
 import numpy as np
-import pytest
 
 from purity.agents.deciders import Capability, PlanGroup, candidate_policies, plan
 from purity.agents.preferences import Term, features, utility
@@ -72,7 +71,12 @@ def test_a_weak_planner_can_miss_the_loophole():
 def test_hard_constraint_rules_out_every_option_with_the_event():
     terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"))
     arena = CommonsArena(N, STEPS)
-    group = PlanGroup(np.repeat(np.array([[1.0, np.inf]]), N, axis=0), np.repeat(TAKER[None], N, axis=0), ((0, CAPABLE),), np.eye(N))
+    group = PlanGroup(
+        np.repeat(np.array([[1.0, np.inf]]), N, axis=0),
+        np.repeat(TAKER[None], N, axis=0),
+        ((0, CAPABLE),),
+        np.eye(N),
+    )
     chosen = plan(arena, terms, [group], [np.random.default_rng(1)])[0]
     trace = _play(arena, chosen)
     assert trace.own_events()[:, 0, 0].sum() == 0.0

@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from purity.agents.preferences import Term, features, process_share, register_trait, scoped_events, term_universe, traits, utility
+from purity.agents.preferences import (
+    Term,
+    features,
+    process_share,
+    register_trait,
+    scoped_events,
+    term_universe,
+    traits,
+    utility,
+)
 from purity.agents.profiles import library, load
 from purity.arenas.core import Trace
 
@@ -54,7 +63,11 @@ def test_standing_term_counts_steps_the_property_fails():
 
 def test_utility_is_weighted_sum_and_hard_terms_forbid():
     trace = _trace()
-    terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"), Term("outcome", "lineage_wealth"))
+    terms = (
+        Term("outcome", "own_wealth"),
+        Term("constraint", "take", scope="self"),
+        Term("outcome", "lineage_wealth"),
+    )
     kin = np.eye(3)[None].copy()
     kin[0, 1, 2] = 1
     values = features(trace, terms, kin)
@@ -94,9 +107,15 @@ def test_library_profiles_lay_out_over_a_term_universe():
 
 def test_keeps_promises_trait_is_read_from_the_weights_of_every_scope(monkeypatch):
     """w / (1 + w) of the total weight on break_promise constraints: 0, 1/2, (2+1)/(1+3) = 3/4, 1."""
-    terms = (Term("outcome", "own_wealth"), Term("constraint", "break_promise", scope="self"),
-             Term("constraint", "break_promise", scope="world"), Term("constraint", "take", scope="self"))
-    weights = np.array([[1.0, 0.0, 0.0, 9.0], [1.0, 1.0, 0.0, 0.0], [5.0, 2.0, 1.0, 0.0], [1.0, math.inf, 0.0, 0.0]])
+    terms = (
+        Term("outcome", "own_wealth"),
+        Term("constraint", "break_promise", scope="self"),
+        Term("constraint", "break_promise", scope="world"),
+        Term("constraint", "take", scope="self"),
+    )
+    weights = np.array(
+        [[1.0, 0.0, 0.0, 9.0], [1.0, 1.0, 0.0, 0.0], [5.0, 2.0, 1.0, 0.0], [1.0, math.inf, 0.0, 0.0]]
+    )
     assert traits(weights, terms, ("keeps_promises",))[:, 0].tolist() == [0.0, 0.5, 0.75, 1.0]
     assert traits(weights[None], terms, ("keeps_promises", "keeps_promises")).shape == (1, 4, 2)
     assert traits(weights, terms, ()).shape == (4, 0)
@@ -105,10 +124,14 @@ def test_keeps_promises_trait_is_read_from_the_weights_of_every_scope(monkeypatc
     with pytest.raises(KeyError, match="'honest@population'"):
         traits(weights, terms, ("honest@population",))
     import purity.agents.preferences as preferences
+
     monkeypatch.setattr(preferences, "TRAITS", dict(preferences.TRAITS))  # registers into a copy
     register_trait("outcome_share", lambda w, t: w[..., 0] / w.sum(axis=-1))
     assert traits(weights[:1], terms, ("outcome_share",))[0, 0] == 0.1
-    assert traits(weights[:1], terms, ("outcome_share@population",), population=weights[:2])[0, 0] == (0.1 + 0.5) / 2
+    assert (
+        traits(weights[:1], terms, ("outcome_share@population",), population=weights[:2])[0, 0]
+        == (0.1 + 0.5) / 2
+    )
 
 
 def test_a_population_trait_is_the_population_mean_for_everyone():
@@ -119,8 +142,14 @@ def test_a_population_trait_is_the_population_mean_for_everyone():
     keepers = population[:2]
     shown = traits(keepers, terms, ("keeps_promises", "keeps_promises@population"), population=population)
     np.testing.assert_array_equal(shown, [[0.75, 0.1875], [0.75, 0.1875]])  # 2 × 3/4 / 8
-    groups = np.stack([population[[0, 2]], population[[2, 3]]])  # [G, n, T]: a mixed pair, a pair of consequentialists
+    groups = np.stack(
+        [population[[0, 2]], population[[2, 3]]]
+    )  # [G, n, T]: a mixed pair, a pair of consequentialists
     shown = traits(groups, terms, ("keeps_promises@population",), population=population)
     assert shown.shape == (2, 2, 1) and (shown == 0.1875).all()
-    np.testing.assert_array_equal(traits(keepers, terms, ("keeps_promises@population",)), [[0.75], [0.75]])  # no population: the rows
-    np.testing.assert_array_equal(traits(groups, terms, ("keeps_promises@population",)), np.full((2, 2, 1), 0.1875))
+    np.testing.assert_array_equal(
+        traits(keepers, terms, ("keeps_promises@population",)), [[0.75], [0.75]]
+    )  # no population: the rows
+    np.testing.assert_array_equal(
+        traits(groups, terms, ("keeps_promises@population",)), np.full((2, 2, 1), 0.1875)
+    )

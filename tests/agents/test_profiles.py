@@ -5,7 +5,16 @@ import pytest
 from purity.agents.profiles import library, load, parse
 from purity.arenas.inputs import InputError
 
-REQUIRED = {"consequentialist", "self-keeper", "lineage-keeper", "world-keeper", "absolutist", "steward", "integrity", "universalizer"}
+REQUIRED = {
+    "consequentialist",
+    "self-keeper",
+    "lineage-keeper",
+    "world-keeper",
+    "absolutist",
+    "steward",
+    "integrity",
+    "universalizer",
+}
 
 
 def test_library_has_every_required_kind_of_agent():
@@ -46,7 +55,11 @@ weight = 2.0
     "text, field, expected",
     [
         (GOOD.replace('event = "take"', 'event = "steal"'), "constraint[0].event", "one of 'take'"),
-        (GOOD.replace('scope = "self"', 'scope = "mine"'), "constraint[0].scope", "one of 'self', 'lineage', 'world'"),
+        (
+            GOOD.replace('scope = "self"', 'scope = "mine"'),
+            "constraint[0].scope",
+            "one of 'self', 'lineage', 'world'",
+        ),
         (GOOD.replace("weight = 2.0", "weight = -1.0"), "constraint[0].weight", "a number in [0.0"),
         (GOOD.replace("weight = 2.0", "weight = nan"), "constraint[0].weight", "a finite number"),
         (GOOD.replace("weight = 2.0", 'weight = "lots"'), "constraint[0].weight", 'a number or "inf"'),
@@ -54,7 +67,11 @@ weight = 2.0
         (GOOD.replace('measure = "own_wealth"', 'measure = "happiness"'), "outcome[0].measure", "one of"),
         (GOOD.replace('name = "x"', 'name = "x"\ncolour = "red"'), "profile.colour", "a known key"),
         (GOOD.replace("[profile]", "[profil]"), "profile", "this required field"),
-        (GOOD + '[[constraint]]\nevent = "take"\nscope = "self"\nweight = 1.0\n', "constraint[1]", "no second constraint"),
+        (
+            GOOD + '[[constraint]]\nevent = "take"\nscope = "self"\nweight = 1.0\n',
+            "constraint[1]",
+            "no second constraint",
+        ),
         ('[profile]\nname = "x"\n', "", "at least one term"),
         (GOOD.replace('name = "x"', "name = 3"), "profile.name", "a non-empty string"),
     ],
@@ -79,5 +96,8 @@ def test_malformed_toml(tmp_path):
 
 
 def test_inf_weight_is_a_hard_constraint():
-    profile = parse({"profile": {"name": "h"}, "constraint": [{"event": "take", "scope": "world", "weight": "inf"}]}, "mem.toml")
+    profile = parse(
+        {"profile": {"name": "h"}, "constraint": [{"event": "take", "scope": "world", "weight": "inf"}]},
+        "mem.toml",
+    )
     assert profile.weights == (float("inf"),)

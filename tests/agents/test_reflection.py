@@ -11,10 +11,20 @@ import pytest
 
 from purity.agents.deciders import Capability
 from purity.agents.preferences import Term
-from purity.agents.reflection import KEEP, Change, Reflecting, Reflector, as_built, candidate_changes, choose, score_changes, shown_traits
+from purity.agents.reflection import (
+    KEEP,
+    Change,
+    Reflecting,
+    Reflector,
+    as_built,
+    candidate_changes,
+    choose,
+    score_changes,
+    shown_traits,
+)
 from purity.arenas.commons import CommonsArena
-from purity.arenas.promises import PromisesArena, PromisesParams
 from purity.arenas.core import Arena, StepResult
+from purity.arenas.promises import PromisesArena, PromisesParams
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,9 @@ class Workshop(Arena):
     def step(self, state, actions, noise_t):
         effort = actions[..., 0]
         gain = 4.0 * (effort > 0.5)
-        return {"store": state["store"] + gain}, StepResult(effort[..., None], np.ones_like(effort)[..., None], gain)
+        return {"store": state["store"] + gain}, StepResult(
+            effort[..., None], np.ones_like(effort)[..., None], gain
+        )
 
     def fitness(self, state):
         return state["store"]
@@ -70,10 +82,16 @@ def _toy_scores(rule):
     bribe = Change("bribe", np.array([1.0, 10.0]), bonus=1.0)
     wirehead = Change("wirehead", np.array([0.0, 0.0]), offset=100.0)
     agent = Reflecting(
-        weights=np.array([[1.0, 0.0]]), policies=np.array([[0.0]]), kin=np.eye(1), slot=0,
-        capability=Capability(candidates=64, rollouts=1), changes=(keep, bribe, wirehead),
+        weights=np.array([[1.0, 0.0]]),
+        policies=np.array([[0.0]]),
+        kin=np.eye(1),
+        slot=0,
+        capability=Capability(candidates=64, rollouts=1),
+        changes=(keep, bribe, wirehead),
     )
-    return score_changes(Workshop(1, 1), TOY_TERMS, [agent], rule, "self_modify", [np.random.default_rng(5)])[0]
+    return score_changes(Workshop(1, 1), TOY_TERMS, [agent], rule, "self_modify", [np.random.default_rng(5)])[
+        0
+    ]
 
 
 def test_the_three_rules_keep_take_the_bribe_and_wirehead():
@@ -135,9 +153,14 @@ def test_candidates_cover_drop_weaken_strengthen_rescope_and_outcomes():
     changes = candidate_changes(row, TERMS, Reflector(), Capability(candidates=100), np.random.default_rng(0))
     labels = [change.label for change in changes]
     assert labels == [
-        "keep", "weaken outcome:own_wealth", "strengthen outcome:own_wealth",
-        "drop constraint:take:self", "weaken constraint:take:self", "strengthen constraint:take:self",
-        "rescope constraint:take:self -> lineage", "rescope constraint:take:self -> world",
+        "keep",
+        "weaken outcome:own_wealth",
+        "strengthen outcome:own_wealth",
+        "drop constraint:take:self",
+        "weaken constraint:take:self",
+        "strengthen constraint:take:self",
+        "rescope constraint:take:self -> lineage",
+        "rescope constraint:take:self -> world",
     ]
     rescoped = changes[6].weights
     assert rescoped.tolist() == [1.0, 0.0, 3.0, 0, 0, 0, 0]
@@ -149,10 +172,14 @@ def test_candidates_cover_drop_weaken_strengthen_rescope_and_outcomes():
 
 def test_a_successor_acts_as_a_built_actor():
     arena = CommonsArena(N, 5)
-    trace = arena.rollout(np.repeat(TAKER[None, None], 2, axis=0).repeat(N, axis=1), arena.noise(np.random.default_rng(0), 2))
+    trace = arena.rollout(
+        np.repeat(TAKER[None, None], 2, axis=0).repeat(N, axis=1), arena.noise(np.random.default_rng(0), 2)
+    )
     built = as_built(trace, np.array([0, 2]))
     assert built.events.shape == (2, 3 * N, 3)
-    assert np.array_equal(built.own_events()[0, 0], np.zeros(3)) and np.array_equal(built.own_events()[1, 2], np.zeros(3))
+    assert np.array_equal(built.own_events()[0, 0], np.zeros(3)) and np.array_equal(
+        built.own_events()[1, 2], np.zeros(3)
+    )
     assert np.array_equal(built.helper_events()[0, 0], trace.own_events()[0, 0] + trace.helper_events()[0, 0])
     assert np.array_equal(built.events.sum(axis=1), trace.events.sum(axis=1))
 
@@ -187,7 +214,9 @@ def test_self_modification_keeps_a_self_scoped_constraint_but_design_does_not():
 @pytest.mark.parametrize("seed", range(4))
 def test_realistic_self_modification_never_lowers_the_current_profile_score(seed):
     for column in (1, 2, 4):
-        changes, scores = _keepers(column, mode="self_modify", seed=seed, capability=Capability(candidates=12, rollouts=2))
+        changes, scores = _keepers(
+            column, mode="self_modify", seed=seed, capability=Capability(candidates=12, rollouts=2)
+        )
         assert scores[choose(scores)] >= scores[0]
         assert changes[0].label == KEEP
 
@@ -203,10 +232,28 @@ def test_scores_do_not_depend_on_how_agents_are_batched():
         row[0], row[column] = 1.0, 3.0
         weights = np.repeat(np.eye(len(TERMS))[:1], N, axis=0)
         weights[0] = row
-        changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(column)))
-        agents.append(Reflecting(weights, np.repeat(TAKER[None], N, axis=0), np.eye(N), 0, Capability(candidates=8, rollouts=2, horizon=horizon), changes))
-    together = score_changes(arena, TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)])
-    alone = [score_changes(arena, TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0] for agent, k in zip(agents, (1, 2))]
+        changes = tuple(
+            candidate_changes(
+                row, TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(column)
+            )
+        )
+        agents.append(
+            Reflecting(
+                weights,
+                np.repeat(TAKER[None], N, axis=0),
+                np.eye(N),
+                0,
+                Capability(candidates=8, rollouts=2, horizon=horizon),
+                changes,
+            )
+        )
+    together = score_changes(
+        arena, TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)]
+    )
+    alone = [
+        score_changes(arena, TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0]
+        for agent, k in zip(agents, (1, 2))
+    ]
     assert all(np.array_equal(a, b) for a, b in zip(together, alone))
     assert len(together[0]) == 5
 
@@ -224,7 +271,14 @@ def test_a_capability_limited_designer_can_miss_the_drop():
         rng = np.random.default_rng(seed)
         changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=2), rng))
         assert len(changes) == 2 and "drop constraint:take:self" not in [c.label for c in changes]
-        scores = score_changes(CommonsArena(N, 30), TERMS, [Reflecting(weights, policies, np.eye(N), 0, CAPABLE, changes)], "realistic", "design", [rng])[0]
+        scores = score_changes(
+            CommonsArena(N, 30),
+            TERMS,
+            [Reflecting(weights, policies, np.eye(N), 0, CAPABLE, changes)],
+            "realistic",
+            "design",
+            [rng],
+        )[0]
         assert choose(scores) == 0
     assert _chosen(1)[0].label == "drop constraint:take:self"
 
@@ -284,7 +338,10 @@ def test_a_designer_sees_that_a_successor_without_the_promise_constraint_is_not_
     assert seen["keep"] == unseen["keep"] == 9.0
     assert seen["drop constraint:break_promise:self"] == 3.0
     assert unseen["drop constraint:break_promise:self"] > 9.0
-    assert chosen_seen == "keep" and chosen_unseen == "drop constraint:break_promise:self", (chosen_seen, chosen_unseen)
+    assert chosen_seen == "keep" and chosen_unseen == "drop constraint:break_promise:self", (
+        chosen_seen,
+        chosen_unseen,
+    )
     blind, _ = _promise_designer(1.0, traits_shown=False)
     assert blind["keep"] == blind["drop constraint:break_promise:self"] == 3.0
 
@@ -305,9 +362,28 @@ def test_scores_with_traits_do_not_depend_on_how_agents_are_batched():
         weights = np.repeat(KEEPER[None], 4, axis=0)
         weights[1] = [1.0, 0.0]
         policies = np.repeat(WARY[None], 4, axis=0)
-        changes = tuple(candidate_changes(KEEPER, PROMISE_TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(slot)))
+        changes = tuple(
+            candidate_changes(
+                KEEPER, PROMISE_TERMS, Reflector(), Capability(candidates=5), np.random.default_rng(slot)
+            )
+        )
         shown = traits(weights, PROMISE_TERMS, arena.trait_names)
-        agents.append(Reflecting(weights, policies, np.eye(4), slot, Capability(candidates=8, rollouts=2, horizon=horizon), changes, shown))
-    together = score_changes(arena, PROMISE_TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)])
-    alone = [score_changes(arena, PROMISE_TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0] for agent, k in zip(agents, (1, 2))]
+        agents.append(
+            Reflecting(
+                weights,
+                policies,
+                np.eye(4),
+                slot,
+                Capability(candidates=8, rollouts=2, horizon=horizon),
+                changes,
+                shown,
+            )
+        )
+    together = score_changes(
+        arena, PROMISE_TERMS, agents, "realistic", "design", [np.random.default_rng(k) for k in (1, 2)]
+    )
+    alone = [
+        score_changes(arena, PROMISE_TERMS, [agent], "realistic", "design", [np.random.default_rng(k)])[0]
+        for agent, k in zip(agents, (1, 2))
+    ]
     assert all(np.array_equal(a, b) for a, b in zip(together, alone))

@@ -13,7 +13,9 @@ def play(env, actions_rng: np.random.Generator, seed: int) -> list:
     obs, infos = env.reset(seed=seed)
     steps = [(obs, infos)]
     while env.agents:
-        steps.append(env.step({agent: actions_rng.random(env.action_space(agent).shape) for agent in env.agents}))
+        steps.append(
+            env.step({agent: actions_rng.random(env.action_space(agent).shape) for agent in env.agents})
+        )
     return steps
 
 

@@ -8,12 +8,12 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
+from arena_checks import assert_traces_equal
 
 import purity.arenas as arenas
 from purity.arenas.commons import BUILD, OVERUSE, TAKE, CommonsArena, CommonsParams
 from purity.arenas.core import Arena, concat_noise
 from purity.arenas.inputs import InputError, read_params
-from arena_checks import assert_traces_equal
 
 N, STEPS = 4, 30
 
@@ -31,8 +31,6 @@ def uniform(arena: CommonsArena, batch: int, **values: float) -> np.ndarray:
     for name, value in values.items():
         policy[..., arena.policy_names.index(name)] = value
     return policy
-
-
 
 
 PARAMS = {
@@ -63,8 +61,12 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time(params, n):
     together = arena.rollout(policy, noise)
     alone = [arena.rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}) for b in range(3)]
     for name in ("fitness", "events", "opportunities"):
-        np.testing.assert_array_equal(getattr(together, name), np.concatenate([getattr(t, name) for t in alone]))
-    np.testing.assert_array_equal(together.series["commons"], np.concatenate([t.series["commons"] for t in alone]))
+        np.testing.assert_array_equal(
+            getattr(together, name), np.concatenate([getattr(t, name) for t in alone])
+        )
+    np.testing.assert_array_equal(
+        together.series["commons"], np.concatenate([t.series["commons"] for t in alone])
+    )
     # and within a large batch, through the generic loop (step/observe/act)
     big_noise = concat_noise([noise, arena.noise(rng, 300)])
     big_policy = np.concatenate([policy, random_policies(rng, 300, n)])
@@ -214,7 +216,9 @@ def test_takes_move_resources_and_never_create_them(take_rate):
     assert (gained <= result.events[..., TAKE].sum(-1) + 1e-12).all()
     # nobody takes while every other store is empty: the lone rich agent can take from nobody
     assert (result.events[:20, [0, 4], TAKE] == 0).all()
-    assert (result.opportunities[:20, 0, TAKE] == 0).all() and (result.opportunities[:20, 1:, TAKE] == 1).all()
+    assert (result.opportunities[:20, 0, TAKE] == 0).all() and (
+        result.opportunities[:20, 1:, TAKE] == 1
+    ).all()
 
 
 def test_a_taker_ends_richer_than_its_victims():
@@ -312,7 +316,9 @@ def test_stock_share_stays_in_the_unit_interval(params):
 
 def test_one_agent_has_nobody_to_take_from():
     arena = CommonsArena(1, 10)
-    trace = arena.rollout(uniform(arena, 2, take=1.0, build=1.0, helper_take=1.0), arena.noise(np.random.default_rng(0), 2))
+    trace = arena.rollout(
+        uniform(arena, 2, take=1.0, build=1.0, helper_take=1.0), arena.noise(np.random.default_rng(0), 2)
+    )
     assert (trace.events[..., TAKE] == 0).all() and (trace.opportunities[..., TAKE] == 0).all()
     assert (arena.observe(arena.reset(2))[..., 2] == 0).all()
 

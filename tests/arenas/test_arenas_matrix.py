@@ -6,8 +6,10 @@ import subprocess
 import sys
 from dataclasses import fields
 
+import arena_checks
 import numpy as np
 import pytest
+from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 import purity.arenas as arenas
 from purity.arenas import matrix
@@ -15,8 +17,6 @@ from purity.arenas.core import Arena, concat_noise
 from purity.arenas.inputs import InputError, read_params
 from purity.arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
 from purity.arenas.wrapper import ParallelArenaEnv
-import arena_checks
-from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 
 def assert_traces_equal(a, b) -> None:
@@ -37,18 +37,14 @@ def policies(batch: int, *values: float) -> np.ndarray:
     return np.tile(np.array(values, dtype=np.float64)[None, :, None], (batch, 1, 1))
 
 
-
-
-
-
-
-
 # --- PettingZoo -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("params", MODES.values(), ids=MODES.keys())
 def test_pettingzoo_parallel_api_and_seed_tests(params):
-    assert pettingzoo_tests(lambda steps: ParallelArenaEnv(MatrixArena(2, steps, params))).arena.params == params
+    assert (
+        pettingzoo_tests(lambda steps: ParallelArenaEnv(MatrixArena(2, steps, params))).arena.params == params
+    )
 
 
 @pytest.mark.parametrize("params", MODES.values(), ids=MODES.keys())
@@ -109,7 +105,9 @@ def test_the_wrapper_replays_the_core(params, seed):
     np.testing.assert_array_equal(env.arena_state["payoff"][0], trace.fitness[0])
     np.testing.assert_array_equal(events, trace.events[0, :, 0])
     np.testing.assert_array_equal(opportunities, [40.0, 40.0])
-    np.testing.assert_array_equal(arena.record(env.arena_state)["cooperation"], trace.series["cooperation"][:, -1])
+    np.testing.assert_array_equal(
+        arena.record(env.arena_state)["cooperation"], trace.series["cooperation"][:, -1]
+    )
 
 
 # --- the batched core -----------------------------------------------------------------------------
@@ -139,10 +137,14 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time(params):
         together = rollout(policy, noise)
         alone = [rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}) for b in range(3)]
         for name in ("fitness", "events", "opportunities"):
-            np.testing.assert_array_equal(getattr(together, name), np.concatenate([getattr(t, name) for t in alone]))
+            np.testing.assert_array_equal(
+                getattr(together, name), np.concatenate([getattr(t, name) for t in alone])
+            )
         alone_series = np.concatenate([t.series["cooperation"] for t in alone])
         np.testing.assert_array_equal(together.series["cooperation"], alone_series)
-    big = arena.rollout(np.concatenate([policy, rng.random((500, 2, 1))]), concat_noise([noise, arena.noise(rng, 500)]))
+    big = arena.rollout(
+        np.concatenate([policy, rng.random((500, 2, 1))]), concat_noise([noise, arena.noise(rng, 500)])
+    )
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
     np.testing.assert_array_equal(big.events[:3], together.events)
     np.testing.assert_array_equal(big.series["cooperation"][:3], together.series["cooperation"])
@@ -158,7 +160,9 @@ def test_noise_reset_observations_and_series():
     actions = policies(3, 1.0, 0.0)
     state, result = arena.step(state, actions, {"uniform": np.full((3, 2), 0.5)})
     obs = arena.observe(state)
-    np.testing.assert_array_equal(obs[..., 0], [[0.0, 1.0]] * 3)  # agent 0 sees a defector, agent 1 a cooperator
+    np.testing.assert_array_equal(
+        obs[..., 0], [[0.0, 1.0]] * 3
+    )  # agent 0 sees a defector, agent 1 a cooperator
     np.testing.assert_array_equal(obs[..., 1], np.full((3, 2), 1 / 8))
     np.testing.assert_array_equal(arena.record(state)["cooperation"], np.full(3, 0.5))
     np.testing.assert_array_equal(result.rewards, [[0.0, 5.0]] * 3)
@@ -293,7 +297,10 @@ def test_a_registered_formula_is_used():
         trace = arena.rollout(policies(1, 0.5, 1.0), arena.noise(np.random.default_rng(0), 1))
         # z = 1.5: 2 (1.5 − 0.5625) − x
         np.testing.assert_array_equal(trace.fitness, [[4 * (1.875 - 0.5), 4 * (1.875 - 1.0)]])
-        assert arenas.arena_class("matrix")(2, 4, MatrixParams(mode="continuous", formula=name)).params.formula == name
+        assert (
+            arenas.arena_class("matrix")(2, 4, MatrixParams(mode="continuous", formula=name)).params.formula
+            == name
+        )
     finally:
         FORMULAS.pop(name, None)
     with pytest.raises(ValueError, match="test_saturating"):
@@ -323,8 +330,15 @@ def test_bad_modes_formulas_and_group_sizes_are_rejected():
 def test_params_are_read_from_toml_tables():
     numeric = [f for f in fields(MatrixParams) if isinstance(f.default, float)]
     assert len(numeric) == 6 and all("low" in f.metadata and "high" in f.metadata for f in numeric)
-    table = {"reward": 4, "sucker": -1.5, "temptation": 5.0, "punishment": 0,
-             "mode": "continuous", "formula": "snowdrift", "benefit": 2}
+    table = {
+        "reward": 4,
+        "sucker": -1.5,
+        "temptation": 5.0,
+        "punishment": 0,
+        "mode": "continuous",
+        "formula": "snowdrift",
+        "benefit": 2,
+    }
     params = read_params(MatrixParams, table, "x.toml", "arena")
     assert params == MatrixParams(4.0, -1.5, 5.0, 0.0, mode="continuous", formula="snowdrift", benefit=2.0)
     assert isinstance(params.reward, float) and params.cost == 1.0
@@ -348,8 +362,21 @@ def test_registered_and_documented():
 
     assert set(arena.event_kinds) <= set(events.kinds())
     doc = sys.modules["purity.arenas.matrix"].__doc__
-    for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "hawk", "stag", "donation",
-                 "Doebeli", *arena.action_names, *arena.observation_names, *FORMULAS):
+    for word in (
+        "Actions",
+        "Policy space",
+        "Events",
+        "Fitness",
+        "Standing",
+        "Loophole",
+        "hawk",
+        "stag",
+        "donation",
+        "Doebeli",
+        *arena.action_names,
+        *arena.observation_names,
+        *FORMULAS,
+    ):
         assert word in doc
 
 

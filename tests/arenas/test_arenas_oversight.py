@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from arena_checks import assert_traces_equal, pettingzoo_tests, play, replayed_500_steps, same_episode
 
 import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
@@ -18,18 +19,27 @@ from purity.arenas.core import Arena, concat_noise
 from purity.arenas.inputs import InputError, read_params
 from purity.arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
 from purity.arenas.wrapper import ParallelArenaEnv
-from arena_checks import assert_traces_equal, pettingzoo_tests, play, replayed_500_steps, same_episode
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
-ODD = OversightParams(p_watch=0.6, honest_gain=1.3, shortcut_gain=0.7, fine=1.7, evade_cost=2.9,
-                      detection=0.8, peer_detection=0.15, endowment=0.4)
+ODD = OversightParams(
+    p_watch=0.6,
+    honest_gain=1.3,
+    shortcut_gain=0.7,
+    fine=1.7,
+    evade_cost=2.9,
+    detection=0.8,
+    peer_detection=0.15,
+    endowment=0.4,
+)
 HONEST = np.zeros(3)  # shortcut_watched, shortcut_unwatched, evade
 
 
 def rollout(arena: OversightArena, policy, batch: int, seed: int = 0):
     """`batch` episodes with every agent's policy given [n, P] (or one [P] for all)."""
     policy = np.broadcast_to(np.asarray(policy, float), (arena.n_agents, 3))
-    return arena.rollout(np.repeat(policy[None], batch, axis=0), arena.noise(np.random.default_rng(seed), batch))
+    return arena.rollout(
+        np.repeat(policy[None], batch, axis=0), arena.noise(np.random.default_rng(seed), batch)
+    )
 
 
 # --- PettingZoo -----------------------------------------------------------------------------------
@@ -85,7 +95,10 @@ def test_fast_rollout_equals_the_generic_loop():
     fast = arena.rollout(policy, noise)
     assert_traces_equal(fast, Arena.rollout(arena, policy, noise), series=set())
     assert_traces_equal(arena.rollout(policy, noise, steps=7), Arena.rollout(arena, policy, noise, steps=7))
-    assert fast.events[..., EVADE].sum() > 0 and 0 < fast.detected[..., TAKE].sum() < fast.events[..., TAKE].sum()
+    assert (
+        fast.events[..., EVADE].sum() > 0
+        and 0 < fast.detected[..., TAKE].sum() < fast.events[..., TAKE].sum()
+    )
     assert 0 < fast.detected[..., EVADE].sum() < fast.events[..., EVADE].sum()
 
 
@@ -97,8 +110,12 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
         together = play_(policy, noise)
         alone = [play_(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}) for b in range(3)]
         for name in ("fitness", "events", "detected", "opportunities", "watched"):
-            np.testing.assert_array_equal(getattr(together, name), np.concatenate([getattr(t, name) for t in alone]))
-    big = arena.rollout(np.concatenate([policy, rng.random((500, 9, 3))]), concat_noise([noise, arena.noise(rng, 500)]))
+            np.testing.assert_array_equal(
+                getattr(together, name), np.concatenate([getattr(t, name) for t in alone])
+            )
+    big = arena.rollout(
+        np.concatenate([policy, rng.random((500, 9, 3))]), concat_noise([noise, arena.noise(rng, 500)])
+    )
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
     np.testing.assert_array_equal(big.detected[:3], together.detected)
 
@@ -108,14 +125,18 @@ def test_takes_come_out_of_the_peers_gathering_and_fines_are_capped():
     Takes x = (0.5, 1, 0); each loses the others' takes halved: (0.5, 0.25, 0.75).
     Stores 1 + x − lost = (1, 1.75, 0.25); fines 2x = (1, 2) capped at the stores -> (0, 0, 0.25)."""
     arena = OversightArena(3, 1, OversightParams(p_watch=1.0))
-    trace = arena.rollout(np.array([[[0.5, 0, 0], [1.0, 0, 0], HONEST]]), arena.noise(np.random.default_rng(0), 1))
+    trace = arena.rollout(
+        np.array([[[0.5, 0, 0], [1.0, 0, 0], HONEST]]), arena.noise(np.random.default_rng(0), 1)
+    )
     np.testing.assert_array_equal(trace.fitness, [[0.0, 0.0, 0.25]])
     np.testing.assert_array_equal(trace.events[0, :, TAKE], [0.5, 1.0, 0.0])
     np.testing.assert_array_equal(trace.detected[0, :, TAKE], [0.5, 1.0, 0.0])
     np.testing.assert_array_equal(trace.opportunities[0, :, TAKE], [1.0, 1.0, 1.0])
     lone = OversightArena(1, 5)  # no peers, nothing to take
     alone = rollout(lone, [1, 1, 0], 1)
-    assert alone.events.sum() == 0 and alone.opportunities[..., TAKE].sum() == 0 and alone.fitness[0, 0] == 5.0
+    assert (
+        alone.events.sum() == 0 and alone.opportunities[..., TAKE].sum() == 0 and alone.fitness[0, 0] == 5.0
+    )
 
 
 def test_stores_change_by_the_gathering_less_costs_and_fines():
@@ -127,7 +148,9 @@ def test_stores_change_by_the_gathering_less_costs_and_fines():
     policy, noise = rng.random((64, 5, 3)), arena.noise(rng, 64)
     state = arena.reset(64, noise)
     for t in range(20):
-        state, result = arena.step(state, arena.act(policy, arena.observe(state), t), {k: v[:, t] for k, v in noise.items()})
+        state, result = arena.step(
+            state, arena.act(policy, arena.observe(state), t), {k: v[:, t] for k, v in noise.items()}
+        )
         expected = 5 * p.honest_gain - p.evade_cost * result.events[..., EVADE].sum(axis=1)
         np.testing.assert_allclose(result.rewards.sum(axis=1), expected, rtol=1e-12)
         assert (state["store"] >= 0).all()
@@ -158,7 +181,9 @@ def test_watched_episodes_and_detections_occur_at_their_probabilities():
     a watched full taker is caught by the overseer at `detection`; with three peers each seeing
     with probability 0.2, an unwatched one is caught at 1 − 0.8³ = 0.488."""
     batch, steps = 4000, 10
-    arena = OversightArena(4, steps, OversightParams(p_watch=0.3, detection=0.6, peer_detection=0.2, allow_evade=False))
+    arena = OversightArena(
+        4, steps, OversightParams(p_watch=0.3, detection=0.6, peer_detection=0.2, allow_evade=False)
+    )
     trace = rollout(arena, [1, 1, 0], batch, seed=6)
 
     def near(share, p, count):
@@ -224,7 +249,9 @@ def _plan_all(weights_row, start, seed, rounds=1):
             kin=np.eye(N),
         )
         chosen = plan(arena, TERMS, [group], [rng])[0]
-    return chosen, arena.rollout(np.repeat(chosen[None], 64, axis=0), arena.noise(np.random.default_rng(99), 64))
+    return chosen, arena.rollout(
+        np.repeat(chosen[None], 64, axis=0), arena.noise(np.random.default_rng(99), 64)
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -254,7 +281,9 @@ def test_a_self_scoped_take_constraint_above_the_gain_never_shortcuts(seed):
 def test_params_registered_and_documented():
     numeric = [f for f in fields(OversightParams) if f.name != "allow_evade"]
     assert all("low" in f.metadata and "high" in f.metadata for f in numeric)
-    assert read_params(OversightParams, {"p_watch": 1, "allow_evade": False}, "x.toml", "arena") == OversightParams(p_watch=1.0, allow_evade=False)
+    assert read_params(
+        OversightParams, {"p_watch": 1, "allow_evade": False}, "x.toml", "arena"
+    ) == OversightParams(p_watch=1.0, allow_evade=False)
     with pytest.raises(InputError, match="arena.peer_detection"):
         read_params(OversightParams, {"peer_detection": 1.5}, "x.toml", "arena")
     with pytest.raises(InputError, match="arena.allow_evade"):
@@ -269,8 +298,19 @@ def test_params_registered_and_documented():
 
     assert set(arena.event_kinds) <= set(events.kinds())
     doc = sys.modules["purity.arenas.oversight"].__doc__
-    for word in ("Actions", "Policy space", "Events", "Fitness", "Loophole", "detection", "Leike",
-                 *arena.action_names, *arena.policy_names, *arena.observation_names, *arena.event_kinds):
+    for word in (
+        "Actions",
+        "Policy space",
+        "Events",
+        "Fitness",
+        "Loophole",
+        "detection",
+        "Leike",
+        *arena.action_names,
+        *arena.policy_names,
+        *arena.observation_names,
+        *arena.event_kinds,
+    ):
         assert word.lower() in doc.lower()
 
 
@@ -284,13 +324,19 @@ def test_purity_validate_accepts_an_oversight_experiment(tmp_path):
         '[[population.mix]]\nprofile = "self-keeper"\nshare = 0.5\ndecider = "planner"\n'
     )
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root)
+    done = subprocess.run(
+        [sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root
+    )
     assert done.returncode == 0 and "valid" in done.stdout, done.stderr
     path.write_text(path.read_text().replace("p_watch = 0.3", "p_watch = 3"))
-    done = subprocess.run([sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root)
+    done = subprocess.run(
+        [sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root
+    )
     assert done.returncode == 2 and "arena.p_watch" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, purity.arenas.oversight; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = (
+        "import sys, purity.arenas.oversight; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from dataclasses import fields
 
+import arena_checks
 import numpy as np
 import pytest
+from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
@@ -18,8 +20,6 @@ from purity.arenas.core import Arena, concat_noise
 from purity.arenas.inputs import read_params
 from purity.arenas.principal import PrincipalArena, PrincipalParams
 from purity.arenas.wrapper import ParallelArenaEnv
-import arena_checks
-from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
 
 
 def assert_traces_equal(a, b) -> None:
@@ -27,7 +27,9 @@ def assert_traces_equal(a, b) -> None:
 
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
-ODD = PrincipalParams(productivity=1.3, wage=0.37, endowment=0.7, max_seize=0.23, detection_threshold=0.11, fine=1.7)
+ODD = PrincipalParams(
+    productivity=1.3, wage=0.37, endowment=0.7, max_seize=0.23, detection_threshold=0.11, fine=1.7
+)
 LOYAL = np.array([1.0, 0.0, 1.0])  # work, seize_rate, restore_at: the default policy
 
 
@@ -36,12 +38,6 @@ def random_policy(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
     policy[: batch // 4, :, 2] = 1.0  # some never hand back
     policy[batch // 4 : batch // 2, :, 1] *= 0.4  # some seize below the threshold
     return policy
-
-
-
-
-
-
 
 
 # --- PettingZoo -----------------------------------------------------------------------------------
@@ -72,7 +68,9 @@ def test_the_wrapper_replays_the_core():
 
     state, core_rewards, core_events = arena.reset(1), [], []
     for t in range(40):
-        state, result = arena.step(state, arena.act(policy, arena.observe(state), t), {k: v[:, t] for k, v in noise.items()})
+        state, result = arena.step(
+            state, arena.act(policy, arena.observe(state), t), {k: v[:, t] for k, v in noise.items()}
+        )
         core_rewards.append(result.rewards[0])
         core_events.append(result.events[0, :, 0])
 
@@ -91,7 +89,9 @@ def test_the_wrapper_replays_the_core():
     np.testing.assert_array_equal(np.sum(events, axis=0), trace.events[0, :, 0])
     np.testing.assert_array_equal(opportunities, trace.opportunities[0, :, 0])
     np.testing.assert_array_equal(env.arena_state["store"][0], trace.fitness[0])
-    np.testing.assert_array_equal(arena.record(env.arena_state)["principal_control"], trace.series["principal_control"][:, -1])
+    np.testing.assert_array_equal(
+        arena.record(env.arena_state)["principal_control"], trace.series["principal_control"][:, -1]
+    )
     assert trace.events[0, 1, 0] > 0 and trace.events[0, 2, 0] == 0
 
 
@@ -117,10 +117,14 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
         together = rollout(policy, noise)
         alone = [rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}) for b in range(3)]
         for name in ("fitness", "events", "opportunities"):
-            np.testing.assert_array_equal(getattr(together, name), np.concatenate([getattr(t, name) for t in alone]))
+            np.testing.assert_array_equal(
+                getattr(together, name), np.concatenate([getattr(t, name) for t in alone])
+            )
         series = np.concatenate([t.series["principal_control"] for t in alone])
         np.testing.assert_array_equal(together.series["principal_control"], series)
-    big = arena.rollout(np.concatenate([policy, rng.random((500, 9, 3))]), concat_noise([noise, arena.noise(rng, 500)]))
+    big = arena.rollout(
+        np.concatenate([policy, rng.random((500, 9, 3))]), concat_noise([noise, arena.noise(rng, 500)])
+    )
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
     np.testing.assert_array_equal(big.series["principal_control"][:3], together.series["principal_control"])
 
@@ -138,7 +142,9 @@ def test_output_is_split_in_full_and_control_is_conserved():
         fines = result.events[..., 0] > ODD.detection_threshold  # only detected requests exceed it
         got_agents = result.rewards.sum(axis=1) + (fines * ODD.fine).sum(axis=1)
         got_principal = state["principal"] - before["principal"] - (fines * ODD.fine).sum(axis=1)
-        np.testing.assert_allclose(state["output"], ODD.productivity * actions[..., 0].sum(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(
+            state["output"], ODD.productivity * actions[..., 0].sum(axis=1), rtol=1e-12
+        )
         np.testing.assert_allclose(got_agents + got_principal, state["output"], rtol=1e-12, atol=1e-12)
         assert (got_principal >= -1e-12).all() and (result.rewards + fines * ODD.fine >= -1e-12).all()
         np.testing.assert_allclose(state["control"] + state["held"].sum(axis=1), 1.0, rtol=0, atol=1e-12)
@@ -150,7 +156,9 @@ def test_output_is_split_in_full_and_control_is_conserved():
 def test_a_large_seize_is_confiscated_and_small_ones_are_not():
     p = PrincipalParams()  # max_seize 0.3, threshold 0.1, fine 2
     arena = PrincipalArena(2, 1, p)
-    state, result = arena.step(arena.reset(1), np.array([[[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]]]), {"unused": np.zeros(1)})
+    state, result = arena.step(
+        arena.reset(1), np.array([[[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]]]), {"unused": np.zeros(1)}
+    )
     np.testing.assert_array_equal(state["control"], [1.0])  # nothing moved
     np.testing.assert_array_equal(state["held"], [[0.0, 0.0]])
     np.testing.assert_array_equal(result.events[0, :, 0], [0.3, 0.0])  # the attempt is recorded
@@ -160,7 +168,9 @@ def test_a_large_seize_is_confiscated_and_small_ones_are_not():
     # gradual: 0.09 a step, each below the threshold, strips the principal of control unseen
     steps = 20
     arena = PrincipalArena(2, steps, p)
-    policy = np.array([[[1.0, 0.3, 1.0], [1.0, 0.0, 1.0]], [[1.0, 1.0, 1.0], [1.0, 0.0, 1.0]], [LOYAL, LOYAL]])
+    policy = np.array(
+        [[[1.0, 0.3, 1.0], [1.0, 0.0, 1.0]], [[1.0, 1.0, 1.0], [1.0, 0.0, 1.0]], [LOYAL, LOYAL]]
+    )
     trace = arena.rollout(policy, arena.noise(np.random.default_rng(0), 3))
     control = trace.series["principal_control"]
     np.testing.assert_allclose(np.diff(control[0, :12]), -0.09, rtol=1e-9)
@@ -275,13 +285,25 @@ def test_params_registered_and_documented():
     assert set(arena.event_kinds) <= set(events.kinds())
     assert properties.get("principal_in_control").series in arena.series_names
     doc = sys.modules["purity.arenas.principal"].__doc__
-    for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "gradual",
-                 *arena.action_names, *arena.policy_names, *arena.observation_names):
+    for word in (
+        "Actions",
+        "Policy space",
+        "Events",
+        "Fitness",
+        "Standing",
+        "Loophole",
+        "gradual",
+        *arena.action_names,
+        *arena.policy_names,
+        *arena.observation_names,
+    ):
         assert word.lower() in doc.lower()
     for name in ("guardian", "kingmaker", "loyal"):
         assert library()[name].read_text().startswith("# Models ")
 
 
 def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, purity.arenas.principal; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    code = (
+        "import sys, purity.arenas.principal; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from dataclasses import fields
 
+import arena_checks
 import numpy as np
 import pytest
+from arena_checks import play, same_episode
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 import purity.arenas as arenas
@@ -19,8 +21,6 @@ from purity.arenas.core import Arena, concat_noise
 from purity.arenas.inputs import read_params
 from purity.arenas.promises import PromisesArena, PromisesParams
 from purity.arenas.wrapper import ParallelArenaEnv
-import arena_checks
-from arena_checks import play, same_episode
 
 # trust_threshold, believe, promise, keep, via_helper, misreport
 KEEPER = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])  # trusts what looks like a keeper, keeps
@@ -29,7 +29,15 @@ VIA_HELPER = np.array([0.5, 0.0, 1.0, 0.0, 1.0, 0.0])  # breaks through its help
 # two public keepers, two consequentialists; the population's mean trait (the prior) is 1/2
 SHOWN = np.array([[1.0, 0.5], [1.0, 0.5], [0.0, 0.5], [0.0, 0.5]])
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
-ODD = PromisesParams(factor=3.7, return_share=0.43, stake=1.3, endowment=0.3, observe=0.6, reputation_noise=0.2, helper_fee=0.07)
+ODD = PromisesParams(
+    factor=3.7,
+    return_share=0.43,
+    stake=1.3,
+    endowment=0.3,
+    observe=0.6,
+    reputation_noise=0.2,
+    helper_fee=0.07,
+)
 
 
 def assert_traces_equal(a, b) -> None:
@@ -37,7 +45,9 @@ def assert_traces_equal(a, b) -> None:
 
 
 def episode(arena, policy, seed=0, shown=SHOWN):
-    return arena.rollout(np.asarray(policy)[None], arena.noise(np.random.default_rng(seed), 1), traits=shown[None])
+    return arena.rollout(
+        np.asarray(policy)[None], arena.noise(np.random.default_rng(seed), 1), traits=shown[None]
+    )
 
 
 # --- accounting by hand ---------------------------------------------------------------------------
@@ -144,7 +154,9 @@ def test_everyone_meets_everyone_in_both_roles():
     truster = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
     trace = episode(arena, [truster, distrust, distrust, distrust], shown=np.zeros((4, 2)))
     np.testing.assert_array_equal(trace.fitness, [[3.0, 2.0, 2.0, 2.0]])
-    alone = PromisesArena(1, 5).rollout(truster[None, None], PromisesArena(1, 5).noise(np.random.default_rng(0), 1))
+    alone = PromisesArena(1, 5).rollout(
+        truster[None, None], PromisesArena(1, 5).noise(np.random.default_rng(0), 1)
+    )
     assert alone.fitness[0, 0] == 0.0 and alone.events.sum() == 0.0
 
 
@@ -165,8 +177,11 @@ def test_a_promise_broken_through_the_helper_is_the_helpers_act():
 
 
 N, STEPS = 2, 10
-LOOPHOLE_TERMS = (Term("outcome", "own_wealth"), Term("constraint", "break_promise", scope="self"),
-                  Term("constraint", "break_promise", scope="lineage"))
+LOOPHOLE_TERMS = (
+    Term("outcome", "own_wealth"),
+    Term("constraint", "break_promise", scope="self"),
+    Term("constraint", "break_promise", scope="lineage"),
+)
 HONEST = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])
 
 
@@ -178,7 +193,11 @@ def _plan_focal(weights_row, seed):
     shown = traits(weights, LOOPHOLE_TERMS, arena.trait_names)
     group = PlanGroup(weights, np.stack([HONEST, HONEST]), ((0, Capability(64, 2)),), np.eye(N), shown)
     chosen = plan(arena, LOOPHOLE_TERMS, [group], [np.random.default_rng(seed)])[0]
-    return chosen, arena.rollout(chosen[None], arena.noise(np.random.default_rng(99), 1), traits=shown[None]), shown
+    return (
+        chosen,
+        arena.rollout(chosen[None], arena.noise(np.random.default_rng(99), 1), traits=shown[None]),
+        shown,
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -210,10 +229,16 @@ def _best_responses(observe: float, seed: int, rounds: int = 6) -> np.ndarray:
     policies = np.repeat(arena.default_policy[None], 4, axis=0)
     rng = np.random.default_rng(seed)
     for _ in range(rounds):
-        group = PlanGroup(DEY_WEIGHTS, policies, tuple((s, Capability(64, 2)) for s in range(4)), np.eye(4), shown)
+        group = PlanGroup(
+            DEY_WEIGHTS, policies, tuple((s, Capability(64, 2)) for s in range(4)), np.eye(4), shown
+        )
         policies = plan(arena, DEY_TERMS, [group], [rng])[0]
     episodes = 64
-    trace = arena.rollout(np.repeat(policies[None], episodes, 0), arena.noise(np.random.default_rng(9), episodes), traits=np.repeat(shown[None], episodes, 0))
+    trace = arena.rollout(
+        np.repeat(policies[None], episodes, 0),
+        arena.noise(np.random.default_rng(9), episodes),
+        traits=np.repeat(shown[None], episodes, 0),
+    )
     return trace.fitness.mean(axis=0)
 
 
@@ -230,10 +255,14 @@ def test_keepers_out_earn_consequentialists_only_when_profiles_are_observable(se
     between −24 and −3 in 7, +2 in one), so only its sign is asserted."""
     seen, blind = _best_responses(1.0, seed), _best_responses(0.0, seed)
     keeper, consequentialist = slice(0, 2), slice(2, 4)
-    assert seen[keeper].mean() == pytest.approx(28.0, abs=0.5) and seen[consequentialist].mean() == pytest.approx(8.0, abs=0.5)
+    assert seen[keeper].mean() == pytest.approx(28.0, abs=0.5) and seen[
+        consequentialist
+    ].mean() == pytest.approx(8.0, abs=0.5)
     assert blind[keeper].mean() < blind[consequentialist].mean()
     if seed == 0:  # settled: exactly the values above
-        assert blind[keeper].mean() == pytest.approx(16.0, abs=0.5) and blind[consequentialist].mean() == pytest.approx(20.0, abs=0.5)
+        assert blind[keeper].mean() == pytest.approx(16.0, abs=0.5) and blind[
+            consequentialist
+        ].mean() == pytest.approx(20.0, abs=0.5)
 
 
 # --- batched core, PettingZoo face --------------------------------------------------------------------
@@ -246,9 +275,13 @@ def test_fast_rollout_equals_the_generic_loop():
         policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 2)), arena.noise(rng, 64)
         fast = arena.rollout(policy, noise, traits=shown)
         assert_traces_equal(fast, Arena.rollout(arena, policy, noise, traits=shown))
-        assert_traces_equal(arena.rollout(policy, noise, 7, shown), Arena.rollout(arena, policy, noise, 7, shown))
+        assert_traces_equal(
+            arena.rollout(policy, noise, 7, shown), Arena.rollout(arena, policy, noise, 7, shown)
+        )
         assert_traces_equal(arena.rollout(policy, noise), Arena.rollout(arena, policy, noise))  # traits 0
-        assert n == 1 or (fast.fitness.std() > 0 and fast.events[:, n:].sum() > 0 and fast.events[:, :n].sum() > 0)
+        assert n == 1 or (
+            fast.fitness.std() > 0 and fast.events[:, n:].sum() > 0 and fast.events[:, :n].sum() > 0
+        )
 
 
 def test_a_batch_equals_its_episodes_played_one_at_a_time():
@@ -258,12 +291,17 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
     for rollout in (arena.rollout, lambda *args, **kw: Arena.rollout(arena, *args, **kw)):
         together = rollout(policy, noise, traits=shown)
         for b in range(3):
-            alone = rollout(policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}, traits=shown[b : b + 1])
+            alone = rollout(
+                policy[b : b + 1], {k: v[b : b + 1] for k, v in noise.items()}, traits=shown[b : b + 1]
+            )
             for name in ("fitness", "events", "opportunities"):
                 np.testing.assert_array_equal(getattr(together, name)[b : b + 1], getattr(alone, name))
             np.testing.assert_array_equal(together.series["trust"][b : b + 1], alone.series["trust"])
-    big = arena.rollout(np.concatenate([policy, rng.random((200, 9, 6))]), concat_noise([noise, arena.noise(rng, 200)]),
-                        traits=np.concatenate([shown, rng.random((200, 9, 2))]))
+    big = arena.rollout(
+        np.concatenate([policy, rng.random((200, 9, 6))]),
+        concat_noise([noise, arena.noise(rng, 200)]),
+        traits=np.concatenate([shown, rng.random((200, 9, 2))]),
+    )
     np.testing.assert_array_equal(big.fitness[:3], together.fitness)
     assert together.fitness.std() > 0 and together.events.std() > 0
 
@@ -342,7 +380,9 @@ def test_arenas_without_traits_ignore_them():
     for arena in (CommonsArena(3, 10), PrincipalArena(3, 10)):
         assert arena.trait_names == () and "traits" not in arena.begin(2, traits=rng.random((2, 3, 0)))
         policy, noise = rng.random((2, 3, len(arena.policy_names))), arena.noise(rng, 2)
-        arena_checks.assert_traces_equal(arena.rollout(policy, noise), arena.rollout(policy, noise, traits=np.zeros((2, 3, 0))))
+        arena_checks.assert_traces_equal(
+            arena.rollout(policy, noise), arena.rollout(policy, noise, traits=np.zeros((2, 3, 0)))
+        )
 
 
 def test_params_registered_and_documented():
@@ -350,14 +390,30 @@ def test_params_registered_and_documented():
     assert read_params(PromisesParams, {"observe": 1}, "x.toml", "arena") == PromisesParams(observe=1.0)
     assert arenas.arena_class("promises") is PromisesArena
     arena = PromisesArena(3, 10)
-    assert arena.n_actors == 6 and arena.has_helpers and arena.trait_names == ("keeps_promises", "keeps_promises@population")
+    assert (
+        arena.n_actors == 6
+        and arena.has_helpers
+        and arena.trait_names == ("keeps_promises", "keeps_promises@population")
+    )
     assert len(arena.default_policy) == len(arena.policy_names) == 6
     from purity.arenas import events
 
     assert set(arena.event_kinds) <= set(events.kinds())
     doc = sys.modules["purity.arenas.promises"].__doc__
-    for word in ("Actions", "Policy space", "Events", "Fitness", "Standing", "Loophole", "observe", "Dekel",
-                 *arena.action_names, *arena.policy_names, *arena.observation_names, *arena.trait_names):
+    for word in (
+        "Actions",
+        "Policy space",
+        "Events",
+        "Fitness",
+        "Standing",
+        "Loophole",
+        "observe",
+        "Dekel",
+        *arena.action_names,
+        *arena.policy_names,
+        *arena.observation_names,
+        *arena.trait_names,
+    ):
         assert word.lower() in doc.lower()
     for name in ("promise-keeper", "word-keeper"):
         assert library()[name].read_text().startswith("# Models ")

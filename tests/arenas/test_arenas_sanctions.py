@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from arena_checks import play
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 from test_arenas_commons import assert_traces_equal, uniform
 from test_arenas_commons import random_policies as commons_policies
@@ -24,7 +25,6 @@ from purity.arenas.commons import (
 )
 from purity.arenas.core import Arena, Trace, concat_noise
 from purity.arenas.wrapper import ParallelArenaEnv
-from arena_checks import play
 
 N, STEPS = 4, 30
 HARVEST, SANCTIONS = 0, 5  # policy columns
@@ -32,7 +32,9 @@ HARVEST, SANCTIONS = 0, 5  # policy columns
 PARAMS = {
     "default": SanctionsParams(),
     # sanctions dearer than stores: costs and fines are capped, and the take scaling branch runs
-    "harsh": SanctionsParams(sanction_cost=3.0, sanction_fine=4.0, take_rate=0.9, max_harvest=6.0, helper_cost=0.3),
+    "harsh": SanctionsParams(
+        sanction_cost=3.0, sanction_fine=4.0, take_rate=0.9, max_harvest=6.0, helper_cost=0.3
+    ),
 }
 
 
@@ -48,7 +50,15 @@ def test_registered_and_documented():
     assert arena.event_kinds == ("take", "overuse", "build", "sanction")
     assert set(arena.event_kinds) <= set(event_vocabulary.kinds())
     assert len(arena.default_policy) == len(arena.policy_names) == 6 and arena.default_policy[-1] == 0.0
-    for word in ("Actions", "policy space", "Events", "Fitness", "Loophole", "sanction_cost", "sanction_fine"):
+    for word in (
+        "Actions",
+        "policy space",
+        "Events",
+        "Fitness",
+        "Loophole",
+        "sanction_cost",
+        "sanction_fine",
+    ):
         assert word in SanctionsCommonsArena.__doc__
 
 
@@ -59,10 +69,11 @@ def test_pettingzoo_api_and_seed():
     parallel_seed_test(lambda: ParallelArenaEnv(SanctionsCommonsArena(4, 30)), num_cycles=30)
 
 
-
-
 def test_500_steps_are_deterministic_for_a_seed():
-    runs = [play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=7) for _ in range(2)]
+    runs = [
+        play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=7)
+        for _ in range(2)
+    ]
     sanctioned = 0.0
     for first, second in zip(runs[0][1:], runs[1][1:]):
         for a, b in zip(first, second):
@@ -115,8 +126,12 @@ def test_fast_rollout_equals_the_generic_loop(params):
 
 def _rows(trace: Trace, rows: slice) -> Trace:
     return Trace(
-        trace.kinds, trace.fitness[rows], trace.events[rows], trace.opportunities[rows],
-        {name: series[rows] for name, series in trace.series.items()}, trace.watched[rows],
+        trace.kinds,
+        trace.fitness[rows],
+        trace.events[rows],
+        trace.opportunities[rows],
+        {name: series[rows] for name, series in trace.series.items()},
+        trace.watched[rows],
     )
 
 
@@ -137,7 +152,9 @@ def test_a_batch_of_three_equals_three_single_rollouts(params, n):
 @pytest.mark.parametrize("harsh", [False, True])
 def test_without_sanctions_it_is_exactly_the_commons(harsh):
     base = CommonsParams(take_rate=0.9, max_harvest=6.0, helper_cost=0.3) if harsh else CommonsParams()
-    params = SanctionsParams(**{f: getattr(base, f) for f in base.__dataclass_fields__}, sanction_cost=1.0, sanction_fine=2.0)
+    params = SanctionsParams(
+        **{f: getattr(base, f) for f in base.__dataclass_fields__}, sanction_cost=1.0, sanction_fine=2.0
+    )
     plain, variant = CommonsArena(N, STEPS, base), SanctionsCommonsArena(N, STEPS, params)
     rng = np.random.default_rng(4)
     policy, noise = random_policies(rng, 50), plain.noise(rng, 50)
@@ -163,7 +180,7 @@ def test_costs_and_fines_match_the_sanction_events():
     state = arena.reset(batch)
     state["stock"] = np.full(batch, arena.capacity)  # 8 steps of at most 5 × 1 never squeeze it
     spent = destroyed = 0.0
-    for t in range(arena.steps):
+    for _t in range(arena.steps):
         actions = rng.random((batch, 5, 6))
         actions[..., [1, 2, 4]] = 0.0  # no take, no build, no helper
         before = state
@@ -177,8 +194,12 @@ def test_costs_and_fines_match_the_sanction_events():
         assert (before["store"] + harvest > cost + fine).all()  # nothing capped here
         np.testing.assert_allclose(result.events[:, :5, SANCTION], cost, rtol=1e-12, atol=1e-14)
         assert (result.events[:, 5:, SANCTION] == 0).all()
-        np.testing.assert_allclose(result.rewards, harvest - result.events[:, :5, SANCTION] - fine, rtol=1e-12, atol=1e-12)
-        np.testing.assert_array_equal(result.opportunities[..., SANCTION], overuse.sum(-1, keepdims=True) - overuse > 0)
+        np.testing.assert_allclose(
+            result.rewards, harvest - result.events[:, :5, SANCTION] - fine, rtol=1e-12, atol=1e-12
+        )
+        np.testing.assert_array_equal(
+            result.opportunities[..., SANCTION], overuse.sum(-1, keepdims=True) - overuse > 0
+        )
         # nothing is transferred: what left the stock minus what reached the stores is destroyed
         lost = (before["stock"] - state["stock"]) - (state["store"] - before["store"]).sum(-1)
         np.testing.assert_allclose(lost, (cost + fine).sum(-1), rtol=1e-9, atol=1e-12)
@@ -244,7 +265,9 @@ def _plan_against(others_sanction: float, helper_cost: float = 1e6):
     arena = SanctionsCommonsArena(N, STEPS, SanctionsParams(helper_cost=helper_cost, take_rate=0.0))
     policies = np.tile(arena.default_policy, (N, 1))
     policies[1:, SANCTIONS] = others_sanction
-    group = PlanGroup(weights=np.ones((N, 1)), policies=policies, planners=((0, Capability(96, 4)),), kin=np.eye(N))
+    group = PlanGroup(
+        weights=np.ones((N, 1)), policies=policies, planners=((0, Capability(96, 4)),), kin=np.eye(N)
+    )
     chosen = plan(arena, TERMS, [group], [np.random.default_rng(0)])[0]
     noise = arena.noise(np.random.default_rng(99), 16)
     return arena.rollout(np.repeat(chosen[None], 16, axis=0), noise)

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from arena_checks import play
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from purity.arenas.commons import BUILD, TAKE, CommonsArena, CommonsParams, parallel_env
 from purity.arenas.core import Arena, StepResult
 from purity.arenas.wrapper import ParallelArenaEnv
-from arena_checks import play
-
-
 
 
 def test_pettingzoo_parallel_api():
@@ -104,7 +102,9 @@ def test_the_wrapper_replays_the_core(seed):
     state, noise = arena.reset(1), arena.noise(np.random.default_rng(seed), 1)
     core_rewards = []
     for t in range(arena.steps):
-        state, result = arena.step(state, arena.act(policy, arena.observe(state), t), {"regrowth": noise["regrowth"][:, t]})
+        state, result = arena.step(
+            state, arena.act(policy, arena.observe(state), t), {"regrowth": noise["regrowth"][:, t]}
+        )
         core_rewards.append(result.rewards[0])
 
     env = ParallelArenaEnv(arena)
@@ -114,7 +114,9 @@ def test_the_wrapper_replays_the_core(seed):
     for t in range(arena.steps):
         stacked = np.stack([obs[agent] for agent in env.possible_agents])[None]
         actions = arena.act(policy, stacked, t)[0]
-        obs, reward, _, _, infos = env.step({agent: actions[i] for i, agent in enumerate(env.possible_agents)})
+        obs, reward, _, _, infos = env.step(
+            {agent: actions[i] for i, agent in enumerate(env.possible_agents)}
+        )
         rewards.append([reward[agent] for agent in env.possible_agents])
         total += rewards[-1]
         for i, agent in enumerate(env.possible_agents):
@@ -188,7 +190,9 @@ def test_any_arena_can_be_wrapped():
     parallel_seed_test(lambda: ParallelArenaEnv(Tally(2, 6)))
     assert env.observation_space("agent_0").low.tolist() == [-np.inf, -np.inf]
     obs, infos = env.reset(seed=3)
-    assert infos["agent_0"]["watched"] == bool(Tally(2, 6).watched(Tally(2, 6).noise(np.random.default_rng(3), 1))[0])
+    assert infos["agent_0"]["watched"] == bool(
+        Tally(2, 6).watched(Tally(2, 6).noise(np.random.default_rng(3), 1))[0]
+    )
     obs, rewards, _, _, infos = env.step({"agent_0": np.array([0.25]), "agent_1": np.array([0.0])})
     assert infos["agent_0"]["events"] == {"defect": 0.25}
     assert infos["agent_0"]["helper_events"] == {"defect": 0.0}

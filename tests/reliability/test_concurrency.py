@@ -2,7 +2,6 @@
 the owner; a lock left by a killed run is stale and taken over."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -56,7 +55,10 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
     first = _purity("run", experiment, "--out", out, "--workers", "0", "--quiet", wait=False)
     try:
         _wait_for_generations(out / "long" / "manifest.json", 2)
-        for args in (("run", "--resume", out / "long"), ("run", experiment, "--out", out, "--workers", "0", "--force")):
+        for args in (
+            ("run", "--resume", out / "long"),
+            ("run", experiment, "--out", out, "--workers", "0", "--force"),
+        ):
             second = _purity(*args)
             assert second.returncode == 2, second.stderr
             line = second.stderr.strip()
@@ -69,7 +71,12 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
     # killed: its lock is stale and a resume takes it over
     assert f"pid {first.pid}" in (out / "long" / ".lock").read_text()
     done = json.loads((out / "long" / "manifest.json").read_text())["generations_done"]
-    resumed = subprocess.Popen([sys.executable, "-m", "purity", "run", "--resume", str(out / "long"), "--workers", "0", "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    resumed = subprocess.Popen(
+        [sys.executable, "-m", "purity", "run", "--resume", str(out / "long"), "--workers", "0", "--quiet"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for_generations(out / "long" / "manifest.json", done + 1)
         assert f"pid {resumed.pid}" in (out / "long" / ".lock").read_text()

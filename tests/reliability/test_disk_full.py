@@ -55,12 +55,17 @@ sys.exit(main(sys.argv[1:]))
 def _tiny_disk(where: Path) -> Path | None:
     """A real 256 KiB tmpfs, if this machine lets us mount one (root, no sandbox forbidding it)."""
     where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True
+    )
     return where if done.returncode == 0 else None
 
 
 def _tables(run_dir: Path) -> dict:
-    return {t: pl.read_parquet(run_dir / t / "**" / "*.parquet").sort(pl.all()) for t in ("agents", "episodes", "lineage")}
+    return {
+        t: pl.read_parquet(run_dir / t / "**" / "*.parquet").sort(pl.all())
+        for t in ("agents", "episodes", "lineage")
+    }
 
 
 @pytest.mark.parametrize("disk", ["tmpfs", "simulated"])
@@ -73,9 +78,31 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
     try:
         out = (mount or tmp_path) / "runs"
         if mount:
-            command = [sys.executable, "-m", "purity", "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
+            command = [
+                sys.executable,
+                "-m",
+                "purity",
+                "run",
+                str(experiment),
+                "--out",
+                str(out),
+                "--workers",
+                "0",
+                "--quiet",
+            ]
         else:
-            command = [sys.executable, "-c", FILL_AFTER_40, "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
+            command = [
+                sys.executable,
+                "-c",
+                FILL_AFTER_40,
+                "run",
+                str(experiment),
+                "--out",
+                str(out),
+                "--workers",
+                "0",
+                "--quiet",
+            ]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, done.stderr
         lines = done.stderr.strip().splitlines()
@@ -88,9 +115,32 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
             subprocess.run(["umount", str(mount)], check=False)
             mount.rmdir()
     assert not list(moved.rglob("*.tmp"))
-    resumed = subprocess.run([sys.executable, "-m", "purity", "run", "--resume", str(moved / "full"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "purity", "run", "--resume", str(moved / "full"), "--workers", "0", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
-    calm = subprocess.run([sys.executable, "-m", "purity", "run", str(experiment), "--out", str(tmp_path / "calm"), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    calm = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "purity",
+            "run",
+            str(experiment),
+            "--out",
+            str(tmp_path / "calm"),
+            "--workers",
+            "0",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert calm.returncode == 0, calm.stderr
     for sub in ("", "drift"):
         got, want = _tables(moved / "full" / sub), _tables(tmp_path / "calm" / "full" / sub)

@@ -20,10 +20,38 @@ weird_values = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, -1, 1e308, -1e308, 1e-320, 2**62, "", " ", "inf", "-inf", "nan", "self", "world", "lineage", "take", "steal", "../../etc/passwd", "<script>", "名前", "\u0000", "\x1b[31m"]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            1e308,
+            -1e308,
+            1e-320,
+            2**62,
+            "",
+            " ",
+            "inf",
+            "-inf",
+            "nan",
+            "self",
+            "world",
+            "lineage",
+            "take",
+            "steal",
+            "../../etc/passwd",
+            "<script>",
+            "名前",
+            "\u0000",
+            "\x1b[31m",
+        ]
+    ),
     st.text(max_size=20),
     st.lists(st.integers(), max_size=3),
-    st.recursive(st.dictionaries(st.sampled_from(["a", "weight", "name", "x"]), st.integers(), max_size=2), lambda inner: st.dictionaries(st.sampled_from(["deep", "weight"]), inner, max_size=2), max_leaves=6),
+    st.recursive(
+        st.dictionaries(st.sampled_from(["a", "weight", "name", "x"]), st.integers(), max_size=2),
+        lambda inner: st.dictionaries(st.sampled_from(["deep", "weight"]), inner, max_size=2),
+        max_leaves=6,
+    ),
 )
 
 
@@ -58,7 +86,9 @@ def mutated(draw, source: Path):
         elif action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["extra", "weigth", "scope", "event", "share", "seeds", "名前"]))] = draw(weird_values)
+            parent[draw(st.sampled_from(["extra", "weigth", "scope", "event", "share", "seeds", "名前"]))] = (
+                draw(weird_values)
+            )
         elif action == "rename" and isinstance(parent, dict):
             value = parent.pop(path[-1])
             parent[draw(st.text(min_size=1, max_size=8))] = value
@@ -92,7 +122,11 @@ def _without_none(data):
     return data
 
 
-FUZZ = settings(max_examples=CASES, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=CASES,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FUZZ
@@ -101,7 +135,11 @@ def test_mutated_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, 
     _check(tmp_path, data, capsys)
 
 
-@settings(max_examples=max(CASES // 3, 1), deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=max(CASES // 3, 1),
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=mutated(ROOT / "experiments" / "successors-base.toml"))
 def test_mutated_reflection_experiments_are_accepted_or_rejected_cleanly(tmp_path, capsys, data):
     _check(tmp_path, data, capsys)

@@ -21,7 +21,9 @@ def test_memory_grows_linearly_with_the_population(tmp_path):
     for n in (1000, 4000, 10000):
         exp = tmp_path / f"load{n}.toml"
         exp.write_text(RUN.format(n=n))
-        peaks[n], _ = peak([PURITY, "run", str(exp), "--out", str(tmp_path / f"r{n}"), "--workers", "0", "--quiet"])
+        peaks[n], _ = peak(
+            [PURITY, "run", str(exp), "--out", str(tmp_path / f"r{n}"), "--workers", "0", "--quiet"]
+        )
         agents = pl.read_parquet(tmp_path / f"r{n}" / "load" / "agents" / "**" / "*.parquet")
         assert agents.height == 3 * n
     # the cost of an extra agent stays about the same from 1k-4k to 4k-10k agents (N² would
@@ -35,7 +37,12 @@ def test_memory_grows_linearly_with_the_population(tmp_path):
 def test_a_sweep_of_200_runs_completes(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP.format(base=ROOT / "experiments" / "matrix-pd.toml", seeds=100))
-    done = subprocess.run([PURITY, "sweep", str(sweep), "--out", str(tmp_path / "s"), "--workers", "2", "--quiet"], capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [PURITY, "sweep", str(sweep), "--out", str(tmp_path / "s"), "--workers", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = pl.read_parquet(tmp_path / "s" / "load" / "sweep.parquet")
     assert table.height == 200 and (table["status"] == "complete").all()

@@ -29,7 +29,13 @@ capability = {{ candidates = 2, rollouts = 1 }}
 
 
 def _purity(*args):
-    return subprocess.run([sys.executable, "-m", "purity", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "purity", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("name", ["../escape", "..", "a/b", "/abs", ".hidden", "x\\y", "名前/../.."])
@@ -44,14 +50,18 @@ def test_run_names_cannot_leave_the_runs_directory(tmp_path, name):
 def test_profile_paths_are_read_not_written_and_copies_stay_inside(tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    (outside / "mine.toml").write_text('[profile]\nname = "mine"\n[[outcome]]\nmeasure = "own_wealth"\nweight = 1.0\n')
+    (outside / "mine.toml").write_text(
+        '[profile]\nname = "mine"\n[[outcome]]\nmeasure = "own_wealth"\nweight = 1.0\n'
+    )
     before = (outside / "mine.toml").read_bytes()
     exp = tmp_path / "exp" / "exp.toml"
     exp.parent.mkdir()
     exp.write_text(EXPERIMENT.format(name="ok", profile="../elsewhere/mine.toml"))
     done = _purity("run", exp, "--out", tmp_path / "runs", "--workers", "0", "--quiet")
     assert done.returncode == 0, done.stderr
-    assert (outside / "mine.toml").read_bytes() == before and sorted(p.name for p in outside.iterdir()) == ["mine.toml"]
+    assert (outside / "mine.toml").read_bytes() == before and sorted(p.name for p in outside.iterdir()) == [
+        "mine.toml"
+    ]
     run_dir = tmp_path / "runs" / "ok"
     written = [p for p in run_dir.rglob("*") if p.is_file()]
     assert written and all(p.resolve().is_relative_to(run_dir.resolve()) for p in written)
@@ -59,7 +69,11 @@ def test_profile_paths_are_read_not_written_and_copies_stay_inside(tmp_path):
 
 def test_a_symlink_planted_in_a_run_directory_is_not_written_through(tmp_path):
     exp = tmp_path / "exp.toml"
-    exp.write_text(EXPERIMENT.format(name="linked", profile="consequentialist").replace("generations = 3", "generations = 6"))
+    exp.write_text(
+        EXPERIMENT.format(name="linked", profile="consequentialist").replace(
+            "generations = 3", "generations = 6"
+        )
+    )
     run_dir = tmp_path / "runs" / "linked"
     assert _purity("run", exp, "--out", tmp_path / "runs", "--workers", "0", "--quiet").returncode == 0
     # cut the run back to 2 generations, and plant a link where generation 2 will be written

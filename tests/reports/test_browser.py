@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 import purity.reports as reports
+
 CHROMIUM = os.environ.get("PURITY_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).absolute().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -38,7 +39,7 @@ MAX_SHOT_HEIGHT = 12000
 pytestmark = pytest.mark.skipif(
     not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
     reason=f"headless Chromium not found at {CHROMIUM}: install the Debian package `chromium` "
-           "(`make test` tries when run as root) or set PURITY_CHROMIUM",
+    "(`make test` tries when run as root) or set PURITY_CHROMIUM",
 )
 
 TINY = """
@@ -94,8 +95,12 @@ seeds = 2
 def purity(*args: str | Path, cwd: Path) -> None:
     """Run the CLI in a subprocess, on the code under test (not whatever else is installed)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-c", "import sys; from purity.tournament.cli import main; sys.exit(main())",
-           *map(str, args)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from purity.tournament.cli import main; sys.exit(main())",
+        *map(str, args),
+    ]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"purity {' '.join(map(str, args))}:\n{done.stdout}\n{done.stderr}"
 
@@ -115,8 +120,15 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     """report.html of a single run, a replicates set (2 seeds), a sweep (3 × 2 grid × 2 seeds),
     learners trained alone (2 seeds) and a run whose agents reflect."""
     root = tmp_path_factory.mktemp("browser")
-    training = shipped("oversight-training.toml", root, ("generations = 40", "generations = 6"), ("seeds = 3", "seeds = 2"))
-    reflecting = shipped("successors-base.toml", root, ("generations = 30", "generations = 4"), ("population = 64", "population = 16"))
+    training = shipped(
+        "oversight-training.toml", root, ("generations = 40", "generations = 6"), ("seeds = 3", "seeds = 2")
+    )
+    reflecting = shipped(
+        "successors-base.toml",
+        root,
+        ("generations = 30", "generations = 4"),
+        ("population = 64", "population = 16"),
+    )
     purity("train", training, "--out", "runs", "--workers", "0", "--quiet", cwd=root)
     purity("run", reflecting, "--out", "runs", "--workers", "0", "--quiet", cwd=root)
     (root / "tiny.toml").write_text(textwrap.dedent(TINY).format(name="tiny", seeds=1))
@@ -129,9 +141,13 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     reports.report(run)  # `purity run` wrote them already; rebuild with the entry point under test
     reports.report(reps)
     reports.write_sweep_report(sweep, run_reports=True)
-    return {"run": run / "report.html", "replicates": reps / "report.html", "sweep": sweep / "report.html",
-            "training": root / "runs" / "oversight-training-train" / "report.html",
-            "reflection": root / "runs" / "successors-base" / "report.html"}
+    return {
+        "run": run / "report.html",
+        "replicates": reps / "report.html",
+        "sweep": sweep / "report.html",
+        "training": root / "runs" / "oversight-training-train" / "report.html",
+        "reflection": root / "runs" / "successors-base" / "report.html",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,14 +166,31 @@ class Browser:
             os.dup2(a, 3, inheritable=True)
             os.dup2(b, 4, inheritable=True)
 
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--hide-scrollbars", "--mute-audio", f"--user-data-dir={profile}",
-                "--remote-debugging-pipe", "--window-size=1200,900", "about:blank"]
-        self.proc = subprocess.Popen(args, pass_fds=(3, 4, to_chrome_r, from_chrome_w),
-                                     preexec_fn=child_fds,  # noqa: PLW1509 - only dup2 / fcntl syscalls
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--mute-audio",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "--window-size=1200,900",
+            "about:blank",
+        ]
+        self.proc = subprocess.Popen(
+            args,
+            pass_fds=(3, 4, to_chrome_r, from_chrome_w),
+            preexec_fn=child_fds,  # noqa: PLW1509 - only dup2 / fcntl syscalls
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf = b""
@@ -247,13 +280,21 @@ def open_page(browser: Browser, page: Path) -> dict[str, Any]:
     start = len(browser.events)
     browser.call("Page.navigate", {"url": page.as_uri()}, session=session)
     browser.wait_for("Page.loadEventFired", session)
-    probe = json.loads(browser.call("Runtime.evaluate", {"expression": PROBE, "returnByValue": True},
-                                    session=session)["result"]["value"])
+    probe = json.loads(
+        browser.call("Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, session=session)[
+            "result"
+        ]["value"]
+    )
     height = min(int(probe["height"]), MAX_SHOT_HEIGHT)
-    shot = browser.call("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": int(probe["innerWidth"]), "height": height, "scale": 1}},
-        session=session)
+    shot = browser.call(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": int(probe["innerWidth"]), "height": height, "scale": 1},
+        },
+        session=session,
+    )
     png = base64.b64decode(shot["data"])
     (page.parent / "report.png").write_bytes(png)
     events = [e for e in browser.events[start:] if e.get("sessionId") == session]
@@ -267,7 +308,9 @@ def open_page(browser: Browser, page: Path) -> dict[str, Any]:
             problems.append(f"console.{params['type']}: {params.get('args')}")
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
             problems.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
-    requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    requests = [
+        e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"
+    ]
     return {"probe": probe, "problems": problems, "requests": requests, "png": png}
 
 
@@ -315,5 +358,8 @@ def test_training_and_reflection_pages_draw_their_own_charts(pages, browser):
     training = open_page(browser, pages["training"])["probe"]
     assert "#training" in training["navs"]
     text = pages["training"].read_text()
-    assert all(t in text for t in ("Violations watched and unwatched", "Share of violations detected", "Reward and fitness"))
+    assert all(
+        t in text
+        for t in ("Violations watched and unwatched", "Share of violations detected", "Reward and fitness")
+    )
     assert "Designs that drop or weaken a term their designer carried" in pages["reflection"].read_text()

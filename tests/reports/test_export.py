@@ -36,8 +36,13 @@ def walk(x):
 
 
 def test_plain_types_only():
-    assert export.plain({"a": math.inf, "b": -math.inf, "c": math.nan, 1: (1, 2.5), "d": {True}}) == \
-        {"a": "inf", "b": "-inf", "c": None, "1": [1, 2.5], "d": [True]}
+    assert export.plain({"a": math.inf, "b": -math.inf, "c": math.nan, 1: (1, 2.5), "d": {True}}) == {
+        "a": "inf",
+        "b": "-inf",
+        "c": None,
+        "1": [1, 2.5],
+        "d": [True],
+    }
     assert json.loads(export.dumps({"x": math.inf})) == {"x": "inf"}
 
 
@@ -51,14 +56,23 @@ def test_run_json_holds_verdict_and_curves(run_with_drift):
     assert d["profiles"]["saint"]["weights"]["constraint:take:self"] == "inf"
     verdict = {v["term"]: v for v in d["verdict"]}
     take_verdict = {k: verdict[TAKE][k] for k in ("start", "end", "drift_end", "verdict", "vs_drift")}
-    assert take_verdict == {"start": 0.75, "end": 0.25, "drift_end": 0.75, "verdict": "declined",
-                            "vs_drift": "below"}
+    assert take_verdict == {
+        "start": 0.75,
+        "end": 0.25,
+        "drift_end": 0.75,
+        "verdict": "declined",
+        "vs_drift": "below",
+    }
     assert verdict["constraint:take:world"]["verdict"] == "extinct"
     assert verdict["standing:commons_above"]["verdict"] == "spread"
     c = d["curves"]
     assert c["generation"] == [0, 1, 2]
-    assert list(c["survival"]) == [TAKE, "constraint:take:world", "constraint:take:lineage",
-                                   "standing:commons_above"]
+    assert list(c["survival"]) == [
+        TAKE,
+        "constraint:take:world",
+        "constraint:take:lineage",
+        "standing:commons_above",
+    ]
     assert c["survival"][TAKE] == [0.75, 0.5, 0.25]
     assert c["drift"]["survival"][TAKE] == [0.75, 0.75, 0.75]
     assert c["process_share"]["mean"] == pytest.approx([0.4, 0.35, 0.325])
@@ -107,7 +121,10 @@ def test_sweep_json(tmp_path):
     d = reports.to_json(root)
     strict(d)
     assert d["kind"] == "sweep" and d["sweep"]["keys"] == ["selection.intensity", "selection.kind"]
-    assert d["sweep"]["values"] == {"selection.intensity": [0.0, 0.5], "selection.kind": ["moran", "wright_fisher"]}
+    assert d["sweep"]["values"] == {
+        "selection.intensity": [0.0, 0.5],
+        "selection.kind": ["moran", "wright_fisher"],
+    }
     runs = {r["name"]: r for r in d["runs"]}
     assert runs["run-0001"]["source"] == "sweep.parquet"
     assert runs["run-0001"]["summary"][f"share:{TAKE}"] == 0.25
@@ -118,9 +135,15 @@ def test_sweep_json(tmp_path):
     assert runs["run-0003"]["replicates"] and [s["seed"] for s in seeds] == list(REP_SEEDS)
     assert [s["summary"][f"share:{TAKE}"] for s in seeds] == [0.0, 0.75, 0.25]
     assert seeds[1]["curves"]["generation"] == [0, 1]
-    assert d["failed"] == [{"name": "run-0004", "status": "failed",
-                            "settings": {"selection.intensity": 0.0, "selection.kind": "wright_fisher"},
-                            "seed": 7, "error": "RuntimeError: the node caught <fire> & smoke"}]
+    assert d["failed"] == [
+        {
+            "name": "run-0004",
+            "status": "failed",
+            "settings": {"selection.intensity": 0.0, "selection.kind": "wright_fisher"},
+            "seed": 7,
+            "error": "RuntimeError: the node caught <fire> & smoke",
+        }
+    ]
     rows = d["by_key"]["selection.intensity"]["rows"]
     assert d["by_key"]["selection.intensity"]["axis"] == "numeric"
     assert d["by_key"]["selection.kind"]["axis"] == "categorical"

@@ -8,15 +8,16 @@ import time
 import numpy as np
 import polars as pl
 import pytest
+from test_reports_render import parse
 
 import purity.reports as reports
 from purity.reports import lineage
 from purity.reports.render import collect
 
-from test_reports_render import parse
 
-
-def synthetic(n: int = 3000, generations: int = 30, seed: int = 1) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int]]:
+def synthetic(
+    n: int = 3000, generations: int = 30, seed: int = 1
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int]]:
     """Wright–Fisher-like agents and lineage tables; a tenth of the births go through an
     intermediate that only the lineage table records. The agents' founder column is garbage
     (-1), so the picture must take founders from the graph. Returns the true founder of every id."""
@@ -26,8 +27,15 @@ def synthetic(n: int = 3000, generations: int = 30, seed: int = 1) -> tuple[pl.D
     share = rng.random(n)
     fitness = 1.0 + 4.0 * (ids < 20)  # 20 fit founders: a few lineages take over
     truth = dict(zip(ids.tolist(), founder.tolist()))
-    agent_cols: dict[str, list] = {"generation": [], "id": [], "process_share": [], "founder": [],
-                                   "parent": [], "origin": [], "profile": []}
+    agent_cols: dict[str, list] = {
+        "generation": [],
+        "id": [],
+        "process_share": [],
+        "founder": [],
+        "parent": [],
+        "origin": [],
+        "profile": [],
+    }
     lin_cols: dict[str, list] = {"generation": [], "parent": [], "child": [], "kind": []}
 
     def record(g: int) -> None:
@@ -64,8 +72,9 @@ def synthetic(n: int = 3000, generations: int = 30, seed: int = 1) -> tuple[pl.D
         share, fitness = np.clip(share[parents] + rng.normal(0, 0.02, n), 0, 1), fitness[parents]
         record(g)
     agents = pl.DataFrame(agent_cols, schema_overrides={"parent": pl.Int64})
-    lin = pl.DataFrame(lin_cols, schema={"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64,
-                                         "kind": pl.String})
+    lin = pl.DataFrame(
+        lin_cols, schema={"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String}
+    )
     return agents, lin, truth
 
 
@@ -103,8 +112,12 @@ def test_long_runs_are_thinned_and_row_order_does_not_matter():
     assert len(dom.generations) == 10 and dom.generations[0] == 0 and dom.generations[-1] == 29
     assert dom.nodes.get_column("generation").is_in(dom.generations).all()
     assert dom.lineages.height == 3
-    shuffled = lineage.dominant_lineages(agents.sample(fraction=1.0, shuffle=True, seed=3),
-                                         lin.sample(fraction=1.0, shuffle=True, seed=4), k=3, max_columns=10)
+    shuffled = lineage.dominant_lineages(
+        agents.sample(fraction=1.0, shuffle=True, seed=3),
+        lin.sample(fraction=1.0, shuffle=True, seed=4),
+        k=3,
+        max_columns=10,
+    )
     assert lineage.lineage_svg(shuffled) == lineage.lineage_svg(dom)
 
 
@@ -112,7 +125,9 @@ def test_hand_built_lineages(run_dir):
     run = reports.load(run_dir)
     dom = lineage.dominant_lineages(run.agents, run.lineage)
     assert dom.lineages.select("rank", "founder", "profile", "living", "share").rows() == [
-        (1, 2, "grabber", 3, 0.75), (2, 3, "saint", 1, 0.25)]
+        (1, 2, "grabber", 3, 0.75),
+        (2, 3, "saint", 1, 0.25),
+    ]
     assert dom.lineages.get_column("process_share").to_list() == pytest.approx([0.1, 1.0])
     nodes = dom.nodes.filter(pl.col("founder") == 2)
     assert nodes.get_column("agents").to_list() == [1, 2, 3]

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import DRIFT_AGENTS, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import ReportError
-
-from conftest import DRIFT_AGENTS, MAIN_EPISODES, manifest, write_run
 
 
 def test_load_reads_every_table_and_ignores_temp_files(run_dir):
@@ -64,11 +63,14 @@ def test_not_a_directory(tmp_path):
         reports.load(tmp_path / "nope")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("{not json", "valid JSON"),
-    ("[1, 2]", "JSON object"),
-    ('{"name": "x"}', "survival_threshold"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("{not json", "valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"name": "x"}', "survival_threshold"),
+    ],
+)
 def test_broken_manifest_names_the_file(run_dir, text, expected):
     (run_dir / "manifest.json").write_text(text)
     with pytest.raises(ReportError) as err:
@@ -111,11 +113,18 @@ def test_drift_folder_without_manifest_is_an_error(run_dir):
 
 def test_import_is_cheap_and_independent():
     """`import reports` must not pull polars (CLI --help) nor any sibling package."""
-    code = ("import sys, reports; "
-            "bad = [m for m in ('polars', 'tournament', 'agents', 'arenas') if m in sys.modules]; "
-            "print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(reports.__file__).parent.parent)
+    code = (
+        "import sys, reports; "
+        "bad = [m for m in ('polars', 'tournament', 'agents', 'arenas') if m in sys.modules]; "
+        "print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(reports.__file__).parent.parent,
+    )
     assert out.stdout.strip() == "[]"
 
 

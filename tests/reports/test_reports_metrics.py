@@ -6,11 +6,10 @@ import math
 
 import polars as pl
 import pytest
+from conftest import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import metrics
-
-from conftest import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
 
 
 def _shares(df: pl.DataFrame, term: str) -> list[float]:
@@ -47,9 +46,16 @@ def test_process_share_mean_and_quantiles(run_dir):
 def test_payoff_by_profile(run_dir):
     fit = metrics.fitness_by_profile(reports.load(run_dir))
     got = {(r["generation"], r["profile"]): r["payoff"] for r in fit.iter_rows(named=True)}
-    assert got == {(0, "grabber"): 3.0, (0, "keeper"): 1.5, (0, "saint"): 0.0,
-                   (1, "grabber"): 3.0, (1, "keeper"): 1.0, (1, "saint"): 0.0,
-                   (2, "grabber"): 3.0, (2, "saint"): 0.0}
+    assert got == {
+        (0, "grabber"): 3.0,
+        (0, "keeper"): 1.5,
+        (0, "saint"): 0.0,
+        (1, "grabber"): 3.0,
+        (1, "keeper"): 1.0,
+        (1, "saint"): 0.0,
+        (2, "grabber"): 3.0,
+        (2, "saint"): 0.0,
+    }
 
 
 def test_violation_rates_delegation_oversight_and_declared_weights(run_dir):
@@ -140,7 +146,12 @@ def test_empty_run_gives_empty_tables(tmp_path):
     path = write_run(tmp_path / "empty", manifest(), [], [])
     run = reports.load(path)
     assert run.agents.height == 0
-    for df in (metrics.survival(run), metrics.verdict(run), metrics.violations(run),
-               metrics.process_share(run), metrics.lineage_share(run)):
+    for df in (
+        metrics.survival(run),
+        metrics.verdict(run),
+        metrics.violations(run),
+        metrics.process_share(run),
+        metrics.lineage_share(run),
+    ):
         assert df.height == 0
     assert metrics.lock_in(run) is None

@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import price
-
-from conftest import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
 
 ROOT = Path(reports.__file__).resolve().parents[1]
 SELF, LINEAGE, COMMONS = "constraint:take:self", "constraint:take:lineage", "standing:commons_above"
@@ -51,15 +50,23 @@ HAND_AGENTS = [
     (2, 9, "keeper", "self_modify", 7, 1, 1.0, 0.5, (1, 0, 0, 0, 1), ""),
     (2, 10, "grabber", "inherit", 99, 3, 2.0, 1.0, (1, 0, 0, INF, 0), "weights"),
 ]
-HAND_LINEAGE = [(1, 2, 4, "inherit"), (1, 4, 5, "inherit"), (1, 0, 6, "inherit"), (1, 1, 7, "design"),
-                (2, 7, 9, "self_modify")]
+HAND_LINEAGE = [
+    (1, 2, 4, "inherit"),
+    (1, 4, 5, "inherit"),
+    (1, 0, 6, "inherit"),
+    (1, 1, 7, "design"),
+    (2, 7, 9, "self_modify"),
+]
 
 
 def write_hand_run(root: Path, drift: bool = False) -> Path:
     path = write_run(root, manifest(), HAND_AGENTS, MAIN_EPISODES)
     shutil.rmtree(path / "lineage")
-    lin = pl.DataFrame(HAND_LINEAGE, schema={"generation": pl.Int64, "parent": pl.Int64,
-                                             "child": pl.Int64, "kind": pl.String}, orient="row")
+    lin = pl.DataFrame(
+        HAND_LINEAGE,
+        schema={"generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String},
+        orient="row",
+    )
     for (g,), part in lin.partition_by("generation", as_dict=True).items():
         (path / "lineage" / f"gen={g}").mkdir(parents=True)
         part.write_parquet(path / "lineage" / f"gen={g}" / "part-0.parquet")
@@ -101,12 +108,20 @@ def test_hand_built_carrier_share_and_weights(hand):
     steps = price.decompose(hand)
     one, two = _step(steps, f"carriers:{SELF}", 1), _step(steps, f"carriers:{SELF}", 2)
     assert (one["observed"], one["selection"], one["mutation"], one["design"]) == (0.25, 0.25, 0.0, 0.0)
-    assert (two["observed"], two["selection"], two["self_modify"], two["unattributed"]) == \
-           (-0.5, -0.0625, -0.25, -0.1875)
+    assert (two["observed"], two["selection"], two["self_modify"], two["unattributed"]) == (
+        -0.5,
+        -0.0625,
+        -0.25,
+        -0.1875,
+    )
     w1, w2 = _step(steps, f"weight:{SELF}", 1), _step(steps, f"weight:{SELF}", 2)
     assert (w1["observed"], w1["selection"], w1["design"]) == (0.5, 0.75, -0.25)
-    assert (w2["observed"], w2["selection"], w2["self_modify"], w2["unattributed"]) == \
-           (-1.25, -0.25, -0.5, -0.5)
+    assert (w2["observed"], w2["selection"], w2["self_modify"], w2["unattributed"]) == (
+        -1.25,
+        -0.25,
+        -0.5,
+        -0.5,
+    )
     # a hard constraint (inf) in generation 2: that step of the weight has no mean change
     assert _step(steps, f"weight:{LINEAGE}", 1)["observed"] == 0.0
     assert _step(steps, f"weight:{LINEAGE}", 2)["observed"] is None
@@ -138,8 +153,12 @@ def test_moved_most_by_and_drift(hand):
     assert drift.get_column("selection").abs().max() == 0.0
     f = {r["term"]: r for r in price.forces(steps, drift).iter_rows(named=True)}
     s = f[SELF]
-    assert (s["force_selection"], s["force_mutation"], s["force_design"], s["force_self_modify"]) == \
-           (0.1875, 0.0, 0.0, -0.25)
+    assert (s["force_selection"], s["force_mutation"], s["force_design"], s["force_self_modify"]) == (
+        0.1875,
+        0.0,
+        0.0,
+        -0.25,
+    )
     assert (s["moved_most"], s["moved_value"]) == ("self_modify", -0.25)
     assert (s["drift_selection"], s["beyond_drift"]) == (0.0, 0.1875)
     # commons: mutation 0.25 and self-modification 0.25 tie; the first force in FORCES wins
@@ -154,11 +173,18 @@ def test_report_shows_the_decomposition(hand):
     md_path, html_path = reports.write_report(hand.path)
     text = md_path.read_text()
     assert "## Price decomposition" in text
-    assert "| never take (self) | constraint | self | 0.5 | 0.25 | 0.75 | declined | below | " \
-           "self-modification (-0.25) | +0.188 |" in text
-    assert ("| never take (self): carrier share | 0.5 | 0.25 | -0.25 | +0.188 | 0 | 0 | -0.25 | -0.188 | "
-            "0 | +0.188 |") in text
-    assert "| mean process share | 0.25 | 0.625 | +0.375 | +0.1 | +0.125 | -0.1 | +0.1 | +0.15 | 0 | +0.1 |" in text
+    assert (
+        "| never take (self) | constraint | self | 0.5 | 0.25 | 0.75 | declined | below | "
+        "self-modification (-0.25) | +0.188 |" in text
+    )
+    assert (
+        "| never take (self): carrier share | 0.5 | 0.25 | -0.25 | +0.188 | 0 | 0 | -0.25 | -0.188 | "
+        "0 | +0.188 |"
+    ) in text
+    assert (
+        "| mean process share | 0.25 | 0.625 | +0.375 | +0.1 | +0.125 | -0.1 | +0.1 | +0.15 | 0 | +0.1 |"
+        in text
+    )
     assert "| no taking (lineage): mean weight | – | – | – | – | – | – | – | – | 0 | – |" in text
     assert "unattributed: agents whose parent links never reach" in text
     assert "largest \\|selection + transmission − observed\\|" in text
@@ -174,7 +200,9 @@ def test_single_generation_has_no_steps(tmp_path):
     run = reports.load(write_run(tmp_path / "one", manifest(), rows, []))
     assert price.decompose(run).height == 0
     assert price.totals(price.decompose(run)).height == 0
-    assert "The decomposition needs two recorded generations." in reports.write_report(run.path)[0].read_text()
+    assert (
+        "The decomposition needs two recorded generations." in reports.write_report(run.path)[0].read_text()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,9 +250,14 @@ def real_runs(tmp_path_factory) -> dict[str, reports.Run]:
     for kind in ("moran", "wright_fisher"):
         exp = out / f"{kind}.toml"
         exp.write_text(EXPERIMENT.format(name=kind, kind=kind))
-        done = subprocess.run([sys.executable, "-m", "purity", "run", str(exp), "--workers", "0",
-                               "--out", str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "purity", "run", str(exp), "--workers", "0", "--out", str(out), "--quiet"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         runs[kind] = reports.load(out / kind)
     return runs
@@ -318,10 +351,13 @@ SELF_AGENTS = [
     (1, 5, "grabber", "inherit", 2, 2, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
     (1, 6, "grabber", "inherit", 2, 3, 2.0, 0.0, (1, 0, 0, 0, 0), ""),
 ]
-SELF_LINEAGE = [(1, 0, 0, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
-                (1, 1, 1, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
-                (1, 1, 4, "inherit", "", None, None), (1, 2, 5, "inherit", "", None, None),
-                (1, 2, 6, "inherit", "", None, None)]
+SELF_LINEAGE = [
+    (1, 0, 0, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
+    (1, 1, 1, "self_modify", "drop take:self", [1.0, 3, 0, 0, 0], [1.0, 0, 0, 0, 0]),
+    (1, 1, 4, "inherit", "", None, None),
+    (1, 2, 5, "inherit", "", None, None),
+    (1, 2, 6, "inherit", "", None, None),
+]
 
 
 def test_self_modification_rows_are_no_parent_links_and_credit_self_modification(tmp_path):
@@ -330,9 +366,19 @@ def test_self_modification_rows_are_no_parent_links_and_credit_self_modification
     path = write_run(tmp_path / "selfmod", manifest(), SELF_AGENTS, MAIN_EPISODES)
     shutil.rmtree(path / "lineage")
     (path / "lineage" / "gen=1").mkdir(parents=True)
-    pl.DataFrame(SELF_LINEAGE, orient="row", schema={
-        "generation": pl.Int64, "parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "change": pl.String,
-        "before": pl.List(pl.Float64), "after": pl.List(pl.Float64)}).write_parquet(path / "lineage" / "gen=1" / "part-0.parquet")
+    pl.DataFrame(
+        SELF_LINEAGE,
+        orient="row",
+        schema={
+            "generation": pl.Int64,
+            "parent": pl.Int64,
+            "child": pl.Int64,
+            "kind": pl.String,
+            "change": pl.String,
+            "before": pl.List(pl.Float64),
+            "after": pl.List(pl.Float64),
+        },
+    ).write_parquet(path / "lineage" / "gen=1" / "part-0.parquet")
     run = reports.load(path)
     assert run.lineage.height == 5 and run.lineage["before"].dtype == pl.List(pl.Float64)
     steps = price.decompose(run)

@@ -9,12 +9,11 @@ Generation 1: 0 survives, modified; 2 and 3 are its designed children (weight 0)
 
 import polars as pl
 import pytest
+from conftest import KEYS, manifest, write_run
 
 from purity.reports import price, write_report
 from purity.reports.load import load
 from purity.reports.metrics import designed_births, reflection_choices, squashed_share
-
-from conftest import KEYS, manifest, write_run
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
 
@@ -39,10 +38,24 @@ CONSIDERED = [
 
 
 def _reflected_run(folder, agents):
-    man = manifest() | {"experiment": {"reflection": {"enabled": True, "rule": "realistic", "self_modify": True,
-                                                      "successors": "design", "every": 1, "cost": 0.25}}}
+    man = manifest() | {
+        "experiment": {
+            "reflection": {
+                "enabled": True,
+                "rule": "realistic",
+                "self_modify": True,
+                "successors": "design",
+                "every": 1,
+                "cost": 0.25,
+            }
+        }
+    }
     root = write_run(folder / "toy", man, agents, [])
-    table = pl.DataFrame(CONSIDERED, orient="row", schema=["id", "mode", "candidate", "change", "term", "before", "after", "score", "chosen"])
+    table = pl.DataFrame(
+        CONSIDERED,
+        orient="row",
+        schema=["id", "mode", "candidate", "change", "term", "before", "after", "score", "chosen"],
+    )
     table = table.with_columns(generation=pl.lit(0, dtype=pl.Int64), rule=pl.lit("realistic"))
     (root / "reflection" / "gen=0").mkdir(parents=True)
     table.write_parquet(root / "reflection" / "gen=0" / "part-0.parquet")
@@ -81,7 +94,9 @@ def test_designs_by_agents_without_the_term_are_not_counted(tmp_path):
     both lost the constraint — a share of 1, not 2 / 3."""
     agents = [row[:-1] + (W(0),) if row[:2] == (0, 1) else row for row in AGENTS]
     run = load(_reflected_run(tmp_path, agents))
-    assert designed_births(run).filter(pl.col("term") == "constraint:take:self").rows() == [(1, "constraint:take:self", 2, 2)]
+    assert designed_births(run).filter(pl.col("term") == "constraint:take:self").rows() == [
+        (1, "constraint:take:self", 2, 2)
+    ]
     assert squashed_share(run) == 1.0
 
 

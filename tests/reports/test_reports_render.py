@@ -7,11 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import render
-
-from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
 
 SECTION_IDS = ("verdict", "survival", "price", "process-share", "fitness", "violations", "lineage", "run")
 EVIL = "<script>alert(1)</script>"
@@ -78,8 +77,9 @@ def evil_run(tmp_path) -> Path:
     profiles[EVIL] = {**profiles.pop("keeper"), "description": EVIL_DESC}
     agents = [(g, i, EVIL if p == "keeper" else p, *rest) for g, i, p, *rest in MAIN_AGENTS]
     episodes = [(*r[:4], EVIL if r[4] == "keeper" else r[4], *r[5:]) for r in MAIN_EPISODES]
-    return write_run(tmp_path / "evil|run", manifest(name=f"evil {EVIL}", profiles=profiles),
-                     agents, episodes)
+    return write_run(
+        tmp_path / "evil|run", manifest(name=f"evil {EVIL}", profiles=profiles), agents, episodes
+    )
 
 
 def test_write_report_writes_both_files_atomically(run_dir):
@@ -112,8 +112,18 @@ def test_markdown_has_verdict_first_and_all_sections(run_dir):
     md_path, _ = reports.write_report(run_dir)
     text = md_path.read_text()
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
-                     "## Fitness", "## Violations", "## Training", "## Reflection", "## Lineage", "## Run"]  # oversight: training curves
+    assert heads == [
+        "## Verdict",
+        "## Survival",
+        "## Price decomposition",
+        "## Process share",
+        "## Fitness",
+        "## Violations",
+        "## Training",
+        "## Reflection",
+        "## Lineage",
+        "## Run",
+    ]  # oversight: training curves
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| never take (self) | constraint | self | 0.75 | 0.25 | declined |" in verdict
     assert "| no taking (world) | constraint | world | 0.25 | 0 | extinct |" in verdict

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import EVIL_NAME, REP_SEEDS, SCOPE_CHANGE, replicates_manifest, write_replicates
+from test_reports_render import md_tables, parse, unescaped_pipes
 
 import purity.reports as reports
 from purity.reports import metrics, price, render_replicates
 from purity.reports import replicates as agg
 from purity.reports.load import ReportError
-
-from conftest import EVIL_NAME, REP_SEEDS, SCOPE_CHANGE, replicates_manifest, write_replicates
-from test_reports_render import md_tables, parse, unescaped_pipes
 
 SELF = "constraint:take:self"
 ROOT = Path(reports.__file__).resolve().parents[1]
@@ -73,11 +72,14 @@ def test_load_on_a_replicates_directory_says_what_to_do(reps_dir):
         reports.load_replicates(reps_dir / "seed=10")
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({"runs": "seed=10"}, "runs to be a non-empty list"),
-    ({"seeds": [10, 11]}, "seeds to be a list of integers, one per entry"),
-    ({"runs": ["seed=10", "../elsewhere", "seed=12"]}, "folders inside the directory"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"runs": "seed=10"}, "runs to be a non-empty list"),
+        ({"seeds": [10, 11]}, "seeds to be a list of integers, one per entry"),
+        ({"runs": ["seed=10", "../elsewhere", "seed=12"]}, "folders inside the directory"),
+    ],
+)
 def test_broken_replicates_manifest_names_the_file(reps_dir, change, expected):
     (reps_dir / "manifest.json").write_text(json.dumps(replicates_manifest() | change))
     with pytest.raises(ReportError) as err:
@@ -159,8 +161,10 @@ def test_process_share_payoff_and_lineage_over_seeds(reps_dir):
     assert ps.get_column("mean").to_list() == pytest.approx([0.375, 0.375, 0.25])
     assert ps.get_column("min").to_list() == [0.375, 0.1875, 0.0]
     assert ps.get_column("max").to_list() == [0.375, 0.5625, 0.5625]
-    fit = {(r["generation"], r["profile"]): (r["mean"], r["min"], r["max"], r["seeds"])
-           for r in agg.fitness(reps).iter_rows(named=True)}
+    fit = {
+        (r["generation"], r["profile"]): (r["mean"], r["min"], r["max"], r["seeds"])
+        for r in agg.fitness(reps).iter_rows(named=True)
+    }
     assert fit[(0, "grabber")] == (3.0, 2.0, 4.0, 3)
     assert fit[(2, "grabber")] == (3.0, 2.0, 4.0, 3)  # seed 11 (payoff 3) held
     assert fit[(2, "keeper")] == (1.0, 1.0, 1.0, 2)  # seed 10 has no keeper left
@@ -192,8 +196,7 @@ def test_violations_births_and_mutations_are_pooled(reps_dir):
     assert (keeper["own"], keeper["opportunity"], keeper["rate"]) == (2.0, 8.0, 0.25)
     assert keeper["rate_unwatched"] == 0.25 and keeper["rate_watched"] is None
     summary = metrics.mutation_summary(pooled.agents, metrics.generation_ranges(0, 2))
-    assert summary.rows() == [(0, 0, 0, 0, 0, 0, 0, 0), (1, 1, 12, 10, 2, 0, 0, 0),
-                              (2, 2, 7, 5, 1, 1, 0, 1)]
+    assert summary.rows() == [(0, 0, 0, 0, 0, 0, 0, 0), (1, 1, 12, 10, 2, 0, 0, 0), (2, 2, 7, 5, 1, 1, 0, 1)]
     assert summary.columns == ["lo", "hi", "births", "copies", "weights", "add", "remove", "scope"]
     changes = metrics.mutation_changes(pooled.agents)
     assert changes.rows() == [("add:constraint:take:world", 1), (SCOPE_CHANGE, 1)]
@@ -223,16 +226,32 @@ def test_replicates_report_markdown(reps_dir):
     text = md_path.read_text()
     assert text.startswith("# Survival report: reps (3 seeds)")
     assert "seed 11 stopped at fixation at generation 1" in text
-    assert ("Seed 11 (at generation 1) stopped at fixation: its curves hold its last value up to "
-            "generation 2, the last generation any seed or drift twin recorded") in text
+    assert (
+        "Seed 11 (at generation 1) stopped at fixation: its curves hold its last value up to "
+        "generation 2, the last generation any seed or drift twin recorded"
+    ) in text
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Verdict", "## Survival", "## Price decomposition", "## Process share",
-                     "## Fitness", "## Violations", "## Training", "## Reflection", "## Lineage", "## Run"]  # oversight: training curves
+    assert heads == [
+        "## Verdict",
+        "## Survival",
+        "## Price decomposition",
+        "## Process share",
+        "## Fitness",
+        "## Violations",
+        "## Training",
+        "## Reflection",
+        "## Lineage",
+        "## Run",
+    ]  # oversight: training curves
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
-    assert ("| process term | kind | scope | start share | end share | drift end share | "
-            "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | verdict | vs drift |") in verdict
-    assert ("| never take (self) | constraint | self | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
-            "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | yes | declined | below |") in verdict
+    assert (
+        "| process term | kind | scope | start share | end share | drift end share | "
+        "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | verdict | vs drift |"
+    ) in verdict
+    assert (
+        "| never take (self) | constraint | self | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
+        "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | yes | declined | below |"
+    ) in verdict
     assert "| 0 of 3 | \\[0, 0.561\\] | no | extinct | near |" in verdict
     assert "| 2 | 3 (1 held) | 0.333 \\[0, 0.75\\] |" in text
     assert "| 2 | 3 (1 held) | 0.25 | 0 | 0.562 |" in text  # process share
@@ -259,8 +278,18 @@ def test_replicates_report_html(reps_dir):
     text = html_path.read_text()
     p = parse(text)
     assert p.errors == [] and p.stack == []
-    for sid in ("verdict", "survival", "price", "process-share", "fitness", "violations", "lineage",
-                "run", "mutation", "dominant-lineages"):
+    for sid in (
+        "verdict",
+        "survival",
+        "price",
+        "process-share",
+        "fitness",
+        "violations",
+        "lineage",
+        "run",
+        "mutation",
+        "dominant-lineages",
+    ):
         assert f'id="{sid}"' in text
     assert "http://" not in text and "https://" not in text and "<script" not in text
     survival = text.split('id="survival"')[1].split('id="price"')[0]
@@ -302,8 +331,10 @@ def test_each_seed_folder_reports_on_its_own(reps_dir):
     md_path, html_path = reports.write_report(reps_dir / "seed=11")
     assert md_path == reps_dir / "seed=11" / "report.md"
     text = md_path.read_text()
-    assert "Arena commons, seed 11, 2 generations recorded, status complete, stopped at fixation at " \
-           "generation 1 (of 3 planned)." in text
+    assert (
+        "Arena commons, seed 11, 2 generations recorded, status complete, stopped at fixation at "
+        "generation 1 (of 3 planned)." in text
+    )
     assert "This run stopped at fixation at generation 1" in text
     assert "| stopped | stopped at fixation at generation 1 (of 3 planned) |" in text
     html_text = html_path.read_text()
@@ -355,9 +386,14 @@ def test_purity_run_with_seeds_writes_an_aggregated_report(tmp_path):
     exp = tmp_path / "e2e.toml"
     exp.write_text(E2E)
     out = tmp_path / "runs"
-    done = subprocess.run([sys.executable, "-m", "purity", "run", str(exp), "--workers", "0",
-                           "--out", str(out), "--quiet"], check=False, capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "purity", "run", str(exp), "--workers", "0", "--out", str(out), "--quiet"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     run_dir = out / "e2e"
@@ -394,16 +430,20 @@ def test_price_over_seeds(reps_dir):
     assert (tot["observed_min"], tot["observed_max"]) == (-0.5, 0.25)
     for seed_steps in steps.values():
         assert price.max_residual(seed_steps) < 1e-12
-    cum = agg.price_cumulative(reps, steps).filter(
-        (pl.col("trait") == f"carriers:{SELF}") & (pl.col("part") == "observed")).sort("generation")
+    cum = (
+        agg.price_cumulative(reps, steps)
+        .filter((pl.col("trait") == f"carriers:{SELF}") & (pl.col("part") == "observed"))
+        .sort("generation")
+    )
     assert cum.get_column("generation").to_list() == [0, 1, 2]
     assert cum.get_column("mean").to_list() == pytest.approx([0.0, 0.0, -1 / 6])
     assert cum.get_column("held").to_list() == [0, 0, 1]  # seed 11 holds its totals
     f = _rows(agg.forces(steps, drift), "term")[SELF]
     assert f["force_seeds"] == 3
     assert sum(f[f"largest_{x}"] for x in price.FORCES) <= 3
-    per = [price.forces(steps[s], drift[s]).filter(pl.col("term") == SELF).row(0, named=True)
-           for s in REP_SEEDS]
+    per = [
+        price.forces(steps[s], drift[s]).filter(pl.col("term") == SELF).row(0, named=True) for s in REP_SEEDS
+    ]
     assert f["force_selection"] == pytest.approx(sum(p["force_selection"] for p in per) / 3)
     assert f["beyond_min"] == min(p["beyond_drift"] for p in per)
 
@@ -415,8 +455,10 @@ def test_replicates_report_has_price_and_moved_most(reps_dir):
     assert "| moved most by | selection beyond drift |" in verdict
     assert "| selection (+0.125); largest in: selection 3 (of 3 seeds) | 0.125 \\[-0.5, 0.5\\] |" in verdict
     part = text.split("## Price decomposition")[1].split("## Process share")[0]
-    assert "| never take (self): carrier share | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | " \
-           "-0.167 \\[-0.5, 0.25\\] |" in part
+    assert (
+        "| never take (self): carrier share | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
+        "-0.167 \\[-0.5, 0.25\\] |" in part
+    )
     assert "mean \\[min, max\\] over seeds" in part
     html_text = html_path.read_text()
     assert parse(html_text).errors == []

@@ -43,12 +43,24 @@ SETTINGS = {
     "run-0004": {"selection.intensity": 0.0, "selection.kind": "wright_fisher"},
 }
 # Final figures of the toy run (conftest: generation 2 of MAIN_AGENTS).
-TOY = {"generations_done": 3, "mean_process_share": (0.1 * 3 + 1.0) / 4, "mean_payoff": 9 / 4,
-       f"share:{TAKE}": 0.25, "share:constraint:take:world": 0.0,
-       "share:constraint:take:lineage": 0.25, "share:standing:commons_above": 0.75}
-OTHER = {"generations_done": 3, "mean_process_share": 0.5, "mean_payoff": 1.0, f"share:{TAKE}": 1.0,
-         "share:constraint:take:world": 0.5, "share:constraint:take:lineage": 0.0,
-         "share:standing:commons_above": 0.25}
+TOY = {
+    "generations_done": 3,
+    "mean_process_share": (0.1 * 3 + 1.0) / 4,
+    "mean_payoff": 9 / 4,
+    f"share:{TAKE}": 0.25,
+    "share:constraint:take:world": 0.0,
+    "share:constraint:take:lineage": 0.25,
+    "share:standing:commons_above": 0.75,
+}
+OTHER = {
+    "generations_done": 3,
+    "mean_process_share": 0.5,
+    "mean_payoff": 1.0,
+    f"share:{TAKE}": 1.0,
+    "share:constraint:take:world": 0.5,
+    "share:constraint:take:lineage": 0.0,
+    "share:standing:commons_above": 0.25,
+}
 
 
 def write_sweep(root: Path, *, table: bool = True, status: str = "complete") -> Path:
@@ -59,17 +71,33 @@ def write_sweep(root: Path, *, table: bool = True, status: str = "complete") -> 
         seed = 10 if name == "run-0003" else 7
         done = name != "run-0004"
         summary = TOY if name == "run-0001" else OTHER if name == "run-0002" else {}
-        runs[name] = {"settings": settings, "seed": seed, "experiment": f"experiments/{name}.toml",
-                      "status": "complete" if done else "failed", "error": None if done else FIRE,
-                      "summary": summary}
-    manifest_ = {"name": "grid", "role": "sweep", "base": "/somewhere/base.toml", "status": status,
-                 "started": "2026-01-01T00:00:00+0000", "finished": "2026-01-01T00:05:00+0000",
-                 "keys": ["selection.intensity", "selection.kind"], "runs": runs}
+        runs[name] = {
+            "settings": settings,
+            "seed": seed,
+            "experiment": f"experiments/{name}.toml",
+            "status": "complete" if done else "failed",
+            "error": None if done else FIRE,
+            "summary": summary,
+        }
+    manifest_ = {
+        "name": "grid",
+        "role": "sweep",
+        "base": "/somewhere/base.toml",
+        "status": status,
+        "started": "2026-01-01T00:00:00+0000",
+        "finished": "2026-01-01T00:05:00+0000",
+        "keys": ["selection.intensity", "selection.kind"],
+        "runs": runs,
+    }
     (root / "sweep.json").write_text(json.dumps(manifest_, indent=2))
     (root / "sweep.toml").write_text('[sweep]\nname = "grid"\n# <b>not bold</b>\n')
     write_run(root / "runs" / "run-0001", manifest(name="run-0001"), MAIN_AGENTS, MAIN_EPISODES)
-    write_run(root / "runs" / "run-0001" / "drift", manifest(name="run-0001", role="drift"),
-              DRIFT_AGENTS, MAIN_EPISODES)
+    write_run(
+        root / "runs" / "run-0001" / "drift",
+        manifest(name="run-0001", role="drift"),
+        DRIFT_AGENTS,
+        MAIN_EPISODES,
+    )
     write_replicates(root / "runs" / "run-0003", drift=False)
     (root / "runs" / "run-0004").mkdir(parents=True)  # failed before writing anything
     if table:
@@ -110,19 +138,26 @@ def test_load_sweep_reads_manifest_table_and_run_paths(sweep_dir):
 
 def test_table_summary_wins_over_the_manifest_copy(sweep_dir):
     table = pl.read_parquet(sweep_dir / "sweep.parquet").with_columns(
-        pl.when(pl.col("run") == "run-0002").then(0.125).otherwise(pl.col(f"share:{TAKE}")).alias(f"share:{TAKE}"))
+        pl.when(pl.col("run") == "run-0002")
+        .then(0.125)
+        .otherwise(pl.col(f"share:{TAKE}"))
+        .alias(f"share:{TAKE}")
+    )
     table.write_parquet(sweep_dir / "sweep.parquet")
     assert reports.load_sweep(sweep_dir).runs[1].summary[f"share:{TAKE}"] == 0.125
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda m: m.update(role="main"), 'role "sweep"'),
-    (lambda m: m.update(runs=[1, 2]), "runs to be an object"),
-    (lambda m: m.update(keys="selection.intensity"), "keys to be a list"),
-    (lambda m: m["runs"].update({"../evil": m["runs"]["run-0001"]}), "plain folder names"),
-    (lambda m: m["runs"]["run-0002"].update(status="exploded"), "runs.run-0002.status"),
-    (lambda m: m["runs"]["run-0002"].update(seed="seven"), "runs.run-0002.seed"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda m: m.update(role="main"), 'role "sweep"'),
+        (lambda m: m.update(runs=[1, 2]), "runs to be an object"),
+        (lambda m: m.update(keys="selection.intensity"), "keys to be a list"),
+        (lambda m: m["runs"].update({"../evil": m["runs"]["run-0001"]}), "plain folder names"),
+        (lambda m: m["runs"]["run-0002"].update(status="exploded"), "runs.run-0002.status"),
+        (lambda m: m["runs"]["run-0002"].update(seed="seven"), "runs.run-0002.seed"),
+    ],
+)
 def test_bad_sweep_manifests_name_the_file_and_the_field(sweep_dir, mutate, expected):
     file = sweep_dir / "sweep.json"
     m = json.loads(file.read_text())
@@ -155,8 +190,12 @@ def test_observations_come_from_the_table_or_the_seed_folders(sweep_dir):
     obs = sr.observe(sweep, problems)
     assert problems == []
     assert [(o.run, o.seed, o.source) for o in obs] == [
-        ("run-0001", 7, "sweep.parquet"), ("run-0002", 7, "sweep.parquet"),
-        ("run-0003", 10, "run files"), ("run-0003", 11, "run files"), ("run-0003", 12, "run files")]
+        ("run-0001", 7, "sweep.parquet"),
+        ("run-0002", 7, "sweep.parquet"),
+        ("run-0003", 10, "run files"),
+        ("run-0003", 11, "run files"),
+        ("run-0003", 12, "run files"),
+    ]
     assert [o.figures[f"share:{TAKE}"] for o in obs] == [0.25, 1.0, 0.0, 0.75, 0.25]
     # computed figures: seed 11 stopped at generation 1 (all keepers but one: process share 0.75 × 3/4)
     seed11 = obs[3].figures
@@ -192,9 +231,19 @@ def test_shares_by_key_mean_min_max_over_seeds_and_other_keys(sweep_dir):
 
 
 def test_axis_kinds():
-    sweep = reports.Sweep(Path("."), {}, ("a", "b", "c", "d"), tuple(
-        reports.SweepRun(f"r{i}", {"a": a, "b": b, "c": c, "d": d}, i, "pending", None, {}, None, Path("."))
-        for i, (a, b, c, d) in enumerate([(0.001, True, [1, 2], 3), (1.0, False, [3], 1), (0.1, True, [1, 2], 2)])))
+    sweep = reports.Sweep(
+        Path("."),
+        {},
+        ("a", "b", "c", "d"),
+        tuple(
+            reports.SweepRun(
+                f"r{i}", {"a": a, "b": b, "c": c, "d": d}, i, "pending", None, {}, None, Path(".")
+            )
+            for i, (a, b, c, d) in enumerate(
+                [(0.001, True, [1, 2], 3), (1.0, False, [3], 1), (0.1, True, [1, 2], 2)]
+            )
+        ),
+    )
     a, b, c, d = (sr.axis(sweep, k, [], []) for k in "abcd")
     assert a.numeric and a.log and a.values == [0.001, 0.1, 1.0]
     assert not b.numeric and b.labels == ["true", "false"]  # booleans are categories, in grid order

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def purity(*args, cwd=None):
-    return subprocess.run([*PURITY, *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300)
+    return subprocess.run(
+        [*PURITY, *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300
+    )
 
 
 def assert_one_line_error(done, *fragments):
@@ -41,7 +43,9 @@ def test_profiles_lists_the_library_one_line_each():
 
 
 def test_validate_accepts_the_shipped_files():
-    for path in sorted((ROOT / "experiments").glob("*.toml")) + sorted((ROOT / "purity" / "agents" / "profiles").glob("*.toml")):
+    for path in sorted((ROOT / "experiments").glob("*.toml")) + sorted(
+        (ROOT / "purity" / "agents" / "profiles").glob("*.toml")
+    ):
         done = purity("validate", path)
         assert done.returncode == 0, done.stderr
         assert "valid" in done.stdout
@@ -61,9 +65,18 @@ def test_validate_and_help_stay_light():
     "text, fragments",
     [
         ("[profile\nname=", ["valid TOML"]),
-        ('[profile]\nname = "x"\n[[constraint]]\nevent = "steal"\nscope = "self"\nweight = 1.0\n', ["constraint[0].event", "expected one of"]),
-        ('[profile]\nname = "x"\n[[outcome]]\nmeasure = "own_wealth"\nweight = -2.0\n', ["outcome[0].weight", "got -2.0"]),
-        ('[profile]\nname = "x"\n[[outcome]]\nmeasure = "own_wealth"\nweight = nan\n', ["outcome[0].weight", "finite"]),
+        (
+            '[profile]\nname = "x"\n[[constraint]]\nevent = "steal"\nscope = "self"\nweight = 1.0\n',
+            ["constraint[0].event", "expected one of"],
+        ),
+        (
+            '[profile]\nname = "x"\n[[outcome]]\nmeasure = "own_wealth"\nweight = -2.0\n',
+            ["outcome[0].weight", "got -2.0"],
+        ),
+        (
+            '[profile]\nname = "x"\n[[outcome]]\nmeasure = "own_wealth"\nweight = nan\n',
+            ["outcome[0].weight", "finite"],
+        ),
     ],
 )
 def test_validate_rejects_bad_files_with_one_line(tmp_path, text, fragments):
@@ -79,7 +92,9 @@ def test_validate_missing_file(tmp_path):
 def test_bad_experiment_writes_nothing(tmp_path, write_experiment):
     path = write_experiment(("share = 0.5", "share = 0.6"))
     out = tmp_path / "runs"
-    assert_one_line_error(purity("run", path, "--out", out, "--workers", "0"), "population.mix.share", "sum to 1")
+    assert_one_line_error(
+        purity("run", path, "--out", out, "--workers", "0"), "population.mix.share", "sum to 1"
+    )
     assert not out.exists()
 
 
@@ -128,8 +143,12 @@ def test_report_json_and_sweep_report(small_experiment, tmp_path):
     data = json.loads(done.stdout)
     assert json.dumps(data)  # plain JSON types only
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f'[sweep]\nname = "s"\nexperiment = "{small_experiment}"\nseeds = 2\n[grid]\n"selection.intensity" = [0.0, 0.3]\n')
+    sweep.write_text(
+        f'[sweep]\nname = "s"\nexperiment = "{small_experiment}"\nseeds = 2\n[grid]\n"selection.intensity" = [0.0, 0.3]\n'
+    )
     swept = purity("sweep", sweep, "--out", tmp_path / "sweeps", "--workers", "0", "--quiet")
     assert swept.returncode == 0, swept.stderr
     assert "runs: 4 complete, 0 failed" in swept.stdout
-    assert (tmp_path / "sweeps" / "s" / "report.html").is_file() and (tmp_path / "sweeps" / "s" / "report.md").is_file()
+    assert (tmp_path / "sweeps" / "s" / "report.html").is_file() and (
+        tmp_path / "sweeps" / "s" / "report.md"
+    ).is_file()

@@ -25,7 +25,12 @@ PAIRS = [("group_size = 4", "group_size = 2")]
     "extra",
     [
         [("[selection]", '[matching]\nkind = "well_mixed"\nplay = "all_pairs"\n\n[selection]')],
-        [("[selection]", '[matching]\nkind = "graph"\ngenerator = "cycle_graph"\nargs = { n = 16 }\n\n[selection]')],
+        [
+            (
+                "[selection]",
+                '[matching]\nkind = "graph"\ngenerator = "cycle_graph"\nargs = { n = 16 }\n\n[selection]',
+            )
+        ],
     ],
     ids=["all_pairs", "cycle"],
 )
@@ -102,7 +107,11 @@ def test_structural_mutation_is_recorded_per_offspring(write_experiment, tmp_pat
     weights = [c for c in agents.columns if c.startswith("w:")]
     by_id = {row[0]: row[1:] for row in agents.select(["id", *weights]).unique("id").iter_rows()}
     copies = agents.filter((pl.col("mutation") == "") & pl.col("parent").is_not_null()).unique("id")
-    checked = sum(1 for row in copies.select(["id", "parent"]).iter_rows() if row[1] in by_id and by_id[row[0]] == by_id[row[1]])
+    checked = sum(
+        1
+        for row in copies.select(["id", "parent"]).iter_rows()
+        if row[1] in by_id and by_id[row[0]] == by_id[row[1]]
+    )
     assert checked == sum(1 for row in copies.select(["id", "parent"]).iter_rows() if row[1] in by_id) > 0
     # removal and scope changes never touch outcome terms
     assert (agents["w:outcome:own_wealth"] + agents["w:outcome:lineage_wealth"] > 0).all()
@@ -126,10 +135,26 @@ def test_seed_replicates_are_the_single_seed_runs(write_experiment, tmp_path):
 
 
 def test_random_graph_without_a_seed_takes_the_runs_seed(write_experiment, tmp_path):
-    path = write_experiment(*PAIRS, ("[selection]", '[matching]\nkind = "graph"\ngenerator = "random_regular_graph"\nargs = { d = 3, n = 16 }\n\n[selection]'))
+    path = write_experiment(
+        *PAIRS,
+        (
+            "[selection]",
+            '[matching]\nkind = "graph"\ngenerator = "random_regular_graph"\nargs = { d = 3, n = 16 }\n\n[selection]',
+        ),
+    )
     one = run(load(path), tmp_path / "one", workers=0, progress=False)
     two = run(load(path), tmp_path / "two", workers=0, progress=False)
-    pairs = lambda d: _episodes(d).filter((pl.col("generation") == 0) & (pl.col("episode") == 0)).group_by("group").agg(pl.col("id").sort()).sort("group")["id"].to_list()
+
+    def pairs(d):
+        return (
+            _episodes(d)
+            .filter((pl.col("generation") == 0) & (pl.col("episode") == 0))
+            .group_by("group")
+            .agg(pl.col("id").sort())
+            .sort("group")["id"]
+            .to_list()
+        )
+
     assert pairs(one) == pairs(two) == pairs(one / "drift")
     other = run(load(path, seed=99), tmp_path / "other", workers=0, progress=False)
     assert pairs(other) != pairs(one)

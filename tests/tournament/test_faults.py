@@ -69,7 +69,11 @@ class Assassin(threading.Thread):
 
 
 def test_killed_workers_are_retried_and_change_nothing(write_experiment, tmp_path):
-    path = write_experiment(("generations = 4", "generations = 12"), ("steps = 12", "steps = 40"), ("neutral_drift = true", "neutral_drift = false"))
+    path = write_experiment(
+        ("generations = 4", "generations = 12"),
+        ("steps = 12", "steps = 40"),
+        ("neutral_drift = true", "neutral_drift = false"),
+    )
     experiment = load(path)
     calm = run(experiment, tmp_path / "calm", workers=0, progress=False)
     assassin = Assassin(times=2)

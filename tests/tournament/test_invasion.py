@@ -149,16 +149,35 @@ def test_wilson_interval():
 
 
 def _purity(*args):
-    return subprocess.run([sys.executable, "-m", "purity", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "purity", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_cli_invade_json_and_errors():
-    done = _purity("invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "cooperator", "--repeats", "300", "--format", "json")
+    done = _purity(
+        "invade",
+        "experiments/matrix-pd.toml",
+        "--resident",
+        "consequentialist",
+        "--mutant",
+        "cooperator",
+        "--repeats",
+        "300",
+        "--format",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["repeats"] == 300 and 0 <= data["low"] <= data["estimate"] <= data["high"] <= 1
     assert data["verdict"] in ("favoured", "neutral", "disfavoured") and data["neutral"] == 0.1
-    bad = _purity("invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint")
+    bad = _purity(
+        "invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint"
+    )
     assert bad.returncode == 2 and "--mutant" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
@@ -203,7 +222,12 @@ PD = dict(a=3.0, b=0.0, c=5.0, d=1.0)
 @pytest.mark.parametrize("w", [0.01, 0.5, 1.0])
 def test_exact_value_for_every_fitness_and_update_rule(tmp_path, rule, kind, w):
     experiment = _experiment(tmp_path, w=w, kind=kind, **PD)
-    experiment = experiment.__class__(**{**experiment.__dict__, "selection": experiment.selection.__class__(**{**experiment.selection.__dict__, "rule": rule})})
+    experiment = experiment.__class__(
+        **{
+            **experiment.__dict__,
+            "selection": experiment.selection.__class__(**{**experiment.selection.__dict__, "rule": rule}),
+        }
+    )
     result = invade(experiment, "consequentialist", "cooperator", 200, InProcess(), episodes=1)
     expected = _direct_chain(PD, 10, w, rule, kind)
     assert result.exact == pytest.approx(expected, rel=1e-9)
@@ -214,7 +238,14 @@ def test_exponential_birth_death_equals_the_fermi_process(tmp_path):
     """The bug this guards: each type normalised by its own maximum called the cooperator
     favoured (ρ ≈ 0.17) in the PD at N = 10, w = 0.5; the exact value is about 1.4e-4."""
     experiment = _experiment(tmp_path, w=0.5, **PD)
-    experiment = experiment.__class__(**{**experiment.__dict__, "selection": experiment.selection.__class__(**{**experiment.selection.__dict__, "rule": "exponential"})})
+    experiment = experiment.__class__(
+        **{
+            **experiment.__dict__,
+            "selection": experiment.selection.__class__(
+                **{**experiment.selection.__dict__, "rule": "exponential"}
+            ),
+        }
+    )
     result = invade(experiment, "consequentialist", "cooperator", 400, InProcess(), episodes=1)
     expected = fermi_rho(**PD, n=10, beta=0.5)
     assert 1e-4 < expected < 2e-4

@@ -89,13 +89,9 @@ def test_edges_frame_columns() -> None:
 
 def _same(x: Lineage, y: Lineage) -> None:
     gx, gy = x.graph, y.graph
-    assert nx.is_isomorphic(
-        gx, gy, node_match=lambda p, q: p == q, edge_match=lambda p, q: p == q
-    )
+    assert nx.is_isomorphic(gx, gy, node_match=lambda p, q: p == q, edge_match=lambda p, q: p == q)
     assert dict(gx.nodes(data=True)) == dict(gy.nodes(data=True))
-    assert {(u, v): d for u, v, d in gx.edges(data=True)} == {
-        (u, v): d for u, v, d in gy.edges(data=True)
-    }
+    assert {(u, v): d for u, v, d in gx.edges(data=True)} == {(u, v): d for u, v, d in gy.edges(data=True)}
 
 
 def test_from_edges_round_trip() -> None:
@@ -195,9 +191,16 @@ def test_self_modifications_round_trip_through_a_table(tmp_path) -> None:
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, frame))
     rows = list(zip(*(frame[c] for c in frame)))
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, reversed(rows)))  # self-loops before births
-    schema = {"parent": pl.Int64, "child": pl.Int64, "kind": pl.String, "generation": pl.Int64,
-              "profile": pl.String, "change": pl.String, "before": pl.List(pl.Float64),
-              "after": pl.List(pl.Float64)}
+    schema = {
+        "parent": pl.Int64,
+        "child": pl.Int64,
+        "kind": pl.String,
+        "generation": pl.Int64,
+        "profile": pl.String,
+        "change": pl.String,
+        "before": pl.List(pl.Float64),
+        "after": pl.List(pl.Float64),
+    }
     pl.DataFrame(frame, schema=schema).write_parquet(tmp_path / "edges.parquet")
     back = pl.read_parquet(tmp_path / "edges.parquet")
     rebuilt = Lineage.from_edges({0: "a", 1: "b"}, {c: back[c].to_list() for c in back.columns})

@@ -5,15 +5,17 @@ import dataclasses
 import numpy as np
 
 from purity.agents.deciders import Capability
-from purity.agents.profiles import library, load
 from purity.agents.preferences import term_universe
+from purity.agents.profiles import library, load
+from purity.arenas.commons import CommonsParams
 from purity.tournament.config import ArenaSpec
 from purity.tournament.play import GroupBatch, Setup, play_groups
-from purity.arenas.commons import CommonsParams
 
 
 def _setup(episodes):
-    profiles = [load(library()[name]) for name in ("consequentialist", "self-keeper", "universalizer", "steward")]
+    profiles = [
+        load(library()[name]) for name in ("consequentialist", "self-keeper", "universalizer", "steward")
+    ]
     terms = term_universe(profiles)
     weights = np.stack([p.weight_row(terms) for p in profiles])
     arena = ArenaSpec("commons", episodes, 4, 15, CommonsParams())
@@ -27,7 +29,16 @@ def _batch(groups, weights, rng_seed=0, episodes=2):
     policies = np.random.default_rng(1).random((8, 4, 5))[groups]
     kin = np.repeat(np.eye(4)[None], len(groups), axis=0)
     planning = np.ones(entries.shape, dtype=bool)
-    return GroupBatch(generation=3, groups=np.asarray(groups), entries=entries, weights=weights[entries], policies=policies, kin=kin, planning=planning, episodes=episodes)
+    return GroupBatch(
+        generation=3,
+        groups=np.asarray(groups),
+        entries=entries,
+        weights=weights[entries],
+        policies=policies,
+        kin=kin,
+        planning=planning,
+        episodes=episodes,
+    )
 
 
 def test_one_task_or_one_task_per_group_give_identical_results():

@@ -12,7 +12,9 @@ REFLECT = '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "desig
 
 def _experiment(write_experiment, rule="realistic", every=1, cost=0.1, name="exp"):
     section = REFLECT.format(rule=rule, every=every).replace("cost = 0.1", f"cost = {cost}")
-    return write_experiment(('"consequentialist"', '"self-keeper"'), ("[control]", section), name=f"{name}.toml")
+    return write_experiment(
+        ('"consequentialist"', '"self-keeper"'), ("[control]", section), name=f"{name}.toml"
+    )
 
 
 def _read(run_dir, table):
@@ -22,7 +24,11 @@ def _read(run_dir, table):
 def _reflecting_run(tmp_path_factory, small_text, rule):
     folder = tmp_path_factory.mktemp(rule)
     path = folder / "exp.toml"
-    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule=rule, every=1)))
+    path.write_text(
+        small_text.replace('"consequentialist"', '"self-keeper"').replace(
+            "[control]", REFLECT.format(rule=rule, every=1)
+        )
+    )
     return run(load(path), folder / "runs", workers=0, progress=False)
 
 
@@ -34,12 +40,25 @@ def realistic(tmp_path_factory, small_text):
 def test_every_planner_considers_keep_first_and_chooses_once(realistic):
     table = _read(realistic, "reflection")
     agents = _read(realistic, "agents")
-    planners = agents.filter(pl.col("profile") != "universalizer").group_by("generation").len().sort("generation")
-    per_agent = table.group_by("generation", "id", "mode").agg(pl.col("chosen").sum(), pl.col("change").first(), pl.len())
+    planners = (
+        agents.filter(pl.col("profile") != "universalizer").group_by("generation").len().sort("generation")
+    )
+    per_agent = table.group_by("generation", "id", "mode").agg(
+        pl.col("chosen").sum(), pl.col("change").first(), pl.len()
+    )
     assert per_agent["chosen"].to_list() == [1] * per_agent.height
     assert set(per_agent["change"]) == {"keep"}  # candidate 0
-    assert per_agent.filter(pl.col("mode") == "design").group_by("generation").len().sort("generation")["len"].to_list() == planners["len"].to_list()
-    keep = table.filter(pl.col("candidate") == 0).select("generation", "id", "mode", pl.col("score").alias("keep"))
+    assert (
+        per_agent.filter(pl.col("mode") == "design")
+        .group_by("generation")
+        .len()
+        .sort("generation")["len"]
+        .to_list()
+        == planners["len"].to_list()
+    )
+    keep = table.filter(pl.col("candidate") == 0).select(
+        "generation", "id", "mode", pl.col("score").alias("keep")
+    )
     chosen = table.filter(pl.col("chosen")).join(keep, on=["generation", "id", "mode"])
     assert (chosen["score"] >= chosen["keep"]).all()  # realistic never lowers its own score
 
@@ -47,7 +66,12 @@ def test_every_planner_considers_keep_first_and_chooses_once(realistic):
 def test_designed_children_carry_the_design_of_their_parent(realistic):
     table, agents, lineage = (_read(realistic, t) for t in ("reflection", "agents", "lineage"))
     weights = [c for c in agents.columns if c.startswith("w:")]
-    designs = table.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(pl.col("generation") + 1, pl.col("id").alias("parent"), pl.col("change").alias("design"), *[pl.col(w).alias(f"d{w}") for w in weights])
+    designs = table.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(
+        pl.col("generation") + 1,
+        pl.col("id").alias("parent"),
+        pl.col("change").alias("design"),
+        *[pl.col(w).alias(f"d{w}") for w in weights],
+    )
     born = lineage.filter(pl.col("kind") == "design").join(designs, on=["generation", "parent"])
     assert born.height == lineage.filter(pl.col("kind") == "design").height > 0
     assert born["change"].to_list() == born["design"].to_list()  # the lineage row names the design
@@ -60,9 +84,23 @@ def test_designed_children_carry_the_design_of_their_parent(realistic):
         assert copies[w].to_list() == copies[f"d{w}"].to_list()
     # a self-keeper designs successors without its own-hands constraint at least once; a
     # lineage-keeper never drops its lineage constraint
-    chosen = table.filter(pl.col("chosen") & (pl.col("mode") == "design")).join(agents.select("generation", "id", "profile"), on=["generation", "id"])
-    assert chosen.filter((pl.col("profile") == "self-keeper") & pl.col("change").is_in(["drop constraint:take:self", "weaken constraint:take:self"])).height > 0
-    assert chosen.filter((pl.col("profile") == "lineage-keeper") & pl.col("change").str.starts_with("drop constraint:take:lineage")).height == 0
+    chosen = table.filter(pl.col("chosen") & (pl.col("mode") == "design")).join(
+        agents.select("generation", "id", "profile"), on=["generation", "id"]
+    )
+    assert (
+        chosen.filter(
+            (pl.col("profile") == "self-keeper")
+            & pl.col("change").is_in(["drop constraint:take:self", "weaken constraint:take:self"])
+        ).height
+        > 0
+    )
+    assert (
+        chosen.filter(
+            (pl.col("profile") == "lineage-keeper")
+            & pl.col("change").str.starts_with("drop constraint:take:lineage")
+        ).height
+        == 0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +114,19 @@ def test_self_modification_changes_the_agent_in_place(hedonistic):
     run_dir = hedonistic
     table, agents = _read(run_dir, "reflection"), _read(run_dir, "agents")
     weights = [c for c in agents.columns if c.startswith("w:")]
-    modified = table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != "keep"))
+    modified = table.filter(
+        pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != "keep")
+    )
     assert modified.height > 0
-    later = agents.join(modified.select(pl.col("generation") + 1, "id", pl.col("change").alias("made"), *[pl.col(w).alias(f"m{w}") for w in weights]), on=["generation", "id"])
+    later = agents.join(
+        modified.select(
+            pl.col("generation") + 1,
+            "id",
+            pl.col("change").alias("made"),
+            *[pl.col(w).alias(f"m{w}") for w in weights],
+        ),
+        on=["generation", "id"],
+    )
     assert later.height > 0 and set(later["origin"]) == {"self_modify"}
     assert later["change"].to_list() == later["made"].to_list()
     for w in weights:
@@ -94,13 +142,25 @@ def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedoni
     table, agents, lineage = (_read(hedonistic, t) for t in ("reflection", "agents", "lineage"))
     weights = [c for c in agents.columns if c.startswith("w:")]
     last = agents["generation"].max()
-    made = table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != "keep") & (pl.col("generation") < last))
+    made = table.filter(
+        pl.col("chosen")
+        & (pl.col("mode") == "self_modify")
+        & (pl.col("change") != "keep")
+        & (pl.col("generation") < last)
+    )
     rows = lineage.filter(pl.col("kind") == "self_modify")
     assert rows.height == made.height > 0
     assert (rows["parent"] == rows["child"]).all()
-    assert lineage.filter((pl.col("kind") != "self_modify") & (pl.col("parent") == pl.col("child"))).height == 0
-    assert sorted(zip(rows["generation"], rows["child"], rows["change"])) == sorted(zip(made["generation"] + 1, made["id"], made["change"]))
-    row_of = lambda g, i: agents.filter((pl.col("generation") == g) & (pl.col("id") == i)).select(weights).row(0)  # noqa: E731
+    assert (
+        lineage.filter((pl.col("kind") != "self_modify") & (pl.col("parent") == pl.col("child"))).height == 0
+    )
+    assert sorted(zip(rows["generation"], rows["child"], rows["change"])) == sorted(
+        zip(made["generation"] + 1, made["id"], made["change"])
+    )
+
+    def row_of(g, i):
+        return agents.filter((pl.col("generation") == g) & (pl.col("id") == i)).select(weights).row(0)  # noqa: E731
+
     survived = 0
     for g, agent, before, after in rows.select("generation", "child", "before", "after").iter_rows():
         assert tuple(before) == row_of(g - 1, agent)
@@ -112,17 +172,31 @@ def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedoni
     assert births["before"].is_null().all() and births["after"].is_null().all()
     assert set(births.filter(pl.col("kind") == "inherit")["change"]) <= {""}
     founders = agents.filter(pl.col("generation") == 0)
-    graph = Lineage.from_edges(dict(zip(founders["id"], founders["profile"])), {c: lineage[c].to_list() for c in lineage.columns})
+    graph = Lineage.from_edges(
+        dict(zip(founders["id"], founders["profile"])), {c: lineage[c].to_list() for c in lineage.columns}
+    )
     for agent in set(rows["child"]):
         assert graph.graph.has_edge(agent, agent) and graph.parent(agent) != agent
         changes = graph.self_modifications(agent)
-        assert [c["change"] for c in changes] == rows.filter(pl.col("child") == agent).sort("generation")["change"].to_list()
+        assert [c["change"] for c in changes] == rows.filter(pl.col("child") == agent).sort("generation")[
+            "change"
+        ].to_list()
     assert graph.graph.number_of_edges() == births.height + len(set(rows["child"]))
 
 
 def test_cost_is_paid_only_by_reflecting_agents_and_every_spaces_reflection(write_experiment, tmp_path):
-    free = run(load(_experiment(write_experiment, every=2, cost=0.0, name="free")), tmp_path / "a", workers=0, progress=False)
-    paid = run(load(_experiment(write_experiment, every=2, cost=0.5, name="paid")), tmp_path / "b", workers=0, progress=False)
+    free = run(
+        load(_experiment(write_experiment, every=2, cost=0.0, name="free")),
+        tmp_path / "a",
+        workers=0,
+        progress=False,
+    )
+    paid = run(
+        load(_experiment(write_experiment, every=2, cost=0.5, name="paid")),
+        tmp_path / "b",
+        workers=0,
+        progress=False,
+    )
     assert sorted(int(p.name.split("=")[1]) for p in (paid / "reflection").iterdir()) == [0, 2]
     a, b = (_read(d, "agents").filter(pl.col("generation") == 0).sort("slot") for d in (free, paid))
     reflected = (a["profile"] != "universalizer").to_numpy()
@@ -133,18 +207,32 @@ def test_cost_is_paid_only_by_reflecting_agents_and_every_spaces_reflection(writ
 
 def test_reflection_tables_are_the_same_whatever_the_worker_count(realistic, tmp_path, small_text):
     path = tmp_path / "exp.toml"
-    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)))
+    path.write_text(
+        small_text.replace('"consequentialist"', '"self-keeper"').replace(
+            "[control]", REFLECT.format(rule="realistic", every=1)
+        )
+    )
     again = run(load(path), tmp_path / "runs", workers=2, progress=False)
     for table in ("agents", "episodes", "lineage", "reflection"):
         for twin in ("", "drift"):
-            assert _read(again / twin, table).sort(pl.all()).equals(_read(realistic / twin, table).sort(pl.all())), (table, twin)
+            assert (
+                _read(again / twin, table)
+                .sort(pl.all())
+                .equals(_read(realistic / twin, table).sort(pl.all()))
+            ), (table, twin)
 
 
 def test_reflection_off_changes_nothing(write_experiment, tmp_path):
     """A `[reflection]` table with enabled = false gives the tables of an experiment without one:
     agents change only by mutation, and nothing is designed or self-modified."""
     plain = run(load(write_experiment(name="plain")), tmp_path / "a", workers=0, progress=False)
-    off = write_experiment(("[control]", '[reflection]\nenabled = false\nself_modify = true\nsuccessors = "design"\n\n[control]'), name="off")
+    off = write_experiment(
+        (
+            "[control]",
+            '[reflection]\nenabled = false\nself_modify = true\nsuccessors = "design"\n\n[control]',
+        ),
+        name="off",
+    )
     off = run(load(off), tmp_path / "b", workers=0, progress=False)
     for table in ("agents", "episodes", "lineage"):
         assert _read(off, table).sort(pl.all()).equals(_read(plain, table).sort(pl.all())), table
@@ -163,9 +251,15 @@ def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, sma
     from purity.tournament.sweep import run_sweep
 
     base = tmp_path / "base.toml"
-    base.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", REFLECT.format(rule="realistic", every=1)).replace("neutral_drift = true", "neutral_drift = false"))
+    base.write_text(
+        small_text.replace('"consequentialist"', '"self-keeper"')
+        .replace("[control]", REFLECT.format(rule="realistic", every=1))
+        .replace("neutral_drift = true", "neutral_drift = false")
+    )
     sweep_file = tmp_path / "sweep.toml"
-    sweep_file.write_text('[sweep]\nname = "rules"\nexperiment = "base.toml"\n\n[grid]\n"reflection.rule" = ["realistic", "ignorant"]\n')
+    sweep_file.write_text(
+        '[sweep]\nname = "rules"\nexperiment = "base.toml"\n\n[grid]\n"reflection.rule" = ["realistic", "ignorant"]\n'
+    )
     sweep_dir = run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
     table = pl.read_parquet(sweep_dir / "sweep.parquet").sort("run")
     assert table["set:reflection.rule"].to_list() == ["realistic", "ignorant"]
@@ -175,6 +269,8 @@ def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, sma
     assert table["squashed:constraint:take:self"][0] > 0  # the realistic designers drop it
     assert table["squashed:constraint:take:self"][1] == 0  # ignorant ones see no gain in it
     text = write_sweep_report(sweep_dir)[0].read_text()
-    section = text[text.index("## By setting"): text.index("## Runs")]
-    assert "| reflection.rule = realistic | 1 |" in section and "| reflection.rule = ignorant | 1 |" in section
+    section = text[text.index("## By setting") : text.index("## Runs")]
+    assert (
+        "| reflection.rule = realistic | 1 |" in section and "| reflection.rule = ignorant | 1 |" in section
+    )
     assert "designs dropping or weakening never take (self acts)" in section

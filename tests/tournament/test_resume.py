@@ -25,16 +25,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tables(run_dir: Path) -> dict[str, pl.DataFrame]:
-    return {table: pl.read_parquet(run_dir / table / "**" / "*.parquet").sort(pl.all()) for table in TABLES if (run_dir / table).is_dir()}
+    return {
+        table: pl.read_parquet(run_dir / table / "**" / "*.parquet").sort(pl.all())
+        for table in TABLES
+        if (run_dir / table).is_dir()
+    }
 
 
 def _runs(top: Path) -> list[Path]:
     """Every single-seed run below `top` (itself, drift/, seed=<s>/, seed=<s>/drift/)."""
-    return sorted(path.parent.relative_to(top) for path in top.rglob("manifest.json") if json.loads(path.read_text())["role"] != "replicates")
+    return sorted(
+        path.parent.relative_to(top)
+        for path in top.rglob("manifest.json")
+        if json.loads(path.read_text())["role"] != "replicates"
+    )
 
 
 def _files(run_dir: Path) -> list[Path]:
-    return sorted(path.relative_to(run_dir) for table in TABLES for path in (run_dir / table).rglob("*") if path.is_file())
+    return sorted(
+        path.relative_to(run_dir)
+        for table in TABLES
+        for path in (run_dir / table).rglob("*")
+        if path.is_file()
+    )
 
 
 def assert_identical(got: Path, expected: Path) -> None:
@@ -61,7 +74,12 @@ def cut(run_dir: Path, done: int, drop_twin: bool = True) -> None:
     generation `done`, a stale agents table and births into done + 1 (written, but the manifest
     was not), no episodes but a half-written temporary file in their folder."""
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    for table, first in (("agents", done + 1), ("episodes", done), ("reflection", done + 1), ("lineage", done + 2)):
+    for table, first in (
+        ("agents", done + 1),
+        ("episodes", done),
+        ("reflection", done + 1),
+        ("lineage", done + 2),
+    ):
         for generation in storage.generations(run_dir, table):
             if generation >= first:
                 shutil.rmtree(run_dir / table / f"gen={generation}")
@@ -133,7 +151,10 @@ def test_the_rebuilt_population_is_the_one_an_uninterrupted_run_had(small_experi
         if context.run_dir.name != "drift" and generation not in seen:
             seen[generation] = pop
             graph = context.lineage.graph
-            family[generation] = (dict(graph.nodes(data=True)), {(a, b): d for a, b, d in graph.edges(data=True)})
+            family[generation] = (
+                dict(graph.nodes(data=True)),
+                {(a, b): d for a, b, d in graph.edges(data=True)},
+            )
         return real(context, pop, generation)
 
     monkeypatch.setattr(runner, "_generation", spy)
@@ -155,12 +176,37 @@ def test_the_rebuilt_population_is_the_one_an_uninterrupted_run_had(small_experi
 
 
 VARIANTS = {
-    "stop_at_fixation": [("generations = 4", "generations = 400\nstop_at_fixation = true"), ("population = 16", "population = 8"), ("intensity = 0.2", "intensity = 0.9")],
+    "stop_at_fixation": [
+        ("generations = 4", "generations = 400\nstop_at_fixation = true"),
+        ("population = 16", "population = 8"),
+        ("intensity = 0.2", "intensity = 0.9"),
+    ],
     "structural": [("rate = 0.5", "rate = 0.2\nadd_rate = 0.3\nremove_rate = 0.3\nscope_rate = 0.3")],
-    "all_pairs": [("group_size = 4", "group_size = 2"), ("[selection]", '[matching]\nplay = "all_pairs"\n\n[selection]')],
-    "cycle_db": [("group_size = 4", "group_size = 2"), ("[selection]", '[matching]\nkind = "graph"\ngenerator = "cycle_graph"\nargs = { n = 16 }\n\n[selection]'), ('kind = "moran"', 'kind = "moran_db"')],
-    "reflection": [('"consequentialist"', '"self-keeper"'), ("[control]", '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "design"\nrule = "hedonistic"\nevery = 2\ncost = 0.2\n\n[control]')],
-    "hard_assortative_wf": [('"universalizer"', '"absolutist"'), ("[selection]", '[matching]\nkind = "assortative"\nsigma = 0.5\n\n[selection]'), ('kind = "moran"', 'kind = "wright_fisher"'), ('decider = "fixed"\n', "")],
+    "all_pairs": [
+        ("group_size = 4", "group_size = 2"),
+        ("[selection]", '[matching]\nplay = "all_pairs"\n\n[selection]'),
+    ],
+    "cycle_db": [
+        ("group_size = 4", "group_size = 2"),
+        (
+            "[selection]",
+            '[matching]\nkind = "graph"\ngenerator = "cycle_graph"\nargs = { n = 16 }\n\n[selection]',
+        ),
+        ('kind = "moran"', 'kind = "moran_db"'),
+    ],
+    "reflection": [
+        ('"consequentialist"', '"self-keeper"'),
+        (
+            "[control]",
+            '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "design"\nrule = "hedonistic"\nevery = 2\ncost = 0.2\n\n[control]',
+        ),
+    ],
+    "hard_assortative_wf": [
+        ('"universalizer"', '"absolutist"'),
+        ("[selection]", '[matching]\nkind = "assortative"\nsigma = 0.5\n\n[selection]'),
+        ('kind = "moran"', 'kind = "wright_fisher"'),
+        ('decider = "fixed"\n', ""),
+    ],
 }
 
 
@@ -192,7 +238,9 @@ def test_killed_after_the_last_manifest_write_only_completes(write_experiment, t
 @pytest.fixture(scope="module")
 def replicates(tmp_path_factory, small_text):
     folder = tmp_path_factory.mktemp("replicates")
-    (folder / "reps.toml").write_text(small_text.replace("seed = 3", "seed = 3\nseeds = 3").replace("generations = 4", "generations = 3"))
+    (folder / "reps.toml").write_text(
+        small_text.replace("seed = 3", "seed = 3\nseeds = 3").replace("generations = 4", "generations = 3")
+    )
     return runner.run(load(folder / "reps.toml"), folder / "runs", workers=0, progress=False)
 
 
@@ -291,7 +339,12 @@ def test_resume_of_a_complete_run_changes_nothing(reference, tmp_path, capsys):
 def test_bad_resume_requests_are_one_line_and_exit_2(reference, tmp_path, capsys, argv, fragment):
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text("{}")
-    values = {"tmp": str(tmp_path), "run": str(reference), "exp": str(reference / "experiment.toml"), "sweep": str(tmp_path / "sweep")}
+    values = {
+        "tmp": str(tmp_path),
+        "run": str(reference),
+        "exp": str(reference / "experiment.toml"),
+        "sweep": str(tmp_path / "sweep"),
+    }
     assert main([arg.format(**values) for arg in argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("purity: error:") and fragment in err[0]
@@ -299,7 +352,13 @@ def test_bad_resume_requests_are_one_line_and_exit_2(reference, tmp_path, capsys
 
 def test_toml_text_round_trips_awkward_values():
     data = {
-        "profile": {"name": 'say "hi" \\ \t\n\x7f é ∞', "weight": float("inf"), "tiny": 1e-300, "big": 2**62, "flag": False},
+        "profile": {
+            "name": 'say "hi" \\ \t\n\x7f é ∞',
+            "weight": float("inf"),
+            "tiny": 1e-300,
+            "big": 2**62,
+            "flag": False,
+        },
         "constraint": [{"event": "take", "weight": float("inf"), "nested": {"a": [1, 2.5, "x"]}}],
         "population": {"mix": [{"profile": "profiles/mix-0.toml", "policy": {"harvest": 0.1}}], "label": "x"},
     }
@@ -337,7 +396,12 @@ def _progress(run_dir: Path) -> int:
 
 def _start(*args, slow_writes: bool = False) -> subprocess.Popen:
     python = [sys.executable, "-c", SLOW_WRITES] if slow_writes else [sys.executable, "-m", "purity"]
-    return subprocess.Popen([*python, "run", *map(str, args), "--workers", "0", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [*python, "run", *map(str, args), "--workers", "0", "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _kill_when(process: subprocess.Popen, ready, timeout: float = 60.0) -> bool:
@@ -378,7 +442,9 @@ def _all_parquet_readable(run_dir: Path) -> None:
         pl.read_parquet(path)
 
 
-def _kill_and_resume(tmp_path: Path, small_text: str, kills: int, seed: int) -> tuple[Path, list[tuple[str, int, int]]]:
+def _kill_and_resume(
+    tmp_path: Path, small_text: str, kills: int, seed: int
+) -> tuple[Path, list[tuple[str, int, int]]]:
     """Start `purity run`, SIGKILL it at seeded random points, `--resume` it each time, and
     compare the end result with an uninterrupted run. Events: (what, progress, temp files)."""
     text = small_text
@@ -397,12 +463,29 @@ def _kill_and_resume(tmp_path: Path, small_text: str, kills: int, seed: int) -> 
         target = max(target, _progress(run_dir) + 1)  # each process records something new first
         args = (experiment, "--out", out) if k == 0 else ("--resume", run_dir)
         process = _start(*args, slow_writes=k == mid_write)
-        killed = _kill_when(process, _mid_write(run_dir, target) if k == mid_write else _after(run_dir, target, rng.uniform(0.0, 0.03)))
-        events.append(("mid-write" if k == mid_write else "killed" if killed else "finished", _progress(run_dir), len(list(run_dir.rglob(".*.tmp")))))
+        killed = _kill_when(
+            process,
+            _mid_write(run_dir, target)
+            if k == mid_write
+            else _after(run_dir, target, rng.uniform(0.0, 0.03)),
+        )
+        events.append(
+            (
+                "mid-write" if k == mid_write else "killed" if killed else "finished",
+                _progress(run_dir),
+                len(list(run_dir.rglob(".*.tmp"))),
+            )
+        )
         _all_parquet_readable(run_dir)
         if not killed:
             break
-    done = subprocess.run([sys.executable, "-m", "purity", "run", "--resume", str(run_dir), "--workers", "0", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "purity", "run", "--resume", str(run_dir), "--workers", "0", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     expected = runner.run(load(experiment), tmp_path / "expected", workers=0, progress=False)
     assert_identical(run_dir, expected)

@@ -51,7 +51,11 @@ def test_run_directory_has_every_table_per_generation(serial):
     # ids are unique within a generation, and the mix shares hold at generation 0
     assert agents.group_by("generation").agg(pl.col("id").n_unique())["id"].to_list() == [16] * 4
     first = agents.filter(pl.col("generation") == 0)
-    assert dict(first.group_by("profile").len().iter_rows()) == {"consequentialist": 8, "lineage-keeper": 4, "universalizer": 4}
+    assert dict(first.group_by("profile").len().iter_rows()) == {
+        "consequentialist": 8,
+        "lineage-keeper": 4,
+        "universalizer": 4,
+    }
     assert set(first["origin"]) == {"founder"} and first["parent"].null_count() == 16
 
 
@@ -93,7 +97,9 @@ def test_weights_only_change_by_mutation_and_hard_terms_stay(serial):
 def test_same_seed_same_tables_whatever_the_worker_count(serial, experiment_file, tmp_path_factory):
     expected = _tables(serial)
     for workers in (1, 2):
-        again = run(load(experiment_file), tmp_path_factory.mktemp(f"w{workers}"), workers=workers, progress=False)
+        again = run(
+            load(experiment_file), tmp_path_factory.mktemp(f"w{workers}"), workers=workers, progress=False
+        )
         got = _tables(again)
         for table in TABLES:
             assert got[table].equals(expected[table]), (workers, table)
@@ -115,7 +121,11 @@ def test_drift_twin_ignores_fitness(serial):
     assert (agents["fitness"] == 1.0).all()
     main = _tables(serial)["agents"]
     # same founders and seed family: generation 0 plays identically
-    assert main.filter(pl.col("generation") == 0).drop("fitness").equals(agents.filter(pl.col("generation") == 0).drop("fitness"))
+    assert (
+        main.filter(pl.col("generation") == 0)
+        .drop("fitness")
+        .equals(agents.filter(pl.col("generation") == 0).drop("fitness"))
+    )
     assert not (main["fitness"] == 1.0).all()
 
 

@@ -287,9 +287,7 @@ def test_birth_death_on_graph_first_step_distribution() -> None:
     )
     p_parent = fitness / fitness.sum()
     counts = np.bincount(pairs[:, 0], minlength=4)
-    assert (
-        np.abs(counts - trials * p_parent) < 4 * np.sqrt(trials * p_parent * (1 - p_parent))
-    ).all()
+    assert (np.abs(counts - trials * p_parent) < 4 * np.sqrt(trials * p_parent * (1 - p_parent))).all()
     assert (pairs[pairs[:, 0] > 0, 1] == 0).all()  # a leaf's only neighbour is the hub
     hub_dead = np.bincount(pairs[pairs[:, 0] == 0, 1], minlength=4)[1:]
     m = hub_dead.sum()
@@ -309,10 +307,7 @@ def test_birth_death_structure_none_is_unchanged() -> None:
 def test_graph_zero_fitness_and_size_mismatch(rule) -> None:  # type: ignore[no-untyped-def]
     s = _structure(nx.cycle_graph(5))
     births = rule(np.zeros(5), np.random.default_rng(0), 200, s)
-    assert all(
-        (p - d) % 5 in (1, 4)
-        for p, d in zip(births.parent_slot.tolist(), births.dead_slot.tolist())
-    )
+    assert all((p - d) % 5 in (1, 4) for p, d in zip(births.parent_slot.tolist(), births.dead_slot.tolist()))
     with pytest.raises(ValueError, match="5 nodes"):
         rule(np.ones(6), np.random.default_rng(0), 3, s)
 
@@ -353,9 +348,7 @@ def test_death_birth_well_mixed_all_others_zero(moran_path: str) -> None:
 
 
 @pytest.mark.parametrize("hub", [32, 0])
-def test_death_birth_on_graph_parent_is_fit_neighbour(
-    hub: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_death_birth_on_graph_parent_is_fit_neighbour(hub: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(selection, "_HUB_DEGREE", hub)
     s = _structure(nx.barabasi_albert_graph(80, 2, seed=5))
     fitness = np.where(np.arange(80) % 3 == 0, 0.0, 1.0 + np.arange(80) / 80)
@@ -451,9 +444,7 @@ def test_replicator_shares_values_and_edge_cases() -> None:
         replicator_shares(np.array([1.0, 1.0, 2.0]), np.array([1.0, 3.0, 1.0])),
         [1 / 6, 3 / 6, 2 / 6],
     )
-    np.testing.assert_allclose(
-        replicator_shares(np.array([0.0, 1.0]), np.array([9.0, 1.0])), [0.0, 1.0]
-    )
+    np.testing.assert_allclose(replicator_shares(np.array([0.0, 1.0]), np.array([9.0, 1.0])), [0.0, 1.0])
     np.testing.assert_allclose(replicator_shares(np.array([0.5, 0.5]), np.zeros(2)), [0.5, 0.5])
     with pytest.raises(ValueError):
         replicator_shares(np.array([0.5, 0.5]), np.array([1.0, -1.0]))

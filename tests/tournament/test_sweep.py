@@ -28,7 +28,11 @@ seeds = [3, 9]
 def sweep_file(small_experiment):
     path = small_experiment.parent / "sweep.toml"
     path.write_text(SWEEP)
-    small = small_experiment.read_text().replace("generations = 4", "generations = 2").replace("neutral_drift = true", "neutral_drift = false")
+    small = (
+        small_experiment.read_text()
+        .replace("generations = 4", "generations = 2")
+        .replace("neutral_drift = true", "neutral_drift = false")
+    )
     small_experiment.write_text(small)
     return path
 
@@ -49,8 +53,17 @@ def test_grid_times_seeds_gives_one_experiment_file_per_run(sweep_file, tmp_path
 
 def test_toml_text_round_trips():
     data = {
-        "experiment": {"name": "x", "seed": 3, "ratio": 0.25, "big": math.inf, "flag": True, "words": ["a", 'b"c']},
-        "population": {"mix": [{"profile": "p", "capability": {"candidates": 4, "rollouts": 2}}, {"profile": "q/ü.toml"}]},
+        "experiment": {
+            "name": "x",
+            "seed": 3,
+            "ratio": 0.25,
+            "big": math.inf,
+            "flag": True,
+            "words": ["a", 'b"c'],
+        },
+        "population": {
+            "mix": [{"profile": "p", "capability": {"candidates": 4, "rollouts": 2}}, {"profile": "q/ü.toml"}]
+        },
         "matching": {"kind": "graph", "args": {"n": 8, "k": [1, 2]}},
         "dotted": {"a.b": 1},
     }
@@ -68,9 +81,14 @@ def test_a_sweep_runs_every_point_and_tables_match_single_runs(sweep_file, tmp_p
     assert table["generations_done"].to_list() == [2] * 12
     assert ((table["mean_process_share"] >= 0) & (table["mean_process_share"] <= 1)).all()
     manifest = json.loads((sweep_dir / "sweep.json").read_text())
-    assert manifest["status"] == "complete" and manifest["keys"] == ["selection.intensity", "population.mix.0.capability.candidates"]
+    assert manifest["status"] == "complete" and manifest["keys"] == [
+        "selection.intensity",
+        "population.mix.0.capability.candidates",
+    ]
     # a sweep run is exactly the run of its own experiment file
-    alone = run(load(sweep_dir / "experiments" / "run-0007.toml"), tmp_path / "alone", workers=0, progress=False)
+    alone = run(
+        load(sweep_dir / "experiments" / "run-0007.toml"), tmp_path / "alone", workers=0, progress=False
+    )
     for name in ("agents", "episodes", "lineage"):
         a = pl.read_parquet(sweep_dir / "runs" / "run-0007" / name / "**" / "*.parquet")
         b = pl.read_parquet(alone / name / "**" / "*.parquet")
@@ -119,7 +137,15 @@ def test_resume_finishes_the_unfinished_runs_only(sweep_file, tmp_path, monkeypa
     from purity.tournament import runner
 
     real = runner.run
-    monkeypatch.setattr(runner, "run", lambda experiment, *a, **k: (_ for _ in ()).throw(RuntimeError("out of luck")) if experiment.name in ("run-0002", "run-0011") else real(experiment, *a, **k))
+    monkeypatch.setattr(
+        runner,
+        "run",
+        lambda experiment, *a, **k: (
+            (_ for _ in ()).throw(RuntimeError("out of luck"))
+            if experiment.name in ("run-0002", "run-0011")
+            else real(experiment, *a, **k)
+        ),
+    )
     sweep_dir = sweeps.run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
     before = {p: p.stat().st_mtime_ns for p in (sweep_dir / "runs" / "run-0001").rglob("*.parquet")}
     monkeypatch.setattr(runner, "run", real)
@@ -127,9 +153,13 @@ def test_resume_finishes_the_unfinished_runs_only(sweep_file, tmp_path, monkeypa
     table = pl.read_parquet(sweep_dir / "sweep.parquet")
     assert (table["status"] == "complete").all() and table["error"].null_count() == 12
     assert {p: p.stat().st_mtime_ns for p in (sweep_dir / "runs" / "run-0001").rglob("*.parquet")} == before
-    fresh = run(load(sweep_dir / "experiments" / "run-0011.toml"), tmp_path / "fresh", workers=0, progress=False)
+    fresh = run(
+        load(sweep_dir / "experiments" / "run-0011.toml"), tmp_path / "fresh", workers=0, progress=False
+    )
     for name in ("agents", "episodes", "lineage"):
-        assert pl.read_parquet(sweep_dir / "runs" / "run-0011" / name / "**" / "*.parquet").equals(pl.read_parquet(fresh / name / "**" / "*.parquet"))
+        assert pl.read_parquet(sweep_dir / "runs" / "run-0011" / name / "**" / "*.parquet").equals(
+            pl.read_parquet(fresh / name / "**" / "*.parquet")
+        )
 
 
 def test_force_replaces_a_sweep_and_a_deleted_run_is_rerun_on_resume(sweep_file, tmp_path):

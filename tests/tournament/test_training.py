@@ -57,7 +57,10 @@ def _write(tmp_path, *replacements, name="watch.toml"):
 
 
 def _tables(run_dir):
-    return {t: pl.read_parquet(run_dir / t / "**" / "*.parquet").sort(pl.all()) for t in ("agents", "episodes", "lineage")}
+    return {
+        t: pl.read_parquet(run_dir / t / "**" / "*.parquet").sort(pl.all())
+        for t in ("agents", "episodes", "lineage")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +76,20 @@ def test_purity_train_writes_a_learning_curve(trained, capsys):
     θ = 0.5 and, under the detected reward, learn to shortcut unwatched and not watched; the fixed
     consequentialists keep their policy. Their reward is recorded, the others' is null."""
     agents, episodes = _tables(trained)["agents"], _tables(trained)["episodes"]
-    assert agents.group_by("generation").agg(pl.col("id").sort()).get_column("id").to_list() == [list(range(8))] * 25
+    assert (
+        agents.group_by("generation").agg(pl.col("id").sort()).get_column("id").to_list()
+        == [list(range(8))] * 25
+    )
     learners = agents.filter((pl.col("profile") == "self-keeper") & (pl.col("generation") == 24))
-    assert (learners["policy:shortcut_unwatched"] >= 0.8).all() and (learners["policy:shortcut_watched"] <= 0.3).all()
+    assert (learners["policy:shortcut_unwatched"] >= 0.8).all() and (
+        learners["policy:shortcut_watched"] <= 0.3
+    ).all()
     fixed = agents.filter(pl.col("profile") == "consequentialist")
     assert (fixed["policy:shortcut_watched"] == 1.0).all()
-    assert episodes.filter(pl.col("profile") == "consequentialist")["reward"].null_count() == episodes.filter(pl.col("profile") == "consequentialist").height
+    assert (
+        episodes.filter(pl.col("profile") == "consequentialist")["reward"].null_count()
+        == episodes.filter(pl.col("profile") == "consequentialist").height
+    )
     assert episodes.filter(pl.col("profile") == "self-keeper")["reward"].null_count() == 0
     # detected amounts are a part of what was done, and watched takes are all seen (detection 1)
     assert (episodes["detected:take"] <= episodes["own:take"] + 1e-12).all()
@@ -86,7 +97,10 @@ def test_purity_train_writes_a_learning_curve(trained, capsys):
     assert np.allclose(seen["detected:take"].to_numpy(), seen["own:take"].to_numpy())
     assert episodes.filter(~pl.col("watched"))["detected:take"].sum() == 0.0
     manifest = json.loads((trained / "manifest.json").read_text())
-    assert manifest["experiment"]["selection"]["kind"] == "keep" and manifest["experiment_file"] == "experiment.toml"
+    assert (
+        manifest["experiment"]["selection"]["kind"] == "keep"
+        and manifest["experiment_file"] == "experiment.toml"
+    )
     assert "## Training" in (trained / "report.md").read_text()
 
 
@@ -116,7 +130,11 @@ def test_a_training_run_cut_off_resumes_to_the_same_tables(trained, tmp_path):
 def test_learners_inside_a_tournament_are_selected_and_keep_learning(tmp_path):
     """Moran selection with learners and fixed shortcutters: births happen, and every agent's
     policy still moves only where it is a learner's. Same tables in process and on two workers."""
-    path = _write(tmp_path, ("generations = 25", "generations = 6"), ("penalty = 2.0", 'penalty = 2.0\n\n[selection]\nkind = "moran"\nintensity = 0.5'))
+    path = _write(
+        tmp_path,
+        ("generations = 25", "generations = 6"),
+        ("penalty = 2.0", 'penalty = 2.0\n\n[selection]\nkind = "moran"\nintensity = 0.5'),
+    )
     serial = run(load(path), tmp_path / "serial", workers=0, progress=False)
     tables = _tables(serial)
     assert tables["lineage"].height > 0
@@ -150,7 +168,8 @@ def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
     from purity.reports import training
 
     _write(tmp_path, ("generations = 25", "generations = 3"), name="watch.toml")
-    (tmp_path / "sweep.toml").write_text(textwrap.dedent("""
+    (tmp_path / "sweep.toml").write_text(
+        textwrap.dedent("""
         [sweep]
         name = "watch-sweep"
         experiment = "watch.toml"
@@ -158,8 +177,22 @@ def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
 
         [grid]
         "training.reward" = ["detected", "full"]
-        """))
-    assert main(["sweep", str(tmp_path / "sweep.toml"), "--workers", "0", "--quiet", "--out", str(tmp_path / "sweeps")]) == 0
+        """)
+    )
+    assert (
+        main(
+            [
+                "sweep",
+                str(tmp_path / "sweep.toml"),
+                "--workers",
+                "0",
+                "--quiet",
+                "--out",
+                str(tmp_path / "sweeps"),
+            ]
+        )
+        == 0
+    )
     table = pl.read_parquet(tmp_path / "sweeps" / "watch-sweep" / "sweep.parquet")
     assert table.height == 2
     for row in table.iter_rows(named=True):

@@ -17,7 +17,8 @@ EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "promises.tom
 def _experiment(tmp_path, observe: float, generations: int = 3, *more: tuple[str, str]):
     """The promises experiment, small: 16 agents, half consequentialists, half promise-keepers."""
     text = EXPERIMENT.read_text()
-    for old, new in (*more,
+    for old, new in (
+        *more,
         ("generations = 60", f"generations = {generations}"),
         ("population = 64", "population = 16"),
         ("observe = 1.0", f"observe = {observe}"),
@@ -36,7 +37,11 @@ def _experiment(tmp_path, observe: float, generations: int = 3, *more: tuple[str
 def test_shipped_experiment_is_valid_with_a_drift_control():
     experiment = load(EXPERIMENT)
     assert experiment.arena.name == "promises" and experiment.neutral_drift
-    assert {entry.profile.name for entry in experiment.mix} == {"consequentialist", "promise-keeper", "word-keeper"}
+    assert {entry.profile.name for entry in experiment.mix} == {
+        "consequentialist",
+        "promise-keeper",
+        "word-keeper",
+    }
 
 
 def test_in_a_run_keepers_out_earn_consequentialists_only_where_profiles_are_seen(tmp_path):
@@ -67,7 +72,9 @@ def test_a_run_shows_every_group_the_population_mean_trait(tmp_path, monkeypatch
         return original(self, policy, noise, steps, traits)
 
     monkeypatch.setattr(PromisesArena, "rollout", recording)
-    monkeypatch.setattr("purity.tournament.runner.TASKS_PER_WORKER", 4)  # a task per group: no task holds the population
+    monkeypatch.setattr(
+        "purity.tournament.runner.TASKS_PER_WORKER", 4
+    )  # a task per group: no task holds the population
     experiment = _experiment(tmp_path, 0.0, 1, ('kind = "well_mixed"', 'kind = "assortative"\nsigma = 1.0'))
     run(experiment, tmp_path / "out", workers=0, progress=False)
     shown = np.concatenate([t.reshape(-1, 4, 2) for t in seen])
@@ -92,8 +99,12 @@ def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
     From i = 11 (33/64) everyone trusts every promise: the keeper gets +2 × 3 as trustee and
     +1 −1 −1 as trustor per 3 steps, 12 in all; a consequentialist +4 × 3 and +1 −1 −1: 44."""
     experiment = _experiment(
-        tmp_path, observe, 1,
-        (PLANNER, FIXED.format(keep=0.0)), (PLANNER, FIXED.format(keep=1.0)), ("reputation_noise = 0.1", "reputation_noise = 0.0"),
+        tmp_path,
+        observe,
+        1,
+        (PLANNER, FIXED.format(keep=0.0)),
+        (PLANNER, FIXED.format(keep=1.0)),
+        ("reputation_noise = 0.1", "reputation_noise = 0.0"),
     )
     assert [entry.decider for entry in experiment.mix[:2]] == ["fixed", "fixed"]
     pay_m, pay_r = payoff_table(experiment, 0, 1, episodes=4)  # resident consequentialist, mutant keeper
@@ -135,7 +146,9 @@ def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypa
     given = []
 
     def recording(arena, terms, agents, rule, mode, rngs):
-        given.extend((agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents)
+        given.extend(
+            (agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents
+        )
         return score_changes(arena, terms, agents, rule, mode, rngs)
 
     monkeypatch.setattr(reflect, "score_changes", recording)

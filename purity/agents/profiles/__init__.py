@@ -89,7 +89,9 @@ def parse(data: dict, file: str | Path) -> Profile:
             weights.append(weight)
     top.done()
     if not terms:
-        raise InputError(file, "", "at least one term ([[outcome]], [[constraint]], [[standing]] or [[universalization]])")
+        raise InputError(
+            file, "", "at least one term ([[outcome]], [[constraint]], [[standing]] or [[universalization]])"
+        )
     return Profile(name, description, tuple(terms), tuple(weights), source=str(file))
 
 
