@@ -1,7 +1,7 @@
 """Determinism on a real two-node Ray cluster on this machine (head + one worker node).
 
 The test starts its own `ray start --block` processes and stops only those, by pid and process
-group — never `ray stop`, which would kill every Ray process on the machine.
+group; it never uses the machine-wide stop command, which would end other runs' Ray processes too.
 """
 
 import os
