@@ -17,7 +17,7 @@ from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import Profile
 from purity.agents.reflection import RULES as EVALUATION_RULES
 from purity.agents.reflection import Reflector
-from purity.arenas import arena_class, events, properties
+from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.arenas.inputs import InputError, Table, load_toml, read_params
@@ -302,18 +302,18 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
 
 
 def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> None:
-    """A standing property is only meaningful in an arena that records the series it reads."""
+    """A term that reads a series (a standing property) is only meaningful in an arena that
+    records it."""
     for term in profile.terms:
-        if term.kind == "standing":
-            series = properties.get(term.name).series
-            if series not in arena.series_names:
-                recorded = ", ".join(arena.series_names) or "none"
-                raise InputError(
-                    path,
-                    field,
-                    f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}",
-                    profile.source,
-                )
+        series = term.series
+        if series is not None and series not in arena.series_names:
+            recorded = ", ".join(arena.series_names) or "none"
+            raise InputError(
+                path,
+                field,
+                f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}",
+                profile.source,
+            )
 
 
 def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:

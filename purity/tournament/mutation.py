@@ -137,8 +137,8 @@ def term_space(terms: tuple, founding: np.ndarray) -> TermSpace:
             s
             for s, other in enumerate(terms)
             if s != t
-            and term.kind == "constraint"
-            and other.kind == "constraint"
+            and term.scoped
+            and other.scoped
             and (other.name, other.endorsed) == (term.name, term.endorsed)
         )
         for t, term in enumerate(terms)

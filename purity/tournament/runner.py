@@ -29,7 +29,15 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from purity.agents.preferences import Profile, Term, process_share, term_universe, traits, with_scope_variants
+from purity.agents import profiles
+from purity.agents.preferences import (
+    Term,
+    process_share,
+    reads_kin,
+    term_universe,
+    traits,
+    with_scope_variants,
+)
 from purity.arenas.inputs import InputError
 from purity.tournament import config, reflect, storage
 from purity.tournament.config import Experiment
@@ -466,7 +474,7 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
         references = []
         for k, entry in enumerate(experiment.mix):
             reference = f"profiles/mix-{k}.toml"
-            storage.write_text(storage.toml_text(_profile_data(entry.profile)), run_dir / reference)
+            storage.write_text(storage.toml_text(profiles.dump(entry.profile)), run_dir / reference)
             references.append(reference)
         graph = None
         if experiment.matching.file is not None:
@@ -484,29 +492,6 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
         manifest.update(experiment_file=CAPTURE)
         manifest.pop("experiment_file_error", None)
     storage.write_json(manifest, run_dir / "manifest.json")
-
-
-def _profile_data(profile: Profile) -> dict:
-    data: dict = {
-        "profile": {"name": profile.name}
-        | ({"description": profile.description} if profile.description else {})
-    }
-    for term, weight in zip(profile.terms, profile.weights):
-        if term.kind == "outcome":
-            row = {"measure": term.name, "weight": weight}
-        elif term.kind == "constraint":
-            row = {"event": term.name, "scope": term.scope, "weight": weight, "endorsed": term.endorsed}
-        elif term.kind == "standing":
-            row = {
-                "property": term.name,
-                "threshold": term.threshold,
-                "weight": weight,
-                "endorsed": term.endorsed,
-            }
-        else:
-            row = {"weight": weight, "endorsed": term.endorsed}
-        data.setdefault(term.kind, []).append(row)
-    return data
 
 
 def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | None) -> dict:
@@ -829,7 +814,7 @@ def _kin(context: _Context, ids: np.ndarray) -> np.ndarray:
     """
     groups, n = ids.shape
     kin = np.repeat(np.eye(n)[None], groups, axis=0)
-    if not any(term.scope == "lineage" or term.name == "lineage_wealth" for term in context.terms):
+    if not reads_kin(context.terms):
         return kin
     for g in range(groups):
         for i in range(n):
