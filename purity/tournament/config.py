@@ -21,13 +21,10 @@ from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.arenas.inputs import InputError, Table, load_toml, read_params
-from purity.tournament.mutation import MutationSpec
-
-MATCHINGS = ("well_mixed", "graph", "assortative")
-PLAYS = ("groups", "all_pairs")
-SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none", "keep")
-RULES = ("linear", "exponential")
-DISTRIBUTIONS = ("lognormal", "gaussian")
+from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
+from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
+from purity.tournament.selection import FITNESS_RULES
+from purity.tournament.selection import RULES as SELECTIONS
 
 
 @dataclass(frozen=True)
@@ -325,7 +322,7 @@ def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
 
 
 def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Matching:
-    kind = table.string("kind", default="well_mixed", choices=MATCHINGS)
+    kind = table.string("kind", default="well_mixed", choices=tuple(MATCHINGS))
     play = table.string("play", default="groups", choices=PLAYS)
     sigma = table.number("sigma", default=0.0, low=0.0, high=1.0) if kind == "assortative" else 0.0
     generator = file = None
@@ -345,8 +342,6 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
         raise table.error("play", '"all_pairs" only with kind = "well_mixed" and arena.group_size = 2', play)
     matching = Matching(kind, play, sigma, generator, tuple(sorted(args.items())), file)
     if kind == "graph":
-        from purity.tournament.matching import graph_structure
-
         try:
             structure = graph_structure(generator, args, file)
         except ValueError as error:
@@ -364,9 +359,9 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
 
 def _selection(table: Table) -> Selection:
     selection = Selection(
-        kind=table.string("kind", default=Selection.kind, choices=SELECTIONS),
+        kind=table.string("kind", default=Selection.kind, choices=tuple(SELECTIONS)),
         intensity=table.number("intensity", default=Selection.intensity, low=0.0),
-        rule=table.string("rule", default=Selection.rule, choices=RULES),
+        rule=table.string("rule", default=Selection.rule, choices=tuple(FITNESS_RULES)),
     )
     table.done()
     return selection

@@ -1,34 +1,24 @@
 """Matching: which agents play together in a generation (DESIGN §4, step 1).
 
-Three interaction structures: ``well_mixed`` (random groups, the no-structure baseline), a
-graph (:class:`Structure`, built by :func:`graph_structure`; groups from
-:func:`graph_groups` or :func:`graph_edges`) and ``assortative`` matching with index σ.
-:func:`all_pairs` is the round robin. Where an agent appears in several groups, its payoff is
+Three interaction structures, registered in ``MATCHINGS`` by the names experiment files use
+(``[matching] kind``): ``well_mixed`` (random groups, the no-structure baseline; with ``play =
+"all_pairs"`` the round robin :func:`all_pairs`), ``graph`` (:class:`Structure`, built by
+:func:`graph_structure`; groups from :func:`graph_groups` or :func:`graph_edges`) and
+``assortative`` matching with index σ. A new matching is one function and one entry there. Where an agent appears in several groups, its payoff is
 the mean over its appearances (:func:`appearance_mean`), so agents with more neighbours are
 not paid more merely for playing more often.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 import numpy as np
-
-__all__ = [
-    "GRAPH_FILE_SUFFIXES",
-    "Structure",
-    "all_pairs",
-    "appearance_mean",
-    "assortative",
-    "graph_edges",
-    "graph_groups",
-    "graph_structure",
-    "well_mixed",
-]
 
 
 def well_mixed(n_agents: int, group_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -343,3 +333,45 @@ def assortative(types: np.ndarray, group_size: int, sigma: float, rng: np.random
             out[seat] = a
             seat += 1
     return groups
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def _well_mixed(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    if spec.play == "all_pairs":
+        return all_pairs(len(types))
+    return well_mixed(len(types), group_size, rng)
+
+
+def _graph(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    return graph_edges(structure) if group_size == 2 else graph_groups(structure, group_size, rng)
+
+
+def _assortative(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    return assortative(types, group_size, spec.sigma, rng)
+
+
+# Matchings: (types [N] mix entries, group size, rng, the experiment's `[matching]`, the graph or
+# None) -> [G, n] the slots of each group of one generation.
+MATCHINGS: dict[str, Callable[..., np.ndarray]] = {
+    "well_mixed": _well_mixed,
+    "graph": _graph,
+    "assortative": _assortative,
+}
+PLAYS = ("groups", "all_pairs")  # "all_pairs": every agent meets every other once (pairs only)
+
+
+def structure_of(spec, seed: int) -> Structure | None:
+    """The interaction graph of a `[matching]` (None unless its kind is graph). A random generator
+    given no seed gets `seed` (the run's), so a run, its drift twin and a resume share one graph."""
+    if spec.kind != "graph":
+        return None
+    args = dict(spec.args)
+    if (
+        spec.generator is not None
+        and "seed" not in args
+        and "seed" in inspect.signature(getattr(nx, spec.generator)).parameters
+    ):
+        args["seed"] = seed
+    return graph_structure(spec.generator, args, spec.file)

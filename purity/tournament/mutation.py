@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MutationSpec", "TermSpace", "mutate", "mutate_weights"]
-
 
 def mutate_weights(
     weights: np.ndarray, rng: np.random.Generator, rate: float, sigma: float
@@ -46,6 +44,21 @@ def mutate_weights(
         out[change] = np.clip(w[change] * np.exp(sigma * eps[change]), fi.tiny, fi.max)
     return out, mutated
 
+
+def _gaussian(
+    weights: np.ndarray, rng: np.random.Generator, rate: float, sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Additive mutation, ``max(0, w + sigma * eps)``, of the rows that mutate (rate ``rate``)."""
+    moved = rng.random(weights.shape[0]) < rate
+    eps = rng.standard_normal(weights.shape)
+    out = weights.copy()
+    change = moved[:, None] & np.isfinite(weights) & (weights > 0)
+    out[change] = np.maximum(weights[change] + sigma * eps[change], 0.0)
+    return out, moved
+
+
+# Weight mutation by `[mutation] distribution`: (rows [M, T], rng, rate, sigma) -> (rows, mutated [M]).
+DISTRIBUTIONS = {"lognormal": mutate_weights, "gaussian": _gaussian}
 
 _UNIT = {"low": 0.0, "high": 1.0}
 
@@ -86,14 +99,7 @@ def mutate(
     stream of the others.
     """
     m = rows.shape[0]
-    if spec.distribution == "lognormal":
-        out, moved = mutate_weights(rows, rng, spec.rate, spec.sigma)
-    else:
-        moved = rng.random(m) < spec.rate
-        eps = rng.standard_normal(rows.shape)
-        out = rows.copy()
-        change = moved[:, None] & np.isfinite(rows) & (rows > 0)
-        out[change] = np.maximum(rows[change] + spec.sigma * eps[change], 0.0)
+    out, moved = DISTRIBUTIONS[spec.distribution](rows, rng, spec.rate, spec.sigma)
     labels = [["weights"] if moved_row else [] for moved_row in moved]
     draws = rng.random((m, 3))
     picks = rng.random((m, 3))

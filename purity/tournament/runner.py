@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib.metadata
-import inspect
 import json
 import platform
 import shutil
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import networkx as nx
 import numpy as np
 import polars as pl
 
@@ -43,16 +41,7 @@ from purity.tournament import config, reflect, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
 from purity.tournament.lineage import Lineage
-from purity.tournament.matching import (
-    Structure,
-    all_pairs,
-    appearance_mean,
-    assortative,
-    graph_edges,
-    graph_groups,
-    graph_structure,
-    well_mixed,
-)
+from purity.tournament.matching import MATCHINGS, Structure, appearance_mean, structure_of
 from purity.tournament.mutation import TermSpace, term_space
 from purity.tournament.play import GroupBatch, Setup, TaskResult, plan_groups, play_groups, stream
 from purity.tournament.population import ORIGINS, Population, found, from_table, reproduce
@@ -336,7 +325,7 @@ def _run_one(
         training=experiment.training,
         reflection=experiment.reflection,
     )
-    structure = _structure(experiment)
+    structure = structure_of(experiment.matching, experiment.seed)
     pop = found(experiment, founding)
     founders = dict(zip(pop.ids.tolist(), (experiment.mix[e].profile.name for e in pop.entry)))
     start = 0
@@ -620,34 +609,12 @@ def _homes(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return homes.reshape(groups.shape)
 
 
-def _structure(experiment: Experiment) -> Structure | None:
-    """The interaction graph. A random generator given no seed gets the run's, so the run, its
-    drift twin and a resume all play on the same graph."""
-    matching = experiment.matching
-    if matching.kind != "graph":
-        return None
-    args = dict(matching.args)
-    if (
-        matching.generator is not None
-        and "seed" not in args
-        and "seed" in inspect.signature(getattr(nx, matching.generator)).parameters
-    ):
-        args["seed"] = experiment.seed
-    return graph_structure(matching.generator, args, matching.file)
-
-
 def _match(context: _Context, pop: Population, generation: int) -> np.ndarray:
     """[G, n] slots of each group this generation."""
     experiment = context.experiment
-    matching, size = experiment.matching, experiment.arena.group_size
+    matching = MATCHINGS[experiment.matching.kind]
     rng = stream(experiment.seed, generation, 0, "match")
-    if matching.kind == "graph":
-        return graph_edges(context.structure) if size == 2 else graph_groups(context.structure, size, rng)
-    if matching.kind == "assortative":
-        return assortative(pop.entry, size, matching.sigma, rng)
-    if matching.play == "all_pairs":
-        return all_pairs(pop.size)
-    return well_mixed(pop.size, size, rng)
+    return matching(pop.entry, experiment.arena.group_size, rng, experiment.matching, context.structure)
 
 
 def _batches(

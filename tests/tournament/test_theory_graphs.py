@@ -10,9 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament import selection
+from purity.tournament import moran
 from purity.tournament.matching import Structure
-from purity.tournament.selection import moran_birth_death, moran_death_birth
+from purity.tournament.moran import moran_birth_death, moran_death_birth
 
 R = 1.5
 
@@ -102,8 +102,8 @@ def _four_se(p: float, trials: int) -> float:
 def sampler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a Moran test through both exact parent samplers (and both DB neighbourhood sums)."""
     if request.param == "cumsum":
-        monkeypatch.setattr(selection, "_MIN_ACCEPTANCE", 2.0)
-        monkeypatch.setattr(selection, "_HUB_DEGREE", 0)
+        monkeypatch.setattr(moran, "_MIN_ACCEPTANCE", 2.0)
+        monkeypatch.setattr(moran, "_HUB_DEGREE", 0)
     return request.param
 
 
