@@ -1,7 +1,8 @@
 """Experiment files: read, check and resolve them into frozen dataclasses.
 
 Every section is checked strictly (unknown keys are errors) so that a typo in a long sweep is
-caught before a single generation runs. `Experiment.resolved()` is what the manifest records.
+caught before a single generation runs. `dump` is the one way back from an experiment to plain
+data: the record a manifest keeps, or a file `load` reads back as the same experiment.
 """
 
 from __future__ import annotations
@@ -140,57 +141,28 @@ class Experiment:
         selection = dataclasses.replace(self.selection, intensity=0.0)
         return dataclasses.replace(self, selection=selection, neutral_drift=False)
 
-    def resolved(self) -> dict:
-        """Plain data for the manifest: every default filled in, profiles inlined."""
-        return {
-            "experiment": {
-                "name": self.name,
-                "description": self.description,
-                "seed": self.seed,
-                "generations": self.generations,
-                "population": self.population,
-                "survival_threshold": self.survival_threshold,
-                "stop_at_fixation": self.stop_at_fixation,
-                "lock_in": self.lock_in,
-                "seeds": self.seeds,
-                "source": self.source,
-            },
-            "arena": {
-                "name": self.arena.name,
-                "episodes": self.arena.episodes,
-                "group_size": self.arena.group_size,
-                "steps": self.arena.steps,
-                **dataclasses.asdict(self.arena.params),
-            },
-            "population": {
-                "mix": [
-                    {
-                        "profile": entry.profile.name,
-                        "source": entry.profile.source,
-                        "share": entry.share,
-                        "decider": entry.decider,
-                        "capability": dataclasses.asdict(entry.capability),
-                        "policy": list(entry.policy),
-                    }
-                    for entry in self.mix
-                ]
-            },
-            "matching": {**dataclasses.asdict(self.matching), "args": dict(self.matching.args)},
-            "selection": dataclasses.asdict(self.selection),
-            "mutation": dataclasses.asdict(self.mutation),
-            "reflection": dataclasses.asdict(self.reflection),
-            "control": {"neutral_drift": self.neutral_drift},
-            "training": training_data(self.training),
-        }
+    def training_alone(self) -> "Experiment":
+        """The experiment as a pure training run (`purity train`): nobody is born or dies
+        (selection `keep`), so every generation is one training iteration of the same agents and
+        the `policy:*` columns are each learner's learning curve. No births means no mutation and
+        no drift twin; the run directory is `<name>-train`, beside the tournament run."""
+        if not self.learns:
+            raise InputError(
+                self.source,
+                "population.mix.decider",
+                'at least one entry with decider = "learner" (purity train trains learners)',
+            )
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}-train",
+            selection=Selection(kind="keep", intensity=0.0),
+            neutral_drift=False,
+            stop_at_fixation=False,
+        )
 
     @property
     def learns(self) -> bool:
         return any(entry.decider == "learner" for entry in self.mix)
-
-
-def training_data(training: Training) -> dict:
-    """The `[training]` table of an experiment, every value explicit."""
-    return {**dataclasses.asdict(training), "violations": list(training.violations)}
 
 
 def load(path: str | Path, seed: int | None = None) -> Experiment:
@@ -404,26 +376,80 @@ def _reflection(table: Table, path: Path) -> Reflection:
     return reflection
 
 
-def validate(path: str | Path) -> str:
-    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
-    one-line summary of what it is."""
-    data = load_toml(path)
-    if "sweep" in data:
-        import tempfile
+def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str | None = None) -> dict:
+    """The experiment as plain data, every default filled in.
 
-        from purity.tournament import sweep
+    Without `profiles`: the record a manifest keeps, which names every profile and the file it
+    was read from. With `profiles` (one TOML file per mix entry) and `graph` (the graph file, if
+    any): an experiment file that `load` reads back as this experiment (what a run captures).
+    """
+    record = profiles is None
+    head = {"name": experiment.name}
+    head |= {"description": experiment.description} if record or experiment.description else {}
+    head |= {
+        "seed": experiment.seed,
+        "generations": experiment.generations,
+        "population": experiment.population,
+        "survival_threshold": experiment.survival_threshold,
+        "stop_at_fixation": experiment.stop_at_fixation,
+        "lock_in": experiment.lock_in,
+        "seeds": experiment.seeds,
+    }
+    head |= {"source": experiment.source} if record else {}
+    spec = experiment.arena
+    return {
+        "experiment": head,
+        "arena": {
+            "name": spec.name,
+            "episodes": spec.episodes,
+            "group_size": spec.group_size,
+            "steps": spec.steps,
+            **dataclasses.asdict(spec.params),
+        },
+        "population": {"mix": _mix_data(experiment, profiles)},
+        "matching": _matching_data(experiment.matching, record, graph),
+        "selection": dataclasses.asdict(experiment.selection),
+        "mutation": dataclasses.asdict(experiment.mutation),
+        "reflection": dataclasses.asdict(experiment.reflection),
+        "control": {"neutral_drift": experiment.neutral_drift},
+        "training": {
+            **dataclasses.asdict(experiment.training),
+            "violations": list(experiment.training.violations),
+        },
+    }
 
-        loaded = sweep.load(path)
-        with tempfile.TemporaryDirectory() as scratch:
-            sweep.materialize(loaded, Path(scratch))
-        keys = len({key for point in loaded.points for key, _ in point.settings})
-        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
-    if "experiment" in data:
-        experiment = load(path)
-        return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
-    if "profile" in data:
-        profile = profiles.parse(data, path)
-        return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(
-        path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)"
-    )
+
+def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:
+    """The record names each profile and its source, and lists each policy; a file refers to
+    each profile's file and names each policy parameter."""
+    names = experiment.arena.build().policy_names
+    rows = []
+    for k, entry in enumerate(experiment.mix):
+        if profiles is None:
+            row = {"profile": entry.profile.name, "source": entry.profile.source}
+        else:
+            row = {"profile": profiles[k]}
+        row |= {
+            "share": entry.share,
+            "decider": entry.decider,
+            "capability": dataclasses.asdict(entry.capability),
+            "policy": list(entry.policy) if profiles is None else dict(zip(names, entry.policy)),
+        }
+        rows.append(row)
+    return rows
+
+
+def _matching_data(matching: Matching, record: bool, graph: str | None) -> dict:
+    """The record holds every field; a file only those its kind reads."""
+    if record:
+        return {**dataclasses.asdict(matching), "args": dict(matching.args)}
+    data = {"kind": matching.kind, "play": matching.play}
+    if matching.kind == "assortative":
+        data["sigma"] = matching.sigma
+    if matching.kind == "graph":
+        data |= (
+            {"file": graph}
+            if graph is not None
+            else {"generator": matching.generator, "args": dict(matching.args)}
+        )
+    return data

@@ -231,7 +231,7 @@ def _run_replicates(experiment: Experiment, run_dir: Path, pool, progress: bool)
         "status": "running",
         "seeds": [replicate.seed for replicate in experiment.replicates()],
         "runs": [f"seed={replicate.seed}" for replicate in experiment.replicates()],
-        "experiment": experiment.resolved(),
+        "experiment": config.dump(experiment),
         "versions": _versions(),
         "git_revision": _git_revision(),
         "started": _now(),
@@ -279,7 +279,7 @@ def _manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str)
         "generations": experiment.generations,
         "generations_done": 0,
         "survival_threshold": experiment.survival_threshold,
-        "experiment": experiment.resolved(),
+        "experiment": config.dump(experiment),
         "arena": {
             "name": arena.name,
             "has_oversight": arena.has_oversight,
@@ -471,7 +471,7 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
             storage.copy_file(Path(experiment.matching.file), run_dir / graph)
         note = f"# {experiment.name}, captured by purity when this run started: `purity run --resume` reads it.\n# First read from {json.dumps(experiment.source)}.\n"
         storage.write_text(
-            note + storage.toml_text(_experiment_data(experiment, references, graph)), run_dir / CAPTURE
+            note + storage.toml_text(config.dump(experiment, references, graph)), run_dir / CAPTURE
         )
         if _load_capture(run_dir, _recorded(experiment)) != experiment:
             raise ValueError("reading the copy back gave another experiment")
@@ -481,62 +481,6 @@ def _capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
         manifest.update(experiment_file=CAPTURE)
         manifest.pop("experiment_file_error", None)
     storage.write_json(manifest, run_dir / "manifest.json")
-
-
-def _experiment_data(experiment: Experiment, profiles: list[str], graph: str | None) -> dict:
-    head = (
-        {"name": experiment.name}
-        | ({"description": experiment.description} if experiment.description else {})
-        | {
-            "seed": experiment.seed,
-            "generations": experiment.generations,
-            "population": experiment.population,
-            "survival_threshold": experiment.survival_threshold,
-            "stop_at_fixation": experiment.stop_at_fixation,
-            "lock_in": experiment.lock_in,
-            "seeds": experiment.seeds,
-        }
-    )
-    spec = experiment.arena
-    policy_names = spec.build().policy_names
-    matching = experiment.matching
-    match = {"kind": matching.kind, "play": matching.play}
-    if matching.kind == "assortative":
-        match["sigma"] = matching.sigma
-    if matching.kind == "graph":
-        match |= (
-            {"file": graph}
-            if graph is not None
-            else {"generator": matching.generator, "args": dict(matching.args)}
-        )
-    return {
-        "experiment": head,
-        "arena": {
-            "name": spec.name,
-            "episodes": spec.episodes,
-            "group_size": spec.group_size,
-            "steps": spec.steps,
-            **dataclasses.asdict(spec.params),
-        },
-        "population": {
-            "mix": [
-                {
-                    "profile": reference,
-                    "share": entry.share,
-                    "decider": entry.decider,
-                    "capability": dataclasses.asdict(entry.capability),
-                    "policy": dict(zip(policy_names, entry.policy)),
-                }
-                for entry, reference in zip(experiment.mix, profiles)
-            ]
-        },
-        "matching": match,
-        "selection": dataclasses.asdict(experiment.selection),
-        "mutation": dataclasses.asdict(experiment.mutation),
-        "reflection": dataclasses.asdict(experiment.reflection),
-        "control": {"neutral_drift": experiment.neutral_drift},
-        "training": config.training_data(experiment.training),
-    }
 
 
 def _load_capture(run_dir: Path, recorded: dict) -> Experiment:
@@ -552,7 +496,7 @@ def _load_capture(run_dir: Path, recorded: dict) -> Experiment:
 
 def _recorded(experiment: Experiment) -> dict:
     """The experiment as the manifest holds it (after JSON)."""
-    return json.loads(json.dumps(storage._plain(experiment.resolved())))
+    return json.loads(json.dumps(storage._plain(config.dump(experiment))))
 
 
 def _recall(run_dir: Path, manifest: dict) -> Experiment:

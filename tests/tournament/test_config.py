@@ -3,7 +3,8 @@
 import pytest
 
 from purity.arenas.inputs import InputError
-from purity.tournament.config import load, validate
+from purity.tournament.cli import validate
+from purity.tournament.config import dump, load
 
 
 def test_small_experiment_resolves_with_defaults(small_experiment):
@@ -13,7 +14,7 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
     assert experiment.mix[2].decider == "fixed" and experiment.mix[2].policy[0] == 0.4
     assert experiment.mix[0].decider == "planner" and experiment.mix[0].capability.candidates == 6
     assert experiment.arena.params.regrowth == 0.4  # the arena's documented default
-    resolved = experiment.resolved()
+    resolved = dump(experiment)
     assert resolved["mutation"]["sigma"] == 0.2 and resolved["mutation"]["rate"] == 0.5
     # no [training]: the outcome reward, and the commons' violation kinds (building is none)
     assert resolved["training"] == {
