@@ -258,6 +258,21 @@ def appearance_mean(groups: np.ndarray, values: np.ndarray, n_agents: int) -> np
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+def home_seats(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[G, n] bool: the one appearance of each agent in which it plans its policy.
+
+    In a partition that is every seat. Where agents meet several groups (all pairs, graphs) it
+    is one of their appearances drawn uniformly, so nobody always models the same partner
+    (with all pairs, "the first pair" would be the pair with agent 0 for everyone).
+    """
+    flat = groups.reshape(-1)
+    order = np.lexsort((rng.random(flat.size), flat))  # by agent, random within an agent
+    chosen = order[np.r_[True, flat[order][1:] != flat[order][:-1]]]
+    homes = np.zeros(flat.size, dtype=bool)
+    homes[chosen] = True
+    return homes.reshape(groups.shape)
+
+
 # ---------------------------------------------------------------- assortative
 
 

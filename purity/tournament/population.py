@@ -13,9 +13,9 @@ import numpy as np
 
 from purity.tournament.config import Experiment, Selection
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate
+from purity.tournament.record import ORIGINS
 from purity.tournament.selection import RULES
 
-ORIGINS = ("founder", "inherit", "design", "self_modify")
 INHERIT = ORIGINS.index("inherit")
 DESIGN = ORIGINS.index("design")
 

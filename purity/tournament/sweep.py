@@ -30,6 +30,7 @@ from typing import Any
 from purity.agents import profiles
 from purity.arenas.inputs import InputError, Table, load_toml
 from purity.tournament import config, storage
+from purity.tournament.record import swept
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def run_sweep(
     resume: bool = False,
 ) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
-    from purity.tournament import runner
+    from purity.tournament import capture, runner
     from purity.tournament.executor import executor
     from purity.tournament.progress import Progress
 
@@ -281,7 +282,7 @@ def run_sweep(
         if bar.done < bar.total:  # runs that stopped at fixation ended early
             bar.finish()
         failed = [name for name, record in manifest["runs"].items() if record["status"] != "complete"]
-        manifest.update(status="failed" if failed else "complete", finished=runner._now())
+        manifest.update(status="failed" if failed else "complete", finished=capture.now())
         storage.write_json(manifest, sweep_dir / "sweep.json")
         _write_table(sweep_dir, manifest)
     finally:
@@ -355,7 +356,7 @@ def _write_table(sweep_dir: Path, manifest: dict) -> None:
     for name, record in manifest["runs"].items():
         row = {"run": name, "seed": record["seed"], "status": record["status"], "error": record["error"]}
         row |= {
-            f"set:{key}": value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
+            swept(key): value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
             for key, value in record["settings"].items()
         }
         row |= record["summary"]

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament.lineage import Lineage
+from purity.tournament.lineage_graph import Lineage
 
 #   0 (a) ─inherit→ 2 ─self_modify→ 4 ─inherit→ 5
 #     └──design──→ 3 ─inherit→ 7

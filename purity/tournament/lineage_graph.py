@@ -15,9 +15,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-__all__ = ["EDGE_KINDS", "Lineage"]
+from purity.tournament.record import EDGE_KINDS
 
-EDGE_KINDS = ("inherit", "design", "self_modify")
 EDGE_COLUMNS = ("parent", "child", "kind", "generation", "profile", "change", "before", "after")
 SELF_MODIFY = "self_modify"
 
@@ -165,6 +164,19 @@ class Lineage:
                 return True
             node = self.parent(node)
         return False
+
+    def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
+        """[G, n, n] kin[g, i, j]: member j of group g (of agent ids [G, n]) is member i or
+        descends from it. With `lineages` false, only itself (the identity: nobody reads kin)."""
+        groups, n = ids.shape
+        kin = np.repeat(np.eye(n)[None], groups, axis=0)
+        if lineages:
+            for g in range(groups):
+                for i in range(n):
+                    for j in range(n):
+                        if i != j:
+                            kin[g, i, j] = self.descends(int(ids[g, i]), int(ids[g, j]))
+        return kin
 
     def edges_frame(self, generation: int | None = None) -> dict[str, list[Any]]:
         """Edges as columns (lists) ``parent, child, kind, generation, profile, change, before,
