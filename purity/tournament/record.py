@@ -92,11 +92,22 @@ ORIGINS = ("founder", "inherit", "design", "self_modify")  # agents.origin
 EDGE_KINDS = ("inherit", "design", "self_modify")  # lineage.kind
 
 
-def part(table: str, generation: int) -> str:
-    """The file, relative to the run directory, that holds a table's rows filed under `generation`."""
+def folder(table: str, generation: int) -> str:
+    """The folder, relative to the run directory, of a table's rows filed under `generation`."""
     if table not in TABLES:
         raise ValueError(f"table {table!r}: one of {TABLES}")
-    return f"{table}/gen={generation}/part-0.parquet"
+    return f"{table}/gen={generation}"
+
+
+def part(table: str, generation: int) -> str:
+    """The file, relative to the run directory, that holds a table's rows filed under `generation`."""
+    return f"{folder(table, generation)}/part-0.parquet"
+
+
+def generation_of(name: str) -> int | None:
+    """The generation a folder name `gen=<g>` stands for (None for any other name)."""
+    prefix, _, number = name.partition("=")
+    return int(number) if prefix == "gen" and number.isdigit() and number.isascii() else None
 
 
 def filed_under(table: str, generation: int) -> int:

@@ -116,9 +116,9 @@ def generations(run_dir: Path, table: str) -> list[int]:
     found = []
     if folder.is_dir():
         for child in folder.iterdir():
-            match = re.fullmatch(r"gen=(\d+)", child.name)
-            if match and child.is_dir():
-                found.append(int(match.group(1)))
+            generation = record.generation_of(child.name)
+            if generation is not None and child.is_dir():
+                found.append(generation)
     return sorted(found)
 
 
@@ -138,7 +138,7 @@ def drop_generations(run_dir: Path, done: int) -> None:
     for table in record.TABLES:
         for generation in generations(run_dir, table):
             if generation >= record.filed_under(table, done):
-                folder = Path(run_dir) / table / f"gen={generation}"
+                folder = Path(run_dir) / record.folder(table, generation)
                 if folder.is_symlink():
                     raise InputError(
                         folder,
