@@ -128,9 +128,6 @@ class Experiment:
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
     training: Training = Training()  # how the mix's learners learn
 
-    def with_seed(self, seed: int) -> "Experiment":
-        return dataclasses.replace(self, seed=seed)
-
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
         return [dataclasses.replace(self, seed=self.seed + k, seeds=1) for k in range(self.seeds)]

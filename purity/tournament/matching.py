@@ -66,9 +66,6 @@ class Structure:
         """Number of neighbours of each slot, ``[n]`` int64."""
         return np.diff(self.indptr)
 
-    def neighbours(self, i: int) -> np.ndarray:
-        return self.indices[self.indptr[i] : self.indptr[i + 1]]
-
     @classmethod
     def from_graph(cls, g: nx.Graph, name: str = "graph") -> Structure:
         """Slots ``0..N-1`` are the graph's nodes in sorted order of their labels.

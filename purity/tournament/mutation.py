@@ -74,10 +74,6 @@ class MutationSpec:
     remove_rate: float = field(default=0.0, metadata=_UNIT)  # a present process term disappears
     scope_rate: float = field(default=0.0, metadata=_UNIT)  # a constraint moves to another scope
 
-    @property
-    def structural(self) -> bool:
-        return self.add_rate > 0 or self.remove_rate > 0 or self.scope_rate > 0
-
 
 @dataclass(frozen=True)
 class TermSpace:

@@ -177,7 +177,7 @@ def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedoni
     )
     for agent in set(rows["child"]):
         assert graph.graph.has_edge(agent, agent) and graph.parent(agent) != agent
-        changes = graph.self_modifications(agent)
+        changes = graph.graph.edges[agent, agent]["changes"]
         assert [c["change"] for c in changes] == rows.filter(pl.col("child") == agent).sort("generation")[
             "change"
         ].to_list()

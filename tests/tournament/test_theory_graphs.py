@@ -22,6 +22,11 @@ def well_mixed_moran(r: float, n: int) -> float:
     return (1 - 1 / r) / (1 - r ** (-n))
 
 
+def neighbours(structure: Structure, i: int) -> np.ndarray:
+    """The neighbours of slot `i`, in increasing order."""
+    return structure.indices[structure.indptr[i] : structure.indptr[i + 1]]
+
+
 def exact_fixation(structure: Structure | None, r: float, rule: str, n: int | None = None) -> float:
     """Fixation probability of one mutant of fitness ``r`` (residents 1), start uniform over slots.
 
@@ -43,7 +48,7 @@ def exact_fixation(structure: Structure | None, r: float, rule: str, n: int | No
     else:
         src = np.repeat(np.arange(n), structure.degree)
         pairs = list(zip(src.tolist(), structure.indices.tolist()))
-        nbrs = {d: structure.neighbours(d).tolist() for d in range(n)}
+        nbrs = {d: neighbours(structure, d).tolist() for d in range(n)}
         deg = structure.degree.astype(float)
     trans = np.zeros((size, size))
     for p, d in pairs:  # offspring of p replaces d
