@@ -79,6 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
+    _sweep_parser(commands)
+    _invade_parser(commands)
+
+    commands.add_parser(
+        "profiles",
+        help="list the profile library, one line each",
+        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
+    )
+    return parser
+
+
+def _sweep_parser(commands) -> None:
+    """`purity sweep`."""
     sweep = commands.add_parser(
         "sweep",
         help="run a grid of experiments × seeds under one sweep directory",
@@ -125,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _invade_parser(commands) -> None:
+    """`purity invade`."""
     invade = commands.add_parser(
         "invade",
         help="fixation probability of one mutant in a resident population",
@@ -157,13 +173,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-
-    commands.add_parser(
-        "profiles",
-        help="list the profile library, one line each",
-        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
-    )
-    return parser
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:

@@ -236,13 +236,7 @@ def run_sweep(
             plan = materialize(sweep, sweep_dir)
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
-        # A run is done when its record and its own files say so (a deleted run dir is rerun).
-        todo = [
-            item
-            for item in plan
-            if manifest["runs"][item[0].name]["status"] != "complete"
-            or not _complete(sweep_dir / "runs" / item[0].name)
-        ]
+        todo = _unfinished(plan, manifest, sweep_dir)
         # Enough runs in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         split = sweep.split_above
@@ -288,6 +282,17 @@ def run_sweep(
     finally:
         pool.close()
     return sweep_dir
+
+
+def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:
+    """The runs still to do: a run is done when its record and its own files say so (a deleted
+    run directory is run again)."""
+    return [
+        item
+        for item in plan
+        if manifest["runs"][item[0].name]["status"] != "complete"
+        or not _complete(sweep_dir / "runs" / item[0].name)
+    ]
 
 
 def _complete(run_dir: Path) -> bool:
