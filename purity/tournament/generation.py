@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import reads_kin, term_universe, traits, with_scope_variants
-from purity.tournament import reflection_step, tables
+from purity.tournament import record, reflection_step, tables
 from purity.tournament.config import Experiment
 from purity.tournament.lineage_graph import Lineage
 from purity.tournament.matching import MATCHINGS, Structure, appearance_mean, home_seats, structure_of
@@ -52,7 +52,7 @@ class Generation:
     """What one generation gives: the next population, and the rows to record."""
 
     population: Population  # of the next generation; this one's if the run ends here
-    tables: tuple[tuple[str, int, pl.DataFrame], ...]  # (table, generation it is filed under, rows)
+    tables: tuple[tuple[str, int, pl.DataFrame], ...]  # (table, generation folder, rows): record.part
     fixed: bool  # `stop_at_fixation` and one founding profile holds the whole population
 
 
@@ -110,35 +110,24 @@ def step(context: Context, pop: Population, generation: int) -> Generation:
     pop = dataclasses.replace(pop, policies=policies)
 
     payoff = appearance_mean(groups, played.fitness.mean(axis=1), pop.size)
-    reflected, modified, rows = pop, np.zeros(0, dtype=np.int64), []
+    reflected, modified, rows = pop, np.zeros(0, dtype=np.int64), {}
     if experiment.reflection.due(generation):
-        table = _reflect(context, pop, groups, homes, generation)
+        rows["reflection"] = table = _reflect(context, pop, groups, homes, generation)
         reflected, paid = reflection_step.apply(pop, table, context.terms, experiment.reflection.cost)
         modified, payoff = reflection_step.modified_slots(table), payoff - paid
-        rows.append(("reflection", generation, table))
     utility = appearance_mean(groups, played.utility.mean(axis=1), pop.size)
     fitness = fitness_from_payoff(payoff, experiment.selection.intensity, experiment.selection.rule)
-    names = context.names(pop)
-    arena = context.arena
-    rows.append(
-        (
-            "agents",
-            generation,
-            tables.agents(
-                pop, generation, names, payoff, fitness, utility, context.terms, arena.policy_names
-            ),
-        )
+    names, arena = context.names(pop), context.arena
+    rows["agents"] = tables.agents(
+        pop, generation, names, payoff, fitness, utility, context.terms, arena.policy_names
     )
-    rows.append(
-        ("episodes", generation, tables.episodes(pop, groups, played, generation, names, arena.event_kinds))
-    )
+    rows["episodes"] = tables.episodes(pop, groups, played, generation, names, arena.event_kinds)
 
     fixed = experiment.stop_at_fixation and len(np.unique(pop.entry)) == 1
-    if fixed or generation + 1 == experiment.generations:
-        return Generation(pop, tuple(rows), fixed)
-    child, edges = offspring(context, pop, reflected, modified, fitness, generation)
-    rows.append(("lineage", generation + 1, edges))
-    return Generation(child, tuple(rows), False)
+    if not fixed and generation + 1 < experiment.generations:
+        pop, rows["lineage"] = offspring(context, pop, reflected, modified, fitness, generation)
+    filed = tuple((table, record.filed_under(table, generation), frame) for table, frame in rows.items())
+    return Generation(pop, filed, fixed)
 
 
 def _plan(
