@@ -74,9 +74,8 @@ def convergence() -> tuple[float, int, float]:
     from purity.reports import training as curves
     from purity.reports.load import load_replicates
     from purity.tournament import config, runner
-    from purity.tournament.training import training_alone
 
-    experiment = training_alone(config.load(ROOT / "experiments" / "oversight-training.toml"))
+    experiment = config.load(ROOT / "experiments" / "oversight-training.toml").training_alone()
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         run_dir = runner.run(experiment, Path(out), workers=2, progress=False)

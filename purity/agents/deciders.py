@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from purity.agents.preferences import Term, features, utility
+from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas.core import Arena, concat_noise, tile_noise
 
 DECIDERS = ("planner", "fixed", "learner")
-UNIVERSALIZATION = "universalization"
 
 
 @dataclass(frozen=True)
@@ -164,8 +163,8 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     rows = np.arange(len(policies))
 
     trace = arena.rollout(policies, noise, horizon, traits)
-    universal = [t for t, term in enumerate(terms) if term.kind == UNIVERSALIZATION]
-    if universal and (weights[rows, focal][:, universal] != 0).any():
+    universal = alike_columns(terms)
+    if universal.any() and (weights[rows, focal][:, universal] != 0).any():
         alike = focal_alike(arena, policies, noise, focal, horizon, traits)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)

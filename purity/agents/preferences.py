@@ -4,6 +4,10 @@ A profile is a weighted sum of terms. Every weight is an exchange rate in fitnes
 would give up to avoid one unit of this"), so outcome and process weights are comparable and the
 process share of an agent is well defined. A weight of `inf` is a hard constraint.
 
+What differs between the kinds of term (outcome, constraint, standing, universalization) is in
+one table, `KINDS`: how a profile file spells a term, its label, and its value in a trace. Code
+elsewhere asks a term (`term.process`, `term.scoped`, `term.series`) instead of testing its kind.
+
 Utility is computed as `features · weights`: `features(trace, terms, kin)` gives each term's value
 for every agent of every episode ([B, n, T]), and `utility(features, weights)` applies per-agent
 weights ([B, n, T] or broadcastable). Agents of a population then differ only by a weight row.
@@ -21,10 +25,9 @@ from typing import Callable
 
 import numpy as np
 
-from purity.arenas import properties
+from purity.arenas import events, properties
 from purity.arenas.core import Trace
 
-KINDS = ("outcome", "standing", "constraint", "universalization")
 SCOPES = ("self", "lineage", "world")
 
 
@@ -65,7 +68,17 @@ class Term:
 
     @property
     def process(self) -> bool:
-        return self.kind != "outcome"
+        return KINDS[self.kind].process
+
+    @property
+    def scoped(self) -> bool:
+        """Whether the term has a scope (so reflection or mutation can move it to another)."""
+        return KINDS[self.kind].scoped
+
+    @property
+    def series(self) -> str | None:
+        """The series of a trace the term reads (an arena must record it), or None."""
+        return KINDS[self.kind].series(self)
 
     @property
     def key(self) -> str:
@@ -81,25 +94,20 @@ class Term:
 
     @property
     def label(self) -> str:
-        endorsed = " (endorsed)" if self.endorsed else ""
-        if self.kind == "constraint":
-            return f"never {self.name} ({self.scope} acts){endorsed}"
-        if self.kind == "standing":
-            return f"keep {self.name} {self.threshold:g}{endorsed}"
-        if self.kind == "universalization":
-            return f"payoff if all acted alike{endorsed}"
-        return f"outcome: {self.name}"
+        kind = KINDS[self.kind]
+        return kind.label(self) + (" (endorsed)" if self.endorsed and kind.process else "")
 
     def describe(self) -> dict:
+        about = KINDS[self.kind].about
         return {
             "key": self.key,
             "kind": self.kind,
             "process": self.process,
             "label": self.label,
-            "event": self.name if self.kind == "constraint" else None,
+            "event": self.name if about == "event" else None,
             "scope": self.scope,
-            "measure": self.name if self.kind in ("outcome", "universalization") else None,
-            "property": self.name if self.kind == "standing" else None,
+            "measure": self.name if about == "measure" else None,
+            "property": self.name if about == "property" else None,
             "threshold": self.threshold,
             "endorsed": self.endorsed,
         }
@@ -121,15 +129,6 @@ class Profile:
         return row
 
 
-def term_universe(profiles: list[Profile]) -> tuple[Term, ...]:
-    """Every distinct term of the given profiles, in first-seen order: a run's weight columns."""
-    seen: dict[Term, None] = {}
-    for profile in profiles:
-        for term in profile.terms:
-            seen.setdefault(term)
-    return tuple(seen)
-
-
 def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.ndarray:
     """[B, n] amount of `event` done by the actors in each agent's scope."""
     k = trace.kind_index(event)
@@ -143,6 +142,107 @@ def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.n
         return (kin * by_agent[:, None, :]).sum(axis=-1)
     total = trace.events[..., k].sum(axis=-1, keepdims=True)
     return np.broadcast_to(total, own.shape)
+
+
+def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+    """Minus the number of steps at which the property did not hold."""
+    prop = properties.get(term.name)
+    held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
+    return -(~held).sum(axis=-1, keepdims=True)
+
+
+def _alike_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+    if alike is None:
+        raise ValueError("a universalization term needs the fitness of the all-alike episodes")
+    return alike
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of term: how a profile file spells it, what it is called, and its value.
+
+    In a profile file a term is a `[[<kind>]]` table with the key `about` (chosen among
+    `names()`), then `scope` (if `scoped`), `threshold` (if `threshold`), `weight` (may be
+    `inf` if `hard`) and `endorsed` (process kinds). `value(term, trace, kin, alike)` is its
+    [B, n] feature; `alike` [B, n] is the fitness of episodes in which the whole group played
+    the agent's policy, computed only for kinds that ask for it (`alike = True`).
+    """
+
+    name: str
+    about: str  # the profile key naming what the term is about: measure | event | property
+    names: Callable[[], tuple[str, ...]]
+    value: Callable[[Term, Trace, np.ndarray, np.ndarray | None], np.ndarray]
+    label: Callable[[Term], str]
+    process: bool = True
+    scoped: bool = False
+    threshold: bool = False
+    hard: bool = True
+    fixed: str | None = None  # the name every term of the kind has (then not in the file)
+    alike: bool = False
+    series: Callable[[Term], str | None] = lambda term: None
+
+
+# In the order a profile file's terms are read, which is the order of a run's weight columns.
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "outcome",
+            "measure",
+            lambda: tuple(MEASURES),
+            lambda term, trace, kin, alike: MEASURES[term.name](trace, kin),
+            lambda term: f"outcome: {term.name}",
+            process=False,
+            hard=False,
+        ),
+        Kind(
+            "constraint",
+            "event",
+            events.kinds,
+            lambda term, trace, kin, alike: -scoped_events(trace, term.name, term.scope, kin),
+            lambda term: f"never {term.name} ({term.scope} acts)",
+            scoped=True,
+        ),
+        Kind(
+            "standing",
+            "property",
+            properties.names,
+            _standing_value,
+            lambda term: f"keep {term.name} {term.threshold:g}",
+            threshold=True,
+            series=lambda term: properties.get(term.name).series,
+        ),
+        Kind(
+            "universalization",
+            "measure",
+            lambda: ("own_wealth",),
+            _alike_value,
+            lambda term: "payoff if all acted alike",
+            hard=False,
+            fixed="own_wealth",
+            alike=True,
+        ),
+    )
+}
+
+
+def term_universe(profiles: list[Profile]) -> tuple[Term, ...]:
+    """Every distinct term of the given profiles, in first-seen order: a run's weight columns."""
+    seen: dict[Term, None] = {}
+    for profile in profiles:
+        for term in profile.terms:
+            seen.setdefault(term)
+    return tuple(seen)
+
+
+def alike_columns(terms: tuple[Term, ...]) -> np.ndarray:
+    """[T] bool: the terms whose value needs the all-alike episodes (universalization)."""
+    return np.array([KINDS[term.kind].alike for term in terms], dtype=bool)
+
+
+def reads_kin(terms: tuple[Term, ...]) -> bool:
+    """Whether any term's value depends on who descends from whom (lineage scope or wealth)."""
+    return any(term.scope == "lineage" or term.name == "lineage_wealth" for term in terms)
 
 
 def features(
@@ -161,18 +261,7 @@ def features(
     kin = np.eye(n)[None] if kin is None else kin
     out = np.zeros((batch, n, len(terms)))
     for t, term in enumerate(terms):
-        if term.kind == "outcome":
-            out[..., t] = MEASURES[term.name](trace, kin)
-        elif term.kind == "constraint":
-            out[..., t] = -scoped_events(trace, term.name, term.scope, kin)
-        elif term.kind == "standing":
-            prop = properties.get(term.name)
-            held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
-            out[..., t] = -(~held).sum(axis=-1, keepdims=True)
-        elif universal_fitness is not None:
-            out[..., t] = universal_fitness
-        else:
-            raise ValueError("a universalization term needs the fitness of the all-alike episodes")
+        out[..., t] = KINDS[term.kind].value(term, trace, kin, universal_fitness)
     return out
 
 
@@ -199,7 +288,7 @@ def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
     """The universe plus every constraint under every scope, so a scope can mutate into another."""
     out = list(terms)
     for term in terms:
-        if term.kind == "constraint":
+        if term.scoped:
             for scope in SCOPES:
                 variant = Term(term.kind, term.name, scope=scope, endorsed=term.endorsed)
                 if variant not in out:

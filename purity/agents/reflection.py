@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan
-from purity.agents.preferences import POPULATION, SCOPES, Term, features, traits, utility
+from purity.agents.preferences import POPULATION, SCOPES, Term, alike_columns, features, traits, utility
 from purity.arenas.core import Arena, Trace, tile_noise
 
 RULES = ("realistic", "hedonistic", "ignorant")
@@ -102,7 +102,7 @@ def candidate_changes(
             if np.isfinite(w):
                 scaled(t, "weaken", reflector.weaken)
                 scaled(t, "strengthen", reflector.strengthen)
-            if term.kind == "constraint" and reflector.rescope:
+            if term.scoped and reflector.rescope:
                 for scope in SCOPES:
                     variant = dataclasses.replace(term, scope=scope)
                     if scope != term.scope and variant in terms:
@@ -265,7 +265,7 @@ def _rolled_out(
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
     trace = dataclasses.replace(trace, fitness=fitness)
-    universal = np.array([term.kind == "universalization" for term in terms])
+    universal = alike_columns(terms)
     if universal.any() and ((now[:, universal] != 0) | (new[:, universal] != 0)).any():
         alike = focal_alike(arena, policies, noise, slot, horizon, shown_all)
         alike[rows, slot] += bonus

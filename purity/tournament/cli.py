@@ -79,6 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
+    _sweep_parser(commands)
+    _invade_parser(commands)
+
+    commands.add_parser(
+        "profiles",
+        help="list the profile library, one line each",
+        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
+    )
+    return parser
+
+
+def _sweep_parser(commands) -> None:
+    """`purity sweep`."""
     sweep = commands.add_parser(
         "sweep",
         help="run a grid of experiments × seeds under one sweep directory",
@@ -125,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _invade_parser(commands) -> None:
+    """`purity invade`."""
     invade = commands.add_parser(
         "invade",
         help="fixation probability of one mutant in a resident population",
@@ -157,13 +173,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-
-    commands.add_parser(
-        "profiles",
-        help="list the profile library, one line each",
-        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
-    )
-    return parser
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -255,10 +264,9 @@ def _run_address(args) -> str | None:
 
 def _train(args) -> int:
     from purity.tournament import config, runner
-    from purity.tournament.training import training_alone
 
     address = _run_address(args)
-    experiment = training_alone(config.load(args.experiment, seed=args.seed))
+    experiment = config.load(args.experiment, seed=args.seed).training_alone()
     run_dir = runner.run(
         experiment,
         args.out or Path("runs"),
@@ -360,6 +368,35 @@ def _invade(args) -> int:
     return 0
 
 
+def validate(path: str | Path) -> str:
+    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
+    one-line summary of what it is."""
+    from purity.agents import profiles
+    from purity.arenas.inputs import InputError, load_toml
+    from purity.tournament import config
+
+    data = load_toml(path)
+    if "sweep" in data:
+        import tempfile
+
+        from purity.tournament import sweep
+
+        loaded = sweep.load(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            sweep.materialize(loaded, Path(scratch))
+        keys = len({key for point in loaded.points for key, _ in point.settings})
+        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
+    if "experiment" in data:
+        experiment = config.load(path)
+        return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
+    if "profile" in data:
+        profile = profiles.parse(data, path)
+        return f"profile {profile.name!r}: {len(profile.terms)} terms"
+    raise InputError(
+        path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)"
+    )
+
+
 def _report(path: Path, run_reports: bool = False):
     import purity.reports as reports
 
@@ -399,8 +436,6 @@ def main(argv: list[str] | None = None) -> int:
                 md, html = _report(args.run_dir, args.run_reports)
                 print(f"report: {html}\n        {md}")
         elif args.command == "validate":
-            from purity.tournament.config import validate
-
             print(f"{args.file}: valid {validate(args.file)}")
         elif args.command == "profiles":
             from purity.agents import profiles

@@ -1,7 +1,8 @@
 """Experiment files: read, check and resolve them into frozen dataclasses.
 
 Every section is checked strictly (unknown keys are errors) so that a typo in a long sweep is
-caught before a single generation runs. `Experiment.resolved()` is what the manifest records.
+caught before a single generation runs. `dump` is the one way back from an experiment to plain
+data: the record a manifest keeps, or a file `load` reads back as the same experiment.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import Profile
 from purity.agents.reflection import RULES as EVALUATION_RULES
 from purity.agents.reflection import Reflector
-from purity.arenas import arena_class, events, properties
+from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.arenas.inputs import InputError, Table, load_toml, read_params
-from purity.tournament.mutation import MutationSpec
-
-MATCHINGS = ("well_mixed", "graph", "assortative")
-PLAYS = ("groups", "all_pairs")
-SELECTIONS = ("moran", "moran_db", "wright_fisher", "replicator", "none", "keep")
-RULES = ("linear", "exponential")
-DISTRIBUTIONS = ("lognormal", "gaussian")
+from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
+from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
+from purity.tournament.selection import FITNESS_RULES
+from purity.tournament.selection import RULES as SELECTIONS
 
 
 @dataclass(frozen=True)
@@ -130,9 +128,6 @@ class Experiment:
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
     training: Training = Training()  # how the mix's learners learn
 
-    def with_seed(self, seed: int) -> "Experiment":
-        return dataclasses.replace(self, seed=seed)
-
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
         return [dataclasses.replace(self, seed=self.seed + k, seeds=1) for k in range(self.seeds)]
@@ -143,57 +138,28 @@ class Experiment:
         selection = dataclasses.replace(self.selection, intensity=0.0)
         return dataclasses.replace(self, selection=selection, neutral_drift=False)
 
-    def resolved(self) -> dict:
-        """Plain data for the manifest: every default filled in, profiles inlined."""
-        return {
-            "experiment": {
-                "name": self.name,
-                "description": self.description,
-                "seed": self.seed,
-                "generations": self.generations,
-                "population": self.population,
-                "survival_threshold": self.survival_threshold,
-                "stop_at_fixation": self.stop_at_fixation,
-                "lock_in": self.lock_in,
-                "seeds": self.seeds,
-                "source": self.source,
-            },
-            "arena": {
-                "name": self.arena.name,
-                "episodes": self.arena.episodes,
-                "group_size": self.arena.group_size,
-                "steps": self.arena.steps,
-                **dataclasses.asdict(self.arena.params),
-            },
-            "population": {
-                "mix": [
-                    {
-                        "profile": entry.profile.name,
-                        "source": entry.profile.source,
-                        "share": entry.share,
-                        "decider": entry.decider,
-                        "capability": dataclasses.asdict(entry.capability),
-                        "policy": list(entry.policy),
-                    }
-                    for entry in self.mix
-                ]
-            },
-            "matching": {**dataclasses.asdict(self.matching), "args": dict(self.matching.args)},
-            "selection": dataclasses.asdict(self.selection),
-            "mutation": dataclasses.asdict(self.mutation),
-            "reflection": dataclasses.asdict(self.reflection),
-            "control": {"neutral_drift": self.neutral_drift},
-            "training": training_data(self.training),
-        }
+    def training_alone(self) -> "Experiment":
+        """The experiment as a pure training run (`purity train`): nobody is born or dies
+        (selection `keep`), so every generation is one training iteration of the same agents and
+        the `policy:*` columns are each learner's learning curve. No births means no mutation and
+        no drift twin; the run directory is `<name>-train`, beside the tournament run."""
+        if not self.learns:
+            raise InputError(
+                self.source,
+                "population.mix.decider",
+                'at least one entry with decider = "learner" (purity train trains learners)',
+            )
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}-train",
+            selection=Selection(kind="keep", intensity=0.0),
+            neutral_drift=False,
+            stop_at_fixation=False,
+        )
 
     @property
     def learns(self) -> bool:
         return any(entry.decider == "learner" for entry in self.mix)
-
-
-def training_data(training: Training) -> dict:
-    """The `[training]` table of an experiment, every value explicit."""
-    return {**dataclasses.asdict(training), "violations": list(training.violations)}
 
 
 def load(path: str | Path, seed: int | None = None) -> Experiment:
@@ -302,18 +268,18 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
 
 
 def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> None:
-    """A standing property is only meaningful in an arena that records the series it reads."""
+    """A term that reads a series (a standing property) is only meaningful in an arena that
+    records it."""
     for term in profile.terms:
-        if term.kind == "standing":
-            series = properties.get(term.name).series
-            if series not in arena.series_names:
-                recorded = ", ".join(arena.series_names) or "none"
-                raise InputError(
-                    path,
-                    field,
-                    f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}",
-                    profile.source,
-                )
+        series = term.series
+        if series is not None and series not in arena.series_names:
+            recorded = ", ".join(arena.series_names) or "none"
+            raise InputError(
+                path,
+                field,
+                f"a profile whose standing properties read series the {arena.name} arena records ({recorded}); {profile.name!r} needs {series!r}",
+                profile.source,
+            )
 
 
 def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
@@ -325,7 +291,7 @@ def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
 
 
 def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Matching:
-    kind = table.string("kind", default="well_mixed", choices=MATCHINGS)
+    kind = table.string("kind", default="well_mixed", choices=tuple(MATCHINGS))
     play = table.string("play", default="groups", choices=PLAYS)
     sigma = table.number("sigma", default=0.0, low=0.0, high=1.0) if kind == "assortative" else 0.0
     generator = file = None
@@ -345,8 +311,6 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
         raise table.error("play", '"all_pairs" only with kind = "well_mixed" and arena.group_size = 2', play)
     matching = Matching(kind, play, sigma, generator, tuple(sorted(args.items())), file)
     if kind == "graph":
-        from purity.tournament.matching import graph_structure
-
         try:
             structure = graph_structure(generator, args, file)
         except ValueError as error:
@@ -364,9 +328,9 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
 
 def _selection(table: Table) -> Selection:
     selection = Selection(
-        kind=table.string("kind", default=Selection.kind, choices=SELECTIONS),
+        kind=table.string("kind", default=Selection.kind, choices=tuple(SELECTIONS)),
         intensity=table.number("intensity", default=Selection.intensity, low=0.0),
-        rule=table.string("rule", default=Selection.rule, choices=RULES),
+        rule=table.string("rule", default=Selection.rule, choices=tuple(FITNESS_RULES)),
     )
     table.done()
     return selection
@@ -409,26 +373,80 @@ def _reflection(table: Table, path: Path) -> Reflection:
     return reflection
 
 
-def validate(path: str | Path) -> str:
-    """Check a profile, an experiment or a sweep file (every run's experiment included); return a
-    one-line summary of what it is."""
-    data = load_toml(path)
-    if "sweep" in data:
-        import tempfile
+def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str | None = None) -> dict:
+    """The experiment as plain data, every default filled in.
 
-        from purity.tournament import sweep
+    Without `profiles`: the record a manifest keeps, which names every profile and the file it
+    was read from. With `profiles` (one TOML file per mix entry) and `graph` (the graph file, if
+    any): an experiment file that `load` reads back as this experiment (what a run captures).
+    """
+    record = profiles is None
+    head = {"name": experiment.name}
+    head |= {"description": experiment.description} if record or experiment.description else {}
+    head |= {
+        "seed": experiment.seed,
+        "generations": experiment.generations,
+        "population": experiment.population,
+        "survival_threshold": experiment.survival_threshold,
+        "stop_at_fixation": experiment.stop_at_fixation,
+        "lock_in": experiment.lock_in,
+        "seeds": experiment.seeds,
+    }
+    head |= {"source": experiment.source} if record else {}
+    spec = experiment.arena
+    return {
+        "experiment": head,
+        "arena": {
+            "name": spec.name,
+            "episodes": spec.episodes,
+            "group_size": spec.group_size,
+            "steps": spec.steps,
+            **dataclasses.asdict(spec.params),
+        },
+        "population": {"mix": _mix_data(experiment, profiles)},
+        "matching": _matching_data(experiment.matching, record, graph),
+        "selection": dataclasses.asdict(experiment.selection),
+        "mutation": dataclasses.asdict(experiment.mutation),
+        "reflection": dataclasses.asdict(experiment.reflection),
+        "control": {"neutral_drift": experiment.neutral_drift},
+        "training": {
+            **dataclasses.asdict(experiment.training),
+            "violations": list(experiment.training.violations),
+        },
+    }
 
-        loaded = sweep.load(path)
-        with tempfile.TemporaryDirectory() as scratch:
-            sweep.materialize(loaded, Path(scratch))
-        keys = len({key for point in loaded.points for key, _ in point.settings})
-        return f"sweep {loaded.name!r}: {len(loaded.points)} runs over {keys} keys, base {loaded.base.name}"
-    if "experiment" in data:
-        experiment = load(path)
-        return f"experiment {experiment.name!r}: {len(experiment.mix)} profiles, {experiment.population} agents, {experiment.generations} generations in {experiment.arena.name}"
-    if "profile" in data:
-        profile = profiles.parse(data, path)
-        return f"profile {profile.name!r}: {len(profile.terms)} terms"
-    raise InputError(
-        path, "", "a profile ([profile] table), an experiment ([experiment] table) or a sweep ([sweep] table)"
-    )
+
+def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:
+    """The record names each profile and its source, and lists each policy; a file refers to
+    each profile's file and names each policy parameter."""
+    names = experiment.arena.build().policy_names
+    rows = []
+    for k, entry in enumerate(experiment.mix):
+        if profiles is None:
+            row = {"profile": entry.profile.name, "source": entry.profile.source}
+        else:
+            row = {"profile": profiles[k]}
+        row |= {
+            "share": entry.share,
+            "decider": entry.decider,
+            "capability": dataclasses.asdict(entry.capability),
+            "policy": list(entry.policy) if profiles is None else dict(zip(names, entry.policy)),
+        }
+        rows.append(row)
+    return rows
+
+
+def _matching_data(matching: Matching, record: bool, graph: str | None) -> dict:
+    """The record holds every field; a file only those its kind reads."""
+    if record:
+        return {**dataclasses.asdict(matching), "args": dict(matching.args)}
+    data = {"kind": matching.kind, "play": matching.play}
+    if matching.kind == "assortative":
+        data["sigma"] = matching.sigma
+    if matching.kind == "graph":
+        data |= (
+            {"file": graph}
+            if graph is not None
+            else {"generator": matching.generator, "args": dict(matching.args)}
+        )
+    return data

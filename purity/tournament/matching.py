@@ -1,34 +1,24 @@
 """Matching: which agents play together in a generation (DESIGN §4, step 1).
 
-Three interaction structures: ``well_mixed`` (random groups, the no-structure baseline), a
-graph (:class:`Structure`, built by :func:`graph_structure`; groups from
-:func:`graph_groups` or :func:`graph_edges`) and ``assortative`` matching with index σ.
-:func:`all_pairs` is the round robin. Where an agent appears in several groups, its payoff is
+Three interaction structures, registered in ``MATCHINGS`` by the names experiment files use
+(``[matching] kind``): ``well_mixed`` (random groups, the no-structure baseline; with ``play =
+"all_pairs"`` the round robin :func:`all_pairs`), ``graph`` (:class:`Structure`, built by
+:func:`graph_structure`; groups from :func:`graph_groups` or :func:`graph_edges`) and
+``assortative`` matching with index σ. A new matching is one function and one entry there. Where an agent appears in several groups, its payoff is
 the mean over its appearances (:func:`appearance_mean`), so agents with more neighbours are
 not paid more merely for playing more often.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from xml.etree.ElementTree import ParseError
 
 import networkx as nx
 import numpy as np
-
-__all__ = [
-    "GRAPH_FILE_SUFFIXES",
-    "Structure",
-    "all_pairs",
-    "appearance_mean",
-    "assortative",
-    "graph_edges",
-    "graph_groups",
-    "graph_structure",
-    "well_mixed",
-]
 
 
 def well_mixed(n_agents: int, group_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -75,9 +65,6 @@ class Structure:
     def degree(self) -> np.ndarray:
         """Number of neighbours of each slot, ``[n]`` int64."""
         return np.diff(self.indptr)
-
-    def neighbours(self, i: int) -> np.ndarray:
-        return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     @classmethod
     def from_graph(cls, g: nx.Graph, name: str = "graph") -> Structure:
@@ -268,6 +255,21 @@ def appearance_mean(groups: np.ndarray, values: np.ndarray, n_agents: int) -> np
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+def home_seats(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[G, n] bool: the one appearance of each agent in which it plans its policy.
+
+    In a partition that is every seat. Where agents meet several groups (all pairs, graphs) it
+    is one of their appearances drawn uniformly, so nobody always models the same partner
+    (with all pairs, "the first pair" would be the pair with agent 0 for everyone).
+    """
+    flat = groups.reshape(-1)
+    order = np.lexsort((rng.random(flat.size), flat))  # by agent, random within an agent
+    chosen = order[np.r_[True, flat[order][1:] != flat[order][:-1]]]
+    homes = np.zeros(flat.size, dtype=bool)
+    homes[chosen] = True
+    return homes.reshape(groups.shape)
+
+
 # ---------------------------------------------------------------- assortative
 
 
@@ -343,3 +345,45 @@ def assortative(types: np.ndarray, group_size: int, sigma: float, rng: np.random
             out[seat] = a
             seat += 1
     return groups
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def _well_mixed(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    if spec.play == "all_pairs":
+        return all_pairs(len(types))
+    return well_mixed(len(types), group_size, rng)
+
+
+def _graph(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    return graph_edges(structure) if group_size == 2 else graph_groups(structure, group_size, rng)
+
+
+def _assortative(types: np.ndarray, group_size: int, rng: np.random.Generator, spec, structure) -> np.ndarray:
+    return assortative(types, group_size, spec.sigma, rng)
+
+
+# Matchings: (types [N] mix entries, group size, rng, the experiment's `[matching]`, the graph or
+# None) -> [G, n] the slots of each group of one generation.
+MATCHINGS: dict[str, Callable[..., np.ndarray]] = {
+    "well_mixed": _well_mixed,
+    "graph": _graph,
+    "assortative": _assortative,
+}
+PLAYS = ("groups", "all_pairs")  # "all_pairs": every agent meets every other once (pairs only)
+
+
+def structure_of(spec, seed: int) -> Structure | None:
+    """The interaction graph of a `[matching]` (None unless its kind is graph). A random generator
+    given no seed gets `seed` (the run's), so a run, its drift twin and a resume share one graph."""
+    if spec.kind != "graph":
+        return None
+    args = dict(spec.args)
+    if (
+        spec.generator is not None
+        and "seed" not in args
+        and "seed" in inspect.signature(getattr(nx, spec.generator)).parameters
+    ):
+        args["seed"] = seed
+    return graph_structure(spec.generator, args, spec.file)

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MutationSpec", "TermSpace", "mutate", "mutate_weights"]
-
 
 def mutate_weights(
     weights: np.ndarray, rng: np.random.Generator, rate: float, sigma: float
@@ -47,6 +45,21 @@ def mutate_weights(
     return out, mutated
 
 
+def _gaussian(
+    weights: np.ndarray, rng: np.random.Generator, rate: float, sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Additive mutation, ``max(0, w + sigma * eps)``, of the rows that mutate (rate ``rate``)."""
+    moved = rng.random(weights.shape[0]) < rate
+    eps = rng.standard_normal(weights.shape)
+    out = weights.copy()
+    change = moved[:, None] & np.isfinite(weights) & (weights > 0)
+    out[change] = np.maximum(weights[change] + sigma * eps[change], 0.0)
+    return out, moved
+
+
+# Weight mutation by `[mutation] distribution`: (rows [M, T], rng, rate, sigma) -> (rows, mutated [M]).
+DISTRIBUTIONS = {"lognormal": mutate_weights, "gaussian": _gaussian}
+
 _UNIT = {"low": 0.0, "high": 1.0}
 
 
@@ -60,10 +73,6 @@ class MutationSpec:
     add_rate: float = field(default=0.0, metadata=_UNIT)  # an absent process term appears
     remove_rate: float = field(default=0.0, metadata=_UNIT)  # a present process term disappears
     scope_rate: float = field(default=0.0, metadata=_UNIT)  # a constraint moves to another scope
-
-    @property
-    def structural(self) -> bool:
-        return self.add_rate > 0 or self.remove_rate > 0 or self.scope_rate > 0
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,7 @@ def mutate(
     stream of the others.
     """
     m = rows.shape[0]
-    if spec.distribution == "lognormal":
-        out, moved = mutate_weights(rows, rng, spec.rate, spec.sigma)
-    else:
-        moved = rng.random(m) < spec.rate
-        eps = rng.standard_normal(rows.shape)
-        out = rows.copy()
-        change = moved[:, None] & np.isfinite(rows) & (rows > 0)
-        out[change] = np.maximum(rows[change] + spec.sigma * eps[change], 0.0)
+    out, moved = DISTRIBUTIONS[spec.distribution](rows, rng, spec.rate, spec.sigma)
     labels = [["weights"] if moved_row else [] for moved_row in moved]
     draws = rng.random((m, 3))
     picks = rng.random((m, 3))
@@ -137,8 +139,8 @@ def term_space(terms: tuple, founding: np.ndarray) -> TermSpace:
             s
             for s, other in enumerate(terms)
             if s != t
-            and term.kind == "constraint"
-            and other.kind == "constraint"
+            and term.scoped
+            and other.scoped
             and (other.name, other.endorsed) == (term.name, term.endorsed)
         )
         for t, term in enumerate(terms)

@@ -12,7 +12,7 @@ import numpy as np
 
 from purity.agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from purity.agents.learners import Training, reinforce, reward, sample
-from purity.agents.preferences import Term, features, utility
+from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas.core import concat_noise
 from purity.tournament.config import ArenaSpec, Reflection
 
@@ -113,9 +113,11 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     trace = arena.rollout(played, noise, traits=shown)
     weights = np.repeat(batch.weights, episodes, axis=0)
 
-    universal = [t for t, term in enumerate(setup.terms) if term.kind == "universalization"]
+    universal = alike_columns(setup.terms)
     slots = (
-        np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2))) if universal else np.array([], int)
+        np.flatnonzero((weights[..., universal] != 0).any(axis=(0, 2)))
+        if universal.any()
+        else np.array([], int)
     )
     alike = alike_fitness(arena, played, noise, slots, arena.steps, shown)
     values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)

@@ -13,15 +13,9 @@ import numpy as np
 
 from purity.tournament.config import Experiment, Selection
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate
-from purity.tournament.selection import (
-    moran_birth_death,
-    moran_death_birth,
-    neutral,
-    replicator_parents,
-    wright_fisher,
-)
+from purity.tournament.record import ORIGINS
+from purity.tournament.selection import RULES
 
-ORIGINS = ("founder", "inherit", "design", "self_modify")
 INHERIT = ORIGINS.index("inherit")
 DESIGN = ORIGINS.index("design")
 
@@ -86,32 +80,6 @@ def found(experiment: Experiment, weight_rows: np.ndarray) -> Population:
     )
 
 
-def _parents(
-    pop: Population, fitness: np.ndarray, selection: Selection, rng: np.random.Generator, structure
-) -> tuple[np.ndarray, np.ndarray]:
-    """(source, final): birth k copies row `source[k]` of the table [current agents; births];
-    `final[slot]` is the row that holds each slot afterwards."""
-    n = pop.size
-    if selection.kind == "keep":  # no births, no deaths: everyone carries over (training alone)
-        return np.empty(0, dtype=np.int64), np.arange(n)
-    if selection.kind in ("moran", "moran_db"):
-        sampler = moran_birth_death if selection.kind == "moran" else moran_death_birth
-        births = sampler(fitness, rng, events=n, structure=structure)
-        final = np.arange(n)
-        source = np.empty(len(births), dtype=np.int64)
-        for k, (p, d) in enumerate(zip(births.parent_slot, births.dead_slot)):
-            source[k] = final[p]
-            final[d] = n + k
-        return source, final
-    if selection.kind == "wright_fisher":
-        source = wright_fisher(fitness, rng)
-    elif selection.kind == "replicator":
-        source = replicator_parents(pop.entry, fitness, rng)
-    else:  # "none": neutral drift, fitness ignored
-        source = neutral(n, rng)
-    return source, n + np.arange(n)
-
-
 def reproduce(
     pop: Population,
     fitness: np.ndarray,
@@ -133,7 +101,7 @@ def reproduce(
     mutation (origin `design`, its change label recorded).
     """
     n = pop.size
-    source, final = _parents(pop, fitness, selection, rng_select, structure)
+    source, final = RULES[selection.kind](fitness, pop.entry, rng_select, structure)
     births = len(source)
     ids = np.concatenate([pop.ids, pop.next_id + np.arange(births, dtype=np.int64)])
     table = {

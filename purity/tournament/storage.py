@@ -23,8 +23,7 @@ from typing import Any, Callable, Iterator
 import polars as pl
 
 from purity.arenas.inputs import InputError
-
-TABLES = ("agents", "episodes", "lineage")
+from purity.tournament import record
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -45,19 +44,19 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     _atomic(path, lambda temp: temp.write_bytes(buffer.getvalue()))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON has no infinity: hard weights are written as the string "inf"."""
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 
 def write_json(data: dict, path: Path) -> None:
-    text = json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(plain(data), indent=2, allow_nan=False) + "\n"
     _atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
@@ -75,13 +74,13 @@ def copy_file(source: Path, path: Path) -> None:
 
 def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
     """The manifest of a run directory, or one clear `InputError` if there is none to read."""
-    file = Path(run_dir) / "manifest.json"
+    file = Path(run_dir) / record.MANIFEST
     if Path(run_dir).is_symlink() or file.is_symlink():
         raise InputError(
             run_dir, option, "a run directory that is not a symbolic link (resume the folder it points to)"
         )
     if not file.is_file():
-        if (Path(run_dir) / "sweep.json").is_file():
+        if (Path(run_dir) / record.SWEEP).is_file():
             raise InputError(
                 run_dir,
                 option,
@@ -100,7 +99,7 @@ def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
 def table_path(run_dir: Path, table: str, generation: int) -> Path:
     """Where a table's generation goes. Symbolic links inside a run directory are never
     followed for writing: a link planted there cannot send the run's files elsewhere."""
-    path = run_dir / table / f"gen={generation}" / "part-0.parquet"
+    path = run_dir / record.part(table, generation)
     for step in (path.parent.parent, path.parent, path):
         if step.is_symlink():
             raise InputError(
@@ -117,9 +116,9 @@ def generations(run_dir: Path, table: str) -> list[int]:
     found = []
     if folder.is_dir():
         for child in folder.iterdir():
-            match = re.fullmatch(r"gen=(\d+)", child.name)
-            if match and child.is_dir():
-                found.append(int(match.group(1)))
+            generation = record.generation_of(child.name)
+            if generation is not None and child.is_dir():
+                found.append(generation)
     return sorted(found)
 
 
@@ -136,11 +135,10 @@ def sweep_temporaries(run_dir: Path) -> int:
 def drop_generations(run_dir: Path, done: int) -> None:
     """Remove what generations `done` and later wrote: agents, episodes and reflection of gen ≥ done, and the
     births and self-modifications of gen ≥ done + 1 (those into generation `done` belong to generation done − 1)."""
-    first = {"agents": done, "episodes": done, "reflection": done, "lineage": done + 1}
-    for table, start in first.items():
+    for table in record.TABLES:
         for generation in generations(run_dir, table):
-            if generation >= start:
-                folder = Path(run_dir) / table / f"gen={generation}"
+            if generation >= record.filed_under(table, done):
+                folder = Path(run_dir) / record.folder(table, generation)
                 if folder.is_symlink():
                     raise InputError(
                         folder,
@@ -280,7 +278,7 @@ def check_target(run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-    ours = (run_dir / "manifest.json").is_file() or (run_dir / "sweep.json").is_file()
+    ours = (run_dir / record.MANIFEST).is_file() or (run_dir / record.SWEEP).is_file()
     if any(not _ours(path.name) for path in run_dir.iterdir()) and not ours:
         raise InputError(
             run_dir,

@@ -30,6 +30,7 @@ from typing import Any
 from purity.agents import profiles
 from purity.arenas.inputs import InputError, Table, load_toml
 from purity.tournament import config, storage
+from purity.tournament.record import swept
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def run_sweep(
     resume: bool = False,
 ) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
-    from purity.tournament import runner
+    from purity.tournament import capture, runner
     from purity.tournament.executor import executor
     from purity.tournament.progress import Progress
 
@@ -235,13 +236,7 @@ def run_sweep(
             plan = materialize(sweep, sweep_dir)
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
-        # A run is done when its record and its own files say so (a deleted run dir is rerun).
-        todo = [
-            item
-            for item in plan
-            if manifest["runs"][item[0].name]["status"] != "complete"
-            or not _complete(sweep_dir / "runs" / item[0].name)
-        ]
+        todo = _unfinished(plan, manifest, sweep_dir)
         # Enough runs in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         split = sweep.split_above
@@ -281,12 +276,23 @@ def run_sweep(
         if bar.done < bar.total:  # runs that stopped at fixation ended early
             bar.finish()
         failed = [name for name, record in manifest["runs"].items() if record["status"] != "complete"]
-        manifest.update(status="failed" if failed else "complete", finished=runner._now())
+        manifest.update(status="failed" if failed else "complete", finished=capture.now())
         storage.write_json(manifest, sweep_dir / "sweep.json")
         _write_table(sweep_dir, manifest)
     finally:
         pool.close()
     return sweep_dir
+
+
+def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:
+    """The runs still to do: a run is done when its record and its own files say so (a deleted
+    run directory is run again)."""
+    return [
+        item
+        for item in plan
+        if manifest["runs"][item[0].name]["status"] != "complete"
+        or not _complete(sweep_dir / "runs" / item[0].name)
+    ]
 
 
 def _complete(run_dir: Path) -> bool:
@@ -355,7 +361,7 @@ def _write_table(sweep_dir: Path, manifest: dict) -> None:
     for name, record in manifest["runs"].items():
         row = {"run": name, "seed": record["seed"], "status": record["status"], "error": record["error"]}
         row |= {
-            f"set:{key}": value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
+            swept(key): value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
             for key, value in record["settings"].items()
         }
         row |= record["summary"]

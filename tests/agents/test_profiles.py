@@ -101,3 +101,17 @@ def test_inf_weight_is_a_hard_constraint():
         "mem.toml",
     )
     assert profile.weights == (float("inf"),)
+
+
+def test_dump_is_read_back_as_the_same_profile():
+    """Every kind of term, with scopes, thresholds, hard weights and endorsement, survives a
+    round trip through the data `dump` writes (what a run captures for `--resume`)."""
+    from purity.agents.preferences import KINDS
+    from purity.agents.profiles import dump
+
+    profiles = [load(path) for path in library().values()]
+    assert {term.kind for p in profiles for term in p.terms} == set(KINDS)
+    for profile in profiles:
+        again = parse(dump(profile), profile.source)
+        assert again == profile
+        assert [t.key for t in again.terms] == [t.key for t in profile.terms]

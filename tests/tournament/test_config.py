@@ -3,7 +3,8 @@
 import pytest
 
 from purity.arenas.inputs import InputError
-from purity.tournament.config import load, validate
+from purity.tournament.cli import validate
+from purity.tournament.config import dump, load
 
 
 def test_small_experiment_resolves_with_defaults(small_experiment):
@@ -13,7 +14,7 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
     assert experiment.mix[2].decider == "fixed" and experiment.mix[2].policy[0] == 0.4
     assert experiment.mix[0].decider == "planner" and experiment.mix[0].capability.candidates == 6
     assert experiment.arena.params.regrowth == 0.4  # the arena's documented default
-    resolved = experiment.resolved()
+    resolved = dump(experiment)
     assert resolved["mutation"]["sigma"] == 0.2 and resolved["mutation"]["rate"] == 0.5
     # no [training]: the outcome reward, and the commons' violation kinds (building is none)
     assert resolved["training"] == {
@@ -213,3 +214,24 @@ def test_an_unknown_parameter_lists_every_known_one(write_experiment):
         load(write_experiment(("steps = 12", "steps = 12\nregrow = 0.7")))
     for known in ("regrowth", "take_rate", "helper_cost", "noise"):
         assert known in caught.value.expected
+
+
+def test_experiment_files_take_their_names_from_the_registries(write_experiment, monkeypatch):
+    """A rule registered where it is implemented is accepted by an experiment file, with no
+    other edit: config has no list of its own."""
+    from purity.tournament import matching, mutation, selection
+
+    monkeypatch.setitem(selection.RULES, "toy", selection.RULES["none"])
+    monkeypatch.setitem(selection.FITNESS_RULES, "toy", selection.FITNESS_RULES["linear"])
+    monkeypatch.setitem(matching.MATCHINGS, "toy", matching.MATCHINGS["well_mixed"])
+    monkeypatch.setitem(mutation.DISTRIBUTIONS, "toy", mutation.DISTRIBUTIONS["gaussian"])
+    path = write_experiment(
+        ('kind = "moran"', 'kind = "toy"\nrule = "toy"'),
+        ("[mutation]", '[matching]\nkind = "toy"\n[mutation]\ndistribution = "toy"'),
+    )
+    experiment = load(path)
+    assert (experiment.selection.kind, experiment.selection.rule) == ("toy", "toy")
+    assert (experiment.matching.kind, experiment.mutation.distribution) == ("toy", "toy")
+    monkeypatch.delitem(selection.RULES, "toy")
+    with pytest.raises(InputError, match="selection.kind"):
+        load(path)

@@ -161,13 +161,12 @@ def test_random_graph_without_a_seed_takes_the_runs_seed(write_experiment, tmp_p
 
 
 def test_each_agent_plans_in_exactly_one_of_its_groups_drawn_at_random():
-    from purity.tournament.matching import all_pairs
-    from purity.tournament.runner import _homes
+    from purity.tournament.matching import all_pairs, home_seats
 
     groups = all_pairs(6)
     seen = np.zeros((6, len(groups)))
     for k in range(400):
-        homes = _homes(groups, np.random.default_rng(k))
+        homes = home_seats(groups, np.random.default_rng(k))
         assert np.bincount(groups[homes], minlength=6).tolist() == [1] * 6
         for g, s in zip(*np.nonzero(homes)):
             seen[groups[g, s], g] += 1

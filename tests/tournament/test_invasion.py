@@ -1,5 +1,6 @@
 """Invasion analysis against closed forms of evolutionary game theory."""
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -137,7 +138,14 @@ def test_same_seed_same_answer_and_seeds_differ(tmp_path):
     experiment = _experiment(tmp_path)
     first = invade(experiment, "consequentialist", "cooperator", 600, InProcess(), episodes=1)
     again = invade(experiment, "consequentialist", "cooperator", 600, InProcess(), episodes=1)
-    other = invade(experiment.with_seed(6), "consequentialist", "cooperator", 600, InProcess(), episodes=1)
+    other = invade(
+        dataclasses.replace(experiment, seed=6),
+        "consequentialist",
+        "cooperator",
+        600,
+        InProcess(),
+        episodes=1,
+    )
     assert first == again
     assert (first.fixations, first.mean_steps) != (other.fixations, other.mean_steps)
 

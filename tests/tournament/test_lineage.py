@@ -1,4 +1,4 @@
-"""Lineage graph: founders, descent, edge table round-trip, lock-in share."""
+"""Lineage graph: founders, descent, self-modifications, and rebuilding it from edge rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament.lineage import Lineage
+from purity.tournament.lineage_graph import EDGE_COLUMNS, SELF_MODIFY, Lineage
 
 #   0 (a) ─inherit→ 2 ─self_modify→ 4 ─inherit→ 5
 #     └──design──→ 3 ─inherit→ 7
@@ -25,15 +25,69 @@ def _tree() -> Lineage:
     return lin
 
 
+def _founder(lin: Lineage, agent) -> object:
+    return lin.graph.nodes[agent]["founder"]
+
+
+def _changes(lin: Lineage, agent) -> list[dict]:
+    """The self-modifications of `agent`, oldest first."""
+    return list(lin.graph.edges[agent, agent]["changes"]) if lin.graph.has_edge(agent, agent) else []
+
+
+def edges_frame(lin: Lineage, generation: int | None = None) -> dict[str, list]:
+    """The lineage's edges as columns, as a run's lineage tables hold them (plus each child's
+    profile): births in insertion order, then self-modifications oldest first."""
+    cols: dict[str, list] = {c: [] for c in EDGE_COLUMNS}
+    g = lin.graph
+
+    def add(*values) -> None:
+        if generation is None or values[3] == generation:
+            for name, value in zip(EDGE_COLUMNS, values):
+                cols[name].append(value)
+
+    for child, node in g.nodes(data=True):  # each child enters with its one in-edge
+        parent = lin.parent(child)
+        if parent is not None:
+            data = g.edges[parent, child]
+            add(
+                parent,
+                child,
+                data["kind"],
+                data["generation"],
+                node["profile"],
+                data.get("change", ""),
+                None,
+                None,
+            )
+    modifications = [
+        (entry, agent, g.nodes[agent]["profile"])
+        for agent, _, changes in g.edges(data="changes")
+        if changes is not None
+        for entry in changes
+    ]
+    for entry, agent, profile in sorted(modifications, key=lambda m: m[0]["generation"]):
+        add(
+            agent,
+            agent,
+            SELF_MODIFY,
+            entry["generation"],
+            profile,
+            entry["change"],
+            list(entry["before"]),
+            list(entry["after"]),
+        )
+    return cols
+
+
 def test_founders_and_attributes() -> None:
     lin = _tree()
-    assert [lin.founder(i) for i in range(8)] == [0, 1, 0, 0, 0, 0, 1, 0]
+    assert [_founder(lin, i) for i in range(8)] == [0, 1, 0, 0, 0, 0, 1, 0]
     g = lin.graph
     assert isinstance(g, nx.DiGraph)
     assert g.nodes[4] == {"generation": 1, "profile": "a-modified", "founder": 0}
     assert g.edges[2, 4] == {"kind": "self_modify", "generation": 1}
     assert lin.parent(5) == 4 and lin.parent(0) is None
-    assert len(lin) == 8 and 7 in lin and 99 not in lin
+    assert len(g) == 8 and 7 in g and 99 not in g
 
 
 @pytest.mark.parametrize(
@@ -77,13 +131,13 @@ def test_add_child_validation() -> None:
 
 
 def test_edges_frame_columns() -> None:
-    frame = _tree().edges_frame()
+    frame = edges_frame(_tree())
     assert frame["parent"] == [0, 0, 2, 4, 1, 3]
     assert frame["child"] == [2, 3, 4, 5, 6, 7]
     assert frame["kind"] == ["inherit", "design", "self_modify", "inherit", "inherit", "inherit"]
     assert frame["generation"] == [1, 1, 1, 2, 1, 2]
     assert frame["profile"] == ["a", "a-successor", "a-modified", "a-modified", "b", "a-successor"]
-    gen2 = _tree().edges_frame(generation=2)
+    gen2 = edges_frame(_tree(), generation=2)
     assert gen2["child"] == [5, 7] and gen2["parent"] == [4, 3]
 
 
@@ -96,40 +150,28 @@ def _same(x: Lineage, y: Lineage) -> None:
 
 def test_from_edges_round_trip() -> None:
     lin = _tree()
-    frame = lin.edges_frame()
+    frame = edges_frame(lin)
     same_order = Lineage.from_edges({0: "a", 1: "b"}, frame)
     _same(lin, same_order)
-    assert same_order.edges_frame() == frame
+    assert edges_frame(same_order) == frame
     # Columns as numpy arrays (as read back from Parquet) and rows in reverse order.
     arrays = {k: np.asarray(v) for k, v in frame.items()}
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, arrays))
     rows = list(zip(*(frame[c] for c in ("parent", "child", "kind", "generation", "profile"))))
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, reversed(rows)))
     rebuilt = Lineage.from_edges({0: "a", 1: "b"}, reversed(rows))
-    assert rebuilt.founder(5) == 0 and rebuilt.descends(2, 5) and not rebuilt.descends(3, 5)
+    assert _founder(rebuilt, 5) == 0 and rebuilt.descends(2, 5) and not rebuilt.descends(3, 5)
 
 
 def test_from_edges_without_profile_inherits_parent_profile() -> None:
     lin = Lineage.from_edges({"x": "p"}, [("x", "y", "inherit", 1), ("y", "z", "inherit", 2)])
     assert lin.graph.nodes["z"]["profile"] == "p"
-    assert lin.founder("z") == "x"
+    assert _founder(lin, "z") == "x"
 
 
 def test_from_edges_orphans_raise() -> None:
     with pytest.raises(ValueError, match="never reached"):
         Lineage.from_edges({0: "a"}, [(0, 1, "inherit", 1, "a"), (8, 9, "inherit", 1, "a")])
-
-
-def test_largest_lineage_share() -> None:
-    lin = _tree()
-    assert lin.largest_lineage_share([3, 5, 6]) == (0, pytest.approx(2 / 3))
-    assert lin.largest_lineage_share([6, 1, 5]) == (1, pytest.approx(2 / 3))
-    assert lin.largest_lineage_share([5, 7, 4, 2]) == (0, 1.0)
-    # Tie: the founder seen first in ids wins.
-    assert lin.largest_lineage_share([6, 5]) == (1, 0.5)
-    assert lin.largest_lineage_share([5, 6]) == (0, 0.5)
-    with pytest.raises(ValueError):
-        lin.largest_lineage_share([])
 
 
 def _modified() -> Lineage:
@@ -148,20 +190,19 @@ def test_self_modification_is_a_self_loop_that_ancestry_ignores() -> None:
     assert g.edges[0, 0]["kind"] == "self_modify"
     assert [lin.parent(i) for i in range(8)] == [plain.parent(i) for i in range(8)]
     assert lin.parent(0) is None and lin.parent(5) == 4
-    assert [lin.founder(i) for i in range(8)] == [plain.founder(i) for i in range(8)]
+    assert [_founder(lin, i) for i in range(8)] == [_founder(plain, i) for i in range(8)]
     for a in range(8):
         for b in range(8):
             assert lin.descends(a, b) is plain.descends(a, b)
-    assert lin.largest_lineage_share([5, 6]) == (0, 0.5)
 
 
 def test_self_modifications_are_kept_in_order() -> None:
     lin = _modified()
-    changes = lin.self_modifications(0)
+    changes = _changes(lin, 0)
     assert [c["generation"] for c in changes] == [2, 3]
     assert [c["change"] for c in changes] == ["weaken w1", "strengthen w0"]
     assert changes[0]["before"] == (1.0, 2.0) and changes[1]["after"] == (2.0, 1.0)
-    assert lin.self_modifications(7) == []
+    assert _changes(lin, 7) == []
     with pytest.raises(KeyError):
         lin.add_self_modification(99, 1, "keep", [], [])
     with pytest.raises(ValueError, match="before it was born"):
@@ -169,7 +210,7 @@ def test_self_modifications_are_kept_in_order() -> None:
 
 
 def test_edges_frame_with_self_modifications() -> None:
-    frame = _modified().edges_frame()
+    frame = edges_frame(_modified())
     # Self-modifications oldest first; within a generation in node order.
     assert frame["parent"] == [0, 0, 2, 4, 1, 3, 0, 0, 5]
     assert frame["child"] == [2, 3, 4, 5, 6, 7, 0, 0, 5]
@@ -178,7 +219,7 @@ def test_edges_frame_with_self_modifications() -> None:
     assert frame["change"] == [""] * 6 + ["weaken w1", "strengthen w0", "drop w0"]
     assert frame["before"][:6] == [None] * 6 and frame["before"][8] == [3.0, 0.5]
     assert frame["after"][7] == [2.0, 1.0]
-    gen3 = _modified().edges_frame(generation=3)
+    gen3 = edges_frame(_modified(), generation=3)
     assert gen3["child"] == [0, 5] and gen3["change"] == ["strengthen w0", "drop w0"]
 
 
@@ -187,7 +228,7 @@ def test_self_modifications_round_trip_through_a_table(tmp_path) -> None:
 
     lin = _modified()
     lin.add_child(0, 8, "design", 4, "a", change="weaken w1")
-    frame = lin.edges_frame()
+    frame = edges_frame(lin)
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, frame))
     rows = list(zip(*(frame[c] for c in frame)))
     _same(lin, Lineage.from_edges({0: "a", 1: "b"}, reversed(rows)))  # self-loops before births
@@ -205,7 +246,7 @@ def test_self_modifications_round_trip_through_a_table(tmp_path) -> None:
     back = pl.read_parquet(tmp_path / "edges.parquet")
     rebuilt = Lineage.from_edges({0: "a", 1: "b"}, {c: back[c].to_list() for c in back.columns})
     _same(lin, rebuilt)
-    assert rebuilt.edges_frame() == frame
+    assert edges_frame(rebuilt) == frame
     assert rebuilt.graph.edges[0, 8]["change"] == "weaken w1"
 
 

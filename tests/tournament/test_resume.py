@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from purity.arenas.inputs import InputError
+from purity.tournament import generation as generation_module
 from purity.tournament import runner, storage
 from purity.tournament.cli import main
 from purity.tournament.config import load
@@ -145,10 +146,10 @@ def test_the_rebuilt_population_is_the_one_an_uninterrupted_run_had(small_experi
     """ids, weights, policies, origin, parent, founder, mutation labels, entry and next_id."""
     seen: dict[int, object] = {}
     family: dict[int, tuple] = {}
-    real = runner._generation
+    real = generation_module.step
 
     def spy(context, pop, generation):
-        if context.run_dir.name != "drift" and generation not in seen:
+        if context.experiment.neutral_drift and generation not in seen:  # the main run, not its twin
             seen[generation] = pop
             graph = context.lineage.graph
             family[generation] = (
@@ -157,7 +158,7 @@ def test_the_rebuilt_population_is_the_one_an_uninterrupted_run_had(small_experi
             )
         return real(context, pop, generation)
 
-    monkeypatch.setattr(runner, "_generation", spy)
+    monkeypatch.setattr(generation_module, "step", spy)
     run_dir = runner.run(load(small_experiment), tmp_path / "a", workers=0, progress=False)
     uninterrupted, lineages = dict(seen), dict(family)
     agents, lineage = _tables(run_dir)["agents"], _tables(run_dir)["lineage"]

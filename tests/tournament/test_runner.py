@@ -146,10 +146,10 @@ def test_force_refuses_to_delete_a_folder_that_is_not_a_run(experiment_file, tmp
 
 
 def test_a_failing_generation_marks_the_run_failed(experiment_file, tmp_path, monkeypatch):
-    import purity.tournament.runner as runner
+    import purity.tournament.generation as generation
 
     calls = {"n": 0}
-    real = runner.reproduce
+    real = generation.reproduce
 
     def fail_second(*args, **kwargs):
         calls["n"] += 1
@@ -157,7 +157,7 @@ def test_a_failing_generation_marks_the_run_failed(experiment_file, tmp_path, mo
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "reproduce", fail_second)
+    monkeypatch.setattr(generation, "reproduce", fail_second)
     with pytest.raises(RuntimeError):
         run(load(experiment_file), tmp_path, workers=0, progress=False)
     manifest = json.loads((tmp_path / "small" / "manifest.json").read_text())

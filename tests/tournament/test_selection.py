@@ -6,13 +6,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament import selection
+from purity.tournament import moran
 from purity.tournament.matching import Structure
+from purity.tournament.moran import Births, moran_birth_death, moran_death_birth
 from purity.tournament.selection import (
-    Births,
     fitness_from_payoff,
-    moran_birth_death,
-    moran_death_birth,
     neutral,
     replicator_parents,
     replicator_shares,
@@ -20,6 +18,11 @@ from purity.tournament.selection import (
 )
 
 # ---------------------------------------------------------------- fitness_from_payoff
+
+
+def neighbours(structure: Structure, i: int) -> np.ndarray:
+    """The neighbours of slot `i`, in increasing order."""
+    return structure.indices[structure.indptr[i] : structure.indptr[i + 1]]
 
 
 def test_linear_fitness_values() -> None:
@@ -96,7 +99,7 @@ def _moran_fixation(r: float, n: int, trials: int, seed: int) -> float:
 def moran_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test through both exact parent samplers."""
     if request.param == "cumsum":
-        monkeypatch.setattr(selection, "_MIN_ACCEPTANCE", 2.0)
+        monkeypatch.setattr(moran, "_MIN_ACCEPTANCE", 2.0)
     return request.param
 
 
@@ -142,14 +145,14 @@ def test_moran_switches_sampler_when_fit_types_die_out(monkeypatch: pytest.Monke
     After the hand-over every slot has fitness 1, so parents must be uniform over slots.
     """
     switched: list[int] = []
-    real = selection._moran_cumsum
+    real = moran._moran_cumsum
 
     def spy(f, dead, out, rng, **options):  # type: ignore[no-untyped-def]
         switched.append(len(dead))
         return real(f, dead, out, rng, **options)
 
-    monkeypatch.setattr(selection, "_MIN_ACCEPTANCE", 0.6)
-    monkeypatch.setattr(selection, "_moran_cumsum", spy)
+    monkeypatch.setattr(moran, "_MIN_ACCEPTANCE", 0.6)
+    monkeypatch.setattr(moran, "_moran_cumsum", spy)
     fitness = np.array([4.0, 4.0, 1.0, 1.0])
     late = np.zeros(4)
     for seed in range(300):
@@ -265,7 +268,7 @@ def test_birth_death_on_graph_replaces_a_neighbour(moran_path: str) -> None:
     s = _structure(nx.barabasi_albert_graph(60, 2, seed=3))
     fitness = np.random.default_rng(0).random(60) + 0.5
     births = moran_birth_death(fitness, np.random.default_rng(1), 3000, s)
-    nbr = {i: set(s.neighbours(i).tolist()) for i in range(s.n)}
+    nbr = {i: set(neighbours(s, i).tolist()) for i in range(s.n)}
     assert all(d in nbr[p] for p, d in zip(births.parent_slot.tolist(), births.dead_slot.tolist()))
     # Neighbour choice is uniform: a hub's copies spread over all its neighbours.
     hub = int(np.argmax(s.degree))
@@ -349,15 +352,15 @@ def test_death_birth_well_mixed_all_others_zero(moran_path: str) -> None:
 
 @pytest.mark.parametrize("hub", [32, 0])
 def test_death_birth_on_graph_parent_is_fit_neighbour(hub: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(selection, "_HUB_DEGREE", hub)
+    monkeypatch.setattr(moran, "_HUB_DEGREE", hub)
     s = _structure(nx.barabasi_albert_graph(80, 2, seed=5))
     fitness = np.where(np.arange(80) % 3 == 0, 0.0, 1.0 + np.arange(80) / 80)
     births = moran_death_birth(fitness, np.random.default_rng(7), 2000, s)
-    nbr = {i: set(s.neighbours(i).tolist()) for i in range(s.n)}
+    nbr = {i: set(neighbours(s, i).tolist()) for i in range(s.n)}
     cur = fitness.copy()
     for p, d in zip(births.parent_slot.tolist(), births.dead_slot.tolist()):
         assert p in nbr[d]
-        assert cur[p] > 0 or cur[s.neighbours(d)].max() == 0  # zero fitness only if all are
+        assert cur[p] > 0 or cur[neighbours(s, d)].max() == 0  # zero fitness only if all are
         cur[d] = cur[p]
     dead = np.bincount(births.dead_slot, minlength=80)
     assert abs(dead.mean() - 25) < 1e-9 and dead.max() < 60  # uniform deaths

@@ -10,9 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament import selection
+from purity.tournament import moran
 from purity.tournament.matching import Structure
-from purity.tournament.selection import moran_birth_death, moran_death_birth
+from purity.tournament.moran import moran_birth_death, moran_death_birth
 
 R = 1.5
 
@@ -20,6 +20,11 @@ R = 1.5
 def well_mixed_moran(r: float, n: int) -> float:
     """Fixation probability of one mutant in the classic Moran process (Nowak 2006, eq. 6.4)."""
     return (1 - 1 / r) / (1 - r ** (-n))
+
+
+def neighbours(structure: Structure, i: int) -> np.ndarray:
+    """The neighbours of slot `i`, in increasing order."""
+    return structure.indices[structure.indptr[i] : structure.indptr[i + 1]]
 
 
 def exact_fixation(structure: Structure | None, r: float, rule: str, n: int | None = None) -> float:
@@ -43,7 +48,7 @@ def exact_fixation(structure: Structure | None, r: float, rule: str, n: int | No
     else:
         src = np.repeat(np.arange(n), structure.degree)
         pairs = list(zip(src.tolist(), structure.indices.tolist()))
-        nbrs = {d: structure.neighbours(d).tolist() for d in range(n)}
+        nbrs = {d: neighbours(structure, d).tolist() for d in range(n)}
         deg = structure.degree.astype(float)
     trans = np.zeros((size, size))
     for p, d in pairs:  # offspring of p replaces d
@@ -102,8 +107,8 @@ def _four_se(p: float, trials: int) -> float:
 def sampler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a Moran test through both exact parent samplers (and both DB neighbourhood sums)."""
     if request.param == "cumsum":
-        monkeypatch.setattr(selection, "_MIN_ACCEPTANCE", 2.0)
-        monkeypatch.setattr(selection, "_HUB_DEGREE", 0)
+        monkeypatch.setattr(moran, "_MIN_ACCEPTANCE", 2.0)
+        monkeypatch.setattr(moran, "_HUB_DEGREE", 0)
     return request.param
 
 

@@ -73,7 +73,7 @@ def test_a_run_shows_every_group_the_population_mean_trait(tmp_path, monkeypatch
 
     monkeypatch.setattr(PromisesArena, "rollout", recording)
     monkeypatch.setattr(
-        "purity.tournament.runner.TASKS_PER_WORKER", 4
+        "purity.tournament.generation.TASKS_PER_WORKER", 4
     )  # a task per group: no task holds the population
     experiment = _experiment(tmp_path, 0.0, 1, ('kind = "well_mixed"', 'kind = "assortative"\nsigma = 1.0'))
     run(experiment, tmp_path / "out", workers=0, progress=False)
@@ -139,7 +139,7 @@ def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replace
 def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypatch):
     """Every reflecting agent gets its group's traits as played — each member's own, computed from
     its weights, and the population's mean 3/4 × 8/16 = 3/8 — so its simulated futures show them."""
-    import purity.tournament.reflect as reflect
+    import purity.tournament.reflection_step as reflection_step
     from purity.agents.preferences import traits
     from purity.agents.reflection import score_changes
 
@@ -151,7 +151,7 @@ def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypa
         )
         return score_changes(arena, terms, agents, rule, mode, rngs)
 
-    monkeypatch.setattr(reflect, "score_changes", recording)
+    monkeypatch.setattr(reflection_step, "score_changes", recording)
     reflect = '[reflection]\nenabled = true\nself_modify = false\nsuccessors = "design"\nrule = "realistic"\n\n[control]'
     run(_experiment(tmp_path, 1.0, 1, ("[control]", reflect)), tmp_path / "out", workers=0, progress=False)
     assert given

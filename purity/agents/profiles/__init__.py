@@ -1,15 +1,15 @@
 """Profiles from TOML, and the library of ready-made profiles that ships beside this file.
 
 Profiles are data: no code is evaluated. Names of measures, properties and event kinds are
-checked against the registries, so a typo is an error naming the file and field.
+checked against the registries, so a typo is an error naming the file and field. Which keys a
+term has is read from its kind (`purity.agents.preferences.KINDS`), for reading and writing alike.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from purity.agents.preferences import MEASURES, SCOPES, Profile, Term
-from purity.arenas import events, properties
+from purity.agents.preferences import KINDS, SCOPES, Kind, Profile, Term
 from purity.arenas.inputs import InputError, Table, load_toml
 
 LIBRARY = Path(__file__).parent
@@ -30,44 +30,14 @@ def resolve(reference: str, relative_to: Path | None = None) -> Path | None:
     return candidate if candidate.suffix == ".toml" and candidate.is_file() else None
 
 
-def _weight(table: Table, allow_inf: bool) -> float:
-    return table.number("weight", low=0.0, allow_inf=allow_inf)
-
-
-def _endorsed(table: Table) -> bool:
-    return table.boolean("endorsed", default=False)
-
-
-def _outcome(table: Table) -> tuple[Term, float]:
-    measure = table.string("measure", choices=tuple(MEASURES))
-    return Term("outcome", measure), _weight(table, allow_inf=False)
-
-
-def _constraint(table: Table) -> tuple[Term, float]:
-    event = table.string("event", choices=events.kinds())
-    scope = table.string("scope", choices=SCOPES)
-    weight = _weight(table, allow_inf=True)
-    return Term("constraint", event, scope=scope, endorsed=_endorsed(table)), weight
-
-
-def _standing(table: Table) -> tuple[Term, float]:
-    prop = table.string("property", choices=properties.names())
-    threshold = table.number("threshold", low=0.0, high=1.0)
-    weight = _weight(table, allow_inf=True)
-    return Term("standing", prop, threshold=threshold, endorsed=_endorsed(table)), weight
-
-
-def _universalization(table: Table) -> tuple[Term, float]:
-    weight = _weight(table, allow_inf=False)
-    return Term("universalization", "own_wealth", endorsed=_endorsed(table)), weight
-
-
-_READERS = {
-    "outcome": _outcome,
-    "constraint": _constraint,
-    "standing": _standing,
-    "universalization": _universalization,
-}
+def _term(kind: Kind, table: Table) -> tuple[Term, float]:
+    """One `[[<kind>]]` table, its keys read in the order `dump` writes them."""
+    name = kind.fixed or table.string(kind.about, choices=kind.names())
+    scope = table.string("scope", choices=SCOPES) if kind.scoped else None
+    threshold = table.number("threshold", low=0.0, high=1.0) if kind.threshold else None
+    weight = table.number("weight", low=0.0, allow_inf=kind.hard)
+    endorsed = table.boolean("endorsed", default=False) if kind.process else False
+    return Term(kind.name, name, scope=scope, threshold=threshold, endorsed=endorsed), weight
 
 
 def parse(data: dict, file: str | Path) -> Profile:
@@ -79,20 +49,36 @@ def parse(data: dict, file: str | Path) -> Profile:
     head.done()
     terms: list[Term] = []
     weights: list[float] = []
-    for kind, reader in _READERS.items():
-        for table in top.tables(kind):
-            term, weight = reader(table)
+    for kind in KINDS.values():
+        for table in top.tables(kind.name):
+            term, weight = _term(kind, table)
             if term in terms:
-                raise table.error("", f"no second {kind} term of the same kind", term.key)
+                raise table.error("", f"no second {kind.name} term of the same kind", term.key)
             table.done()
             terms.append(term)
             weights.append(weight)
     top.done()
     if not terms:
-        raise InputError(
-            file, "", "at least one term ([[outcome]], [[constraint]], [[standing]] or [[universalization]])"
-        )
+        tables = [f"[[{name}]]" for name in KINDS]
+        raise InputError(file, "", f"at least one term ({', '.join(tables[:-1])} or {tables[-1]})")
     return Profile(name, description, tuple(terms), tuple(weights), source=str(file))
+
+
+def dump(profile: Profile) -> dict:
+    """The profile as TOML data that `parse` reads back as the same profile."""
+    data: dict = {
+        "profile": {"name": profile.name}
+        | ({"description": profile.description} if profile.description else {})
+    }
+    for term, weight in zip(profile.terms, profile.weights):
+        kind = KINDS[term.kind]
+        row = {} if kind.fixed else {kind.about: term.name}
+        row |= {"scope": term.scope} if kind.scoped else {}
+        row |= {"threshold": term.threshold} if kind.threshold else {}
+        row |= {"weight": weight}
+        row |= {"endorsed": term.endorsed} if kind.process else {}
+        data.setdefault(term.kind, []).append(row)
+    return data
 
 
 def load(path: str | Path) -> Profile:

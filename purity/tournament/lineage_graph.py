@@ -1,23 +1,22 @@
 """Lineage: who begot, built or modified whom (DESIGN §2, §7).
 
-The ``lineage`` scope of a constraint and the lock-in metric both need ancestry, so it is kept
-as a graph rather than inferred from per-generation tables. Every agent has at most one parent
+The ``lineage`` scope of a constraint needs ancestry, so it is kept as a graph rather than
+inferred from per-generation tables; a resumed run rebuilds it from the lineage table
+(:meth:`Lineage.from_edges`). Every agent has at most one parent
 edge, so the graph is a forest whose roots are founders; a self-modification is a self-loop,
 which no ancestry walk follows.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-__all__ = ["EDGE_KINDS", "Lineage"]
+from purity.tournament.record import EDGE_KINDS
 
-EDGE_KINDS = ("inherit", "design", "self_modify")
 EDGE_COLUMNS = ("parent", "child", "kind", "generation", "profile", "change", "before", "after")
 SELF_MODIFY = "self_modify"
 
@@ -46,12 +45,6 @@ class Lineage:
     @property
     def graph(self) -> nx.DiGraph:
         return self._g
-
-    def __len__(self) -> int:
-        return self._g.number_of_nodes()
-
-    def __contains__(self, agent: AgentId) -> bool:
-        return agent in self._g
 
     def add_founders(
         self, ids: Iterable[AgentId], profiles: str | Sequence[str], generation: int = 0
@@ -131,20 +124,6 @@ class Lineage:
         else:
             self._g.add_edge(agent, agent, kind=SELF_MODIFY, generation=generation, changes=[entry])
 
-    def self_modifications(self, agent: AgentId) -> list[dict[str, Any]]:
-        """The self-modifications of ``agent``, oldest first (empty if it never changed itself)."""
-        if not self._g.has_edge(agent, agent):
-            return []
-        return list(self._g.edges[agent, agent]["changes"])
-
-    def founder(self, agent: AgentId) -> AgentId:
-        """Root ancestor of ``agent`` (itself for a founder)."""
-        return self._g.nodes[agent]["founder"]
-
-    def founders(self, agents: Iterable[AgentId]) -> list[AgentId]:
-        nodes = self._g.nodes
-        return [nodes[a]["founder"] for a in agents]
-
     def parent(self, agent: AgentId) -> AgentId | None:
         """The single parent of ``agent``, or None for a founder (a self-loop is no parent)."""
         return next((p for p in self._g.pred[agent] if p != agent), None)
@@ -166,79 +145,18 @@ class Lineage:
             node = self.parent(node)
         return False
 
-    def edges_frame(self, generation: int | None = None) -> dict[str, list[Any]]:
-        """Edges as columns (lists) ``parent, child, kind, generation, profile, change, before,
-        after``: births in insertion order, then self-modifications oldest first.
-
-        ``profile`` is the child's profile; with the founders it makes the frame a complete
-        record, so :meth:`from_edges` can rebuild the lineage from files alone. A
-        self-modification is a row with ``parent == child`` and its ``change``, ``before`` and
-        ``after`` (lists); births have ``before``/``after`` None and ``change`` the design's
-        label (``""`` for inherit). ``generation`` keeps only edges of that generation, for
-        appending one generation at a time.
-        """
-        cols: dict[str, list[Any]] = {c: [] for c in EDGE_COLUMNS}
-
-        def add(
-            parent: AgentId,
-            child: AgentId,
-            kind: str,
-            gen: int,
-            profile: str,
-            change: str,
-            before: list[float] | None,
-            after: list[float] | None,
-        ) -> None:
-            if generation is not None and gen != generation:
-                return
-            for name, value in zip(EDGE_COLUMNS, (parent, child, kind, gen, profile, change, before, after)):
-                cols[name].append(value)
-
-        # Each child enters with its one in-edge, so node order is birth insertion order.
-        for child, node in self._g.nodes(data=True):
-            parent = self.parent(child)
-            if parent is not None:
-                data = self._g.edges[parent, child]
-                add(
-                    parent,
-                    child,
-                    data["kind"],
-                    data["generation"],
-                    node["profile"],
-                    data.get("change", ""),
-                    None,
-                    None,
-                )
-        modifications = [
-            (entry, agent, self._g.nodes[agent]["profile"])
-            for agent, _, changes in self._g.edges(data="changes")
-            if changes is not None
-            for entry in changes
-        ]
-        for entry, agent, profile in sorted(modifications, key=lambda m: m[0]["generation"]):
-            add(
-                agent,
-                agent,
-                SELF_MODIFY,
-                entry["generation"],
-                profile,
-                entry["change"],
-                list(entry["before"]),
-                list(entry["after"]),
-            )
-        return cols
-
-    def largest_lineage_share(self, ids: Iterable[AgentId]) -> tuple[AgentId, float]:
-        """Founder with most descendants among the living ``ids``, and that share of ``ids``.
-
-        Ties go to the founder whose first descendant appears earliest in ``ids``.
-        """
-        roots = self.founders(ids)
-        if not roots:
-            raise ValueError("largest_lineage_share needs at least one living id")
-        counts = Counter(roots)
-        best = max(counts, key=counts.__getitem__)  # max keeps the first of equal counts
-        return best, counts[best] / len(roots)
+    def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
+        """[G, n, n] kin[g, i, j]: member j of group g (of agent ids [G, n]) is member i or
+        descends from it. With `lineages` false, only itself (the identity: nobody reads kin)."""
+        groups, n = ids.shape
+        kin = np.repeat(np.eye(n)[None], groups, axis=0)
+        if lineages:
+            for g in range(groups):
+                for i in range(n):
+                    for j in range(n):
+                        if i != j:
+                            kin[g, i, j] = self.descends(int(ids[g, i]), int(ids[g, j]))
+        return kin
 
     @classmethod
     def from_edges(
@@ -249,7 +167,7 @@ class Lineage:
     ) -> Lineage:
         """Rebuild a lineage from founders and edge rows (e.g. read back from Parquet).
 
-        ``edges`` is a column mapping as returned by :meth:`edges_frame`, or an iterable of rows
+        ``edges`` is a column mapping (the columns of lineage tables), or an iterable of rows
         (mappings or ``(parent, child, kind, generation[, profile, change, before, after])``
         tuples). Rows may come in any order; a row without a profile inherits its parent's. A
         row with ``parent == child`` is a self-modification (kind ``self_modify``). Rows whose

@@ -1,6 +1,7 @@
 """The reflection step of a generation (design §4 step 3): a task that lets the planners of a
-batch of groups reflect, the `reflection/gen=<g>` table it gives, and that table applied to
-the population (self-modification in place, designs for the births that follow).
+batch of groups reflect (what they considered becomes the `reflection/gen=<g>` table,
+`tables.reflection`), and that table applied to the population (self-modification in place,
+designs for the births that follow).
 
 The table is the record and the input: the runner applies what it wrote, and a resumed run
 applies what it reads back, so both reach selection with the same population.
@@ -15,10 +16,11 @@ import numpy as np
 import polars as pl
 
 from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, score_changes
+from purity.tournament import record
 from purity.tournament.play import GroupBatch, Setup, stream
-from purity.tournament.population import ORIGINS, Designs, Population
+from purity.tournament.population import Designs, Population
 
-SELF_MODIFY = ORIGINS.index("self_modify")
+SELF_MODIFY = record.ORIGINS.index("self_modify")
 
 
 @dataclass(frozen=True)
@@ -111,32 +113,6 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
     return Considered(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
-def frame(
-    considered: list[Considered], groups: np.ndarray, pop: Population, generation: int, rule: str, terms
-) -> pl.DataFrame:
-    """`reflection/gen=<g>`: one row per reflecting agent × mode × candidate change."""
-    merged = Considered(
-        *(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(c) for c in considered)))
-    )
-    slot = groups[merged.group, merged.seat].astype(np.int64)
-    columns = {
-        "generation": np.full(len(slot), generation, dtype=np.int64),
-        "id": pop.ids[slot],
-        "slot": slot,
-        "mode": pl.Series(merged.mode.tolist(), dtype=pl.String),
-        "rule": pl.Series([rule] * len(slot), dtype=pl.String),
-        "candidate": merged.candidate.astype(np.int64),
-        "change": pl.Series(merged.change.tolist(), dtype=pl.String),
-        "term": pl.Series(merged.term.tolist(), dtype=pl.String),
-        "before": merged.before.astype(np.float64),
-        "after": merged.after.astype(np.float64),
-        "score": merged.score.astype(np.float64),
-        "chosen": merged.chosen.astype(bool),
-    }
-    columns |= {f"w:{term.key}": merged.weights[:, t].astype(np.float64) for t, term in enumerate(terms)}
-    return pl.DataFrame(columns).sort("slot", "mode", "candidate", descending=[False, True, False])
-
-
 def _self_modifications(table: pl.DataFrame) -> pl.DataFrame:
     return table.filter(pl.col("chosen") & (pl.col("mode") == "self_modify") & (pl.col("change") != KEEP))
 
@@ -150,7 +126,7 @@ def apply(pop: Population, table: pl.DataFrame, terms, cost: float) -> tuple[Pop
     """The population after the choices of `table` (self-modifications in place, designs kept
     for the births that follow), and the payoff each agent paid for reflecting ([N])."""
     chosen = table.filter(pl.col("chosen"))
-    weight_columns = [f"w:{term.key}" for term in terms]
+    weight_columns = [record.weight(term.key) for term in terms]
     weights, origin, change = pop.weights.copy(), pop.origin.copy(), pop.change.copy()
     modified = _self_modifications(chosen)
     slots = modified["slot"].to_numpy()
