@@ -20,7 +20,7 @@ from purity.agents.reflection import Reflector
 from purity.arenas import arena_class, events, properties
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
-from purity.arenas.inputs import InputError, Table, load_toml, read_params
+from purity.inputs import InputError, Table, load_toml, read_params
 from purity.tournament.mutation import MutationSpec
 
 MATCHINGS = ("well_mixed", "graph", "assortative")

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import Profile, Term, process_share, term_universe, traits, with_scope_variants
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import config, reflect, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor

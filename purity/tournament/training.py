@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament.config import Experiment, Selection
 
 

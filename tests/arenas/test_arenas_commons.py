@@ -13,7 +13,7 @@ from arena_checks import assert_traces_equal
 import purity.arenas as arenas
 from purity.arenas.commons import BUILD, OVERUSE, TAKE, CommonsArena, CommonsParams
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import InputError, read_params
+from purity.inputs import InputError, read_params
 
 N, STEPS = 4, 30
 

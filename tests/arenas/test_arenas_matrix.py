@@ -14,9 +14,9 @@ from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episod
 import purity.arenas as arenas
 from purity.arenas import matrix
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import InputError, read_params
 from purity.arenas.matrix import FORMULAS, MatrixArena, MatrixParams, register_formula
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import InputError, read_params
 
 
 def assert_traces_equal(a, b) -> None:

@@ -16,9 +16,9 @@ import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import Term
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import InputError, read_params
 from purity.arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import InputError, read_params
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
 ODD = OversightParams(

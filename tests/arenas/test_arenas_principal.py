@@ -17,9 +17,9 @@ from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import MEASURES, Term, features
 from purity.agents.profiles import library
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import read_params
 from purity.arenas.principal import PrincipalArena, PrincipalParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import read_params
 
 
 def assert_traces_equal(a, b) -> None:

@@ -18,9 +18,9 @@ from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import Term, features, traits
 from purity.agents.profiles import library, load
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import read_params
 from purity.arenas.promises import PromisesArena, PromisesParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import read_params
 
 # trust_threshold, believe, promise, keep, via_helper, misreport
 KEEPER = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])  # trusts what looks like a keeper, keeps

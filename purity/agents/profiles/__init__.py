@@ -10,7 +10,7 @@ from pathlib import Path
 
 from purity.agents.preferences import MEASURES, SCOPES, Profile, Term
 from purity.arenas import events, properties
-from purity.arenas.inputs import InputError, Table, load_toml
+from purity.inputs import InputError, Table, load_toml
 
 LIBRARY = Path(__file__).parent
 
