@@ -13,18 +13,31 @@ policy) that others may see, each in [0, 1] — `traits` `[B, n, F]`. A decider 
 to look trustworthy but not its weights, so seeing traits is what makes preferences observable
 (Dekel, Ely & Yilankaya 2007). `begin(batch, noise, traits)` stores them in the state as `traits`; arenas
 that declare none ignore them.
+
+What profiles may say of an arena is declared on it too (`properties`, `measures`, `traits`; see
+`purity.arenas.vocabulary`), and so are the finite bounds of its observations
+(`observation_bounds`), which its PettingZoo face needs. `pettingzoo_factories` gives an arena module
+PettingZoo's `env` and `parallel_env`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from purity.arenas.vocabulary import Measure, StandingProperty, Trait
+
 State = dict[str, Any]
 Noise = dict[str, np.ndarray]
+
+
+def param(default: float, low: float, high: float) -> Any:
+    """A numeric field of an arena's `Params` with the range experiment files are checked against."""
+    return field(default=default, metadata={"low": low, "high": high})
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,10 @@ class Arena(ABC):
     has_helpers: ClassVar[bool] = False
     has_oversight: ClassVar[bool] = False
     trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
+    # what profiles may name about this arena (`purity.arenas.vocabulary`), found by `arenas.declared`
+    properties: ClassVar[tuple[StandingProperty, ...]] = ()  # standing properties over its series
+    measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
+    traits: ClassVar[tuple[Trait, ...]] = ()  # public traits it shows, computed from a profile's weights
 
     def __init__(self, n_agents: int, steps: int, params: Any = None):
         if n_agents < 1 or steps < 1:
@@ -139,9 +156,32 @@ class Arena(ABC):
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         """Advance all B episodes one step; `noise_t` holds each noise array's slice for this step."""
 
-    @abstractmethod
     def fitness(self, state: State) -> np.ndarray:
-        """[B, n] the end-state resource selection sees."""
+        """[B, n] the end-state resource selection sees: by default the agents' final `store`."""
+        return state["store"].copy()
+
+    def observation_bounds(self) -> Mapping[str, tuple[float, float]]:
+        """Each observation's finite (low, high), by name: what every observation of an episode of
+        `steps` steps lies within. PettingZoo spaces are built from them (SuperSuit's
+        `normalize_obs` needs them finite); arenas used only through the core may omit them."""
+        raise NotImplementedError(
+            f"the {self.name} arena declares no observation bounds (override observation_bounds)"
+        )
+
+    def observation_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """`observation_bounds` as arrays (low, high) `[O]` in the order of `observation_names`,
+        checked: every name bounded, finite, low <= high."""
+        bounds = self.observation_bounds()
+        if set(bounds) != set(self.observation_names):
+            raise ValueError(
+                f"observation bounds of the {self.name} arena must name {', '.join(self.observation_names)}, not {', '.join(bounds)}"
+            )
+        low, high = (np.array([float(bounds[k][i]) for k in self.observation_names]) for i in (0, 1))
+        if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
+            raise ValueError(
+                f"observation bounds of the {self.name} arena must be finite, low <= high: {bounds}"
+            )
+        return low, high
 
     @abstractmethod
     def record(self, state: State) -> dict[str, np.ndarray]:
@@ -222,6 +262,12 @@ def sum_rows(x: np.ndarray) -> np.ndarray:
     return np.add.reduce(x, axis=0)
 
 
+def ratio_capped(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """min(1, num / den), 1 where both are 0: the common scale of requests `den` on a pool `num`."""
+    big = np.maximum(den, num)
+    return np.divide(num, big, out=np.ones_like(big), where=big > 0)
+
+
 def agent_major_trace(
     arena: Arena,
     noise: Noise,
@@ -257,3 +303,29 @@ def concat_noise(parts: list[Noise]) -> Noise:
 def tile_noise(noise: Noise, times: int) -> Noise:
     """The whole batch's noise `times` times over: candidates scored on common random numbers."""
     return {key: np.tile(value, (times,) + (1,) * (value.ndim - 1)) for key, value in noise.items()}
+
+
+def pettingzoo_factories(arena: type[Arena], n_agents: int, max_cycles: int) -> tuple[Callable, Callable]:
+    """PettingZoo's module-level `env` (AEC) and `parallel_env` factories for an arena class, each
+    `(n_agents, max_cycles, params, render_mode=None, dtype=np.float64)` with the defaults given.
+    pettingzoo is imported only when one is called, so importing an arena never loads it."""
+
+    def parallel_env(
+        n_agents: int = n_agents,
+        max_cycles: int = max_cycles,
+        params: Any = None,
+        render_mode: str | None = None,
+        dtype: Any = np.float64,
+    ):
+        from purity.arenas.wrapper import ParallelArenaEnv
+
+        return ParallelArenaEnv(arena(n_agents, max_cycles, params), render_mode=render_mode, dtype=dtype)
+
+    def env(*args: Any, **kwargs: Any):
+        from pettingzoo.utils.conversions import parallel_to_aec
+
+        return parallel_to_aec(parallel_env(*args, **kwargs))
+
+    parallel_env.__doc__ = f"The {arena.name} arena as a PettingZoo `ParallelEnv` (one episode at a time)."
+    env.__doc__ = f"The {arena.name} arena as a PettingZoo `AECEnv` (agents act in turn; same episodes)."
+    return env, parallel_env

@@ -11,13 +11,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from purity.agents import profiles
+from purity.agents import profiles, properties
 from purity.agents.deciders import DECIDERS, Capability
 from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import Profile
 from purity.agents.reflection import RULES as EVALUATION_RULES
 from purity.agents.reflection import Reflector
-from purity.arenas import arena_class, events, properties
+from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.inputs import InputError, Table, load_toml, read_params

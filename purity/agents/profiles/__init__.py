@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from purity.agents import properties
 from purity.agents.preferences import MEASURES, SCOPES, Profile, Term
-from purity.arenas import events, properties
+from purity.arenas import events
 from purity.inputs import InputError, Table, load_toml
 
 LIBRARY = Path(__file__).parent
