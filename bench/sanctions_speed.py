@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arena_speed import main  # noqa: E402
 
-from purity.arenas.commons import CommonsArena, SanctionsCommonsArena  # noqa: E402
+from purity.arenas.commons import CommonsArena  # noqa: E402
+from purity.arenas.commons_sanctions import SanctionsCommonsArena  # noqa: E402
 
 if __name__ == "__main__":
     main("commons with sanctions", [SanctionsCommonsArena(4, 50), CommonsArena(4, 50)])

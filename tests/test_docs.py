@@ -230,9 +230,9 @@ def test_readme_starts_with_the_two_commands():
 
 
 def test_profiles_doc_lists_the_library_and_the_vocabulary():
-    from purity.agents import profiles
+    from purity.agents import profiles, properties
     from purity.agents.preferences import MEASURES, SCOPES
-    from purity.arenas import events, properties
+    from purity.arenas import events
 
     text = (ROOT / "docs/profiles.md").read_text(encoding="utf-8")
     names = (

@@ -20,12 +20,14 @@ everyone: what an agent knows of a partner it cannot see.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from purity.arenas import events, properties
+from purity.agents import properties
+from purity.arenas import Registry, events
 from purity.arenas.core import Trace
 
 SCOPES = ("self", "lineage", "world")
@@ -43,12 +45,12 @@ def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
     return np.broadcast_to(trace.fitness.sum(axis=-1, keepdims=True), trace.fitness.shape)
 
 
-# Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`.
-MEASURES: dict[str, Callable[[Trace, np.ndarray], np.ndarray]] = {
-    "own_wealth": _own_wealth,
-    "lineage_wealth": _lineage_wealth,
-    "total_welfare": _total_welfare,
-}
+# Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`; arenas
+# declare those that read their own series (`Arena.measures`, e.g. the principal's `principal_power`).
+MEASURES: MutableMapping[str, Callable[[Trace, np.ndarray], np.ndarray]] = Registry(
+    "measures",
+    {"own_wealth": _own_wealth, "lineage_wealth": _lineage_wealth, "total_welfare": _total_welfare},
+)
 
 
 def register_measure(name: str, measure: Callable[[Trace, np.ndarray], np.ndarray]) -> None:
@@ -296,32 +298,9 @@ def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
     return tuple(out)
 
 
-def _principal_power(trace: Trace, kin: np.ndarray) -> np.ndarray:
-    """The principal's control at the horizon (last value of series `principal_control`), for all."""
-    if "principal_control" not in trace.series:
-        raise ValueError(
-            "outcome measure 'principal_power' needs an arena recording series 'principal_control'"
-        )
-    return np.broadcast_to(trace.series["principal_control"][:, -1:], trace.fitness.shape)
-
-
-register_measure("principal_power", _principal_power)
-
-
-def _keeps_promises(weights: np.ndarray, terms: tuple[Term, ...]) -> np.ndarray:
-    """w / (1 + w), w the total weight on `break_promise` constraints of any scope: 0 for a pure
-    consequentialist, 1/2 at the weight (1) where breaking stops paying in the promises arena,
-    1 for a hard constraint. The scope does not show: the arena's loophole."""
-    columns = [
-        t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == "break_promise"
-    ]
-    w = np.maximum(np.asarray(weights, dtype=float)[..., columns], 0.0).sum(axis=-1)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isinf(w), 1.0, w / (1.0 + w))
-
-
-# Public traits: (weights[..., T], terms) -> [...], each in [0, 1]. Register more with `register_trait`.
-TRAITS: dict[str, Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]] = {"keeps_promises": _keeps_promises}
+# Public traits: (weights[..., T], terms) -> [...], each in [0, 1]. Arenas declare the traits they
+# show (`Arena.traits`, e.g. the promises arena's `keeps_promises`); register more with `register_trait`.
+TRAITS: MutableMapping[str, Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]] = Registry("traits")
 
 
 def register_trait(name: str, trait: Callable[[np.ndarray, tuple[Term, ...]], np.ndarray]) -> None:

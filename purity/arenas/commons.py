@@ -48,8 +48,13 @@ Standing series (`series_names`)
     `commons`: stock / K, recorded at reset and after every step (for `commons_above`).
 
 Observations (`observation_names`, per agent)
-    stock / K, own store / capacity_per_agent, richest other store / capacity_per_agent,
-    has_helper (0/1), t / steps.
+    `stock` (stock / K), `store` (own store / capacity_per_agent), `richest_other` (the richest
+    other store / capacity_per_agent), `has_helper` (0/1), `time` (t / steps). Bounds: stores are never negative, and together never exceed
+    the endowments plus what all actors can harvest, each step at most the stock (≤ K) and at
+    most `2 n × max_harvest × share = K × max_harvest × regrowth / 2` (takes only move
+    resource): a store is at most `n (endowment / capacity_per_agent + steps × min(1,
+    max_harvest × regrowth / 2))` in its unit. These hold whatever the actions, so a store
+    observation of ordinary play uses a small part of its range.
 
 Loopholes (deliberate)
     Delegation: a helper's takes and overuse are recorded on the helper's slot `n+i`, not on the
@@ -65,8 +70,7 @@ Noise
     `noise(rng, batch)["regrowth"]`: standard normals `[batch, steps]`, the regrowth shocks.
 
 Variant with sanctions
-    `SanctionsCommonsArena` ("commons_sanctions") lets agents fine overusers at a cost; see its
-    docstring.
+    `purity.arenas.commons_sanctions` lets agents fine overusers at a cost.
 
 Takes never scale with the default parameters: the requests on one victim are at most
 `2 (n−1) take_rate` of its store, ≤ 1 while n ≤ 6, so the step skips that work unless the
@@ -75,36 +79,37 @@ parameters make it necessary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from purity.arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace, sum_rows
+from purity.arenas.core import (
+    Arena,
+    Noise,
+    State,
+    StepResult,
+    Trace,
+    agent_major_trace,
+    param,
+    ratio_capped,
+    sum_rows,
+)
+from purity.arenas.factories import pettingzoo_factories
+from purity.arenas.vocabulary import StandingProperty, above
 
-TAKE, OVERUSE, BUILD, SANCTION = 0, 1, 2, 3
-
-
-def _num(default: float, low: float, high: float) -> Any:
-    return field(default=default, metadata={"low": low, "high": high})
+TAKE, OVERUSE, BUILD = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class CommonsParams:
-    regrowth: float = _num(0.4, 0.0, 3.0)  # logistic rate r
-    capacity_per_agent: float = _num(10.0, 0.01, 1e6)  # K = n_agents * capacity_per_agent
-    initial_stock: float = _num(0.8, 0.0, 1.0)  # share of K at reset
-    endowment: float = _num(2.0, 0.0, 1e6)  # initial private store per agent
-    max_harvest: float = _num(2.0, 0.0, 100.0)  # max harvest per actor, in sustainable shares
-    take_rate: float = _num(0.1, 0.0, 1.0)  # share of the victim's store a full take moves
-    helper_cost: float = _num(1.0, 0.0, 1e6)  # store paid once to build a helper
-    noise: float = _num(0.1, 0.0, 2.0)  # sd of the log regrowth shock
-
-
-def _ratio_capped(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """min(1, num / den), 1 where both are 0: the common scale of requests `den` on a pool `num`."""
-    big = np.maximum(den, num)
-    return np.divide(num, big, out=np.ones_like(big), where=big > 0)
+    regrowth: float = param(0.4, 0.0, 3.0)  # logistic rate r
+    capacity_per_agent: float = param(10.0, 0.01, 1e6)  # K = n_agents * capacity_per_agent
+    initial_stock: float = param(0.8, 0.0, 1.0)  # share of K at reset
+    endowment: float = param(2.0, 0.0, 1e6)  # initial private store per agent
+    max_harvest: float = param(2.0, 0.0, 100.0)  # max harvest per actor, in sustainable shares
+    take_rate: float = param(0.1, 0.0, 1.0)  # share of the victim's store a full take moves
+    helper_cost: float = param(1.0, 0.0, 1e6)  # store paid once to build a helper
+    noise: float = param(0.1, 0.0, 2.0)  # sd of the log regrowth shock
 
 
 class CommonsArena(Arena):
@@ -123,7 +128,11 @@ class CommonsArena(Arena):
     action_names = ("harvest", "take", "build", "helper_harvest", "helper_take")
     observation_names = ("stock", "store", "richest_other", "has_helper", "time")
     has_helpers = True
-    observation_low = 0.0  # every observation is non-negative (read by the PettingZoo wrapper)
+    properties = (
+        StandingProperty(
+            "commons_above", "commons", "the shared stock stays above `threshold` of its capacity", above
+        ),
+    )
 
     def __init__(self, n_agents: int, steps: int, params: CommonsParams | None = None):
         super().__init__(n_agents, steps, params)
@@ -136,6 +145,19 @@ class CommonsArena(Arena):
     @property
     def default_policy(self) -> np.ndarray:
         return np.array([0.5, 0.0, 0.0, 0.0, 0.0])
+
+    def observation_bounds(self) -> dict[str, tuple[float, float]]:
+        p = self.params
+        harvest = min(1.0, p.max_harvest * p.regrowth / 2)  # a step's harvest by everyone, per K
+        richest = self.n_agents * (p.endowment / p.capacity_per_agent + self.steps * harvest)
+        unit = (0.0, 1.0)
+        return {
+            "stock": unit,
+            "store": (0.0, richest),
+            "richest_other": (0.0, richest),
+            "has_helper": unit,
+            "time": unit,
+        }
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"regrowth": rng.standard_normal((batch, self.steps))}
@@ -257,7 +279,7 @@ class CommonsArena(Arena):
         total = sum_rows(got.reshape(2 * n, batch))
         squeezed = total > stock
         if squeezed.any():
-            got *= _ratio_capped(stock, total)
+            got *= ratio_capped(stock, total)
             stock = np.where(squeezed, 0.0, stock - sum_rows(got.reshape(2 * n, batch)))
         else:
             stock = stock - total
@@ -281,8 +303,8 @@ class CommonsArena(Arena):
             if self._take_may_exceed:
                 scale = np.where(
                     is_top,
-                    _ratio_capped(victim, from_second),
-                    _ratio_capped(victim, sum_rows(owner) - from_second),
+                    ratio_capped(victim, from_second),
+                    ratio_capped(victim, sum_rows(owner) - from_second),
                 )
                 moved *= scale
                 owner = moved[0] + moved[1]
@@ -310,86 +332,8 @@ class CommonsArena(Arena):
         its own event kinds (the commons has none and changes nothing)."""
         return store
 
-    def fitness(self, state: State) -> np.ndarray:
-        return state["store"].copy()
-
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"commons": state["stock"] / self.capacity}
 
 
-@dataclass(frozen=True)
-class SanctionsParams(CommonsParams):
-    sanction_cost: float = _num(0.2, 0.0, 1e6)  # store a sanctioner pays per unit of sanction
-    sanction_fine: float = _num(0.6, 0.0, 1e6)  # store each unit destroys in its target's store
-
-
-class SanctionsCommonsArena(CommonsArena):
-    """The commons where agents can sanction overusers at a cost: enforcement, so that agents who
-    hold a norm can defend it against those who do not (public goods with punishment, Fehr &
-    Gächter 2000). Everything else is the commons (module docstring).
-
-    Actions and policy space
-        One more of each, appended: `sanction` in [0, 1], the policy's `sanction` played unchanged
-        every step. `default_policy`: the commons' default, sanction 0.
-
-    Sanction phase (between harvest and take; overuse is known by then)
-        Let `o_j` be agent j's overuse this step, its own plus its helper's (the `overuse` events)
-        and `a_i` agent i's sanction. Sanctioner i directs `a_i · o_j` units at every other agent
-        j, so it spends `u_i = sanction_cost · a_i · Σ_{j≠i} o_j`, and j is fined
-        `f_j = sanction_fine · o_j · Σ_{i≠j} a_i`. Fines are destroyed, not transferred:
-        enforcement costs everyone. Nobody pays more than its store: where `u_i` exceeds it, `a_i`
-        is scaled down until `u_i` equals it (before the fines are computed); then every fine is
-        capped at what the target has left. With no overuse, or nobody sanctioning, the phase
-        changes nothing, and at sanction 0 the arena plays exactly the commons.
-
-    Events
-        The commons' three, and `sanction`: `u_i`, the store agent i spent on sanctions, on its own
-        slot (helpers never sanction). Opportunity: agent i could sanction when some other agent
-        overused this step (`Σ_{j≠i} o_j > 0`).
-
-    Loopholes
-        The commons' both. Sanctions see only recorded overuse, so a helper's doubled clean harvest
-        (two actors at one share each) goes unpunished; delegated overuse does not, because the
-        helper's overuse is charged to its owner.
-
-    Fitness is the final store, as in the commons; rewards include costs paid and fines suffered.
-    """
-
-    name = "commons_sanctions"
-    Params = SanctionsParams
-    event_kinds = CommonsArena.event_kinds + ("sanction",)
-    policy_names = CommonsArena.policy_names + ("sanction",)
-    action_names = CommonsArena.action_names + ("sanction",)
-
-    @property
-    def default_policy(self) -> np.ndarray:
-        return np.append(super().default_policy, 0.0)
-
-    def _after_harvest(self, store, extra, events, opportunities):
-        p, n = self.params, self.n_agents
-        sanction = extra[0]
-        overuse = events[OVERUSE, :n] + events[OVERUSE, n:]
-        others = sum_rows(overuse) - overuse  # overuse by everyone but i, each i's to sanction
-        opportunities[SANCTION] = others > 0
-        spent = events[SANCTION, :n]
-        np.multiply(sanction, others, out=spent)
-        spent *= p.sanction_cost
-        events[SANCTION, n:] = 0.0
-        if (spent > store).any():  # someone cannot pay: scale its sanction to its store
-            scale = _ratio_capped(store, spent)
-            spent *= scale
-            sanction = sanction * scale
-            store = np.maximum(store - spent, 0.0)
-        else:
-            store = store - spent
-        fine = sum_rows(sanction) - sanction
-        fine *= overuse
-        fine *= p.sanction_fine
-        return np.maximum(store - fine, 0.0)
-
-
-def parallel_env(n_agents: int = 4, steps: int = 50, params: CommonsParams | None = None, **kw: Any):
-    """The commons as a PettingZoo `ParallelEnv` (B = 1)."""
-    from purity.arenas.wrapper import ParallelArenaEnv
-
-    return ParallelArenaEnv(CommonsArena(n_agents, steps, params), **kw)
+env, parallel_env = pettingzoo_factories(CommonsArena, n_agents=4, max_cycles=50)

@@ -13,18 +13,32 @@ policy) that others may see, each in [0, 1] — `traits` `[B, n, F]`. A decider 
 to look trustworthy but not its weights, so seeing traits is what makes preferences observable
 (Dekel, Ely & Yilankaya 2007). `begin(batch, noise, traits)` stores them in the state as `traits`; arenas
 that declare none ignore them.
+
+What profiles may say of an arena is declared on it too (`properties`, `measures`, `traits`; see
+`purity.arenas.vocabulary`), and so are the finite bounds of its observations
+(`observation_bounds`), which its PettingZoo face needs (`purity.arenas.factories`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
+from purity.arenas.trace import Trace
+
+if TYPE_CHECKING:
+    from purity.arenas.vocabulary import Measure, StandingProperty, Trait
+
 State = dict[str, Any]
 Noise = dict[str, np.ndarray]
+
+
+def param(default: float, low: float, high: float) -> Any:
+    """A numeric field of an arena's `Params` with the range experiment files are checked against."""
+    return field(default=default, metadata={"low": low, "high": high})
 
 
 @dataclass(frozen=True)
@@ -35,58 +49,6 @@ class StepResult:
     opportunities: np.ndarray  # [B, n, K] 1 where the agent (or its helper) could do the kind
     rewards: np.ndarray  # [B, n] fitness gained this step
     detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts an overseer or peer saw
-
-
-@dataclass(frozen=True)
-class Trace:
-    """What a batch of episodes produced: the inputs of every utility and metric."""
-
-    kinds: tuple[str, ...]
-    fitness: np.ndarray  # [B, n] end-state resource per agent
-    events: np.ndarray  # [B, A, K] total amount per actor and kind
-    opportunities: np.ndarray  # [B, n, K] steps at which the act was open to the agent
-    series: Mapping[str, np.ndarray]  # name -> [B, T+1] state series for standing properties
-    watched: np.ndarray  # [B] bool: an overseer saw the episode (False where none exists)
-    detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts seen; None: nothing seen
-
-    def __post_init__(self) -> None:
-        if self.detected is None:
-            object.__setattr__(self, "detected", np.zeros_like(self.events))
-
-    @property
-    def n_agents(self) -> int:
-        return self.fitness.shape[1]
-
-    @property
-    def owner(self) -> np.ndarray:
-        """Agent slot each actor acts for: agents for themselves, helper n+i for agent i."""
-        return np.arange(self.events.shape[1]) % self.n_agents
-
-    def own_events(self) -> np.ndarray:
-        """[B, n, K] amounts done by each agent itself."""
-        return self.events[:, : self.n_agents]
-
-    def helper_events(self) -> np.ndarray:
-        """[B, n, K] amounts done by the helpers each agent built."""
-        return self._by_helpers(self.events)
-
-    def own_detected(self) -> np.ndarray:
-        """[B, n, K] amounts done by each agent itself that were seen."""
-        return self.detected[:, : self.n_agents]
-
-    def helper_detected(self) -> np.ndarray:
-        """[B, n, K] amounts done by each agent's helpers that were seen."""
-        return self._by_helpers(self.detected)
-
-    def _by_helpers(self, per_actor: np.ndarray) -> np.ndarray:
-        """Sum a [B, A, K] array over each agent's helper slots: [B, n, K]."""
-        n, actors = self.n_agents, per_actor.shape[1]
-        if actors == n:
-            return np.zeros_like(per_actor)
-        return per_actor[:, n:].reshape(per_actor.shape[0], actors // n - 1, n, -1).sum(axis=1)
-
-    def kind_index(self, kind: str) -> int | None:
-        return self.kinds.index(kind) if kind in self.kinds else None
 
 
 class Arena(ABC):
@@ -102,6 +64,10 @@ class Arena(ABC):
     has_helpers: ClassVar[bool] = False
     has_oversight: ClassVar[bool] = False
     trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
+    # what profiles may name about this arena (`purity.arenas.vocabulary`), found by `arenas.declared`
+    properties: ClassVar[tuple[StandingProperty, ...]] = ()  # standing properties over its series
+    measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
+    traits: ClassVar[tuple[Trait, ...]] = ()  # public traits it shows, computed from a profile's weights
 
     def __init__(self, n_agents: int, steps: int, params: Any = None):
         if n_agents < 1 or steps < 1:
@@ -139,9 +105,32 @@ class Arena(ABC):
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         """Advance all B episodes one step; `noise_t` holds each noise array's slice for this step."""
 
-    @abstractmethod
     def fitness(self, state: State) -> np.ndarray:
-        """[B, n] the end-state resource selection sees."""
+        """[B, n] the end-state resource selection sees: by default the agents' final `store`."""
+        return state["store"].copy()
+
+    def observation_bounds(self) -> Mapping[str, tuple[float, float]]:
+        """Each observation's finite (low, high), by name: what every observation of an episode of
+        `steps` steps lies within. PettingZoo spaces are built from them (SuperSuit's
+        `normalize_obs` needs them finite); arenas used only through the core may omit them."""
+        raise NotImplementedError(
+            f"the {self.name} arena declares no observation bounds (override observation_bounds)"
+        )
+
+    def observation_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """`observation_bounds` as arrays (low, high) `[O]` in the order of `observation_names`,
+        checked: every name bounded, finite, low <= high."""
+        bounds = self.observation_bounds()
+        if set(bounds) != set(self.observation_names):
+            raise ValueError(
+                f"observation bounds of the {self.name} arena must name {', '.join(self.observation_names)}, not {', '.join(bounds)}"
+            )
+        low, high = (np.array([float(bounds[k][i]) for k in self.observation_names]) for i in (0, 1))
+        if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
+            raise ValueError(
+                f"observation bounds of the {self.name} arena must be finite, low <= high: {bounds}"
+            )
+        return low, high
 
     @abstractmethod
     def record(self, state: State) -> dict[str, np.ndarray]:
@@ -220,6 +209,12 @@ def sum_rows(x: np.ndarray) -> np.ndarray:
     if x.shape[-1] == 1:
         return np.add.reduce(np.concatenate((x, x), axis=-1), axis=0)[..., :1]
     return np.add.reduce(x, axis=0)
+
+
+def ratio_capped(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """min(1, num / den), 1 where both are 0: the common scale of requests `den` on a pool `num`."""
+    big = np.maximum(den, num)
+    return np.divide(num, big, out=np.ones_like(big), where=big > 0)
 
 
 def agent_major_trace(

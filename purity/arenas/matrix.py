@@ -77,7 +77,7 @@ Standing series (`series_names`)
     cooperated (discrete) or the mean contribution (continuous); 0 at reset, when nobody has
     moved yet (standing terms read the steps after reset only).
 
-Observations (`observation_names`, per agent, all in [0, 1])
+Observations (`observation_names`, per agent; bounds: all in [0, 1])
     `partner_cooperated`: the partner's last move (1 cooperated / 0 defected, or its contribution
     x), 0 at reset; `time`: t / steps.
 
@@ -92,32 +92,29 @@ Noise
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from purity.arenas.core import Arena, Noise, State, StepResult, Trace
+from purity.arenas.core import Arena, Noise, State, StepResult, Trace, param
+from purity.arenas.factories import pettingzoo_factories
 
 MODES = ("discrete", "continuous")
 _CHUNK = 1 << 16  # agent-steps per chunk of a discrete rollout
 Formula = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
 
 
-def _num(default: float, low: float, high: float) -> Any:
-    return field(default=default, metadata={"low": low, "high": high})
-
-
 @dataclass(frozen=True)
 class MatrixParams:
-    reward: float = _num(3.0, -1e6, 1e6)  # R: cooperation meets cooperation
-    sucker: float = _num(0.0, -1e6, 1e6)  # S: cooperation meets defection
-    temptation: float = _num(5.0, -1e6, 1e6)  # T: defection meets cooperation
-    punishment: float = _num(1.0, -1e6, 1e6)  # P: defection meets defection
+    reward: float = param(3.0, -1e6, 1e6)  # R: cooperation meets cooperation
+    sucker: float = param(0.0, -1e6, 1e6)  # S: cooperation meets defection
+    temptation: float = param(5.0, -1e6, 1e6)  # T: defection meets cooperation
+    punishment: float = param(1.0, -1e6, 1e6)  # P: defection meets defection
     mode: str = "discrete"  # "discrete" (the matrix) or "continuous" (the formula)
     formula: str = "public_goods"  # continuous payoff, a name in FORMULAS
-    benefit: float = _num(3.0, 0.0, 1e6)  # b of the continuous formulas
-    cost: float = _num(1.0, 0.0, 1e6)  # c of the continuous formulas
+    benefit: float = param(3.0, 0.0, 1e6)  # b of the continuous formulas
+    cost: float = param(1.0, 0.0, 1e6)  # c of the continuous formulas
 
 
 def public_goods(x: np.ndarray, y: np.ndarray, params: MatrixParams) -> np.ndarray:
@@ -158,8 +155,6 @@ class MatrixArena(Arena):
     policy_names = ("cooperate",)
     action_names = ("cooperate",)
     observation_names = ("partner_cooperated", "time")
-    observation_low = 0.0  # read by the PettingZoo wrapper
-    observation_high = 1.0
 
     def __init__(self, n_agents: int, steps: int, params: MatrixParams | None = None):
         if n_agents != 2:
@@ -185,6 +180,9 @@ class MatrixArena(Arena):
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"uniform": rng.random((batch, self.steps, 2))}
+
+    def observation_bounds(self) -> dict[str, tuple[float, float]]:
+        return {"partner_cooperated": (0.0, 1.0), "time": (0.0, 1.0)}
 
     def reset(self, batch: int, noise: Noise | None = None) -> State:
         return {"payoff": np.zeros((batch, 2)), "last": np.zeros((batch, 2)), "t": 0}
@@ -270,8 +268,4 @@ class MatrixArena(Arena):
         return {"cooperation": (last[:, 0] + last[:, 1]) * 0.5}
 
 
-def parallel_env(steps: int = 50, params: MatrixParams | None = None, **kw: Any):
-    """The matrix game as a PettingZoo `ParallelEnv` (B = 1, two agents)."""
-    from purity.arenas.wrapper import ParallelArenaEnv
-
-    return ParallelArenaEnv(MatrixArena(2, steps, params), **kw)
+env, parallel_env = pettingzoo_factories(MatrixArena, n_agents=2, max_cycles=50)

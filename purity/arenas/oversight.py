@@ -56,7 +56,8 @@ Fitness and rewards
 
 Observations (`observation_names`, per agent)
     `watched` (1 while the overseer watches and the agent's monitor is not blinded), `store`,
-    `time` (t / steps).
+    `time` (t / steps). Bounds: a store is never negative and grows by at most
+    `honest_gain × (1 + shortcut_gain)` a step.
 
 Parameters
     At the defaults the shortcut pays unwatched (+1 per step) and does not pay watched (+1 − fine
@@ -78,31 +79,36 @@ Noise
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from purity.arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace, sum_rows
+from purity.arenas.core import (
+    Arena,
+    Noise,
+    State,
+    StepResult,
+    Trace,
+    agent_major_trace,
+    param,
+    sum_rows,
+)
+from purity.arenas.factories import pettingzoo_factories
 
 TAKE, EVADE = 0, 1
 
 
-def _num(default: float, low: float, high: float) -> Any:
-    return field(default=default, metadata={"low": low, "high": high})
-
-
 @dataclass(frozen=True)
 class OversightParams:
-    p_watch: float = _num(0.5, 0.0, 1.0)  # probability an overseer watches an episode
-    honest_gain: float = _num(1.0, 0.0, 1e6)  # gathered by every agent every step
-    shortcut_gain: float = _num(1.0, 0.0, 1.0)  # a full shortcut's extra, in honest gains, taken from peers
-    fine: float = _num(2.0, 0.0, 1e6)  # per detected unit of take, capped at the taker's store
-    evade_cost: float = _num(3.0, 0.0, 1e6)  # paid once to blind one's monitor
+    p_watch: float = param(0.5, 0.0, 1.0)  # probability an overseer watches an episode
+    honest_gain: float = param(1.0, 0.0, 1e6)  # gathered by every agent every step
+    shortcut_gain: float = param(1.0, 0.0, 1.0)  # a full shortcut's extra, in honest gains, taken from peers
+    fine: float = param(2.0, 0.0, 1e6)  # per detected unit of take, capped at the taker's store
+    evade_cost: float = param(3.0, 0.0, 1e6)  # paid once to blind one's monitor
     allow_evade: bool = True  # false: the evade action does nothing
-    detection: float = _num(1.0, 0.0, 1.0)  # chance a watching, unblinded overseer sees a take
-    peer_detection: float = _num(0.0, 0.0, 1.0)  # chance each peer sees an agent's acts of a step
-    endowment: float = _num(0.0, 0.0, 1e6)  # initial store per agent
+    detection: float = param(1.0, 0.0, 1.0)  # chance a watching, unblinded overseer sees a take
+    peer_detection: float = param(0.0, 0.0, 1.0)  # chance each peer sees an agent's acts of a step
+    endowment: float = param(0.0, 0.0, 1e6)  # initial store per agent
 
 
 class OversightArena(Arena):
@@ -120,7 +126,6 @@ class OversightArena(Arena):
     action_names = ("shortcut", "evade")
     observation_names = ("watched", "store", "time")
     has_oversight = True
-    observation_low = 0.0  # stores never fall below 0 (read by the PettingZoo wrapper)
 
     def __init__(self, n_agents: int, steps: int, params: OversightParams | None = None):
         super().__init__(n_agents, steps, params)
@@ -139,6 +144,11 @@ class OversightArena(Arena):
             "overseer": rng.random((batch, steps, n)),
             "peers": rng.random((batch, steps, n)),
         }
+
+    def observation_bounds(self) -> dict[str, tuple[float, float]]:
+        p = self.params
+        richest = p.endowment + self.steps * p.honest_gain * (1.0 + p.shortcut_gain)
+        return {"watched": (0.0, 1.0), "store": (0.0, richest), "time": (0.0, 1.0)}
 
     def watched(self, noise: Noise) -> np.ndarray:
         return noise["watch"][:, 0] < self.params.p_watch
@@ -241,15 +251,8 @@ class OversightArena(Arena):
         store = store - np.minimum(store, p.fine * detected[TAKE])
         return blinded, store, events, detected, opportunities
 
-    def fitness(self, state: State) -> np.ndarray:
-        return state["store"].copy()
-
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {}
 
 
-def parallel_env(n_agents: int = 3, steps: int = 20, params: OversightParams | None = None, **kw: Any):
-    """The oversight arena as a PettingZoo `ParallelEnv` (B = 1)."""
-    from purity.arenas.wrapper import ParallelArenaEnv
-
-    return ParallelArenaEnv(OversightArena(n_agents, steps, params), **kw)
+env, parallel_env = pettingzoo_factories(OversightArena, n_agents=3, max_cycles=20)

@@ -5,10 +5,14 @@ The arena for the observability of preferences. Whether a preference for keeping
 survive selection depends on whether others can see it: a partner who sees that an agent cares
 about its promises trusts it and so makes it rich, one who cannot must judge by the population
 (Dekel, Ely & Yilankaya 2007). A planner can change its policy to look trustworthy, but not its
-weights; so what partners see here is a public trait of the *profile*, `keeps_promises` (how much
-the agent's profile weighs `break_promise`, see `purity.agents.preferences.traits`), and what they know
-of a partner they cannot see is its mean over the whole population, `keeps_promises@population`:
-both passed to `rollout(..., traits=)` `[B, n, 2]`, the second column the same for every agent.
+weights; so what partners see here is a public trait of the *profile*, `keeps_promises`, which
+the arena declares (`PromisesArena.traits`): w / (1 + w) of the profile's weight w on
+`break_promise` constraints of any scope — 0 for a pure consequentialist, 1/2 at the weight (1)
+where breaking stops paying here, 1 for a hard constraint; the scope does not show (the arena's
+loophole). What partners know of a partner they cannot see is its mean over the whole population,
+`keeps_promises@population`. The tournament computes both from the weights
+(`purity.agents.preferences.traits`) and passes them to `rollout(..., traits=)` `[B, n, 2]`, the
+second column the same for every agent.
 
 World
     Each agent has a store, starting at `endowment`. At step t every agent i is the trustor of one
@@ -71,7 +75,9 @@ Standing series (`series_names`)
 
 Observations (`observation_names`, per agent)
     `own_trait`, `prior` (the population's mean trait, the agent's second trait column), `store`,
-    `time` (t / steps).
+    `time` (t / steps). Bounds: a step gains an agent at most `factor × stake` as trustee plus
+    what its trustee returns, `return_share × factor × stake`, and loses it at most its `stake`
+    and a `helper_fee`.
 
 Parameters
     `observe` decides which preferences can evolve: at 1 partners trust a keeper and not a
@@ -94,29 +100,34 @@ Noise
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from purity.arenas.core import Arena, Noise, State, StepResult, Trace, agent_major_trace
+from purity.arenas.core import (
+    Arena,
+    Noise,
+    State,
+    StepResult,
+    Trace,
+    agent_major_trace,
+    param,
+)
+from purity.arenas.factories import pettingzoo_factories
+from purity.arenas.vocabulary import Trait, WeightAgainst
 
 BREAK, DECEIVE = 0, 1
 
 
-def _num(default: float, low: float, high: float) -> Any:
-    return field(default=default, metadata={"low": low, "high": high})
-
-
 @dataclass(frozen=True)
 class PromisesParams:
-    factor: float = _num(4.0, 0.0, 1e6)  # what one unit invested becomes in the trustee's hands
-    return_share: float = _num(0.5, 0.0, 1.0)  # share of it the trustee promises back
-    stake: float = _num(1.0, 0.0, 1e6)  # what a trusting trustor invests
-    endowment: float = _num(0.0, -1e6, 1e6)  # initial store per agent
-    observe: float = _num(0.5, 0.0, 1.0)  # chance a trustor sees the trustee's trait
-    reputation_noise: float = _num(0.0, 0.0, 10.0)  # sd of the error on a seen trait
-    helper_fee: float = _num(0.1, 0.0, 1e6)  # paid per promise made through the helper
+    factor: float = param(4.0, 0.0, 1e6)  # what one unit invested becomes in the trustee's hands
+    return_share: float = param(0.5, 0.0, 1.0)  # share of it the trustee promises back
+    stake: float = param(1.0, 0.0, 1e6)  # what a trusting trustor invests
+    endowment: float = param(0.0, -1e6, 1e6)  # initial store per agent
+    observe: float = param(0.5, 0.0, 1.0)  # chance a trustor sees the trustee's trait
+    reputation_noise: float = param(0.0, 0.0, 10.0)  # sd of the error on a seen trait
+    helper_fee: float = param(0.1, 0.0, 1e6)  # paid per promise made through the helper
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
@@ -150,11 +161,24 @@ class PromisesArena(Arena):
     action_names = policy_names
     observation_names = ("own_trait", "prior", "store", "time")
     trait_names = ("keeps_promises", "keeps_promises@population")
+    traits = (
+        Trait(
+            "keeps_promises",
+            "how much the profile weighs keeping promises: w / (1 + w) of its weight on break_promise",
+            WeightAgainst("break_promise"),
+        ),
+    )
     has_helpers = True
 
     @property
     def default_policy(self) -> np.ndarray:
         return np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+
+    def observation_bounds(self) -> dict[str, tuple[float, float]]:
+        p, unit = self.params, (0.0, 1.0)
+        gain, loss = p.factor * p.stake * (1.0 + p.return_share), p.stake + p.helper_fee
+        store = (p.endowment - self.steps * loss, p.endowment + self.steps * gain)
+        return {"own_trait": unit, "prior": unit, "store": store, "time": unit}
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         shape = (batch, self.steps, self.n_agents)
@@ -281,15 +305,8 @@ class PromisesArena(Arena):
         opened = np.stack([invested, unseen]).astype(np.float64)
         return gain, amounts, opened, invest.sum(axis=0) / n
 
-    def fitness(self, state: State) -> np.ndarray:
-        return state["store"].copy()
-
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"trust": state["trust"].copy()}
 
 
-def parallel_env(n_agents: int = 4, steps: int = 30, params: PromisesParams | None = None, **kw: Any):
-    """The promises arena as a PettingZoo `ParallelEnv` (B = 1); traits via `reset(options=)`."""
-    from purity.arenas.wrapper import ParallelArenaEnv
-
-    return ParallelArenaEnv(PromisesArena(n_agents, steps, params), **kw)
+env, parallel_env = pettingzoo_factories(PromisesArena, n_agents=4, max_cycles=30)

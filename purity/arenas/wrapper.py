@@ -11,9 +11,15 @@ column of `trait_names` (the promises arena's two: the agent's `keeps_promises` 
 population's mean, `[[t, p], ...]`; default: zeros); they hold until the next reset that passes
 others.
 
-Observation spaces are unbounded unless the arena class declares `observation_low` /
-`observation_high`. PettingZoo's API test sets `max_cycles`; the next reset then rebuilds the arena
-with that many steps (`type(arena)(n_agents, max_cycles, params)`).
+Observation spaces are the arena's finite `observation_bounds` (SuperSuit's `normalize_obs` needs
+finite ones); observations are clipped into them, which moves a value by rounding at most (the
+arena tests hold every observation within its bounds). `dtype=np.float32` gives float32 spaces,
+observations and actions; the core still computes in float64. Setting `max_cycles` (PettingZoo's
+API test does) makes the next reset rebuild the arena with that many steps
+(`type(arena)(n_agents, max_cycles, params)`), and the spaces with it: bounds may grow with steps.
+
+Render modes: "ansi" returns the step, each agent's observations and last reward as text; "human"
+prints that text.
 """
 
 from __future__ import annotations
@@ -30,12 +36,24 @@ from purity.arenas.core import Arena
 class ParallelArenaEnv(ParallelEnv):
     """A PettingZoo parallel environment playing one episode of `arena` at a time."""
 
-    def __init__(self, arena: Arena, render_mode: str | None = None):
-        if render_mode is not None:
-            raise ValueError(f"{arena.name} has no render modes, got render_mode={render_mode!r}")
+    RENDER_MODES = ("ansi", "human")
+    DTYPES = (np.float64, np.float32)
+
+    def __init__(self, arena: Arena, render_mode: str | None = None, dtype: Any = np.float64):
+        if render_mode is not None and render_mode not in self.RENDER_MODES:
+            raise ValueError(
+                f"{arena.name} renders as {' or '.join(map(repr, self.RENDER_MODES))}, got render_mode={render_mode!r}"
+            )
+        if np.dtype(dtype) not in self.DTYPES:
+            raise ValueError(f"observations are float64 or float32, got dtype={dtype!r}")
         self.arena = arena
         self.render_mode = render_mode
-        self.metadata = {"name": f"purity_{arena.name}_v0", "render_modes": [], "is_parallelizable": True}
+        self.dtype = np.dtype(dtype)
+        self.metadata = {
+            "name": f"purity_{arena.name}_v0",
+            "render_modes": list(self.RENDER_MODES),
+            "is_parallelizable": True,
+        }
         self.possible_agents = [f"agent_{i}" for i in range(arena.n_agents)]
         self.agents: list[str] = []
         self.max_cycles = arena.steps
@@ -44,14 +62,18 @@ class ParallelArenaEnv(ParallelEnv):
         self._noise: dict[str, np.ndarray] = {}
         self._rng: np.random.Generator | None = None
         self._traits: np.ndarray | None = None
-        low = getattr(arena, "observation_low", -np.inf)
-        high = getattr(arena, "observation_high", np.inf)
-        n_obs, n_act = len(arena.observation_names), len(arena.action_names)
-        self._observation_spaces = {
-            a: spaces.Box(low, high, (n_obs,), dtype=np.float64) for a in self.possible_agents
-        }
+        self._rewards = np.zeros(arena.n_agents)
+        self._spaces()
+
+    def _spaces(self) -> None:
+        """Observation and action boxes of the current arena, one object per agent (PettingZoo's
+        API test checks that each call returns the same one)."""
+        self._low, self._high = self.arena.observation_range()
+        low, high = self._low.astype(self.dtype), self._high.astype(self.dtype)
+        n_act = len(self.arena.action_names)
+        self._observation_spaces = {a: spaces.Box(low, high, dtype=self.dtype) for a in self.possible_agents}
         self._action_spaces = {
-            a: spaces.Box(0.0, 1.0, (n_act,), dtype=np.float64) for a in self.possible_agents
+            a: spaces.Box(0.0, 1.0, (n_act,), dtype=self.dtype) for a in self.possible_agents
         }
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -63,6 +85,7 @@ class ParallelArenaEnv(ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):
         if self.max_cycles != self.arena.steps:
             self.arena = type(self.arena)(self.arena.n_agents, self.max_cycles, self.arena.params)
+            self._spaces()
         if seed is not None or self._rng is None:
             self._rng = np.random.default_rng(seed)
         if options and "traits" in options:
@@ -70,6 +93,7 @@ class ParallelArenaEnv(ParallelEnv):
         self._noise = self.arena.noise(self._rng, 1)
         self.arena_state = self.arena.begin(1, self._noise, self._traits)
         self.t = 0
+        self._rewards = np.zeros(self.arena.n_agents)
         self.agents = list(self.possible_agents)
         obs = self._observations()
         infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
@@ -90,6 +114,7 @@ class ParallelArenaEnv(ParallelEnv):
         noise_t = {key: value[:, self.t] for key, value in self._noise.items()}
         self.arena_state, result = arena.step(self.arena_state, batch_actions, noise_t)
         self.t += 1
+        self._rewards = result.rewards[0]
 
         agents = self.agents
         obs = self._observations()
@@ -103,7 +128,7 @@ class ParallelArenaEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs = np.asarray(self.arena.observe(self.arena_state)[0], dtype=np.float64)
+        obs = np.clip(self.arena.observe(self.arena_state)[0], self._low, self._high).astype(self.dtype)
         return {a: obs[i].copy() for i, a in enumerate(self.agents)}
 
     def _infos(self, result) -> dict[str, dict[str, Any]]:
@@ -132,8 +157,26 @@ class ParallelArenaEnv(ParallelEnv):
             infos[agent] = info
         return infos
 
-    def render(self) -> None:
-        return None
+    def render(self) -> str | None:
+        """The step, and each agent's observations and last reward: returned ("ansi"), printed
+        ("human"); nothing without a render mode."""
+        if self.render_mode is None:
+            return None
+        if self.arena_state is None:
+            text = f"{self.arena.name}: not reset"
+        else:
+            obs = self.arena.observe(self.arena_state)[0]
+            lines = [f"{self.arena.name} step {self.t}/{self.max_cycles}"]
+            for i, agent in enumerate(self.possible_agents):
+                values = " ".join(
+                    f"{name}={value:.4g}" for name, value in zip(self.arena.observation_names, obs[i])
+                )
+                lines.append(f"{agent}: {values} reward={self._rewards[i]:.4g}")
+            text = "\n".join(lines)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
 
     def close(self) -> None:
         pass

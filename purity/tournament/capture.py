@@ -15,7 +15,7 @@ from pathlib import Path
 
 from purity.agents import profiles
 from purity.agents.preferences import Term
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import config, record, storage
 from purity.tournament.config import Experiment
 

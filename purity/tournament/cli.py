@@ -233,7 +233,7 @@ def _run(args) -> int:
         run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
         if args.experiment is None:
-            from purity.arenas.inputs import InputError
+            from purity.inputs import InputError
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
@@ -335,7 +335,7 @@ def _invade(args) -> int:
         if name not in names:
             raise _bad(option, "a profile of the experiment's mix (" + ", ".join(names) + ")", name)
     if experiment.selection.kind not in RULES or experiment.matching.kind != "well_mixed":
-        from purity.arenas.inputs import InputError
+        from purity.inputs import InputError
 
         raise InputError(
             args.experiment,
@@ -372,7 +372,7 @@ def validate(path: str | Path) -> str:
     """Check a profile, an experiment or a sweep file (every run's experiment included); return a
     one-line summary of what it is."""
     from purity.agents import profiles
-    from purity.arenas.inputs import InputError, load_toml
+    from purity.inputs import InputError, load_toml
     from purity.tournament import config
 
     data = load_toml(path)
@@ -404,14 +404,14 @@ def _report(path: Path, run_reports: bool = False):
 
 
 def _bad(field: str, expected: str, got):
-    from purity.arenas.inputs import InputError
+    from purity.inputs import InputError
 
     return InputError("command line", field, expected, got)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from purity.arenas.inputs import InputError
+    from purity.inputs import InputError
 
     try:
         from purity.reports.load import ReportError

@@ -21,7 +21,7 @@ from purity.agents.reflection import Reflector
 from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
-from purity.arenas.inputs import InputError, Table, load_toml, read_params
+from purity.inputs import InputError, Table, load_toml, read_params
 from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
 from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
 from purity.tournament.selection import FITNESS_RULES

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import record, reflection_step, storage
 from purity.tournament.generation import Context, offspring
 from purity.tournament.lineage_graph import Lineage

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import polars as pl
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import record
 
 

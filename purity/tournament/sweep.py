@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from purity.agents import profiles
-from purity.arenas.inputs import InputError, Table, load_toml
+from purity.inputs import InputError, Table, load_toml
 from purity.tournament import config, storage
 from purity.tournament.record import swept
 

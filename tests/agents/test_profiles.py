@@ -3,7 +3,7 @@
 import pytest
 
 from purity.agents.profiles import library, load, parse
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 
 REQUIRED = {
     "consequentialist",

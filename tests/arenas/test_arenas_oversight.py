@@ -10,15 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from arena_checks import assert_traces_equal, pettingzoo_tests, play, replayed_500_steps, same_episode
+from arena_checks import (
+    assert_registered_and_documented,
+    assert_traces_equal,
+    pettingzoo_tests,
+    play,
+    replayed_500_steps,
+    same_episode,
+)
 
-import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import Term
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import InputError, read_params
 from purity.arenas.oversight import EVADE, TAKE, OversightArena, OversightParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import InputError, read_params
 
 # entries that are not dyadic fractions, so that the order of every sum shows in the last bit
 ODD = OversightParams(
@@ -288,30 +294,11 @@ def test_params_registered_and_documented():
         read_params(OversightParams, {"peer_detection": 1.5}, "x.toml", "arena")
     with pytest.raises(InputError, match="arena.allow_evade"):
         read_params(OversightParams, {"allow_evade": 1}, "x.toml", "arena")
-    assert arenas.arena_class("oversight") is OversightArena
     arena = OversightArena(3, 10)
+    assert_registered_and_documented("oversight", arena, ("detection", "Leike"))
     assert arena.has_oversight and arena.n_actors == 3
     assert arena.policy_names == ("shortcut_watched", "shortcut_unwatched", "evade")
     assert arena.action_names == ("shortcut", "evade") and "watched" in arena.observation_names
-    assert len(arena.default_policy) == len(arena.policy_names)
-    from purity.arenas import events
-
-    assert set(arena.event_kinds) <= set(events.kinds())
-    doc = sys.modules["purity.arenas.oversight"].__doc__
-    for word in (
-        "Actions",
-        "Policy space",
-        "Events",
-        "Fitness",
-        "Loophole",
-        "detection",
-        "Leike",
-        *arena.action_names,
-        *arena.policy_names,
-        *arena.observation_names,
-        *arena.event_kinds,
-    ):
-        assert word.lower() in doc.lower()
 
 
 def test_purity_validate_accepts_an_oversight_experiment(tmp_path):
@@ -333,10 +320,3 @@ def test_purity_validate_accepts_an_oversight_experiment(tmp_path):
         [sys.executable, "-m", "purity", "validate", path], capture_output=True, text=True, cwd=root
     )
     assert done.returncode == 2 and "arena.p_watch" in done.stderr and "Traceback" not in done.stderr
-
-
-def test_importing_the_arena_does_not_import_pettingzoo():
-    code = (
-        "import sys, purity.arenas.oversight; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -3,23 +3,26 @@ face, and what planners with different preferences about power do in it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import fields
 
 import arena_checks
 import numpy as np
 import pytest
-from arena_checks import pettingzoo_tests, play, replayed_500_steps, same_episode
+from arena_checks import (
+    assert_registered_and_documented,
+    pettingzoo_tests,
+    play,
+    replayed_500_steps,
+    same_episode,
+)
 
-import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import MEASURES, Term, features
 from purity.agents.profiles import library
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import read_params
 from purity.arenas.principal import PrincipalArena, PrincipalParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import read_params
 
 
 def assert_traces_equal(a, b) -> None:
@@ -276,34 +279,10 @@ def test_the_guardian_keeps_the_principal_in_control_and_the_kingmaker_seizes_an
 def test_params_registered_and_documented():
     assert all("low" in f.metadata and "high" in f.metadata for f in fields(PrincipalParams))
     assert read_params(PrincipalParams, {"fine": 3}, "x.toml", "arena") == PrincipalParams(fine=3.0)
-    assert arenas.arena_class("principal") is PrincipalArena
     arena = PrincipalArena(3, 10)
+    assert_registered_and_documented("principal", arena, ("Standing", "gradual", "principal_power"))
     assert arena.n_actors == 3 and not arena.has_helpers
-    assert len(arena.default_policy) == len(arena.policy_names) == 3
-    from purity.arenas import events, properties
-
-    assert set(arena.event_kinds) <= set(events.kinds())
-    assert properties.get("principal_in_control").series in arena.series_names
-    doc = sys.modules["purity.arenas.principal"].__doc__
-    for word in (
-        "Actions",
-        "Policy space",
-        "Events",
-        "Fitness",
-        "Standing",
-        "Loophole",
-        "gradual",
-        *arena.action_names,
-        *arena.policy_names,
-        *arena.observation_names,
-    ):
-        assert word.lower() in doc.lower()
+    assert [p.name for p in arena.properties] == ["principal_in_control"]
+    assert [m.name for m in arena.measures] == ["principal_power"]
     for name in ("guardian", "kingmaker", "loyal"):
         assert library()[name].read_text().startswith("# Models ")
-
-
-def test_importing_the_arena_does_not_import_pettingzoo():
-    code = (
-        "import sys, purity.arenas.principal; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)

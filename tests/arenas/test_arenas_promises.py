@@ -3,24 +3,21 @@ independence, its PettingZoo face, and what planners do when preferences are (no
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import fields
 
 import arena_checks
 import numpy as np
 import pytest
-from arena_checks import play, same_episode
+from arena_checks import assert_registered_and_documented, play, same_episode
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import Term, features, traits
 from purity.agents.profiles import library, load
 from purity.arenas.core import Arena, concat_noise
-from purity.arenas.inputs import read_params
 from purity.arenas.promises import PromisesArena, PromisesParams
 from purity.arenas.wrapper import ParallelArenaEnv
+from purity.inputs import read_params
 
 # trust_threshold, believe, promise, keep, via_helper, misreport
 KEEPER = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])  # trusts what looks like a keeper, keeps
@@ -388,39 +385,12 @@ def test_arenas_without_traits_ignore_them():
 def test_params_registered_and_documented():
     assert all("low" in f.metadata and "high" in f.metadata for f in fields(PromisesParams))
     assert read_params(PromisesParams, {"observe": 1}, "x.toml", "arena") == PromisesParams(observe=1.0)
-    assert arenas.arena_class("promises") is PromisesArena
     arena = PromisesArena(3, 10)
-    assert (
-        arena.n_actors == 6
-        and arena.has_helpers
-        and arena.trait_names == ("keeps_promises", "keeps_promises@population")
-    )
-    assert len(arena.default_policy) == len(arena.policy_names) == 6
-    from purity.arenas import events
-
-    assert set(arena.event_kinds) <= set(events.kinds())
-    doc = sys.modules["purity.arenas.promises"].__doc__
-    for word in (
-        "Actions",
-        "Policy space",
-        "Events",
-        "Fitness",
-        "Standing",
-        "Loophole",
-        "observe",
-        "Dekel",
-        *arena.action_names,
-        *arena.policy_names,
-        *arena.observation_names,
-        *arena.trait_names,
-    ):
-        assert word.lower() in doc.lower()
+    assert_registered_and_documented("promises", arena, ("Standing", "observe", "Dekel", *arena.trait_names))
+    assert arena.n_actors == 6 and arena.has_helpers
+    assert arena.trait_names == ("keeps_promises", "keeps_promises@population")
+    assert [trait.name for trait in arena.traits] == ["keeps_promises"]
     for name in ("promise-keeper", "word-keeper"):
         assert library()[name].read_text().startswith("# Models ")
     scopes = {name: load(library()[name]).terms[1].scope for name in ("promise-keeper", "word-keeper")}
     assert scopes == {"promise-keeper": "lineage", "word-keeper": "self"}
-
-
-def test_importing_the_arena_does_not_import_pettingzoo():
-    code = "import sys, purity.arenas.promises; assert 'pettingzoo' not in sys.modules, 'pettingzoo imported'"
-    subprocess.run([sys.executable, "-c", code], check=True)

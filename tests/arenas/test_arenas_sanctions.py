@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from arena_checks import play
-from pettingzoo.test import parallel_api_test, parallel_seed_test
+from arena_checks import assert_registered_and_documented, play, replayed_500_steps, same_episode
 from test_arenas_commons import assert_traces_equal, uniform
 from test_arenas_commons import random_policies as commons_policies
 
-import purity.arenas as arenas
 from purity.agents.deciders import Capability, PlanGroup, plan
 from purity.agents.preferences import Term
-from purity.arenas import events as event_vocabulary
-from purity.arenas.commons import (
-    BUILD,
-    OVERUSE,
-    SANCTION,
-    CommonsArena,
-    CommonsParams,
-    SanctionsCommonsArena,
-    SanctionsParams,
-)
+from purity.arenas import commons_sanctions
+from purity.arenas.commons import BUILD, OVERUSE, CommonsArena, CommonsParams
+from purity.arenas.commons_sanctions import SANCTION, SanctionsCommonsArena, SanctionsParams
 from purity.arenas.core import Arena, Trace, concat_noise
 from purity.arenas.wrapper import ParallelArenaEnv
 
@@ -44,48 +35,20 @@ def random_policies(rng: np.random.Generator, batch: int, n: int = N) -> np.ndar
 
 
 def test_registered_and_documented():
-    assert arenas.arena_class("commons_sanctions") is SanctionsCommonsArena
     arena = SanctionsCommonsArena(N, STEPS)
+    assert_registered_and_documented("commons_sanctions", arena, ("sanction_cost", "sanction_fine", "Fehr"))
     assert arena.action_names[-1] == arena.policy_names[-1] == "sanction"
     assert arena.event_kinds == ("take", "overuse", "build", "sanction")
-    assert set(arena.event_kinds) <= set(event_vocabulary.kinds())
-    assert len(arena.default_policy) == len(arena.policy_names) == 6 and arena.default_policy[-1] == 0.0
-    for word in (
-        "Actions",
-        "policy space",
-        "Events",
-        "Fitness",
-        "Loophole",
-        "sanction_cost",
-        "sanction_fine",
-    ):
-        assert word in SanctionsCommonsArena.__doc__
-
-
-def test_pettingzoo_api_and_seed():
-    env = ParallelArenaEnv(SanctionsCommonsArena(4, 20))
-    parallel_api_test(env, num_cycles=60)
-    assert env.action_space("agent_0").shape == (6,)
-    parallel_seed_test(lambda: ParallelArenaEnv(SanctionsCommonsArena(4, 30)), num_cycles=30)
+    assert len(arena.default_policy) == 6 and arena.default_policy[-1] == 0.0
+    assert commons_sanctions.parallel_env().action_space("agent_0").shape == (6,)
 
 
 def test_500_steps_are_deterministic_for_a_seed():
-    runs = [
-        play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=7)
-        for _ in range(2)
-    ]
-    sanctioned = 0.0
-    for first, second in zip(runs[0][1:], runs[1][1:]):
-        for a, b in zip(first, second):
-            for agent in a:
-                if isinstance(a[agent], np.ndarray):
-                    np.testing.assert_array_equal(a[agent], b[agent])
-                else:
-                    assert a[agent] == b[agent]
-        sanctioned += sum(info["events"]["sanction"] for info in first[4].values())
-    assert sanctioned > 0
-    other = play(ParallelArenaEnv(SanctionsCommonsArena(4, 500)), np.random.default_rng(3), seed=8)
-    assert not np.array_equal(other[-1][0]["agent_0"], runs[0][-1][0]["agent_0"])
+    run = replayed_500_steps(lambda steps: commons_sanctions.parallel_env(max_cycles=steps))
+    assert sum(info["events"]["sanction"] for step in run[1:] for info in step[4].values()) > 0
+    assert not same_episode(
+        run, play(commons_sanctions.parallel_env(max_cycles=500), np.random.default_rng(11), seed=8)
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])

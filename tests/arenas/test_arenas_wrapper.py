@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from arena_checks import play
+from arena_checks import play, same_episode
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from purity.arenas.commons import BUILD, TAKE, CommonsArena, CommonsParams, parallel_env
@@ -15,29 +15,17 @@ from purity.arenas.wrapper import ParallelArenaEnv
 
 
 def test_pettingzoo_parallel_api():
-    env = parallel_env(n_agents=3, steps=20)
+    env = parallel_env(n_agents=3, max_cycles=20)
     parallel_api_test(env, num_cycles=120)
     assert env.arena.steps == 120  # the API test's max_cycles became the episode length
-    parallel_api_test(parallel_env(n_agents=1, steps=5), num_cycles=10)
-
-
-def test_pettingzoo_seed_test():
-    parallel_seed_test(lambda: parallel_env(steps=40), num_cycles=40)
+    assert env.observation_space("agent_0").high[1] == CommonsArena(3, 120).observation_range()[1][1]
+    parallel_api_test(parallel_env(n_agents=1, max_cycles=5), num_cycles=10)
 
 
 def test_same_seed_same_episode_over_many_steps_and_a_different_seed_differs():
-    runs = [play(parallel_env(steps=600), np.random.default_rng(11), seed=5) for _ in range(2)]
-    assert len(runs[0]) == len(runs[1]) == 601
-    for first, second in zip(*runs):
-        assert len(first) == len(second)
-        for a, b in zip(first, second):
-            assert a.keys() == b.keys()
-            for agent in a:
-                if isinstance(a[agent], np.ndarray):
-                    np.testing.assert_array_equal(a[agent], b[agent])
-                else:
-                    assert a[agent] == b[agent]
-    other = play(parallel_env(steps=600), np.random.default_rng(11), seed=6)
+    runs = [play(parallel_env(max_cycles=600), np.random.default_rng(11), seed=5) for _ in range(2)]
+    assert len(runs[0]) == len(runs[1]) == 601 and same_episode(*runs)
+    other = play(parallel_env(max_cycles=600), np.random.default_rng(11), seed=6)
     last_obs = runs[0][-1][0]["agent_0"], other[-1][0]["agent_0"]
     assert not np.array_equal(*last_obs)
     # the first regrowth shock shows in the stock after step one
@@ -50,19 +38,19 @@ def test_reset_without_a_seed_continues_the_seeded_stream():
         return [obs] + [env.step({a: np.full(5, 0.5) for a in env.agents})[0] for _ in range(10)]
 
     def second_episode():
-        env = parallel_env(steps=10)
+        env = parallel_env(max_cycles=10)
         episode(env, seed=3)
         return episode(env)
 
     a, b = second_episode(), second_episode()
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x["agent_0"], y["agent_0"])
-    repeat = episode(parallel_env(steps=10), seed=3)
+    repeat = episode(parallel_env(max_cycles=10), seed=3)
     assert a[-1]["agent_0"][0] != repeat[-1]["agent_0"][0]  # a new episode, not seed 3 again
 
 
 def test_observations_actions_and_truncation():
-    env = parallel_env(n_agents=2, steps=3)
+    env = parallel_env(n_agents=2, max_cycles=3)
     assert env.observation_space("agent_0") is env.observation_space("agent_0")
     assert env.action_space("agent_1") is env.action_space("agent_1")
     assert env.observation_space("agent_0").dtype == np.float64
@@ -85,8 +73,8 @@ def test_observations_actions_and_truncation():
     env.max_cycles = 7
     play(env, np.random.default_rng(0), seed=1)
     assert env.t == 7
-    with pytest.raises(ValueError):
-        parallel_env(render_mode="human")
+    with pytest.raises(ValueError, match="renders as 'ansi' or 'human'"):
+        parallel_env(render_mode="rgb_array")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -169,6 +157,9 @@ class Tally(Arena):
         time = np.full(state["store"].shape, state["t"] / self.steps)
         return np.stack([state["store"], time], axis=-1)
 
+    def observation_bounds(self):
+        return {"store": (0.0, self.steps * (1.0 + self.params.bonus)), "time": (0.0, 1.0)}
+
     def act(self, policy, obs, t):
         return policy
 
@@ -176,9 +167,6 @@ class Tally(Arena):
         gain = actions[..., 0] + self.params.bonus * noise_t["bonus"][:, None]
         new = {"store": state["store"] + gain, "t": state["t"] + 1}
         return new, StepResult(events=actions.copy(), opportunities=np.ones_like(actions), rewards=gain)
-
-    def fitness(self, state):
-        return state["store"].copy()
 
     def record(self, state):
         return {}
@@ -188,7 +176,7 @@ def test_any_arena_can_be_wrapped():
     env = ParallelArenaEnv(Tally(2, 6))
     parallel_api_test(env, num_cycles=6)
     parallel_seed_test(lambda: ParallelArenaEnv(Tally(2, 6)))
-    assert env.observation_space("agent_0").low.tolist() == [-np.inf, -np.inf]
+    assert env.observation_space("agent_0").high.tolist() == [12.0, 1.0]
     obs, infos = env.reset(seed=3)
     assert infos["agent_0"]["watched"] == bool(
         Tally(2, 6).watched(Tally(2, 6).noise(np.random.default_rng(3), 1))[0]
@@ -198,3 +186,40 @@ def test_any_arena_can_be_wrapped():
     assert infos["agent_0"]["helper_events"] == {"defect": 0.0}
     assert infos["agent_0"]["detected"] == {"defect": 0.0}  # the step reports nothing seen
     assert rewards["agent_0"] - rewards["agent_1"] == pytest.approx(0.25)
+
+
+class Unbounded(Tally):
+    def observation_bounds(self):
+        return {"store": (0.0, np.inf), "time": (0.0, 1.0)}
+
+
+def test_the_wrapper_needs_finite_bounds_for_every_observation():
+    with pytest.raises(ValueError, match="must be finite"):
+        ParallelArenaEnv(Unbounded(2, 6))
+    with pytest.raises(NotImplementedError, match="the workshop arena declares no observation bounds"):
+        ParallelArenaEnv(
+            type("Workshop", (Tally,), {"name": "workshop", "observation_bounds": Arena.observation_bounds})(
+                2, 6
+            )
+        )
+    with pytest.raises(ValueError, match="must name store, time, not time"):
+        ParallelArenaEnv(type("Half", (Tally,), {"observation_bounds": lambda self: {"time": (0, 1)}})(2, 6))
+
+
+def test_observations_are_clipped_into_the_bounds_only_by_rounding():
+    """The principal's control can exceed 1 by rounding (control + handed-back shares); the space
+    still contains every observation the wrapper gives."""
+    from purity.arenas.principal import PrincipalArena
+
+    env = ParallelArenaEnv(PrincipalArena(4, 300))
+    rng = np.random.default_rng(0)
+    for seed in range(4):
+        env.reset(seed=seed)
+        while env.agents:
+            raw = env.arena.observe(env.arena_state)[0]
+            obs = env.step({a: (rng.random(3) < 0.5).astype(float) for a in env.agents})[0]
+            if obs:
+                raw = env.arena.observe(env.arena_state)[0]
+                clipped = np.stack(list(obs.values()))
+                np.testing.assert_allclose(clipped, raw, rtol=0, atol=1e-12)
+                assert all(env.observation_space(a).contains(o) for a, o in obs.items())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament.cli import validate
 from purity.tournament.config import dump, load
 

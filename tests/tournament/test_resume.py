@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import generation as generation_module
 from purity.tournament import runner, storage
 from purity.tournament.cli import main

@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament.config import load
 from purity.tournament.runner import run
 

@@ -7,7 +7,7 @@ import tomllib
 import polars as pl
 import pytest
 
-from purity.arenas.inputs import InputError
+from purity.inputs import InputError
 from purity.tournament import sweep as sweeps
 from purity.tournament.config import load
 from purity.tournament.runner import run

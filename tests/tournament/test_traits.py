@@ -126,7 +126,7 @@ def test_invasion_payoffs_show_the_mutants_trait(tmp_path, observe):
     ],
 )
 def test_bad_promises_settings_name_file_field_and_expectation(tmp_path, replacement, field, expected):
-    from purity.arenas.inputs import InputError
+    from purity.inputs import InputError
 
     path = tmp_path / "bad.toml"
     path.write_text(EXPERIMENT.read_text().replace(*replacement))

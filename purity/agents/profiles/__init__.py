@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from purity.agents.preferences import KINDS, SCOPES, Kind, Profile, Term
-from purity.arenas.inputs import InputError, Table, load_toml
+from purity.inputs import InputError, Table, load_toml
 
 LIBRARY = Path(__file__).parent
 

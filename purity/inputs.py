@@ -1,7 +1,9 @@
 """Reading user-written TOML: every mistake becomes one `InputError` naming file, field and
 what was expected, so the command line can print one line and exit 2 instead of a traceback.
 
-It lives in the lowest package because arenas, agents and tournament all read user input.
+Agents (profiles) and tournament (experiments, sweeps, the command line) read user files, and an
+arena's `Params` is read with `read_params`; so this module sits below every layer and imports
+nothing from purity.
 """
 
 from __future__ import annotations
