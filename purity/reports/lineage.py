@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .metrics import born, pick_rows
-from .svg import nice_ticks
-from .text import esc, fmt
+from .births import born
+from .page import esc, fmt, pick_rows
+from .svg import nice_ticks, svg_open
 
 K = 5
 MAX_COLUMNS = 60
@@ -175,14 +175,7 @@ def lineage_svg(dom: DominantLineages, width: int = 900) -> str:
         return left + (g - g0) / span * pw if g1 != g0 else left + pw / 2
 
     title = f"Dominant lineages ({n} largest by living descendants at generation {dom.last})"
-    out = [
-        (
-            f'<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="{esc(title)}">'
-        ),
-        f"<title>{esc(title)}</title>",
-        f'<text x="8" y="18" style="font-weight:600">{esc(title)}</text>',
-    ]
+    out = [svg_open(title, width, height, at=(8, 18), cls="lineage")]
     ticks = [int(t) for t in nice_ticks(g0, g1, 6) if float(t).is_integer() and g0 <= t <= g1] or [g0]
     for g in ticks:
         out.append(f'<line x1="{px(g):.1f}" x2="{px(g):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee" />')
