@@ -33,7 +33,6 @@ from .load import (
     is_sweep,
     kind_of,
     load,
-    load_any,
     load_replicates,
 )
 from .sweep_load import Sweep, SweepRun, load_sweep
@@ -62,6 +61,14 @@ __all__ = [
 FORMATS = ("html", "json")
 
 
+def load_any(path: str | Path) -> Run | Replicates | Sweep:
+    """`load_sweep` for a sweep directory, `load_replicates` for a replicates directory, else `load`."""
+    kind = kind_of(path)
+    return (
+        load_sweep(path) if kind == "sweep" else load_replicates(path) if kind == "replicates" else load(path)
+    )
+
+
 def report(
     path: str | Path, format: str = "html", *, run_reports: bool = False
 ) -> list[Path] | dict[str, Any]:
@@ -69,7 +76,7 @@ def report(
 
     format "html": write report.md and report.html into `path` (atomically) and return
     [md_path, html_path]. format "json": write nothing and return the report as a dict of plain
-    JSON types in a stable key order (`purity.reports.export`; dump it with `json.dumps(d, indent=2)` or
+    JSON types in a stable key order (dump it with `json.dumps(d, indent=2)` or
     `purity.reports.export.dumps(d)`). run_reports=True (sweeps, format "html" only) also writes every
     run's own report first, so the sweep report links to each. Raises `ReportError` (message
     "<file>: expected …") for a directory that is none of the three, `ValueError` for an unknown
@@ -106,10 +113,23 @@ def write_report(
 
 
 def write_sweep_report(sweep_dir: str | Path, *, run_reports: bool = False) -> tuple[Path, Path]:
-    """Write report.md and report.html of a sweep directory (see `sweep_report.write`)."""
-    from . import sweep_report
+    """Read a sweep directory, write report.md and report.html into it atomically, return both paths.
 
-    return sweep_report.write(sweep_dir, run_reports=run_reports)
+    run_reports=True first writes every run's own report (`write_report(runs/<name>)`), so each
+    entry of the run list links to one; otherwise only reports already there are linked.
+    """
+    from . import sweep_page, sweep_report
+    from .page import write_page
+
+    sweep = load_sweep(sweep_dir)
+    problems: list[str] = []
+    for run in sweep.runs if run_reports else ():
+        if run.exists:
+            try:
+                write_report(run.path)
+            except ReportError as exc:
+                problems.append(f"{run.name}: no report written ({exc})")
+    return write_page(sweep.path, sweep_page.page(sweep_report.collect(sweep, problems=problems)))
 
 
 def sweep_figures(sweep_dir: str | Path) -> Any:
@@ -121,8 +141,25 @@ def sweep_figures(sweep_dir: str | Path) -> Any:
     return sweep_report.figures_frame(sweep_report.collect(load_sweep(sweep_dir)))
 
 
-def to_json(path: str | Path, **options: Any) -> dict[str, Any]:
-    """The report at `path` as a JSON-ready dict (see `export.to_json`)."""
-    from .export import to_json as export
+def to_json(
+    path: str | Path, *, tolerance: float = 0.05, lock_in_share: float | None = None
+) -> dict[str, Any]:
+    """The report of the run, replicates set or sweep at `path` as a JSON-ready dict (`export`).
 
-    return export(path, **options)
+    Top-level keys: format, version, kind ("run" | "replicates" | "sweep"), name, path, then the
+    kind's own sections (`run_report.to_json`, `replicates_report.to_json`, `sweep_report.to_json`).
+    Raises `ReportError` for a directory that is none of the three.
+    """
+    kind = kind_of(path)
+    if kind == "sweep":
+        from . import sweep_report
+
+        return sweep_report.to_json(sweep_report.collect(load_sweep(path)))
+    options = {"lock_in_share": lock_in_share, "tolerance": tolerance}
+    if kind == "replicates":
+        from . import replicates_report
+
+        return replicates_report.to_json(replicates_report.collect(load_replicates(path), **options))
+    from . import run_report
+
+    return run_report.to_json(run_report.collect(load(path), **options))

@@ -1,4 +1,4 @@
-"""The survival report as JSON: `to_json(path)` for a run, a replicates set or a sweep.
+"""The survival report as JSON (`purity.reports.to_json(path)` for a run, a replicates set or a sweep).
 
 For programs (notebooks, dashboards, other tools) rather than people: the verdict and everything it
 rests on, plus the per-generation curves, as plain JSON types — dicts, lists, str, int, float, bool,
@@ -22,44 +22,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .load import kind_of, load, load_replicates
-
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["FORMAT", "VERSION", "dumps", "plain", "to_json"]
+__all__ = ["FORMAT", "VERSION", "dumps", "plain"]
 
 FORMAT = "purity-report"
 VERSION = 2  # 2: a sweep run's figures are read from its files ("source" is gone); verdicts name forces
-
-
-def to_json(
-    path: str | Path, *, tolerance: float = 0.05, lock_in_share: float | None = None
-) -> dict[str, Any]:
-    """The report of the run, replicates set or sweep at `path` as a JSON-ready dict.
-
-    Top-level keys: format, version, kind ("run" | "replicates" | "sweep"), name, path, then the
-    kind's own sections (see `run_report.to_json`, `replicates_report.to_json`,
-    `sweep_report.to_json`). Raises `ReportError` for a directory that is none of the three.
-    """
-    kind = kind_of(path)
-    if kind == "sweep":
-        from . import sweep_report
-        from .sweep_load import load_sweep
-
-        return sweep_report.to_json(sweep_report.collect(load_sweep(path)))
-    if kind == "replicates":
-        from . import replicates_report
-
-        reps = load_replicates(path)
-        return replicates_report.to_json(
-            replicates_report.collect(reps, lock_in_share=lock_in_share, tolerance=tolerance)
-        )
-    from . import run_report
-
-    return run_report.to_json(
-        run_report.collect(load(path), lock_in_share=lock_in_share, tolerance=tolerance)
-    )
 
 
 def dumps(data: Any, indent: int | None = 2) -> str:

@@ -19,8 +19,6 @@ from purity.tournament import record
 if TYPE_CHECKING:
     import polars as pl
 
-    from .sweep_load import Sweep
-
 MANIFEST = record.MANIFEST
 DRIFT_DIR = record.DRIFT
 TABLES = record.TABLES
@@ -188,15 +186,6 @@ def is_replicates(path: str | Path) -> bool:
 def is_sweep(path: str | Path) -> bool:
     """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
     return _has_role(Path(path) / SWEEP_MANIFEST, SWEEP_ROLE)
-
-
-def load_any(path: str | Path) -> Run | Replicates | Sweep:
-    """`load_sweep` for a sweep directory, `load_replicates` for a replicates directory, else `load`."""
-    if is_sweep(path):
-        from .sweep_load import load_sweep
-
-        return load_sweep(path)
-    return load_replicates(path) if is_replicates(path) else load(path)
 
 
 def kind_of(path: str | Path) -> str:

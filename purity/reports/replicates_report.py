@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -54,7 +55,6 @@ class ReplicatesReport:
     drift_price: pl.DataFrame | None
     price_totals: pl.DataFrame
     max_residual: float | None
-    dominant: DominantLineages | None
 
     @property
     def first(self) -> Run | None:
@@ -63,6 +63,16 @@ class ReplicatesReport:
     @property
     def has_drift(self) -> bool:
         return self.drift_survival is not None
+
+    @cached_property
+    def dominant(self) -> DominantLineages | None:
+        """The first seed's dominant lineages (only the page draws them: computed when first asked for)."""
+        first = self.first
+        return (
+            dominant_lineages(first.agents, first.lineage)
+            if first is not None and first.agents.height
+            else None
+        )
 
 
 def collect(
@@ -79,7 +89,6 @@ def collect(
     steps, drift_steps = agg.price_steps(reps), agg.price_steps(reps, drift=True)
     verdict = agg.verdict(reps, tolerance) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA)
     residuals = [r for r in map(price.max_residual, steps.values()) if r is not None]
-    first = reps.runs[0] if reps.runs else None
     return ReplicatesReport(
         verdict=verdict.join(agg.forces(steps, drift_steps), on="term", how="left", maintain_order="left"),
         reps=reps,
@@ -108,11 +117,6 @@ def collect(
         drift_price=agg.price_cumulative(reps, drift_steps, drift=True) if drift_steps else None,
         price_totals=agg.price_totals(steps, drift_steps),
         max_residual=max(residuals) if residuals else None,
-        dominant=(
-            dominant_lineages(first.agents, first.lineage)
-            if first is not None and first.agents.height
-            else None
-        ),
     )
 
 

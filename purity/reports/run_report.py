@@ -7,6 +7,7 @@ The verdict comes first in the data as on the page: it is the finding the report
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -75,11 +76,15 @@ class RunReport:
     births: pl.DataFrame
     mutations: pl.DataFrame
     mutation_changes: pl.DataFrame
-    dominant: DominantLineages | None
 
     @property
     def generations(self) -> list[int]:
         return self.curves.generations
+
+    @cached_property
+    def dominant(self) -> DominantLineages | None:
+        """The dominant lineages (only the page draws them: computed once, when first asked for)."""
+        return dominant_lineages(self.run.agents, self.run.lineage) if self.generations else None
 
 
 def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 0.05) -> RunReport:
@@ -105,7 +110,6 @@ def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 
         births=births_mod.births(run),
         mutations=births_mod.mutation_summary(run.agents, ranges),
         mutation_changes=births_mod.mutation_changes(run.agents),
-        dominant=dominant_lineages(run.agents, run.lineage) if gens else None,
     )
 
 

@@ -30,9 +30,8 @@ from . import price, run_report, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
-from .page import write_page
 from .reflection_metrics import squashed_by_term
-from .sweep_load import SWEEP_RUNS, Sweep, SweepRun, load_sweep
+from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 
 PROCESS = "mean_process_share"
 PAYOFF = "mean_payoff"
@@ -338,27 +337,6 @@ def figures_frame(data: SweepReport) -> pl.DataFrame:
 def report_link(run: SweepRun) -> str | None:
     """Relative link to the run's own report.html, None if it has none."""
     return f"{SWEEP_RUNS}/{run.name}/report.html" if (run.path / "report.html").is_file() else None
-
-
-def write(sweep_dir: str | Path, *, run_reports: bool = False) -> tuple[Path, Path]:
-    """Read a sweep directory, write report.md and report.html into it atomically, return both paths.
-
-    run_reports=True first writes every run's own report (`reports.write_report(runs/<name>)`),
-    so each entry of the run list links to one; otherwise only reports already there are linked.
-    """
-    from . import write_report
-    from .sweep_page import page
-
-    sweep = load_sweep(sweep_dir)
-    problems: list[str] = []
-    if run_reports:
-        for run in sweep.runs:
-            if run.exists:
-                try:
-                    write_report(run.path)
-                except ReportError as exc:
-                    problems.append(f"{run.name}: no report written ({exc})")
-    return write_page(sweep.path, page(collect(sweep, problems=problems)))
 
 
 # ---------------------------------------------------------------------------------------------

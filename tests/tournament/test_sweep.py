@@ -188,3 +188,10 @@ def test_force_replaces_a_sweep_and_a_deleted_run_is_rerun_on_resume(sweep_file,
     shutil.rmtree(again / "runs" / "run-0003")
     sweeps.run_sweep(None, again, workers=0, progress=False, resume=True)
     assert (again / "runs" / "run-0003" / "manifest.json").is_file()
+
+
+def test_the_sweep_needs_nothing_from_the_reports():
+    """Figures are the sweep report's: the sweep module imports nothing of purity.reports."""
+    from pathlib import Path
+
+    assert "purity.reports" not in Path(sweeps.__file__).read_text()
