@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import html
 
-from . import training
 from .page import Page, Rows, clean, esc, fmt, html_table, md, md_table
 from .sweep_chart import key_chart, setting_charts
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 from .sweep_report import (
     DRIFT_SHARE,
-    GENERATIONS,
-    PAYOFF,
-    PROCESS,
     SHARE,
     SQUASHED,
     KeyAxis,
     Stats,
     SweepReport,
+    figure_label,
     report_link,
     setting_label,
     stats,
@@ -174,22 +171,9 @@ def _band(st: Stats | None) -> str:
     return fmt(mean) if n == 1 or lo == hi else f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def _figure_header(data: SweepReport, name: str) -> str:
-    labels = {t["key"]: t["label"] for t in data.terms}
-    if name.startswith(SHARE):
-        return f"{labels.get(name[len(SHARE) :], name)} share"
-    if name.startswith(DRIFT_SHARE):
-        return f"{labels.get(name[len(DRIFT_SHARE) :], name)} share (drift)"
-    if name.startswith(training.PREFIX):
-        return "final " + dict(training.MEASURES)[name[len(training.PREFIX) :]]
-    if name.startswith(SQUASHED):
-        return f"designs dropping or weakening {labels.get(name[len(SQUASHED) :], name)}"
-    return {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}[name]
-
-
 def _key_rows(data: SweepReport, ax: KeyAxis) -> Rows:
     names = data.figure_names
-    headers = [ax.key, "runs"] + [_figure_header(data, n) for n in names]
+    headers = [ax.key, "runs"] + [figure_label(data, n) for n in names]
     rows = [
         [label, str(n)] + [_band(st.get(name)) for name in names]
         for label, n, st in zip(ax.labels, ax.runs, ax.stats)
@@ -199,7 +183,7 @@ def _key_rows(data: SweepReport, ax: KeyAxis) -> Rows:
 
 def _overall_rows(data: SweepReport) -> Rows:
     names = data.figure_names
-    headers = ["runs"] + [_figure_header(data, n) for n in names]
+    headers = ["runs"] + [figure_label(data, n) for n in names]
     return headers, [[str(len(data.observations))] + [_band(data.overall.get(n)) for n in names]]
 
 
@@ -219,7 +203,7 @@ def _by_key_intro(data: SweepReport) -> str:
 
 def _setting_rows(data: SweepReport) -> Rows:
     names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED))]
-    headers = ["setting", "seeds"] + [_figure_header(data, n) for n in names]
+    headers = ["setting", "seeds"] + [figure_label(data, n) for n in names]
     rows = []
     for setting in data.settings:
         st = stats(setting.observations, names)
@@ -245,9 +229,7 @@ def _run_seeds(data: SweepReport, run: SweepRun) -> str:
 
 def _runs_rows(data: SweepReport) -> Rows:
     names = [n for n in data.figure_names if not n.startswith(DRIFT_SHARE)]
-    headers = (
-        ["run", *data.sweep.keys, "seed", "status"] + [_figure_header(data, n) for n in names] + ["error"]
-    )
+    headers = ["run", *data.sweep.keys, "seed", "status"] + [figure_label(data, n) for n in names] + ["error"]
     rows = []
     for run in data.sweep.runs:
         st = stats(data.by_run.get(run.name, []), data.figure_names)

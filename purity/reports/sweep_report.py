@@ -39,6 +39,8 @@ GENERATIONS = "generations_done"
 SHARE = "share:"  # share of the last generation's agents carrying the term
 DRIFT_SHARE = "drift_share:"  # the same in the run's neutral-drift twin
 SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
+# the figures of a run's last generation that are not about one term: name → label
+RUN_FIGURES = {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}
 MAX_CURVE_RUNS = 400  # above this many observations the page draws no survival curves per setting
 
 Stats = tuple[float, float, float, int]  # mean, min, max, n
@@ -301,7 +303,7 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
     names = (
         [SHARE + k for k in terms]
         + squashed
-        + [PROCESS, PAYOFF, GENERATIONS]
+        + list(RUN_FIGURES)
         + ([DRIFT_SHARE + k for k in terms] if has_drift else [])
         + trained
     )
@@ -422,6 +424,20 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "lock_in": lock_in_json(o.lock_in),
         "curves": run_report.curves_json(o.curves, [t["key"] for t in o.terms]),
     }
+
+
+def figure_label(data: SweepReport, name: str) -> str:
+    """What a table calls a figure: its term's label for the per-term figures."""
+    labels = {t["key"]: t["label"] for t in data.terms}
+    if name.startswith(SHARE):
+        return f"{labels.get(name[len(SHARE) :], name)} share"
+    if name.startswith(DRIFT_SHARE):
+        return f"{labels.get(name[len(DRIFT_SHARE) :], name)} share (drift)"
+    if name.startswith(training.PREFIX):
+        return "final " + dict(training.MEASURES)[name[len(training.PREFIX) :]]
+    if name.startswith(SQUASHED):
+        return f"designs dropping or weakening {labels.get(name[len(SQUASHED) :], name)}"
+    return RUN_FIGURES[name]
 
 
 def setting_label(setting: Setting) -> str:
