@@ -104,7 +104,8 @@ def best(fn, repeat: int) -> float:
 def cold(path: Path, fmt: str = "html") -> float:
     """Wall time of a fresh interpreter that imports reports and builds the report (like the CLI)."""
     code = (
-        "import sys, reports; from purity.reports import export; d = reports.report(sys.argv[1], sys.argv[2]); "
+        "import sys; import purity.reports as reports; from purity.reports import export; "
+        "d = reports.report(sys.argv[1], sys.argv[2]); "
         "sys.argv[2] == 'json' and export.dumps(d)"
     )
     start = time.perf_counter()

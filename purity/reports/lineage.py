@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .metrics import born, pick_rows
-from .svg import nice_ticks
-from .text import esc, fmt
+from .births import born
+from .page import esc, fmt, pick_rows
+from .svg import nice_ticks, svg_open
 
 K = 5
 MAX_COLUMNS = 60
@@ -175,14 +175,7 @@ def lineage_svg(dom: DominantLineages, width: int = 900) -> str:
         return left + (g - g0) / span * pw if g1 != g0 else left + pw / 2
 
     title = f"Dominant lineages ({n} largest by living descendants at generation {dom.last})"
-    out = [
-        (
-            f'<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-            f'role="img" aria-label="{esc(title)}">'
-        ),
-        f"<title>{esc(title)}</title>",
-        f'<text x="8" y="18" style="font-weight:600">{esc(title)}</text>',
-    ]
+    out = [svg_open(title, width, height, at=(8, 18), cls="lineage")]
     ticks = [int(t) for t in nice_ticks(g0, g1, 6) if float(t).is_integer() and g0 <= t <= g1] or [g0]
     for g in ticks:
         out.append(f'<line x1="{px(g):.1f}" x2="{px(g):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee" />')
@@ -227,22 +220,28 @@ def lineage_svg(dom: DominantLineages, width: int = 900) -> str:
                 f'<circle cx="{px(g):.1f}" cy="{cy:.1f}" r="{rad:.1f}" fill="{color(ps)}" '
                 f'stroke="#fff" stroke-width="0.5"><title>{esc(tip)}</title></circle>'
             )
+    out.extend(_share_legend(left, legend_y, biggest))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _share_legend(left: float, y: float, biggest: int) -> list[str]:
+    """The colour scale of mean process share, and what a node's area means."""
+    out: list[str] = []
     steps = 10
     bar_w = 22
-    out.append(f'<text x="{left - 10}" y="{legend_y + 12}" text-anchor="end">mean process share</text>')
+    out.append(f'<text x="{left - 10}" y="{y + 12}" text-anchor="end">mean process share</text>')
     for i in range(steps):
         out.append(
-            f'<rect x="{left + i * bar_w}" y="{legend_y}" width="{bar_w}" height="14" '
+            f'<rect x="{left + i * bar_w}" y="{y}" width="{bar_w}" height="14" '
             f'fill="{color((i + 0.5) / steps)}" />'
         )
     for v in (0.0, 0.5, 1.0):
         out.append(
-            f'<text x="{left + v * steps * bar_w:.1f}" y="{legend_y + 28}" '
-            f'text-anchor="middle">{fmt(v)}</text>'
+            f'<text x="{left + v * steps * bar_w:.1f}" y="{y + 28}" text-anchor="middle">{fmt(v)}</text>'
         )
     out.append(
-        f'<text x="{left + steps * bar_w + 16}" y="{legend_y + 12}">node area ∝ agents of the '
+        f'<text x="{left + steps * bar_w + 16}" y="{y + 12}">node area ∝ agents of the '
         f"lineage alive then (largest: {biggest})</text>"
     )
-    out.append("</svg>")
-    return "".join(out)
+    return out

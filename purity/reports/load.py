@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from purity.tournament import record
+
 if TYPE_CHECKING:
     import polars as pl
 
-MANIFEST = "manifest.json"
-DRIFT_DIR = "drift"
-TABLES = ("agents", "episodes", "lineage", "reflection")
+MANIFEST = record.MANIFEST
+DRIFT_DIR = record.DRIFT
+TABLES = record.TABLES
 
 MANIFEST_KEYS = ("name", "survival_threshold", "arena", "terms", "profiles")
 REPLICATES_ROLE = "replicates"
 SWEEP_MANIFEST = "sweep.json"
-SWEEP_TABLE = "sweep.parquet"
 SWEEP_ROLE = "sweep"
-SWEEP_RUNS = "runs"
-SWEEP_STATUSES = ("pending", "running", "complete", "failed")
 DEFAULT_LOCK_IN = 0.9
 
 AGENT_COLUMNS = (
@@ -183,11 +183,9 @@ def is_replicates(path: str | Path) -> bool:
     return _has_role(Path(path) / MANIFEST, REPLICATES_ROLE)
 
 
-def load_any(path: str | Path) -> Run | Replicates | Sweep:
-    """`load_sweep` for a sweep directory, `load_replicates` for a replicates directory, else `load`."""
-    if is_sweep(path):
-        return load_sweep(path)
-    return load_replicates(path) if is_replicates(path) else load(path)
+def is_sweep(path: str | Path) -> bool:
+    """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
+    return _has_role(Path(path) / SWEEP_MANIFEST, SWEEP_ROLE)
 
 
 def kind_of(path: str | Path) -> str:
@@ -203,7 +201,7 @@ def load_replicates(path: str | Path) -> Replicates:
     if not path.is_dir():
         raise ReportError(path, "a run directory (it does not exist or is not a directory)")
     file = path / MANIFEST
-    manifest = _read_json(file)
+    manifest = read_json(file)
     if manifest.get("role") != REPLICATES_ROLE:
         raise ReportError(file, 'role "replicates" (this is a single-seed run: use reports.load)')
     runs, seeds = manifest.get("runs"), manifest.get("seeds")
@@ -253,9 +251,9 @@ def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
     if not path.is_dir():
         raise ReportError(path, "a run directory (it does not exist or is not a directory)")
     manifest = read_manifest(path / MANIFEST)
-    weight_cols = [f"w:{t['key']}" for t in manifest["terms"]]
+    weight_cols = [record.weight(t["key"]) for t in manifest["terms"]]
     kinds = [str(k) for k in manifest["arena"].get("event_kinds", [])]
-    event_cols = [f"{p}:{k}" for k in kinds for p in ("own", "helper", "opportunity")]
+    event_cols = [record.event(p, k) for k in kinds for p in ("own", "helper", "opportunity")]
 
     def read(table: str, required: tuple[str, ...]) -> pl.DataFrame:
         if table in tables:
@@ -287,7 +285,7 @@ def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
     )
 
 
-def _read_json(file: Path) -> dict[str, Any]:
+def read_json(file: Path) -> dict[str, Any]:
     if not file.is_file():
         raise ReportError(file, "a manifest.json (not a run directory, or the run never started)")
     try:
@@ -301,7 +299,7 @@ def _read_json(file: Path) -> dict[str, Any]:
 
 def read_manifest(file: Path) -> dict[str, Any]:
     """Parse and check a single-seed run's manifest.json; weights "inf" become float('inf')."""
-    manifest = _read_json(file)
+    manifest = read_json(file)
     if manifest.get("role") == REPLICATES_ROLE:
         raise ReportError(
             file,
@@ -384,7 +382,7 @@ def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:
         *[pl.col(c).cast(pl.Int64) for c in ints],
         *[pl.col(c).cast(pl.Float64) for c in floats],
         *[pl.col(c).cast(pl.String) for c in ("profile", "origin", "mutation", "change")],
-        pl.col("^policy:.*$").cast(pl.Float64),
+        pl.col(f"^{re.escape(record.POLICY)}.*$").cast(pl.Float64),
     )
     return df.sort("generation", "id")
 
@@ -425,161 +423,3 @@ def _typed_lineage(df: pl.DataFrame) -> pl.DataFrame:
         *[(pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c) for c, t in optional.items()],
     )
     return df.sort("generation", "child")
-
-
-# ---------------------------------------------------------------------------------------------
-# sweeps
-
-
-@dataclass(frozen=True)
-class SweepRun:
-    """One run of a sweep as its manifest records it: grid settings, seed, status, error, summary.
-
-    `summary` holds the run's row of `sweep.parquet` (figures such as `mean_process_share`,
-    `mean_payoff`, `share:<term key>`) when the table has it, else the manifest's copy; it is empty
-    for a run that did not finish and for a seed-replicates run (the sweep summarises only
-    single-seed runs). `path` is the run's directory (`runs/<name>`), which may not exist yet.
-    """
-
-    name: str
-    settings: dict[str, Any]
-    seed: int | None
-    status: str
-    error: str | None
-    summary: dict[str, Any]
-    experiment: str | None
-    path: Path
-
-    @property
-    def exists(self) -> bool:
-        return (self.path / MANIFEST).is_file()
-
-    @property
-    def is_replicates(self) -> bool:
-        return is_replicates(self.path)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A sweep directory: the manifest (`sweep.json`), its runs in manifest order, and `sweep.parquet`
-    (None while the sweep is running: the table is written when it ends)."""
-
-    path: Path
-    manifest: dict[str, Any]
-    keys: tuple[str, ...]
-    runs: tuple[SweepRun, ...]
-    table: pl.DataFrame | None = None
-
-    @property
-    def name(self) -> str:
-        return str(self.manifest.get("name", self.path.name))
-
-    @property
-    def status(self) -> str | None:
-        status = self.manifest.get("status")
-        return str(status) if status is not None else None
-
-    def values(self, key: str) -> list[Any]:
-        """The values `key` takes over the runs, in order of first appearance (the grid's order)."""
-        seen: dict[str, Any] = {}
-        for run in self.runs:
-            if key in run.settings:
-                seen.setdefault(json.dumps(run.settings[key], sort_keys=True), run.settings[key])
-        return list(seen.values())
-
-
-def is_sweep(path: str | Path) -> bool:
-    """True when `path` holds a sweep directory (a `sweep.json` with role "sweep")."""
-    return _has_role(Path(path) / SWEEP_MANIFEST, SWEEP_ROLE)
-
-
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep directory's manifest and table; raise `ReportError` naming the file if it is not one.
-
-    The runs' own directories are not read here (a sweep can hold thousands): `SweepRun.path`
-    points at each; `purity.reports.load_any(run.path)` reads one.
-    """
-    path = Path(path)
-    if not path.is_dir():
-        raise ReportError(path, "a sweep directory (it does not exist or is not a directory)")
-    file = path / SWEEP_MANIFEST
-    if not file.is_file():
-        raise ReportError(file, "a sweep.json (not a sweep directory, or the sweep never started)")
-    manifest = _read_json(file)
-    if manifest.get("role") != SWEEP_ROLE:
-        raise ReportError(file, 'role "sweep"')
-    keys = manifest.get("keys", [])
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise ReportError(file, "keys to be a list of experiment keys (strings)")
-    records = manifest.get("runs")
-    if not isinstance(records, dict):
-        raise ReportError(file, "runs to be an object {run name: {settings, seed, status, error, summary}}")
-    table = _read_sweep_table(path / SWEEP_TABLE)
-    rows = _table_summaries(table)
-    runs = []
-    for name, record in records.items():
-        where = f"runs.{name}"
-        if not name or Path(name).name != name or name in (".", ".."):
-            raise ReportError(file, f"run names that are plain folder names (got {name!r})")
-        if not isinstance(record, dict):
-            raise ReportError(file, f"{where} to be an object with settings, seed, status")
-        settings = record.get("settings", {})
-        if not isinstance(settings, dict):
-            raise ReportError(file, f"{where}.settings to be an object {{key: value}}")
-        seed = record.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ReportError(file, f"{where}.seed to be an integer")
-        status = record.get("status", "pending")
-        if status not in SWEEP_STATUSES:
-            raise ReportError(file, f"{where}.status to be one of {', '.join(SWEEP_STATUSES)}")
-        error = record.get("error")
-        summary = record.get("summary") or {}
-        if not isinstance(summary, dict):
-            raise ReportError(file, f"{where}.summary to be an object")
-        summary = rows.get(name) or summary
-        experiment = record.get("experiment")
-        runs.append(
-            SweepRun(
-                name,
-                dict(settings),
-                seed,
-                str(status),
-                None if error is None else str(error),
-                dict(summary),
-                str(experiment) if experiment is not None else None,
-                path / SWEEP_RUNS / name,
-            )
-        )
-    return Sweep(path, manifest, tuple(keys), tuple(runs), table)
-
-
-SWEEP_TABLE_COLUMNS = ("run", "seed", "status", "error")
-
-
-def _read_sweep_table(file: Path) -> pl.DataFrame | None:
-    if not file.is_file():
-        return None
-    import polars as pl
-
-    try:
-        table = pl.read_parquet(file)
-    except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
-        raise ReportError(file, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
-    missing = [c for c in SWEEP_TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ReportError(file, f"the columns {', '.join(missing)}")
-    return table
-
-
-def _table_summaries(table: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
-    """run name → its summary figures in sweep.parquet (columns other than run, seed, status, error,
-    set:<key>), nulls left out."""
-    if table is None:
-        return {}
-    cols = [c for c in table.columns if c not in SWEEP_TABLE_COLUMNS and not c.startswith("set:")]
-    out = {}
-    for row in table.select("run", *cols).iter_rows(named=True):
-        figures = {c: row[c] for c in cols if row[c] is not None}
-        if figures:
-            out[str(row["run"])] = figures
-    return out

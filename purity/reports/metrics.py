@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from purity.tournament import record
+
 from .load import Run
 
 SCOPES = ("self", "lineage", "world")
@@ -52,13 +54,13 @@ def survival(run: Run) -> pl.DataFrame:
     }
     if not terms or run.agents.height == 0:
         return pl.DataFrame(schema=schema)
-    cols = [f"w:{t['key']}" for t in terms]
+    cols = [record.weight(t["key"]) for t in terms]
     labels = pl.DataFrame({"term": [t["key"] for t in terms], "label": [term_label(t) for t in terms]})
     long = run.agents.select("generation", *cols).unpivot(
         index="generation", on=cols, variable_name="column", value_name="weight"
     )
     out = (
-        long.with_columns(pl.col("column").str.strip_prefix("w:").alias("term"))
+        long.with_columns(pl.col("column").str.strip_prefix(record.WEIGHT).alias("term"))
         .group_by("generation", "term")
         .agg(
             carriers=carries(pl.col("weight"), run.threshold).sum().cast(pl.Int64),
@@ -107,6 +109,23 @@ def _safe_rate(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 
 
+def event_sums(kinds: Sequence[str], oversight: bool) -> list[pl.Expr]:
+    """Aggregations summing, per event kind k, the agents' own events, their helpers' and the
+    opportunities (`own|k`, `helper|k`, `opportunity|k`); with oversight also over the watched and
+    the unwatched episodes alone (`own_watched|k`, …)."""
+    watched = pl.col("watched").fill_null(False)
+    aggs: list[pl.Expr] = []
+    for k in kinds:
+        counts = {source: pl.col(record.event(source, k)) for source in ("own", "helper", "opportunity")}
+        aggs += [col.sum().alias(f"{source}|{k}") for source, col in counts.items()]
+        if oversight:
+            for tag, mask in (("watched", watched), ("unwatched", ~watched)):
+                aggs += [
+                    col.filter(mask).sum().alias(f"{source}_{tag}|{k}") for source, col in counts.items()
+                ]
+    return aggs
+
+
 def violations(run: Run) -> pl.DataFrame:
     """Revealed violation rate per profile and constrained event kind, next to the declared weights.
 
@@ -133,30 +152,14 @@ def violations(run: Run) -> pl.DataFrame:
         }
     if not kinds or run.episodes.height == 0:
         return pl.DataFrame(schema=schema)
-
-    watched = pl.col("watched").fill_null(False)
-    aggs: list[pl.Expr] = []
-    for k in kinds:
-        own, helper, opp = pl.col(f"own:{k}"), pl.col(f"helper:{k}"), pl.col(f"opportunity:{k}")
-        aggs += [
-            own.sum().alias(f"own|{k}"),
-            helper.sum().alias(f"helper|{k}"),
-            opp.sum().alias(f"opportunity|{k}"),
-        ]
-        if run.has_oversight:
-            for tag, mask in (("watched", watched), ("unwatched", ~watched)):
-                aggs += [
-                    own.filter(mask).sum().alias(f"own_{tag}|{k}"),
-                    helper.filter(mask).sum().alias(f"helper_{tag}|{k}"),
-                    opp.filter(mask).sum().alias(f"opportunity_{tag}|{k}"),
-                ]
+    aggs = event_sums(kinds, run.has_oversight)
     sums = run.episodes.group_by("profile").agg(aggs)
 
     declared_aggs: list[pl.Expr] = []
     for k in kinds:
         for s in SCOPES:
             cols = [
-                f"w:{t['key']}"
+                record.weight(t["key"])
                 for t in run.terms
                 if t.get("kind") == "constraint" and t.get("event") == k and t.get("scope") == s
             ]
@@ -199,6 +202,33 @@ def violations(run: Run) -> pl.DataFrame:
         .select(list(schema))
         .cast(schema)
     )
+
+
+def violation_curves(run: Run) -> pl.DataFrame:
+    """Per generation, constrained event kind and profile (and all profiles together, "*"): the
+    revealed violation rate, the delegated rate and the opportunities; with oversight also the
+    watched and unwatched rates (columns generation, profile, event, rate, delegated_rate,
+    opportunity[, rate_watched, rate_unwatched])."""
+    kinds = constrained_events(run)
+    if not kinds or run.episodes.height == 0:
+        schema = {"generation": pl.Int64, "profile": pl.String, "event": pl.String, "opportunity": pl.Float64}
+        return pl.DataFrame(schema=schema)
+    aggs = event_sums(kinds, run.has_oversight)
+    by_profile = run.episodes.group_by("generation", "profile").agg(aggs)
+    together = run.episodes.group_by("generation").agg(aggs).with_columns(profile=pl.lit("*"))
+    sums = pl.concat([together.select(by_profile.columns), by_profile])
+    frames = []
+    for k in kinds:
+        cols = {
+            "rate": _safe_rate(pl.col(f"own|{k}"), pl.col(f"opportunity|{k}")),
+            "delegated_rate": _safe_rate(pl.col(f"helper|{k}"), pl.col(f"opportunity|{k}")),
+            "opportunity": pl.col(f"opportunity|{k}"),
+        }
+        if run.has_oversight:
+            for tag in ("watched", "unwatched"):
+                cols[f"rate_{tag}"] = _safe_rate(pl.col(f"own_{tag}|{k}"), pl.col(f"opportunity_{tag}|{k}"))
+        frames.append(sums.select("generation", "profile", pl.lit(k).alias("event"), **cols))
+    return pl.concat(frames)
 
 
 def lineage_share(run: Run) -> pl.DataFrame:
@@ -249,133 +279,6 @@ def lock_in(run: Run, threshold: float | None = None) -> LockIn | None:
     )
 
 
-def born(lineage: pl.DataFrame) -> pl.DataFrame:
-    """The lineage rows that are births: without the self-modification rows (parent == child)."""
-    return lineage.filter(pl.col("parent") != pl.col("child"))
-
-
-def births(run: Run) -> pl.DataFrame:
-    """Number of children born per generation and kind (inherit | design). A self-modification
-    keeps the agent's id (a lineage row with parent == child): no birth, not counted here."""
-    return (
-        born(run.lineage)
-        .group_by("generation", "kind")
-        .agg(births=pl.len().cast(pl.Int64))
-        .sort("generation", "kind")
-    )
-
-
-MUTATION_KINDS = ("weights", "add", "remove", "scope")
-
-
-def mutation_births(agents: pl.DataFrame) -> pl.DataFrame:
-    """Every agent that was born in the run (not a founder), once, at its first generation.
-
-    Agents that survive a generation (Moran updates) appear again with the same id and mutation
-    label, so counting agent rows would count one mutation many times. With a `seed` column (pooled
-    replicates) ids are told apart per seed. Columns: generation, mutation ("" = an exact copy).
-    """
-    keys = ["seed", "id"] if "seed" in agents.columns else ["id"]
-    return (
-        agents.filter(pl.col("origin") != "founder")
-        .group_by(keys)
-        .agg(pl.col("generation").min(), pl.col("mutation").sort_by("generation").first())
-        .select("generation", "mutation")
-        .sort("generation")
-    )
-
-
-def _changes(births: pl.DataFrame) -> pl.DataFrame:
-    """One row per change of a birth's `mutation` label ("weights;add:k" → two rows)."""
-    return (
-        births.filter(pl.col("mutation").is_not_null() & (pl.col("mutation") != ""))
-        .with_columns(change=pl.col("mutation").str.split(";"))
-        .explode("change")
-        .filter(pl.col("change") != "")
-        .with_columns(kind=pl.col("change").str.split(":").list.first())
-    )
-
-
-MAX_TABLE_ROWS = 21
-
-
-def pick_rows(gens: Sequence[int], limit: int = MAX_TABLE_ROWS) -> list[int]:
-    """At most `limit` generations, evenly spaced, always including the first and last."""
-    gens = list(gens)
-    if len(gens) <= limit:
-        return gens
-    idx = sorted({round(i * (len(gens) - 1) / (limit - 1)) for i in range(limit)})
-    return [gens[i] for i in idx]
-
-
-def generation_ranges(first: int, last: int, max_rows: int = 10) -> list[tuple[int, int]]:
-    """At most `max_rows` consecutive ranges [lo, hi] of equal width covering first..last."""
-    width = max(1, math.ceil((last - first + 1) / max_rows))
-    return [(lo, min(lo + width - 1, last)) for lo in range(first, last + 1, width)]
-
-
-def mutation_summary(agents: pl.DataFrame, ranges: Sequence[tuple[int, int]]) -> pl.DataFrame:
-    """Births and mutation changes by kind (weights / add / remove / scope) per generation range.
-
-    `births` counts agents born in the range, `copies` those identical to their parent; each kind
-    column counts changes (a birth labelled "weights;add:k" adds one to weights and one to add).
-    Kinds outside the four known ones get their own column. Null when the run records no mutations.
-    """
-    if not ranges or "mutation" not in agents.columns:
-        return pl.DataFrame()
-    births = mutation_births(agents)
-    start = pl.DataFrame(
-        {"lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges]},
-        schema={"lo": pl.Int64, "hi": pl.Int64},
-    )
-
-    def binned(df: pl.DataFrame) -> pl.DataFrame:
-        return (
-            df.sort("generation")
-            .join_asof(start, left_on="generation", right_on="lo")
-            .filter(pl.col("generation") <= pl.col("hi"))
-        )
-
-    b = (
-        binned(births)
-        .group_by("lo")
-        .agg(
-            births=pl.len().cast(pl.Int64),
-            copies=(pl.col("mutation") == "").sum().cast(pl.Int64),
-            recorded=pl.col("mutation").is_not_null().sum(),
-        )
-    )
-    changes = binned(_changes(births))
-    kinds = list(MUTATION_KINDS) + sorted(set(changes.get_column("kind").to_list()) - set(MUTATION_KINDS))
-    counts = (
-        changes.group_by("lo", "kind").agg(n=pl.len().cast(pl.Int64)).pivot(on="kind", index="lo", values="n")
-    )
-    for k in kinds:
-        if k not in counts.columns:
-            counts = counts.with_columns(pl.lit(0, dtype=pl.Int64).alias(k))
-    out = (
-        start.join(b, on="lo", how="left")
-        .join(counts, on="lo", how="left")
-        .with_columns(pl.col("births", "copies", *kinds).fill_null(0))
-        .with_columns(pl.col("births", "copies", *kinds).cast(pl.Int64))
-    )
-    return out.select("lo", "hi", "births", "copies", *kinds).sort("lo")
-
-
-def mutation_changes(agents: pl.DataFrame, limit: int = 10) -> pl.DataFrame:
-    """The most frequent structural changes (add / remove / scope of a term) over all births."""
-    if "mutation" not in agents.columns:
-        return pl.DataFrame(schema={"change": pl.String, "count": pl.Int64})
-    return (
-        _changes(mutation_births(agents))
-        .filter(pl.col("kind") != "weights")
-        .group_by("change")
-        .agg(count=pl.len().cast(pl.Int64))
-        .sort("count", "change", descending=[True, False])
-        .head(limit)
-    )
-
-
 Z95 = 1.959963984540054
 
 
@@ -400,15 +303,6 @@ def wilson_exprs(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Ex
     low = pl.when(n <= 0).then(None).when(k == 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
     high = pl.when(n <= 0).then(None).when(k == n).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
     return low, high
-
-
-def origins(run: Run) -> pl.DataFrame:
-    """Agents alive per generation by origin (founder | inherit | design | self_modify)."""
-    return (
-        run.agents.group_by("generation", "origin")
-        .agg(agents=pl.len().cast(pl.Int64))
-        .sort("generation", "origin")
-    )
 
 
 def _end_shares(run: Run) -> pl.DataFrame:
@@ -474,111 +368,3 @@ def verdict_words(
         .otherwise(pl.lit("near"))
     )
     return word, vs
-
-
-# ---------------------------------------------------------------------------------------------
-# reflection
-
-SQUASHING = ("drop", "weaken")  # the changes that lower a term's weight
-
-
-def _keyed(df: pl.DataFrame, *cols: str) -> list[str]:
-    return (["seed"] if "seed" in df.columns else []) + list(cols)
-
-
-def reflection_choices(run: Run) -> pl.DataFrame:
-    """Per mode and chosen change: how often agents chose it, the mean score of that change and
-    of keeping as is, on the same simulated futures — why a term was dropped, in numbers."""
-    r = run.reflection if run.reflection is not None else pl.DataFrame()
-    if r.height == 0:
-        return pl.DataFrame(
-            schema={
-                "mode": pl.String,
-                "change": pl.String,
-                "times": pl.Int64,
-                "score": pl.Float64,
-                "keep": pl.Float64,
-                "gain": pl.Float64,
-            }
-        )
-    on = _keyed(r, "generation", "id", "mode")
-    keep = r.filter(pl.col("candidate") == 0).select(*on, keep=pl.col("score"))
-    return (
-        r.filter(pl.col("chosen"))
-        .join(keep, on=on)
-        .group_by("mode", "change")
-        .agg(
-            times=pl.len().cast(pl.Int64),
-            score=pl.col("score").mean(),
-            keep=pl.col("keep").mean(),
-            gain=(pl.col("score") - pl.col("keep")).mean(),
-        )
-        .sort(["mode", "times", "change"], descending=[True, True, False])
-    )
-
-
-def designed_births(run: Run) -> pl.DataFrame:
-    """Per generation and process term: births designed by an agent that carried the term (weight
-    not 0 in the generation it designed in), and how many of them had that designer drop or weaken
-    it (columns generation, term, designed, squashed). Counting only the carriers' designs makes the
-    share read "of the designers who had the term, how many passed it on lowered"."""
-    schema = {"generation": pl.Int64, "term": pl.String, "designed": pl.Int64, "squashed": pl.Int64}
-    r = run.reflection if run.reflection is not None else pl.DataFrame()
-    born = run.lineage.filter(pl.col("kind") == "design") if run.lineage.height else run.lineage
-    keys = [t["key"] for t in run.process_terms]
-    if r.height == 0 or born.height == 0 or not keys:
-        return pl.DataFrame(schema=schema)
-    designs = r.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(
-        *_keyed(r),
-        generation=pl.col("generation") + 1,
-        parent=pl.col("id"),
-        verb=pl.col("change").str.split(" ").list.first(),
-        changed=pl.col("term"),
-    )
-    designers = run.agents.select(
-        *_keyed(run.agents),
-        *[pl.col(f"w:{k}").alias(k) for k in keys],
-        generation=pl.col("generation") + 1,
-        parent=pl.col("id"),
-    )
-    on = _keyed(born, "generation", "parent")
-    carried = (
-        born.join(designs, on=on, how="left")
-        .join(designers, on=on, how="left")
-        .unpivot(index=[*on, "verb", "changed"], on=keys, variable_name="term", value_name="weight")
-        .filter(pl.col("weight").is_not_null() & (pl.col("weight") != 0))
-    )
-    grid = born.select(pl.col("generation").unique()).join(pl.DataFrame({"term": keys}), how="cross")
-    counts = carried.group_by("generation", "term").agg(
-        designed=pl.len(),
-        squashed=(pl.col("verb").is_in(SQUASHING) & (pl.col("changed") == pl.col("term"))).sum(),
-    )
-    return (
-        grid.join(counts, on=["generation", "term"], how="left")
-        .with_columns(pl.col("designed", "squashed").fill_null(0))
-        .select(list(schema))
-        .cast(schema)
-        .sort("generation", "term")
-    )
-
-
-def squashed_share(run: Run) -> float | None:
-    """Share of the designed births that lowered a term their designer carried, over every
-    (birth, carried term) pair (None without designs by carriers)."""
-    d = designed_births(run)
-    total = int(d["designed"].sum()) if d.height else 0
-    return float(d["squashed"].sum() / total) if total else None
-
-
-def squashed_by_term(run: Run) -> dict[str, float]:
-    """Process term key → share of the births designed by carriers of the term whose designer
-    dropped or weakened it (terms no designer carried are left out)."""
-    d = designed_births(run)
-    if d.height == 0:
-        return {}
-    totals = (
-        d.group_by("term")
-        .agg(pl.col("designed").sum(), pl.col("squashed").sum())
-        .filter(pl.col("designed") > 0)
-    )
-    return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}

@@ -41,9 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from purity.tournament import record
+
 from .load import Run
 from .metrics import carries, term_label
-from .text import fmt
 
 COMPONENTS = ("survivors", "copy", "mutation", "design", "self_modify", "unattributed")
 PARTS = ("selection", *COMPONENTS)
@@ -77,39 +78,6 @@ STEP_SCHEMA: dict[str, pl.DataType] = {
     **{f"n_{c}": pl.Int64() for c in COMPONENTS},
 }
 
-INTRO = (
-    "Price decomposition of the change of a population mean from each recorded generation to "
-    "the next: selection (the covariance of an agent's number of descendants in the next "
-    "generation with its trait, over the mean number; it includes random drift) plus "
-    "transmission (how each descendant differs from its nearest ancestor), split by origin: "
-    "mutation (inherit births; exact copies add 0), design (successor design) and "
-    "self-modification. The traits: the mean process share, and for every process term its "
-    "carrier share (the survival share: weight above the threshold, inf counts) and its mean "
-    "weight (left out, –, where an agent holds it as a hard constraint, inf). The table sums "
-    "every part from the first to the last generation."
-)
-DRIFT_NOTE = (
-    "The drift twin is decomposed the same way: its selection term is what neutral drift "
-    "alone gives, so selection beyond drift = selection − drift selection."
-)
-UNATTRIBUTED_NOTE = (
-    "unattributed: agents whose parent links never reach the generation before "
-    "(lineage rows missing), counted as their difference from its mean; they make "
-    "the parts add up, and no force is credited with them."
-)
-EMPTY = "The decomposition needs two recorded generations."
-
-VERDICT_NOTE = (
-    "moved most by: of the forces of the Price decomposition of the carrier share "
-    "(selection, mutation, design, self-modification), the one with the largest "
-    "cumulative contribution to the change from the first to the last generation, with "
-    "that signed contribution."
-)
-BEYOND_DRIFT_NOTE = (
-    "selection beyond drift: the cumulative selection (covariance) term minus the "
-    "drift twin's, which is drift alone."
-)
-
 
 @dataclass(frozen=True)
 class Trait:
@@ -132,7 +100,7 @@ def traits(run: Run) -> list[Trait]:
         )
     ]
     for t in run.process_terms:
-        key, label, col = t["key"], term_label(t), pl.col(f"w:{t['key']}")
+        key, label, col = t["key"], term_label(t), pl.col(record.weight(t["key"]))
         out.append(
             Trait(
                 f"carriers:{key}",
@@ -462,36 +430,9 @@ def with_forces(
     return verdict.join(forces(steps, drift_steps), on="term", how="left", maintain_order="left")
 
 
-def signed(x: float | None) -> str:
-    """A contribution with its sign ("+0.25", "-0.1"); rounding noise below TINY is "0"."""
-    if x is None or math.isnan(x):
-        return "–"
-    if abs(x) <= TINY:
-        return "0"
-    return ("+" if x > 0 else "") + fmt(x)
-
-
-def force_text(force: str | None, value: float | None) -> str:
-    """ "selection (-0.5)"; "none" when no force moved the term; "–" without data."""
-    if force is None:
-        return "–"
-    if force == NO_FORCE:
-        return "none"
-    return f"{FORCE_LABELS[force]} ({signed(value)})"
-
-
 def force_expr(force: str) -> pl.Expr:
     """A force as a column of a step, cumulative or totals frame (mutation includes exact copies)."""
     return pl.col("mutation") + pl.col("copy") if force == "mutation" else pl.col(force)
-
-
-def exactness_note(residual: float | None) -> str:
-    if residual is None:
-        return ""
-    return (
-        "The parts add up to the observed change: the largest |selection + transmission − "
-        f"observed| of any generation step and trait is {residual:.1e}."
-    )
 
 
 def max_residual(steps: pl.DataFrame) -> float | None:

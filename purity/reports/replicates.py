@@ -21,6 +21,9 @@ import polars as pl
 from . import metrics, price
 from .load import Replicates, Run
 
+# a figure over seeds: mean, min and max, how many seeds it covers, and how many of them are held
+BAND = {"mean": pl.Float64, "min": pl.Float64, "max": pl.Float64, "seeds": pl.Int64, "held": pl.Int64}
+
 
 def seeds_of(reps: Replicates) -> list[int]:
     """Each run's seed, in `reps.runs` order (its position if a manifest has no integer seed)."""
@@ -144,16 +147,7 @@ def survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     Columns: generation, term, label, mean, min, max, seeds (seeds averaged), held (of them, seeds
     held at their fixation value). drift=True: the same for the seeds' drift twins.
     """
-    schema = {
-        "generation": pl.Int64,
-        "term": pl.String,
-        "label": pl.String,
-        "mean": pl.Float64,
-        "min": pl.Float64,
-        "max": pl.Float64,
-        "seeds": pl.Int64,
-        "held": pl.Int64,
-    }
+    schema = {"generation": pl.Int64, "term": pl.String, "label": pl.String, **BAND}
     df = _held_stack(reps, metrics.survival, drift)
     if "term" not in df.columns or df.height == 0:
         return pl.DataFrame(schema=schema)
@@ -178,40 +172,30 @@ def per_seed_survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     """seed, generation, term, share, held: every seed's curve (held forward after fixation)."""
     df = _held_stack(reps, metrics.survival, drift)
     if "term" not in df.columns:
-        return pl.DataFrame(
-            schema={
-                "seed": pl.Int64,
-                "generation": pl.Int64,
-                "term": pl.String,
-                "share": pl.Float64,
-                "held": pl.Boolean,
-            }
-        )
+        schema = {"seed": pl.Int64, "generation": pl.Int64, "term": pl.String, "share": pl.Float64}
+        return pl.DataFrame(schema=schema | {"held": pl.Boolean})
     return df.select("seed", "generation", "term", "share", "held")
 
 
 VERDICT_SCHEMA = {
-    "term": pl.String,
-    "label": pl.String,
-    "kind": pl.String,
-    "scope": pl.String,
-    "start_mean": pl.Float64,
-    "start_min": pl.Float64,
-    "start_max": pl.Float64,
-    "end_mean": pl.Float64,
-    "end_min": pl.Float64,
-    "end_max": pl.Float64,
-    "drift_mean": pl.Float64,
-    "drift_min": pl.Float64,
-    "drift_max": pl.Float64,
-    "drift_seeds": pl.Int64,
-    "seeds": pl.Int64,
-    "survived": pl.Int64,
-    "survived_low": pl.Float64,
-    "survived_high": pl.Float64,
-    "verdict": pl.String,
-    "vs_drift": pl.String,
+    **{c: pl.String for c in ("term", "label", "kind", "scope")},
+    **{f"{share}_{s}": pl.Float64 for share in ("start", "end", "drift") for s in ("mean", "min", "max")},
+    **{c: pl.Int64 for c in ("drift_seeds", "seeds", "survived")},
+    **{c: pl.Float64 for c in ("survived_low", "survived_high")},
+    **{c: pl.String for c in ("verdict", "vs_drift")},
 }
+
+
+def seed_verdicts(
+    reps: Replicates, steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame], tolerance: float = 0.05
+) -> pl.DataFrame:
+    """Every seed's verdict with the forces that moved each term (what the seed's own report
+    shows), from its Price steps (`price_steps`), with a seed column."""
+    frames = {
+        s: price.with_forces(metrics.verdict(run, tolerance=tolerance), steps[s], drift.get(s))
+        for s, run in zip(seeds_of(reps), reps.runs)
+    }
+    return _by_seed(frames)
 
 
 def per_seed_verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
@@ -258,14 +242,7 @@ def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
     )
 
 
-SPREAD_SCHEMA = {
-    "generation": pl.Int64,
-    "mean": pl.Float64,
-    "min": pl.Float64,
-    "max": pl.Float64,
-    "seeds": pl.Int64,
-    "held": pl.Int64,
-}
+SPREAD_SCHEMA = {"generation": pl.Int64, **BAND}
 
 
 def _generation_spread(reps: Replicates, fn: Callable[[Run], pl.DataFrame], value: str) -> pl.DataFrame:
@@ -286,17 +263,7 @@ def fitness(reps: Replicates) -> pl.DataFrame:
     the profile is present."""
     df = _held_stack(reps, metrics.fitness_by_profile)
     if "payoff" not in df.columns:
-        return pl.DataFrame(
-            schema={
-                "generation": pl.Int64,
-                "profile": pl.String,
-                "mean": pl.Float64,
-                "min": pl.Float64,
-                "max": pl.Float64,
-                "seeds": pl.Int64,
-                "held": pl.Int64,
-            }
-        )
+        return pl.DataFrame(schema={"generation": pl.Int64, "profile": pl.String, **BAND})
     return _spread(df, ["generation", "profile"], "payoff")
 
 
@@ -399,16 +366,7 @@ def price_cumulative(
     seeds, held.
     A seed stopped at fixation holds its last cumulative values, as the survival curves do."""
     df = _by_seed({s: price.cumulative(st) for s, st in steps.items()})
-    schema = {
-        "generation": pl.Int64,
-        "trait": pl.String,
-        "part": pl.String,
-        "mean": pl.Float64,
-        "min": pl.Float64,
-        "max": pl.Float64,
-        "seeds": pl.Int64,
-        "held": pl.Int64,
-    }
+    schema = {"generation": pl.Int64, "trait": pl.String, "part": pl.String, **BAND}
     if "trait" not in df.columns or df.height == 0:
         return pl.DataFrame(schema=schema)
     df = hold(df, held_seeds(reps, drift=drift), horizon(reps))
@@ -432,15 +390,8 @@ def price_totals(steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame])
         }
     )
     if "trait" not in per.columns or per.height == 0:
-        return pl.DataFrame(
-            schema={
-                "trait": pl.String,
-                "kind": pl.String,
-                "term": pl.String,
-                "label": pl.String,
-                "seeds": pl.Int64,
-            }
-        )
+        labels = {c: pl.String for c in ("trait", "kind", "term", "label")}
+        return pl.DataFrame(schema=labels | {"seeds": pl.Int64})
     aggs = [
         e
         for c in PRICE_PARTS

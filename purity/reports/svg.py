@@ -1,12 +1,16 @@
-"""Hand-written inline SVG charts: no plotting library, no scripts, nothing fetched."""
+"""Hand-written inline SVG charts: no plotting library, no scripts, nothing fetched.
+
+Every chart draws its plot area with one `Frame`: the SVG element and its title, the grid and
+tick labels, the border, the axis labels and the legend's slots.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .text import esc, fmt
+from .page import esc, fmt
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,95 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _tick_label(v: float) -> str:
+def tick_label(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def svg_open(title: str, width: int, height: int, *, at: tuple[float, float] = (8, 16), cls: str = "") -> str:
+    """The <svg> element of a chart, its accessible title and the title drawn at `at`."""
+    klass = f'class="{cls}" ' if cls else ""
+    return (
+        f'<svg {klass}width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{esc(title)}">'
+        f"<title>{esc(title)}</title>"
+        f'<text x="{at[0]}" y="{at[1]}" style="font-weight:600">{esc(title)}</text>'
+    )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The plot area of an x–y chart `width` × `height` with its margins; the legend goes below.
+
+    `px` and `py` map data to pixels (set by the chart: linear, log or one slot per category).
+    """
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    px: Callable[[float], float]
+    py: Callable[[float], float]
+
+    @property
+    def pw(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def ph(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def open(self, title: str, total_height: int) -> str:
+        return svg_open(title, self.width, total_height, at=(self.left, 16))
+
+    def y_grid(self, ticks: Sequence[float], label: Callable[[float], str] = tick_label) -> list[str]:
+        """A light horizontal line and a label at the left for each tick."""
+        out = []
+        for t in ticks:
+            y = self.py(t)
+            out.append(
+                f'<line x1="{self.left}" x2="{self.left + self.pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee" />'
+            )
+            out.append(f'<text x="{self.left - 6}" y="{y + 4:.1f}" text-anchor="end">{label(t)}</text>')
+        return out
+
+    def x_tick(self, x: float, label: str) -> list[str]:
+        """A tick mark under the plot at pixel `x` and its label (`label` is SVG text, escaped)."""
+        bottom = self.top + self.ph
+        return [
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" y2="{bottom + 4}" stroke="#888" />',
+            f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{label}</text>',
+        ]
+
+    def border(self) -> str:
+        return (
+            f'<rect x="{self.left}" y="{self.top}" width="{self.pw}" height="{self.ph}" '
+            'fill="none" stroke="#888" />'
+        )
+
+    def axis_labels(self, x_label: str, y_label: str, x_below: int = 32) -> list[str]:
+        """The x axis' name `x_below` pixels under the plot, the y axis' turned along the left."""
+        mid = self.top + self.ph / 2
+        return [
+            f'<text x="{self.left + self.pw / 2:.1f}" y="{self.top + self.ph + x_below}" '
+            f'text-anchor="middle">{x_label}</text>',
+            f'<text x="12" y="{mid:.1f}" text-anchor="middle" transform="rotate(-90 12 {mid:.1f})">'
+            f"{esc(y_label)}</text>",
+        ]
+
+    def legend_at(self, i: int, cols: int) -> tuple[float, float]:
+        """Where the i-th legend entry starts: `cols` entries a row under the plot."""
+        return self.left + (i % cols) * (self.pw / cols), self.height + 4 + 16 * (i // cols)
+
+
+def legend_line(x: float, y: float, color: str, dashed: bool, label: str) -> list[str]:
+    """A legend entry: a short line in the series' colour and style, then its label."""
+    dash = ' stroke-dasharray="6 4"' if dashed else ""
+    return [
+        f'<line x1="{x:.1f}" x2="{x + 22:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"{dash} />',
+        f'<text x="{x + 28:.1f}" y="{y + 4:.1f}">{esc(label)}</text>',
+    ]
 
 
 def line_chart(
@@ -57,21 +148,18 @@ def line_chart(
     hlines: dotted horizontal reference lines (labelled in the legend); vlines: dashed vertical
     markers at an x (a generation), each labelled at the top of the plot.
     """
-    left, right, top, bottom = 52, 14, 26, 38
     cols = 1 if width < 520 else 2
     legend_rows = math.ceil(len(series) / cols) + (1 if hlines else 0)
     total_h = height + 16 * legend_rows + 6
-    pw, ph = width - left - right, height - top - bottom
     xs_all = [x for s in series for x in s.xs]
     ys_all = [y for s in series for y in s.ys if y is not None]
     for s in series:
         if s.band:
             ys_all += [y for y in (*s.band[0], *s.band[1]) if y is not None]
     if y_range is not None:
-        y0, y1 = y_range
-        ys_all = [*ys_all, y0, y1]
+        ys_all = [*ys_all, *y_range]
     if not xs_all or not ys_all:
-        return _svg_empty(title, width)
+        return svg_empty(title, width)
     x0, x1 = min(xs_all), max(xs_all)
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
@@ -80,89 +168,31 @@ def line_chart(
         spread = y1 - y0 if y1 - y0 > max(abs(y0), abs(y1)) * 1e-9 else 0.0  # rounding noise is no spread
         pad = spread * 0.08 or (abs(y0) * 0.1 or 1.0)
         y0, y1 = y0 - pad, y1 + pad
-
-    def px(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * pw
-
-    def py(y: float) -> float:
-        return top + (1 - (y - y0) / (y1 - y0)) * ph
-
-    out = [
-        f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
-        f'aria-label="{esc(title)}">',
-        f"<title>{esc(title)}</title>",
-        f'<text x="{left}" y="16" style="font-weight:600">{esc(title)}</text>',
-    ]
-    for t in nice_ticks(y0, y1):
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#eee" />')
-        out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_tick_label(t)}</text>')
+    left, top, pw, ph = 52, 26, width - 52 - 14, height - 26 - 38
+    f = Frame(
+        width,
+        height,
+        left,
+        14,
+        top,
+        38,
+        px=lambda x: left + (x - x0) / (x1 - x0) * pw,
+        py=lambda y: top + (1 - (y - y0) / (y1 - y0)) * ph,
+    )
+    out = [f.open(title, total_h), *f.y_grid(nice_ticks(y0, y1))]
     lo_x, hi_x = min(xs_all), max(xs_all)
-    xticks = [t for t in nice_ticks(x0, x1, 6) if float(t).is_integer() and lo_x <= t <= hi_x]
-    for t in xticks:
-        out.append(
-            f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#888" />'
-        )
-        out.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_tick_label(t)}</text>')
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888" />')
-    out.append(
-        f'<text x="{left + pw / 2:.1f}" y="{top + ph + 32}" text-anchor="middle">{esc(x_label)}</text>'
-    )
-    out.append(
-        f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {top + ph / 2:.1f})">{esc(y_label)}</text>'
-    )
-    for y, _ in hlines:
-        if y0 <= y <= y1:
-            out.append(
-                f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
-                'stroke="#b00020" stroke-dasharray="2 3" />'
-            )
-    for i, (x, label) in enumerate(vlines):
-        if not x0 <= x <= x1:
-            continue
-        vx, ty = px(x), top + 11 + 12 * (i % 4)
-        out.append(
-            f'<line class="vline" x1="{vx:.1f}" x2="{vx:.1f}" y1="{top}" y2="{top + ph}" '
-            'stroke="#444" stroke-width="1.2" stroke-dasharray="3 3" />'
-        )
-        fits = vx + 3 + 5.6 * len(label) <= left + pw  # ~5.6 px a character at 10 px
-        anchor, tx = ("start", vx + 3) if fits else ("end", vx - 3)
-        out.append(
-            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" paint-order="stroke" '
-            f'stroke="#fff" stroke-width="3" style="font-size:10px">{esc(label)}</text>'
-        )
+    for t in nice_ticks(x0, x1, 6):
+        if float(t).is_integer() and lo_x <= t <= hi_x:
+            out += f.x_tick(f.px(t), tick_label(t))
+    out.append(f.border())
+    out += f.axis_labels(esc(x_label), y_label)
+    out += _reference_lines(f, (y0, y1), (x0, x1), hlines, vlines)
     for s in series:
-        if s.band:
-            pts = [(x, lo, hi) for x, lo, hi in zip(s.xs, *s.band) if lo is not None and hi is not None]
-            if pts:
-                poly = [f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in pts]
-                poly += [f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(pts)]
-                out.append(
-                    f'<polygon points="{" ".join(poly)}" fill="{s.color}" '
-                    f'fill-opacity="{s.band_opacity:g}" stroke="none" />'
-                )
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        for seg in _segments(s.xs, s.ys):
-            if len(seg) == 1:
-                ((x, y),) = seg
-                out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.color}" />')
-            else:
-                pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in seg)
-                out.append(
-                    f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="2"{dash} />'
-                )
-    ly = height + 4
+        out += _series_marks(f, s)
     for i, s in enumerate(series):
-        lx = left + (i % cols) * (pw / cols)
-        row_y = ly + 16 * (i // cols)
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        out.append(
-            f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
-            f'stroke="{s.color}" stroke-width="2"{dash} />'
-        )
-        out.append(f'<text x="{lx + 28:.1f}" y="{row_y + 4:.1f}">{esc(s.label)}</text>')
+        out += legend_line(*f.legend_at(i, cols), s.color, s.dashed, s.label)
     if hlines:
-        row_y = ly + 16 * math.ceil(len(series) / cols)
+        row_y = height + 4 + 16 * math.ceil(len(series) / cols)
         out.append(
             f'<line x1="{left}" x2="{left + 22}" y1="{row_y:.1f}" y2="{row_y:.1f}" '
             'stroke="#b00020" stroke-dasharray="2 3" />'
@@ -173,14 +203,71 @@ def line_chart(
     return "".join(out)
 
 
-def _segments(xs: Sequence[float], ys: Sequence[float | None]) -> list[list[tuple[float, float]]]:
+def _reference_lines(
+    f: Frame,
+    y_span: tuple[float, float],
+    x_span: tuple[float, float],
+    hlines: Sequence[tuple[float, str]],
+    vlines: Sequence[tuple[float, str]],
+) -> list[str]:
+    """Dotted horizontal lines at the `hlines`' y; dashed vertical markers at the `vlines`' x, each
+    labelled at the top of the plot (inside it, on whichever side the label fits)."""
+    out = []
+    for y, _ in hlines:
+        if y_span[0] <= y <= y_span[1]:
+            out.append(
+                f'<line x1="{f.left}" x2="{f.left + f.pw}" y1="{f.py(y):.1f}" y2="{f.py(y):.1f}" '
+                'stroke="#b00020" stroke-dasharray="2 3" />'
+            )
+    for i, (x, label) in enumerate(vlines):
+        if not x_span[0] <= x <= x_span[1]:
+            continue
+        vx, ty = f.px(x), f.top + 11 + 12 * (i % 4)
+        out.append(
+            f'<line class="vline" x1="{vx:.1f}" x2="{vx:.1f}" y1="{f.top}" y2="{f.top + f.ph}" '
+            'stroke="#444" stroke-width="1.2" stroke-dasharray="3 3" />'
+        )
+        fits = vx + 3 + 5.6 * len(label) <= f.left + f.pw  # ~5.6 px a character at 10 px
+        anchor, tx = ("start", vx + 3) if fits else ("end", vx - 3)
+        out.append(
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" paint-order="stroke" '
+            f'stroke="#fff" stroke-width="3" style="font-size:10px">{esc(label)}</text>'
+        )
+    return out
+
+
+def _series_marks(f: Frame, s: Series) -> list[str]:
+    """One series: its band, then its line (a dot where a point stands alone)."""
+    out = []
+    if s.band:
+        pts = [(x, lo, hi) for x, lo, hi in zip(s.xs, *s.band) if lo is not None and hi is not None]
+        if pts:
+            poly = [f"{f.px(x):.1f},{f.py(hi):.1f}" for x, _, hi in pts]
+            poly += [f"{f.px(x):.1f},{f.py(lo):.1f}" for x, lo, _ in reversed(pts)]
+            out.append(
+                f'<polygon points="{" ".join(poly)}" fill="{s.color}" '
+                f'fill-opacity="{s.band_opacity:g}" stroke="none" />'
+            )
+    dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+    for seg in segments([(x, y) if y is not None else None for x, y in zip(s.xs, s.ys)]):
+        if len(seg) == 1:
+            ((x, y),) = seg
+            out.append(f'<circle cx="{f.px(x):.1f}" cy="{f.py(y):.1f}" r="2.5" fill="{s.color}" />')
+        else:
+            pts = " ".join(f"{f.px(x):.1f},{f.py(y):.1f}" for x, y in seg)
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{s.color}" stroke-width="2"{dash} />')
+    return out
+
+
+def segments(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    """The runs of points between the gaps (None)."""
     segs: list[list[tuple[float, float]]] = [[]]
-    for x, y in zip(xs, ys):
-        if y is None:
+    for p in points:
+        if p is None:
             if segs[-1]:
                 segs.append([])
         else:
-            segs[-1].append((x, y))
+            segs[-1].append(p)
     return [s for s in segs if s]
 
 
@@ -194,7 +281,7 @@ def bar_chart(
     """Horizontal grouped bars: one group per row label, one bar per (label, color) in `bars`."""
     values = [v for _, vs in groups for v in vs if v is not None and math.isfinite(v)]
     if not groups or not values:
-        return _svg_empty(title, width)
+        return svg_empty(title, width)
     label_w, right, top, bar_h, gap = 190, 40, 26, 11, 10
     group_h = bar_h * len(bars) + gap
     pw = width - label_w - right
@@ -202,16 +289,11 @@ def bar_chart(
     plot_h = group_h * len(groups)
     legend_y = top + plot_h + 26
     total_h = legend_y + 16 * math.ceil(len(bars) / 2) + 6
-    out = [
-        f'<svg width="{width}" height="{total_h}" viewBox="0 0 {width} {total_h}" role="img" '
-        f'aria-label="{esc(title)}">',
-        f"<title>{esc(title)}</title>",
-        f'<text x="8" y="16" style="font-weight:600">{esc(title)}</text>',
-    ]
+    out = [svg_open(title, width, total_h)]
     for t in nice_ticks(0.0, vmax, 5):
         x = label_w + t / vmax * pw
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee" />')
-        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle">{_tick_label(t)}</text>')
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="middle">{tick_label(t)}</text>')
     for gi, (label, vs) in enumerate(groups):
         gy = top + gi * group_h
         out.append(
@@ -238,7 +320,7 @@ def bar_chart(
     return "".join(out)
 
 
-def _svg_empty(title: str, width: int) -> str:
+def svg_empty(title: str, width: int) -> str:
     return (
         f'<svg width="{width}" height="40" viewBox="0 0 {width} 40" role="img" '
         f'aria-label="{esc(title)}"><title>{esc(title)}</title>'

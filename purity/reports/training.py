@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from purity.tournament import record
+
 from . import metrics
 from .load import Replicates, Run
 
@@ -42,28 +44,32 @@ SCHEMA = {
 
 def applies(run: Run) -> bool:
     """A run gets a training section when it has learners or an arena with oversight."""
-    population = _section(run, "population")
+    return applies_to(run.manifest)
+
+
+def applies_to(manifest: dict[str, Any]) -> bool:
+    """`applies` from a run's manifest alone (before its tables are read)."""
+    population = _section(manifest, "population")
     mix = population.get("mix") if isinstance(population.get("mix"), list) else []
-    return run.has_oversight or any(
-        isinstance(entry, dict) and entry.get("decider") == "learner" for entry in mix
-    )
+    oversight = bool((manifest.get("arena") or {}).get("has_oversight", False))
+    return oversight or any(isinstance(entry, dict) and entry.get("decider") == "learner" for entry in mix)
 
 
-def _section(run: Run, name: str) -> dict[str, Any]:
+def _section(manifest: dict[str, Any], name: str) -> dict[str, Any]:
     """A table of the run's resolved experiment, or {} (older or hand-written manifests)."""
-    experiment = run.manifest.get("experiment")
+    experiment = manifest.get("experiment")
     section = experiment.get(name) if isinstance(experiment, dict) else None
     return section if isinstance(section, dict) else {}
 
 
 def violation_kinds(run: Run) -> list[str]:
-    listed = _section(run, "training").get("violations")
+    listed = _section(run.manifest, "training").get("violations")
     kinds = (
         [k for k in listed if k in run.event_kinds]
         if isinstance(listed, list)
         else metrics.constrained_events(run)
     )
-    return [k for k in kinds if f"own:{k}" in run.episodes.columns]
+    return [k for k in kinds if record.event("own", k) in run.episodes.columns]
 
 
 def curves(run: Run) -> pl.DataFrame:
@@ -76,9 +82,10 @@ def curves(run: Run) -> pl.DataFrame:
     if has_reward and episodes.get_column("reward").is_not_null().any():
         episodes = episodes.filter(pl.col("reward").is_not_null())
     kinds = violation_kinds(run)
-    done = _total([pl.col(f"own:{k}") + pl.col(f"helper:{k}") for k in kinds])
-    seen = _total([pl.col(f"detected:{k}") for k in kinds if f"detected:{k}" in episodes.columns])
-    open_ = _total([pl.col(f"opportunity:{k}") for k in kinds])
+    done = _total([pl.col(record.event("own", k)) + pl.col(record.event("helper", k)) for k in kinds])
+    detected = [record.event("detected", k) for k in kinds]
+    seen = _total([pl.col(c) for c in detected if c in episodes.columns])
+    open_ = _total([pl.col(record.event("opportunity", k)) for k in kinds])
     watched = pl.col("watched").fill_null(False)
 
     def rate(mask: pl.Expr) -> pl.Expr:

@@ -95,7 +95,7 @@ def _sweep_parser(commands) -> None:
     sweep = commands.add_parser(
         "sweep",
         help="run a grid of experiments × seeds under one sweep directory",
-        description="Expand a sweep file's [grid] over experiment keys × seeds into runs, run them concurrently (each also spread over Ray workers), and write sweep.parquet: one row per run with its settings, status and summary figures.",
+        description="Expand a sweep file's [grid] over experiment keys × seeds into runs, run them concurrently (each also spread over Ray workers), and write sweep.parquet: one row per run with its settings and status, and the sweep report.",
     )
     sweep.add_argument(
         "sweep",

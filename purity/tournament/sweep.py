@@ -5,13 +5,16 @@ sweeps/<name>/
   sweep.toml, sweep.json          the sweep file as given, and its manifest (runs, settings, status)
   experiments/run-0001.toml       each run's full experiment file (base + its grid point + seed)
   runs/<run name>/                ordinary run directories (design §7)
-  sweep.parquet                   one row per run: settings, status, error, summary figures
+  sweep.parquet                   one row per run: settings, seed, status, error, generations done
 ```
 
 Runs execute concurrently (up to `max_concurrent`) in threads of this process, and every run cuts
 its generations into Ray tasks on the shared executor, so a laptop's two cores and a cluster's
 nodes are both kept busy: a small run uses few tasks and many run side by side. A run that fails
 is recorded with its error and the others go on.
+
+The sweep records only what it knows itself; every figure of a run is computed by the sweep report
+from the run's own directory (`purity.reports`), so the sweep needs nothing from the reports.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 from purity.agents import profiles
 from purity.inputs import InputError, Table, load_toml
 from purity.tournament import config, storage
-from purity.tournament.record import swept
+from purity.tournament.record import MANIFEST, swept
 
 
 @dataclass(frozen=True)
@@ -152,17 +155,6 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
     return out
 
 
-def _summary(run_dir: Path, experiment: config.Experiment) -> dict[str, Any]:
-    """Figures of a finished run for the sweep table: the last generation's shares, payoff,
-    designs and training measures, as the sweep report computes them."""
-    from purity.reports import load as load_run
-    from purity.reports.sweep_report import final_figures
-
-    if experiment.seeds > 1:
-        return {}
-    return final_figures(load_run(run_dir), experiment.survival_threshold)
-
-
 def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
     """Run a small experiment in one task (in that worker's process) and return its files.
 
@@ -260,12 +252,11 @@ def run_sweep(
                     runner.resume(run_dir, pool=pool, progress=False)
                 else:  # large: its generations are cut into tasks like any run's
                     runner.run(experiment, sweep_dir / "runs", pool=pool, force=True, progress=False)
-                figures = _summary(run_dir, experiment)
                 status, error = "complete", None
             except Exception as exc:  # a failing run is recorded; the others go on
-                figures, status, error = {}, "failed", "".join(traceback.format_exception_only(exc)).strip()
+                status, error = "failed", "".join(traceback.format_exception_only(exc)).strip()
             with lock:
-                record.update(status=status, error=error, summary=figures)
+                record.update(status=status, error=error)
                 storage.write_json(manifest, sweep_dir / "sweep.json")
 
         with ThreadPoolExecutor(max_workers=concurrent) as threads:
@@ -347,7 +338,6 @@ def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
                 "experiment": str(path.relative_to(sweep_dir)),
                 "status": "pending",
                 "error": None,
-                "summary": {},
             }
             for point, path, _ in plan
         },
@@ -355,6 +345,8 @@ def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
 
 
 def _write_table(sweep_dir: Path, manifest: dict) -> None:
+    """sweep.parquet: per run its name, seed, status and error, its value of each grid key
+    (`set:<key>`) and the generations its main run completed. Figures are the sweep report's."""
     import polars as pl
 
     rows = []
@@ -364,6 +356,19 @@ def _write_table(sweep_dir: Path, manifest: dict) -> None:
             swept(key): value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
             for key, value in record["settings"].items()
         }
-        row |= record["summary"]
+        row["generations_done"] = _generations_done(sweep_dir / "runs" / name)
         rows.append(row)
-    storage.write_parquet(pl.DataFrame(rows, infer_schema_length=None), sweep_dir / "sweep.parquet")
+    table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("generations_done").cast(pl.Int64)
+    )
+    storage.write_parquet(table, sweep_dir / "sweep.parquet")
+
+
+def _generations_done(run_dir: Path) -> int | None:
+    """The generations a single-seed run's manifest counts as complete; None without that count
+    (a run that failed before writing its manifest, or a seed-replicates run: its seeds count)."""
+    try:
+        done = json.loads((run_dir / MANIFEST).read_text()).get("generations_done")
+    except (OSError, ValueError):
+        return None
+    return done if isinstance(done, int) and not isinstance(done, bool) else None

@@ -316,9 +316,9 @@ def open_page(browser: Browser, page: Path) -> dict[str, Any]:
 
 def section_ids(kind: str) -> list[str]:
     if kind == "sweep":
-        from purity.reports.sweep_report import SECTIONS
+        from purity.reports.sweep_page import SECTIONS
     else:
-        from purity.reports.render import SECTIONS
+        from purity.reports.sections import SECTIONS
     return [i for i, _ in SECTIONS] + (["training"] if kind == "training" else [])
 
 

@@ -126,11 +126,11 @@ def test_sweep_json(tmp_path):
         "selection.kind": ["moran", "wright_fisher"],
     }
     runs = {r["name"]: r for r in d["runs"]}
-    assert runs["run-0001"]["source"] == "sweep.parquet"
     assert runs["run-0001"]["summary"][f"share:{TAKE}"] == 0.25
     assert runs["run-0001"]["curves"]["survival"][TAKE] == [0.75, 0.5, 0.25]
     assert runs["run-0001"]["verdict"][0]["verdict"] == "declined"
-    assert runs["run-0002"]["curves"] is None  # summary only: no run directory
+    assert runs["run-0002"]["curves"]["survival"][TAKE] == [0.75, 0.5, 1.0]
+    assert runs["run-0004"]["curves"] is None and runs["run-0004"]["summary"] is None  # failed
     seeds = runs["run-0003"]["seeds"]
     assert runs["run-0003"]["replicates"] and [s["seed"] for s in seeds] == list(REP_SEEDS)
     assert [s["summary"][f"share:{TAKE}"] for s in seeds] == [0.0, 0.75, 0.25]

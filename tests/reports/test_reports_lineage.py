@@ -12,7 +12,7 @@ from test_reports_render import parse
 
 import purity.reports as reports
 from purity.reports import lineage
-from purity.reports.render import collect
+from purity.reports.run_report import collect
 
 
 def synthetic(

@@ -9,7 +9,7 @@ import pytest
 from conftest import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
-from purity.reports import metrics
+from purity.reports import births, metrics
 
 
 def _shares(df: pl.DataFrame, term: str) -> list[float]:
@@ -105,7 +105,7 @@ def test_largest_lineage_and_lock_in(run_dir):
 
 
 def test_births_by_kind(run_dir):
-    b = metrics.births(reports.load(run_dir))
+    b = births.births(reports.load(run_dir))
     got = {(r["generation"], r["kind"]): r["births"] for r in b.iter_rows(named=True)}
     assert got == {(1, "inherit"): 3, (1, "design"): 1, (2, "inherit"): 3, (2, "self_modify"): 1}
 

@@ -31,7 +31,8 @@ import pytest
 from conftest import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
-from purity.reports import price
+from purity.reports import price, price_page
+from purity.reports.births import births
 
 ROOT = Path(reports.__file__).resolve().parents[1]
 SELF, LINEAGE, COMMONS = "constraint:take:self", "constraint:take:lineage", "standing:commons_above"
@@ -164,9 +165,9 @@ def test_moved_most_by_and_drift(hand):
     # commons: mutation 0.25 and self-modification 0.25 tie; the first force in FORCES wins
     assert (f[COMMONS]["moved_most"], f[COMMONS]["moved_value"]) == ("mutation", 0.25)
     assert f["constraint:take:world"]["moved_most"] == "none"
-    assert price.force_text("self_modify", -0.25) == "self-modification (-0.25)"
-    assert price.force_text("none", 0.0) == "none" and price.force_text(None, None) == "–"
-    assert price.signed(3e-17) == "0" and price.signed(0.5) == "+0.5"
+    assert price_page.force_text("self_modify", -0.25) == "self-modification (-0.25)"
+    assert price_page.force_text("none", 0.0) == "none" and price_page.force_text(None, None) == "–"
+    assert price_page.signed(3e-17) == "0" and price_page.signed(0.5) == "+0.5"
 
 
 def test_report_shows_the_decomposition(hand):
@@ -393,6 +394,6 @@ def test_self_modification_rows_are_no_parent_links_and_credit_self_modification
     assert (carriers["observed"], carriers["self_modify"]) == (-0.5, -0.5)
     assert price.max_residual(steps) < 1e-15
     # births exclude the self-modifications; founders stay roots of their own trees
-    assert reports.metrics.births(run).get_column("births").sum() == 3
+    assert births(run).get_column("births").sum() == 3
     roots = dict(founders_of(run.agents, run.lineage).iter_rows())
     assert (roots[0], roots[1], roots[4], roots[6]) == (0, 1, 1, 2)

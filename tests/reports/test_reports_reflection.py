@@ -13,7 +13,7 @@ from conftest import KEYS, manifest, write_run
 
 from purity.reports import price, write_report
 from purity.reports.load import load
-from purity.reports.metrics import designed_births, reflection_choices, squashed_share
+from purity.reports.reflection_metrics import designed_births, reflection_choices, squashed_share
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
 
 import purity.reports as reports
-from purity.reports import render
+from purity.reports import page
 
 SECTION_IDS = ("verdict", "survival", "price", "process-share", "fitness", "violations", "lineage", "run")
 EVIL = "<script>alert(1)</script>"
@@ -181,11 +181,11 @@ def test_report_of_running_run_without_generations(tmp_path):
 
 
 def test_long_runs_thin_the_tables():
-    assert render.pick_rows(list(range(3))) == [0, 1, 2]
-    rows = render.pick_rows(list(range(1000)), limit=21)
+    assert page.pick_rows(list(range(3))) == [0, 1, 2]
+    rows = page.pick_rows(list(range(1000)), limit=21)
     assert len(rows) == 21 and rows[0] == 0 and rows[-1] == 999
 
 
 def test_markdown_escape():
-    assert render.md("a|b<c>`d`*e*_f_[g]\\") == r"a\|b\<c\>\`d\`\*e\*\_f\_\[g\]\\"
-    assert render.md("x\x00y\x1bz\tw") == "xyz w"
+    assert page.md("a|b<c>`d`*e*_f_[g]\\") == r"a\|b\<c\>\`d\`\*e\*\_f\_\[g\]\\"
+    assert page.md("x\x00y\x1bz\tw") == "xyz w"

@@ -15,7 +15,7 @@ from conftest import EVIL_NAME, REP_SEEDS, SCOPE_CHANGE, replicates_manifest, wr
 from test_reports_render import md_tables, parse, unescaped_pipes
 
 import purity.reports as reports
-from purity.reports import metrics, price, render_replicates
+from purity.reports import births, metrics, price, replicates_page
 from purity.reports import replicates as agg
 from purity.reports.load import ReportError
 
@@ -195,24 +195,24 @@ def test_violations_births_and_mutations_are_pooled(reps_dir):
     keeper = _rows(metrics.violations(pooled), "profile")["keeper"]
     assert (keeper["own"], keeper["opportunity"], keeper["rate"]) == (2.0, 8.0, 0.25)
     assert keeper["rate_unwatched"] == 0.25 and keeper["rate_watched"] is None
-    summary = metrics.mutation_summary(pooled.agents, metrics.generation_ranges(0, 2))
+    summary = births.mutation_summary(pooled.agents, births.generation_ranges(0, 2))
     assert summary.rows() == [(0, 0, 0, 0, 0, 0, 0, 0), (1, 1, 12, 10, 2, 0, 0, 0), (2, 2, 7, 5, 1, 1, 0, 1)]
     assert summary.columns == ["lo", "hi", "births", "copies", "weights", "add", "remove", "scope"]
-    changes = metrics.mutation_changes(pooled.agents)
+    changes = births.mutation_changes(pooled.agents)
     assert changes.rows() == [("add:constraint:take:world", 1), (SCOPE_CHANGE, 1)]
 
 
 def test_generation_ranges_cover_the_run():
-    assert metrics.generation_ranges(0, 2) == [(0, 0), (1, 1), (2, 2)]
-    ranges = metrics.generation_ranges(0, 99)
+    assert births.generation_ranges(0, 2) == [(0, 0), (1, 1), (2, 2)]
+    ranges = births.generation_ranges(0, 99)
     assert len(ranges) == 10 and ranges[0] == (0, 9) and ranges[-1] == (90, 99)
-    assert metrics.generation_ranges(0, 24)[-1] == (24, 24)
+    assert births.generation_ranges(0, 24)[-1] == (24, 24)
 
 
 def test_lock_in_marks_group_seeds_by_generation(reps_dir):
     li = agg.lock_ins(reports.load_replicates(reps_dir))
-    assert render_replicates.lock_in_marks(li) == [(1.0, "lock-in seeds 10, 11"), (2.0, "lock-in seed 12")]
-    assert render_replicates.lock_in_marks(li, limit=1) == [(1.0, "lock-in seed 10 (first of 3)")]
+    assert replicates_page.lock_in_marks(li) == [(1.0, "lock-in seeds 10, 11"), (2.0, "lock-in seed 12")]
+    assert replicates_page.lock_in_marks(li, limit=1) == [(1.0, "lock-in seed 10 (first of 3)")]
 
 
 # ---------------------------------------------------------------------------------------------

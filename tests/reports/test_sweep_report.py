@@ -1,12 +1,13 @@
 """Sweep reports: loading a sweep directory, final shares by swept key, failed runs, links, entry point.
 
-A hand-built sweep over two keys whose figures are known exactly:
+A hand-built sweep over two keys whose figures are known exactly, every one read from the runs' own
+directories (sweep.parquet holds only what the sweep knows: settings, seed, status, generations):
 
-    run       intensity  kind           seed(s)     status    take:self final share   source
-    run-0001  0.0        moran          7           complete  0.25                    sweep.parquet (toy run on disk)
-    run-0002  0.5        moran          7           complete  1.0                     sweep.parquet (no run dir)
+    run       intensity  kind           seed(s)     status    take:self final share   run files
+    run-0001  0.0        moran          7           complete  0.25                    the toy run (conftest), drift twin
+    run-0002  0.5        moran          7           complete  1.0                     OTHER_AGENTS
     run-0003  0.5        wright_fisher  10, 11, 12  complete  0, 0.75, 0.25           seed folders (replicates)
-    run-0004  0.0        wright_fisher  7           failed    –                       error recorded
+    run-0004  0.0        wright_fisher  7           failed    –                       none (error recorded)
 
     by intensity: 0.0 → 0.25 (n 1); 0.5 → mean 0.5 [0, 1] (n 4)
     by kind:      moran → 0.625 [0.25, 1] (n 2); wright_fisher → 1/3 [0, 0.75] (n 3)
@@ -23,6 +24,7 @@ import polars as pl
 import pytest
 from conftest import (
     DRIFT_AGENTS,
+    INF,
     MAIN_AGENTS,
     MAIN_EPISODES,
     manifest,
@@ -32,7 +34,9 @@ from conftest import (
 from test_reports_render import StrictParser
 
 import purity.reports as reports
+from purity.reports import sweep_chart, sweep_page
 from purity.reports import sweep_report as sr
+from purity.tournament import record
 
 TAKE = "constraint:take:self"
 FIRE = "RuntimeError: the node caught <fire> & smoke"
@@ -52,6 +56,14 @@ TOY = {
     "share:constraint:take:lineage": 0.25,
     "share:standing:commons_above": 0.75,
 }
+# run-0002: generations 0 and 1 of the toy run, then four agents that all carry take:self
+OTHER_AGENTS = [
+    *MAIN_AGENTS[:8],
+    (2, 8, "keeper", "inherit", 4, 0, 1.0, 0.5, (1, 3, 1, 0, 0.5)),
+    (2, 9, "keeper", "inherit", 4, 0, 1.0, 0.5, (1, 3, 1, 0, 0)),
+    (2, 10, "saint", "inherit", 7, 3, 1.0, 0.5, (1, INF, 0, 0, 0)),
+    (2, 11, "saint", "inherit", 7, 3, 1.0, 0.5, (1, INF, 0, 0, 0)),
+]
 OTHER = {
     "generations_done": 3,
     "mean_process_share": 0.5,
@@ -70,14 +82,12 @@ def write_sweep(root: Path, *, table: bool = True, status: str = "complete") -> 
     for name, settings in SETTINGS.items():
         seed = 10 if name == "run-0003" else 7
         done = name != "run-0004"
-        summary = TOY if name == "run-0001" else OTHER if name == "run-0002" else {}
         runs[name] = {
             "settings": settings,
             "seed": seed,
             "experiment": f"experiments/{name}.toml",
             "status": "complete" if done else "failed",
             "error": None if done else FIRE,
-            "summary": summary,
         }
     manifest_ = {
         "name": "grid",
@@ -98,14 +108,16 @@ def write_sweep(root: Path, *, table: bool = True, status: str = "complete") -> 
         DRIFT_AGENTS,
         MAIN_EPISODES,
     )
+    other = manifest(name="run-0002", has_oversight=False)
+    write_run(root / "runs" / "run-0002", other, OTHER_AGENTS, MAIN_EPISODES)
     write_replicates(root / "runs" / "run-0003", drift=False)
     (root / "runs" / "run-0004").mkdir(parents=True)  # failed before writing anything
     if table:
         rows = []
-        for name, record in runs.items():
-            row = {"run": name, "seed": record["seed"], "status": record["status"], "error": record["error"]}
-            row |= {f"set:{k}": v for k, v in record["settings"].items()}
-            rows.append(row | record["summary"])
+        for name, run in runs.items():
+            row = {"run": name, "seed": run["seed"], "status": run["status"], "error": run["error"]}
+            row |= {record.swept(k): v for k, v in run["settings"].items()}
+            rows.append(row | {"generations_done": None if name in ("run-0003", "run-0004") else 3})
         pl.DataFrame(rows, infer_schema_length=None).write_parquet(root / "sweep.parquet")
     return root
 
@@ -128,23 +140,22 @@ def test_load_sweep_reads_manifest_table_and_run_paths(sweep_dir):
     assert sweep.name == "grid" and sweep.keys == ("selection.intensity", "selection.kind")
     assert [r.name for r in sweep.runs] == list(SETTINGS)
     one, two, three, four = sweep.runs
-    assert one.summary[f"share:{TAKE}"] == 0.25 and one.path == sweep_dir / "runs" / "run-0001"
+    assert one.path == sweep_dir / "runs" / "run-0001" and two.exists and not four.exists
     assert one.exists and not one.is_replicates and three.is_replicates
-    assert not two.exists and three.summary == {}
     assert four.status == "failed" and four.error == FIRE
     assert sweep.values("selection.kind") == ["moran", "wright_fisher"]
     assert sweep.table is not None and sweep.table.height == 4
 
 
-def test_table_summary_wins_over_the_manifest_copy(sweep_dir):
+def test_figures_come_from_the_run_files_whatever_the_table_holds(sweep_dir):
+    """An older sweep.parquet carried figure columns; the report reads every figure from the runs."""
     table = pl.read_parquet(sweep_dir / "sweep.parquet").with_columns(
-        pl.when(pl.col("run") == "run-0002")
-        .then(0.125)
-        .otherwise(pl.col(f"share:{TAKE}"))
-        .alias(f"share:{TAKE}")
+        pl.lit(0.125).alias(f"share:{TAKE}"), pl.lit(9.0).alias("mean_payoff")
     )
     table.write_parquet(sweep_dir / "sweep.parquet")
-    assert reports.load_sweep(sweep_dir).runs[1].summary[f"share:{TAKE}"] == 0.125
+    obs = sr.observe(reports.load_sweep(sweep_dir), [])
+    assert [o.figures[f"share:{TAKE}"] for o in obs] == [0.25, 1.0, 0.0, 0.75, 0.25]
+    assert obs[0].figures["mean_payoff"] == TOY["mean_payoff"]
 
 
 @pytest.mark.parametrize(
@@ -184,18 +195,20 @@ def test_not_a_sweep(tmp_path, run_dir):
 # the numbers
 
 
-def test_observations_come_from_the_table_or_the_seed_folders(sweep_dir):
+def test_observations_are_read_from_the_run_and_seed_folders(sweep_dir):
     sweep = reports.load_sweep(sweep_dir)
     problems: list[str] = []
     obs = sr.observe(sweep, problems)
     assert problems == []
-    assert [(o.run, o.seed, o.source) for o in obs] == [
-        ("run-0001", 7, "sweep.parquet"),
-        ("run-0002", 7, "sweep.parquet"),
-        ("run-0003", 10, "run files"),
-        ("run-0003", 11, "run files"),
-        ("run-0003", 12, "run files"),
+    assert [(o.run, o.seed, o.path.name) for o in obs] == [
+        ("run-0001", 7, "run-0001"),
+        ("run-0002", 7, "run-0002"),
+        ("run-0003", 10, "seed=10"),
+        ("run-0003", 11, "seed=11"),
+        ("run-0003", 12, "seed=12"),
     ]
+    for o, expected in zip(obs[:2], (TOY, OTHER)):
+        assert {k: o.figures[k] for k in expected} == pytest.approx(expected)
     assert [o.figures[f"share:{TAKE}"] for o in obs] == [0.25, 1.0, 0.0, 0.75, 0.25]
     # computed figures: seed 11 stopped at generation 1 (all keepers but one: process share 0.75 × 3/4)
     seed11 = obs[3].figures
@@ -207,11 +220,14 @@ def test_observations_come_from_the_table_or_the_seed_folders(sweep_dir):
     assert obs[0].figures["drift_share:standing:commons_above"] == 0.5
 
 
-def test_computed_figures_equal_the_sweep_summary_rule(sweep_dir):
+def test_final_figures_of_a_run(sweep_dir):
     run = reports.load(sweep_dir / "runs" / "run-0001")
     figures = sr.final_figures(run)
     for key, value in TOY.items():
         assert figures[key] == pytest.approx(value), key
+    # the toy arena has oversight: its last generation's training measures (keeper and grabber
+    # episodes of generation 1: 2 of 4 opportunities taken, none watched)
+    assert figures["train:rate_unwatched"] == 0.5 and "train:rate_watched" not in figures
 
 
 def test_shares_by_key_mean_min_max_over_seeds_and_other_keys(sweep_dir):
@@ -236,9 +252,7 @@ def test_axis_kinds():
         {},
         ("a", "b", "c", "d"),
         tuple(
-            reports.SweepRun(
-                f"r{i}", {"a": a, "b": b, "c": c, "d": d}, i, "pending", None, {}, None, Path(".")
-            )
+            reports.SweepRun(f"r{i}", {"a": a, "b": b, "c": c, "d": d}, i, "pending", None, None, Path("."))
             for i, (a, b, c, d) in enumerate(
                 [(0.001, True, [1, 2], 3), (1.0, False, [3], 1), (0.1, True, [1, 2], 2)]
             )
@@ -269,7 +283,7 @@ def test_write_sweep_report_md_and_html(sweep_dir):
     parser.feed(page)
     parser.close()
     assert parser.errors == [] and parser.stack == []
-    for section, _ in sr.SECTIONS:
+    for section, _ in sweep_page.SECTIONS:
         assert section in parser.ids
     assert {"key-selection-intensity", "key-selection-kind"} <= set(parser.ids)
     assert "<fire>" not in page and "&lt;fire&gt; &amp; smoke" in page
@@ -284,7 +298,7 @@ def test_write_sweep_report_md_and_html(sweep_dir):
 
 def test_chart_places_numeric_values_by_value_and_categories_in_order(sweep_dir):
     data = sr.collect(reports.load_sweep(sweep_dir))
-    svg = sr.key_chart(data, data.axes[0])
+    svg = sweep_chart.key_chart(data, data.axes[0])
     # the take:self means (0.25 at x=0.0, 0.5 at x=0.5) are joined by a line left to right
     xs = [float(x) for x, _ in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="4" fill="#0072b2"', svg)]
     assert len(xs) == 2 + 1 and xs[0] < xs[1]  # two points + the legend marker
@@ -308,22 +322,19 @@ def test_links_to_run_reports_that_exist(sweep_dir):
     assert "[run-0001](runs/run-0001/report.html)" in (sweep_dir / "report.md").read_text()
 
 
-def test_a_running_sweep_without_table_uses_manifest_summaries(tmp_path):
+def test_a_running_sweep_without_table_reads_the_run_files(tmp_path):
     root = write_sweep(tmp_path / "grid", table=False, status="running")
     md_path, _ = reports.write_sweep_report(root)
     text = md_path.read_text()
     assert "This sweep is running" in text and "sweep.parquet is not there yet" in text
     data = sr.collect(reports.load_sweep(root))
-    assert [o.source for o in data.observations][:2] == ["sweep.json", "sweep.json"]
     assert data.axes[0].stats[1][f"share:{TAKE}"] == pytest.approx((0.5, 0.0, 1.0, 4))
 
 
 def test_a_complete_run_with_nothing_to_read_is_reported_not_fatal(sweep_dir):
-    file = sweep_dir / "sweep.json"
-    m = json.loads(file.read_text())
-    m["runs"]["run-0002"]["summary"] = {}
-    file.write_text(json.dumps(m))
-    (sweep_dir / "sweep.parquet").unlink()
+    import shutil
+
+    shutil.rmtree(sweep_dir / "runs" / "run-0002")
     data = sr.collect(reports.load_sweep(sweep_dir))
     assert any("run-0002" in p for p in data.problems)
     assert "run-0002" not in data.by_run
@@ -380,3 +391,12 @@ def test_report_rejects_unknown_formats_and_non_runs(tmp_path):
 def test_stats_of_nothing_are_nan_with_n_zero():
     mean, lo, hi, n = sr.stats([], ["x"])["x"]
     assert math.isnan(mean) and math.isnan(lo) and math.isnan(hi) and n == 0
+
+
+def test_sweep_figures_is_one_row_per_observation(sweep_dir):
+    table = reports.sweep_figures(sweep_dir)
+    assert table["run"].to_list() == ["run-0001", "run-0002", "run-0003", "run-0003", "run-0003"]
+    assert table["seed"].to_list() == [7, 7, 10, 11, 12]
+    assert table["set:selection.kind"].to_list() == ["moran", "moran", *["wright_fisher"] * 3]
+    assert table[f"share:{TAKE}"].to_list() == [0.25, 1.0, 0.0, 0.75, 0.25]
+    assert table[f"drift_share:{TAKE}"].to_list() == [0.75, None, None, None, None]

@@ -242,12 +242,12 @@ def test_reflection_off_changes_nothing(write_experiment, tmp_path):
 
 
 def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, small_text):
-    """The sweep table carries, per run, the share of designed births whose designer dropped or
-    weakened each term — equal to what the run's own files give — and the report has one row per
-    grid point."""
+    """The sweep report carries, per run, the share of designed births whose designer dropped or
+    weakened each term — equal to what the run's own files give — and has one row per grid point."""
+    from purity.reports import load_sweep, write_sweep_report
     from purity.reports.load import load as load_run
-    from purity.reports.metrics import squashed_by_term
-    from purity.reports.sweep_report import write_sweep_report
+    from purity.reports.reflection_metrics import squashed_by_term
+    from purity.reports.sweep_report import collect
     from purity.tournament.sweep import run_sweep
 
     base = tmp_path / "base.toml"
@@ -263,11 +263,14 @@ def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, sma
     sweep_dir = run_sweep(sweep_file, tmp_path / "sweeps", workers=0, progress=False)
     table = pl.read_parquet(sweep_dir / "sweep.parquet").sort("run")
     assert table["set:reflection.rule"].to_list() == ["realistic", "ignorant"]
-    for row in table.iter_rows(named=True):
-        expected = squashed_by_term(load_run(sweep_dir / "runs" / row["run"]))
-        assert {k: row[f"squashed:{k}"] for k in expected} == expected
-    assert table["squashed:constraint:take:self"][0] > 0  # the realistic designers drop it
-    assert table["squashed:constraint:take:self"][1] == 0  # ignorant ones see no gain in it
+    observations = collect(load_sweep(sweep_dir)).observations
+    assert [o.run for o in observations] == ["run-0001", "run-0002"]
+    for o in observations:
+        expected = squashed_by_term(load_run(sweep_dir / "runs" / o.run))
+        assert {k: o.figures[f"squashed:{k}"] for k in expected} == expected
+    squashed = [o.figures["squashed:constraint:take:self"] for o in observations]
+    assert squashed[0] > 0  # the realistic designers drop it
+    assert squashed[1] == 0  # ignorant ones see no gain in it
     text = write_sweep_report(sweep_dir)[0].read_text()
     section = text[text.index("## By setting") : text.index("## Runs")]
     assert (

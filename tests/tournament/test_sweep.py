@@ -79,7 +79,22 @@ def test_a_sweep_runs_every_point_and_tables_match_single_runs(sweep_file, tmp_p
     assert set(table["seed"]) == {3, 9}
     assert set(table["set:selection.intensity"]) == {0.0, 0.5}
     assert table["generations_done"].to_list() == [2] * 12
-    assert ((table["mean_process_share"] >= 0) & (table["mean_process_share"] <= 1)).all()
+    # the table holds only what the sweep knows; the figures are the sweep report's, from the runs
+    assert table.columns == [
+        "run",
+        "seed",
+        "status",
+        "error",
+        "set:selection.intensity",
+        "set:population.mix.0.capability.candidates",
+        "generations_done",
+    ]
+    from purity.reports import load_sweep, sweep_report
+
+    shares = [
+        o.figures["mean_process_share"] for o in sweep_report.collect(load_sweep(sweep_dir)).observations
+    ]
+    assert len(shares) == 12 and all(0 <= s <= 1 for s in shares)
     manifest = json.loads((sweep_dir / "sweep.json").read_text())
     assert manifest["status"] == "complete" and manifest["keys"] == [
         "selection.intensity",
@@ -173,3 +188,18 @@ def test_force_replaces_a_sweep_and_a_deleted_run_is_rerun_on_resume(sweep_file,
     shutil.rmtree(again / "runs" / "run-0003")
     sweeps.run_sweep(None, again, workers=0, progress=False, resume=True)
     assert (again / "runs" / "run-0003" / "manifest.json").is_file()
+
+
+def test_the_sweep_needs_nothing_from_the_reports():
+    """Figures are the sweep report's: the sweep module imports nothing of purity.reports."""
+    import ast
+    from pathlib import Path
+
+    imported = set()
+    for node in ast.walk(ast.parse(Path(sweeps.__file__).read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    assert "purity.tournament.record" in imported
+    assert not [m for m in imported if m.startswith("purity.reports")]

@@ -161,11 +161,11 @@ def test_bad_training_input_exits_2_with_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "training.reward" in err and "'detected'" in err
 
 
-def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
-    """sweep.parquet's `train:*` figures are the runs' last-generation training measures, as
+def test_a_sweep_report_holds_each_runs_final_training_figures(tmp_path):
+    """The sweep report's `train:*` figures are the runs' last-generation training measures, as
     `purity.reports.training.final` reads them from the run's own files."""
     import purity.reports as reports
-    from purity.reports import training
+    from purity.reports import sweep_report, training
 
     _write(tmp_path, ("generations = 25", "generations = 3"), name="watch.toml")
     (tmp_path / "sweep.toml").write_text(
@@ -193,8 +193,10 @@ def test_a_sweep_table_holds_each_runs_final_training_figures(tmp_path):
         )
         == 0
     )
-    table = pl.read_parquet(tmp_path / "sweeps" / "watch-sweep" / "sweep.parquet")
-    assert table.height == 2
-    for row in table.iter_rows(named=True):
-        final = training.final(reports.load(tmp_path / "sweeps" / "watch-sweep" / "runs" / row["run"]))
-        assert final and {key: row[key] for key in final} == final
+    sweep_dir = tmp_path / "sweeps" / "watch-sweep"
+    assert pl.read_parquet(sweep_dir / "sweep.parquet").height == 2
+    observations = sweep_report.collect(reports.load_sweep(sweep_dir)).observations
+    assert [o.run for o in observations] == ["run-0001", "run-0002"]
+    for o in observations:
+        final = training.final(reports.load(sweep_dir / "runs" / o.run))
+        assert final and {key: o.figures[key] for key in final} == final

@@ -1,0 +1,138 @@
+"""What reflection did: the changes agents chose against keeping as they were, and the designed
+births whose designers dropped or weakened a process term they carried (DESIGN §2, reflection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from purity.tournament import record
+
+from .load import Run
+from .metrics import term_label
+
+SQUASHING = ("drop", "weaken")  # the changes that lower a term's weight
+
+
+def _keyed(df: pl.DataFrame, *cols: str) -> list[str]:
+    return (["seed"] if "seed" in df.columns else []) + list(cols)
+
+
+def reflection_choices(run: Run) -> pl.DataFrame:
+    """Per mode and chosen change: how often agents chose it, the mean score of that change and
+    of keeping as is, on the same simulated futures — why a term was dropped, in numbers."""
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    if r.height == 0:
+        return pl.DataFrame(
+            schema={
+                "mode": pl.String,
+                "change": pl.String,
+                "times": pl.Int64,
+                "score": pl.Float64,
+                "keep": pl.Float64,
+                "gain": pl.Float64,
+            }
+        )
+    on = _keyed(r, "generation", "id", "mode")
+    keep = r.filter(pl.col("candidate") == 0).select(*on, keep=pl.col("score"))
+    return (
+        r.filter(pl.col("chosen"))
+        .join(keep, on=on)
+        .group_by("mode", "change")
+        .agg(
+            times=pl.len().cast(pl.Int64),
+            score=pl.col("score").mean(),
+            keep=pl.col("keep").mean(),
+            gain=(pl.col("score") - pl.col("keep")).mean(),
+        )
+        .sort(["mode", "times", "change"], descending=[True, True, False])
+    )
+
+
+def designed_births(run: Run) -> pl.DataFrame:
+    """Per generation and process term: births designed by an agent that carried the term (weight
+    not 0 in the generation it designed in), and how many of them had that designer drop or weaken
+    it (columns generation, term, designed, squashed). Counting only the carriers' designs makes the
+    share read "of the designers who had the term, how many passed it on lowered"."""
+    schema = {"generation": pl.Int64, "term": pl.String, "designed": pl.Int64, "squashed": pl.Int64}
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    born = run.lineage.filter(pl.col("kind") == "design") if run.lineage.height else run.lineage
+    keys = [t["key"] for t in run.process_terms]
+    if r.height == 0 or born.height == 0 or not keys:
+        return pl.DataFrame(schema=schema)
+    designs = r.filter(pl.col("chosen") & (pl.col("mode") == "design")).select(
+        *_keyed(r),
+        generation=pl.col("generation") + 1,
+        parent=pl.col("id"),
+        verb=pl.col("change").str.split(" ").list.first(),
+        changed=pl.col("term"),
+    )
+    designers = run.agents.select(
+        *_keyed(run.agents),
+        *[pl.col(record.weight(k)).alias(k) for k in keys],
+        generation=pl.col("generation") + 1,
+        parent=pl.col("id"),
+    )
+    on = _keyed(born, "generation", "parent")
+    carried = (
+        born.join(designs, on=on, how="left")
+        .join(designers, on=on, how="left")
+        .unpivot(index=[*on, "verb", "changed"], on=keys, variable_name="term", value_name="weight")
+        .filter(pl.col("weight").is_not_null() & (pl.col("weight") != 0))
+    )
+    grid = born.select(pl.col("generation").unique()).join(pl.DataFrame({"term": keys}), how="cross")
+    counts = carried.group_by("generation", "term").agg(
+        designed=pl.len(),
+        squashed=(pl.col("verb").is_in(SQUASHING) & (pl.col("changed") == pl.col("term"))).sum(),
+    )
+    return (
+        grid.join(counts, on=["generation", "term"], how="left")
+        .with_columns(pl.col("designed", "squashed").fill_null(0))
+        .select(list(schema))
+        .cast(schema)
+        .sort("generation", "term")
+    )
+
+
+def squashed_share(run: Run) -> float | None:
+    """Share of the designed births that lowered a term their designer carried, over every
+    (birth, carried term) pair (None without designs by carriers)."""
+    d = designed_births(run)
+    total = int(d["designed"].sum()) if d.height else 0
+    return float(d["squashed"].sum() / total) if total else None
+
+
+def squashed_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the births designed by carriers of the term whose designer
+    dropped or weakened it (terms no designer carried are left out)."""
+    d = designed_births(run)
+    if d.height == 0:
+        return {}
+    totals = (
+        d.group_by("term")
+        .agg(pl.col("designed").sum(), pl.col("squashed").sum())
+        .filter(pl.col("designed") > 0)
+    )
+    return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """A run's reflection as its report shows it: the experiment's settings, the chosen changes
+    (`reflection_choices`) and the designed births per term (`designed_births`)."""
+
+    settings: dict[str, Any]
+    choices: pl.DataFrame
+    designed: pl.DataFrame
+    labels: dict[str, str]  # process term key → label
+
+
+def reflection(run: Run | None) -> Reflection | None:
+    """The run's `Reflection`, None when its agents never reflected."""
+    if run is None or run.reflection is None or run.reflection.height == 0:
+        return None
+    settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
+    labels = {t["key"]: term_label(t) for t in run.process_terms}
+    return Reflection(settings, reflection_choices(run), designed_births(run), labels)
