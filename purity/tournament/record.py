@@ -13,6 +13,21 @@ TABLES = ("agents", "episodes", "lineage", "reflection")  # each under <run>/<ta
 MANIFEST = "manifest.json"
 CAPTURE = "experiment.toml"  # the run's own copy of its experiment, what `resume` reads
 DRIFT = "drift"  # the neutral-drift twin's run directory, inside the run's
+NULL = "null"  # null distributions of the run's figures: <run>/null/<kind>.parquet, <kind>-curve.parquet
+NULL_MANIFEST = "null/null.json"  # per kind of null: replicates, seed, seconds, what it holds fixed
+# One row per null replicate and process term (the figures a verdict compares with the run's).
+NULL_FIGURES = (
+    "replicate",
+    "term",
+    "start",
+    "end",
+    "selection",
+    "mutation",
+    "design",
+    "self_modify",
+    "lock_in",
+    "generations",
+)
 
 # Prefixes of the columns that depend on the experiment.
 WEIGHT = "w:"  # agents, reflection: one per term key, the agent's weight
@@ -53,3 +68,13 @@ def keys(columns, prefix: str) -> list[str]:
 def event_kinds(columns) -> list[str]:
     """The event kinds an episodes table counts (those with an `own:` column)."""
     return keys(columns, "own:")
+
+
+def null_table(kind: str) -> str:
+    """The null's figures (`NULL_FIGURES`), relative to the run directory."""
+    return f"{NULL}/{kind}.parquet"
+
+
+def null_curve(kind: str) -> str:
+    """The null's carrier share per generation and term (mean, low, median, high), relative."""
+    return f"{NULL}/{kind}-curve.parquet"
