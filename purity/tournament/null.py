@@ -306,6 +306,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
             done[fixed] = g + 1
             live &= ~fixed
         if g == gens - 1 or not live.any():
+            curve[g + 1 :] = curve[g]  # every replicate stopped: they all hold their last share
             break
         f = None if fitness is None else _shuffled(fitness, sources, g, rng)
         _step(null, state, rng, f)
