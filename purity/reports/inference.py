@@ -351,3 +351,72 @@ def moved_most(
     return pl.DataFrame(
         out, schema_overrides={"moved_value": pl.Float64, "moved_beyond": pl.Float64, "moved_p": pl.Float64}
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# power: seeds needed before spending compute
+
+POWER = 0.8
+
+
+def detection_power(
+    null: np.ndarray, shift: float, seeds: int, level: float, rng: np.random.Generator, trials: int = 800
+) -> float:
+    """Chance that K = `seeds` runs whose end shares are the null's moved by `shift` (clipped to
+    [0, 1]: a term cannot fall below extinction) are called different from drift at `level` by
+    the Monte-Carlo test of the K-seed mean. The null's K-means are resampled from its draws."""
+    null = np.asarray(null, dtype=np.float64)
+    reference = np.sort(null[rng.integers(0, null.size, size=(max(4000, 2 * trials), seeds))].mean(axis=1))
+    moved = np.clip(null[rng.integers(0, null.size, size=(trials, seeds))] + shift, 0.0, 1.0).mean(axis=1)
+    size = reference.size
+    lower = (1 + np.searchsorted(reference, moved, side="right")) / (1 + size)
+    upper = (1 + size - np.searchsorted(reference, moved, side="left")) / (1 + size)
+    return float(np.mean(np.minimum(1.0, 2 * np.minimum(lower, upper)) <= level))
+
+
+def shift_for(null: np.ndarray, effect: float) -> float | None:
+    """The move s of every run's end share (clipped to [0, 1]) that moves the mean end share by
+    `effect`; None when no move can (a decline larger than drift's mean end share)."""
+    null = np.asarray(null, dtype=np.float64)
+    base = float(null.mean())
+
+    def moved(s: float) -> float:
+        return float(np.clip(null + s, 0.0, 1.0).mean()) - base
+
+    bound = 1.0 if effect > 0 else -1.0
+    if abs(moved(bound)) < abs(effect) - 1e-12:
+        return None
+    low, high = 0.0, bound
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if abs(moved(mid)) < abs(effect) else (low, mid)
+    return high
+
+
+def seeds_needed(
+    null: np.ndarray,
+    effect: float,
+    tests: int = 1,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    max_seeds: int = 200,
+    seed: int = 0,
+) -> int | None:
+    """The fewest seeds whose mean end share detects a mean end share moved by `effect` from the
+    null's (every run's end share moved alike, `shift_for`) with probability `power`, at Holm's
+    strictest threshold α/tests; None when no move gives that effect or beyond `max_seeds`."""
+    level = alpha / max(tests, 1)
+    shift = shift_for(null, effect)
+    if shift is None:
+        return None
+
+    def enough(k: int) -> bool:
+        return detection_power(null, shift, k, level, np.random.default_rng([seed, k])) >= power
+
+    if not enough(max_seeds):
+        return None
+    low, high = 0, max_seeds  # not enough at low (0 seeds detect nothing), enough at high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high

@@ -158,6 +158,25 @@ def _parser() -> argparse.ArgumentParser:
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
+    power = commands.add_parser(
+        "power",
+        help="drift bands and the seeds an effect needs, before running",
+        description="Simulate the experiment's neutral-drift null (no arena, seconds) and print, per process term, the 95%% band of one run's end share under drift, how often the term dies out, and how many seeds a verdict needs to detect a mean end share moved by each effect at this N and number of generations.",
+    )
+    power.add_argument("experiment", type=Path, help="experiment TOML file")
+    power.add_argument(
+        "--effect",
+        type=float,
+        action="append",
+        default=None,
+        help="a move of the mean end share to detect, in (0, 1]; repeat for several (default 0.05, 0.1, 0.2, 0.3)",
+    )
+    power.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)")
+    power.add_argument("--power", type=float, default=0.8, help="chance to detect the effect (default 0.8)")
+    power.add_argument("--replicates", type=int, default=4000, help="drift replicates (default 4000)")
+    power.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
+    power.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+
     commands.add_parser(
         "profiles",
         help="list the profile library, one line each",
@@ -360,6 +379,35 @@ def _invade(args) -> int:
     return 0
 
 
+def _power(args) -> int:
+    import dataclasses
+    import json
+
+    from purity.tournament import config
+    from purity.tournament.power import EFFECTS, describe, power
+
+    effects = tuple(args.effect) if args.effect else EFFECTS
+    bad_effect = next((e for e in effects if not 0 < e <= 1), None)
+    for option, ok, expected, value in (
+        ("--effect", bad_effect is None, "a number in (0, 1]", bad_effect),
+        ("--alpha", 0 < args.alpha < 1, "a number in (0, 1)", args.alpha),
+        ("--power", 0 < args.power < 1, "a number in (0, 1)", args.power),
+        ("--replicates", args.replicates >= 100, "a number ≥ 100", args.replicates),
+        ("--seed", args.seed is None or args.seed >= 0, "a number ≥ 0", args.seed),
+    ):
+        if not ok:
+            raise _bad(option, expected, value)
+    experiment = config.load(args.experiment, seed=args.seed)
+    result = power(experiment, effects, args.alpha, args.power, args.replicates)
+    if args.format == "json":
+        print(json.dumps(dataclasses.asdict(result), indent=2))
+    elif not result.terms:
+        print(f"{experiment.name}: no process terms, so nothing to test")
+    else:
+        print(describe(result))
+    return 0
+
+
 def _report(path: Path, run_reports: bool = False):
     import purity.reports as reports
 
@@ -387,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "invade":
             return _invade(args)
+        if args.command == "power":
+            return _power(args)
         if args.command == "sweep":
             return _sweep(args)
         if args.command == "report":
