@@ -148,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         default=256,
         help="episodes per group composition in the payoff table (default 256)",
     )
+    invade.add_argument(
+        "--engine-repeats",
+        type=int,
+        default=100,
+        help="invasions run by the engine itself (its matching, play and deciders; mutation off), printed beside the chain (default 100; 0: none)",
+    )
     invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
     invade.add_argument(
         "--workers",
@@ -334,48 +340,37 @@ def _invade(args) -> int:
 
     from purity.tournament import config
     from purity.tournament.executor import executor
-    from purity.tournament.invasion import RULES, invade
+    from purity.tournament.invasion import RULES, describe, invade
 
     if args.repeats < 1:
         raise _bad("--repeats", "a number ≥ 1", args.repeats)
     if args.episodes < 1:
         raise _bad("--episodes", "a number ≥ 1", args.episodes)
+    if args.engine_repeats < 0:
+        raise _bad("--engine-repeats", "a number ≥ 0", args.engine_repeats)
     experiment = config.load(args.experiment, seed=args.seed)
     names = [entry.profile.name for entry in experiment.mix]
     for option, name in (("--resident", args.resident), ("--mutant", args.mutant)):
         if name not in names:
             raise _bad(option, "a profile of the experiment's mix (" + ", ".join(names) + ")", name)
-    if experiment.selection.kind not in RULES or experiment.matching.kind != "well_mixed":
+    if experiment.selection.kind not in RULES:
         from purity.arenas.inputs import InputError
 
         raise InputError(
             args.experiment,
             "selection.kind",
-            f"one of {', '.join(RULES)} with well-mixed matching for an invasion",
+            f"one of {', '.join(RULES)} for an invasion",
             experiment.selection.kind,
         )
     workers = args.workers if args.workers is not None else (None if args.address else 0)
     pool = executor(workers, args.address)
     try:
-        result = invade(experiment, args.resident, args.mutant, args.repeats, pool, args.episodes)
+        result = invade(
+            experiment, args.resident, args.mutant, args.repeats, pool, args.episodes, args.engine_repeats
+        )
     finally:
         pool.close()
-    if args.format == "json":
-        print(json.dumps(result.as_dict(), indent=2))
-        return 0
-    exact = "–" if result.exact is None else f"{result.exact:.4g}"
-    basis = (
-        "the chain's exact value against 1/N"
-        if result.exact is not None
-        else f"the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N"
-    )
-    print(
-        f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})\n"
-        f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats})\n"
-        f"  neutral 1/N          {result.neutral:.4f}\n"
-        f"  exact (chain)        {exact}\n"
-        f"  verdict              {result.verdict} ({basis})"
-    )
+    print(json.dumps(result.as_dict(), indent=2) if args.format == "json" else describe(result, experiment))
     return 0
 
 

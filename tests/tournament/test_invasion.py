@@ -168,6 +168,8 @@ def test_cli_invade_json_and_errors():
         "cooperator",
         "--repeats",
         "300",
+        "--engine-repeats",
+        "10",
         "--format",
         "json",
     )
@@ -175,6 +177,7 @@ def test_cli_invade_json_and_errors():
     data = json.loads(done.stdout)
     assert data["repeats"] == 300 and 0 <= data["low"] <= data["estimate"] <= data["high"] <= 1
     assert data["verdict"] in ("favoured", "neutral", "disfavoured") and data["neutral"] == 0.1
+    assert data["engine"]["repeats"] == 10 and data["idealised"]  # planners replan: the chain is idealised
     bad = _purity(
         "invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint"
     )
@@ -259,3 +262,54 @@ def test_no_fixation_and_a_zero_chain_value_is_not_called_neutral(tmp_path):
     assert result.fixations == 0 and result.exact < 1e-12
     assert result.high > result.neutral  # the interval alone could not tell
     assert result.verdict == "disfavoured"
+
+
+# ---------------------------------------------------------------- the engine beside the chain
+
+
+def test_engine_estimate_agrees_where_the_chain_is_the_process(tmp_path):
+    """Fixed deciders, the round robin, a well-mixed population: the chain is exactly the
+    engine's process, so the engine's invasions fix at the chain's exact rate."""
+    from purity.tournament.invasion_engine import chain_assumptions
+
+    experiment = _experiment(tmp_path, n=4, w=0.5, a=4.0, b=0.0, c=3.0, d=3.0)  # a stag hunt
+    result = invade(
+        experiment, "consequentialist", "cooperator", 100, InProcess(), episodes=1, engine_repeats=240
+    )
+    assert chain_assumptions(experiment, 1, 0) == () and result.idealised == ()
+    engine = result.engine
+    assert engine.decided == 240 == engine.repeats
+    se = math.sqrt(result.exact * (1 - result.exact) / engine.decided)
+    assert abs(engine.estimate - result.exact) <= 4 * se, (engine.estimate, result.exact)
+    assert result.basis == "the chain's exact value against 1/N"
+
+
+def test_the_chain_is_labelled_idealised_where_the_engine_differs(tmp_path):
+    """Groups of two drawn at random, on a ring, assortatively, or with planners: the chain's
+    assumptions do not hold, the text says so, and the engine's interval decides."""
+    from purity.tournament.invasion import describe
+    from purity.tournament.invasion_engine import chain_assumptions
+
+    base = _experiment(tmp_path, n=4, w=0.5)
+    groups = base.__class__(**{**base.__dict__, "matching": base.matching.__class__(play="groups")})
+    assert "the payoff of its one group" in chain_assumptions(groups, 1, 0)[0]
+    ring = base.__class__(
+        **{
+            **base.__dict__,
+            "matching": base.matching.__class__(kind="graph", generator="cycle_graph", args=(("n", 4),)),
+        }
+    )
+    assert any("graph" in reason for reason in chain_assumptions(ring, 1, 0))
+    planners = base.__class__(
+        **{
+            **base.__dict__,
+            "mix": tuple(m.__class__(**{**m.__dict__, "decider": "planner"}) for m in base.mix),
+        }
+    )
+    assert any("deciders" in reason for reason in chain_assumptions(planners, 1, 0))
+    result = invade(groups, "consequentialist", "cooperator", 100, InProcess(), episodes=1, engine_repeats=30)
+    assert result.idealised and result.engine.decided == 30
+    assert result.basis.startswith("the engine's interval")
+    text = describe(result, groups)
+    assert "engine estimate" in text and "(idealised: " in text
+    assert f"{result.engine.fixations}/30 runs of the engine" in text
