@@ -43,6 +43,7 @@ DOCS = (
     "docs/cluster.md",
     "docs/sweeps.md",
     "docs/training.md",
+    "docs/inference.md",
 )
 BIN = Path(sys.executable).parent
 HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")

@@ -257,6 +257,7 @@ def verdicts(
     """The end-share test of every (keys…, term), corrected over all of them, with its verdict
     (`verdict`), its colour (`tone`) and, for a single seed, a note saying how little it shows."""
     tests = corrected(figure_tests(observed, null, "end", keys), alpha, method)
+    tests = tests.with_columns(pl.col("low").clip(0.0, 1.0), pl.col("high").clip(0.0, 1.0))  # shares
     starts = observed.group_by(*keys, "term").agg(start=pl.col("start").mean())
     words = [
         verdict_word(r["p_adjusted"], r["effect"], r["seeds"], r["zeros"], r["ones"], alpha)
@@ -351,6 +352,20 @@ def moved_most(
     return pl.DataFrame(
         out, schema_overrides={"moved_value": pl.Float64, "moved_beyond": pl.Float64, "moved_p": pl.Float64}
     )
+
+
+def lock_in_tests(observed: pl.DataFrame, null: pl.DataFrame, keys: Sequence[str] = ()) -> pl.DataFrame:
+    """Whether one lineage took over (`lock_in` not null) more or less often than under the null:
+    the share of seeds that locked in (`mean`), the null's (`null_mean`), and the raw p-value;
+    one row per (keys…), `term` reading "lock-in"."""
+
+    def locked(frame: pl.DataFrame) -> pl.DataFrame:
+        once = frame.unique([*keys, "replicate"], keep="first", maintain_order=True)
+        return once.select(
+            *keys, "replicate", term=pl.lit("lock-in"), end=pl.col("lock_in").is_not_null().cast(pl.Float64)
+        )
+
+    return figure_tests(locked(observed), locked(null), "end", keys)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -164,6 +164,18 @@ def _parser() -> argparse.ArgumentParser:
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
+    _power_options(commands)
+
+    commands.add_parser(
+        "profiles",
+        help="list the profile library, one line each",
+        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
+    )
+    return parser
+
+
+def _power_options(commands) -> None:
+    """`purity power EXPERIMENT`: drift bands and the seeds an effect needs, before running."""
     power = commands.add_parser(
         "power",
         help="drift bands and the seeds an effect needs, before running",
@@ -182,13 +194,6 @@ def _parser() -> argparse.ArgumentParser:
     power.add_argument("--replicates", type=int, default=4000, help="drift replicates (default 4000)")
     power.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
     power.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-
-    commands.add_parser(
-        "profiles",
-        help="list the profile library, one line each",
-        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
-    )
-    return parser
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:

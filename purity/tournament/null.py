@@ -386,13 +386,16 @@ def record_nulls(
     """Write the cheap nulls of a finished run (or seed-replicate set) into `<run_dir>/null/`; return
     the seconds each took. The runner calls it once the run's tables are complete.
 
-    `tests`: how many corrected tests the verdicts will make (default: one per process term; a
-    sweep passes terms × grid points), which sets how many replicates are needed. The shuffle
+    `tests`: how many corrected tests the verdicts will make (default: every process term times
+    the forces that can move it; a sweep multiplies by its grid points), which sets how many
+    replicates are needed. The shuffle
     null is left out when selection ignores fitness (intensity 0, `none`, `keep`): it is then
     the drift null.
     """
     null = spec(experiment)
-    tests = len(null.keys) if tests is None else tests
+    if tests is None:  # every term's end share, and each force that can move it (moved most by)
+        mutating = experiment.mutation.rate > 0 or experiment.mutation.structural
+        tests = len(null.keys) * (1 + mutating + len(experiment.reflection.modes))
     replicates = replicates or replicates_for(max(tests, 1), experiment.seeds)
     neutral = experiment.selection.intensity == 0 or experiment.selection.kind in ("none", "keep")
     seconds = {}

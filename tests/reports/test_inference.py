@@ -208,3 +208,17 @@ def test_run_figures_of_the_hand_built_run(run_dir) -> None:
     parts = figures.select(pl.sum_horizontal("selection", "mutation", "design", "self_modify"))
     np.testing.assert_allclose(parts.to_series(), figures["end"] - figures["start"], atol=1e-12)
     assert nulls.load_null(run_dir) is None and nulls.null_info(run_dir) == {}
+
+
+def test_lock_in_against_the_null() -> None:
+    """Every seed locked in, where a fifth of null runs do: lock-in beyond drift."""
+    rng = np.random.default_rng(8)
+    reps = 2000
+    null = frame({"a": rng.random(reps), "b": rng.random(reps)}).with_columns(
+        lock_in=pl.when(pl.col("replicate") % 5 == 0).then(12).otherwise(None).cast(pl.Int64)
+    )
+    observed = frame({"a": np.zeros(6), "b": np.zeros(6)}).with_columns(lock_in=pl.lit(30, dtype=pl.Int64))
+    out = inference.lock_in_tests(observed, null)
+    assert out.height == 1 and out["term"][0] == "lock-in"
+    assert out["mean"][0] == 1.0 and out["null_mean"][0] == pytest.approx(0.2)
+    assert out["p"][0] < 0.01
