@@ -156,9 +156,10 @@ def _group_keys(frame: pl.DataFrame, keys: Sequence[str]) -> list[tuple]:
     return frame.select(*keys, "term").unique(maintain_order=True).rows()
 
 
-def _values(frame: pl.DataFrame, keys: Sequence[str], key: tuple, figure: str) -> np.ndarray:
-    mask = pl.all_horizontal([pl.col(c) == v for c, v in zip([*keys, "term"], key)])
-    return frame.filter(mask).sort("replicate")[figure].to_numpy().astype(np.float64)
+def _by_group(frame: pl.DataFrame, keys: Sequence[str], figure: str) -> dict[tuple, np.ndarray]:
+    """The figure's values per (keys…, term), in replicate order."""
+    parts = frame.sort("replicate").partition_by([*keys, "term"], as_dict=True, maintain_order=True)
+    return {key: part[figure].to_numpy().astype(np.float64) for key, part in parts.items()}
 
 
 def figure_tests(
@@ -173,9 +174,9 @@ def figure_tests(
     effect (observed mean − null mean, and in null sds). `centred`: test against the null's
     spread around zero instead of its distribution (a force's systematic push, for mutation)."""
     rows = []
+    seen, drawn = _by_group(observed, keys, figure), _by_group(null, keys, figure)
     for key in _group_keys(observed, keys):
-        x = _values(observed, keys, key, figure)
-        y = _values(null, keys, key, figure)
+        x, y = seen[key], drawn.get(key, np.empty(0))
         if y.size == 0:
             raise NullTooSmall(f"no null replicates for {dict(zip([*keys, 'term'], key))}")
         means = seed_means(y, x.size)
