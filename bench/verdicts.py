@@ -2,10 +2,11 @@
 
 Usage: .venv/bin/python bench/verdicts.py [--out DIR] [--only false|true]
 
-False positives: the neutral experiment (a consequentialist and an identical decoy, half each) at
-the shipped intensity, 20 seeds, in the commons and the principal arena: how many seeds' own
-verdicts claim selection, against the drift null and against the fitness-shuffle null, and the
-pooled verdict over the 20 seeds. True positives: loyal against consequentialists in the
+False positives: the neutral experiment (a consequentialist and an identical decoy, half each), 20
+seeds, in the commons at the shipped intensity (0.05) and in the principal arena at 0.05, 0.1 (the
+other shipped intensity) and 0.5: how many seeds' own verdicts claim selection, against the drift
+null and against the fitness-shuffle null, the pooled verdict over the 20 seeds, and the spread of
+the seeds' end shares next to each null's. True positives: loyal against consequentialists in the
 principal arena, 20 independent replicate sets at the seeds `purity power` recommends for a
 decline of 0.3: how many sets are called "declined beyond drift".
 """
@@ -33,12 +34,12 @@ SETS = 20
 EFFECT = 0.3
 
 
-def false_positives(out: Path, arena: str) -> dict:
+def false_positives(out: Path, arena: str, intensity: float = 0.05) -> dict:
     """Seeds claiming selection (per null) and the pooled verdicts, for the neutral experiment."""
     began = time.perf_counter()
-    path = cases.write(out, "neutral", arena, seeds=SEEDS, seed=9000)
+    path = cases.write(out, "neutral", arena, seeds=SEEDS, seed=9000, intensity=intensity)
     run_dir = cases.run(path, out / "runs")
-    result = {"arena": arena, "seeds": SEEDS, "seconds": 0.0}
+    result = {"arena": arena, "intensity": intensity, "seeds": SEEDS, "seconds": 0.0}
     ends = cases.nulls.seed_figures(cases.reports.load_replicates(run_dir).runs)["end"]
     result["end_mean"], result["end_sd"] = round(float(ends.mean()), 3), round(float(ends.std()), 3)
     for kind in ("drift", "shuffle"):
@@ -83,8 +84,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch)
         if args.only != "true":
-            for arena in ("commons", "principal"):
-                print(false_positives(out / f"fp-{arena}", arena), flush=True)
+            for arena, intensity in (
+                ("commons", 0.05),
+                ("principal", 0.05),
+                ("principal", 0.1),
+                ("principal", 0.5),
+            ):
+                print(false_positives(out / f"fp-{arena}-{intensity:g}", arena, intensity), flush=True)
         if args.only != "false":
             print(true_positives(out / "tp"), flush=True)
 
