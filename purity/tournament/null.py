@@ -260,7 +260,7 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
         [np.tile(np.arange(n), (reps, 1)), np.zeros((reps, n), np.int64)], axis=1
     ).ravel()
     born = depth.reshape(reps, 2 * n)[:, n:].T.ravel()  # [n*R], birth-major like `source`
-    row_of = np.repeat(base2 + n, 1)[None, :] + np.arange(n)[:, None]  # [n, R] flat table row of birth k
+    row_of = (base2 + n)[None, :] + np.arange(n)[:, None]  # [n, R] flat table row of birth k
     for level in range(1, int(born.max(initial=0)) + 1):
         at = np.flatnonzero(born == level)
         child = row_of.ravel()[at]
@@ -295,9 +295,11 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
     curve = np.zeros((gens, reps, terms), dtype=np.float32)
     rows = np.arange(reps)
     z = _carriers(state.weights, null.threshold)
+    start = end = z.mean(axis=1)  # float64, exactly k/N as a report computes it
     for g in range(gens):
         share = z.mean(axis=1)
-        curve[g] = np.where(live[:, None], share, curve[g - 1] if g else share)
+        end = np.where(live[:, None], share, end)
+        curve[g] = end
         biggest = np.bincount((rows[:, None] * n + state.ints[..., 1]).ravel(), minlength=reps * n)
         hit = live & (lock < 0) & (biggest.reshape(reps, n).max(axis=1) / n > null.lock_in)
         lock[hit] = g
@@ -315,14 +317,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
         z = _carriers(state.weights, null.threshold)
         selection += live[:, None] * (inherited - share)
         mutation += live[:, None] * (z.mean(axis=1) - inherited)
-    return NullDraws(
-        null.keys, curve[0].astype(np.float64), _ends(curve, done), selection, mutation, lock, done, curve
-    )
-
-
-def _ends(curve: np.ndarray, done: np.ndarray) -> np.ndarray:
-    """The share at each replicate's last recorded generation."""
-    return curve[done - 1, np.arange(done.size)].astype(np.float64)
+    return NullDraws(null.keys, start, end, selection, mutation, lock, done, curve)
 
 
 def mechanism_null(experiment: Experiment, replicates: int) -> Experiment | None:

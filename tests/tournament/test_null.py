@@ -280,3 +280,11 @@ def test_mechanism_null_keeps_reflection_and_drops_selection(write_experiment) -
     twin = null.mechanism_null(reflecting, 20)
     assert twin.selection.intensity == 0 and twin.reflection == reflecting.reflection
     assert twin.seeds == 20 and twin.seed != reflecting.seed and not twin.neutral_drift
+
+
+def test_shares_are_exactly_what_a_report_computes() -> None:
+    """End shares are carriers / N in float64, so a run's share and the null's tie exactly."""
+    draws = null.simulate(two_types(20, 7, "moran", 6), 200, seed=8)
+    counts = np.round(draws.end * 20)
+    np.testing.assert_array_equal(draws.end, counts / 20)
+    assert draws.end.dtype == np.float64 and draws.start[0, 0] == 7 / 20
