@@ -313,8 +313,17 @@ def invade(
         mean_steps=steps / repeats,
         payoff_mutant=pay_m[1, 1:].tolist(),
         payoff_resident=pay_r[1, :-1].tolist(),
-        idealised=chain_assumptions(experiment, a, b),
+        idealised=chain_assumptions(experiment, a, b, _frequency_dependent(pay_m, pay_r)),
         engine=engine_estimate(experiment, a, b, engine_repeats, pool) if engine_repeats > 0 else None,
+    )
+
+
+def _frequency_dependent(pay_m: np.ndarray, pay_r: np.ndarray) -> bool:
+    """Whether either type's payoff depends on the mutants in its group or the population."""
+    mutant, resident = pay_m[1:, 1:], pay_r[:-1, :-1]
+    return bool(
+        np.ptp(mutant) > 1e-12 * max(1.0, np.abs(mutant).max())
+        or np.ptp(resident) > 1e-12 * max(1.0, np.abs(resident).max())
     )
 
 

@@ -2,8 +2,9 @@
 
 The chain is exact for its own assumptions: a well-mixed population in which every agent earns the
 expected payoff of its type against a hypergeometric group, with each type's policy fixed when the
-mutant is rare. The engine plays one realised group per agent (`play = "groups"`), on a graph or
-assortatively, and planners replan every generation. `engine_estimate` runs the experiment as it
+mutant is rare, and (Moran) fitness recomputed after every birth. The engine plays one realised
+group per agent (`play = "groups"`), on a graph or assortatively, planners replan every
+generation, and a Moran generation's N births all use the fitness of that generation's play. `engine_estimate` runs the experiment as it
 is, starting from one mutant among N − 1 residents with mutation off, until one profile holds
 every slot, and counts how often the mutant's does.
 """
@@ -48,9 +49,16 @@ class EngineEstimate:
         return self.fixations / self.decided if self.decided else math.nan
 
 
-def chain_assumptions(experiment: Experiment, resident: int, mutant: int) -> tuple[str, ...]:
-    """The chain's assumptions this experiment breaks, in words (empty: the chain is its process)."""
+def chain_assumptions(
+    experiment: Experiment, resident: int, mutant: int, frequency_dependent: bool = True
+) -> tuple[str, ...]:
+    """The chain's assumptions this experiment breaks, in words (empty: the chain is its process).
+    `frequency_dependent`: whether a type's payoff depends on how many mutants there are."""
     matching, reasons = experiment.matching, []
+    if experiment.selection.kind in ("moran", "moran_db") and frequency_dependent:
+        reasons.append(
+            "the chain recomputes fitness after every birth, the engine once per generation of N births"
+        )
     if matching.kind == "graph":
         reasons.append("the chain is well mixed, the engine plays and replaces on a graph")
     if matching.kind == "assortative":
