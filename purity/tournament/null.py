@@ -200,12 +200,17 @@ def _carriers(weights: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.ndarray:
-    """Offspring weights from parent rows `[M, T]`, by the engine's mutation code."""
+    """Offspring weights from parent rows `[M, T]`, by the engine's mutation code. Log-normal
+    weight moves are drawn only for the rows that mutate (each with probability `rate`): the same
+    distribution as `mutate_weights` on every row, at a tenth of the draws for rate 0.1."""
     spec = null.mutation
     if spec.rate == 0 and not spec.structural:
         return rows
     if spec.distribution == "lognormal" and not spec.structural:
-        return mutate_weights(rows, rng, spec.rate, spec.sigma)[0]
+        moved = rng.random(rows.shape[0]) < spec.rate
+        out = rows.copy()
+        out[moved] = mutate_weights(rows[moved], rng, 1.0, spec.sigma)[0]
+        return out
     return mutate(rows, rng, spec, null.space)[0]
 
 
@@ -260,11 +265,11 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
         [np.tile(np.arange(n), (reps, 1)), np.zeros((reps, n), np.int64)], axis=1
     ).ravel()
     born = depth.reshape(reps, 2 * n)[:, n:].T.ravel()  # [n*R], birth-major like `source`
-    row_of = (base2 + n)[None, :] + np.arange(n)[:, None]  # [n, R] flat table row of birth k
-    for level in range(1, int(born.max(initial=0)) + 1):
-        at = np.flatnonzero(born == level)
-        child = row_of.ravel()[at]
-        copied = source.ravel()[at] + base2[at % reps]
+    child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
+    copied_row = source.ravel() + np.tile(base2, n)
+    order = np.argsort(born, kind="stable")
+    for at in np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]:  # births of depth 1, 2, …
+        child, copied = child_row[at], copied_row[at]
         ancestor[child] = ancestor[copied]
         table[child] = _mutated(table[copied], rng, null)
     rows = (final.reshape(reps, n) + base2[:, None]).ravel()
