@@ -397,6 +397,13 @@ def _power(args) -> int:
     ):
         if not ok:
             raise _bad(option, expected, value)
+    if args.experiment.suffix == ".toml" and args.experiment.is_file():
+        from purity.arenas.inputs import load_toml
+
+        if "sweep" in load_toml(args.experiment):
+            raise _bad(
+                "EXPERIMENT", "an experiment file (for a sweep, its base experiment)", str(args.experiment)
+            )
     experiment = config.load(args.experiment, seed=args.seed)
     result = power(experiment, effects, args.alpha, args.power, args.replicates)
     if args.format == "json":

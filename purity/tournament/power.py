@@ -47,6 +47,7 @@ class Power:
     power: float
     effects: tuple[float, ...]
     terms: tuple[TermPower, ...]
+    reflects: bool = False  # reflection moves terms too: the drift null leaves that out
 
     def null_replicates(self, seeds: int) -> int:
         """Drift replicates a verdict over `seeds` seeds needs (Holm over the terms)."""
@@ -105,6 +106,7 @@ def power(
         target,
         tuple(effects),
         tuple(rows),
+        bool(experiment.reflection.modes),
     )
 
 
@@ -135,4 +137,10 @@ def describe(result: Power) -> str:
         f"\na verdict over K seeds needs at least K × {per_seed} drift replicates "
         f"(1/(1 + M) must reach α/{len(result.terms)} with M disjoint K-seed means)"
     )
+    if result.reflects:
+        tail += (
+            "\nthis experiment reflects: its agents also change what they carry without selection, "
+            "which the drift null leaves out; its verdicts need the mechanism null (full runs, see "
+            "docs/inference.md)"
+        )
     return head + "\n".join(lines) + tail

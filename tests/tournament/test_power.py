@@ -74,3 +74,22 @@ def test_purity_power_prints_and_refuses_bad_options(small_experiment) -> None:
         bad = purity(small_experiment, option, value)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr
         assert option in bad.stderr and expected in bad.stderr
+
+
+def test_power_says_when_the_drift_null_leaves_reflection_out(write_experiment) -> None:
+    reflecting = config.load(
+        write_experiment(("[control]", "[reflection]\nenabled = true\nself_modify = true\n\n[control]"))
+    )
+    result = power(reflecting, effects=(0.3,), replicates=200)
+    assert result.reflects and "verdicts need the mechanism null" in describe(result)
+
+
+def test_purity_power_refuses_a_sweep() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "purity", "power", "experiments/successors.toml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "base experiment" in done.stderr and "Traceback" not in done.stderr
