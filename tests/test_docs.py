@@ -44,6 +44,7 @@ DOCS = (
     "docs/sweeps.md",
     "docs/training.md",
     "docs/architecture.md",
+    "docs/inference.md",
 )
 BIN = Path(sys.executable).parent
 HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _sweep_parser(commands)
     _invade_parser(commands)
+    _power_options(commands)
 
     commands.add_parser(
         "profiles",
@@ -164,6 +165,12 @@ def _invade_parser(commands) -> None:
         default=256,
         help="episodes per group composition in the payoff table (default 256)",
     )
+    invade.add_argument(
+        "--engine-repeats",
+        type=int,
+        default=100,
+        help="invasions run by the engine itself (its matching, play and deciders; mutation off), printed beside the chain (default 100; 0: none)",
+    )
     invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
     invade.add_argument(
         "--workers",
@@ -173,6 +180,28 @@ def _invade_parser(commands) -> None:
     )
     invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
     invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+
+
+def _power_options(commands) -> None:
+    """`purity power EXPERIMENT`: drift bands and the seeds an effect needs, before running."""
+    power = commands.add_parser(
+        "power",
+        help="drift bands and the seeds an effect needs, before running",
+        description="Simulate the experiment's neutral-drift null (no arena, seconds) and print, per process term, the 95%% band of one run's end share under drift, how often the term dies out, and how many seeds a verdict needs to detect a mean end share moved by each effect at this N and number of generations.",
+    )
+    power.add_argument("experiment", type=Path, help="experiment TOML file")
+    power.add_argument(
+        "--effect",
+        type=float,
+        action="append",
+        default=None,
+        help="a move of the mean end share to detect, in (0, 1]; repeat for several (default 0.05, 0.1, 0.2, 0.3)",
+    )
+    power.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)")
+    power.add_argument("--power", type=float, default=0.8, help="chance to detect the effect (default 0.8)")
+    power.add_argument("--replicates", type=int, default=4000, help="drift replicates (default 4000)")
+    power.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
+    power.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -323,48 +352,73 @@ def _invade(args) -> int:
 
     from purity.tournament import config
     from purity.tournament.executor import executor
-    from purity.tournament.invasion import RULES, invade
+    from purity.tournament.invasion import RULES, describe, invade
 
     if args.repeats < 1:
         raise _bad("--repeats", "a number ≥ 1", args.repeats)
     if args.episodes < 1:
         raise _bad("--episodes", "a number ≥ 1", args.episodes)
+    if args.engine_repeats < 0:
+        raise _bad("--engine-repeats", "a number ≥ 0", args.engine_repeats)
     experiment = config.load(args.experiment, seed=args.seed)
     names = [entry.profile.name for entry in experiment.mix]
     for option, name in (("--resident", args.resident), ("--mutant", args.mutant)):
         if name not in names:
             raise _bad(option, "a profile of the experiment's mix (" + ", ".join(names) + ")", name)
-    if experiment.selection.kind not in RULES or experiment.matching.kind != "well_mixed":
+    if experiment.selection.kind not in RULES:
         from purity.inputs import InputError
 
         raise InputError(
             args.experiment,
             "selection.kind",
-            f"one of {', '.join(RULES)} with well-mixed matching for an invasion",
+            f"one of {', '.join(RULES)} for an invasion",
             experiment.selection.kind,
         )
     workers = args.workers if args.workers is not None else (None if args.address else 0)
     pool = executor(workers, args.address)
     try:
-        result = invade(experiment, args.resident, args.mutant, args.repeats, pool, args.episodes)
+        result = invade(
+            experiment, args.resident, args.mutant, args.repeats, pool, args.episodes, args.engine_repeats
+        )
     finally:
         pool.close()
+    print(json.dumps(result.as_dict(), indent=2) if args.format == "json" else describe(result, experiment))
+    return 0
+
+
+def _power(args) -> int:
+    import dataclasses
+    import json
+
+    from purity.tournament import config
+    from purity.tournament.power import EFFECTS, describe, power
+
+    effects = tuple(args.effect) if args.effect else EFFECTS
+    bad_effect = next((e for e in effects if not 0 < e <= 1), None)
+    for option, ok, expected, value in (
+        ("--effect", bad_effect is None, "a number in (0, 1]", bad_effect),
+        ("--alpha", 0 < args.alpha < 1, "a number in (0, 1)", args.alpha),
+        ("--power", 0 < args.power < 1, "a number in (0, 1)", args.power),
+        ("--replicates", args.replicates >= 100, "a number ≥ 100", args.replicates),
+        ("--seed", args.seed is None or args.seed >= 0, "a number ≥ 0", args.seed),
+    ):
+        if not ok:
+            raise _bad(option, expected, value)
+    if args.experiment.suffix == ".toml" and args.experiment.is_file():
+        from purity.inputs import load_toml
+
+        if "sweep" in load_toml(args.experiment):
+            raise _bad(
+                "EXPERIMENT", "an experiment file (for a sweep, its base experiment)", str(args.experiment)
+            )
+    experiment = config.load(args.experiment, seed=args.seed)
+    result = power(experiment, effects, args.alpha, args.power, args.replicates)
     if args.format == "json":
-        print(json.dumps(result.as_dict(), indent=2))
-        return 0
-    exact = "–" if result.exact is None else f"{result.exact:.4g}"
-    basis = (
-        "the chain's exact value against 1/N"
-        if result.exact is not None
-        else f"the interval {'excludes' if result.verdict != 'neutral' else 'contains'} 1/N"
-    )
-    print(
-        f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})\n"
-        f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats})\n"
-        f"  neutral 1/N          {result.neutral:.4f}\n"
-        f"  exact (chain)        {exact}\n"
-        f"  verdict              {result.verdict} ({basis})"
-    )
+        print(json.dumps(dataclasses.asdict(result), indent=2))
+    elif not result.terms:
+        print(f"{experiment.name}: no process terms, so nothing to test")
+    else:
+        print(describe(result))
     return 0
 
 
@@ -424,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "invade":
             return _invade(args)
+        if args.command == "power":
+            return _power(args)
         if args.command == "sweep":
             return _sweep(args)
         if args.command == "report":

@@ -29,6 +29,7 @@ import numpy as np
 from purity.agents.deciders import PlanGroup, plan
 from purity.agents.preferences import term_universe, traits
 from purity.tournament.config import Experiment
+from purity.tournament.invasion_engine import EngineEstimate, chain_assumptions, engine_estimate, wilson
 from purity.tournament.play import stream
 from purity.tournament.selection import fitness_from_payoff
 
@@ -62,30 +63,43 @@ class Invasion:
     mean_steps: float  # mean events (Moran) or generations (Wright–Fisher) to absorption
     payoff_mutant: list[float]  # π_M(1, k), k = 1..n mutants in a group, the mutant being rare
     payoff_resident: list[float]  # π_R(1, k), k = 0..n−1
+    idealised: tuple[str, ...] = ()  # the chain's assumptions the experiment does not meet
+    engine: EngineEstimate | None = None  # repeats of the real engine, when asked for
 
     @property
     def verdict(self) -> str:
-        """From the chain's exact value where it has one, else from the Wilson interval."""
+        """From the chain's exact value where the chain is the experiment's process; from the
+        engine's interval where the chain is only idealised and the engine was run; else from the
+        chain's Wilson interval."""
+        if self.idealised and self.engine is not None and self.engine.decided:
+            return _against(self.engine.low, self.engine.high, self.neutral)
         if self.exact is not None:
             if math.isclose(self.exact, self.neutral, rel_tol=1e-9, abs_tol=1e-15):
                 return "neutral"
             return "favoured" if self.exact > self.neutral else "disfavoured"
-        if self.low > self.neutral:
-            return "favoured"
-        if self.high < self.neutral:
-            return "disfavoured"
-        return "neutral"
+        return _against(self.low, self.high, self.neutral)
+
+    @property
+    def basis(self) -> str:
+        """What the verdict rests on, in words."""
+        if self.idealised and self.engine is not None and self.engine.decided:
+            return f"the engine's interval {'contains' if self.verdict == 'neutral' else 'excludes'} 1/N"
+        if self.exact is not None:
+            return "the chain's exact value against 1/N" + (" (idealised)" if self.idealised else "")
+        return f"the interval {'excludes' if self.verdict != 'neutral' else 'contains'} 1/N"
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "verdict": self.verdict}
+        out = {**self.__dict__, "verdict": self.verdict, "idealised": list(self.idealised)}
+        out["engine"] = None if self.engine is None else {**self.engine.__dict__}
+        return out
 
 
-def wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a binomial proportion."""
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
+def _against(low: float, high: float, neutral: float) -> str:
+    if low > neutral:
+        return "favoured"
+    if high < neutral:
+        return "disfavoured"
+    return "neutral"
 
 
 def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.ndarray:
@@ -258,8 +272,16 @@ def _simulate_task(shared: tuple[Chain, int], item: tuple[int, int]) -> tuple[in
 
 
 def invade(
-    experiment: Experiment, resident: str, mutant: str, repeats: int, pool, episodes: int = 256
+    experiment: Experiment,
+    resident: str,
+    mutant: str,
+    repeats: int,
+    pool,
+    episodes: int = 256,
+    engine_repeats: int = 0,
 ) -> Invasion:
+    """The chain's estimate and exact value, and with `engine_repeats` > 0 as many invasions run
+    by the engine itself (`invasion_engine`), whose interval decides where the chain is idealised."""
     names = [entry.profile.name for entry in experiment.mix]
     a, b = names.index(resident), names.index(mutant)
     pay_m, pay_r = payoff_table(experiment, a, b, episodes)
@@ -283,4 +305,40 @@ def invade(
         mean_steps=steps / repeats,
         payoff_mutant=pay_m[1, 1:].tolist(),
         payoff_resident=pay_r[1, :-1].tolist(),
+        idealised=chain_assumptions(experiment, a, b, _frequency_dependent(pay_m, pay_r)),
+        engine=engine_estimate(experiment, a, b, engine_repeats, pool) if engine_repeats > 0 else None,
     )
+
+
+def _frequency_dependent(pay_m: np.ndarray, pay_r: np.ndarray) -> bool:
+    """Whether either type's payoff depends on the mutants in its group or the population."""
+    mutant, resident = pay_m[1:, 1:], pay_r[:-1, :-1]
+    return bool(
+        np.ptp(mutant) > 1e-12 * max(1.0, np.abs(mutant).max())
+        or np.ptp(resident) > 1e-12 * max(1.0, np.abs(resident).max())
+    )
+
+
+def describe(result: Invasion, experiment: Experiment) -> str:
+    """The text `purity invade` prints: the chain's estimate and exact value (labelled idealised
+    where its assumptions do not hold), the engine's estimate beside them, and the verdict."""
+    exact = "–" if result.exact is None else f"{result.exact:.4g}"
+    if result.idealised:
+        exact += " (idealised: " + "; ".join(result.idealised) + ")"
+    lines = [
+        f"{result.mutant} invading {result.resident} (N = {result.population}, {experiment.selection.kind}, w = {experiment.selection.intensity})",
+        f"  fixation probability {result.estimate:.4f}  95% interval [{result.low:.4f}, {result.high:.4f}]  ({result.fixations}/{result.repeats}, the chain simulated)",
+    ]
+    engine = result.engine
+    if engine is not None:
+        undecided = engine.repeats - engine.decided
+        lines.append(
+            f"  engine estimate      {engine.estimate:.4f}  95% interval [{engine.low:.4f}, {engine.high:.4f}]  "
+            f"({engine.fixations}/{engine.decided} runs of the engine, {undecided} undecided after {engine.generations} generations)"
+        )
+    lines += [
+        f"  neutral 1/N          {result.neutral:.4f}",
+        f"  exact (chain)        {exact}",
+        f"  verdict              {result.verdict} ({result.basis})",
+    ]
+    return "\n".join(lines)

@@ -74,6 +74,11 @@ class MutationSpec:
     remove_rate: float = field(default=0.0, metadata=_UNIT)  # a present process term disappears
     scope_rate: float = field(default=0.0, metadata=_UNIT)  # a constraint moves to another scope
 
+    @property
+    def structural(self) -> bool:
+        """Terms can appear, vanish or change scope (not only change weight)."""
+        return self.add_rate > 0 or self.remove_rate > 0 or self.scope_rate > 0
+
 
 @dataclass(frozen=True)
 class TermSpace:

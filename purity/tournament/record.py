@@ -20,6 +20,21 @@ SWEEP_TABLE = "sweep.parquet"  # one row per run of a sweep
 
 # Column types, spelled as docs/run-files.md spells them.
 I64, F64, STR, BOOL, F64_LIST = "i64", "f64", "str", "bool", "list of f64"
+NULL = "null"  # null distributions of the run's figures: <run>/null/<kind>.parquet, <kind>-curve.parquet
+NULL_MANIFEST = "null/null.json"  # per kind of null: replicates, seed, seconds, what it holds fixed
+# One row per null replicate and process term (the figures a verdict compares with the run's).
+NULL_FIGURES = (
+    "replicate",
+    "term",
+    "start",
+    "end",
+    "selection",
+    "mutation",
+    "design",
+    "self_modify",
+    "lock_in",
+    "generations",
+)
 
 # Prefixes of the columns that depend on the experiment.
 WEIGHT = "w:"  # agents, reflection: one per term key, the agent's weight
@@ -166,3 +181,13 @@ def schema(table: str, columns) -> dict:
 
     types = {I64: pl.Int64, F64: pl.Float64, STR: pl.String, BOOL: pl.Boolean, F64_LIST: pl.List(pl.Float64)}
     return {column: types[column_type(table, column)] for column in columns}
+
+
+def null_table(kind: str) -> str:
+    """The null's figures (`NULL_FIGURES`), relative to the run directory."""
+    return f"{NULL}/{kind}.parquet"
+
+
+def null_curve(kind: str) -> str:
+    """The null's carrier share per generation and term (mean, low, median, high), relative."""
+    return f"{NULL}/{kind}-curve.parquet"

@@ -176,6 +176,8 @@ def test_cli_invade_json_and_errors():
         "cooperator",
         "--repeats",
         "300",
+        "--engine-repeats",
+        "10",
         "--format",
         "json",
     )
@@ -183,6 +185,7 @@ def test_cli_invade_json_and_errors():
     data = json.loads(done.stdout)
     assert data["repeats"] == 300 and 0 <= data["low"] <= data["estimate"] <= data["high"] <= 1
     assert data["verdict"] in ("favoured", "neutral", "disfavoured") and data["neutral"] == 0.1
+    assert data["engine"]["repeats"] == 10 and data["idealised"]  # planners replan: the chain is idealised
     bad = _purity(
         "invade", "experiments/matrix-pd.toml", "--resident", "consequentialist", "--mutant", "saint"
     )
@@ -267,3 +270,86 @@ def test_no_fixation_and_a_zero_chain_value_is_not_called_neutral(tmp_path):
     assert result.fixations == 0 and result.exact < 1e-12
     assert result.high > result.neutral  # the interval alone could not tell
     assert result.verdict == "disfavoured"
+
+
+# ---------------------------------------------------------------- the engine beside the chain
+
+
+STAG_HUNT = dict(a=4.0, b=0.0, c=3.0, d=3.0)
+CONSTANT = dict(a=3.0, b=3.0, c=2.0, d=2.0)  # a mutant earns 3 and a resident 2, whoever they meet
+
+
+@pytest.mark.parametrize(
+    ("kind", "game", "repeats"),
+    [
+        ("moran", CONSTANT, 40),
+        pytest.param("moran", CONSTANT, 1500, marks=pytest.mark.slow),
+        pytest.param("wright_fisher", STAG_HUNT, 1500, marks=pytest.mark.slow),
+    ],
+)
+def test_engine_estimate_agrees_where_the_chain_is_the_process(tmp_path, kind, game, repeats):
+    """Fixed deciders, the round robin, a well-mixed population, and fitness that the engine and
+    the chain compute alike (constant under Moran; per generation under Wright–Fisher): the
+    engine's invasions fix at the chain's rate (its exact value, or 40000 repeats of the chain)."""
+    experiment = _experiment(tmp_path, n=4, w=0.5, kind=kind, **game)
+    result = invade(
+        experiment, "consequentialist", "cooperator", 40000, InProcess(), episodes=1, engine_repeats=repeats
+    )
+    assert result.idealised == ()
+    engine = result.engine
+    assert engine.decided == repeats == engine.repeats
+    chain = result.exact if result.exact is not None else result.estimate
+    se = math.sqrt(chain * (1 - chain) / engine.decided + chain * (1 - chain) / result.repeats)
+    print(f"{kind}: engine {engine.fixations}/{engine.decided} = {engine.estimate:.4f}, chain {chain:.4f}")
+    assert abs(engine.estimate - chain) <= 4 * se, (engine.estimate, chain)
+    if kind == "moran":
+        assert result.exact == pytest.approx(nowak_rho(n=4, w=0.5, **CONSTANT), rel=1e-9)
+
+
+def test_moran_with_frequency_dependent_payoffs_is_idealised(tmp_path):
+    """A Moran generation's N births use one generation's fitness, where the chain recomputes
+    fitness after every birth: with payoffs that depend on the mutants (a stag hunt) the chain is
+    idealised, and the verdict without engine runs still follows its exact value."""
+    result = invade(
+        _experiment(tmp_path, n=4, w=0.5, **STAG_HUNT),
+        "consequentialist",
+        "cooperator",
+        100,
+        InProcess(),
+        episodes=1,
+    )
+    assert result.idealised == (
+        "the chain recomputes fitness after every birth, the engine once per generation of N births",
+    )
+    assert result.basis == "the chain's exact value against 1/N (idealised)"
+
+
+def test_the_chain_is_labelled_idealised_where_the_engine_differs(tmp_path):
+    """Groups of two drawn at random, on a ring, assortatively, or with planners: the chain's
+    assumptions do not hold, the text says so, and the engine's interval decides."""
+    from purity.tournament.invasion import describe
+    from purity.tournament.invasion_engine import chain_assumptions
+
+    base = _experiment(tmp_path, n=4, w=0.5)
+    groups = base.__class__(**{**base.__dict__, "matching": base.matching.__class__(play="groups")})
+    assert "the payoff of its one group" in chain_assumptions(groups, 1, 0)[1]
+    ring = base.__class__(
+        **{
+            **base.__dict__,
+            "matching": base.matching.__class__(kind="graph", generator="cycle_graph", args=(("n", 4),)),
+        }
+    )
+    assert any("graph" in reason for reason in chain_assumptions(ring, 1, 0))
+    planners = base.__class__(
+        **{
+            **base.__dict__,
+            "mix": tuple(m.__class__(**{**m.__dict__, "decider": "planner"}) for m in base.mix),
+        }
+    )
+    assert any("deciders" in reason for reason in chain_assumptions(planners, 1, 0))
+    result = invade(groups, "consequentialist", "cooperator", 100, InProcess(), episodes=1, engine_repeats=30)
+    assert result.idealised and result.engine.decided == 30
+    assert result.basis.startswith("the engine's interval")
+    text = describe(result, groups)
+    assert "engine estimate" in text and "(idealised: " in text
+    assert f"{result.engine.fixations}/30 runs of the engine" in text

@@ -1,0 +1,174 @@
+"""The selection rules of `selection.py` over a leading axis of independent replicates.
+
+A null distribution needs thousands of replicates of one selection rule with fitness that does
+not depend on play (all ones under neutral drift, or a run's realised fitness shuffled among its
+agents). Looping the engine's samplers over replicates costs a Python call per replicate and
+generation; these draw the same events for all replicates at once. They follow the engine's
+conventions exactly (who dies, who is a candidate parent, the offspring taking the dead slot with
+its parent's fitness for the rest of a Moran generation), and tests/tournament/test_null.py checks
+them against `selection.py` in distribution. Rows of `fitness` are replicates; `None` means
+neutral (every agent has fitness 1), which needs no rejection at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from purity.tournament.selection import replicator_parents
+
+if TYPE_CHECKING:
+    from purity.tournament.matching import Structure
+
+__all__ = ["moran_events", "parents_of_generation"]
+
+_ROUNDS = 64  # rejection rounds before the few rows still undecided are drawn exactly
+
+
+def _neighbour(structure: Structure, node: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The neighbour of each `node` that the uniform `u` picks (the engine's `_replaced` rule)."""
+    deg = structure.degree[node]
+    return structure.indices[structure.indptr[node] + np.minimum((u * deg).astype(np.int64), deg - 1)]
+
+
+def _candidates(structure: Structure | None, n: int, around: np.ndarray | None, exclude: bool):
+    """The candidate parents of one row: all slots, all but `around` (well-mixed death–birth),
+    or the neighbours of `around` (death–birth on a graph)."""
+    if around is None:
+        return np.arange(n)
+    if structure is not None:
+        return structure.neighbours(int(around))
+    return np.delete(np.arange(n), int(around)) if exclude else np.arange(n)
+
+
+def _propose(structure, n, around, exclude, rng, size):
+    if around is None:
+        return rng.integers(0, n, size=size)
+    if structure is not None:
+        return _neighbour(structure, around, rng.random(size))
+    other = rng.integers(0, n - 1, size=size)
+    return other + (other >= around)
+
+
+def _draw(f, fmax, rng, structure, around=None, exclude=False) -> np.ndarray:
+    """One parent per row, ∝ `f` among the row's candidates (uniform if they all have fitness 0),
+    by rejection against the row's maximum; rows still undecided after `_ROUNDS` are drawn
+    exactly."""
+    reps, n = f.shape
+    out = np.empty(reps, dtype=np.int64)
+    todo = np.arange(reps)
+    for _ in range(_ROUNDS):
+        where = None if around is None else around[todo]
+        c = _propose(structure, n, where, exclude, rng, todo.size)
+        ok = rng.random(todo.size) * fmax[todo] < f[todo, c]
+        out[todo[ok]] = c[ok]
+        todo = todo[~ok]
+        if todo.size == 0:
+            return out
+    for r in todo:  # every candidate of these rows has (nearly) zero fitness
+        cand = _candidates(structure, n, None if around is None else around[r], exclude)
+        weight = f[r, cand]
+        total = weight.sum()
+        pick = rng.random()
+        if total > 0:
+            out[r] = cand[min(int(np.searchsorted(np.cumsum(weight), pick * total, "right")), cand.size - 1)]
+        else:
+            out[r] = cand[min(int(pick * cand.size), cand.size - 1)]
+    return out
+
+
+def moran_events(
+    reps: int,
+    n: int,
+    rng: np.random.Generator,
+    death_birth: bool = False,
+    structure: Structure | None = None,
+    fitness: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`(parent, dead)`, each `[reps, n]`: the n events of one Moran generation in every replicate.
+
+    Event k copies slot `parent[:, k]` into slot `dead[:, k]`, slots being positions just before
+    event k, as `selection.Births`. Birth–death: parent ∝ fitness among all, dead uniform (a
+    uniform neighbour of the parent on a graph). Death–birth: dead uniform, parent ∝ fitness among
+    the others (among the dead slot's neighbours on a graph).
+    """
+    if fitness is None:  # neutral: no dependence between events, so no loop
+        if death_birth:
+            dead = rng.integers(0, n, size=(reps, n))
+            if structure is not None:
+                return _neighbour(structure, dead, rng.random((reps, n))), dead
+            other = rng.integers(0, n - 1, size=(reps, n))
+            return other + (other >= dead), dead
+        parent = rng.integers(0, n, size=(reps, n))
+        if structure is not None:
+            return parent, _neighbour(structure, parent, rng.random((reps, n)))
+        return parent, rng.integers(0, n, size=(reps, n))
+    f = np.array(fitness, dtype=np.float64)
+    fmax = f.max(axis=1)
+    rows = np.arange(reps)
+    parent = np.empty((reps, n), dtype=np.int64)
+    dead = np.empty((reps, n), dtype=np.int64)
+    for k in range(n):
+        if death_birth:
+            d = rng.integers(0, n, size=reps)
+            p = _draw(f, fmax, rng, structure, around=d, exclude=True)
+        else:
+            p = _draw(f, fmax, rng, None)
+            d = (
+                rng.integers(0, n, size=reps)
+                if structure is None
+                else _neighbour(structure, p, rng.random(reps))
+            )
+        parent[:, k], dead[:, k] = p, d
+        f[rows, d] = f[rows, p]
+    return parent, dead
+
+
+def _runs(sorted_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position of rows sorted by type: where its type's run starts and ends (exclusive)."""
+    reps, n = sorted_rows.shape
+    idx = np.broadcast_to(np.arange(n), (reps, n))
+    starts = np.ones((reps, n), dtype=bool)
+    starts[:, 1:] = sorted_rows[:, 1:] != sorted_rows[:, :-1]
+    ends = np.ones((reps, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, idx, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, idx + 1, n)[:, ::-1], axis=1)[:, ::-1]
+    return first, last
+
+
+def parents_of_generation(
+    rule: str,
+    reps: int,
+    n: int,
+    rng: np.random.Generator,
+    entry: np.ndarray,
+    fitness: np.ndarray | None = None,
+) -> np.ndarray:
+    """`[reps, n]` parent slots of a whole new generation (non-overlapping rules).
+
+    `wright_fisher`: n draws ∝ fitness; `none`: uniform, fitness ignored; `replicator`: type counts
+    by the discrete replicator equation, parents uniform within their type (`entry` [reps, n] gives
+    each slot's type). Neutral replicator keeps every type's count, so each child copies a uniform
+    member of the type of the slot it fills.
+    """
+    if rule == "none" or (rule == "wright_fisher" and fitness is None):
+        return rng.integers(0, n, size=(reps, n))
+    if rule == "wright_fisher":
+        cum = np.cumsum(fitness, axis=1)
+        offset = np.arange(reps)[:, None]
+        flat = (cum / cum[:, -1:] + offset).ravel()
+        idx = np.searchsorted(flat, (rng.random((reps, n)) + offset).ravel(), side="right")
+        return np.minimum(idx.reshape(reps, n) - offset * n, n - 1)
+    if rule != "replicator":
+        raise ValueError(f"no batched parents for selection kind {rule!r}")
+    if fitness is None:
+        order = np.argsort(entry, axis=1, kind="stable")
+        sorted_entry = np.take_along_axis(entry, order, axis=1)
+        first, last = _runs(sorted_entry)
+        pick = first + np.minimum((rng.random((reps, n)) * (last - first)).astype(np.int64), last - first - 1)
+        parents = np.empty_like(order)
+        np.put_along_axis(parents, order, np.take_along_axis(order, pick, axis=1), axis=1)
+        return parents
+    return np.stack([replicator_parents(entry[r], fitness[r], rng) for r in range(reps)])

@@ -1,0 +1,431 @@
+"""Null distributions of a run's figures, simulated without the arena.
+
+Under neutral drift fitness does not depend on play, so what selection does to who carries which
+term is a process on the population alone: the experiment's selection rule, N, replacement graph,
+mutation and starting shares. This module simulates thousands of replicates of that process at
+once (the rules of `batch_selection` over a leading replicate axis, the engine's own mutation
+code) and records, per replicate and process term, every figure a verdict compares: the carrier
+share at the start and the end (extinction is an end share of 0), the Price decomposition's
+selection and mutation parts of the change of that share, and the first generation at which one
+lineage holds more than the lock-in share.
+
+Two cheap nulls:
+
+- `drift`: intensity 0, every agent has fitness 1 (the process the drift twin runs once).
+- `shuffle`: the run's own realised fitness, shuffled among the agents each generation. It keeps
+  the spread of fitness (so selection on noise widens outcomes as much as in the run) and
+  breaks only the link between what an agent carries and its fitness.
+
+Reflection (self-modification, successor design) changes weights in ways that depend on play: its
+null keeps reflection and switches off selection, which costs full runs (`mechanism_null`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from purity.agents.preferences import term_universe, with_scope_variants
+from purity.tournament import record, storage
+from purity.tournament.batch_selection import moran_events, parents_of_generation
+from purity.tournament.config import Experiment
+from purity.tournament.matching import Structure, graph_structure
+from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
+from purity.tournament.population import shares_to_counts
+
+CHUNK = 1024  # replicates per random stream: a replicate's draws do not depend on how many follow
+KINDS = ("drift", "shuffle")
+_KIND_KEYS = {"drift": 0, "shuffle": 1}
+MORAN = ("moran", "moran_db")
+
+
+@dataclass(frozen=True)
+class NullSpec:
+    """Everything the null process needs from an experiment: no arena, no deciders."""
+
+    rule: str
+    population: int
+    generations: int
+    entry: np.ndarray  # [N] founding mix entry of each slot
+    weights: np.ndarray  # [N, T] founding weights of the process terms
+    keys: tuple[str, ...]  # the process terms' keys
+    threshold: float  # an agent carries a term while its weight is above this
+    mutation: MutationSpec
+    space: TermSpace  # over the process terms only: structural mutation never touches the others
+    structure: Structure | None  # the replacement graph (Moran rules on a graph), else None
+    lock_in: float
+    stop_at_fixation: bool
+
+
+def _graph(experiment: Experiment) -> Structure | None:
+    """The graph offspring are placed on: only the Moran rules use one for replacement. A random
+    generator without a seed gets the run's, as the runner does."""
+    matching = experiment.matching
+    if matching.kind != "graph" or experiment.selection.kind not in MORAN:
+        return None
+    args = dict(matching.args)
+    if matching.generator is not None and "seed" not in args:
+        if "seed" in inspect.signature(getattr(nx, matching.generator)).parameters:
+            args["seed"] = experiment.seed
+    return graph_structure(matching.generator, args, matching.file)
+
+
+def spec(experiment: Experiment) -> NullSpec:
+    """The null process of an experiment (its founding population laid out as the runner does)."""
+    terms = term_universe([entry.profile for entry in experiment.mix])
+    if experiment.mutation.scope_rate > 0 or (experiment.reflection.modes and experiment.reflection.rescope):
+        terms = with_scope_variants(terms)
+    founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
+    full = term_space(terms, founding)
+    process = np.flatnonzero(full.process)
+    where = {int(t): i for i, t in enumerate(process)}
+    space = TermSpace(
+        keys=tuple(full.keys[t] for t in process),
+        process=np.ones(len(process), dtype=bool),
+        reference=full.reference[process],
+        siblings=tuple(tuple(where[s] for s in full.siblings[t] if s in where) for t in process),
+    )
+    counts = shares_to_counts([entry.share for entry in experiment.mix], experiment.population)
+    entry = np.repeat(np.arange(len(counts)), counts)
+    return NullSpec(
+        rule=experiment.selection.kind,
+        population=experiment.population,
+        generations=experiment.generations,
+        entry=entry,
+        weights=founding[entry][:, process],
+        keys=space.keys,
+        threshold=experiment.survival_threshold,
+        mutation=experiment.mutation,
+        space=space,
+        structure=_graph(experiment),
+        lock_in=experiment.lock_in,
+        stop_at_fixation=experiment.stop_at_fixation,
+    )
+
+
+@dataclass(frozen=True)
+class NullDraws:
+    """Figures of R null replicates (rows) for T process terms (columns)."""
+
+    keys: tuple[str, ...]
+    start: np.ndarray  # [R, T] carrier share at generation 0
+    end: np.ndarray  # [R, T] carrier share at the last generation recorded
+    selection: np.ndarray  # [R, T] Price selection part of the change, summed over generations
+    mutation: np.ndarray  # [R, T] Price transmission part (mutation; exact copies add 0)
+    lock_in: np.ndarray  # [R] first generation one lineage held more than the lock-in share, -1: never
+    generations: np.ndarray  # [R] generations recorded (fewer when a replicate stopped at fixation)
+    curve: np.ndarray  # [G, R, T] carrier share per generation (the last value after a stop)
+
+    @property
+    def replicates(self) -> int:
+        return int(self.end.shape[0])
+
+    def figures(self) -> pl.DataFrame:
+        """One row per replicate and term, in the columns of `record.NULL_FIGURES`."""
+        reps, terms = self.end.shape
+        zeros = np.zeros(reps * terms)
+        lock = np.repeat(self.lock_in, terms)
+        return pl.DataFrame(
+            {
+                "replicate": np.repeat(np.arange(reps, dtype=np.int64), terms),
+                "term": list(self.keys) * reps,
+                "start": self.start.ravel(),
+                "end": self.end.ravel(),
+                "selection": self.selection.ravel(),
+                "mutation": self.mutation.ravel(),
+                "design": zeros,
+                "self_modify": zeros,
+                "lock_in": pl.Series(np.where(lock < 0, None, lock).tolist(), dtype=pl.Int64),
+                "generations": np.repeat(self.generations.astype(np.int64), terms),
+            }
+        ).select(record.NULL_FIGURES)
+
+    def curve_frame(self) -> pl.DataFrame:
+        """Per generation and term: the mean carrier share and its 2.5%, 50% and 97.5% quantiles."""
+        gens, _, terms = self.curve.shape
+        q = np.quantile(self.curve, [0.025, 0.5, 0.975], axis=1)  # [3, G, T]
+        return pl.DataFrame(
+            {
+                "generation": np.repeat(np.arange(gens, dtype=np.int64), terms),
+                "term": list(self.keys) * gens,
+                "mean": self.curve.mean(axis=1).ravel().astype(np.float64),
+                "low": q[0].ravel().astype(np.float64),
+                "median": q[1].ravel().astype(np.float64),
+                "high": q[2].ravel().astype(np.float64),
+            }
+        )
+
+
+def simulate(
+    null: NullSpec, replicates: int, seed: int, kind: str = "drift", fitness: np.ndarray | None = None
+) -> NullDraws:
+    """`replicates` independent replicates of the null process, in chunks of `CHUNK`.
+
+    `fitness` ([S, G, N], the shuffle null): replicate r draws, each generation g, a random
+    permutation of `fitness[r % S, g]` (the last recorded generation's beyond the end of a run
+    that stopped early). Without it every agent has fitness 1 (neutral drift).
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates must be >= 1, got {replicates}")
+    if kind == "shuffle" and fitness is None:
+        raise ValueError("the shuffle null needs the run's fitness")
+    parts = []
+    for chunk, first in enumerate(range(0, replicates, CHUNK)):
+        reps = min(CHUNK, replicates - first)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KIND_KEYS[kind], chunk)))
+        sources = None if fitness is None else (first + np.arange(reps)) % fitness.shape[0]
+        parts.append(_chunk(null, reps, rng, fitness, sources))
+    return NullDraws(
+        keys=null.keys,
+        **{
+            name: np.concatenate([getattr(p, name) for p in parts], axis=1 if name == "curve" else 0)
+            for name in ("start", "end", "selection", "mutation", "lock_in", "generations", "curve")
+        },
+    )
+
+
+def _carriers(weights: np.ndarray, threshold: float) -> np.ndarray:
+    """1.0 where an agent carries the term (weight above the threshold; inf counts, NaN does not)."""
+    with np.errstate(invalid="ignore"):
+        return (weights > threshold).astype(np.float64)
+
+
+def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.ndarray:
+    """Offspring weights from parent rows `[M, T]`, by the engine's mutation code. Log-normal
+    weight moves are drawn only for the rows that mutate (each with probability `rate`): the same
+    distribution as `mutate_weights` on every row, at a tenth of the draws for rate 0.1."""
+    spec = null.mutation
+    if spec.rate == 0 and not spec.structural:
+        return rows
+    if spec.distribution == "lognormal" and not spec.structural:
+        moved = rng.random(rows.shape[0]) < spec.rate
+        out = rows.copy()
+        out[moved] = mutate_weights(rows[moved], rng, 1.0, spec.sigma)[0]
+        return out
+    return mutate(rows, rng, spec, null.space)[0]
+
+
+@dataclass
+class _State:
+    """One chunk's populations: weights [R, N, T]; ints [R, N, 3] = entry, founder, ancestor slot."""
+
+    weights: np.ndarray
+    ints: np.ndarray
+    table: np.ndarray | None = None  # Moran: [R * 2n, T] slots before, then births (reused)
+
+
+def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None) -> None:
+    """One selection step for every replicate; afterwards `ints[..., 2]` is each slot's nearest
+    ancestor among the slots before the step (itself for a Moran survivor)."""
+    reps, n = state.ints.shape[:2]
+    state.ints[..., 2] = np.arange(n)
+    if null.rule == "keep":
+        return
+    if null.rule in MORAN:
+        _moran_step(null, state, rng, *moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f))
+        return
+    parents = parents_of_generation(null.rule, reps, n, rng, state.ints[..., 0], f)
+    state.ints = np.take_along_axis(state.ints, parents[..., None], axis=1)
+    state.ints[..., 2] = parents
+    chosen = np.take_along_axis(state.weights, parents[..., None], axis=1)
+    state.weights = _mutated(chosen.reshape(reps * n, -1), rng, null).reshape(chosen.shape)
+
+
+def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray) -> None:
+    """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
+    table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
+    birth of the same generation), and each slot ends holding the last birth into it. Indices are
+    flat (replicate-major) so each event costs a few gathers of R integers."""
+    reps, n = parent.shape
+    terms = state.weights.shape[2]
+    final = np.tile(np.arange(n), reps)  # [R*n] row (0..2n-1) of the table each slot holds
+    source = np.empty((n, reps), dtype=np.int64)  # the table row each birth copies
+    depth = np.zeros(reps * 2 * n, dtype=np.int64)
+    base, base2 = np.arange(reps) * n, np.arange(reps) * 2 * n
+    parent_at, dead_at = (parent + base[:, None]).T.copy(), (dead + base[:, None]).T.copy()
+    for k in range(n):
+        s = final[parent_at[k]]
+        source[k] = s
+        depth[base2 + n + k] = depth[base2 + s] + 1
+        final[dead_at[k]] = n + k
+    if state.table is None or state.table.shape[0] != reps * 2 * n:
+        state.table = np.empty((reps * 2 * n, terms))
+    table = state.table
+    table.reshape(reps, 2 * n, terms)[:, :n] = state.weights
+    ancestor = np.concatenate(
+        [np.tile(np.arange(n), (reps, 1)), np.zeros((reps, n), np.int64)], axis=1
+    ).ravel()
+    born = depth.reshape(reps, 2 * n)[:, n:].T.ravel()  # [n*R], birth-major like `source`
+    child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
+    copied_row = source.ravel() + np.tile(base2, n)
+    order = np.argsort(born, kind="stable")
+    for at in np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]:  # births of depth 1, 2, …
+        child, copied = child_row[at], copied_row[at]
+        ancestor[child] = ancestor[copied]
+        table[child] = _mutated(table[copied], rng, null)
+    rows = (final.reshape(reps, n) + base2[:, None]).ravel()
+    state.weights = table[rows].reshape(reps, n, terms)
+    slot = ancestor[rows].reshape(reps, n)
+    state.ints = state.ints.reshape(reps * n, 3)[(slot + base[:, None]).ravel()].reshape(reps, n, 3)
+    state.ints[..., 2] = slot
+
+
+def _shuffled(fitness: np.ndarray, sources: np.ndarray, g: int, rng: np.random.Generator) -> np.ndarray:
+    """`[R, N]` each replicate's source fitness of generation g, permuted among the agents."""
+    rows = fitness[sources, min(g, fitness.shape[1] - 1)]
+    return np.take_along_axis(rows, np.argsort(rng.random(rows.shape), axis=1), axis=1)
+
+
+def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
+    n, terms, gens = null.population, len(null.keys), null.generations
+    state = _State(
+        weights=np.repeat(null.weights[None], reps, axis=0),
+        ints=np.stack(
+            [np.tile(null.entry, (reps, 1)), np.tile(np.arange(n), (reps, 1)), np.zeros((reps, n), int)], -1
+        ),
+    )
+    live = np.ones(reps, dtype=bool)
+    done = np.full(reps, gens, dtype=np.int64)
+    lock = np.full(reps, -1, dtype=np.int64)
+    selection, mutation = np.zeros((reps, terms)), np.zeros((reps, terms))
+    curve = np.zeros((gens, reps, terms), dtype=np.float32)
+    rows = np.arange(reps)
+    z = _carriers(state.weights, null.threshold)
+    start = end = z.mean(axis=1)  # float64, exactly k/N as a report computes it
+    for g in range(gens):
+        share = z.mean(axis=1)
+        end = np.where(live[:, None], share, end)
+        curve[g] = end
+        biggest = np.bincount((rows[:, None] * n + state.ints[..., 1]).ravel(), minlength=reps * n)
+        hit = live & (lock < 0) & (biggest.reshape(reps, n).max(axis=1) / n > null.lock_in)
+        lock[hit] = g
+        if null.stop_at_fixation:
+            fixed = live & (state.ints[..., 0] == state.ints[:, :1, 0]).all(axis=1)
+            done[fixed] = g + 1
+            live &= ~fixed
+        if g == gens - 1 or not live.any():
+            curve[g + 1 :] = curve[g]  # every replicate stopped: they all hold their last share
+            break
+        f = None if fitness is None else _shuffled(fitness, sources, g, rng)
+        _step(null, state, rng, f)
+        inherited = z.reshape(reps * n, terms)[(state.ints[..., 2] + rows[:, None] * n).ravel()]
+        inherited = inherited.reshape(reps, n, terms).mean(axis=1)
+        z = _carriers(state.weights, null.threshold)
+        selection += live[:, None] * (inherited - share)
+        mutation += live[:, None] * (z.mean(axis=1) - inherited)
+    return NullDraws(null.keys, start, end, selection, mutation, lock, done, curve)
+
+
+def mechanism_null(experiment: Experiment, replicates: int) -> Experiment | None:
+    """The null of an experiment whose agents change what they carry without selection
+    (self-modification, successor design): the same experiment with selection intensity 0 and
+    reflection kept, `replicates` seeds from a seed family disjoint from the run's. It needs play,
+    so it costs `replicates` full runs. None when the cheap nulls already hold everything fixed
+    that the figures depend on (no reflection: learning changes policies, not weights)."""
+    if not experiment.reflection.modes:
+        return None
+    twin = experiment.drift_twin()
+    return dataclasses.replace(
+        twin, name=f"{experiment.name}-null", seed=experiment.seed + NULL_SEED_OFFSET, seeds=replicates
+    )
+
+
+NULL_SEED_OFFSET = 1_000_003  # mechanism-null seeds start this far from the run's own
+
+
+DEFAULT_REPLICATES = 2000
+ALPHA = 0.05
+
+
+def replicates_for(tests: int, seeds: int = 1, alpha: float = ALPHA) -> int:
+    """Null replicates a verdict over `tests` corrected tests needs: the smallest Monte-Carlo
+    p-value, 1/(1 + M), must reach α/tests (Holm's first threshold), with M = replicates // seeds
+    disjoint seed-means; never fewer than `DEFAULT_REPLICATES`."""
+    return max(DEFAULT_REPLICATES, seeds * math.ceil(tests / alpha))
+
+
+def recorded_fitness(run_dirs: list[Path]) -> np.ndarray:
+    """`[S, G, N]` the fitness every agent had in every recorded generation of each run (by slot).
+    A run that stopped early repeats its last generation, so all runs have the same G."""
+    tables = []
+    for run_dir in run_dirs:
+        agents = pl.read_parquet(
+            Path(run_dir) / "agents" / "**" / "*.parquet", columns=["generation", "slot", "fitness"]
+        )
+        agents = agents.sort("generation", "slot")
+        gens, n = agents["generation"].n_unique(), int(agents["slot"].max()) + 1
+        tables.append(agents["fitness"].to_numpy().reshape(gens, n))
+    longest = max(t.shape[0] for t in tables)
+    return np.stack([np.concatenate([t, np.repeat(t[-1:], longest - t.shape[0], axis=0)]) for t in tables])
+
+
+def run_dirs(run_dir: Path) -> list[Path]:
+    """The single-seed run directories of a run (itself) or of a seed-replicate set (its seeds)."""
+    manifest = json.loads((Path(run_dir) / record.MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("role") == "replicates":
+        return [Path(run_dir) / name for name in manifest["runs"]]
+    return [Path(run_dir)]
+
+
+def record_nulls(
+    run_dir: Path,
+    experiment: Experiment,
+    tests: int | None = None,
+    replicates: int | None = None,
+    kinds: tuple[str, ...] = KINDS,
+) -> dict[str, float]:
+    """Write the cheap nulls of a finished run (or seed-replicate set) into `<run_dir>/null/`; return
+    the seconds each took. The runner calls it once the run's tables are complete.
+
+    `tests`: how many corrected tests the verdicts will make (default: every process term times
+    the forces that can move it; a sweep multiplies by its grid points), which sets how many
+    replicates are needed. The shuffle
+    null is left out when selection ignores fitness (intensity 0, `none`, `keep`): it is then
+    the drift null.
+    """
+    null = spec(experiment)
+    if tests is None:  # every term's end share, and each force that can move it (moved most by)
+        mutating = experiment.mutation.rate > 0 or experiment.mutation.structural
+        tests = len(null.keys) * (1 + mutating + len(experiment.reflection.modes))
+    replicates = replicates or replicates_for(max(tests, 1), experiment.seeds)
+    neutral = experiment.selection.intensity == 0 or experiment.selection.kind in ("none", "keep")
+    seconds = {}
+    for kind in kinds:
+        if kind == "shuffle" and neutral:
+            continue
+        began = time.perf_counter()
+        fitness = recorded_fitness(run_dirs(run_dir)) if kind == "shuffle" else None
+        draws = simulate(null, replicates, experiment.seed, kind, fitness)
+        storage.write_parquet(draws.figures(), Path(run_dir) / record.null_table(kind))
+        storage.write_parquet(draws.curve_frame(), Path(run_dir) / record.null_curve(kind))
+        seconds[kind] = time.perf_counter() - began
+        _note(run_dir, kind, replicates, experiment.seed, seconds[kind], tests)
+    return seconds
+
+
+HOLDS = {
+    "drift": "selection rule, N, replacement graph, mutation, starting shares and generations; every agent has fitness 1 (intensity 0)",
+    "shuffle": "as drift, but each generation's fitness is the run's own realised fitness shuffled among the agents: selection as strong and as noisy as in the run, with no link between what an agent carries and its fitness",
+}
+
+
+def _note(run_dir: Path, kind: str, replicates: int, seed: int, seconds: float, tests: int) -> None:
+    path = Path(run_dir) / record.NULL_MANIFEST
+    known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    known[kind] = {
+        "replicates": replicates,
+        "seed": seed,
+        "seconds": round(seconds, 3),
+        "tests": tests,
+        "holds": HOLDS[kind],
+    }
+    storage.write_json(known, path)
