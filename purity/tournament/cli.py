@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
+from purity import __version__
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+log = logging.getLogger("purity")
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
@@ -22,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run multi-agent tournaments that test whether non-consequentialist preferences survive.",
         epilog="Run `purity COMMAND --help` for each command's options.",
     )
+    parser.add_argument("--version", action="version", version=f"purity {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -123,7 +130,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SWEEP_DIR",
         help="finish the unfinished runs of an existing sweep directory",
     )
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     invade = commands.add_parser(
         "invade",
@@ -163,7 +169,34 @@ def _parser() -> argparse.ArgumentParser:
         help="list the profile library, one line each",
         description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
     )
+    for command in commands.choices.values():
+        _logging_options(command)
     return parser
+
+
+def _logging_options(parser: argparse.ArgumentParser) -> None:
+    """Every command takes --verbose and --quiet: the level of the log on stderr."""
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument(
+        "-v", "--verbose", action="store_true", help="log what purity does, step by step (debug level)"
+    )
+    level.add_argument("-q", "--quiet", action="store_true", help="no progress bar, and log errors only")
+
+
+def _configure_logging(args) -> None:
+    """One handler on the `purity` logger, at the level the options chose; the progress bar is
+    separate (it is not a log). Called once per `main`, so repeated calls in one process (tests)
+    leave one handler writing to the current stderr."""
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    for handler in list(log.handlers):
+        if getattr(handler, "_purity_cli", False):
+            log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("purity: %(levelname)s: %(message)s"))
+    handler._purity_cli = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -189,7 +222,6 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace an existing run directory of the same name"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _run(args) -> int:
@@ -213,6 +245,7 @@ def _run(args) -> int:
                 "a run directory alone (its experiment, seed and place come from the run)",
                 f"{given[0]} too",
             )
+        args.target = args.resume
         if runner.is_complete(args.resume):
             md, html = (args.resume / "report.md", args.resume / "report.html")
             if not (md.is_file() and html.is_file()):
@@ -221,6 +254,7 @@ def _run(args) -> int:
                 f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}"
             )
             return 0
+        _announce(args, args.resume, address)
         run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
         if args.experiment is None:
@@ -228,6 +262,7 @@ def _run(args) -> int:
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
+        args.target = _announce(args, (args.out or Path("runs")) / experiment.name, address)
         run_dir = runner.run(
             experiment,
             args.out or Path("runs"),
@@ -259,6 +294,7 @@ def _train(args) -> int:
 
     address = _run_address(args)
     experiment = training_alone(config.load(args.experiment, seed=args.seed))
+    args.target = _announce(args, (args.out or Path("runs")) / experiment.name, address)
     run_dir = runner.run(
         experiment,
         args.out or Path("runs"),
@@ -268,10 +304,23 @@ def _train(args) -> int:
         not args.quiet,
         finish=_report,
     )
-    print(
-        f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}\nresume: purity run --resume {run_dir}"
-    )
+    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
+    if not runner.is_complete(run_dir):
+        print(f"resume: purity run --resume {shlex.quote(str(run_dir))}")
     return 0
+
+
+def _announce(args, target: Path, address: str | None) -> Path:
+    """Log where a run goes and where it computes; return the run directory."""
+    where = (
+        "in this process"
+        if args.workers == 0
+        else f"on the Ray cluster at {address}"
+        if address
+        else f"on a private local Ray instance ({args.workers or os.cpu_count()} CPUs)"
+    )
+    log.info("run directory %s; computing %s", target, where)
+    return target
 
 
 def _sweep(args) -> int:
@@ -287,6 +336,13 @@ def _sweep(args) -> int:
         raise _bad("--max-concurrent", "a number ≥ 1", args.max_concurrent)
     address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
     target = args.resume if args.resume is not None else args.out
+    if args.resume is not None:
+        args.target = args.resume
+    else:
+        from purity.tournament.sweep import load
+
+        args.target = args.out / load(args.sweep).name
+    log.info("sweep directory %s", args.target)
     sweep_dir = run_sweep(
         args.sweep,
         target,
@@ -373,7 +429,63 @@ def _bad(field: str, expected: str, got):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `purity` command; returns its exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that went away shows here when the output was short
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """`purity report … | head`: the reader closed the pipe. Stop quietly, as command-line tools
+    do, with stdout pointed at /dev/null so the flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured in a test): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _again(args) -> str | None:
+    """The command that picks up a cut-off command where it stopped, naming the real directory;
+    None when there is none (nothing resumable was written, or the command writes no run)."""
+    target = getattr(args, "target", None)
+    if args.command == "report":
+        return f"purity report {shlex.quote(str(args.run_dir))}"
+    if target is None:
+        return None
+    marker, command = ("sweep.json", "sweep") if args.command == "sweep" else ("manifest.json", "run")
+    if not (Path(target) / marker).is_file():
+        return None
+    return f"purity {command} --resume {shlex.quote(str(target))}"
+
+
+def _interrupted(args) -> str:
+    again = _again(args)
+    if args.command == "report" or (again is None and getattr(args, "target", None) is None):
+        return "purity: interrupted"
+    if again is None:
+        return f"purity: interrupted before {args.target} held a complete generation; nothing to resume"
+    return f"purity: interrupted; completed generations are on disk ({again} continues)"
+
+
+def _storage_full(args, error: OSError) -> str:
+    where = f" writing {error.filename}" if error.filename else ""
+    again = _again(args)
+    if again is None:
+        return f"purity: error: {error.strerror}{where}"
+    if args.command == "report":
+        return f"purity: error: {error.strerror}{where}; free space, then {again}"
+    return f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then {again}"
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
+    _configure_logging(args)
+    args.target = None  # the run or sweep directory the command writes, once known (for messages)
     from purity.arenas.inputs import InputError
 
     try:
@@ -413,19 +525,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        again = (
-            "purity sweep --resume SWEEP_DIR" if args.command == "sweep" else "purity run --resume RUN_DIR"
-        )
-        print(f"purity: interrupted; completed generations are on disk ({again} continues)", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # main's: the reader of stdout went away
     except OSError as error:
         if error.errno not in _STORAGE_ERRORS:
             raise
-        where = f" writing {error.filename}" if error.filename else ""
-        print(
-            f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then purity run --resume RUN_DIR",
-            file=sys.stderr,
-        )
+        print(_storage_full(args, error), file=sys.stderr)
         return EXIT_FAILED
 
 
