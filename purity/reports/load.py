@@ -124,6 +124,18 @@ class Run:
             return None
         return int(self.agents.get_column("generation").max())  # type: ignore[arg-type]
 
+    def lineage_graph(self):
+        """The lineage as a networkx DiGraph parent → child (`purity.reports.lineage.lineage_graph`);
+        `networkx.write_graphml(run.lineage_graph(), "lineage.graphml")` saves it for Gephi or yEd."""
+        from .lineage import lineage_graph
+
+        return lineage_graph(self.agents, self.lineage)
+
+    def __repr__(self) -> str:
+        from .summary import describe_run
+
+        return describe_run(self)
+
 
 @dataclass(frozen=True)
 class Replicates:
@@ -145,6 +157,11 @@ class Replicates:
     @property
     def seeds(self) -> list[int | None]:
         return [r.seed for r in self.runs]
+
+    def __repr__(self) -> str:
+        from .summary import describe_replicates
+
+        return describe_replicates(self)
 
     @property
     def lock_in_share(self) -> float:
@@ -478,6 +495,11 @@ class Sweep:
     def status(self) -> str | None:
         status = self.manifest.get("status")
         return str(status) if status is not None else None
+
+    def __repr__(self) -> str:
+        from .summary import describe_sweep
+
+        return describe_sweep(self)
 
     def values(self, key: str) -> list[Any]:
         """The values `key` takes over the runs, in order of first appearance (the grid's order)."""
