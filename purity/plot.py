@@ -95,9 +95,10 @@ def price_forces(data: Run | Replicates, trait: str = "process_share", *, ax: Ax
     replicates: mean over seeds with min–max bands (`replicates.price_cumulative`). Traits:
     `process_share`, `carriers:<term key>`, `weight:<term key>`."""
     ax = _axes(ax)
+    labels = {t.trait: t.label for t in price.traits(data.runs[0] if isinstance(data, Replicates) else data)}
+    if trait not in labels:
+        raise ValueError(f"trait must be one of {', '.join(labels)}, got {trait!r}")
     frame = _price_long(data).filter(pl.col("trait") == trait)
-    if frame.height == 0 and trait not in _price_traits(data):
-        raise ValueError(f"trait must be one of {', '.join(_price_traits(data))}, got {trait!r}")
     for part in ("observed", *price.FORCES):
         rows = frame.filter(pl.col("part") == part)
         moved = rows.get_column("mean").abs().max()
@@ -108,7 +109,7 @@ def price_forces(data: Run | Replicates, trait: str = "process_share", *, ax: Ax
         _line(ax, rows, label, band=isinstance(data, Replicates), **style)
     ax.axhline(0.0, color="grey", linewidth=0.5)
     ax.set_xlabel(GENERATION)
-    ax.set_ylabel(f"cumulative change of {trait}")
+    ax.set_ylabel(f"cumulative change of the {labels[trait]}")
     ax.legend()
     return ax
 
@@ -122,11 +123,6 @@ def _price_long(data: Run | Replicates) -> pl.DataFrame:
         index=[GENERATION, "trait"], on=["observed", *price.FORCES], variable_name="part", value_name="value"
     )
     return _spread(long, "value")
-
-
-def _price_traits(data: Run | Replicates) -> list[str]:
-    run = data.runs[0] if isinstance(data, Replicates) else data
-    return [t.trait for t in price.traits(run)]
 
 
 def violations(data: Run | Replicates, *, ax: Axes | None = None) -> Axes:
