@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import shlex
 import sys
 from pathlib import Path
 
 from purity import __version__
+from purity.tournament.console import (
+    announce,
+    configure_logging,
+    interrupted,
+    log,
+    logging_options,
+    reader_gone,
+    storage_full,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
-log = logging.getLogger("purity")
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
@@ -170,33 +176,8 @@ def _parser() -> argparse.ArgumentParser:
         description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
     )
     for command in commands.choices.values():
-        _logging_options(command)
+        logging_options(command)
     return parser
-
-
-def _logging_options(parser: argparse.ArgumentParser) -> None:
-    """Every command takes --verbose and --quiet: the level of the log on stderr."""
-    level = parser.add_mutually_exclusive_group()
-    level.add_argument(
-        "-v", "--verbose", action="store_true", help="log what purity does, step by step (debug level)"
-    )
-    level.add_argument("-q", "--quiet", action="store_true", help="no progress bar, and log errors only")
-
-
-def _configure_logging(args) -> None:
-    """One handler on the `purity` logger, at the level the options chose; the progress bar is
-    separate (it is not a log). Called once per `main`, so repeated calls in one process (tests)
-    leave one handler writing to the current stderr."""
-    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    for handler in list(log.handlers):
-        if getattr(handler, "_purity_cli", False):
-            log.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("purity: %(levelname)s: %(message)s"))
-    handler._purity_cli = True  # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(level)
-    log.propagate = False
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -254,7 +235,7 @@ def _run(args) -> int:
                 f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}"
             )
             return 0
-        _announce(args, args.resume, address)
+        announce(args, args.resume, address)
         run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
         if args.experiment is None:
@@ -262,7 +243,7 @@ def _run(args) -> int:
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
-        args.target = _announce(args, (args.out or Path("runs")) / experiment.name, address)
+        args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
         run_dir = runner.run(
             experiment,
             args.out or Path("runs"),
@@ -294,7 +275,7 @@ def _train(args) -> int:
 
     address = _run_address(args)
     experiment = training_alone(config.load(args.experiment, seed=args.seed))
-    args.target = _announce(args, (args.out or Path("runs")) / experiment.name, address)
+    args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
     run_dir = runner.run(
         experiment,
         args.out or Path("runs"),
@@ -308,19 +289,6 @@ def _train(args) -> int:
     if not runner.is_complete(run_dir):
         print(f"resume: purity run --resume {shlex.quote(str(run_dir))}")
     return 0
-
-
-def _announce(args, target: Path, address: str | None) -> Path:
-    """Log where a run goes and where it computes; return the run directory."""
-    where = (
-        "in this process"
-        if args.workers == 0
-        else f"on the Ray cluster at {address}"
-        if address
-        else f"on a private local Ray instance ({args.workers or os.cpu_count()} CPUs)"
-    )
-    log.info("run directory %s; computing %s", target, where)
-    return target
 
 
 def _sweep(args) -> int:
@@ -435,56 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a reader that went away shows here when the output was short
         return code
     except BrokenPipeError:
-        return _reader_gone()
-
-
-def _reader_gone() -> int:
-    """`purity report … | head`: the reader closed the pipe. Stop quietly, as command-line tools
-    do, with stdout pointed at /dev/null so the flush at exit does not fail a second time."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout is no file (captured in a test): nothing to flush
-        pass
-    return EXIT_BROKEN_PIPE
-
-
-def _again(args) -> str | None:
-    """The command that picks up a cut-off command where it stopped, naming the real directory;
-    None when there is none (nothing resumable was written, or the command writes no run)."""
-    target = getattr(args, "target", None)
-    if args.command == "report":
-        return f"purity report {shlex.quote(str(args.run_dir))}"
-    if target is None:
-        return None
-    marker, command = ("sweep.json", "sweep") if args.command == "sweep" else ("manifest.json", "run")
-    if not (Path(target) / marker).is_file():
-        return None
-    return f"purity {command} --resume {shlex.quote(str(target))}"
-
-
-def _interrupted(args) -> str:
-    again = _again(args)
-    if args.command == "report" or (again is None and getattr(args, "target", None) is None):
-        return "purity: interrupted"
-    if again is None:
-        return f"purity: interrupted before {args.target} held a complete generation; nothing to resume"
-    return f"purity: interrupted; completed generations are on disk ({again} continues)"
-
-
-def _storage_full(args, error: OSError) -> str:
-    where = f" writing {error.filename}" if error.filename else ""
-    again = _again(args)
-    if again is None:
-        return f"purity: error: {error.strerror}{where}"
-    if args.command == "report":
-        return f"purity: error: {error.strerror}{where}; free space, then {again}"
-    return f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then {again}"
+        return reader_gone()
 
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    _configure_logging(args)
+    configure_logging(args)
     args.target = None  # the run or sweep directory the command writes, once known (for messages)
     from purity.arenas.inputs import InputError
 
@@ -525,14 +449,14 @@ def _main(argv: list[str] | None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(_interrupted(args), file=sys.stderr)
+        print(interrupted(args), file=sys.stderr)
         return 130
     except BrokenPipeError:
         raise  # main's: the reader of stdout went away
     except OSError as error:
         if error.errno not in _STORAGE_ERRORS:
             raise
-        print(_storage_full(args, error), file=sys.stderr)
+        print(storage_full(args, error), file=sys.stderr)
         return EXIT_FAILED
 
 

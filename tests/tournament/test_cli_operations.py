@@ -11,7 +11,8 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from purity.tournament.cli import EXIT_BROKEN_PIPE, main
+from purity.tournament.cli import main
+from purity.tournament.console import EXIT_BROKEN_PIPE
 
 PURITY = [sys.executable, "-m", "purity"]
 ROOT = Path(__file__).resolve().parents[2]
