@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 BROWSER_STAMP := $(VENV)/.chromium-tried
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run test test-slow test-lowest lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,21 @@ lint: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
+# The suite on the oldest versions pyproject.toml allows: a second venv whose dependencies are
+# pinned to their lower bounds (.ci/lowest.py writes the constraints; pip cannot resolve lowest).
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: pyproject.toml .ci/lowest.py
+	rm -rf $(LOWEST)
+	$(PY) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet --upgrade pip
+	$(PY) .ci/lowest.py > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/pip install --quiet -c $(LOWEST)/constraints.txt -e '.[test]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|polars|networkx|pettingzoo|gymnasium|ray|matplotlib)=='
+	$(LOWEST)/bin/python -m pytest
+
 bench: $(STAMP)
 	$(BIN)/python bench/commons_speed.py
 	$(BIN)/python bench/matrix_speed.py
@@ -54,4 +69,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/memory.py
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(LOWEST) runs

@@ -68,6 +68,15 @@ class ReportError(Exception):
         super().__init__(f"{self.path}: expected {expected}")
 
 
+def _generations(run: Run) -> str:
+    if run.agents.height == 0:
+        return "no generation yet"
+    first = int(run.agents.get_column("generation").min())  # type: ignore[arg-type]
+    last = int(run.agents.get_column("generation").max())  # type: ignore[arg-type]
+    count = last - first + 1
+    return f"{count} generation{'s' if count != 1 else ''} ({first}–{last})"
+
+
 @dataclass(frozen=True)
 class Run:
     """Everything a report needs, as read from one run directory."""
@@ -124,6 +133,30 @@ class Run:
             return None
         return int(self.agents.get_column("generation").max())  # type: ignore[arg-type]
 
+    def lineage_graph(self):
+        """The lineage as a networkx DiGraph parent → child (`purity.reports.lineage_graph`);
+        `networkx.write_graphml(run.lineage_graph(), "lineage.graphml")` saves it for Gephi or yEd."""
+        from .lineage_graph import lineage_graph
+
+        return lineage_graph(self.agents, self.lineage)
+
+    def __repr__(self) -> str:
+        """<Run 'name' seed S: G generations (0–G-1), N agents, arena, T process terms, status, drift twin; path>"""
+        seed = f" seed {self.seed}" if self.seed is not None else ""
+        agents = self.agents.filter(self.agents.get_column("generation") == self.last_generation).height
+        arena = self.manifest.get("arena", {}).get("name", "?")
+        terms = len(self.process_terms)
+        parts = [
+            _generations(self),
+            f"{agents} agents" if self.agents.height else None,
+            str(arena),
+            f"{terms} process term{'s' if terms != 1 else ''}",
+            str(self.manifest.get("status", "unknown status")),
+            "drift twin" if self.drift is not None else None,
+            f"stopped at fixation at generation {self.stopped_at}" if self.stopped_at is not None else None,
+        ]
+        return f"<Run {self.name!r}{seed}: {', '.join(p for p in parts if p)}; {self.path}>"
+
 
 @dataclass(frozen=True)
 class Replicates:
@@ -145,6 +178,11 @@ class Replicates:
     @property
     def seeds(self) -> list[int | None]:
         return [r.seed for r in self.runs]
+
+    def __repr__(self) -> str:
+        seeds = ", ".join(str(s) for s in self.seeds)
+        missing = f", {len(self.missing)} not started" if self.missing else ""
+        return f"<Replicates {self.name!r}: {len(self.runs)} seeds ({seeds}){missing}; {self.path}>"
 
     @property
     def lock_in_share(self) -> float:

@@ -61,6 +61,11 @@ class Sweep:
         status = self.manifest.get("status")
         return str(status) if status is not None else None
 
+    def __repr__(self) -> str:
+        done = sum(run.status == "complete" for run in self.runs)
+        keys = f", keys {', '.join(self.keys)}" if self.keys else ""
+        return f"<Sweep {self.name!r}: {len(self.runs)} runs ({done} complete){keys}; {self.path}>"
+
     def values(self, key: str) -> list[Any]:
         """The values `key` takes over the runs, in order of first appearance (the grid's order)."""
         seen: dict[str, Any] = {}

@@ -5,229 +5,25 @@ and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
+import shlex
 import sys
 from pathlib import Path
+
+from purity.tournament.arguments import parser
+from purity.tournament.console import (
+    announce,
+    configure_logging,
+    interrupted,
+    log,
+    reader_gone,
+    storage_full,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="purity",
-        description="Run multi-agent tournaments that test whether non-consequentialist preferences survive.",
-        epilog="Run `purity COMMAND --help` for each command's options.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser(
-        "run",
-        help="run an experiment and write its report",
-        description="Run an experiment file: generations of match, play, select and record, then write report.md and report.html into the run directory.",
-    )
-    run.add_argument(
-        "experiment", type=Path, nargs="?", help="experiment TOML file (see experiments/); not with --resume"
-    )
-    _run_options(run)
-    run.add_argument(
-        "--resume",
-        type=Path,
-        default=None,
-        metavar="RUN_DIR",
-        help="continue a run directory that was cut off from its last complete generation, with the experiment it captured when it started (the tables end up those of an uninterrupted run)",
-    )
-
-    train = commands.add_parser(
-        "train",
-        help="train an experiment's learners alone, with a learning curve",
-        description="Run an experiment's learners with selection off (no births, no deaths: every generation is one training iteration), write the run directory OUT/<name>-train with its report (learning curves: violations watched and unwatched, share detected, reward, fitness).",
-    )
-    train.add_argument(
-        "experiment", type=Path, help="experiment TOML file with at least one learner in its mix"
-    )
-    _run_options(train)
-
-    report = commands.add_parser(
-        "report",
-        help="write the report of a run, a seed-replicate set or a sweep",
-        description="Rebuild the survival report of a run, a seed-replicate set or a sweep from its files alone: report.md and a self-contained report.html in that directory, or JSON on standard output.",
-    )
-    report.add_argument(
-        "run_dir",
-        type=Path,
-        metavar="PATH",
-        help="a run directory (`purity run`) or a sweep directory (`purity sweep`)",
-    )
-    report.add_argument(
-        "--format",
-        choices=("html", "json"),
-        default="html",
-        help="html (default: writes report.md and report.html) or json (printed)",
-    )
-    report.add_argument(
-        "--run-reports", action="store_true", help="for a sweep: also write every run's own report"
-    )
-
-    validate = commands.add_parser(
-        "validate",
-        help="check a profile, experiment or sweep file without running it",
-        description="Check a profile, experiment or sweep TOML file (a sweep: every run's experiment): names, types, ranges and shares. Exit 0 if valid, 2 with one message if not.",
-    )
-    validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
-
-    _sweep_parser(commands)
-    _invade_parser(commands)
-    _power_options(commands)
-
-    commands.add_parser(
-        "profiles",
-        help="list the profile library, one line each",
-        description="List the profiles that ship with purity; refer to them by name in [[population.mix]].",
-    )
-    return parser
-
-
-def _sweep_parser(commands) -> None:
-    """`purity sweep`."""
-    sweep = commands.add_parser(
-        "sweep",
-        help="run a grid of experiments × seeds under one sweep directory",
-        description="Expand a sweep file's [grid] over experiment keys × seeds into runs, run them concurrently (each also spread over Ray workers), and write sweep.parquet: one row per run with its settings and status, and the sweep report.",
-    )
-    sweep.add_argument(
-        "sweep",
-        type=Path,
-        nargs="?",
-        help="sweep TOML file ([sweep] name, experiment, seeds; [grid] key = [values])",
-    )
-    sweep.add_argument(
-        "--out",
-        type=Path,
-        default=Path("sweeps"),
-        help="parent folder of sweep directories (default: sweeps)",
-    )
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="Ray worker processes; 0 runs in this process (default: one per CPU)",
-    )
-    sweep.add_argument(
-        "--address",
-        default=None,
-        help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)",
-    )
-    sweep.add_argument(
-        "--max-concurrent",
-        type=int,
-        default=None,
-        help="runs in flight at once (default: [sweep] max_concurrent, else twice the cluster's CPU count)",
-    )
-    sweep.add_argument(
-        "--force", action="store_true", help="replace an existing sweep directory of the same name"
-    )
-    sweep.add_argument(
-        "--resume",
-        type=Path,
-        default=None,
-        metavar="SWEEP_DIR",
-        help="finish the unfinished runs of an existing sweep directory",
-    )
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _invade_parser(commands) -> None:
-    """`purity invade`."""
-    invade = commands.add_parser(
-        "invade",
-        help="fixation probability of one mutant in a resident population",
-        description="Put a single mutant of profile MUTANT into a population of RESIDENT (both from the experiment's mix) and repeat the invasion; report the fixation probability with a 95%% interval against the neutral 1/N, and the exact value of the birth-death chain where it exists.",
-    )
-    invade.add_argument(
-        "experiment",
-        type=Path,
-        help="experiment TOML file: arena, population size, selection rule and intensity",
-    )
-    invade.add_argument(
-        "--resident", required=True, help="profile name of the residents (from the experiment's mix)"
-    )
-    invade.add_argument(
-        "--mutant", required=True, help="profile name of the mutant (from the experiment's mix)"
-    )
-    invade.add_argument("--repeats", type=int, default=1000, help="independent invasions (default 1000)")
-    invade.add_argument(
-        "--episodes",
-        type=int,
-        default=256,
-        help="episodes per group composition in the payoff table (default 256)",
-    )
-    invade.add_argument(
-        "--engine-repeats",
-        type=int,
-        default=100,
-        help="invasions run by the engine itself (its matching, play and deciders; mutation off), printed beside the chain (default 100; 0: none)",
-    )
-    invade.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    invade.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="Ray worker processes for the repeats; 0 runs in this process (default: in this process, or the cluster given by --address)",
-    )
-    invade.add_argument("--address", default=None, help="join an existing Ray cluster at HOST:PORT")
-    invade.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-
-
-def _power_options(commands) -> None:
-    """`purity power EXPERIMENT`: drift bands and the seeds an effect needs, before running."""
-    power = commands.add_parser(
-        "power",
-        help="drift bands and the seeds an effect needs, before running",
-        description="Simulate the experiment's neutral-drift null (no arena, seconds) and print, per process term, the 95%% band of one run's end share under drift, how often the term dies out, and how many seeds a verdict needs to detect a mean end share moved by each effect at this N and number of generations.",
-    )
-    power.add_argument("experiment", type=Path, help="experiment TOML file")
-    power.add_argument(
-        "--effect",
-        type=float,
-        action="append",
-        default=None,
-        help="a move of the mean end share to detect, in (0, 1]; repeat for several (default 0.05, 0.1, 0.2, 0.3)",
-    )
-    power.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)")
-    power.add_argument("--power", type=float, default=0.8, help="chance to detect the effect (default 0.8)")
-    power.add_argument("--replicates", type=int, default=4000, help="drift replicates (default 4000)")
-    power.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    power.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
-
-
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    """The options `purity run` and `purity train` share."""
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="parent folder of run directories (default: runs); the run goes to OUT/<experiment name>",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="Ray worker processes; 0 runs in this process, even if RAY_ADDRESS is set (default: one per CPU on a private local Ray instance)",
-    )
-    parser.add_argument(
-        "--address",
-        default=None,
-        help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)",
-    )
-    parser.add_argument("--seed", type=int, default=None, help="root seed, overriding [experiment] seed")
-    parser.add_argument(
-        "--force", action="store_true", help="replace an existing run directory of the same name"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _run(args) -> int:
@@ -251,6 +47,7 @@ def _run(args) -> int:
                 "a run directory alone (its experiment, seed and place come from the run)",
                 f"{given[0]} too",
             )
+        args.target = args.resume
         if runner.is_complete(args.resume):
             md, html = (args.resume / "report.md", args.resume / "report.html")
             if not (md.is_file() and html.is_file()):
@@ -259,6 +56,7 @@ def _run(args) -> int:
                 f"run directory: {args.resume} is already complete; nothing to resume\nreport: {html}\n        {md}"
             )
             return 0
+        announce(args, args.resume, address)
         run_dir = runner.resume(args.resume, args.workers, address, not args.quiet, finish=_report)
     else:
         if args.experiment is None:
@@ -266,6 +64,7 @@ def _run(args) -> int:
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
         experiment = config.load(args.experiment, seed=args.seed)
+        args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
         run_dir = runner.run(
             experiment,
             args.out or Path("runs"),
@@ -296,6 +95,7 @@ def _train(args) -> int:
 
     address = _run_address(args)
     experiment = config.load(args.experiment, seed=args.seed).training_alone()
+    args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
     run_dir = runner.run(
         experiment,
         args.out or Path("runs"),
@@ -305,9 +105,9 @@ def _train(args) -> int:
         not args.quiet,
         finish=_report,
     )
-    print(
-        f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}\nresume: purity run --resume {run_dir}"
-    )
+    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
+    if not runner.is_complete(run_dir):
+        print(f"resume: purity run --resume {shlex.quote(str(run_dir))}")
     return 0
 
 
@@ -324,6 +124,13 @@ def _sweep(args) -> int:
         raise _bad("--max-concurrent", "a number ≥ 1", args.max_concurrent)
     address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
     target = args.resume if args.resume is not None else args.out
+    if args.resume is not None:
+        args.target = args.resume
+    else:
+        from purity.tournament.sweep import load
+
+        args.target = args.out / load(args.sweep).name
+    log.info("sweep directory %s", args.target)
     sweep_dir = run_sweep(
         args.sweep,
         target,
@@ -464,7 +271,19 @@ def _bad(field: str, expected: str, got):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The `purity` command; returns its exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that went away shows here when the output was short
+        return code
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging(args)
+    args.target = None  # the run or sweep directory the command writes, once known (for messages)
     from purity.inputs import InputError
 
     try:
@@ -504,19 +323,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"purity: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        again = (
-            "purity sweep --resume SWEEP_DIR" if args.command == "sweep" else "purity run --resume RUN_DIR"
-        )
-        print(f"purity: interrupted; completed generations are on disk ({again} continues)", file=sys.stderr)
+        print(interrupted(args), file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # main's: the reader of stdout went away
     except OSError as error:
         if error.errno not in _STORAGE_ERRORS:
             raise
-        where = f" writing {error.filename}" if error.filename else ""
-        print(
-            f"purity: error: {error.strerror}{where}; every complete generation is on disk: free space, then purity run --resume RUN_DIR",
-            file=sys.stderr,
-        )
+        print(storage_full(args, error), file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -10,9 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import purity.agents as agents
-import purity.arenas as arenas
-import purity.tournament as tournament
+import purity
 
 
 class InProcess:
@@ -34,9 +32,10 @@ class RayExecutor:
         self.ray = ray
         address = address or os.environ.get("RAY_ADDRESS")
         if address:
-            # Workers on other nodes get the code from here; nothing but the declared
-            # dependencies is assumed installed there.
-            modules = [str(Path(m.__file__).parent) for m in (arenas, agents, tournament)]
+            # Workers on other nodes get the code from here, the whole `purity` package so that
+            # they import it by the same names; nothing but the declared dependencies is assumed
+            # installed there.
+            modules = [str(Path(purity.__file__).parent)]
             ray.init(
                 address=address,
                 runtime_env={"py_modules": modules},

@@ -107,7 +107,8 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
         assert done.returncode == 1, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in done.stderr
-        assert "No space left on device" in lines[0] and "--resume" in lines[0]
+        assert "No space left on device" in lines[0]
+        assert lines[0].endswith(f"free space, then purity run --resume {out / 'full'}"), lines[0]
         moved = tmp_path / "moved"
         shutil.copytree(out / "full", moved / "full")
     finally:

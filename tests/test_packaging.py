@@ -1,0 +1,50 @@
+"""The files a package index and a citation manager read agree with pyproject.toml."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml  # installed with ray
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def test_citation_file_names_this_version_and_licence():
+    """CFF 1.2 (checked once with cffconvert --validate): required keys, and no identifier that
+    does not exist (no DOI until one is minted)."""
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors"} <= set(cff) and cff["title"] == "purity"
+    assert cff["version"] == PROJECT["version"]
+    assert cff["license"] == PROJECT["license"] == "MIT"
+    assert "doi" not in cff and "identifiers" not in cff
+    assert all("name" in author or "family-names" in author for author in cff["authors"])
+
+
+def test_licence_and_changelog():
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    assert PROJECT["license-files"] == ["LICENSE"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog and "keepachangelog.com" in changelog
+
+
+def test_every_dependency_has_a_lower_bound_and_the_lowest_pins_follow():
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from lowest import constraints
+    finally:
+        sys.path.pop(0)
+    pins = dict(line.split("==") for line in constraints(ROOT / "pyproject.toml", ["plot"]))
+    assert set(pins) == {"numpy", "networkx", "polars", "pettingzoo", "gymnasium", "ray", "matplotlib"}
+    for requirement in PROJECT["dependencies"]:
+        name = requirement.split(">=")[0]
+        assert f"{name}>={pins[name]}" in requirement
+
+
+def test_python_m_purity_prints_the_version():
+    done = subprocess.run([sys.executable, "-m", "purity", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("purity ")
