@@ -60,7 +60,7 @@ def calibrate(engine: Engine, seconds: float) -> int:
             engine.call()
         took = time.perf_counter() - start
         if took >= seconds / 4 or calls >= 1 << 20:
-            return max(1, round(calls * seconds / took))
+            return max(1, round(calls * seconds / took)) if took > 0 else calls
         calls *= 2
 
 
