@@ -52,13 +52,15 @@ test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|polars|networkx|pettingzoo|gymnasium|ray|matplotlib)=='
 	$(LOWEST)/bin/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python bench/commons_speed.py
-	$(BIN)/python bench/matrix_speed.py
-	$(BIN)/python bench/principal_speed.py
-	$(BIN)/python bench/promises_speed.py
-	$(BIN)/python bench/oversight_speed.py
-	$(BIN)/python bench/sanctions_speed.py
+# The arena figures compare each core with a plain-Python PettingZoo env of the same rules, and the
+# commons with a fused numba loop: numba comes with the `bench` extra, never with purity itself.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/arena_speed.py
 	$(BIN)/python bench/training_speed.py
 	$(BIN)/python bench/default_experiment.py
 	$(BIN)/python bench/engine_scaling.py
