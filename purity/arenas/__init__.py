@@ -17,6 +17,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "principal": "purity.arenas.principal:PrincipalArena",
     "promises": "purity.arenas.promises:PromisesArena",
     "oversight": "purity.arenas.oversight:OversightArena",
+    "repeated": "purity.arenas.repeated:RepeatedArena",
 }
 
 
