@@ -102,10 +102,13 @@ def test_without_noise_the_long_run_depends_on_the_start():
 
 
 @pytest.mark.parametrize("noise", [1e-4, 0.01, 0.1, 0.3])
-def test_tft_against_itself_under_noise_earns_the_mean_payoff(noise):
-    """Any noise sends TFT pairs through all four outcomes equally often: (R + S + T + P)/4."""
-    x, y = m.long_run_payoffs(NAMED["tft"], NAMED["tft"], GAME, noise)
+@pytest.mark.parametrize("partner", ["tft", "wsls"])
+def test_tft_under_noise_earns_the_mean_payoff(noise, partner):
+    """Any noise sends TFT, against itself or against WSLS, through all four outcomes equally often:
+    (R + S + T + P)/4 per round for both players."""
+    x, y = m.long_run_payoffs(NAMED["tft"], NAMED[partner], GAME, noise)
     assert x == pytest.approx((R + S + T + P) / 4, abs=1e-12) and y == pytest.approx(x, abs=1e-12)
+    np.testing.assert_allclose(m.long_run(NAMED["tft"], NAMED[partner], noise), 0.25, atol=1e-12)
 
 
 @pytest.mark.parametrize("noise", [1e-4, 0.001, 0.01])
