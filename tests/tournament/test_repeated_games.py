@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from purity.arenas.inputs import InputError
 from purity.tournament import invasion
 from purity.tournament.config import load
 from purity.tournament.executor import InProcess
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EXPERIMENT = """
 [experiment]
@@ -154,3 +157,34 @@ def test_the_payoff_table_of_played_games_is_within_four_standard_errors(tmp_pat
     exact_m, exact_r = exact_tables(0.75)
     assert abs(pay_m[1] - exact_m[1]) < 4 * sds[0] and abs(pay_m[2] - exact_m[2]) < 4 * sds[1]
     assert abs(pay_r[0] - exact_r[0]) < 4 * sds[2]
+
+
+def test_the_axelrod_tournament_pays_what_the_chain_predicts(tmp_path):
+    """`experiments/axelrod.toml`'s round robin (generation 0, one seed): each strategy's mean payoff
+    over its ten players lies within 4 standard errors of the exact expectation over its 69
+    partners (200 rounds, noise 0.01), and WSLS and GTFT lead while the extortioner comes last."""
+    import polars as pl
+
+    from purity.tournament.runner import run
+
+    experiment = dataclasses.replace(
+        load(ROOT / "experiments" / "axelrod.toml"), generations=1, seeds=1, neutral_drift=False
+    )
+    run_dir = run(experiment, tmp_path, workers=0, progress=False)
+    agents = pl.read_parquet(run_dir / "agents" / "**" / "*.parquet")
+    names = [entry.profile.name for entry in experiment.mix]
+    policies = np.stack([np.asarray(entry.policy) for entry in experiment.mix])
+    params = experiment.arena.params
+    table, _ = memory_one.payoffs(
+        policies[:, None], policies[None], params.game, 1.0, experiment.arena.steps, params.noise
+    )
+    partners = np.full((7, 7), 10.0) - np.eye(7)  # each meets 10 of every other kind, 9 of its own
+    expected = (table * partners).sum(axis=1) / 69
+    means = {}
+    for name, exact in zip(names, expected):
+        payoff = agents.filter(pl.col("profile") == name)["payoff"].to_numpy()
+        assert len(payoff) == 10
+        assert abs(payoff.mean() - exact) < 4 * payoff.std(ddof=1) / np.sqrt(10) + 1e-9
+        means[name] = payoff.mean()
+    ranked = sorted(means, key=means.get, reverse=True)
+    assert set(ranked[:2]) == {"wsls", "gtft"} and ranked[-1] == "extortioner"
