@@ -243,7 +243,7 @@ def test_profiles_doc_lists_the_library_and_the_vocabulary():
     assert not missing, f"docs/profiles.md does not mention {missing}"
 
 
-@pytest.mark.parametrize("arena", ["commons", "oversight"])
+@pytest.mark.parametrize("arena", ["commons", "oversight", "repeated"])
 def test_arenas_doc_lists_every_parameter(arena):
     from dataclasses import fields
 

@@ -21,6 +21,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "principal": "purity.arenas.principal:PrincipalArena",
     "promises": "purity.arenas.promises:PromisesArena",
     "oversight": "purity.arenas.oversight:OversightArena",
+    "repeated": "purity.arenas.repeated:RepeatedArena",
 }
 KINDS = ("properties", "measures", "traits")  # what an arena declares for profiles to name
 _DECLARED: dict[str, dict[str, Any]] = {}

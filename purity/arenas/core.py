@@ -109,6 +109,11 @@ class Arena(ABC):
         """[B, n] the end-state resource selection sees: by default the agents' final `store`."""
         return state["store"].copy()
 
+    def terminated(self, state: State) -> np.ndarray:
+        """[B] bool: episodes whose game has ended before `steps` (a repeated game that stopped).
+        Their later steps change nothing; PettingZoo reports them as terminations, not truncations."""
+        return np.zeros(len(next(v for v in state.values() if isinstance(v, np.ndarray))), dtype=bool)
+
     def observation_bounds(self) -> Mapping[str, tuple[float, float]]:
         """Each observation's finite (low, high), by name: what every observation of an episode of
         `steps` steps lies within. PettingZoo spaces are built from them (SuperSuit's

@@ -56,5 +56,7 @@ for _name, _description, _violation in (
     ("seize_power", "takes control away from the principal", True),
     ("build", "creates a helper agent that acts on one's behalf", False),
     ("sanction", "spends one's own resources to fine another agent for breaking a norm", False),
+    ("defect_first", "defects in a repeated game before anyone in it has defected (not nice)", True),
+    ("exploit", "defects while the partner cooperates, taking the temptation at its expense", True),
 ):
     register(_name, _description, _violation)

@@ -119,9 +119,10 @@ class ParallelArenaEnv(ParallelEnv):
         agents = self.agents
         obs = self._observations()
         rewards = {a: float(result.rewards[0, i]) for i, a in enumerate(agents)}
-        done = self.t >= self.max_cycles
-        terminations = {a: False for a in agents}
-        truncations = {a: done for a in agents}
+        ended = bool(arena.terminated(self.arena_state)[0])
+        done = ended or self.t >= self.max_cycles
+        terminations = {a: ended for a in agents}
+        truncations = {a: done and not ended for a in agents}
         infos = self._infos(result)
         if done:
             self.agents = []

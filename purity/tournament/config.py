@@ -258,7 +258,7 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
         decider = entry.string("decider", default="planner", choices=DECIDERS)
         raw = entry.table("capability")
         capability = read_params(Capability, raw.data, path, raw.where)
-        policy = _policy(entry.table("policy"), built.policy_names, built.default_policy)
+        policy = _policy(entry, built)
         entry.done()
         mix.append(MixEntry(profile, share, decider, capability, policy))
     total = sum(entry.share for entry in mix)
@@ -282,9 +282,16 @@ def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> Non
             )
 
 
-def _policy(table: Table, names: tuple[str, ...], default) -> tuple[float, ...]:
+def _policy(entry: Table, arena: Arena) -> tuple[float, ...]:
+    """`policy = { name = value, ... }` over the arena's policy names (the rest: its default), or
+    `policy = "name"`, one of the arena's `named_policies` (the repeated game's "tft", ...)."""
+    named = getattr(arena, "named_policies", {})
+    if named and isinstance(entry.data.get("policy"), str):
+        return tuple(float(v) for v in named[entry.string("policy", choices=tuple(named))])
+    table = entry.table("policy")
     values = tuple(
-        table.number(name, default=float(value), low=0.0, high=1.0) for name, value in zip(names, default)
+        table.number(name, default=float(value), low=0.0, high=1.0)
+        for name, value in zip(arena.policy_names, arena.default_policy)
     )
     table.done()
     return values

@@ -22,6 +22,10 @@ from pettingzoo.test import (
 
 import purity.arenas as arenas
 
+PAIRS = ("matrix", "repeated")  # arenas played by two agents
+# Parameters under which every observation varies (a repeated game's `playing` needs δ < 1).
+VARIED = {"repeated": lambda: module("repeated").RepeatedParams(continuation=0.99)}
+
 
 def module(name: str):
     return importlib.import_module(f"purity.arenas.{name}")
@@ -90,7 +94,8 @@ def test_the_same_seed_gives_the_same_500_steps(name):
 def test_core_observations_lie_within_the_finite_bounds(name):
     """Over 64 episodes of 300 steps of fresh random actions (and random traits), every observation
     of the batched core lies within the declared bounds, up to rounding (the wrapper clips that)."""
-    arena = arenas.arena_class(name)(2 if name == "matrix" else 4, 300)
+    params = VARIED[name]() if name in VARIED else None
+    arena = arenas.arena_class(name)(2 if name in PAIRS else 4, 300, params)
     low, high = arena.observation_range()
     assert np.isfinite(low).all() and np.isfinite(high).all() and (low < high).all()
     seen = core_observations(arena, np.random.default_rng(0), 64)
