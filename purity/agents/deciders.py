@@ -156,10 +156,11 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     policies = np.concatenate([r.policies for r in requests])
     noise = concat_noise([r.noise for r in requests])
     sizes = [len(r.policies) for r in requests]
-    focal = np.concatenate([np.full(size, r.slot) for size, r in zip(sizes, requests)])
-    weights = np.concatenate([np.repeat(r.weights[None], size, axis=0) for size, r in zip(sizes, requests)])
-    kin = np.concatenate([np.repeat(r.kin[None], size, axis=0) for size, r in zip(sizes, requests)])
-    traits = np.concatenate([np.repeat(r.traits[None], size, axis=0) for size, r in zip(sizes, requests)])
+    focal = np.repeat([r.slot for r in requests], sizes)
+    weights, kin, traits = (
+        np.repeat(np.stack([getattr(r, name) for r in requests]), sizes, axis=0)
+        for name in ("weights", "kin", "traits")
+    )
     rows = np.arange(len(policies))
 
     trace = arena.rollout(policies, noise, horizon, traits)

@@ -171,19 +171,36 @@ class CommonsArena(Arena):
             "t": 0,
         }
 
-    def _first_max(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Max over agents of `x` [n, B], and the mask of the first agent holding it."""
+    def _first_max(self, x: np.ndarray, first: np.ndarray, work: Workspace) -> np.ndarray:
+        """Max over agents of `x` [n, B]; writes into `first` the mask of the first agent holding
+        it: a running "tied and none before", row by row (boolean passes; no matmul, no BLAS)."""
         best = x.max(axis=0)
-        tied = (x == best).astype(np.float64)
-        return best, tied > self._earlier @ tied
+        tied, seen = work.tied, work.seen
+        np.equal(x, best, out=tied)
+        np.copyto(seen, tied[0])
+        first[0] = seen
+        for i in range(1, x.shape[0]):
+            np.greater(tied[i], seen, out=first[i])
+            seen |= tied[i]
+        return best
 
-    def _richest_other(self, store: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _richest_other(
+        self, store: np.ndarray, work: Workspace | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For `store` [n, B] (n ≥ 2, stores ≥ 0): each agent's victim's store — the richest other
         agent's, ties to the lowest index — and the masks of the richest and of the runner-up
-        (everyone's victim is the richest; the richest's is the runner-up)."""
-        top, is_top = self._first_max(store)
-        second, is_second = self._first_max(np.where(is_top, -1.0, store))
-        return np.where(is_top, second, top), is_top, is_second
+        (everyone's victim is the richest; the richest's is the runner-up). Selections are products
+        with 0/1 masks, exact for finite stores and several times faster than masked copies."""
+        work = Workspace(*store.shape) if work is None else work
+        is_top, is_second, other, victim = work.is_top, work.is_second, work.other, work.victim
+        top = self._first_max(store, is_top, work)
+        np.logical_not(is_top, out=other)
+        np.multiply(store, other, out=victim)
+        victim -= is_top  # the richest counts as -1 when looking for the runner-up
+        second = self._first_max(victim, is_second, work)
+        np.multiply(other, top, out=victim)
+        victim += np.multiply(is_top, second, out=work.scratch)
+        return victim, is_top, is_second
 
     def observe(self, state: State) -> np.ndarray:
         store, cpa = state["store"].T, self.params.capacity_per_agent
@@ -210,8 +227,15 @@ class CommonsArena(Arena):
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         a = actions.transpose(2, 1, 0)
         start = state["store"].T
+        n, batch = start.shape
         stock, store, helper, events, opportunities = self._advance(
-            state["stock"], start, state["helper"].T, a[0], a[1], a[2], a[3], a[4], noise_t["regrowth"], a[5:]
+            state["stock"].copy(),
+            start.copy(),
+            state["helper"].T.copy(),
+            *(a[i] for i in range(5)),
+            noise_t["regrowth"],
+            a[5:],
+            Workspace(n, batch, len(self.event_kinds)),
         )
         new = {"stock": stock, "store": store.T, "helper": helper.T, "t": state["t"] + 1}
         result = StepResult(
@@ -225,24 +249,28 @@ class CommonsArena(Arena):
         self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
-        (`act` reads only the stock share); the tests hold it equal to the generic loop."""
+        (`act` reads only the stock share); the tests hold it equal to the generic loop. The state
+        and every per-step array live in buffers allocated once (`Workspace`)."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
         state = self.reset(batch)
-        stock, store, helper = state["stock"], state["store"].T, state["helper"].T
+        stock, store, helper = state["stock"], state["store"].T.copy(), state["helper"].T.copy()
         columns = np.ascontiguousarray(policy.transpose(2, 1, 0))
         harvest, floor, take, build, helper_take = columns[:5]
         extra = columns[5:]  # a variant's further actions, played as they are (see `act`)
         eps = np.ascontiguousarray(noise["regrowth"][:, :steps].T)
         kinds = len(self.event_kinds)
+        work = Workspace(n, batch, kinds)
         events = np.zeros((kinds, 2 * n, batch))
         opportunities = np.zeros((kinds, n, batch))
         series = np.empty((steps + 1, batch))
         series[0] = stock / self.capacity
+        effort, above = work.effort, work.above
         for t in range(steps):
-            effort = harvest * (series[t] > floor)
+            np.greater(series[t], floor, out=above)
+            np.multiply(harvest, above, out=effort)
             stock, store, helper, ev, opp = self._advance(
-                stock, store, helper, effort, take, build, effort, helper_take, eps[t], extra
+                stock, store, helper, effort, take, build, effort, helper_take, eps[t], extra, work
             )
             events += ev
             opportunities += opp
@@ -250,28 +278,53 @@ class CommonsArena(Arena):
         return agent_major_trace(self, noise, store, events, opportunities, {"commons": series})
 
     def _advance(
-        self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra=()
+        self, stock, store, helper, harvest, take, build, helper_harvest, helper_take, eps, extra, work
     ):
-        """One step, agent-major: actions and store/helper `[n, B]`, stock and eps `[B]`, a variant's
-        further actions `extra` `[E, n, B]`. Returns stock, store, helper, events `[K, 2n, B]`,
-        opportunities `[K, n, B]`."""
+        """One step, agent-major, in place: actions and store/helper `[n, B]`, stock and eps `[B]`, a
+        variant's further actions `extra` `[E, n, B]`. Overwrites stock, store and helper and the
+        workspace's events `[K, 2n, B]` and opportunities `[K, n, B]`, and returns the five."""
+        events, opportunities = work.events, work.opportunities
+        self._build(store, helper, build, work)
+        stock = self._harvest(stock, store, helper, harvest, helper_harvest, work)
+        store = self._after_harvest(store, extra, events, opportunities)
+        if self.n_agents > 1:
+            store = self._take(store, helper, take, helper_take, work)
+        else:
+            events[TAKE] = 0.0
+            opportunities[TAKE] = 0.0
+        p = self.params
+        shock = np.exp(p.noise * eps - 0.5 * p.noise * p.noise)
+        growth = p.regrowth * stock
+        growth *= 1.0 - stock / self.capacity
+        growth *= shock
+        stock += growth
+        np.clip(stock, 0.0, self.capacity, out=stock)
+        return stock, store, helper, events, opportunities
+
+    def _build(self, store, helper, build, work) -> None:
+        """Phase 1, in place: a new helper acts from this very step."""
+        n, cost = self.n_agents, self.params.helper_cost
+        can_build, built, paid = work.can_build, work.built, work.scratch
+        np.equal(helper, 0, out=can_build)
+        np.greater_equal(store, cost, out=built)
+        can_build &= built
+        np.greater(build, 0.5, out=built)
+        built &= can_build
+        helper += built
+        np.multiply(built, cost, out=paid)
+        store -= paid
+        work.events[BUILD, :n] = built
+        work.events[BUILD, n:] = 0.0
+        work.opportunities[BUILD] = can_build
+
+    def _harvest(self, stock, store, helper, harvest, helper_harvest, work) -> np.ndarray:
+        """Phase 2, in place: actor requests `[2, n, B]` (the agents, then their helpers), scaled
+        together when they exceed the stock; returns the stock left."""
         p, n, share = self.params, self.n_agents, self.share
         batch = stock.shape[0]
-        events = np.empty((len(self.event_kinds), 2 * n, batch))
-        opportunities = np.empty((len(self.event_kinds), n, batch))
-
-        # 1. build
-        can_build = (helper == 0) & (store >= p.helper_cost)
-        built = can_build & (build > 0.5)
-        helper = helper + built
-        store = store - built * p.helper_cost
-        events[BUILD, :n] = built
-        events[BUILD, n:] = 0.0
-        opportunities[BUILD] = can_build
-
-        # 2. harvest; actor arrays [2, n, B]: layer 0 the agents, layer 1 their helpers
-        opportunities[OVERUSE] = stock > 0
-        got = np.empty((2, n, batch))
+        overuse = work.events[OVERUSE]
+        np.greater(stock, 0, out=work.opportunities[OVERUSE])
+        got = work.got
         np.multiply(harvest, p.max_harvest, out=got[0])
         np.multiply(helper_harvest, helper, out=got[1])
         got[1] *= p.max_harvest
@@ -282,50 +335,46 @@ class CommonsArena(Arena):
             got *= ratio_capped(stock, total)
             stock = np.where(squeezed, 0.0, stock - sum_rows(got.reshape(2 * n, batch)))
         else:
-            stock = stock - total
-        store = store + got[0] + got[1]
-        np.subtract(got.reshape(2 * n, batch), share, out=events[OVERUSE])
-        np.maximum(events[OVERUSE], 0.0, out=events[OVERUSE])
-        store = self._after_harvest(store, extra, events, opportunities)
+            stock -= total
+        store += got[0]
+        store += got[1]
+        np.subtract(got.reshape(2 * n, batch), share, out=overuse)
+        np.maximum(overuse, 0.0, out=overuse)
+        return stock
 
-        # 3. take: every owner's victim is the richest other agent, the richest's the runner-up
-        if n > 1:
-            victim, is_top, is_second = self._richest_other(store)
-            opportunities[TAKE] = victim > 0
-            moved = events[TAKE].reshape(2, n, batch)
-            np.multiply(take, p.take_rate, out=moved[0])
-            np.multiply(helper_take, helper, out=moved[1])
-            moved[1] *= p.take_rate
-            moved *= victim
-            owner = moved[0] + moved[1]
-            is_top_f = is_top.astype(np.float64)
-            from_second = sum_rows(owner * is_top_f)
-            if self._take_may_exceed:
-                scale = np.where(
-                    is_top,
-                    ratio_capped(victim, from_second),
-                    ratio_capped(victim, sum_rows(owner) - from_second),
-                )
-                moved *= scale
-                owner = moved[0] + moved[1]
-                from_second = sum_rows(owner * is_top_f)
-            from_top = sum_rows(owner) - from_second
-            store = store + owner
-            store -= is_top_f * from_top
-            store -= is_second.astype(np.float64) * from_second
-            if self._take_may_exceed:
-                np.maximum(store, 0.0, out=store)
-        else:
-            events[TAKE] = 0.0
-            opportunities[TAKE] = 0.0
-
-        # 4. regrowth
-        shock = np.exp(p.noise * eps - 0.5 * p.noise * p.noise)
-        growth = p.regrowth * stock
-        growth *= 1.0 - stock / self.capacity
-        growth *= shock
-        stock = np.clip(stock + growth, 0.0, self.capacity)
-        return stock, store, helper, events, opportunities
+    def _take(self, store, helper, take, helper_take, work) -> np.ndarray:
+        """Phase 3: every owner's victim is the richest other agent, the richest's the runner-up;
+        requests on one victim beyond its store are scaled down together. Returns the stores."""
+        p, n = self.params, self.n_agents
+        batch = store.shape[1]
+        victim, is_top, is_second = self._richest_other(store, work)
+        np.greater(victim, 0, out=work.opportunities[TAKE])
+        moved = work.events[TAKE].reshape(2, n, batch)
+        np.multiply(take, p.take_rate, out=moved[0])
+        np.multiply(helper_take, helper, out=moved[1])
+        moved[1] *= p.take_rate
+        moved *= victim
+        owner, is_top_f, part = work.owner, work.is_top_f, work.scratch
+        np.add(moved[0], moved[1], out=owner)
+        np.copyto(is_top_f, is_top)
+        from_second = sum_rows(np.multiply(owner, is_top_f, out=part))
+        if self._take_may_exceed:
+            scale = np.where(
+                is_top,
+                ratio_capped(victim, from_second),
+                ratio_capped(victim, sum_rows(owner) - from_second),
+            )
+            moved *= scale
+            np.add(moved[0], moved[1], out=owner)
+            from_second = sum_rows(np.multiply(owner, is_top_f, out=part))
+        from_top = sum_rows(owner) - from_second
+        store += owner
+        store -= np.multiply(is_top_f, from_top, out=part)
+        np.copyto(is_top_f, is_second)
+        store -= np.multiply(is_top_f, from_second, out=part)
+        if self._take_may_exceed:
+            np.maximum(store, 0.0, out=store)
+        return store
 
     def _after_harvest(self, store, extra, events, opportunities):
         """A variant's phase between harvest and take: the new store `[n, B]`; it fills the rows of
@@ -334,6 +383,21 @@ class CommonsArena(Arena):
 
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"commons": state["stock"] / self.capacity}
+
+
+class Workspace:
+    """The buffers one step of the commons writes, allocated once per rollout: numpy temporaries of
+    `[n, B]` and larger, allocated and freed every step, cost the kernel a page fault per page."""
+
+    def __init__(self, n: int, batch: int, kinds: int = len(CommonsArena.event_kinds)):
+        self.events = np.empty((kinds, 2 * n, batch))
+        self.opportunities = np.empty((kinds, n, batch))
+        self.got = np.empty((2, n, batch))
+        self.owner, self.is_top_f, self.scratch, self.effort = (np.empty((n, batch)) for _ in range(4))
+        self.victim = np.empty((n, batch))
+        flags = (np.empty((n, batch), dtype=bool) for _ in range(6))
+        self.can_build, self.built, self.tied, self.is_top, self.is_second, self.other = flags
+        self.seen, self.above = np.empty(batch, dtype=bool), np.empty((n, batch), dtype=bool)
 
 
 env, parallel_env = pettingzoo_factories(CommonsArena, n_agents=4, max_cycles=50)

@@ -147,16 +147,42 @@ class Lineage:
 
     def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
         """[G, n, n] kin[g, i, j]: member j of group g (of agent ids [G, n]) is member i or
-        descends from it. With `lineages` false, only itself (the identity: nobody reads kin)."""
+        descends from it. With `lineages` false, only itself (the identity: nobody reads kin).
+
+        Equal to `descends` pair by pair, but each member's line is walked once per group, only
+        down to the group's oldest generation, with each parent looked up once per call."""
         groups, n = ids.shape
         kin = np.repeat(np.eye(n)[None], groups, axis=0)
         if lineages:
+            lines: dict[tuple[AgentId, int], set] = {}
+            parents: dict[AgentId, AgentId | None] = {}
             for g in range(groups):
-                for i in range(n):
-                    for j in range(n):
+                members = [int(agent) for agent in ids[g]]
+                floor = min(self._generation(agent) for agent in members)
+                for j, b in enumerate(members):
+                    line = lines.get((b, floor))
+                    if line is None:
+                        line = lines[(b, floor)] = self._line(b, floor, parents)
+                    for i, a in enumerate(members):
                         if i != j:
-                            kin[g, i, j] = self.descends(int(ids[g, i]), int(ids[g, j]))
+                            kin[g, i, j] = a in line
         return kin
+
+    def _generation(self, agent: AgentId) -> int:
+        if agent not in self._g.nodes:
+            raise KeyError(f"agent {agent!r} is not in the lineage")
+        return self._g.nodes[agent]["generation"]
+
+    def _line(self, agent: AgentId, floor: int, parents: dict) -> set:
+        """``agent`` and its ancestors born in generation ``floor`` or later (children are never
+        older than parents, so the walk stops there)."""
+        nodes, line, node = self._g.nodes, set(), agent
+        while node is not None and nodes[node]["generation"] >= floor:
+            line.add(node)
+            if node not in parents:
+                parents[node] = self.parent(node)
+            node = parents[node]
+        return line
 
     @classmethod
     def from_edges(

@@ -13,7 +13,10 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10%."""
+    """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10% of the work
+    and, while work goes on, at least every `QUIET` seconds (see `tick`)."""
+
+    QUIET = 10.0
 
     def __init__(
         self,
@@ -31,6 +34,7 @@ class Progress:
         self.start = time.perf_counter()
         self.done = 0
         self._every = max(1, total // 10)
+        self._printed = self.start
 
     def line(self) -> str:
         elapsed = time.perf_counter() - self.start
@@ -61,5 +65,19 @@ class Progress:
             if self.done >= self.total:
                 self.stream.write("\n")
         elif self.done // self._every > before // self._every or self.done >= self.total:
-            self.stream.write(self.line() + "\n")
+            self._print()
+        else:
+            self.tick()
         self.stream.flush()
+
+    def tick(self) -> None:
+        """Off a terminal, print the line if none was printed for `QUIET` seconds: a log that
+        stays silent for minutes reads like a hung process."""
+        if self.enabled and not self.tty and self.done < self.total:
+            if time.perf_counter() - self._printed >= self.QUIET:
+                self._print()
+
+    def _print(self) -> None:
+        self.stream.write(self.line() + "\n")
+        self.stream.flush()
+        self._printed = time.perf_counter()

@@ -194,6 +194,7 @@ class _Monitor(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(0.5):
             self.bar.advance(self.done() - self.bar.done)
+            self.bar.tick()
 
 
 def run_sweep(

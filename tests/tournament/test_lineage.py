@@ -253,3 +253,20 @@ def test_self_modifications_round_trip_through_a_table(tmp_path) -> None:
 def test_from_edges_rejects_other_self_loops() -> None:
     with pytest.raises(ValueError, match="self-loop"):
         Lineage.from_edges({0: "a"}, [(0, 0, "inherit", 1, "a")])
+
+
+def test_kin_equals_descends_pair_by_pair() -> None:
+    """`kin` walks each member's ancestors once; it must agree with `descends` on every pair,
+    self-modifications, repeated members and unrelated founders included."""
+    lin = _modified()
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 8, size=(40, 5))
+    kin = lin.kin(ids)
+    expected = [
+        [[1.0 if i == j else float(lin.descends(int(g[i]), int(g[j]))) for j in range(5)] for i in range(5)]
+        for g in ids
+    ]
+    assert kin.tolist() == expected
+    assert lin.kin(ids, lineages=False).tolist() == np.repeat(np.eye(5)[None], 40, axis=0).tolist()
+    with pytest.raises(KeyError):
+        lin.kin(np.array([[0, 99]]))
