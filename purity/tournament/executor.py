@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import purity
+from purity import plugins
 from purity.inputs import InputError
 
 HINT = (
@@ -39,16 +40,18 @@ class RayExecutor:
 
         self.ray = ray
         address = address or os.environ.get("RAY_ADDRESS")
+        # Workers import the experiment's plug-ins before their first task (plugins.py).
+        extra = plugins.runtime_env()
         if address:
             # Workers on other nodes get the code from here, the whole `purity` package so that
             # they import it by the same names; nothing but the declared dependencies is assumed
             # installed there.
-            modules = [str(Path(purity.__file__).parent)]
+            modules = [str(Path(purity.__file__).parent), *extra.pop("py_modules", [])]
             _probe(address)
             try:
                 ray.init(
                     address=address,
-                    runtime_env={"py_modules": modules},
+                    runtime_env={"py_modules": modules, **extra},
                     log_to_driver=False,
                     logging_level=logging.ERROR,
                 )
@@ -59,6 +62,7 @@ class RayExecutor:
                 address="local",
                 num_cpus=workers or os.cpu_count(),
                 include_dashboard=False,
+                runtime_env=extra or None,
                 log_to_driver=False,
                 logging_level=logging.ERROR,
             )
