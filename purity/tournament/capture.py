@@ -48,6 +48,36 @@ def git_revision() -> str | None:
     return done.stdout.strip() or None
 
 
+def git_dirty(where: Path = Path(__file__).parent) -> bool | None:
+    """Whether the checkout purity runs from has uncommitted changes (they ship to cluster nodes
+    but are not in `git_revision`); None outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=where,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def platform_info() -> dict[str, str]:
+    """The machine the run was driven from: results are bitwise reproducible only on equal ones."""
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(),
+    }
+
+
+def provenance() -> dict:
+    return {"git_revision": git_revision(), "git_dirty": git_dirty(), "platform": platform_info()}
+
+
 def manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str) -> dict:
     """The manifest of a run starting now (role `main` or `drift`)."""
     return {
@@ -77,7 +107,7 @@ def manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str) 
             for entry in experiment.mix
         },
         "versions": versions(),
-        "git_revision": git_revision(),
+        **provenance(),
         "command": sys.argv,
         "started": now(),
         "finished": None,
@@ -94,7 +124,7 @@ def replicates_manifest(experiment: Experiment) -> dict:
         "runs": [f"seed={replicate.seed}" for replicate in experiment.replicates()],
         "experiment": config.dump(experiment),
         "versions": versions(),
-        "git_revision": git_revision(),
+        **provenance(),
         "started": now(),
         "finished": None,
     }

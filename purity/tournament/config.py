@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from purity import plugins as plugin_modules
 from purity.agents import profiles
 from purity.agents.deciders import DECIDERS, Capability
 from purity.agents.learners import REWARDS, Training
@@ -127,6 +128,7 @@ class Experiment:
     lock_in: float = 0.9
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
     training: Training = Training()  # how the mix's learners learn
+    plugins: tuple[str, ...] = ()  # modules imported before the file is checked (file paths absolute)
 
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
@@ -166,6 +168,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     """Read and check an experiment file; `seed` overrides `[experiment] seed`."""
     path = Path(path)
     top = Table(load_toml(path), path)
+    extensions = _plugins(top.table("plugins"), path)  # first: they add names the rest may use
     head = top.table("experiment", required=True)
     name = head.folder_name("name", "run directory")
     description = head.string("description", default="")
@@ -219,7 +222,15 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
         lock_in,
         seeds,
         training,
+        extensions,
     )
+
+
+def _plugins(table: Table, path: Path) -> tuple[str, ...]:
+    entries = table.strings("modules", default=())
+    table.done()
+    loaded = plugin_modules.load(list(entries), path, f"{table.where}.modules")
+    return tuple(plugin.file if plugin.module != plugin.entry else plugin.entry for plugin in loaded)
 
 
 def _arena(table: Table, path: Path) -> ArenaSpec:
@@ -420,7 +431,7 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
             **dataclasses.asdict(experiment.training),
             "violations": list(experiment.training.violations),
         },
-    }
+    } | ({"plugins": {"modules": list(experiment.plugins)}} if experiment.plugins else {})
 
 
 def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:

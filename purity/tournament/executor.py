@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import purity
+from purity import plugins
+from purity.inputs import InputError
+
+HINT = (
+    "a running Ray cluster's head address HOST:PORT (start one with `ray start --head --port=6379`; "
+    "Ray 2.60 needs the same RAY_AUTH_MODE and token on both sides, see docs/cluster.md)"
+)
+PROBE_SECONDS = 5.0
 
 
 class InProcess:
@@ -31,22 +40,29 @@ class RayExecutor:
 
         self.ray = ray
         address = address or os.environ.get("RAY_ADDRESS")
+        # Workers import the experiment's plug-ins before their first task (plugins.py).
+        extra = plugins.runtime_env()
         if address:
             # Workers on other nodes get the code from here, the whole `purity` package so that
             # they import it by the same names; nothing but the declared dependencies is assumed
             # installed there.
-            modules = [str(Path(purity.__file__).parent)]
-            ray.init(
-                address=address,
-                runtime_env={"py_modules": modules},
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-            )
+            modules = [str(Path(purity.__file__).parent), *extra.pop("py_modules", [])]
+            _probe(address)
+            try:
+                ray.init(
+                    address=address,
+                    runtime_env={"py_modules": modules, **extra},
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as error:
+                raise InputError("--address", "address", HINT, f"{address} ({_first_line(error)})") from None
         else:
             ray.init(
                 address="local",
                 num_cpus=workers or os.cpu_count(),
                 include_dashboard=False,
+                runtime_env=extra or None,
                 log_to_driver=False,
                 logging_level=logging.ERROR,
             )
@@ -75,6 +91,22 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds, with a hint, when nothing listens at `address`: `ray.init` would retry
+    for minutes, printing warnings."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto" or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as error:
+        raise InputError("--address", "address", HINT, f"{address} ({error.strerror or error})") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def executor(workers: int | None, address: str | None):
