@@ -283,7 +283,8 @@ def check_target(run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-    ours = (run_dir / record.MANIFEST).is_file() or (run_dir / record.SWEEP).is_file()
+    # a sweep killed before its sweep.json leaves the copy of its file, written first
+    ours = any((run_dir / name).is_file() for name in (record.MANIFEST, record.SWEEP, "sweep.toml"))
     if any(not _ours(path.name) for path in run_dir.iterdir()) and not ours:
         raise InputError(
             run_dir,

@@ -224,6 +224,9 @@ def run_sweep(
     if resume:
         sweep_dir = Path(out)
         sweep, plan = _recorded(sweep_dir)
+        for stale in (sweep_dir / "runs").glob(".*.tmp"):  # staging folders of killed runs
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
     else:
         sweep = load(sweep_file)
         sweep_dir = Path(out) / sweep.name
@@ -302,10 +305,7 @@ def _place(files: dict[str, bytes], run_dir: Path) -> None:
 
 def _discard_half_made(run_dir: Path) -> None:
     """A sweep's own run folder left without a manifest (a kill before the run wrote it) holds
-    nothing to keep: remove it, and the sweep's leftover staging folders, before running again."""
-    for stale in run_dir.parent.glob(f".{run_dir.name}.*.tmp"):
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
+    nothing to keep: remove it before running again."""
     if run_dir.is_dir() and not run_dir.is_symlink() and not (run_dir / MANIFEST).is_file():
         shutil.rmtree(run_dir)
 
