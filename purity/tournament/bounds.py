@@ -9,6 +9,7 @@ trace (cubic in the group size).
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -53,10 +54,19 @@ def estimate(experiment) -> int:
     return BASE_BYTES + AGENT_BYTES * experiment.population + max(plans, default=0) + play
 
 
-def check_memory(experiment, error) -> None:
-    """Refuse an experiment whose estimate exceeds this machine's memory, with the estimate."""
+def check_memory(experiment, error, local: bool = True) -> None:
+    """Refuse an experiment whose estimate exceeds this machine's memory, with the estimate;
+    for a cluster (not `local`), warn and leave the decision to it."""
     need, have = estimate(experiment), machine_memory()
     if have and need > have:
+        if not local:
+            logging.getLogger("purity").warning(
+                "%s needs about %s, more than this machine's %s; the cluster decides",
+                experiment.name,
+                _gib(need),
+                _gib(have),
+            )
+            return
         raise error(
             "",
             f"an experiment that fits this machine's memory ({_gib(have)}); it needs about {_gib(need)} "

@@ -63,7 +63,7 @@ def _run(args) -> int:
             from purity.inputs import InputError
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
-        experiment = config.load(args.experiment, seed=args.seed)
+        experiment = config.load(args.experiment, seed=args.seed, local=not address)
         args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
         run_dir = runner.run(
             experiment,
@@ -125,7 +125,7 @@ def _train(args) -> int:
     from purity.tournament import config, runner
 
     address = _run_address(args)
-    experiment = config.load(args.experiment, seed=args.seed).training_alone()
+    experiment = config.load(args.experiment, seed=args.seed, local=not address).training_alone()
     args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
     run_dir = runner.run(
         experiment,

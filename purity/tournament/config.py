@@ -164,8 +164,10 @@ class Experiment:
         return any(entry.decider == "learner" for entry in self.mix)
 
 
-def load(path: str | Path, seed: int | None = None) -> Experiment:
-    """Read and check an experiment file; `seed` overrides `[experiment] seed`."""
+def load(path: str | Path, seed: int | None = None, local: bool = True) -> Experiment:
+    """Read and check an experiment file; `seed` overrides `[experiment] seed`. An experiment
+    that would not fit this machine's memory is refused when it runs here (`local`), and only
+    warned about when it goes to a cluster."""
     path = Path(path)
     top = Table(load_toml(path), path)
     head = top.table("experiment", required=True)
@@ -224,7 +226,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
         seeds,
         training,
     )
-    bounds.check_memory(experiment, lambda field, expected: InputError(path, field, expected))
+    bounds.check_memory(experiment, lambda field, expected: InputError(path, field, expected), local)
     return experiment
 
 
