@@ -243,7 +243,12 @@ def _power(args) -> int:
         ),
         ("--alpha", 0 < args.alpha < 1, "a number in (0, 1)", args.alpha),
         ("--power", 0 < args.power < 1, "a number in (0, 1)", args.power),
-        ("--replicates", 100 <= args.replicates <= 1_000_000, "a number in [100, 1000000]", args.replicates),
+        (
+            "--replicates",
+            100 <= args.replicates <= 1_000_000,
+            "a number ≥ 100 and ≤ 1000000",
+            args.replicates,
+        ),
         (
             "--seed",
             args.seed is None or 0 <= args.seed <= MAX_SEED,
