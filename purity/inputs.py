@@ -9,6 +9,8 @@ nothing from purity.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -40,20 +42,69 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024  # input files are hand-written: far below this
+MAX_DEPTH = 32  # nesting of tables and arrays; purity's own files use at most 4
+MAX_NAME = 100  # characters of a name that becomes a folder name
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; devices (/dev/zero), FIFOs and
+    sockets are refused before reading, so a read can neither hang nor fill memory."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(path, "", "a file, not a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(path, "", "a regular file (not a device, FIFO or socket)")
+        if info.st_size > limit:
+            raise InputError(path, "", f"a file of at most {limit} bytes", f"{info.st_size} bytes")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(path, "", "an existing file") from None
+    except OSError as error:
+        raise InputError(path, "", f"a readable file ({error.strerror})") from None
+    if len(data) > limit:
+        raise InputError(path, "", f"a file of at most {limit} bytes")
+    return data
+
+
+def check_depth(path: str | Path, data: Any) -> Any:
+    """Refuse data nested deeper than `MAX_DEPTH` (walked without recursion), so that code
+    walking it later cannot hit Python's recursion limit."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(path, "", f"tables and arrays nested at most {MAX_DEPTH} deep")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return data
+
+
 def load_toml(path: str | Path) -> dict:
     """Parse a TOML file, turning I/O and syntax errors into `InputError`."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError(path, "", "an existing file") from None
-    except IsADirectoryError:
-        raise InputError(path, "", "a file, not a directory") from None
+        return check_depth(path, tomllib.loads(read_bytes(path).decode("utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, "", f"valid TOML ({error})") from None
-    except OSError as error:
-        raise InputError(path, "", f"a readable file ({error.strerror})") from None
+    except RecursionError:
+        raise InputError(path, "", f"tables and arrays nested at most {MAX_DEPTH} deep") from None
+
+
+def load_json(path: str | Path) -> Any:
+    """Parse a JSON file (a manifest), turning I/O and syntax errors into `InputError`."""
+    import json
+
+    path = Path(path)
+    try:
+        return check_depth(path, json.loads(read_bytes(path, 64 * MAX_FILE_BYTES).decode("utf-8")))
+    except (ValueError, RecursionError) as error:
+        raise InputError(path, "", f"valid JSON ({error})") from None
 
 
 class Table:
@@ -97,6 +148,8 @@ class Table:
     def folder_name(self, key: str, names: str) -> str:
         """A string that names a folder: no path separators, no leading dot (never `..`)."""
         value = self.string(key)
+        if len(value) > MAX_NAME:
+            raise self.error(key, f"at most {MAX_NAME} characters (it names the {names})", value)
         if not all(c.isalnum() or c in "-_." for c in value) or value.startswith("."):
             raise self.error(key, f"letters, digits, '-', '_' or '.' (it names the {names})", value)
         return value

@@ -301,6 +301,10 @@ def _load_one(path: Path, tables: tuple[str, ...] = TABLES) -> Run:
         return pl.DataFrame({c: [] for c in required})
 
     agents = read("agents", (*AGENT_COLUMNS, *weight_cols))
+    if "agents" in tables:
+        from .verify import check_agents
+
+        check_agents(path, manifest, agents, ReportError)
     if "mutation" not in agents.columns:  # runs written before the column existed
         import polars as pl
 

@@ -190,7 +190,14 @@ def recall(run_dir: Path, manifest: dict) -> Experiment:
         raise InputError(
             run_dir, "--resume", f"a run directory with its experiment captured in {record.CAPTURE} ({why})"
         )
-    experiment = _load(run_dir, manifest["experiment"])
+    try:
+        experiment = _load(run_dir, manifest["experiment"])
+    except (KeyError, TypeError, IndexError):
+        raise InputError(
+            run_dir / record.MANIFEST,
+            "experiment",
+            f"the experiment captured in {record.CAPTURE} (the manifest was changed)",
+        ) from None
     check_recorded(experiment, manifest, run_dir)
     return experiment
 

@@ -63,7 +63,7 @@ def _run(args) -> int:
             from purity.inputs import InputError
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
-        experiment = config.load(args.experiment, seed=args.seed)
+        experiment = config.load(args.experiment, seed=args.seed, local=not address)
         args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
         run_dir = runner.run(
             experiment,
@@ -79,12 +79,43 @@ def _run(args) -> int:
     return 0
 
 
+MAX_SEED = 2**63 - 1  # seeds are stored as 64-bit integers in the run's tables and manifest
+MAX_WORKERS = 4096
+MAX_REPEATS = 10_000_000  # invasions of the birth-death chain: seconds each million
+
+
+def _common(args) -> None:
+    """Check the options several commands share, as carefully as the keys of a file."""
+    workers = getattr(args, "workers", None)
+    if workers is not None and not 0 <= workers <= MAX_WORKERS:
+        raise _bad("--workers", f"a number in [0, {MAX_WORKERS}]", workers)
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise _bad("--seed", f"a number in [0, {MAX_SEED}] (2**63 − 1)", seed)
+    out = getattr(args, "out", None)
+    if out is not None:
+        _check_out(out)
+
+
+def _check_out(out: Path) -> None:
+    """--out names a folder purity can create runs in: not a file, a device or a place that
+    cannot be written (checked before any work starts)."""
+    if out.exists() and not out.is_dir():
+        raise _bad("--out", "a folder (this is a file or a device)", str(out))
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _bad("--out", f"a folder path ({existing} is not a folder)", str(out))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _bad("--out", f"a folder that can be written ({existing} cannot)", str(out))
+
+
 def _run_address(args) -> str | None:
     """Check the options `purity run` and `purity train` share; the Ray address to join."""
-    if args.workers is not None and args.workers < 0:
-        raise _bad("--workers", "a number ≥ 0", args.workers)
-    if args.seed is not None and args.seed < 0:
-        raise _bad("--seed", "a number ≥ 0", args.seed)
+    _common(args)
     if args.workers == 0 and args.address:
         raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
     return args.address or os.environ.get("RAY_ADDRESS")
@@ -94,7 +125,7 @@ def _train(args) -> int:
     from purity.tournament import config, runner
 
     address = _run_address(args)
-    experiment = config.load(args.experiment, seed=args.seed).training_alone()
+    experiment = config.load(args.experiment, seed=args.seed, local=not address).training_alone()
     args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
     run_dir = runner.run(
         experiment,
@@ -118,10 +149,9 @@ def _sweep(args) -> int:
         raise _bad("sweep", "either a sweep file or --resume SWEEP_DIR", None)
     if args.resume is not None and args.force:
         raise _bad("--force", "no --force with --resume (resuming keeps what is there)", True)
-    if args.workers is not None and args.workers < 0:
-        raise _bad("--workers", "a number ≥ 0", args.workers)
-    if args.max_concurrent is not None and args.max_concurrent < 1:
-        raise _bad("--max-concurrent", "a number ≥ 1", args.max_concurrent)
+    _common(args)
+    if args.max_concurrent is not None and not 1 <= args.max_concurrent <= 100_000:
+        raise _bad("--max-concurrent", "a number in [1, 100000]", args.max_concurrent)
     address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
     target = args.resume if args.resume is not None else args.out
     if args.resume is not None:
@@ -161,12 +191,14 @@ def _invade(args) -> int:
     from purity.tournament.executor import executor
     from purity.tournament.invasion import RULES, describe, invade
 
-    if args.repeats < 1:
-        raise _bad("--repeats", "a number ≥ 1", args.repeats)
-    if args.episodes < 1:
-        raise _bad("--episodes", "a number ≥ 1", args.episodes)
-    if args.engine_repeats < 0:
-        raise _bad("--engine-repeats", "a number ≥ 0", args.engine_repeats)
+    _common(args)
+    for option, value, low, high in (
+        ("--repeats", args.repeats, 1, MAX_REPEATS),
+        ("--episodes", args.episodes, 1, 100_000),
+        ("--engine-repeats", args.engine_repeats, 0, 100_000),
+    ):
+        if not low <= value <= high:
+            raise _bad(option, f"a number in [{low}, {high}]", value)
     experiment = config.load(args.experiment, seed=args.seed)
     names = [entry.profile.name for entry in experiment.mix]
     for option, name in (("--resident", args.resident), ("--mutant", args.mutant)):
@@ -203,11 +235,26 @@ def _power(args) -> int:
     effects = tuple(args.effect) if args.effect else EFFECTS
     bad_effect = next((e for e in effects if not 0 < e <= 1), None)
     for option, ok, expected, value in (
-        ("--effect", bad_effect is None, "a number in (0, 1]", bad_effect),
+        (
+            "--effect",
+            bad_effect is None and len(effects) <= 100,
+            "numbers in (0, 1], at most 100",
+            bad_effect,
+        ),
         ("--alpha", 0 < args.alpha < 1, "a number in (0, 1)", args.alpha),
         ("--power", 0 < args.power < 1, "a number in (0, 1)", args.power),
-        ("--replicates", args.replicates >= 100, "a number ≥ 100", args.replicates),
-        ("--seed", args.seed is None or args.seed >= 0, "a number ≥ 0", args.seed),
+        (
+            "--replicates",
+            100 <= args.replicates <= 1_000_000,
+            "a number ≥ 100 and ≤ 1000000",
+            args.replicates,
+        ),
+        (
+            "--seed",
+            args.seed is None or 0 <= args.seed <= MAX_SEED,
+            f"a number in [0, {MAX_SEED}]",
+            args.seed,
+        ),
     ):
         if not ok:
             raise _bad(option, expected, value)
@@ -327,11 +374,19 @@ def _main(argv: list[str] | None) -> int:
         return 130
     except BrokenPipeError:
         raise  # main's: the reader of stdout went away
+    except RecursionError:
+        print("purity: error: input nested too deeply to read", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except OSError as error:
-        if error.errno not in _STORAGE_ERRORS:
-            raise
-        print(storage_full(args, error), file=sys.stderr)
-        return EXIT_FAILED
+        if error.errno in _STORAGE_ERRORS:
+            print(storage_full(args, error), file=sys.stderr)
+            return EXIT_FAILED
+        where = error.filename if error.filename is not None else args.target or "purity"
+        print(
+            f"purity: error: {where}: expected a place purity can read and write ({error.strerror})",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

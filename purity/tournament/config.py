@@ -22,7 +22,8 @@ from purity.agents.reflection import Reflector
 from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
-from purity.inputs import InputError, Table, load_toml, read_params
+from purity.inputs import InputError, Table, load_toml, read_bytes, read_params
+from purity.tournament import bounds
 from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
 from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
 from purity.tournament.selection import FITNESS_RULES
@@ -58,6 +59,7 @@ class Selection:
 
 
 SUCCESSORS = ("inherit", "design")
+MAX_INTENSITY = 1000.0  # exp(w·π) of any payoff an arena pays stays finite in float64
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,10 @@ class Experiment:
         return any(entry.decider == "learner" for entry in self.mix)
 
 
-def load(path: str | Path, seed: int | None = None) -> Experiment:
-    """Read and check an experiment file; `seed` overrides `[experiment] seed`."""
+def load(path: str | Path, seed: int | None = None, local: bool = True) -> Experiment:
+    """Read and check an experiment file; `seed` overrides `[experiment] seed`. An experiment
+    that would not fit this machine's memory is refused when it runs here (`local`), and only
+    warned about when it goes to a cluster."""
     path = Path(path)
     top = Table(load_toml(path), path)
     extensions = _plugins(top.table("plugins"), path)  # first: they add names the rest may use
@@ -180,6 +184,8 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     lock_in = head.number("lock_in", default=0.9, low=0.0, high=1.0)
     seeds = head.integer("seeds", default=1, low=1, high=100_000)
     head.done()
+    if (file_seed if seed is None else seed) + seeds - 1 > 2**63 - 1:
+        raise head.error("seeds", "replicate seeds seed … seed + seeds − 1 that stay below 2**63", seeds)
 
     arena = _arena(top.table("arena", required=True), path)
     if population % arena.group_size:
@@ -203,7 +209,7 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     neutral_drift = control.boolean("neutral_drift", default=False)
     control.done()
     top.done()
-    return Experiment(
+    experiment = Experiment(
         name,
         description,
         file_seed if seed is None else seed,
@@ -224,6 +230,8 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
         training,
         extensions,
     )
+    bounds.check_memory(experiment, lambda field, expected: InputError(path, field, expected), local)
+    return experiment
 
 
 def _plugins(table: Table, path: Path) -> tuple[str, ...]:
@@ -272,6 +280,7 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
         policy = _policy(entry, built)
         entry.done()
         mix.append(MixEntry(profile, share, decider, capability, policy))
+    bounds.check_names(mix, profiles.library(), profiles.load, lambda *a: InputError(path, *a))
     total = sum(entry.share for entry in mix)
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise InputError(path, "population.mix.share", "shares that sum to 1", round(total, 12))
@@ -324,6 +333,8 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
             )
         if file is not None:
             file = str((path.parent / file) if not Path(file).is_absolute() else Path(file))
+            read_bytes(file)  # a regular file of bounded size, before networkx reads it
+        bounds.check_graph_arguments(args, population, table.error)
     table.done()
     if play == "all_pairs" and (kind != "well_mixed" or arena.group_size != 2):
         raise table.error("play", '"all_pairs" only with kind = "well_mixed" and arena.group_size = 2', play)
@@ -335,6 +346,8 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
             raise table.error(
                 "generator" if generator else "file", f"a usable graph ({error})", generator or file
             ) from None
+        if play == "groups":
+            bounds.check_degree(structure.degree, arena.group_size, table.error)
         if structure.n != population:
             raise table.error(
                 "args" if generator else "file",
@@ -347,7 +360,7 @@ def _matching(table: Table, path: Path, population: int, arena: ArenaSpec) -> Ma
 def _selection(table: Table) -> Selection:
     selection = Selection(
         kind=table.string("kind", default=Selection.kind, choices=tuple(SELECTIONS)),
-        intensity=table.number("intensity", default=Selection.intensity, low=0.0),
+        intensity=table.number("intensity", default=Selection.intensity, low=0.0, high=MAX_INTENSITY),
         rule=table.string("rule", default=Selection.rule, choices=tuple(FITNESS_RULES)),
     )
     table.done()

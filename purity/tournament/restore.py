@@ -36,7 +36,7 @@ def _lineage_rows(run_dir: Path, generations) -> pl.DataFrame:
                 "lineage",
                 f"the births into generation {generation} (lineage/gen={generation}) of a run that went past it",
             )
-        files.append(pl.read_parquet(file))
+        files.append(_read(file))
     return (
         pl.concat(files)
         if files
@@ -73,6 +73,14 @@ def population(context: Context, run_dir: Path, start: int) -> Population:
     return child
 
 
+def _read(file: Path) -> pl.DataFrame:
+    """A recorded table part; a damaged one (cut short, overwritten) is one clear error."""
+    try:
+        return pl.read_parquet(file)
+    except Exception as error:  # noqa: BLE001 - polars raises several kinds for one fact
+        raise InputError(file, "", f"a readable Parquet file ({type(error).__name__})") from None
+
+
 def _agents(run_dir: Path, generation: int) -> pl.DataFrame:
     file = storage.table_path(run_dir, "agents", generation)
     if not file.is_file():
@@ -81,7 +89,7 @@ def _agents(run_dir: Path, generation: int) -> pl.DataFrame:
             "agents",
             f"the agents of generation {generation}, the last one its manifest says is complete",
         )
-    agents = pl.read_parquet(file).sort("slot")
+    agents = _read(file).sort("slot")
     if "entry" not in agents.columns:
         raise InputError(
             file, "entry", "a run written by a purity that records mix entries (this one cannot be resumed)"
@@ -97,4 +105,4 @@ def _reflection(run_dir: Path, generation: int) -> pl.DataFrame:
             "reflection",
             f"the reflection of generation {generation} (reflection/gen={generation}), the last one its manifest says is complete",
         )
-    return pl.read_parquet(file)
+    return _read(file)

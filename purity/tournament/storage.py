@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import polars as pl
 
-from purity.inputs import InputError
+from purity.inputs import InputError, load_json
 from purity.tournament import record
 
 
@@ -87,12 +87,17 @@ def read_manifest(run_dir: Path, option: str = "--resume") -> dict:
                 "a run directory, not a sweep directory (resume a sweep with `purity sweep --resume`)",
             )
         raise InputError(run_dir, option, "a run directory written by `purity run` (with a manifest.json)")
-    try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(file, "", f"a readable JSON manifest ({error})") from None
+    manifest = load_json(file)
     if not isinstance(manifest, dict) or "status" not in manifest:
         raise InputError(file, "", "a purity run manifest (with a status)")
+    total, done = manifest.get("generations"), manifest.get("generations_done")
+    if "generations_done" in manifest and (
+        isinstance(done, bool)
+        or not isinstance(done, int)
+        or done < 0
+        or (isinstance(total, int) and done > total)
+    ):
+        raise InputError(file, "generations_done", f"a whole number in [0, {total}]", done)
     return manifest
 
 
@@ -278,7 +283,8 @@ def check_target(run_dir: Path, force: bool) -> None:
         return
     if not force:
         raise InputError(run_dir, "", "a run directory that does not exist yet (pass --force to replace it)")
-    ours = (run_dir / record.MANIFEST).is_file() or (run_dir / record.SWEEP).is_file()
+    # a sweep killed before its sweep.json leaves the copy of its file, written first
+    ours = any((run_dir / name).is_file() for name in (record.MANIFEST, record.SWEEP, "sweep.toml"))
     if any(not _ours(path.name) for path in run_dir.iterdir()) and not ours:
         raise InputError(
             run_dir,

@@ -21,19 +21,26 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
+import shutil
 import tempfile
 import threading
 import time
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from purity.agents import profiles
-from purity.inputs import InputError, Table, load_toml
+from purity.inputs import InputError, Table, load_json, load_toml
 from purity.tournament import config, storage
 from purity.tournament.record import MANIFEST, swept
+
+MAX_RUNS = 10_000  # runs in one sweep (seeds × grid points): each is a folder and a thread's work
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -70,15 +77,15 @@ def load(path: str | Path) -> Sweep:
     if isinstance(seeds_value, bool) or not isinstance(seeds_value, (int, list)):
         raise head.error("seeds", "a number of seeds or a list of seeds", seeds_value)
     if isinstance(seeds_value, int):
-        if seeds_value < 1:
-            raise head.error("seeds", "at least 1", seeds_value)
+        if not 1 <= seeds_value <= MAX_RUNS:
+            raise head.error("seeds", f"a number of seeds in [1, {MAX_RUNS}]", seeds_value)
         first = config.load(base).seed
         seeds = [first + k for k in range(seeds_value)]
     else:
         if not seeds_value or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_value
+            isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds_value
         ):
-            raise head.error("seeds", "a non-empty list of whole numbers ≥ 0", seeds_value)
+            raise head.error("seeds", f"a non-empty list of whole numbers in [0, {MAX_SEED}]", seeds_value)
         seeds = list(seeds_value)
     max_concurrent = (
         head.integer("max_concurrent", default=None, low=1, high=100_000)
@@ -96,6 +103,9 @@ def load(path: str | Path) -> Sweep:
         axes.append((key, values))
     grid._seen.update(grid.data)
     top.done()
+    total = len(seeds) * math.prod(len(values) for _, values in axes)
+    if total > MAX_RUNS:
+        raise grid.error("", f"at most {MAX_RUNS} runs (seeds × grid points)", total)
     points = []
     for combo in itertools.product(*(values for _, values in axes)) if axes else [()]:
         for seed in seeds:
@@ -215,6 +225,9 @@ def run_sweep(
     if resume:
         sweep_dir = Path(out)
         sweep, plan = _recorded(sweep_dir)
+        for stale in (sweep_dir / "runs").glob(".*.tmp"):  # staging folders of killed runs
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
     else:
         sweep = load(sweep_file)
         sweep_dir = Path(out) / sweep.name
@@ -244,11 +257,11 @@ def run_sweep(
             run_dir = sweep_dir / "runs" / point.name
             record = manifest["runs"][point.name]
             try:
+                if resume:
+                    _discard_half_made(run_dir)
                 if experiment.population < split:  # small: the whole run is one task
                     files = pool.map(run_whole, None, [experiment])[0]
-                    storage.prepare(run_dir, force=True)
-                    for relative, data in files.items():
-                        storage.write_bytes(data, run_dir / relative)
+                    _place(files, run_dir)
                 elif resume and (run_dir / "manifest.json").is_file():
                     runner.resume(run_dir, pool=pool, progress=False)
                 else:  # large: its generations are cut into tasks like any run's
@@ -276,6 +289,28 @@ def run_sweep(
     return sweep_dir
 
 
+def _place(files: dict[str, bytes], run_dir: Path) -> None:
+    """Write a run's files under a hidden temporary folder and rename it into place: a kill
+    leaves either no run folder or a whole one, never a folder without its manifest."""
+    staging = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        for relative, data in files.items():
+            storage.write_bytes(data, staging / relative)
+        storage.prepare(run_dir, force=True)
+        run_dir.rmdir()
+        os.replace(staging, run_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _discard_half_made(run_dir: Path) -> None:
+    """A sweep's own run folder left without a manifest (a kill before the run wrote it) holds
+    nothing to keep: remove it before running again."""
+    if run_dir.is_dir() and not run_dir.is_symlink() and not (run_dir / MANIFEST).is_file():
+        shutil.rmtree(run_dir)
+
+
 def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:
     """The runs still to do: a run is done when its record and its own files say so (a deleted
     run directory is run again)."""
@@ -298,11 +333,18 @@ def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Ex
     base experiment may have changed or moved since)."""
     if not (sweep_dir / "sweep.json").is_file():
         raise InputError(sweep_dir, "--resume", "a sweep directory (with sweep.json)")
-    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    manifest = _read_manifest(sweep_dir / "sweep.json")
     plan = []
     for name, record in manifest["runs"].items():
         point = Point(name, tuple(record["settings"].items()), record["seed"])
         path = sweep_dir / record["experiment"]
+        if not path.resolve().is_relative_to(sweep_dir.resolve()):
+            raise InputError(
+                sweep_dir / "sweep.json",
+                f"runs.{name}.experiment",
+                "a file inside the sweep directory",
+                record["experiment"],
+            )
         plan.append((point, path, config.load(path)))
     sweep = Sweep(
         manifest["name"],
@@ -315,11 +357,32 @@ def _recorded(sweep_dir: Path) -> tuple[Sweep, list[tuple[Point, Path, config.Ex
     return sweep, plan
 
 
+def _read_manifest(file: Path) -> dict:
+    """sweep.json, checked: a damaged one is one clear error, never a traceback."""
+    manifest = load_json(file)
+    runs = manifest.get("runs") if isinstance(manifest, dict) else None
+    if not isinstance(runs, dict) or not runs or not isinstance(manifest.get("name"), str):
+        raise InputError(file, "", "a sweep manifest (an object with name, base and runs)")
+    for name, record in runs.items():
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("settings"), dict)
+            or not isinstance(record.get("experiment"), str)
+            or isinstance(record.get("seed"), bool)
+            or not isinstance(record.get("seed"), int)
+            or not isinstance(record.get("status"), str)
+            or not all(c.isalnum() or c in "-_." for c in name)
+            or name.startswith(".")
+        ):
+            raise InputError(file, f"runs.{name}", "a run record (settings, seed, experiment, status)")
+    if not isinstance(manifest.get("base"), str):
+        raise InputError(file, "base", "the path of the base experiment")
+    return manifest
+
+
 def _sweep_manifest(sweep: Sweep, sweep_dir: Path, plan) -> dict:
     """A new manifest, or the recorded one with its finished runs kept (resume)."""
-    previous = (
-        json.loads((sweep_dir / "sweep.json").read_text()) if (sweep_dir / "sweep.json").is_file() else {}
-    )
+    previous = _read_manifest(sweep_dir / "sweep.json") if (sweep_dir / "sweep.json").is_file() else {}
     known = previous.get("runs", {})
     return {
         "name": sweep.name,

@@ -266,9 +266,12 @@ def lineage_frame(agent_rows: list[tuple]) -> pl.DataFrame:
 def write_run(root: Path, man: dict[str, Any], agent_rows: list[tuple], episode_rows: list[tuple]) -> Path:
     """Write a run directory in the tournament's layout (hive folders, one part per generation)."""
     root.mkdir(parents=True, exist_ok=True)
+    agents = agents_frame(agent_rows)
+    if agents.height:  # as a run counts them: the generations it wrote (a report checks this)
+        man = man | {"generations_done": agents.get_column("generation").n_unique()}
     (root / "manifest.json").write_text(json.dumps(man, indent=2))
     tables = {
-        "agents": agents_frame(agent_rows),
+        "agents": agents,
         "episodes": episodes_frame(episode_rows),
         "lineage": lineage_frame(agent_rows),
     }

@@ -143,7 +143,7 @@ def test_verdict_against_drift_twin(run_with_drift):
 
 
 def test_empty_run_gives_empty_tables(tmp_path):
-    path = write_run(tmp_path / "empty", manifest(), [], [])
+    path = write_run(tmp_path / "empty", manifest() | {"generations_done": 0}, [], [])
     run = reports.load(path)
     assert run.agents.height == 0
     for df in (
