@@ -57,6 +57,7 @@ class Selection:
 
 
 SUCCESSORS = ("inherit", "design")
+NULL_KINDS = ("drift", "shuffle")  # the nulls a run records without play (purity.tournament.null)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class Experiment:
     lock_in: float = 0.9
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
     training: Training = Training()  # how the mix's learners learn
+    nulls: tuple[str, ...] = ("drift", "shuffle")  # the cheap nulls the run records (null.KINDS)
+    null_replicates: int = 0  # replicates per null; 0: as many as the corrected tests need
 
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
@@ -198,6 +201,8 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
     training = _training(top.table("training"), arena)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
+    nulls = control.strings("null", default=NULL_KINDS, choices=NULL_KINDS)
+    null_replicates = control.integer("null_replicates", default=0, low=0, high=10_000_000)
     control.done()
     top.done()
     return Experiment(
@@ -219,6 +224,8 @@ def load(path: str | Path, seed: int | None = None) -> Experiment:
         lock_in,
         seeds,
         training,
+        nulls,
+        null_replicates,
     )
 
 
@@ -415,7 +422,11 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
         "selection": dataclasses.asdict(experiment.selection),
         "mutation": dataclasses.asdict(experiment.mutation),
         "reflection": dataclasses.asdict(experiment.reflection),
-        "control": {"neutral_drift": experiment.neutral_drift},
+        "control": {
+            "neutral_drift": experiment.neutral_drift,
+            "null": list(experiment.nulls),
+            "null_replicates": experiment.null_replicates,
+        },
         "training": {
             **dataclasses.asdict(experiment.training),
             "violations": list(experiment.training.violations),
