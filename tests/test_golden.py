@@ -3,7 +3,7 @@
 A restructure must not change a number. Each shipped experiment (and sweep) is shrunk to a few
 generations of a few agents, keeping every switch it sets, plus variants that reach the paths no
 shipped file takes (graphs, assortment, design without self-modification). Every Parquet table
-the runs write is compared with the frozen copy in `tests/golden/` by polars `equals`.
+the runs write (their nulls' tables too) is compared with the frozen copy in `tests/golden/` by polars `equals`.
 
 A change that is meant to change results rebaselines in its own commit, saying why:
 
@@ -183,6 +183,8 @@ def tables(directory: Path) -> dict[str, pl.DataFrame]:
     for file in sorted(directory.rglob("*.parquet")):
         rel = file.relative_to(directory)
         parts = [p for p in rel.parts[:-1] if not p.startswith("gen=")]
+        if parts and parts[-1] == "null":  # one table per null kind (drift, drift-curve, shuffle, …)
+            parts.append(rel.stem)
         key = "/".join(parts) or rel.stem
         grouped.setdefault(key, []).append(file)
     frames = {}

@@ -26,6 +26,7 @@ GenRows = tuple[list[str], list[list[str]], str]  # headers, cells, the note whe
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999")
 VERDICT_WORDS = ("extinct", "declined", "held", "spread")  # coloured in a table's verdict column
+TONES = {"spread beyond drift": "spread", "declined beyond drift": "declined"}  # corrected verdicts
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;background:#fff;margin:0}
@@ -216,7 +217,8 @@ def html_table(
     for row in rows:
         cells = []
         for i, c in enumerate(row):
-            extra = f"v-{c}" if i == verdict_col and c in VERDICT_WORDS else ""
+            tone = TONES.get(c, c if c in VERDICT_WORDS else None)
+            extra = f"v-{tone}" if i == verdict_col and tone else ""
             cells.append(f"<td{cls(i, extra)}>{esc(c)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

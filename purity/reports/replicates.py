@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from . import metrics, price
+from . import metrics, price, verdict_inference
 from .load import Replicates, Run
 
 # a figure over seeds: mean, min and max, how many seeds it covers, and how many of them are held
@@ -192,7 +192,9 @@ def seed_verdicts(
     """Every seed's verdict with the forces that moved each term (what the seed's own report
     shows), from its Price steps (`price_steps`), with a seed column."""
     frames = {
-        s: price.with_forces(metrics.verdict(run, tolerance=tolerance), steps[s], drift.get(s))
+        s: verdict_inference.infer(
+            price.with_forces(metrics.verdict(run, tolerance=tolerance), steps[s], drift.get(s)), [run]
+        )
         for s, run in zip(seeds_of(reps), reps.runs)
     }
     return _by_seed(frames)

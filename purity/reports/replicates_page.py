@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from . import price_page, sections
+from . import price_page, sections, verdict_inference
 from . import replicates as agg
 from .charts import band_series, spread_chart, survival_charts
 from .metrics import term_label
@@ -151,11 +151,12 @@ def verdict_rows(data: ReplicatesReport) -> Rows:
         "survived in k of K seeds",
         "95% interval (Wilson)",
         "survived (majority of seeds)",
+        "end share 95% (t)",
+        "null 95% band",
+        "p (Holm)",
         "verdict",
     ]
-    headers += (
-        (["vs drift"] if drift else []) + ["moved most by"] + (["selection beyond drift"] if drift else [])
-    )
+    headers += ["moved most by"] + (["selection beyond drift"] if drift else [])
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), _cell(r, "start"), _cell(r, "end")]
@@ -164,13 +165,20 @@ def verdict_rows(data: ReplicatesReport) -> Rows:
             f"{r['survived']} of {r['seeds']}",
             f"[{fmt(r['survived_low'])}, {fmt(r['survived_high'])}]",
             "yes" if 2 * r["survived"] > r["seeds"] else "no",
+            "–" if r["end_low"] is None else f"[{fmt(r['end_low'])}, {fmt(r['end_high'])}]",
+            verdict_inference.null_band(r),
+            fmt(r["p_adjusted"]),
             r["verdict"],
         ]
-        row += [fmt(r["vs_drift"])] if drift else []
         row.append(_force_text(r, r["force_seeds"] or 0))
         row += [_cell(r, "beyond")] if drift else []
         rows.append(row)
     return headers, rows
+
+
+def _null_kind(data: ReplicatesReport) -> str | None:
+    kinds = [k for k in data.verdict["null"].to_list() if k] if "null" in data.verdict.columns else []
+    return kinds[0] if kinds else None
 
 
 def _cell(r: dict, name: str) -> str:
@@ -178,21 +186,15 @@ def _cell(r: dict, name: str) -> str:
 
 
 def _verdict_note(data: ReplicatesReport) -> str:
-    t = fmt(data.tolerance)
     threshold = fmt(data.first.threshold) if data.first is not None else "–"
     note = (
         f"Shares are mean [min, max] over the {_k(data)} seeds, at each seed's first and last "
         f"recorded generation. A term is carried while its weight is above {threshold}; it "
         "survived in a seed when its end share there is above 0; the interval is the Wilson 95 % "
-        "score interval for the proportion of seeds in which it survives. The verdict applies to "
-        f"the mean shares: extinct (mean end share 0, i.e. extinct in every seed), declined / "
-        f"spread (mean end more than {t} below / above mean start), else held."
+        "score interval for the proportion of seeds in which it survives. The end share's 95% "
+        "interval is Student's t over the seeds; the null's band is that of the mean of as many "
+        "seeds under the null. " + verdict_inference.note(_null_kind(data))
     )
-    if data.has_drift:
-        note += (
-            f" vs drift compares the mean end share with the drift twins' mean end share "
-            f"(below / near / above, tolerance {t})."
-        )
     note += (
         " " + price_page.VERDICT_NOTE + " Over seeds: the force with the largest mean "
         "contribution, and in how many seeds each force was the largest."

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import births as births_mod
-from . import metrics, price, training
+from . import metrics, price, training, verdict_inference
 from . import replicates as agg
 from .export import aligned, head, plain, profiles_json, provenance, rows, terms_json
 from .lineage import DominantLineages, dominant_lineages
@@ -90,7 +90,10 @@ def collect(
     verdict = agg.verdict(reps, tolerance) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA)
     residuals = [r for r in map(price.max_residual, steps.values()) if r is not None]
     return ReplicatesReport(
-        verdict=verdict.join(agg.forces(steps, drift_steps), on="term", how="left", maintain_order="left"),
+        verdict=verdict_inference.infer(
+            verdict.join(agg.forces(steps, drift_steps), on="term", how="left", maintain_order="left"),
+            reps.runs,
+        ),
         reps=reps,
         tolerance=tolerance,
         lock_in_share=share,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from . import price_page, sections
+from . import price_page, sections, verdict_inference
 from .charts import finite, survival_charts, xs
 from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, color, figure, fmt, gen_rows, pick_rows
@@ -91,13 +91,13 @@ def verdict_rows(data: RunReport) -> Rows:
     has_drift = data.run.drift is not None
     headers = ["process term", "kind", "scope", f"share at gen {fmt(first)}", f"share at gen {fmt(last)}"]
     headers += ["drift end"] if has_drift else []
-    headers += ["verdict"] + (["vs drift"] if has_drift else []) + ["moved most by"]
+    headers += ["null 95% band", "p (Holm)", "verdict", "moved most by"]
     headers += ["selection beyond drift"] if has_drift else []
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), fmt(r["start"]), fmt(r["end"])]
         row += [fmt(r["drift_end"])] if has_drift else []
-        row += [r["verdict"]] + ([fmt(r["vs_drift"])] if has_drift else [])
+        row += [verdict_inference.null_band(r), fmt(r["p_adjusted"]), r["verdict"]]
         row.append(price_page.force_text(r["moved_most"], r["moved_value"]))
         row += [price_page.signed(r["beyond_drift"])] if has_drift else []
         rows.append(row)
@@ -105,23 +105,25 @@ def verdict_rows(data: RunReport) -> Rows:
 
 
 def _verdict_note(data: RunReport) -> str:
-    t = fmt(data.tolerance)
     note = (
         f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
-        f"constraint counts). extinct: nobody carries it at the end; declined / spread: the end "
-        f"share is more than {t} below / above the start share; held: otherwise."
+        "constraint counts). " + verdict_inference.note(_null_kind(data))
     )
+    one_seed = next((n for n in data.verdict["note"].to_list() if n), None)
+    note += (" " + one_seed) if one_seed else ""
     if data.run.drift is not None:
-        note += (
-            f" vs drift compares the end share with the neutral-drift twin's end share "
-            f"(below / near / above, tolerance {t})."
-        )
+        note += " drift end: the end share of the run's drift twin, one draw of the drift null."
     return (
         note
         + " "
         + price_page.VERDICT_NOTE
         + (" " + price_page.BEYOND_DRIFT_NOTE if data.run.drift is not None else "")
     )
+
+
+def _null_kind(data: RunReport) -> str | None:
+    kinds = [k for k in data.verdict["null"].to_list() if k]
+    return kinds[0] if kinds else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from . import births as births_mod
-from . import metrics, price, training
+from . import metrics, price, training, verdict_inference
 from .export import aligned, head, lock_in_json, plain, profiles_json, provenance, rows, terms_json
 from .lineage import DominantLineages, dominant_lineages
 from .load import Run
@@ -23,9 +23,12 @@ from .reflection_metrics import Reflection, reflection
 def verdict(
     run: Run, steps: pl.DataFrame, drift_steps: pl.DataFrame | None, tolerance: float
 ) -> pl.DataFrame:
-    """Per process term: start and end share, verdict word, vs drift (`metrics.verdict`) and the
-    force that moved it most (`price.forces`): the one verdict every format of a report shows."""
-    return price.with_forces(metrics.verdict(run, tolerance=tolerance), steps, drift_steps)
+    """Per process term: start and end share (`metrics.verdict`), the Price forces
+    (`price.forces`), and the verdict and moved most by tested against the run's null
+    (`verdict_inference`): the one verdict every format of a report shows."""
+    return verdict_inference.infer(
+        price.with_forces(metrics.verdict(run, tolerance=tolerance), steps, drift_steps), [run]
+    )
 
 
 def generations(agents: pl.DataFrame) -> list[int]:

@@ -60,6 +60,7 @@ class Selection:
 
 SUCCESSORS = ("inherit", "design")
 MAX_INTENSITY = 1000.0  # exp(w·π) of any payoff an arena pays stays finite in float64
+NULL_KINDS = ("drift", "shuffle")  # the nulls a run records without play (purity.tournament.null)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ class Experiment:
     seeds: int = 1  # replicate runs with seeds seed, seed+1, ...: the spread over seeds
     training: Training = Training()  # how the mix's learners learn
     plugins: tuple[str, ...] = ()  # modules imported before the file is checked (file paths absolute)
+    nulls: tuple[str, ...] = ("drift", "shuffle")  # the cheap nulls the run records (null.KINDS)
+    null_replicates: int = 0  # replicates per null; 0: as many as the corrected tests need
 
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
@@ -207,6 +210,8 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
     training = _training(top.table("training"), arena)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
+    nulls = control.strings("null", default=NULL_KINDS, choices=NULL_KINDS)
+    null_replicates = control.integer("null_replicates", default=0, low=0, high=100_000)
     control.done()
     top.done()
     experiment = Experiment(
@@ -229,6 +234,8 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
         seeds,
         training,
         extensions,
+        nulls,
+        null_replicates,
     )
     bounds.check_memory(experiment, lambda field, expected: InputError(path, field, expected), local)
     return experiment
@@ -439,7 +446,11 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
         "selection": dataclasses.asdict(experiment.selection),
         "mutation": dataclasses.asdict(experiment.mutation),
         "reflection": dataclasses.asdict(experiment.reflection),
-        "control": {"neutral_drift": experiment.neutral_drift},
+        "control": {
+            "neutral_drift": experiment.neutral_drift,
+            "null": list(experiment.nulls),
+            "null_replicates": experiment.null_replicates,
+        },
         "training": {
             **dataclasses.asdict(experiment.training),
             "violations": list(experiment.training.violations),

@@ -99,6 +99,7 @@ def invasion_experiment(experiment: Experiment, resident: int, mutant: int, gene
         stop_at_fixation=True,
         generations=generations,
         neutral_drift=False,
+        nulls=(),  # an invasion trial counts fixations; it needs no null
         seeds=1,
     )
 

@@ -37,13 +37,13 @@ import polars as pl
 from purity.agents.preferences import term_universe, with_scope_variants
 from purity.tournament import record, storage
 from purity.tournament.batch_selection import moran_events, parents_of_generation
-from purity.tournament.config import Experiment
+from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
 from purity.tournament.population import shares_to_counts
 
 CHUNK = 1024  # replicates per random stream: a replicate's draws do not depend on how many follow
-KINDS = ("drift", "shuffle")
+KINDS = NULL_KINDS
 _KIND_KEYS = {"drift": 0, "shuffle": 1}
 MORAN = ("moran", "moran_db")
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from purity.tournament import capture, generation, record, restore, storage
+from purity.tournament import capture, generation, null, record, restore, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
 from purity.tournament.progress import Progress
@@ -49,7 +49,17 @@ def run(
                 _run_with_twin(experiment, run_dir, pool, progress)
             else:
                 _run_replicates(experiment, run_dir, pool, progress)
+            record_nulls(experiment, run_dir)
     return run_dir
+
+
+def record_nulls(experiment: Experiment, run_dir: Path) -> None:
+    """The nulls `[control] null` asks for (`null_replicates` each, or as many as the verdicts'
+    corrected tests need), written beside the finished run or seed-replicate set."""
+    if experiment.nulls:
+        null.record_nulls(
+            run_dir, experiment, replicates=experiment.null_replicates or None, kinds=experiment.nulls
+        )
 
 
 @contextmanager
@@ -91,6 +101,9 @@ def resume(
     """
     run_dir = Path(run_dir)
     if is_complete(run_dir):
+        if not (run_dir / record.NULL_MANIFEST).is_file():  # cut off after its tables, before its nulls
+            with storage.locked(run_dir):
+                record_nulls(capture.recall(run_dir, storage.read_manifest(run_dir)), run_dir)
         return run_dir
     manifest = storage.read_manifest(run_dir)
     experiment = capture.recall(run_dir, manifest)  # fail fast, before Ray starts
@@ -99,6 +112,7 @@ def resume(
             _resume_replicates(experiment, run_dir, manifest, pool, progress)
         else:
             _resume_with_twin(experiment, run_dir, pool, progress)
+        record_nulls(experiment, run_dir)
     return run_dir
 
 

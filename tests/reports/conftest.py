@@ -435,3 +435,25 @@ def write_replicates(root: Path, lock_in: float | None = 0.7, drift: bool = True
 @pytest.fixture
 def reps_dir(tmp_path: Path) -> Path:
     return write_replicates(tmp_path / "reps")
+
+
+# ---------------------------------------------------------------------------------------------
+# A null with known answers: every replicate ends each term where it started, and no force moves
+# it. A term whose end share differs from its start then differs from every null replicate.
+
+
+def write_still_null(run_dir: Path, replicates: int = 2000) -> Path:
+    """`null/drift.parquet` for the run (or seed-replicate set) at `run_dir`: `replicates` copies of
+    its first seed's figures with end = start and every force 0."""
+    from purity.reports import nulls
+    from purity.reports.load import load, load_replicates
+    from purity.tournament import record, storage
+
+    runs = load_replicates(run_dir).runs if (run_dir / "seed=10").is_dir() else [load(run_dir)]
+    figures = nulls.run_figures(runs[0]).with_columns(
+        pl.col("start").alias("end"),
+        *(pl.lit(0.0).alias(f) for f in ("selection", "mutation", "design", "self_modify")),
+    )
+    frame = pl.concat([figures.with_columns(replicate=pl.lit(k, dtype=pl.Int64)) for k in range(replicates)])
+    storage.write_parquet(frame, run_dir / record.null_table("drift"))
+    return run_dir

@@ -9,7 +9,7 @@ import json
 import math
 
 import pytest
-from conftest import REP_SEEDS
+from conftest import REP_SEEDS, write_still_null
 from test_sweep_report import TAKE, write_sweep
 
 import purity.reports as reports
@@ -55,16 +55,25 @@ def test_run_json_holds_verdict_and_curves(run_with_drift):
     assert d["run"]["seed"] == 7 and d["run"]["survival_threshold"] == 0.1 and d["run"]["drift_twin"]
     assert d["profiles"]["saint"]["weights"]["constraint:take:self"] == "inf"
     verdict = {v["term"]: v for v in d["verdict"]}
-    take_verdict = {k: verdict[TAKE][k] for k in ("start", "end", "drift_end", "verdict", "vs_drift")}
+    take_verdict = {k: verdict[TAKE][k] for k in ("start", "end", "drift_end", "verdict")}
+    # no null recorded: the report says it cannot tell, whatever the shares did, and credits no force
     assert take_verdict == {
         "start": 0.75,
         "end": 0.25,
         "drift_end": 0.75,
-        "verdict": "declined",
-        "vs_drift": "below",
+        "verdict": "we can't tell: no null recorded",
     }
-    assert verdict["constraint:take:world"]["verdict"] == "extinct"
-    assert verdict["standing:commons_above"]["verdict"] == "spread"
+    assert {v["moved_most"] for v in d["verdict"]} == {None} and "vs_drift" not in verdict[TAKE]
+    write_still_null(run_with_drift)
+    verdict = {v["term"]: v for v in reports.to_json(run_with_drift)["verdict"]}
+    # against a null that never moves: two-sided 2/2001 raw, times 4 terms (Holm) < 0.05
+    assert verdict[TAKE]["verdict"] == "declined beyond drift"
+    assert verdict[TAKE]["p_adjusted"] == pytest.approx(8 / 2001)
+    assert verdict["constraint:take:world"]["verdict"] == "declined beyond drift"  # 0.25 to extinct
+    assert verdict["constraint:take:lineage"]["verdict"] == "indistinguishable from drift"  # held 0.25
+    assert verdict["constraint:take:lineage"]["moved_most"] == "none"  # no force beyond the null
+    assert verdict["standing:commons_above"]["verdict"] == "spread beyond drift"
+    assert verdict[TAKE]["moved_most"] == "selection"
     c = d["curves"]
     assert c["generation"] == [0, 1, 2]
     assert list(c["survival"]) == [
@@ -128,7 +137,7 @@ def test_sweep_json(tmp_path):
     runs = {r["name"]: r for r in d["runs"]}
     assert runs["run-0001"]["summary"][f"share:{TAKE}"] == 0.25
     assert runs["run-0001"]["curves"]["survival"][TAKE] == [0.75, 0.5, 0.25]
-    assert runs["run-0001"]["verdict"][0]["verdict"] == "declined"
+    assert runs["run-0001"]["verdict"][0]["verdict"] == "we can't tell: no null recorded"
     assert runs["run-0002"]["curves"]["survival"][TAKE] == [0.75, 0.5, 1.0]
     assert runs["run-0004"]["curves"] is None and runs["run-0004"]["summary"] is None  # failed
     seeds = runs["run-0003"]["seeds"]

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run
+from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run, write_still_null
 
 import purity.reports as reports
 from purity.reports import page
@@ -125,8 +125,9 @@ def test_markdown_has_verdict_first_and_all_sections(run_dir):
         "## Run",
     ]  # oversight: training curves
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
-    assert "| never take (self) | constraint | self | 0.75 | 0.25 | declined |" in verdict
-    assert "| no taking (world) | constraint | world | 0.25 | 0 | extinct |" in verdict
+    cant = "– | – | we can't tell: no null recorded | – |"  # no null: no band, no p, no force credited
+    assert f"| never take (self) | constraint | self | 0.75 | 0.25 | {cant}" in verdict
+    assert f"| no taking (world) | constraint | world | 0.25 | 0 | {cant}" in verdict
     assert "vs drift" not in text
     assert "| keeper | take | 0.3 | 0.2 | 3 |" in text  # 3 of 10 opportunities
     for table in md_tables(text):
@@ -155,8 +156,17 @@ def test_user_text_is_escaped(evil_run):
 def test_drift_twin_curve_and_column(run_with_drift):
     md_path, html_path = reports.write_report(run_with_drift)
     html_text, md_text = html_path.read_text(), md_path.read_text()
-    assert "vs drift" in md_text and "vs drift" in html_text
-    assert "| never take (self) | constraint | self | 0.75 | 0.25 | 0.75 | declined | below |" in md_text
+    assert "drift end" in md_text and "drift end" in html_text and "vs drift" not in md_text
+    assert "| never take (self) | constraint | self | 0.75 | 0.25 | 0.75 | – | – | we can't tell" in md_text
+    write_still_null(run_with_drift)
+    md_text = reports.write_report(run_with_drift)[0].read_text()
+    assert (
+        "| never take (self) | constraint | self | 0.75 | 0.25 | 0.75 | \\[0.75, 0.75\\] | 0.004 | declined beyond drift | selection"
+        in md_text
+    )
+    assert (
+        "v-declined" in reports.write_report(run_with_drift)[1].read_text()
+    )  # colour: the corrected verdict
     assert "never take (self) (drift)" in md_text
     survival = html_text.split('id="survival"')[1].split('id="price"')[0]
     assert 'stroke-dasharray="6 4"' in survival

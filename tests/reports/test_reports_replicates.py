@@ -11,7 +11,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import EVIL_NAME, REP_SEEDS, SCOPE_CHANGE, replicates_manifest, write_replicates
+from conftest import (
+    EVIL_NAME,
+    REP_SEEDS,
+    SCOPE_CHANGE,
+    replicates_manifest,
+    write_replicates,
+    write_still_null,
+)
 from test_reports_render import md_tables, parse, unescaped_pipes
 
 import purity.reports as reports
@@ -246,13 +253,23 @@ def test_replicates_report_markdown(reps_dir):
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert (
         "| process term | kind | scope | start share | end share | drift end share | "
-        "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | verdict | vs drift |"
+        "survived in k of K seeds | 95% interval (Wilson) | survived (majority of seeds) | "
+        "end share 95% (t) | null 95% band | p (Holm) | verdict | moved most by |"
     ) in verdict
     assert (
         "| never take (self) | constraint | self | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
-        "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | yes | declined | below |"
+        "0.417 \\[0.25, 0.5\\] | 2 of 3 | \\[0.208, 0.939\\] | yes | – | – | – | we can't tell: no null recorded | – |"
     ) in verdict
-    assert "| 0 of 3 | \\[0, 0.561\\] | no | extinct | near |" in verdict
+    write_still_null(reps_dir)  # every null replicate ends where it started: 0.5, and 0 for the rest
+    verdict = reports.write_report(reps_dir)[0].read_text().split("## Verdict")[1].split("## Survival")[0]
+    # 3 seeds' mean 1/3 against 666 null means of 0.5: two-sided 2/667, Holm over 4 terms: 8/667
+    assert (
+        "| 2 of 3 | \\[0.208, 0.939\\] | yes | \\[0, 1\\] | \\[0.5, 0.5\\] | 0.012 | declined beyond drift | selection"
+    ) in verdict
+    assert (
+        "| 0 of 3 | \\[0, 0.561\\] | no | \\[0, 0\\] | \\[0, 0\\] | 1 | extinct in every run and under drift too | none |"
+        in verdict
+    )
     assert "| 2 | 3 (1 held) | 0.333 \\[0, 0.75\\] |" in text
     assert "| 2 | 3 (1 held) | 0.25 | 0 | 0.562 |" in text  # process share
     assert "in 3 of 3 seeds: seed 10 at generation 1" in text
@@ -274,7 +291,7 @@ def test_replicates_report_without_lock_in_says_none(tmp_path):
 
 
 def test_replicates_report_html(reps_dir):
-    _, html_path = reports.write_report(reps_dir)
+    _, html_path = reports.write_report(write_still_null(reps_dir))
     text = html_path.read_text()
     p = parse(text)
     assert p.errors == [] and p.stack == []
@@ -449,7 +466,10 @@ def test_price_over_seeds(reps_dir):
 
 
 def test_replicates_report_has_price_and_moved_most(reps_dir):
-    md_path, html_path = reports.write_report(reps_dir)
+    assert "| we can't tell: no null recorded | – | 0.125 \\[-0.5, 0.5\\] |" in (
+        reports.write_report(reps_dir)[0].read_text()
+    )  # without a null no force is credited, whatever the seeds' largest
+    md_path, html_path = reports.write_report(write_still_null(reps_dir))
     text = md_path.read_text()
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| moved most by | selection beyond drift |" in verdict

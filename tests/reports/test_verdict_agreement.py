@@ -13,11 +13,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import write_still_null
 from test_sweep_report import write_sweep
 
 import purity.reports as reports
 from purity.reports.page import band, fmt
 from purity.reports.price_page import FORCE_LABELS, force_text
+from purity.reports.verdict_inference import null_band
 
 SPLIT = re.compile(r"(?<!\\)\|")
 
@@ -79,11 +81,13 @@ def run_cells(v: dict, has_drift: bool, headers: list[str]) -> dict[str, str]:
         "process term": v["label"],
         headers[3]: fmt(v["start"]),
         headers[4]: fmt(v["end"]),
+        "null 95% band": null_band(v),
+        "p (Holm)": fmt(v["p_adjusted"]),
         "verdict": v["verdict"],
         "moved most by": force_text(v["moved_most"], v["moved_value"]),
     }
     if has_drift:
-        cells |= {"drift end": fmt(v["drift_end"]), "vs drift": fmt(v["vs_drift"])}
+        cells |= {"drift end": fmt(v["drift_end"])}
     return cells
 
 
@@ -100,14 +104,15 @@ def assert_run_agrees(verdict: list[dict], folder: Path, has_drift: bool) -> Non
 
 def test_a_run_verdict_is_the_same_in_json_markdown_and_html(run_with_drift, run_dir):
     for folder, drift in ((run_with_drift, True), (run_dir, False)):
-        reports.write_report(folder)
+        reports.write_report(write_still_null(folder))
         verdict = reports.to_json(folder)["verdict"]
         assert {v["moved_most"] for v in verdict} - {"none"}, "some term must have moved"
+        assert {v["verdict"] for v in verdict} >= {"declined beyond drift", "spread beyond drift"}
         assert_run_agrees(verdict, folder, drift)
 
 
 def test_a_replicate_verdict_is_the_same_in_json_markdown_and_html(reps_dir):
-    reports.write_report(reps_dir)
+    reports.write_report(write_still_null(reps_dir))
     data = reports.to_json(reps_dir)
     verdict = data["verdict"]
     for shown in pages(reps_dir):
@@ -120,7 +125,11 @@ def test_a_replicate_verdict_is_the_same_in_json_markdown_and_html(reps_dir):
             ):
                 assert row[header] == band(v[f"{name}_mean"], v[f"{name}_min"], v[f"{name}_max"])
             assert row["survived in k of K seeds"] == f"{v['survived']} of {v['seeds']}"
-            assert (row["verdict"], row["vs drift"]) == (v["verdict"], fmt(v["vs_drift"]))
+            assert (row["verdict"], row["p (Holm)"], row["null 95% band"]) == (
+                v["verdict"],
+                fmt(v["p_adjusted"]),
+                null_band(v),
+            )
             assert row["moved most by"].startswith(force_text(v["moved_most"], v["moved_value"]))
             for force, label in FORCE_LABELS.items():
                 if v[f"largest_{force}"]:

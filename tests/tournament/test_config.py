@@ -125,6 +125,16 @@ def test_arena_parameters_are_checked_against_the_arena(write_experiment):
         ),
         (("neutral_drift = true", "neutral_drift = true\nbogus = 1"), "control.bogus", "a known key"),
         (
+            ("neutral_drift = true", 'neutral_drift = true\nnull = ["drift", "mechanism"]'),
+            "control.null",
+            "a list of distinct strings from 'drift', 'shuffle'",
+        ),
+        (
+            ("neutral_drift = true", "neutral_drift = true\nnull_replicates = -5"),
+            "control.null_replicates",
+            "a whole number in [0,",
+        ),
+        (
             (
                 'candidates = 6, rollouts = 2 }\n\n[[population.mix]]\nprofile = "lineage',
                 'candidates = 0, rollouts = 2 }\n\n[[population.mix]]\nprofile = "lineage',

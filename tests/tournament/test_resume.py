@@ -516,3 +516,12 @@ def test_resume_on_ray_workers_gives_the_serial_tables(reference, tmp_path):
 @pytest.mark.parametrize("seed", [1, 2, 3, 5])
 def test_many_kills_at_random_points(tmp_path, small_text, seed):
     _kill_and_resume(tmp_path, small_text, kills=12, seed=seed)
+
+
+def test_a_complete_run_cut_before_its_nulls_gets_the_same_nulls(reference, tmp_path):
+    run_dir = _copy(reference, tmp_path / "small")
+    shutil.rmtree(run_dir / "null")
+    assert runner.resume(run_dir, workers=0, progress=False) == run_dir
+    for kind in ("drift", "shuffle", "drift-curve"):
+        got, want = (pl.read_parquet(d / "null" / f"{kind}.parquet") for d in (run_dir, reference))
+        assert got.equals(want), kind

@@ -162,3 +162,20 @@ def test_a_failing_generation_marks_the_run_failed(experiment_file, tmp_path, mo
         run(load(experiment_file), tmp_path, workers=0, progress=False)
     manifest = json.loads((tmp_path / "small" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["generations_done"] == 1
+
+
+def test_every_run_records_its_nulls_as_control_null_asks(serial, write_experiment, tmp_path):
+    """The default run holds both cheap nulls, sized for its corrected tests; `null` and
+    `null_replicates` choose the kinds and their size, and `null = []` records none."""
+    info = json.loads((serial / "null" / "null.json").read_text())
+    assert set(info) == {"drift", "shuffle"} and info["drift"]["replicates"] >= 2000
+    drift = pl.read_parquet(serial / "null" / "drift.parquet")
+    assert drift["replicate"].n_unique() == info["drift"]["replicates"]
+    only = write_experiment(
+        ("neutral_drift = true", 'neutral_drift = true\nnull = ["drift"]\nnull_replicates = 300')
+    )
+    chosen = run(load(only), tmp_path / "chosen", workers=0, progress=False)
+    assert list(json.loads((chosen / "null" / "null.json").read_text())) == ["drift"]
+    assert pl.read_parquet(chosen / "null" / "drift.parquet")["replicate"].n_unique() == 300
+    none = write_experiment(("neutral_drift = true", "neutral_drift = true\nnull = []"))
+    assert not (run(load(none), tmp_path / "none", workers=0, progress=False) / "null").exists()

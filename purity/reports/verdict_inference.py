@@ -1,0 +1,131 @@
+"""A report's verdict as an inference: each term's end share against the run's recorded null, the
+tests corrected together (Holm), the verdict word chosen from the corrected test alone, and "moved
+most by" naming a force only when it is distinguishable from drift (`inference`).
+
+The shuffle null is used where the run has it (it keeps selection as strong and noisy as in the
+run, so a w = 0 null cannot pass selection on noise off as an effect), else the drift null. A run
+without a null, or with one too small for the corrected thresholds, gets "we can't tell" and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from . import inference, nulls, price
+from .load import Run
+from .page import fmt
+
+CANT_TELL = "we can't tell"
+NO_NULL = f"{CANT_TELL}: no null recorded"
+TOO_SMALL = f"{CANT_TELL}: null too small"
+NULL_KINDS = ("shuffle", "drift")  # the first the run has is the one tested against
+
+COLUMNS = {
+    "null": pl.String,
+    "end_low": pl.Float64,
+    "end_high": pl.Float64,
+    "band_low": pl.Float64,
+    "band_high": pl.Float64,
+    "p": pl.Float64,
+    "p_adjusted": pl.Float64,
+    "effect": pl.Float64,
+    "effect_sd": pl.Float64,
+    "note": pl.String,
+}
+MOVED = {"moved_most": pl.String, "moved_value": pl.Float64}
+
+
+def chosen_null(path) -> tuple[str | None, pl.DataFrame | None]:
+    """The kind of null and its figures a verdict is tested against (None, None: the run has none)."""
+    for kind in NULL_KINDS:
+        frame = nulls.load_null(path, kind)
+        if frame is not None:
+            return kind, frame
+    return None, None
+
+
+def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
+    """The verdict table (one row per term, column `term`) with its word, moved most by and the
+    inference columns (`COLUMNS`) replaced by the corrected test of the seeds in `runs`. The
+    fixed-tolerance comparison with the drift twin (`vs_drift`) is dropped: one twin is one draw."""
+    verdict = verdict.drop("vs_drift", strict=False)
+    if verdict.height == 0:
+        return verdict.with_columns(_blank(verdict.height))
+    kind, null = chosen_null(runs[0].path)
+    if null is None:
+        return _cant_tell(verdict, NO_NULL)
+    observed = nulls.seed_figures(runs)
+    try:
+        tests = inference.verdicts(observed, null)
+        moved = _moved(observed, null)
+    except inference.NullTooSmall:
+        return _cant_tell(verdict, TOO_SMALL)
+    tests = tests.select(
+        "term",
+        verdict_inferred="verdict",
+        null=pl.lit(kind),
+        end_low="low",
+        end_high="high",
+        band_low="band_low",
+        band_high="band_high",
+        p="p",
+        p_adjusted="p_adjusted",
+        effect="effect",
+        effect_sd="effect_sd",
+        note="note",
+    )
+    moved = moved.select("term", moved_inferred="moved_most", moved_value_inferred="moved_value")
+    out = verdict.join(tests, on="term", how="left", maintain_order="left").join(
+        moved, on="term", how="left", maintain_order="left"
+    )
+    return out.with_columns(
+        verdict=pl.col("verdict_inferred").fill_null(CANT_TELL),
+        moved_most=pl.col("moved_inferred").replace(inference.NO_FORCE, price.NO_FORCE),
+        moved_value=pl.col("moved_value_inferred"),
+    ).drop("verdict_inferred", "moved_inferred", "moved_value_inferred")
+
+
+def _moved(observed: pl.DataFrame, null: pl.DataFrame) -> pl.DataFrame:
+    """`inference.moved_most`, or no force for any term when no force moved anything."""
+    if inference.active_forces(observed, null):
+        return inference.moved_most(observed, null)
+    terms = observed["term"].unique(maintain_order=True)
+    return pl.DataFrame(
+        {"term": terms, "moved_most": [inference.NO_FORCE] * len(terms), "moved_value": [None] * len(terms)},
+        schema={"term": pl.String, "moved_most": pl.String, "moved_value": pl.Float64},
+    )
+
+
+def _blank(height: int) -> list[pl.Series]:
+    return [pl.Series(name, [None] * height, dtype=dtype) for name, dtype in COLUMNS.items()]
+
+
+def _cant_tell(verdict: pl.DataFrame, word: str) -> pl.DataFrame:
+    """No test: the word says why, and no force is credited (nothing tells it from drift)."""
+    return verdict.with_columns(
+        *_blank(verdict.height),
+        verdict=pl.lit(word),
+        moved_most=pl.lit(None, dtype=pl.String),
+        moved_value=pl.lit(None, dtype=pl.Float64),
+    )
+
+
+def null_band(r: dict) -> str:
+    """The null's 95% band of the end share (of the mean over as many seeds), "–" without a null."""
+    return "–" if r["band_low"] is None else f"[{fmt(r['band_low'])}, {fmt(r['band_high'])}]"
+
+
+def note(null_kind: str | None) -> str:
+    """What the verdict column means, for the page under the table."""
+    return (
+        "The verdict comes from a test, not a threshold: each term's end share against the "
+        f"{null_kind or 'drift'} null recorded with the run (null/), Monte-Carlo p-values "
+        "corrected for every term together (Holm, α = 0.05). spread / declined beyond drift: the "
+        "corrected test rejects; indistinguishable from drift: it does not (the end share may "
+        "still differ from the start, as drift alone moves it); extinct (or carried by all) in "
+        "every run and under drift too: the runs agree, and drift could do the same. "
+        f"{CANT_TELL}: the run has no null, or one too small to reach the corrected threshold. "
+        "moved most by names a force only when it is distinguishable from the null."
+    )
