@@ -167,6 +167,18 @@ def squash_kinds(run: Run) -> pl.DataFrame:
     )
 
 
+def free_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the chosen changes that lowered it (any mode) that were free
+    by definition (`squash_kinds`); terms never lowered are left out."""
+    kinds = squash_kinds(run)
+    if kinds.height == 0:
+        return {}
+    totals = kinds.group_by("term").agg(pl.col("squashed").sum(), pl.col("by_definition").sum())
+    return {
+        r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
+    }
+
+
 @dataclass(frozen=True)
 class Reflection:
     """A run's reflection as its report shows it: the experiment's settings, the chosen changes
