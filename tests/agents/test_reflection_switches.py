@@ -77,3 +77,34 @@ def test_independent_streams_give_every_grid_point_its_own_seeds(tmp_path):
     assert shared == [300, 301, 302] * 4 == _sweep(tmp_path, "shared")
     independent = _sweep(tmp_path, "independent")
     assert independent == list(range(300, 312))
+
+
+def _standing_keeper(reward, rule):
+    """A keeper of `commons_above 0.3` (weight 0.5, own wealth 1) among three harvesters at 0.9
+    reflects on itself; outcome weights are held fixed so only the standing term can move."""
+    from purity.agents.deciders import Capability
+    from purity.agents.reflection import Reflecting, Reflector, candidate_changes, choose, score_changes
+
+    terms = (Term("outcome", "own_wealth"), REWARD if reward else PENALTY)
+    weights = np.zeros((4, 2))
+    weights[:, 0], weights[0, 1] = 1.0, 0.5
+    policies = np.tile([0.9, 0.0, 0.0, 0.0, 0.0], (4, 1))
+    rng = np.random.default_rng(0)
+    changes = candidate_changes(weights[0], terms, Reflector(outcomes=False), Capability(candidates=100), rng)
+    agent = Reflecting(weights, policies, np.eye(4), 0, Capability(candidates=48, rollouts=4), tuple(changes))
+    scores = score_changes(CommonsArena(4, 30), terms, [agent], rule, "self_modify", [rng])[0]
+    return changes, scores, changes[choose(scores)].label.split(" ")[0]
+
+
+def test_the_framing_decides_hedonistic_reflection_and_not_realistic():
+    """Written as a penalty, a hedonistic keeper drops the standing term; written as a reward, it
+    strengthens it. The realistic rule keeps it either way, every score shifted by w × 30 steps.
+    Hedonistic scores differ by the changed weight × 30: keep 15, drop 0, weaken 7.5,
+    strengthen 30."""
+    real = {r: _standing_keeper(r, "realistic") for r in (False, True)}
+    assert real[False][2] == real[True][2] == "keep"
+    assert np.allclose(real[True][1] - real[False][1], 0.5 * 30)
+    hedo = {r: _standing_keeper(r, "hedonistic") for r in (False, True)}
+    assert (hedo[False][2], hedo[True][2]) == ("drop", "strengthen")
+    changes = hedo[False][0]
+    assert np.allclose(hedo[True][1] - hedo[False][1], [30 * c.weights[1] for c in changes])
