@@ -108,3 +108,20 @@ def test_the_framing_decides_hedonistic_reflection_and_not_realistic():
     assert (hedo[False][2], hedo[True][2]) == ("drop", "strengthen")
     changes = hedo[False][0]
     assert np.allclose(hedo[True][1] - hedo[False][1], [30 * c.weights[1] for c in changes])
+
+
+def test_a_profile_writes_a_standing_term_as_a_reward_and_refuses_other_framings():
+    from purity.agents import profiles
+    from purity.inputs import InputError
+
+    data = {
+        "profile": {"name": "steward"},
+        "outcome": [{"measure": "own_wealth", "weight": 1.0}],
+        "standing": [{"property": "commons_above", "threshold": 0.3, "weight": 0.5, "framing": "reward"}],
+    }
+    profile = profiles.parse(data, "steward.toml")
+    assert profile.terms[1] == REWARD and profile.terms[1].describe()["framing"] == "reward"
+    assert profiles.parse(profiles.dump(profile), "again.toml").terms == profile.terms
+    data["standing"][0]["framing"] = "bonus"
+    with pytest.raises(InputError, match="steward.toml.*framing"):
+        profiles.parse(data, "steward.toml")
