@@ -67,6 +67,7 @@ class Term:
     scope: str | None = None  # constraints: whose acts count
     threshold: float | None = None  # standing properties
     endorsed: bool = False  # process terms: values its own presence
+    reward: bool = False  # standing terms: + steps held (a reward) instead of − steps broken (a penalty)
 
     @property
     def process(self) -> bool:
@@ -92,6 +93,8 @@ class Term:
             parts.append(f"{self.threshold:g}")
         if self.endorsed:
             parts.append("endorsed")
+        if self.reward:
+            parts.append("reward")
         return ":".join(parts)
 
     @property
@@ -112,6 +115,7 @@ class Term:
             "property": self.name if about == "property" else None,
             "threshold": self.threshold,
             "endorsed": self.endorsed,
+            "framing": "reward" if self.reward else "penalty",
         }
 
 
@@ -147,9 +151,14 @@ def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.n
 
 
 def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
-    """Minus the number of steps at which the property did not hold."""
+    """Minus the number of steps at which the property did not hold (a penalty), or, written as a
+    reward, the number of steps at which it held. Over futures of equal length the two differ by
+    a constant, so a rule that scores with fixed weights ranks them alike; one that scores with
+    changed weights (hedonistic) does not, which is why the framing is a switch."""
     prop = properties.get(term.name)
     held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
+    if term.reward:
+        return held.sum(axis=-1, keepdims=True).astype(float)
     return -(~held).sum(axis=-1, keepdims=True)
 
 
@@ -210,7 +219,7 @@ KINDS: dict[str, Kind] = {
             "property",
             properties.names,
             _standing_value,
-            lambda term: f"keep {term.name} {term.threshold:g}",
+            lambda term: f"keep {term.name} {term.threshold:g}" + (" (reward)" if term.reward else ""),
             threshold=True,
             series=lambda term: properties.get(term.name).series,
         ),
@@ -292,7 +301,7 @@ def with_scope_variants(terms: tuple[Term, ...]) -> tuple[Term, ...]:
     for term in terms:
         if term.scoped:
             for scope in SCOPES:
-                variant = Term(term.kind, term.name, scope=scope, endorsed=term.endorsed)
+                variant = Term(term.kind, term.name, scope=scope, endorsed=term.endorsed, reward=term.reward)
                 if variant not in out:
                     out.append(variant)
     return tuple(out)

@@ -18,16 +18,23 @@ scores every candidate of many agents in one batched rollout:
    changed behaviour; `ignorant` — current weights on the current behaviour (only the change's
    side effects, such as a bribe, differ).
 
-Successor design (`mode = "design"`): the successor acts with its own id, so to its designer it
-is an actor the designer built. The simulated trace records the successor's acts as a built
-actor's (`as_built`), exactly as a helper's: outside the designer's `self` scope, inside
-`lineage` and `world`. Outcome measures still read the slot's fitness: the successor's wealth is
-what the designer's line ends with. No scope is special-cased: the features decide.
+Successor design (`mode = "design"`): the successor acts with its own id. Whether its acts are
+the designer's own is a switch, not an axiom: `responsibility` d in [0, 1] is the share of the
+successor's acts the designer's `self`-scoped terms count. d = 0 (`successor = "built"`): the
+simulated trace records the successor's acts as a built actor's (`as_built`), exactly as a
+helper's: outside the designer's `self` scope, inside `lineage` and `world`. d = 1
+(`successor = "self"`): the successor is the designer's own future, as a self-modified agent is
+("what is your future self if not a successor?"). Between, the view is d × own + (1 − d) × built,
+which changes only the self-scoped constraints: outcome measures still read the slot's fitness,
+and lineage and world scopes count the act either way.
 
-Endorsed terms value their own presence: a change that lowers an endorsed term's weight costs
-the weight given up times the amount of the term's event (or standing violation) the changed
-agent itself then commits — the acts the term would have counted had it been kept, in its own
-units (fitness per unit of the event).
+Endorsed terms value their own presence (a second-order preference, Frankfurt 1971): a change
+that lowers an endorsed term's weight costs the weight given up times the amount of the term's
+event (or standing violation) the scored future then holds *in the term's own scope, as the
+identity switch draws it* — the acts the term would have counted had it been kept. A designer
+whose successor is a built agent (d = 0) has a self-scoped endorsed term that counts nothing of
+the successor, so endorsement alone does not make a self-scoped term a lineage-scoped one; with
+d = 1 it charges the successor's acts as the designer's own future acts.
 """
 
 from __future__ import annotations
@@ -182,14 +189,18 @@ def score_changes(
     rule: str,
     mode: str,
     rngs: list[np.random.Generator],
+    responsibility: float = 0.0,
 ) -> list[np.ndarray]:
-    """Per agent, the score [C] of each of its changes under `rule` (see the module docstring).
+    """Per agent, the score [C] of each of its changes under `rule` (see the module docstring);
+    `responsibility` is the share of a designed successor's acts its designer counts as its own.
 
     All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
     draws from `rngs[k]` only, so how agents are batched changes no score.
     """
-    if rule not in RULES or mode not in MODES:
-        raise ValueError(f"rule in {RULES} and mode in {MODES}, not {rule!r}, {mode!r}")
+    if rule not in RULES or mode not in MODES or not 0.0 <= responsibility <= 1.0:
+        raise ValueError(
+            f"rule in {RULES}, mode in {MODES}, responsibility in [0, 1], not {rule!r}, {mode!r}, {responsibility!r}"
+        )
     seeds = np.stack([rng.integers(0, 2**63, size=2) for rng in rngs])
     shown = [_future_traits(arena, terms, agent, rule) for agent in agents]
     futures = _future_policies(arena, terms, agents, shown, rule, seeds[:, 0])
@@ -205,7 +216,7 @@ def score_changes(
             [shown[k] for k in chosen],
             seeds[chosen, 1],
             rule,
-            mode,
+            (mode, responsibility),
             horizon,
         )
         for k, scores in zip(chosen, scored):
@@ -221,11 +232,12 @@ def _rolled_out(
     shown: list[np.ndarray | None],
     seeds: np.ndarray,
     rule: str,
-    mode: str,
+    view_of: tuple[str, float],
     horizon: int,
 ) -> list[np.ndarray]:
     """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
-    batch, showing the traits `shown` [C, n, F] of each change (None: none)."""
+    batch, showing the traits `shown` [C, n, F] of each change (None: none); `view_of` is the
+    mode and the designer's responsibility for its successor's acts."""
     policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = (
         [],
         [],
@@ -273,12 +285,16 @@ def _rolled_out(
         alike = np.zeros(fitness.shape)
 
     own = features(trace, terms, kin, alike)[rows, slot]  # the changed agent's own view
-    view = own if mode == "self_modify" else features(as_built(trace, slot), terms, kin, alike)[rows, slot]
+    mode, responsibility = view_of
+    view = own
+    if mode == "design" and responsibility < 1.0:
+        built = features(as_built(trace, slot), terms, kin, alike)[rows, slot]
+        view = built if responsibility == 0.0 else responsibility * own + (1.0 - responsibility) * built
     if rule == "hedonistic":
         scores = utility(own, new) + offset
     else:
         scores = utility(view, now)
-    scores = scores - _endorsement_cost(terms, now, new, own)
+    scores = scores - _endorsement_cost(terms, now, new, view)
 
     out, start = [], 0
     for agent in agents:
@@ -326,14 +342,16 @@ def _future_policies(
 
 
 def _endorsement_cost(
-    terms: tuple[Term, ...], now: np.ndarray, new: np.ndarray, own: np.ndarray
+    terms: tuple[Term, ...], now: np.ndarray, new: np.ndarray, view: np.ndarray
 ) -> np.ndarray:
-    """[B] Σ over endorsed terms of (weight given up) × (amount the changed agent commits)."""
+    """[B] Σ over endorsed terms of (weight given up) × (amount the term counts in the scored
+    future, `view`: what the changed agent, or the successor as far as it is the designer's own,
+    commits)."""
     endorsed = np.array([term.endorsed for term in terms])
     if not endorsed.any():
         return np.zeros(len(now))
     given_up = np.where(new < now, now - np.where(np.isinf(new), 0.0, new), 0.0)[:, endorsed]
-    committed = np.maximum(-own[:, endorsed], 0.0)
+    committed = np.maximum(-view[:, endorsed], 0.0)
     with np.errstate(invalid="ignore"):
         cost = np.where(committed > 0, given_up * committed, 0.0)
     return cost.sum(axis=-1)

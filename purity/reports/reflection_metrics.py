@@ -118,6 +118,67 @@ def squashed_by_term(run: Run) -> dict[str, float]:
     return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}
 
 
+def counted(term: dict, mode: str, settings: dict, after: float) -> float:
+    """How much of the simulated future's acts (or steps) the evaluation rule lets `term` count
+    once a change has set its weight to `after`, from the definitions alone: the rule, the
+    mode, the identity switch (`successor`, `responsibility`) and whether the term is endorsed.
+    0 means lowering the term was free by definition: no act of the future could cost the agent
+    anything through it. A self-scoped constraint counts a designed successor's acts with the
+    designer's responsibility d (1 under `successor = "self"`); `realistic` scores with the
+    current weight, `hedonistic` with `after` on the agent's own acts, `ignorant` on an
+    unchanged future; an endorsed term adds its cost of being given up, in the same view."""
+    rule = settings.get("rule", "realistic")
+    identity = (
+        1.0 if settings.get("successor", "built") == "self" else float(settings.get("responsibility", 0.0))
+    )
+    self_scoped = term.get("kind") == "constraint" and term.get("scope") == "self"
+    share = identity if mode == "design" and self_scoped else 1.0
+    endorsed = share if term.get("endorsed") else 0.0
+    if rule == "realistic":
+        return share
+    if rule == "hedonistic":
+        return float(after > 0) + endorsed
+    return endorsed
+
+
+def squash_kinds(run: Run) -> pl.DataFrame:
+    """Per mode and process term: chosen changes that dropped or weakened it, split into those
+    free by definition (`counted` = 0: the term could count nothing of the scored future) and
+    those that cost the agent something it gained back elsewhere (by trade-off). Only the second
+    kind is a finding about competition inside the mind."""
+    schema = {"mode": pl.String, "term": pl.String, "squashed": pl.Int64, "by_definition": pl.Int64}
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    terms = {t["key"]: t for t in run.process_terms}
+    if r.height == 0 or not terms:
+        return pl.DataFrame(schema=schema).with_columns(by_trade_off=pl.lit(0, pl.Int64))
+    settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
+    chosen = r.filter(
+        pl.col("chosen")
+        & pl.col("change").str.split(" ").list.first().is_in(SQUASHING)
+        & pl.col("term").is_in(list(terms))
+    ).select("mode", "term", "after")
+    free = [counted(terms[t], m, settings, a) == 0 for m, t, a in chosen.iter_rows()]
+    return (
+        chosen.with_columns(free=pl.Series(free, dtype=pl.Boolean))
+        .group_by("mode", "term")
+        .agg(squashed=pl.len().cast(pl.Int64), by_definition=pl.col("free").sum().cast(pl.Int64))
+        .with_columns(by_trade_off=pl.col("squashed") - pl.col("by_definition"))
+        .sort("mode", "term", descending=[True, False])
+    )
+
+
+def free_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the chosen changes that lowered it (any mode) that were free
+    by definition (`squash_kinds`); terms never lowered are left out."""
+    kinds = squash_kinds(run)
+    if kinds.height == 0:
+        return {}
+    totals = kinds.group_by("term").agg(pl.col("squashed").sum(), pl.col("by_definition").sum())
+    return {
+        r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
+    }
+
+
 @dataclass(frozen=True)
 class Reflection:
     """A run's reflection as its report shows it: the experiment's settings, the chosen changes
@@ -127,6 +188,7 @@ class Reflection:
     choices: pl.DataFrame
     designed: pl.DataFrame
     labels: dict[str, str]  # process term key → label
+    kinds: pl.DataFrame | None = None  # `squash_kinds`: squashed by definition or by trade-off
 
 
 def reflection(run: Run | None) -> Reflection | None:
@@ -135,4 +197,4 @@ def reflection(run: Run | None) -> Reflection | None:
         return None
     settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
     labels = {t["key"]: term_label(t) for t in run.process_terms}
-    return Reflection(settings, reflection_choices(run), designed_births(run), labels)
+    return Reflection(settings, reflection_choices(run), designed_births(run), labels, squash_kinds(run))

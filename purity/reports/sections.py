@@ -235,6 +235,17 @@ def reflection_section(page: Page, data: Reflection | None) -> None:
         ],
         text_cols=2,
     )
+    if data.kinds is not None and data.kinds.height:
+        page.label("Squashed, by definition / by trade-off")
+        page.table(
+            ["mode", "term", "squashed", "free by definition", "by trade-off"],
+            [
+                [r["mode"], data.labels.get(r["term"], r["term"]), fmt(r["squashed"])]
+                + [fmt(r["by_definition"]), fmt(r["by_trade_off"])]
+                for r in data.kinds.iter_rows(named=True)
+            ],
+            text_cols=2,
+        )
     if data.designed.height:
         _designed(page, data)
 

@@ -9,6 +9,7 @@ from .sweep_chart import key_chart, setting_charts
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 from .sweep_report import (
     DRIFT_SHARE,
+    FREE,
     SHARE,
     SQUASHED,
     KeyAxis,
@@ -202,7 +203,7 @@ def _by_key_intro(data: SweepReport) -> str:
 
 
 def _setting_rows(data: SweepReport) -> Rows:
-    names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED))]
+    names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED, FREE))]
     headers = ["setting", "seeds"] + [figure_label(data, n) for n in names]
     rows = []
     for setting in data.settings:

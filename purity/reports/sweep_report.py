@@ -30,7 +30,7 @@ from . import price, run_report, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
-from .reflection_metrics import squashed_by_term
+from .reflection_metrics import free_by_term, squashed_by_term
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 
 PROCESS = "mean_process_share"
@@ -39,6 +39,7 @@ GENERATIONS = "generations_done"
 SHARE = "share:"  # share of the last generation's agents carrying the term
 DRIFT_SHARE = "drift_share:"  # the same in the run's neutral-drift twin
 SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
+FREE = "free:"  # share of the chosen changes lowering the term that were free by definition
 # the figures of a run's last generation that are not about one term: name → label
 RUN_FIGURES = {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}
 MAX_CURVE_RUNS = 400  # above this many observations the page draws no survival curves per setting
@@ -96,7 +97,8 @@ def final_figures(run: Run) -> dict[str, float]:
     if cols:
         shares = last.select(carries(pl.col(c), run.threshold).mean().alias(n) for n, c in cols.items())
         figures |= {n: _float(v) for n, v in shares.row(0, named=True).items()}
-    return figures | training.final(run) | {SQUASHED + k: v for k, v in squashed_by_term(run).items()}
+    squashed = {SQUASHED + k: v for k, v in squashed_by_term(run).items()}
+    return figures | training.final(run) | squashed | {FREE + k: v for k, v in free_by_term(run).items()}
 
 
 def _float(v: Any) -> float:
@@ -299,7 +301,9 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         for name, _ in training.MEASURES
         if any(training.PREFIX + name in o.figures for o in observations)
     ]
-    squashed = [SQUASHED + k for k in terms if any(SQUASHED + k in o.figures for o in observations)]
+    squashed = [
+        p + k for p in (SQUASHED, FREE) for k in terms if any(p + k in o.figures for o in observations)
+    ]
     names = (
         [SHARE + k for k in terms]
         + squashed
@@ -437,6 +441,8 @@ def figure_label(data: SweepReport, name: str) -> str:
         return "final " + dict(training.MEASURES)[name[len(training.PREFIX) :]]
     if name.startswith(SQUASHED):
         return f"designs dropping or weakening {labels.get(name[len(SQUASHED) :], name)}"
+    if name.startswith(FREE):
+        return f"of the lowerings of {labels.get(name[len(FREE) :], name)}, free by definition"
     return RUN_FIGURES[name]
 
 

@@ -61,6 +61,7 @@ class Selection:
 SUCCESSORS = ("inherit", "design")
 MAX_INTENSITY = 1000.0  # exp(w·π) of any payoff an arena pays stays finite in float64
 NULL_KINDS = ("drift", "shuffle")  # the nulls a run records without play (purity.tournament.null)
+IDENTITIES = ("built", "self")  # what a designed successor is to its designer
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,17 @@ class Reflection:
     )  # factor of a strengthened weight
     rescope: bool = True  # a constraint may move to another scope
     outcomes: bool = True  # outcome weights may be weakened or strengthened
+    successor: str = (
+        "built"  # a designed successor's acts: a built agent's, or the designer's own future ("self")
+    )
+    responsibility: float = field(
+        default=0.0, metadata={"low": 0.0, "high": 1.0}
+    )  # with successor = "built": the share of the successor's acts the designer's self scope counts
+
+    @property
+    def discount(self) -> float:
+        """The share of a designed successor's acts counted as the designer's own (1 under "self")."""
+        return 1.0 if self.successor == "self" else self.responsibility
 
     @property
     def reflector(self) -> Reflector:
@@ -401,6 +413,13 @@ def _reflection(table: Table, path: Path) -> Reflection:
             "reflection.successors",
             "one of " + ", ".join(repr(s) for s in SUCCESSORS),
             reflection.successors,
+        )
+    if reflection.successor not in IDENTITIES:
+        raise InputError(
+            path,
+            "reflection.successor",
+            "one of " + ", ".join(repr(s) for s in IDENTITIES),
+            reflection.successor,
         )
     if reflection.enabled and not reflection.modes:
         raise InputError(

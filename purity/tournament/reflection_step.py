@@ -87,7 +87,9 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
             )
             agent_rngs.append(rng)
         scores = (
-            score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs) if agents else []
+            score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs, reflection.discount)
+            if agents
+            else []
         )
         for (i, slot), agent, score in zip(seats, agents, scores):
             best = choose(score)

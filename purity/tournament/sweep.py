@@ -94,6 +94,9 @@ def load(path: str | Path) -> Sweep:
     )
     head._seen.add("max_concurrent")
     split_above = head.integer("split_above", default=1024, low=2, high=10_000_000)
+    # "shared": every grid point runs the same seeds (common random numbers, for paired
+    # comparisons); "independent": each grid point its own seeds, so points are independent draws
+    streams = head.string("streams", default="shared", choices=("shared", "independent"))
     head.done()
     grid = top.table("grid")
     axes = []
@@ -107,8 +110,9 @@ def load(path: str | Path) -> Sweep:
     if total > MAX_RUNS:
         raise grid.error("", f"at most {MAX_RUNS} runs (seeds × grid points)", total)
     points = []
-    for combo in itertools.product(*(values for _, values in axes)) if axes else [()]:
-        for seed in seeds:
+    for index, combo in enumerate(itertools.product(*(values for _, values in axes)) if axes else [()]):
+        shift = index * (max(seeds) - min(seeds) + 1) if streams == "independent" else 0
+        for seed in (s + shift for s in seeds):
             settings = tuple((key, value) for (key, _), value in zip(axes, combo))
             points.append(Point(f"run-{len(points) + 1:04d}", settings, seed))
     return Sweep(name, base, tuple(points), max_concurrent, path, split_above)

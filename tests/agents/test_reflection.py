@@ -131,7 +131,7 @@ TAKER = np.array([0.5, 0.0, 1.0, 0.0, 0.0])  # harvest, floor, take, build, help
 CAPABLE = Capability(candidates=48, rollouts=2)
 
 
-def _keepers(column, rule="realistic", mode="design", seed=0, capability=CAPABLE):
+def _keepers(column, rule="realistic", mode="design", seed=0, capability=CAPABLE, responsibility=0.0):
     """A group of one keeper (own wealth 1, take constraint 3 in `column`, at slot 0) among three
     pure consequentialists who take: each group member reflects with every allowed change."""
     row = np.zeros(len(TERMS))
@@ -143,7 +143,7 @@ def _keepers(column, rule="realistic", mode="design", seed=0, capability=CAPABLE
     rng = np.random.default_rng(seed)
     changes = tuple(candidate_changes(row, TERMS, Reflector(), Capability(candidates=100), rng))
     agent = Reflecting(weights, policies, np.eye(N), 0, capability, changes)
-    scores = score_changes(CommonsArena(N, 30), TERMS, [agent], rule, mode, [rng])[0]
+    scores = score_changes(CommonsArena(N, 30), TERMS, [agent], rule, mode, [rng], responsibility)[0]
     return changes, scores
 
 
@@ -195,7 +195,7 @@ def test_a_realistic_designer_drops_a_self_scoped_constraint_from_its_successor(
     assert scores["drop constraint:take:self"] > scores["keep"]
 
 
-@pytest.mark.parametrize("column", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("column", [2, 3, 5, 6])
 def test_a_lineage_world_or_endorsed_constraint_is_passed_on(column):
     chosen, scores = _chosen(column)
     key = TERMS[column].key
@@ -387,3 +387,45 @@ def test_scores_with_traits_do_not_depend_on_how_agents_are_batched():
         for agent, k in zip(agents, (1, 2))
     ]
     assert all(np.array_equal(a, b) for a, b in zip(together, alone))
+
+
+def test_the_identity_switch_decides_whether_a_self_scoped_constraint_is_passed_on():
+    """successor = "built" (responsibility 0): dropping the self-scoped constraint is free, the
+    designer drops it. successor = "self" (1): the successor's takes are the designer's own, and
+    the design keeps it exactly as self-modification does. The lineage-scoped control does not
+    move: it counts the successor's takes either way."""
+    built, built_scores = _chosen(1, responsibility=0.0)
+    own, own_scores = _chosen(1, responsibility=1.0)
+    assert built.term == "constraint:take:self" and built.after < built.before, built.label
+    assert own.weights[1] >= 3.0 or own.label.startswith("rescope"), own.label
+    assert own_scores["keep"] > own_scores["drop constraint:take:self"]
+    _, modified = _chosen(1, mode="self_modify")
+    assert own_scores == pytest.approx(modified)
+    control = [_chosen(2, responsibility=d)[1] for d in (0.0, 1.0)]
+    assert control[0] == pytest.approx(control[1])
+
+
+def test_responsibility_grades_the_cost_of_dropping_linearly():
+    """The view is d × own + (1 − d) × built, so the score of dropping the self-scoped term
+    against keeping it moves linearly in d: at d = 0.5 it is the mean of the two ends."""
+    gaps = []
+    for d in (0.0, 0.5, 1.0):
+        _, scores = _chosen(1, responsibility=d)
+        gaps.append(scores["drop constraint:take:self"] - scores["keep"])
+    assert gaps[0] > 0 > gaps[2]
+    assert gaps[1] == pytest.approx((gaps[0] + gaps[2]) / 2)
+
+
+def test_endorsement_of_a_self_scoped_term_follows_the_identity_switch():
+    """An endorsed self-scoped term is not by definition a lineage-scoped one: under "built" its
+    design scores equal the plain self-keeper's (it counts nothing of the successor); under
+    "self" it is passed on, and its drop costs more than the plain term's (the weight given up
+    is charged on the successor's takes as well)."""
+    _, plain = _chosen(1)
+    endorsed, scores = _chosen(4)
+    assert endorsed.term == "constraint:take:self:endorsed" and endorsed.after < endorsed.before
+    assert scores["drop constraint:take:self:endorsed"] == pytest.approx(plain["drop constraint:take:self"])
+    _, plain_own = _chosen(1, responsibility=1.0)
+    kept, own = _chosen(4, responsibility=1.0)
+    assert kept.weights[4] >= 3.0 or kept.label.startswith("rescope"), kept.label
+    assert own["drop constraint:take:self:endorsed"] < plain_own["drop constraint:take:self"]

@@ -13,7 +13,13 @@ from conftest import KEYS, manifest, write_run
 
 from purity.reports import price, write_report
 from purity.reports.load import load
-from purity.reports.reflection_metrics import designed_births, reflection_choices, squashed_share
+from purity.reports.reflection_metrics import (
+    designed_births,
+    free_by_term,
+    reflection_choices,
+    squash_kinds,
+    squashed_share,
+)
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
 
@@ -37,10 +43,11 @@ CONSIDERED = [
 ]
 
 
-def _reflected_run(folder, agents):
+def _reflected_run(folder, agents, **switches):
     man = manifest() | {
         "experiment": {
-            "reflection": {
+            "reflection": switches
+            | {
                 "enabled": True,
                 "rule": "realistic",
                 "self_modify": True,
@@ -114,3 +121,18 @@ def test_price_credits_self_modification_and_design(reflected):
     assert row["survivors"] == 0.0 and row["residual"] == pytest.approx(0.0)
     assert (row["n_self_modify"], row["n_design"]) == (1, 3)
     assert KEYS[1] == "constraint:take:self"
+
+
+def test_the_self_keeper_s_design_drop_is_free_by_definition_its_self_weakening_is_not(tmp_path):
+    """Under successor = "built" the design's drop of a self-scoped constraint could count no act
+    of the scored future; the self-modification's weakening could. Under "self" neither is free."""
+    built = load(_reflected_run(tmp_path / "built", AGENTS))
+    assert squash_kinds(built).rows() == [
+        ("self_modify", "constraint:take:self", 1, 0, 1),
+        ("design", "constraint:take:self", 1, 1, 0),
+    ]
+    assert free_by_term(built) == {"constraint:take:self": 0.5}
+    own = load(_reflected_run(tmp_path / "self", AGENTS, successor="self"))
+    assert squash_kinds(own)["by_definition"].to_list() == [0, 0]
+    md, _ = write_report(built.path)
+    assert "| design | never take (self) | 1 | 1 | 0 |" in md.read_text()

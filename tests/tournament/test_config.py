@@ -38,6 +38,8 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
         "strengthen": 2.0,
         "rescope": True,
         "outcomes": True,
+        "successor": "built",
+        "responsibility": 0.0,
     }
 
 
@@ -245,3 +247,17 @@ def test_experiment_files_take_their_names_from_the_registries(write_experiment,
     monkeypatch.delitem(selection.RULES, "toy")
     with pytest.raises(InputError, match="selection.kind"):
         load(path)
+
+
+def test_an_unknown_successor_identity_is_refused(tmp_path):
+    """One message naming the file, the field and the choices."""
+    from pathlib import Path
+
+    base = (Path(__file__).parents[2] / "experiments" / "successors-base.toml").read_text()
+    file = tmp_path / "e.toml"
+    file.write_text(base.replace('successors = "design"', 'successors = "design"\nsuccessor = "heir"'))
+    with pytest.raises(InputError, match="reflection.successor.*'built', 'self'"):
+        load(file)
+    file.write_text(base.replace('successors = "design"', 'successors = "design"\nresponsibility = 1.5'))
+    with pytest.raises(InputError, match="responsibility"):
+        load(file)

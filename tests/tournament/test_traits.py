@@ -145,11 +145,11 @@ def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypa
 
     given = []
 
-    def recording(arena, terms, agents, rule, mode, rngs):
+    def recording(arena, terms, agents, rule, mode, rngs, responsibility=0.0):
         given.extend(
             (agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents
         )
-        return score_changes(arena, terms, agents, rule, mode, rngs)
+        return score_changes(arena, terms, agents, rule, mode, rngs, responsibility)
 
     monkeypatch.setattr(reflection_step, "score_changes", recording)
     reflect = '[reflection]\nenabled = true\nself_modify = false\nsuccessors = "design"\nrule = "realistic"\n\n[control]'

@@ -37,7 +37,13 @@ def _term(kind: Kind, table: Table) -> tuple[Term, float]:
     threshold = table.number("threshold", low=0.0, high=1.0) if kind.threshold else None
     weight = table.number("weight", low=0.0, allow_inf=kind.hard)
     endorsed = table.boolean("endorsed", default=False) if kind.process else False
-    return Term(kind.name, name, scope=scope, threshold=threshold, endorsed=endorsed), weight
+    framing = (
+        table.string("framing", choices=("penalty", "reward"), default="penalty") if kind.threshold else ""
+    )
+    term = Term(
+        kind.name, name, scope=scope, threshold=threshold, endorsed=endorsed, reward=framing == "reward"
+    )
+    return term, weight
 
 
 def parse(data: dict, file: str | Path) -> Profile:
@@ -77,6 +83,7 @@ def dump(profile: Profile) -> dict:
         row |= {"threshold": term.threshold} if kind.threshold else {}
         row |= {"weight": weight}
         row |= {"endorsed": term.endorsed} if kind.process else {}
+        row |= {"framing": "reward"} if term.reward else {}
         data.setdefault(term.kind, []).append(row)
     return data
 
