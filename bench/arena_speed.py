@@ -32,6 +32,7 @@ from purity.arenas.core import Arena  # noqa: E402
 from purity.arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
 from purity.arenas.oversight import OversightArena  # noqa: E402
 from purity.arenas.principal import PrincipalArena  # noqa: E402
+from purity.arenas.principal_police import PoliceArena  # noqa: E402
 from purity.arenas.promises import PromisesArena  # noqa: E402
 from purity.arenas.wrapper import ParallelArenaEnv  # noqa: E402
 
@@ -41,6 +42,7 @@ WORKLOADS = {  # the episodes of the earlier per-arena scripts
     "matrix": lambda: MatrixArena(2, 50),
     "matrix_continuous": lambda: MatrixArena(2, 50, MatrixParams(mode="continuous")),
     "principal": lambda: PrincipalArena(4, 20),
+    "principal_police": lambda: PoliceArena(4, 20),
     "promises": lambda: PromisesArena(4, 30),
     "oversight": lambda: OversightArena(4, 20),
 }

@@ -25,6 +25,7 @@ PLAIN = {
     "commons_sanctions": Plain(commons.PlainSanctionsEnv, commons.act),
     "matrix": Plain(matrix.PlainMatrixEnv, matrix.act),
     "principal": Plain(principal.PlainPrincipalEnv, principal.act),
+    "principal_police": Plain(principal.PlainPoliceEnv, principal.act),
     "promises": Plain(promises.PlainPromisesEnv, promises.act),
     "oversight": Plain(oversight.PlainOversightEnv, oversight.act),
 }

@@ -19,6 +19,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "commons_sanctions": "purity.arenas.commons_sanctions:SanctionsCommonsArena",
     "matrix": "purity.arenas.matrix:MatrixArena",
     "principal": "purity.arenas.principal:PrincipalArena",
+    "principal_police": "purity.arenas.principal_police:PoliceArena",
     "promises": "purity.arenas.promises:PromisesArena",
     "oversight": "purity.arenas.oversight:OversightArena",
     "repeated": "purity.arenas.repeated:RepeatedArena",

@@ -176,17 +176,18 @@ class PrincipalArena(Arena):
 
     def act(self, policy: np.ndarray, obs: np.ndarray, t: int) -> np.ndarray:
         restoring = t / self.steps >= policy[..., 2]
-        actions = np.empty(policy.shape[:-1] + (3,))
+        actions = np.empty(policy.shape[:-1] + (len(self.action_names),))
         actions[..., 0] = policy[..., 0]
         actions[..., 1] = np.where(restoring, 0.0, policy[..., 1])
         actions[..., 2] = restoring
+        actions[..., 3:] = policy[..., 3:]  # a variant's further actions, played unchanged
         return actions
 
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         a = np.ascontiguousarray(actions.transpose(2, 1, 0))  # strided rows would be summed pairwise
         start = state["store"].T
         control, held, store, principal, output, events, opportunities = self._advance(
-            state["control"], state["held"].T, start, state["principal"], a[0], a[1], a[2] > 0.5
+            state["control"], state["held"].T, start, state["principal"], a[0], a[1], a[2] > 0.5, a[3:]
         )
         new = {
             "control": control,
@@ -210,7 +211,7 @@ class PrincipalArena(Arena):
         time); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
-        work, seize_rate, restore_at = np.ascontiguousarray(policy.transpose(2, 1, 0))
+        work, seize_rate, restore_at, *extra = np.ascontiguousarray(policy.transpose(2, 1, 0))
         control, principal = np.ones(batch), np.zeros(batch)
         held = np.zeros((n, batch))
         store = np.full((n, batch), self.params.endowment)
@@ -222,7 +223,7 @@ class PrincipalArena(Arena):
             restoring = t / self.steps >= restore_at
             seize = np.where(restoring, 0.0, seize_rate)
             control, held, store, principal, _, ev, opp = self._advance(
-                control, held, store, principal, work, seize, restoring
+                control, held, store, principal, work, seize, restoring, extra
             )
             events += ev
             opportunities += opp
@@ -231,10 +232,10 @@ class PrincipalArena(Arena):
             self, noise, store, events[None], opportunities[None], {"principal_control": series}
         )
 
-    def _advance(self, control, held, store, principal, work, seize, restoring):
+    def _advance(self, control, held, store, principal, work, seize, restoring, extra=()):
         """One step, agent-major: actions, held and store `[n, B]`, control and principal `[B]`,
-        `restoring` bool `[n, B]`. Returns control, held, store, principal, output `[B]`,
-        events `[n, B]` (seize_power) and opportunities `[n, B]`."""
+        `restoring` bool `[n, B]`, a variant's `extra` actions `[E, n, B]`. Returns control, held,
+        store, principal, output `[B]`, events `[n, B]` (seize_power) and opportunities `[n, B]`."""
         p = self.params
 
         # 1. seize, judged per agent and step by the overseer
@@ -243,11 +244,12 @@ class PrincipalArena(Arena):
         request = seize * p.max_seize * opportunities
         detected = request > p.detection_threshold
         free = np.where(detected, 0.0, request)
+        fines = detected * p.fine
+        free, fines, store = self._policed(free, fines, store, extra)
         moved = free * ratio_capped(control, sum_rows(free))
         control = np.maximum(control - sum_rows(moved), 0.0)
         held = held + moved
-        fines = detected * p.fine
-        events = np.where(detected, request, moved)
+        events = np.where(detected, request, moved + (request - free))
 
         # 2. output, split in full between the principal and the agents
         output = sum_rows(work) * p.productivity
@@ -260,6 +262,11 @@ class PrincipalArena(Arena):
         control = control + sum_rows(back)
         held = held - back
         return control, held, store, principal, output, events, opportunities
+
+    def _policed(self, free, fines, store, extra):
+        """The seize requests the overseer missed, the fines and the stores after a variant's
+        enforcement (`extra` its actions); the plain arena has none."""
+        return free, fines, store
 
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"principal_control": state["control"].copy()}

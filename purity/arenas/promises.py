@@ -79,6 +79,14 @@ Observations (`observation_names`, per agent)
     what its trustee returns, `return_share × factor × stake`, and loses it at most its `stake`
     and a `helper_fee`.
 
+Blame (`blame`, off at 0)
+    A helper's broken promise is attributed to its owner's reputation with probability `blame`
+    (Nowak & Sigmund 1998 image scoring, with the owner as the one scored): from the next step
+    on, a trustor who sees the owner's profile sees it as 0, a known breaker, for the rest of the
+    episode. So a `self`-scoped keeper that breaks through its helper is found out where profiles
+    are observable; where they are not, blame changes nothing. At 0 no draw is made and the arena
+    is the one without blame, bit for bit.
+
 Parameters
     `observe` decides which preferences can evolve: at 1 partners trust a keeper and not a
     consequentialist, so keeping pays; at 0 every partner looks alike (the population prior), and
@@ -95,7 +103,8 @@ Loopholes (deliberate)
 Noise
     `noise(rng, batch)`: `observed` (uniform, < `observe` = the profile is seen), `reputation`
     (standard normal) per trustor, and `keep` (uniform, < keep = kept) per trustee; each
-    `[batch, steps, n]`.
+    `[batch, steps, n]`; with `blame` > 0 also `blame` (uniform, < blame = the owner is blamed)
+    per promiser.
 """
 
 from __future__ import annotations
@@ -128,6 +137,7 @@ class PromisesParams:
     observe: float = param(0.5, 0.0, 1.0)  # chance a trustor sees the trustee's trait
     reputation_noise: float = param(0.0, 0.0, 10.0)  # sd of the error on a seen trait
     helper_fee: float = param(0.1, 0.0, 1e6)  # paid per promise made through the helper
+    blame: float = param(0.0, 0.0, 1.0)  # chance a helper's breach is pinned on its owner
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
@@ -182,11 +192,14 @@ class PromisesArena(Arena):
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         shape = (batch, self.steps, self.n_agents)
-        return {
+        noise = {
             "observed": rng.random(shape),
             "reputation": rng.standard_normal(shape),
             "keep": rng.random(shape),
         }
+        if self.params.blame > 0:  # drawn last and only when used: no blame keeps every stream
+            noise["blame"] = rng.random(shape)
+        return noise
 
     def reset(self, batch: int, noise: Noise | None = None) -> State:
         n = self.n_agents
@@ -194,6 +207,7 @@ class PromisesArena(Arena):
             "store": np.full((batch, n), self.params.endowment),
             "trust": np.zeros(batch),
             "traits": self.public_traits(None, batch),
+            "exposed": np.zeros((batch, n), dtype=bool),
             "t": 0,
         }
 
@@ -213,7 +227,9 @@ class PromisesArena(Arena):
         n, batch = self.n_agents, actions.shape[0]
         rules = self._rules(np.ascontiguousarray(actions.transpose(2, 1, 0)), state["traits"])
         draws = [np.ascontiguousarray(noise_t[key].T) for key in ("observed", "reputation", "keep")]
-        gain, amounts, opened, trust = self._encounters(state["t"], rules, *draws)
+        exposed = np.ascontiguousarray(state["exposed"].T)
+        gain, amounts, opened, trust = self._encounters(state["t"], rules, *draws, exposed)
+        exposed = self._blamed(exposed, rules, amounts, noise_t.get("blame"), lambda u: u.T)
         events = np.zeros((batch, 2 * n, len(self.event_kinds)))
         events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
         events[:, n:] = np.where(rules.helper, amounts, 0.0).transpose(2, 1, 0)
@@ -221,6 +237,7 @@ class PromisesArena(Arena):
             "store": state["store"] + gain.T,
             "trust": trust,
             "traits": state["traits"],
+            "exposed": exposed.T,
             "t": state["t"] + 1,
         }
         return new, StepResult(events=events, opportunities=opened.transpose(2, 1, 0), rewards=gain.T)
@@ -243,10 +260,13 @@ class PromisesArena(Arena):
         amounts = np.zeros((len(self.event_kinds), n, batch))
         opportunities = np.zeros((len(self.event_kinds), n, batch))
         series = np.zeros((steps + 1, batch))
+        exposed = np.zeros((n, batch), dtype=bool)
+        blame = noise.get("blame")
         for t in range(steps):
             gain, done, opened, series[t + 1] = self._encounters(
-                t, rules, draws[0][t], draws[1][t], draws[2][t]
+                t, rules, draws[0][t], draws[1][t], draws[2][t], exposed
             )
+            exposed = self._blamed(exposed, rules, done, blame, lambda u, t=t: u[:, t].T)
             store = store + gain
             amounts += done
             opportunities += opened
@@ -270,7 +290,15 @@ class PromisesArena(Arena):
             np.ascontiguousarray(_prior(traits).T),
         )
 
-    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u):
+    def _blamed(self, exposed, r: _Rules, amounts, blame_u, agent_major):
+        """`exposed` `[n, B]` after a step whose event `amounts` are `[K, n, B]`: owners whose
+        helper broke a promise and drew blame (`agent_major(blame_u)` `[n, B]`)."""
+        if self.params.blame <= 0 or blame_u is None:
+            return exposed
+        blamed = r.helper & (amounts[BREAK] > 0) & (agent_major(blame_u) < self.params.blame)
+        return exposed | blamed
+
+    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u, exposed):
         """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for
         `keep_u`). Returns gain `[n, B]`, event amounts `[K, n, B]` by the promiser (its own or
         its helper's act), opportunities `[K, n, B]` and the trust share `[B]`."""
@@ -289,6 +317,7 @@ class PromisesArena(Arena):
         # the trustors (arrays indexed by trustor)
         observed = observed_u < p.observe
         shown = np.clip(partner(r.trait) + p.reputation_noise * reputation, 0.0, 1.0)
+        shown = np.where(partner(exposed), 0.0, shown)
         told = r.believe * partner(r.report) + (1.0 - r.believe) * r.prior
         invest = partner(r.promised) & (np.where(observed, shown, told) >= r.threshold)
 

@@ -13,7 +13,16 @@ import purity.arenas as arenas
 from purity.arenas import events
 from purity.arenas.core import Arena
 
-ARENAS = ("commons", "commons_sanctions", "matrix", "principal", "promises", "oversight", "repeated")
+ARENAS = (
+    "commons",
+    "commons_sanctions",
+    "matrix",
+    "principal",
+    "principal_police",
+    "promises",
+    "oversight",
+    "repeated",
+)
 
 
 def play(env, actions_rng: np.random.Generator, seed: int, options: dict | None = None) -> list:

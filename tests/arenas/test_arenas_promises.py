@@ -3,7 +3,7 @@ independence, its PettingZoo face, and what planners do when preferences are (no
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import arena_checks
 import numpy as np
@@ -182,10 +182,10 @@ LOOPHOLE_TERMS = (
 HONEST = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])
 
 
-def _plan_focal(weights_row, seed):
+def _plan_focal(weights_row, seed, blame=0.0):
     """A capable planner (slot 0) with trait 0.75 beside a fixed partner that trusts any trait of
     at least 0.5 it sees (observe = 1) and keeps: what does the planner do as trustee?"""
-    arena = PromisesArena(N, STEPS, PromisesParams(observe=1.0))
+    arena = PromisesArena(N, STEPS, PromisesParams(observe=1.0, blame=blame))
     weights = np.array([weights_row, [1.0, np.inf, 0.0]])
     shown = traits(weights, LOOPHOLE_TERMS, arena.trait_names)
     group = PlanGroup(weights, np.stack([HONEST, HONEST]), ((0, Capability(64, 2)),), np.eye(N), shown)
@@ -210,6 +210,40 @@ def test_a_self_scoped_keeper_breaks_through_its_helper_and_a_lineage_scoped_one
     assert kept.events[0, :, 0].sum() == 0.0
     assert kept.opportunities[0, 0, 0] == STEPS  # trusted every step, kept every promise
     assert loophole.fitness[0, 0] > kept.fitness[0, 0]
+
+
+def test_blame_pins_a_helpers_breach_on_its_owner():
+    """As above, with blame 1: step 1 is the same (agent 0: +2 − 1, agent 1: +3.9 + 1); from then
+    on agent 0 sees agent 1 as a breaker (0 < 0.5) and stops trusting it, so agent 1's helper
+    breaks nothing more and agent 1 earns +1 − 0.1 (its promise through the helper, not taken up)
+    a step: 1 + 9 × 2 = 19 and 4.9 + 9 × 0.9 = 13. Blame 0 is the arena without it, bit for bit."""
+    shown = np.array([[1.0, 0.875], [0.75, 0.875]])
+    blamed = episode(
+        PromisesArena(2, 10, PromisesParams(observe=1.0, blame=1.0)), [KEEPER, VIA_HELPER], shown=shown
+    )
+    np.testing.assert_allclose(blamed.fitness[0], [19.0, 13.0], rtol=1e-12)
+    np.testing.assert_array_equal(blamed.events[0, :, 0], [0.0, 0.0, 0.0, 2.0])
+    unseen = PromisesParams(observe=0.0, blame=1.0)  # nobody sees profiles: blame changes nothing
+    policy = [KEEPER, VIA_HELPER]
+    np.testing.assert_array_equal(
+        episode(PromisesArena(2, 10, unseen), policy, shown=shown).fitness,
+        episode(PromisesArena(2, 10, PromisesParams(observe=0.0)), policy, shown=shown).fitness,
+    )
+    assert "blame" not in PromisesArena(2, 10).noise(np.random.default_rng(0), 1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blame_removes_the_self_scoped_keepers_advantage(seed):
+    """Without blame the self-scoped keeper out-earns the lineage-scoped one by breaking through
+    its helper; with blame 1 its first breach exposes it, so it keeps like the lineage keeper
+    (10 steps × (2 + 1) = 30 each) and gains nothing from its narrower scope."""
+    _, loophole, _ = _plan_focal([1.0, 3.0, 0.0], seed)
+    _, kept, _ = _plan_focal([1.0, 0.0, 3.0], seed)
+    assert loophole.fitness[0, 0] > kept.fitness[0, 0]
+    _, self_blamed, _ = _plan_focal([1.0, 3.0, 0.0], seed, blame=1.0)
+    _, lineage_blamed, _ = _plan_focal([1.0, 0.0, 3.0], seed, blame=1.0)
+    assert self_blamed.fitness[0, 0] <= lineage_blamed.fitness[0, 0] == pytest.approx(30.0)
+    assert self_blamed.events[0, :, 0].sum() <= 2.0  # at most the one breach that exposes it
 
 
 # --- observability decides which preferences pay ----------------------------------------------------
@@ -265,9 +299,10 @@ def test_keepers_out_earn_consequentialists_only_when_profiles_are_observable(se
 # --- batched core, PettingZoo face --------------------------------------------------------------------
 
 
-def test_fast_rollout_equals_the_generic_loop():
+@pytest.mark.parametrize("blame", [0.0, 0.5])
+def test_fast_rollout_equals_the_generic_loop(blame):
     for n in (1, 2, 5):
-        arena = PromisesArena(n, 45, ODD)
+        arena = PromisesArena(n, 45, replace(ODD, blame=blame))
         rng = np.random.default_rng(n)
         policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 2)), arena.noise(rng, 64)
         fast = arena.rollout(policy, noise, traits=shown)
@@ -303,11 +338,12 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
     assert together.fitness.std() > 0 and together.events.std() > 0
 
 
-def test_pettingzoo_parallel_api_and_seed_tests():
-    env = ParallelArenaEnv(PromisesArena(3, 20, ODD))
+@pytest.mark.parametrize("params", [ODD, replace(ODD, blame=0.5)])
+def test_pettingzoo_parallel_api_and_seed_tests(params):
+    env = ParallelArenaEnv(PromisesArena(3, 20, params))
     parallel_api_test(env, num_cycles=40)
-    assert env.arena.steps == 40 and env.arena.params == ODD
-    parallel_seed_test(lambda: ParallelArenaEnv(PromisesArena(3, 30, ODD)), num_cycles=30)
+    assert env.arena.steps == 40 and env.arena.params == params
+    parallel_seed_test(lambda: ParallelArenaEnv(PromisesArena(3, 30, params)), num_cycles=30)
 
 
 def test_same_seed_same_500_steps():

@@ -33,6 +33,7 @@ from purity.arenas.core import Arena  # noqa: E402
 from purity.arenas.matrix import MatrixParams  # noqa: E402
 from purity.arenas.oversight import OversightParams  # noqa: E402
 from purity.arenas.principal import PrincipalParams  # noqa: E402
+from purity.arenas.principal_police import PoliceParams  # noqa: E402
 from purity.arenas.promises import PromisesParams  # noqa: E402
 from purity.arenas.wrapper import ParallelArenaEnv  # noqa: E402
 
@@ -71,6 +72,7 @@ CASES = {
     "matrix-snowdrift": Case("matrix", 2, MatrixParams(mode="continuous", formula="snowdrift")),
     "principal": Case("principal", 4),
     "principal-pair": Case("principal", 2, PrincipalParams(max_seize=0.6, detection_threshold=0.3)),
+    "principal-police": Case("principal_police", 4, PoliceParams(police_power=0.43, police_cost=0.13)),
     "promises": Case("promises", 4),
     "promises-noisy": Case("promises", 3, PromisesParams(reputation_noise=0.4, observe=0.3)),
     "promises-alone": Case("promises", 1),
@@ -277,7 +279,9 @@ def test_playing_policies_through_the_plain_env_gives_the_cores_rollout(name):
         check(plain["series"][key], trace.series[key], err_msg=key)
 
 
-@pytest.mark.parametrize("name", ["commons", "sanctions", "matrix", "principal", "promises", "oversight"])
+@pytest.mark.parametrize(
+    "name", ["commons", "sanctions", "matrix", "principal", "principal-police", "promises", "oversight"]
+)
 def test_a_seed_replays_the_wrapper_episode_of_that_seed(name):
     """The plain env's own draws are laid out as the arena's `noise(rng, 1)`: `reset(seed=s)`
     plays the episode `ParallelArenaEnv` plays for seed s (and the next reset continues alike)."""
