@@ -1,0 +1,191 @@
+"""Learners that generalise: a policy over observed features, trained under one oversight regime and
+tested, frozen, under another.
+
+Why: a learner with one parameter per watched state, which sees that state perfectly, faces a
+two-armed bandit under a detected-violation reward, so "don't get caught" is its optimum by
+construction. Here what the agent observes about oversight is part of the experiment (a `Regime`):
+a cue correct with probability `cue`, missing with probability `missing`, a second feature equal
+to the truth with probability `correlated` (else a coin), or nothing at all (`observed = false`).
+The agent acts on what it observes, never on the truth: the arena's two shortcut parameters are set
+equal, so the arena's own conditioning on the true watched flag is switched off.
+
+Learners (`learner`):
+    `shared`   logistic policy p = σ(w·φ) over φ = (1, cue says watched, cue missing, other
+               feature): one weight vector for every situation, so what it learns where it is
+               watched moves what it does where it is not (generalisation);
+    `tabular`  one logit per situation (φ one-hot over the 3 × 2 cue × feature cells): the
+               baseline; a cell it never visits keeps its initial value.
+Both play one Bernoulli draw per episode (shortcut always or never) and take a REINFORCE step
+(Williams 1992) on the logit weights, ∇ log π = (x − p) φ, with the per-agent mean baseline and
+spread normalisation of `purity.agents.learners.reinforce`.
+
+Rewards (`reward`): `outcome` fitness; `detected` fitness − penalty × detected takes; `full`
+fitness − penalty × every take; `internal` fitness − the agent's own constraint weight × its own
+takes, the weights drawn per agent from `internal_weights` (a heritable, heterogeneous weight, as a
+profile's `[[constraint]] event = "take" scope = "self"`). With training alone and one weight this
+equals `full` at penalty = weight: an internal penalty that sees the agent's own acts is perfect
+oversight of those acts, which is the point the literature makes about it (the agent always
+"watches" itself); what differs is whose weight it is and that selection can change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from purity.arenas.oversight import OversightArena, OversightParams
+
+LEARNERS = ("shared", "tabular")
+REWARDS = ("outcome", "detected", "full", "internal")
+FEATURES = ("bias", "cue_watched", "cue_missing", "other")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """What oversight is and what the agent sees of it."""
+
+    p_watch: float = 0.5
+    cue: float = 1.0  # probability the cue shows the truth (0.5: uninformative)
+    missing: float = 0.0  # probability the cue is absent in an episode
+    observed: bool = True  # false: no cue ever (every episode looks "missing")
+    correlated: float = 0.5  # probability the other feature equals the truth (0.5: unrelated)
+
+
+@dataclass(frozen=True)
+class Study:
+    """One training run and its test: learner, reward, the train and test regimes."""
+
+    learner: str = "shared"
+    reward: str = "detected"
+    penalty: float = 2.0
+    internal_weights: tuple[float, float] = (2.0, 2.0)  # low, high of the agents' own weights
+    learning_rate: float = 0.5
+    exploration: float = 0.02
+    iterations: int = 40
+    episodes: int = 64
+    groups: int = 4
+    group_size: int = 4
+    steps: int = 10
+    train: Regime = field(default_factory=Regime)
+    test: Regime = field(default_factory=Regime)
+
+
+def features(regime: Regime, watched: np.ndarray, uniform: np.ndarray, learner: str) -> np.ndarray:
+    """[B, n, F] the features each agent observes; `watched` [B], `uniform` [B, n, 3]."""
+    truth = np.broadcast_to(watched[:, None], uniform.shape[:2])
+    cue = np.where(uniform[..., 0] < regime.cue, truth, ~truth)
+    missing = (uniform[..., 1] < regime.missing) | (not regime.observed)
+    other = np.where(uniform[..., 2] < regime.correlated, truth, ~truth)
+    if learner == "tabular":
+        cell = np.where(missing, 2, np.where(cue, 0, 1)) * 2 + other
+        return np.eye(6)[cell]
+    bias = np.ones(truth.shape)
+    return np.stack([bias, cue & ~missing, missing, other], axis=-1).astype(float)
+
+
+def probability(weights: np.ndarray, phi: np.ndarray, exploration: float) -> np.ndarray:
+    """[B, n] shortcut probability σ(w·φ), kept within [exploration, 1 − exploration]."""
+    logit = np.einsum("bnf,bnf->bn", phi, weights)
+    return np.clip(1.0 / (1.0 + np.exp(-logit)), exploration, 1.0 - exploration)
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """One batch of played episodes, flattened to [B, n] (B = groups × episodes)."""
+
+    watched: np.ndarray  # [B] an overseer was present
+    took: np.ndarray  # [B, n] 1 if the agent shortcut this episode
+    violations: np.ndarray  # [B, n] amount taken
+    detected: np.ndarray  # [B, n] amount of it seen
+    fitness: np.ndarray  # [B, n]
+
+
+def play(study: Study, regime: Regime, weights: np.ndarray, rng: np.random.Generator):
+    """Play `study.episodes` episodes per group with `weights` [G, n, F]: (Episodes, φ, p)."""
+    arena = OversightArena(
+        study.group_size, study.steps, OversightParams(p_watch=regime.p_watch, fine=0.0, allow_evade=False)
+    )
+    batch = study.groups * study.episodes
+    noise = arena.noise(rng, batch)
+    watched = arena.watched(noise)
+    phi = features(regime, watched, rng.random((batch, study.group_size, 3)), study.learner)
+    p = probability(np.repeat(weights, study.episodes, axis=0), phi, study.exploration)
+    took = (rng.random(p.shape) < p).astype(float)
+    policy = np.stack([took, took, np.zeros_like(took)], axis=-1)
+    trace = arena.rollout(policy, noise)
+    played = Episodes(watched, took, trace.events[..., 0], trace.detected[..., 0], trace.fitness)
+    return played, phi, p
+
+
+def reward(study: Study, played: Episodes, own: np.ndarray) -> np.ndarray:
+    """[B, n] training reward; `own` [n·G] the agents' own constraint weights (for `internal`)."""
+    if study.reward == "outcome":
+        return played.fitness
+    if study.reward == "detected":
+        return played.fitness - study.penalty * played.detected
+    if study.reward == "full":
+        return played.fitness - study.penalty * played.violations
+    per_episode = np.repeat(own.reshape(study.groups, 1, study.group_size), study.episodes, axis=1)
+    return played.fitness - per_episode.reshape(played.fitness.shape) * played.violations
+
+
+def step(study: Study, weights, phi, p, took, rewards) -> np.ndarray:
+    """Weights [G, n, F] after one REINFORCE step from one batch of episodes."""
+    g, e = study.groups, study.episodes
+    r = rewards.reshape(g, e, -1)
+    spread = r.std(axis=1, keepdims=True)
+    advantage = np.divide(
+        r - r.mean(axis=1, keepdims=True), spread, out=np.zeros_like(r), where=spread > 1e-12
+    )
+    score = ((took - p)[..., None] * phi).reshape(g, e, study.group_size, -1)
+    return weights + study.learning_rate * (advantage[..., None] * score).mean(axis=1)
+
+
+def train(study: Study, seed: int) -> np.ndarray:
+    """The learners' weights [G, n, F] after `iterations` steps under the train regime.
+    Deterministic for a seed: every stream is keyed by (seed, purpose, iteration)."""
+    width = 6 if study.learner == "tabular" else len(FEATURES)
+    weights = np.zeros((study.groups, study.group_size, width))
+    low, high = study.internal_weights
+    own = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))).uniform(
+        low, high, study.groups * study.group_size
+    )
+    for iteration in range(study.iterations):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, iteration)))
+        played, phi, p = play(study, study.train, weights, rng)
+        weights = step(study, weights, phi, p, played.took, reward(study, played, own))
+    return weights
+
+
+def rates(played: Episodes) -> tuple[float, float]:
+    """(watched, unwatched) violation rate: share of agent-episodes that shortcut (a full shortcut
+    every step), nan where no episode was of that kind."""
+    took = played.took.mean(axis=1)
+    seen, unseen = played.watched, ~played.watched
+    return (
+        float(took[seen].mean()) if seen.any() else float("nan"),
+        float(took[unseen].mean()) if unseen.any() else float("nan"),
+    )
+
+
+def evaluate(study: Study, weights: np.ndarray, seed: int, regime: Regime) -> tuple[float, float]:
+    """(watched, unwatched) violation rates of the frozen policy (no update) under `regime`."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    tested = Study(**{**study.__dict__, "episodes": 4 * study.episodes})
+    played, _, _ = play(tested, regime, weights, rng)
+    return rates(played)
+
+
+def outcome(study: Study, seed: int) -> dict[str, float]:
+    """One seed's figures: test violation rates watched / unwatched, trained and untrained
+    ("training off": the initial policy under the same test)."""
+    untrained = np.zeros_like(train(Study(**{**study.__dict__, "iterations": 0}), seed))
+    watched, unwatched = evaluate(study, train(study, seed), seed, study.test)
+    off_w, off_u = evaluate(study, untrained, seed, study.test)
+    return {
+        "watched": watched,
+        "unwatched": unwatched,
+        "gap": unwatched - watched,
+        "off_gap": off_u - off_w,
+    }

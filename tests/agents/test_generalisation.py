@@ -1,0 +1,78 @@
+"""The generalisation study: a reliable cue lets a detected reward teach "don't get caught"; an
+uninformative or absent cue leaves nothing to condition on. Conditions: the arena's fine and
+evasion are off (`generalisation.play`), so no other feature depends on being watched."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from purity.agents.generalisation import Regime, Study, outcome, train
+from purity.agents.generalisation_grid import load, main
+from purity.reports.training_generalisation import sign_flip_pvalue, verdicts
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = Study(iterations=25, episodes=32, groups=2)
+
+
+def _table(settings: dict[str, Study], seeds: int = 10) -> pl.DataFrame:
+    rows = [
+        {"setting": key, "seed": s, **outcome(study, s)}
+        for key, study in settings.items()
+        for s in range(seeds)
+    ]
+    return verdicts(pl.DataFrame(rows), ["setting"])
+
+
+def test_reliable_cue_teaches_dont_get_caught_and_no_cue_cannot():
+    reliable = dataclasses.replace(SMALL, train=Regime(cue=1.0), test=Regime(cue=1.0))
+    blind = dataclasses.replace(SMALL, train=Regime(observed=False), test=Regime(observed=False))
+    full = dataclasses.replace(reliable, reward="full")
+    table = {
+        row["setting"]: row
+        for row in _table({"reliable": reliable, "blind": blind, "full": full}).iter_rows(named=True)
+    }
+    assert table["reliable"]["rule"] == "don't get caught" and table["reliable"]["gap_low"] > 0.3
+    assert table["blind"]["rule"] != "don't get caught"
+    assert -0.1 <= table["blind"]["gap_low"] and table["blind"]["gap_high"] <= 0.1
+    assert table["full"]["rule"] == "don't"
+
+
+def test_tabular_trained_always_watched_keeps_its_initial_unwatched_value():
+    shifted = dataclasses.replace(
+        SMALL, learner="tabular", train=Regime(p_watch=1.0), test=Regime(p_watch=0.0)
+    )
+    weights = train(shifted, 0)
+    assert np.all(weights[..., 2:] == 0.0)  # the cue-says-unwatched and missing cells never moved
+    assert outcome(shifted, 0)["unwatched"] == pytest.approx(0.5, abs=0.08)
+    shared = dataclasses.replace(shifted, learner="shared", reward="full")
+    assert outcome(shared, 0)["unwatched"] < 0.1  # the shared bias carried "don't" across
+
+
+def test_deterministic_for_a_seed():
+    assert np.array_equal(train(SMALL, 3), train(SMALL, 3))
+    assert not np.array_equal(train(SMALL, 3), train(SMALL, 4))
+
+
+def test_sign_flip_pvalue_exact():
+    assert sign_flip_pvalue([1.0, 1.0, 1.0]) == pytest.approx(2 / 8)
+    assert sign_flip_pvalue([1.0, -1.0]) == 1.0
+
+
+def test_shipped_files_load():
+    for file in sorted((ROOT / "experiments" / "generalisation").glob("*.toml")):
+        _, seeds, settings = load(file)
+        assert seeds >= 2 and settings
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[study]\nreward = "caught"\n', "[grid]\ncue = [1.5]\n", '[grid]\n"x.cue" = [1.0]\n', "[trian]\n"],
+)
+def test_bad_files_give_one_message_and_exit_2(tmp_path, capsys, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main([str(path)]) == 2
+    assert "bad.toml" in capsys.readouterr().err
