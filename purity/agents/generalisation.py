@@ -158,34 +158,43 @@ def train(study: Study, seed: int) -> np.ndarray:
     return weights
 
 
-def rates(played: Episodes) -> tuple[float, float]:
-    """(watched, unwatched) violation rate: share of agent-episodes that shortcut (a full shortcut
-    every step), nan where no episode was of that kind."""
-    took = played.took.mean(axis=1)
+def rates(played: Episodes, values: np.ndarray | None = None) -> tuple[float, float]:
+    """(watched, unwatched) means of `values` [B, n] (default: whether the agent shortcut, a full
+    shortcut every step: the violation rate), nan where no episode was of that kind."""
+    per_episode = (played.took if values is None else values).mean(axis=1)
     seen, unseen = played.watched, ~played.watched
     return (
-        float(took[seen].mean()) if seen.any() else float("nan"),
-        float(took[unseen].mean()) if unseen.any() else float("nan"),
+        float(per_episode[seen].mean()) if seen.any() else float("nan"),
+        float(per_episode[unseen].mean()) if unseen.any() else float("nan"),
     )
 
 
-def evaluate(study: Study, weights: np.ndarray, seed: int, regime: Regime) -> tuple[float, float]:
-    """(watched, unwatched) violation rates of the frozen policy (no update) under `regime`."""
+def untrained(weights: np.ndarray, phi: np.ndarray, episodes: int) -> np.ndarray:
+    """[B, n] 1 where no active feature has a weight training moved: the policy there is the
+    initial one (a tabular cell never visited in training), whatever the rates say."""
+    moved = np.repeat(weights != 0.0, episodes, axis=0)
+    return ((phi != 0.0) & moved).sum(axis=-1) == 0
+
+
+def evaluate(study: Study, weights: np.ndarray, seed: int, regime: Regime) -> dict[str, float]:
+    """Violation rates of the frozen policy (no update) under `regime`, watched and unwatched, and
+    the share of each side played by untrained parameters."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
     tested = Study(**{**study.__dict__, "episodes": 4 * study.episodes})
-    played, _, _ = play(tested, regime, weights, rng)
-    return rates(played)
+    played, phi, _ = play(tested, regime, weights, rng)
+    watched, unwatched = rates(played)
+    _, initial = rates(played, untrained(weights, phi, tested.episodes))
+    return {"watched": watched, "unwatched": unwatched, "untrained_unwatched": initial}
 
 
 def outcome(study: Study, seed: int) -> dict[str, float]:
     """One seed's figures: test violation rates watched / unwatched, trained and untrained
     ("training off": the initial policy under the same test)."""
-    untrained = np.zeros_like(train(Study(**{**study.__dict__, "iterations": 0}), seed))
-    watched, unwatched = evaluate(study, train(study, seed), seed, study.test)
-    off_w, off_u = evaluate(study, untrained, seed, study.test)
+    initial = train(Study(**{**study.__dict__, "iterations": 0}), seed)
+    trained = evaluate(study, train(study, seed), seed, study.test)
+    off = evaluate(study, initial, seed, study.test)
     return {
-        "watched": watched,
-        "unwatched": unwatched,
-        "gap": unwatched - watched,
-        "off_gap": off_u - off_w,
+        **trained,
+        "gap": trained["unwatched"] - trained["watched"],
+        "off_gap": off["unwatched"] - off["watched"],
     }

@@ -46,6 +46,7 @@ def test_tabular_trained_always_watched_keeps_its_initial_unwatched_value():
     )
     weights = train(shifted, 0)
     assert np.all(weights[..., 2:] == 0.0)  # the cue-says-unwatched and missing cells never moved
+    assert outcome(shifted, 0)["untrained_unwatched"] == 1.0
     assert outcome(shifted, 0)["unwatched"] == pytest.approx(0.5, abs=0.08)
     shared = dataclasses.replace(shifted, learner="shared", reward="full")
     assert outcome(shared, 0)["unwatched"] < 0.1  # the shared bias carried "don't" across
