@@ -20,12 +20,14 @@ Both play one Bernoulli draw per episode (shortcut always or never) and take a R
 spread normalisation of `purity.agents.learners.reinforce`.
 
 Rewards (`reward`): `outcome` fitness; `detected` fitness − penalty × detected takes; `full`
-fitness − penalty × every take; `internal` fitness − the agent's own constraint weight × its own
-takes, the weights drawn per agent from `internal_weights` (a heritable, heterogeneous weight, as a
-profile's `[[constraint]] event = "take" scope = "self"`). With training alone and one weight this
-equals `full` at penalty = weight: an internal penalty that sees the agent's own acts is perfect
-oversight of those acts, which is the point the literature makes about it (the agent always
-"watches" itself); what differs is whose weight it is and that selection can change it.
+fitness − penalty × every take; `own` fitness − the agent's own constraint weight × its own
+takes (weights drawn per agent from `internal_weights`): with training alone this is `full` with a
+per-agent penalty, as an agent always sees its own acts. `internal` is different in kind: the
+reward is fitness alone, and the agent's own weight prices its *disposition*, not its acts — a
+penalty own × KL(π ‖ π_norm) toward a norm policy that takes only with the exploration
+probability, as KL-regularised RL keeps a policy near a reference (Jaques et al. 2017, Sequence
+Tutor; Ziegler et al. 2019). It needs no observation of any act, seen or unseen, and it applies
+in every situation the agent is in, watched or not.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 from purity.arenas.oversight import OversightArena, OversightParams
 
 LEARNERS = ("shared", "tabular")
-REWARDS = ("outcome", "detected", "full", "internal")
+REWARDS = ("outcome", "detected", "full", "own", "internal")
 FEATURES = ("bias", "cue_watched", "cue_missing", "other")
 
 
@@ -126,12 +128,15 @@ def reward(study: Study, played: Episodes, own: np.ndarray) -> np.ndarray:
         return played.fitness - study.penalty * played.detected
     if study.reward == "full":
         return played.fitness - study.penalty * played.violations
+    if study.reward == "internal":
+        return played.fitness
     per_episode = np.repeat(own.reshape(study.groups, 1, study.group_size), study.episodes, axis=1)
     return played.fitness - per_episode.reshape(played.fitness.shape) * played.violations
 
 
-def step(study: Study, weights, phi, p, took, rewards) -> np.ndarray:
-    """Weights [G, n, F] after one REINFORCE step from one batch of episodes."""
+def step(study: Study, weights, phi, p, took, rewards, own: np.ndarray) -> np.ndarray:
+    """Weights [G, n, F] after one REINFORCE step from one batch of episodes. Under `internal`
+    the step also descends own × KL(π ‖ π_norm) (fitness units per nat, scaled like the rewards)."""
     g, e = study.groups, study.episodes
     r = rewards.reshape(g, e, -1)
     spread = r.std(axis=1, keepdims=True)
@@ -139,7 +144,22 @@ def step(study: Study, weights, phi, p, took, rewards) -> np.ndarray:
         r - r.mean(axis=1, keepdims=True), spread, out=np.zeros_like(r), where=spread > 1e-12
     )
     score = ((took - p)[..., None] * phi).reshape(g, e, study.group_size, -1)
-    return weights + study.learning_rate * (advantage[..., None] * score).mean(axis=1)
+    update = (advantage[..., None] * score).mean(axis=1)
+    if study.reward == "internal":
+        update -= norm_gradient(study, phi, p, own).reshape(g, e, study.group_size, -1).mean(
+            axis=1
+        ) / np.maximum(spread[:, 0, :, None], 1e-12)
+    return weights + study.learning_rate * update
+
+
+def norm_gradient(study: Study, phi: np.ndarray, p: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """[B, n, F] ∇_w of own × KL(Bernoulli(p) ‖ Bernoulli(ε)), ε = `exploration`: the agent's
+    penalty on its own disposition to take, against a norm policy that takes only to explore.
+    d KL / d logit = p (1 − p) (logit p − logit ε)."""
+    eps = max(study.exploration, 1e-6)
+    logit = np.log(p) - np.log1p(-p) - (np.log(eps) - np.log1p(-eps))
+    weight = np.repeat(own.reshape(study.groups, 1, study.group_size), study.episodes, axis=1)
+    return (weight.reshape(p.shape) * p * (1.0 - p) * logit)[..., None] * phi
 
 
 def train(study: Study, seed: int) -> np.ndarray:
@@ -154,7 +174,7 @@ def train(study: Study, seed: int) -> np.ndarray:
     for iteration in range(study.iterations):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, iteration)))
         played, phi, p = play(study, study.train, weights, rng)
-        weights = step(study, weights, phi, p, played.took, reward(study, played, own))
+        weights = step(study, weights, phi, p, played.took, reward(study, played, own), own)
     return weights
 
 

@@ -77,3 +77,16 @@ def test_bad_files_give_one_message_and_exit_2(tmp_path, capsys, text):
     path.write_text(text)
     assert main([str(path)]) == 2
     assert "bad.toml" in capsys.readouterr().err
+
+
+def test_internal_prices_the_disposition_whatever_the_cue():
+    """`internal` sees no act: with a reliable cue it opens no gap, and its weight decides."""
+    heavy = dataclasses.replace(SMALL, reward="internal", internal_weights=(8.0, 8.0))
+    light = dataclasses.replace(heavy, internal_weights=(0.5, 0.5))
+    table = {
+        row["setting"]: row for row in _table({"heavy": heavy, "light": light}, seeds=6).iter_rows(named=True)
+    }
+    assert table["heavy"]["rule"] == "don't"
+    assert max(table["light"]["watched"], table["light"]["unwatched"]) > 0.6
+    for row in table.values():
+        assert -0.1 <= row["gap_low"] and row["gap_high"] <= 0.1
