@@ -3,14 +3,19 @@ uninformative or absent cue leaves nothing to condition on. Conditions: the aren
 evasion are off (`generalisation.play`), so no other feature depends on being watched."""
 
 import dataclasses
+import json
+import math
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from purity.agents.generalisation import Regime, Study, outcome, train
 from purity.agents.generalisation_grid import load, main
+from purity.inputs import InputError
 from purity.reports.training_generalisation import sign_flip_pvalue, verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +95,39 @@ def test_internal_prices_the_disposition_whatever_the_cue():
     assert max(table["light"]["watched"], table["light"]["unwatched"]) > 0.6
     for row in table.values():
         assert -0.1 <= row["gap_low"] and row["gap_high"] <= 0.1
+
+
+VALUES = st.one_of(
+    st.booleans(),
+    st.integers(-5, 100),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.floats(-2, 20), max_size=3),
+)
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    section=st.sampled_from(["study", "train", "test", "grid"]),
+    key=st.sampled_from(
+        ["learner", "reward", "cue", "observed", "episodes", "seeds", "internal_weights", "zzz"]
+    ),
+    value=VALUES,
+)
+def test_fuzzed_study_keys_load_or_give_one_input_error(tmp_path_factory, section, key, value):
+    path = tmp_path_factory.mktemp("fuzz") / "study.toml"
+    path.write_text(f"[{section}]\n{key} = {_toml(value)}\n")
+    try:
+        load(path)
+    except InputError as error:
+        assert "study.toml" in str(error)
