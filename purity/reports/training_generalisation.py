@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from purity.reports.inference import holm, mean_interval
+from .inference import holm, mean_interval
 
 MARGIN = 0.1  # an interval inside ±MARGIN is "no gap"; "don't get caught" needs one above it
 LOW = 0.2  # a violation rate at most this counts as refraining
