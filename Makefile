@@ -27,8 +27,11 @@ $(BROWSER_STAMP): | $(STAMP)
 		|| echo "could not install chromium: the browser test will skip"; \
 	fi; touch $@
 
+# Two test processes (pytest-xdist): the suite takes half the time on this 2-core machine kind.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(BROWSER_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check --quiet .
@@ -50,7 +53,8 @@ $(LOWEST)/.installed: pyproject.toml .ci/lowest.py
 
 test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|polars|networkx|pettingzoo|gymnasium|ray|matplotlib)=='
-	$(LOWEST)/bin/python -m pytest
+	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS)
+	$(LOWEST)/bin/python -m pytest -m slow tests/test_install.py
 
 # The arena figures compare each core with a plain-Python PettingZoo env of the same rules, and the
 # commons with a fused numba loop: numba comes with the `bench` extra, never with purity itself.

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# About 20 s of pip: `make test-lowest` (in CI) runs it, beside the suite on the oldest versions.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 GENERIC = ("agents", "arenas", "tournament", "reports")

@@ -18,6 +18,7 @@ from purity.agents.preferences import Term
 from purity.inputs import InputError
 from purity.tournament import config, record, storage
 from purity.tournament.config import Experiment
+from purity.tournament.experiment_data import dump
 
 
 def now() -> str:
@@ -88,7 +89,7 @@ def manifest(experiment: Experiment, terms: tuple[Term, ...], arena, role: str) 
         "generations": experiment.generations,
         "generations_done": 0,
         "survival_threshold": experiment.survival_threshold,
-        "experiment": config.dump(experiment),
+        "experiment": dump(experiment),
         "arena": {
             "name": arena.name,
             "has_oversight": arena.has_oversight,
@@ -122,7 +123,7 @@ def replicates_manifest(experiment: Experiment) -> dict:
         "status": "running",
         "seeds": [replicate.seed for replicate in experiment.replicates()],
         "runs": [f"seed={replicate.seed}" for replicate in experiment.replicates()],
-        "experiment": config.dump(experiment),
+        "experiment": dump(experiment),
         "versions": versions(),
         **provenance(),
         "started": now(),
@@ -152,7 +153,7 @@ def capture(experiment: Experiment, run_dir: Path, manifest: dict) -> None:
             storage.copy_file(Path(experiment.matching.file), run_dir / graph)
         note = f"# {experiment.name}, captured by purity when this run started: `purity run --resume` reads it.\n# First read from {json.dumps(experiment.source)}.\n"
         storage.write_text(
-            note + storage.toml_text(config.dump(experiment, references, graph)), run_dir / record.CAPTURE
+            note + storage.toml_text(dump(experiment, references, graph)), run_dir / record.CAPTURE
         )
         if _load(run_dir, recorded(experiment)) != experiment:
             raise ValueError("reading the copy back gave another experiment")
@@ -177,7 +178,7 @@ def _load(run_dir: Path, recorded: dict) -> Experiment:
 
 def recorded(experiment: Experiment) -> dict:
     """The experiment as the manifest holds it (after JSON)."""
-    return json.loads(json.dumps(storage.plain(config.dump(experiment))))
+    return json.loads(json.dumps(storage.plain(dump(experiment))))
 
 
 def recall(run_dir: Path, manifest: dict) -> Experiment:

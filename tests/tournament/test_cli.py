@@ -42,13 +42,16 @@ def test_profiles_lists_the_library_one_line_each():
     assert any(line.startswith("lineage-keeper ") for line in lines)
 
 
-def test_validate_accepts_the_shipped_files():
+def test_validate_accepts_the_shipped_files(capsys, monkeypatch):
+    """In this process (the command itself is run as a user runs it in the tests around)."""
+    from purity.tournament.cli import main
+
+    monkeypatch.chdir(ROOT)
     for path in sorted((ROOT / "experiments").glob("*.toml")) + sorted(
         (ROOT / "purity" / "agents" / "profiles").glob("*.toml")
     ):
-        done = purity("validate", path)
-        assert done.returncode == 0, done.stderr
-        assert "valid" in done.stdout
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+        assert "valid" in capsys.readouterr().out
 
 
 def test_validate_and_help_stay_light():

@@ -4,7 +4,8 @@ import pytest
 
 from purity.inputs import InputError
 from purity.tournament.cli import validate
-from purity.tournament.config import dump, load
+from purity.tournament.config import load
+from purity.tournament.experiment_data import dump
 
 
 def test_small_experiment_resolves_with_defaults(small_experiment):

@@ -13,8 +13,9 @@ import pytest
 from purity.arenas import memory_one
 from purity.inputs import InputError
 from purity.tournament import invasion
-from purity.tournament.config import dump, load
+from purity.tournament.config import load
 from purity.tournament.executor import InProcess
+from purity.tournament.experiment_data import dump
 
 ROOT = Path(__file__).resolve().parents[2]
 
