@@ -67,6 +67,12 @@ class ReportError(Exception):
         self.expected = expected
         super().__init__(f"{self.path}: expected {expected}")
 
+    @classmethod
+    def failed(cls, path: Path | str, expected: str, exc: Exception) -> ReportError:
+        """A library's failure as the reason; its first line only, since polars appends a context stack."""
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        return cls(path, f"{expected} ({type(exc).__name__}: {reason})")
+
 
 def _generations(run: Run) -> str:
     if run.agents.height == 0:
@@ -404,7 +410,7 @@ def _read_table(path: Path, table: str, required: tuple[str, ...]) -> pl.DataFra
         try:
             df = pl.read_parquet(f, hive_partitioning=False)
         except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
-            raise ReportError(f, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+            raise ReportError.failed(f, "a readable parquet file", exc) from None
         missing = [c for c in required if c not in df.columns]
         if missing:
             raise ReportError(f, f"the columns {', '.join(missing)}")
@@ -412,7 +418,7 @@ def _read_table(path: Path, table: str, required: tuple[str, ...]) -> pl.DataFra
     try:
         return pl.concat(frames, how="diagonal_relaxed")
     except Exception as exc:  # noqa: BLE001
-        raise ReportError(path / table, f"parquet parts with compatible schemas ({exc})") from None
+        raise ReportError.failed(path / table, "parquet parts with compatible schemas", exc) from None
 
 
 def _typed_agents(df: pl.DataFrame, weight_cols: list[str]) -> pl.DataFrame:

@@ -136,7 +136,7 @@ def _read_table(file: Path) -> pl.DataFrame | None:
     try:
         table = pl.read_parquet(file)
     except Exception as exc:  # noqa: BLE001 - any decode failure is the same fact for the user
-        raise ReportError(file, f"a readable parquet file ({type(exc).__name__}: {exc})") from None
+        raise ReportError.failed(file, "a readable parquet file", exc) from None
     missing = [c for c in SWEEP_TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise ReportError(file, f"the columns {', '.join(missing)}")
