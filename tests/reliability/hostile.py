@@ -523,13 +523,26 @@ def _out(target: Callable[[Path], str]) -> Callable[[Path], list[str]]:
     return lambda s: ["run", str(experiment(s)), "--out", target(s), "--workers", "0", "--quiet"]
 
 
+NOBODY = "127.0.0.1:1"  # a port nothing listens on: a connection is refused at once
+
+
+def _at_address(command: str) -> Callable[[Path], list[str]]:
+    """A run or sweep sent to a Ray cluster that is not there."""
+
+    def build(scratch: Path) -> list[str]:
+        path = str(_sweep(scratch, SWEEP_HEAD) if command == "sweep" else experiment(scratch))
+        return [command, path, "--out", str(scratch / "out"), "--address", NOBODY, "--quiet"]
+
+    return build
+
+
 OPTION_CASES: list[Case] = [
     ("run --seed -1", _options("run", "--seed", "-1"), "--seed"),
     ("run --seed 2**63", _options("run", "--seed", str(2**63)), "--seed"),
     ("run --seed 2**64", _options("run", "--seed", str(2**64)), "--seed"),
     ("run --workers -2", _options("run", "--workers", "-2"), "--workers"),
     ("run --workers 1e6", _options("run", "--workers", "1000000"), "--workers"),
-    ("run --workers 0 --address", _options("run", "--address", "127.0.0.1:1"), "--workers"),
+    ("run --workers 0 --address", _options("run", "--address", NOBODY), "--workers"),
     ("train --seed -1", _options("train", "--seed", "-1"), "--seed"),
     ("train without a learner", _options("train"), "learner"),
     ("run --out a file", _out(_out_file), "--out"),
@@ -590,6 +603,34 @@ OPTION_CASES: list[Case] = [
     ("report /dev/null", lambda s: ["report", "/dev/null"], "/dev/null"),
     ("report an empty folder", lambda s: ["report", str(s)], "manifest.json"),
     ("report json of an empty folder", lambda s: ["report", str(s), "--format", "json"], "manifest.json"),
+    (
+        "report --run-reports of an empty folder",
+        lambda s: ["report", str(s), "--run-reports"],
+        "manifest.json",
+    ),
+    ("run --address with nothing listening", _at_address("run"), "--address"),
+    ("sweep --address with nothing listening", _at_address("sweep"), "--address"),
+    (
+        "invade --address with nothing listening",
+        _options("invade", "--address", NOBODY, "--repeats", "2"),
+        "--address",
+    ),
+    ("train --address with --workers 0", _options("train", "--address", NOBODY), "--workers"),
+    ("invade --format json --seed -1", _options("invade", "--format", "json", "--seed", "-1"), "--seed"),
+    ("power --format json --alpha 0", _options("power", "--format", "json", "--alpha", "0"), "--alpha"),
+    ("run --force --out /dev/null", lambda s: [*_out(lambda _: "/dev/null")(s), "--force"], "--out"),
+    ("run --verbose --seed -1", _options("run", "--verbose", "--seed", "-1"), "--seed"),
+    ("validate --quiet /dev/zero", lambda s: ["validate", "--quiet", "/dev/zero"], "regular file"),
+    ("validate --verbose a folder", lambda s: ["validate", "--verbose", str(s)], "directory"),
+    ("train --force --seed 2**64", _options("train", "--force", "--seed", str(2**64)), "--seed"),
+    ("train --verbose --workers -2", _options("train", "--verbose", "--workers", "-2"), "--workers"),
+    ("report --verbose missing", lambda s: ["report", "--verbose", str(s / "none")], "none"),
+    ("report --quiet /dev/null", lambda s: ["report", "--quiet", "/dev/null"], "/dev/null"),
+    ("invade --verbose --repeats 0", _options("invade", "--verbose", "--repeats", "0"), "--repeats"),
+    ("invade --quiet --episodes 0", _options("invade", "--quiet", "--episodes", "0"), "--episodes"),
+    ("power --verbose --effect 0", _options("power", "--verbose", "--effect", "0"), "--effect"),
+    ("power --quiet --power 1", _options("power", "--quiet", "--power", "1"), "--power"),
+    ("sweep --resume --verbose missing", lambda s: ["sweep", "--resume", str(s / "none"), "-v"], "--resume"),
 ]
 
 
@@ -657,6 +698,12 @@ ARGPARSE_CASES: list[Case] = [
         ["validate"],
         ["run", "--bogus"],
         ["sweep", "x.toml", "--max-concurrent", "x"],
+        ["profiles", "extra"],
+        ["profiles", "--verbose", "extra"],
+        ["profiles", "--quiet", "--seed", "1"],
+        ["invade", "x.toml", "--resident", "a", "--mutant", "b", "--format", "xml"],
+        ["power", "x.toml", "--format", "xml"],
+        ["report", "x", "--run-reports", "yes"],
     )
 ]
 

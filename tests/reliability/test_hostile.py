@@ -1,20 +1,25 @@
 """The hostile-input corpus (`hostile.py`), run in this process through `purity`'s own `main`:
 every case ends with exit code 2 and one message naming the file or option, never a traceback,
-never a hang (an alarm stops a case after 30 s). The whole corpus runs in the slow suite; every
-fifth case in the default one."""
+never a hang (an alarm stops a case after 30 s), and stays within 1 GiB resident (this process
+and the processes it waited for, `footprint.py`) and 30 s. The whole corpus runs in the slow
+suite; every fifth case in the default one."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 from pathlib import Path
 
 import pytest
+from footprint import LIMIT_SECONDS, Footprint
 from hostile import BASE, all_static, copy_run, set_manifest
 
+from purity.tournament.arguments import parser
 from purity.tournament.cli import main
 
 CASES = all_static()
-LIMIT = 30
+LIMIT = int(LIMIT_SECONDS)
+VERBOSE = ("purity: INFO: ", "purity: DEBUG: ")
 
 
 class Hang(Exception):
@@ -25,24 +30,27 @@ def _alarm(signum, frame):
     raise Hang(f"no answer within {LIMIT} s")
 
 
-def _purity(argv: list[str], capsys) -> tuple[int, str]:
+def _purity(argv: list[str], capsys, case: str) -> tuple[int, str]:
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(LIMIT)
     try:
-        try:
-            code = main(argv)
-        except SystemExit as exit:  # argparse's own usage errors
-            code = exit.code
+        with Footprint(case) as footprint:
+            try:
+                code = main(argv)
+            except SystemExit as exit:  # argparse's own usage errors
+                code = exit.code
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+    footprint.check()
     return code, capsys.readouterr().err
 
 
 def _check(code: int, err: str, expect: str) -> None:
     assert "Traceback" not in err, err
     assert code == 2, err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
+    # --verbose adds progress lines (`purity: INFO: …`); the error is still one line of its own
+    lines = [line for line in err.strip().splitlines() if line.strip() and not line.startswith(VERBOSE)]
     if lines and lines[0].startswith("usage:"):  # argparse: usage, then one error line
         assert lines[-1].startswith("purity") and "error:" in lines[-1], err
         return
@@ -52,7 +60,7 @@ def _check(code: int, err: str, expect: str) -> None:
 
 def _params(cases):
     return [
-        pytest.param(build, expect, id=name, marks=() if k % 5 == 0 else pytest.mark.slow)
+        pytest.param(name, build, expect, id=name, marks=() if k % 5 == 0 else pytest.mark.slow)
         for k, (name, build, expect) in enumerate(cases)
     ]
 
@@ -61,9 +69,28 @@ def test_the_corpus_has_at_least_250_distinct_cases():
     assert len(CASES) + len(DAMAGED) >= 250
 
 
-@pytest.mark.parametrize(("build", "expect"), _params(CASES))
-def test_hostile_input_is_refused_with_one_line(tmp_path, capsys, build, expect):
-    code, err = _purity(build(tmp_path), capsys)
+def test_the_corpus_tries_every_subcommand_and_every_option(tmp_path):
+    """Each subcommand's every option (any of its spellings) appears in some case's command line."""
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    lines = []
+    for k, (_, build, _) in enumerate(CASES):
+        (tmp_path / str(k)).mkdir()
+        lines.append(build(tmp_path / str(k)))
+    untried = [
+        f"{command} {action.option_strings[-1]}"
+        for command, sub in commands.items()
+        for action in sub._actions
+        if action.option_strings
+        and action.option_strings[-1] != "--help"
+        and not any(line[:1] == [command] and set(action.option_strings) & set(line) for line in lines)
+    ]
+    untried += [command for command in commands if not any(line[:1] == [command] for line in lines)]
+    assert not untried, untried
+
+
+@pytest.mark.parametrize(("name", "build", "expect"), _params(CASES))
+def test_hostile_input_is_refused_with_one_line(tmp_path, capsys, name, build, expect):
+    code, err = _purity(build(tmp_path), capsys, name)
     _check(code, err, expect)
 
 
@@ -179,15 +206,22 @@ DAMAGED = [("report", *case) for case in REPORT_DAMAGE] + [("resume", *case) for
 
 
 @pytest.mark.parametrize(
-    ("command", "damage", "expect"),
+    ("command", "name", "damage", "expect"),
     [
         pytest.param(
-            command, damage, expect, id=f"{command}: {name}", marks=() if k % 5 == 0 else pytest.mark.slow
+            command,
+            name,
+            damage,
+            expect,
+            id=f"{command}: {name}",
+            marks=() if k % 5 == 0 else pytest.mark.slow,
         )
         for k, (command, name, damage, expect) in enumerate(DAMAGED)
     ],
 )
-def test_a_damaged_run_is_refused_with_one_line(tmp_path, capsys, finished_run, command, damage, expect):
+def test_a_damaged_run_is_refused_with_one_line(
+    tmp_path, capsys, finished_run, command, name, damage, expect
+):
     run = copy_run(finished_run, tmp_path)
     damage(run)
     argv = (
@@ -195,5 +229,5 @@ def test_a_damaged_run_is_refused_with_one_line(tmp_path, capsys, finished_run, 
         if command == "report"
         else ["run", "--resume", str(run), "--workers", "0", "--quiet"]
     )
-    code, err = _purity(argv, capsys)
+    code, err = _purity(argv, capsys, f"{command}: {name}")
     _check(code, err, expect)
