@@ -17,7 +17,6 @@ import numpy as np
 
 BASE_BYTES = 160 * 2**20  # interpreter, numpy, polars, networkx
 AGENT_BYTES = 24 * 2**10
-MAX_GRAPH_ARGUMENT = 10_000_000
 
 
 def machine_memory() -> int:

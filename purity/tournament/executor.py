@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -20,6 +21,8 @@ HINT = (
     "Ray 2.60 needs the same RAY_AUTH_MODE and token on both sides, see docs/cluster.md)"
 )
 PROBE_SECONDS = 5.0
+# the HTTP/2 client preface and an empty SETTINGS frame: what a gRPC client sends first
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 
 
 class InProcess:
@@ -94,15 +97,30 @@ class RayExecutor:
 
 
 def _probe(address: str) -> None:
-    """Fail in seconds, with a hint, when nothing listens at `address`: `ray.init` would retry
-    for minutes, printing warnings."""
+    """Fail within PROBE_SECONDS, with a hint, when no gRPC server (a Ray head's GCS or Ray
+    Client server) answers at `address`: `ray.init` would retry for minutes, printing warnings,
+    whether nothing listens there or something else does (a web server, ssh).
+
+    A gRPC server answers the HTTP/2 client preface with a SETTINGS frame (RFC 9113 §3.4): its
+    9-byte header has type 4. With Ray's TLS on, the preface would be refused; only the
+    connection is tried then."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if address == "auto" or not port.isdigit():
         return
+    began = time.monotonic()
     try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=PROBE_SECONDS).close()
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=PROBE_SECONDS) as peer:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+                return
+            peer.settimeout(max(0.5, PROBE_SECONDS - (time.monotonic() - began)))
+            peer.sendall(HTTP2_PREFACE)
+            head = b""
+            while len(head) < 9 and (chunk := peer.recv(9 - len(head))):
+                head += chunk
     except OSError as error:
         raise InputError("--address", "address", HINT, f"{address} ({error.strerror or error})") from None
+    if len(head) < 9 or head[3] != 4:
+        raise InputError("--address", "address", HINT, f"{address} (something answers there, not Ray)")
 
 
 def _first_line(error: BaseException) -> str:

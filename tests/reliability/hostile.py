@@ -7,10 +7,13 @@ arguments of `purity`; `expect` is text the message must contain (a field or opt
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import socket
 import textwrap
+import threading
 import tomllib
 from pathlib import Path
 from typing import Callable
@@ -524,14 +527,37 @@ def _out(target: Callable[[Path], str]) -> Callable[[Path], list[str]]:
 
 
 NOBODY = "127.0.0.1:1"  # a port nothing listens on: a connection is refused at once
+_KEEP: list = []  # listeners of the cases below, alive until this process ends
 
 
-def _at_address(command: str) -> Callable[[Path], list[str]]:
-    """A run or sweep sent to a Ray cluster that is not there."""
+def _silent() -> str:
+    """A port that accepts connections (the kernel's backlog) and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+    _KEEP.append(listener)
+    return f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+class _Quiet(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # the case's stderr is purity's alone
+        pass
+
+
+def _web() -> str:
+    """A port where a web server answers: something listens, and it is not Ray."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _KEEP.append(server)
+    return f"127.0.0.1:{server.server_address[1]}"
+
+
+def _at_address(command: str, where: Callable[[], str] = lambda: NOBODY) -> Callable[[Path], list[str]]:
+    """A run, sweep or invasion sent to a Ray cluster that is not there."""
 
     def build(scratch: Path) -> list[str]:
+        if command == "invade":
+            return [*_options("invade", "--repeats", "2")(scratch), "--address", where()]
         path = str(_sweep(scratch, SWEEP_HEAD) if command == "sweep" else experiment(scratch))
-        return [command, path, "--out", str(scratch / "out"), "--address", NOBODY, "--quiet"]
+        return [command, path, "--out", str(scratch / "out"), "--address", where(), "--quiet"]
 
     return build
 
@@ -610,11 +636,11 @@ OPTION_CASES: list[Case] = [
     ),
     ("run --address with nothing listening", _at_address("run"), "--address"),
     ("sweep --address with nothing listening", _at_address("sweep"), "--address"),
-    (
-        "invade --address with nothing listening",
-        _options("invade", "--address", NOBODY, "--repeats", "2"),
-        "--address",
-    ),
+    ("invade --address with nothing listening", _at_address("invade"), "--address"),
+    ("run --address where a web server answers", _at_address("run", _web), "not Ray"),
+    ("sweep --address where a web server answers", _at_address("sweep", _web), "not Ray"),
+    ("invade --address where a web server answers", _at_address("invade", _web), "not Ray"),
+    ("run --address where a listener never answers", _at_address("run", _silent), "timed out"),
     ("train --address with --workers 0", _options("train", "--address", NOBODY), "--workers"),
     ("invade --format json --seed -1", _options("invade", "--format", "json", "--seed", "-1"), "--seed"),
     ("power --format json --alpha 0", _options("power", "--format", "json", "--alpha", "0"), "--alpha"),
