@@ -51,6 +51,7 @@ capability = { candidates = 2, rollouts = 1 }
 """
 SWEEP = '[sweep]\nname = "kills"\nexperiment = "exp.toml"\nseeds = {seeds}\n[grid]\n"selection.intensity" = [0.0, 0.5]\n'
 WORKERS = ("0", "1")
+RUNS_PER_SWEEP = 2  # grid points of SWEEP, times its seeds
 GRACE = 10.0  # seconds a process the kill missed may take to die with its parent
 
 
@@ -126,7 +127,8 @@ def _done_runs(sweep_dir: Path) -> int:
 
 @dataclass
 class Trial:
-    kills: int = 0  # kills that landed while the sweep was under way
+    kills: int = 0  # kills that landed while some run of the sweep was unfinished
+    closing: int = 0  # kills after every run, while the sweep wrote its own table and report
     before: int = 0  # kills before the sweep wrote sweep.json (then it is started again)
     after: int = 0  # sweeps that had finished before the kill time (nothing to kill)
     stranded: int = 0
@@ -186,8 +188,9 @@ def _reap(session: int) -> list[str]:
 
 
 def trial(folder: Path, wanted: int = 30, seed: int = 16, seeds: int = 3, say=print) -> Trial:
-    """Kills until `wanted` landed mid-sweep: most at a random moment between the sweep's start
-    of its runs (sweep.json written) and its end, one in five at a random moment before."""
+    """Kills until `wanted` landed mid-sweep (some run unfinished): most at a random moment in the
+    first 80% of the time from the sweep's start of its runs (sweep.json written) to its end, one
+    in five at a random moment before."""
     start = time.perf_counter()
     sweep = write_files(folder, seeds)
     whole, startup, spans = None, {}, {}
@@ -222,7 +225,7 @@ def trial(folder: Path, wanted: int = 30, seed: int = 16, seeds: int = 3, say=pr
             time.sleep(at)
         else:
             at = _until_begun(process, sweep_dir)
-            pause = rng.uniform(0.0, 0.95) * spans[workers]
+            pause = rng.uniform(0.0, 0.8) * spans[workers]
             time.sleep(pause)
             at += pause
         running = process.poll() is None
@@ -238,13 +241,16 @@ def trial(folder: Path, wanted: int = 30, seed: int = 16, seeds: int = 3, say=pr
         elif not (sweep_dir / "sweep.json").is_file():
             result.before += 1
             kind = "before"
+        elif finished == RUNS_PER_SWEEP * seeds:
+            result.closing += 1
+            kind = "closing"
         else:
             result.kills += 1
             result.by_workers[workers] = result.by_workers.get(workers, 0) + 1
             kind = "mid"
         if kind == "before":
             done = purity("sweep", str(sweep), "--out", str(out), "--workers", "0", "--quiet", "--force")
-        elif kind == "mid":
+        elif kind in ("mid", "closing"):
             done = purity("sweep", "--resume", str(sweep_dir), "--workers", "0", "--quiet")
         else:
             done = None
@@ -253,7 +259,7 @@ def trial(folder: Path, wanted: int = 30, seed: int = 16, seeds: int = 3, say=pr
         result.stranded += stranded
         result.differing += differs
         say(
-            f"{attempt:3d} --workers {workers} kill at {at:5.1f} s: {kind:6s} ({finished} runs done) "
+            f"{attempt:3d} --workers {workers} kill at {at:5.1f} s: {kind:7s} ({finished} runs done) "
             f"resume {'-' if done is None else done.returncode} stranded {int(stranded)} differs {int(differs)} "
             f"survivors {len(titles)} {titles if titles else ''}"
             + (f"  {done.stderr.strip()[-300:]}" if done is not None and done.returncode else "")
@@ -283,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
     print(
         f"{result.kills} kills mid-sweep ({', '.join(f'--workers {w}: {n}' for w, n in sorted(result.by_workers.items()))}), "
-        f"{result.before} before the sweep began, {result.after} after it ended; "
+        f"{result.before} before the sweep began, {result.closing} after its runs (writing its table), "
+        f"{result.after} after it ended; "
         f"{result.stranded} stranded, {result.differing} with tables unlike an uninterrupted sweep's, "
         f"{result.survivors} processes left alive; {result.seconds:.0f} s"
     )
