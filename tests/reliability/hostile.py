@@ -614,6 +614,12 @@ OPTION_CASES: list[Case] = [
         "--max-concurrent",
     ),
     (
+        "sweep --max-concurrent 1e12",
+        lambda s: ["sweep", str(_sweep(s, SWEEP_HEAD)), "--max-concurrent", str(10**12)],
+        "--max-concurrent",
+    ),
+    ("power --effect 101 times", _options("power", *["--effect", "0.1"] * 101), "--effect"),
+    (
         "sweep --out a file",
         lambda s: ["sweep", str(_sweep(s, SWEEP_HEAD)), "--out", _out_file(s), "--workers", "0"],
         "--out",
