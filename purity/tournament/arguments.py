@@ -77,6 +77,13 @@ def parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of experiment, profile or sweep files (for TOML editors)",
+        description="Print the JSON Schema (draft 2020-12) of a kind of file, built from the code that reads it; schemas/ in the repository holds the same three.",
+    )
+    schema.add_argument("kind", choices=("experiment", "profile", "sweep"), help="which kind of file")
+
     _sweep_parser(commands)
     _invade_parser(commands)
     _power_options(commands)
