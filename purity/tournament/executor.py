@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -14,12 +13,7 @@ from typing import Any, Callable, Sequence
 import purity
 from purity import plugins
 from purity.inputs import InputError
-
-HINT = (
-    "a running Ray cluster's head address HOST:PORT (start one with `ray start --head --port=6379`; "
-    "Ray 2.60 needs the same RAY_AUTH_MODE and token on both sides, see docs/cluster.md)"
-)
-PROBE_SECONDS = 5.0
+from purity.tournament import connect
 
 
 class InProcess:
@@ -47,7 +41,7 @@ class RayExecutor:
             # they import it by the same names; nothing but the declared dependencies is assumed
             # installed there.
             modules = [str(Path(purity.__file__).parent), *extra.pop("py_modules", [])]
-            _probe(address)
+            connect.check(address)  # a wrong address or token: one line within seconds
             try:
                 ray.init(
                     address=address,
@@ -56,7 +50,9 @@ class RayExecutor:
                     logging_level=logging.ERROR,
                 )
             except (ConnectionError, RuntimeError, ValueError) as error:
-                raise InputError("--address", "address", HINT, f"{address} ({_first_line(error)})") from None
+                raise InputError(
+                    "--address", "address", connect.HINT, f"{address} ({_first_line(error)})"
+                ) from None
         else:
             ray.init(
                 address="local",
@@ -91,18 +87,6 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
-
-
-def _probe(address: str) -> None:
-    """Fail in seconds, with a hint, when nothing listens at `address`: `ray.init` would retry
-    for minutes, printing warnings."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if address == "auto" or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=PROBE_SECONDS).close()
-    except OSError as error:
-        raise InputError("--address", "address", HINT, f"{address} ({error.strerror or error})") from None
 
 
 def _first_line(error: BaseException) -> str:
