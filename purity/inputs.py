@@ -236,7 +236,8 @@ class Table:
 def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str) -> Any:
     """Build a frozen parameter dataclass from a TOML table, checking names and numeric types.
 
-    Each field's default fixes its type; a field may declare `metadata={"low": x, "high": y}`.
+    Each field's default fixes its type; a field may declare `metadata={"low": x, "high": y}`,
+    or `metadata={"items": cls}` for an array of tables read as a tuple of `cls`.
     """
     table = Table(values, file, where)
     kwargs = {}
@@ -245,12 +246,19 @@ def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str)
             continue
         default = spec.default
         low, high = spec.metadata.get("low"), spec.metadata.get("high")
-        if isinstance(default, bool):
+        if "items" in spec.metadata:  # an array of tables, each one dataclass (arena event rules)
+            kwargs[spec.name] = tuple(
+                read_params(spec.metadata["items"], item.data, file, item.where)
+                for item in table.tables(spec.name)
+            )
+        elif isinstance(default, bool):
             kwargs[spec.name] = table.boolean(spec.name)
         elif isinstance(default, int):
             kwargs[spec.name] = table.integer(spec.name, low=low, high=high)
         elif isinstance(default, float):
             kwargs[spec.name] = table.number(spec.name, low=low, high=high)
+        elif default == "" and values[spec.name] == "":  # an optional text left empty (as dumped)
+            kwargs[spec.name] = ""
         else:
             kwargs[spec.name] = table.string(spec.name)
     table._seen.update(spec.name for spec in fields(cls))  # so an unknown key lists them all

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml  # installed with ray
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +51,34 @@ def test_every_dependency_has_a_lower_bound_and_the_lowest_pins_follow():
 def test_python_m_purity_prints_the_version():
     done = subprocess.run([sys.executable, "-m", "purity", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("purity ")
+
+
+@pytest.mark.slow
+def test_the_default_run_prints_no_warnings(tmp_path):
+    """What `make run` runs (a private local Ray instance, the default experiment): its output is
+    the progress bar, the run directory and the report, with no warning of purity's or a library's."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "purity",
+            "run",
+            ROOT / "experiments/default.toml",
+            "--out",
+            tmp_path,
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")},
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    noisy = [line for line in said if re.search(r"warn|deprecat|traceback|error", line, re.I)]
+    assert not noisy, noisy
+    assert done.stdout.splitlines()[-2:] == [
+        f"report: {tmp_path}/default/report.html",
+        f"        {tmp_path}/default/report.md",
+    ], done.stdout

@@ -22,6 +22,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "principal_police": "purity.arenas.principal_police:PoliceArena",
     "promises": "purity.arenas.promises:PromisesArena",
     "oversight": "purity.arenas.oversight:OversightArena",
+    "pettingzoo": "purity.arenas.adapter:PettingZooArena",  # any PettingZoo ParallelEnv
     "repeated": "purity.arenas.repeated:RepeatedArena",
 }
 KINDS = ("properties", "measures", "traits")  # what an arena declares for profiles to name

@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", type=Path, help="profile, experiment or sweep TOML file")
 
+    _schema_parser(commands)
     _sweep_parser(commands)
     _invade_parser(commands)
     _power_options(commands)
@@ -89,6 +90,16 @@ def parser() -> argparse.ArgumentParser:
     for command in commands.choices.values():
         logging_options(command)
     return top
+
+
+def _schema_parser(commands) -> None:
+    """`purity schema`."""
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of experiment, profile or sweep files (for TOML editors)",
+        description="Print the JSON Schema (draft 2020-12) of a kind of file, built from the code that reads it; schemas/ in the repository holds the same three.",
+    )
+    schema.add_argument("kind", choices=("experiment", "profile", "sweep"), help="which kind of file")
 
 
 def _sweep_parser(commands) -> None:

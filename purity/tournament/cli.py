@@ -357,6 +357,10 @@ def _main(argv: list[str] | None) -> int:
             else:
                 md, html = _report(args.run_dir, args.run_reports)
                 print(f"report: {html}\n        {md}")
+        elif args.command == "schema":
+            from purity.tournament import schema
+
+            sys.stdout.write(schema.text(args.kind))
         elif args.command == "validate":
             print(f"{args.file}: valid {validate(args.file)}")
         elif args.command == "profiles":

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import purity
 from purity import plugins
 from purity.inputs import InputError
-
-HINT = (
-    "a running Ray cluster's head address HOST:PORT (start one with `ray start --head --port=6379`; "
-    "Ray 2.60 needs the same RAY_AUTH_MODE and token on both sides, see docs/cluster.md)"
-)
-PROBE_SECONDS = 5.0
-# the HTTP/2 client preface and an empty SETTINGS frame: what a gRPC client sends first
-HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+from purity.tournament import connect
 
 
 class InProcess:
@@ -50,7 +41,7 @@ class RayExecutor:
             # they import it by the same names; nothing but the declared dependencies is assumed
             # installed there.
             modules = [str(Path(purity.__file__).parent), *extra.pop("py_modules", [])]
-            _probe(address)
+            connect.check(address)  # a wrong address or token: one line within seconds
             try:
                 ray.init(
                     address=address,
@@ -59,7 +50,9 @@ class RayExecutor:
                     logging_level=logging.ERROR,
                 )
             except (ConnectionError, RuntimeError, ValueError) as error:
-                raise InputError("--address", "address", HINT, f"{address} ({_first_line(error)})") from None
+                raise InputError(
+                    "--address", "address", connect.HINT, f"{address} ({_first_line(error)})"
+                ) from None
         else:
             ray.init(
                 address="local",
@@ -94,33 +87,6 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
-
-
-def _probe(address: str) -> None:
-    """Fail within PROBE_SECONDS, with a hint, when no gRPC server (a Ray head's GCS or Ray
-    Client server) answers at `address`: `ray.init` would retry for minutes, printing warnings,
-    whether nothing listens there or something else does (a web server, ssh).
-
-    A gRPC server answers the HTTP/2 client preface with a SETTINGS frame (RFC 9113 §3.4): its
-    9-byte header has type 4. With Ray's TLS on, the preface would be refused; only the
-    connection is tried then."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if address == "auto" or not port.isdigit():
-        return
-    began = time.monotonic()
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=PROBE_SECONDS) as peer:
-            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
-                return
-            peer.settimeout(max(0.5, PROBE_SECONDS - (time.monotonic() - began)))
-            peer.sendall(HTTP2_PREFACE)
-            head = b""
-            while len(head) < 9 and (chunk := peer.recv(9 - len(head))):
-                head += chunk
-    except OSError as error:
-        raise InputError("--address", "address", HINT, f"{address} ({error.strerror or error})") from None
-    if len(head) < 9 or head[3] != 4:
-        raise InputError("--address", "address", HINT, f"{address} (something answers there, not Ray)")
 
 
 def _first_line(error: BaseException) -> str:
