@@ -9,7 +9,10 @@ that starts as a copy of `experiments/`, so later blocks can use what earlier on
 - ```console``` / ```sh```: each line starting with `$ ` is a command (with its heredoc body or
   `\\` continuation lines), run by bash with the venv's bin first on PATH; it must exit 0 and
   variables it exports carry over to the next command. The other lines, except comments (`# ...`) and
-  blank lines, show output: each must be a line of what the command printed (`...` = lines left out).
+  blank lines, show output, and must be what the command printed (stdout and stderr as they came),
+  line for line and in order: a line `...` stands for any lines left out, there and only there.
+  Both sides are compared with runs of spaces collapsed, the work directory's path as `.` and
+  durations (`1.2 s`, `35 ms`, `0:00:04`) as `<time>`.
 - ```sh cluster```: needs a Ray cluster. The fast tests skip it; `test_cluster_snippets` (slow)
   runs it against a real head it starts, and stops only the processes it started, by pid.
 - Blocks without a tag are not run.
@@ -136,20 +139,47 @@ def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], time
     env_file = cwd.parent / ".env-after"
     script = f"{command.text}\n__rc=$?\nenv -0 > {env_file}\nexit $__rc\n"
     done = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
     )
-    printed = done.stdout + done.stderr
+    printed = done.stdout
     assert done.returncode == 0, f"{where}: `{command.text}` exited {done.returncode}:\n{printed}"
     for entry in env_file.read_bytes().split(b"\0"):
         name, sep, value = entry.decode().partition("=")
         if sep and name not in ("_", "SHLVL", "PWD", "OLDPWD", "__rc"):
             env[name] = value
-    lines = {" ".join(line.split()) for line in printed.splitlines()}
-    for line in command.shown:
-        if line.strip() != "...":
-            assert " ".join(line.split()) in lines, (
-                f"{where}: `{command.text}` did not print {line!r}:\n{printed}"
-            )
+    if command.shown:
+        assert shows(command.shown, printed, cwd), (
+            f"{where}: `{command.text}` printed what the page does not show:\n"
+            + "\n".join(command.shown)
+            + f"\n--- printed ---\n{printed}"
+        )
+
+
+DURATION = re.compile(r"\b(?:\d+:)?\d+:\d\d\b|\b\d+(?:\.\d+)?\s?(?:ms|s|min|h)\b")
+
+
+def normalise(line: str, cwd: Path) -> str:
+    """One line as compared: the work directory as `.`, durations as `<time>`, spaces collapsed."""
+    line = line.replace(str(cwd.resolve()), ".").replace(str(cwd), ".")
+    return " ".join(DURATION.sub("<time>", line).split())
+
+
+def shows(shown: tuple[str, ...], printed: str, cwd: Path) -> bool:
+    """Whether the lines a page shows are what was printed: in order and whole, `...` standing
+    for any lines (blank and `# ` lines are left out on both sides, as in `commands`)."""
+    pattern = "".join(
+        r"(?:[^\n]*\n)*?" if line.strip() == "..." else re.escape(normalise(line, cwd)) + r"\n"
+        for line in shown
+    )
+    lines = [normalise(line, cwd) for line in printed.splitlines()]
+    text = "".join(line + "\n" for line in lines if line and not is_comment(line))
+    return re.fullmatch(pattern, text) is not None
 
 
 def run_python(block: Block, cwd: Path, env: dict[str, str]) -> None:
@@ -348,3 +378,143 @@ def test_cluster_snippets(tmp_path):
             stop(node)
         shutil.rmtree(temp_dir, ignore_errors=True)
     assert ran
+
+
+def test_shown_output_is_compared_whole_and_in_order(tmp_path):
+    """The comparison itself: a left-out line needs `...`, order counts, durations and the work
+    directory's path do not."""
+    printed = f"run directory: {tmp_path}/runs/a\nreport: took 1.25 s\n\nlast\n"
+    assert shows(("run directory: ./runs/a", "report: took 3 s", "last"), printed, tmp_path)
+    assert shows(("run directory: ./runs/a", "..."), printed, tmp_path)
+    assert shows(("...", "last"), printed, tmp_path)
+    assert not shows(("run directory: ./runs/a",), printed, tmp_path)  # two lines left out
+    assert not shows(("last", "...", "run directory: ./runs/a"), printed, tmp_path)
+    assert not shows(("...", "report: took 3 s"), printed, tmp_path)  # `last` follows
+
+
+def builtin_registries() -> dict[str, set[str]]:
+    """What an experiment file can choose from, read from the registries the code checks against
+    (arenas a test registered from its own module are left out)."""
+    from purity import arenas
+    from purity.agents.deciders import DECIDERS
+    from purity.agents.learners import REWARDS
+    from purity.agents.reflection import RULES as EVALUATION_RULES
+    from purity.tournament.config import NULL_KINDS
+    from purity.tournament.matching import MATCHINGS
+    from purity.tournament.mutation import DISTRIBUTIONS
+    from purity.tournament.selection import FITNESS_RULES, RULES
+
+    builtin = {n for n in arenas.names() if arenas.arena_class(n).__module__.startswith("purity.arenas.")}
+    return {
+        "arenas": builtin,
+        "selection rules": set(RULES),
+        "fitness rules": set(FITNESS_RULES),
+        "matchings": set(MATCHINGS),
+        "mutation distributions": set(DISTRIBUTIONS),
+        "deciders": set(DECIDERS),
+        "reward modes": set(REWARDS),
+        "evaluation rules": set(EVALUATION_RULES),
+        "nulls": set(NULL_KINDS),
+    }
+
+
+# (section, key) of the annotated experiment file whose comment lists the choices of a registry
+CHOICE_KEYS = {
+    ("arena", "name"): "arenas",
+    ("selection", "kind"): "selection rules",
+    ("selection", "rule"): "fitness rules",
+    ("matching", "kind"): "matchings",
+    ("mutation", "distribution"): "mutation distributions",
+    ("population.mix", "decider"): "deciders",
+}
+NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve".split()))
+
+
+def concepts_problems(text: str) -> list[str]:
+    """Where docs/concepts.md disagrees with the registries: its table of what is built must name
+    exactly each registry, counts in its prose ("five rules") must be the registries' sizes, and
+    the annotated experiment file must list a key's choices whole or not at all."""
+    found, problems = builtin_registries(), []
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) == 2 and cells[0].split(" (")[0] in found:
+            rows[cells[0].split(" (")[0]] = set(re.findall(r"`([\w-]+)`", cells[1]))
+    for name, names in found.items():
+        if name not in rows:
+            problems.append(f"no table row names the {name}: {sorted(names)}")
+        elif rows[name] != names:
+            problems.append(f"{name}: the page names {sorted(rows[name])}, the code has {sorted(names)}")
+    words = "|".join(sorted({w for n in found for w in (n, n.split()[-1])}, key=len, reverse=True))
+    for count, what in re.findall(rf"\b({'|'.join(NUMBERS.values())}|\d+) (?:\w+ )?({words})\b", text, re.I):
+        size = {len(v) for k, v in found.items() if k == what.lower() or k.endswith(" " + what.lower())}
+        n = int(count) if count.isdigit() else list(NUMBERS.values()).index(count.lower())
+        if size and n not in size:
+            problems.append(f"the page says {count} {what}; the code has {sorted(size)}")
+    section = ""
+    for block in [b for b in blocks("docs/concepts.md") if b.lang == "toml"]:
+        for line in block.text.splitlines():
+            if header := re.match(r"^\[+([\w.]+)\]+", line):
+                section = header.group(1)
+            key = line.split("=")[0].strip()
+            if (section, key) in CHOICE_KEYS:
+                quoted = set(re.findall(r'"([\w-]+)"', line))
+                names = found[CHOICE_KEYS[section, key]]
+                if len(quoted) > 1 and quoted != names:
+                    problems.append(f"[{section}] {key}: the file lists {sorted(quoted)}, the code has {sorted(names)}")
+    return problems
+
+
+def test_concepts_names_exactly_what_is_built():
+    problems = concepts_problems((ROOT / "docs/concepts.md").read_text(encoding="utf-8"))
+    assert not problems, "docs/concepts.md:\n" + "\n".join(problems)
+
+
+def test_not_built_is_still_not_built():
+    """docs/concepts.md says what is not built; each claim is checked here, so building it fails
+    this test until the page (and this test) are updated."""
+    import argparse
+
+    import numpy as np
+
+    from purity.agents.deciders import Capability, PlanGroup, plan
+    from purity.agents.preferences import Term
+    from purity.arenas.commons import CommonsArena
+    from purity.tournament.arguments import parser
+
+    text = (ROOT / "docs/concepts.md").read_text(encoding="utf-8")
+    assert "- a `--plugin` option on the command line" in text
+    assert "- planners that see each other's profiles" in text
+
+    top = parser()
+    (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    options = {o for p in (top, *commands.choices.values()) for a in p._actions for o in a.option_strings}
+    assert not any("plugin" in o for o in options), sorted(o for o in options if "plugin" in o)
+
+    # A planner's choice is the same whatever the others' weights: it models them by behaviour.
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"))
+    arena = CommonsArena(4, 20)
+    policies = np.tile([0.5, 0.0, 0.5, 0.0, 0.0], (4, 1))
+    chosen = []
+    for others in ([1.0, 0.0], [1.0, 100.0], [0.0, 3.0]):
+        weights = np.array([[1.0, 0.0]] + [others] * 3)
+        group = PlanGroup(weights, policies, ((0, Capability(candidates=16, rollouts=2)),), np.eye(4))
+        chosen.append(plan(arena, terms, [group], [np.random.default_rng(5)])[0])
+    assert all(np.array_equal(chosen[0], c) for c in chosen[1:])
+    assert not np.array_equal(chosen[0][0], policies[0]), "the planner moved: the comparison can fail"
+
+
+def test_readme_commands_table_lists_every_option():
+    """Each subcommand's row in README's table of commands names each of its options."""
+    import argparse
+
+    from purity.tournament.arguments import parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (commands,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        rows = [line for line in text.splitlines() if line.startswith(f"| `purity {name}")]
+        assert rows, f"README.md: no row for `purity {name}`"
+        options = {o for a in sub._actions for o in a.option_strings if o.startswith("--")}
+        missing = sorted(o for o in options - {"--help", "--verbose", "--quiet"} if not any(o in r for r in rows))
+        assert not missing, f"README.md: `purity {name}` row does not name {missing}"
