@@ -461,7 +461,9 @@ def concepts_problems(text: str) -> list[str]:
                 quoted = set(re.findall(r'"([\w-]+)"', line))
                 names = found[CHOICE_KEYS[section, key]]
                 if len(quoted) > 1 and quoted != names:
-                    problems.append(f"[{section}] {key}: the file lists {sorted(quoted)}, the code has {sorted(names)}")
+                    problems.append(
+                        f"[{section}] {key}: the file lists {sorted(quoted)}, the code has {sorted(names)}"
+                    )
     return problems
 
 
@@ -516,5 +518,29 @@ def test_readme_commands_table_lists_every_option():
         rows = [line for line in text.splitlines() if line.startswith(f"| `purity {name}")]
         assert rows, f"README.md: no row for `purity {name}`"
         options = {o for a in sub._actions for o in a.option_strings if o.startswith("--")}
-        missing = sorted(o for o in options - {"--help", "--verbose", "--quiet"} if not any(o in r for r in rows))
+        missing = sorted(
+            o for o in options - {"--help", "--verbose", "--quiet"} if not any(o in r for r in rows)
+        )
         assert not missing, f"README.md: `purity {name}` row does not name {missing}"
+
+
+def slug(heading: str) -> str:
+    """The anchor a Markdown heading gets on GitHub: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_docs_the_code_cites_exist():
+    """Every `docs/...` page (and `#anchor`) named in the code, tests, benchmarks and docs exists."""
+    cited = re.compile(r"docs/[\w./-]+\.(?:md|ipynb)(?:#[\w-]+)?")
+    sources = [p for d in ("purity", "tests", "bench") for p in (ROOT / d).rglob("*.py")]
+    sources += [ROOT / "Makefile", ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    found = {
+        (ref, path.relative_to(ROOT)) for path in sources for ref in cited.findall(path.read_text("utf-8"))
+    }
+    assert len(found) > 20, "the pattern finds the citations"
+    for ref, where in sorted(found):
+        page, _, anchor = ref.partition("#")
+        assert (ROOT / page).is_file(), f"{where} cites {ref}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text("utf-8"), re.M)
+            assert anchor in {slug(h) for h in headings}, f"{where} cites {ref}: no such heading"
