@@ -532,7 +532,7 @@ def slug(heading: str) -> str:
 def test_docs_the_code_cites_exist():
     """Every `docs/...` page (and `#anchor`) named in the code, tests, benchmarks and docs exists."""
     cited = re.compile(r"docs/[\w./-]+\.(?:md|ipynb)(?:#[\w-]+)?")
-    sources = [p for d in ("purity", "tests", "bench") for p in (ROOT / d).rglob("*.py")]
+    sources = [p for d in ("purity", "tests", "bench", "scripts") for p in (ROOT / d).rglob("*.py")]
     sources += [ROOT / "Makefile", ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
     found = {
         (ref, path.relative_to(ROOT)) for path in sources for ref in cited.findall(path.read_text("utf-8"))
@@ -544,3 +544,56 @@ def test_docs_the_code_cites_exist():
         if anchor:
             headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text("utf-8"), re.M)
             assert anchor in {slug(h) for h in headings}, f"{where} cites {ref}: no such heading"
+
+
+def findings_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("findings", ROOT / "scripts" / "findings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_findings_are_current():
+    """docs/findings.md has one section per shipped experiment, each written from the experiment
+    file, the files it names, the profile library and the purity version as they are now."""
+    findings = findings_script()
+    recorded = findings.recorded()
+    stale = []
+    for path in findings.shipped():
+        relative = path.relative_to(ROOT).as_posix()
+        if recorded.get(relative) != findings.stamp(path):
+            stale.append(relative)
+    assert not stale, f"docs/findings.md is older than {stale}: run `make findings`"
+    assert set(recorded) == {p.relative_to(ROOT).as_posix() for p in findings.shipped()}
+
+
+def test_findings_stamp_follows_its_inputs(tmp_path, monkeypatch):
+    """The stamp changes with the experiment file, with a file it names, and with the version."""
+    findings = findings_script()
+    monkeypatch.setattr(findings, "ROOT", tmp_path)
+    monkeypatch.setattr(findings, "LIBRARY", tmp_path / "profiles")
+    (tmp_path / "profiles").mkdir()
+    base, sweep = tmp_path / "base.toml", tmp_path / "sweep.toml"
+    base.write_text("[experiment]\nname = 'b'\n")
+    sweep.write_text('[sweep]\nexperiment = "base.toml"\n')
+    first = findings.stamp(sweep)
+    assert findings.named_files(sweep) == [base, sweep]
+    base.write_text("[experiment]\nname = 'c'\n")
+    second = findings.stamp(sweep)
+    monkeypatch.setattr("purity.__version__", "0.0.0-other")
+    assert len({first, second, findings.stamp(sweep)}) == 3
+
+
+TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|min|minutes|seconds|h|hours)\b")
+
+
+def test_timings_in_docs_point_to_benchmarks():
+    """A duration in the prose of README.md or docs/ stands in a paragraph that cites BENCHMARKS.md,
+    which records each figure with its command, date and machine state."""
+    for page in ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"^```.*?^```", "", (ROOT / page).read_text(encoding="utf-8"), flags=re.S | re.M)
+        for paragraph in text.split("\n\n"):
+            if TIMING.search(paragraph) and "BENCHMARKS.md" not in paragraph:
+                raise AssertionError(f"{page}: a timing without BENCHMARKS.md: {TIMING.findall(paragraph)}")
