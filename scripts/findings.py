@@ -10,13 +10,14 @@ the run's null, corrected over the terms (Holm), and the verdict word that follo
 Each section records a stamp: the sha256 of its experiment file, the files it names (a sweep's
 base experiment, profile files), the profile library and purity's version.
 `tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
-so the page is never older than its inputs. A run rewrites the sections that are missing or
-stale, and those of the files it is given; the others are kept as they are.
+so the page is never older than its inputs. A run rewrites the sections of the files it is given
+or, given none, those that are missing or stale; the others are kept as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "docs" / "findings.md"
+PAGE = Path(os.environ.get("FINDINGS_PAGE", ROOT / "docs" / "findings.md"))  # another: to run in parallel
 EXPERIMENTS = ROOT / "experiments"
 LIBRARY = ROOT / "purity" / "agents" / "profiles"
 BIN = Path(sys.executable).parent
@@ -169,12 +170,13 @@ def recorded() -> dict[str, str]:
 
 
 def write(only: list[Path]) -> None:
-    """Rewrite the sections of `only`, and of every file whose section is missing or stale."""
+    """Rewrite the sections of `only` or, given none, of every file whose section is missing or
+    stale."""
     done = sections(PAGE.read_text(encoding="utf-8")) if PAGE.is_file() else {}
     stamps = recorded()
     for path in shipped():
         relative = path.relative_to(ROOT).as_posix()
-        if path not in only and stamps.get(relative) == stamp(path):
+        if (path not in only) if only else stamps.get(relative) == stamp(path):
             continue
         print(f"findings: {relative}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="findings-") as tmp:

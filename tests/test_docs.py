@@ -12,7 +12,8 @@ that starts as a copy of `experiments/`, so later blocks can use what earlier on
   blank lines, show output, and must be what the command printed (stdout and stderr as they came),
   line for line and in order: a line `...` stands for any lines left out, there and only there.
   Both sides are compared with runs of spaces collapsed, the work directory's path as `.` and
-  durations (`1.2 s`, `35 ms`, `0:00:04`) as `<time>`.
+  durations (`1.2 s`, `35 ms`, `0:00:04`) as `<time>`; progress-bar lines (on a terminal, one
+  line redrawn in place and gone when the command ends) are left out of what was printed.
 - ```sh cluster```: needs a Ray cluster. The fast tests skip it; `test_cluster_snippets` (slow)
   runs it against a real head it starts, and stops only the processes it started, by pid.
 - Blocks without a tag are not run.
@@ -161,6 +162,7 @@ def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], time
         )
 
 
+PROGRESS = re.compile(r"\[[#.]+\] gen \d+/\d+ .* ETA ")
 DURATION = re.compile(r"\b(?:\d+:)?\d+:\d\d\b|\b\d+(?:\.\d+)?\s?(?:ms|s|min|h)\b")
 
 
@@ -178,7 +180,9 @@ def shows(shown: tuple[str, ...], printed: str, cwd: Path) -> bool:
         for line in shown
     )
     lines = [normalise(line, cwd) for line in printed.splitlines()]
-    text = "".join(line + "\n" for line in lines if line and not is_comment(line))
+    text = "".join(
+        line + "\n" for line in lines if line and not is_comment(line) and not PROGRESS.search(line)
+    )
     return re.fullmatch(pattern, text) is not None
 
 
@@ -390,6 +394,8 @@ def test_shown_output_is_compared_whole_and_in_order(tmp_path):
     assert not shows(("run directory: ./runs/a",), printed, tmp_path)  # two lines left out
     assert not shows(("last", "...", "run directory: ./runs/a"), printed, tmp_path)
     assert not shows(("...", "report: took 3 s"), printed, tmp_path)  # `last` follows
+    bar = "small seed 1 [####....] gen 1/2  23 agents/s  ETA 0:00:01\n"
+    assert shows(("run directory: ./runs/a", "..."), bar + printed, tmp_path)
 
 
 def builtin_registries() -> dict[str, set[str]]:
