@@ -603,3 +603,21 @@ def test_timings_in_docs_point_to_benchmarks():
         for paragraph in text.split("\n\n"):
             if TIMING.search(paragraph) and "BENCHMARKS.md" not in paragraph:
                 raise AssertionError(f"{page}: a timing without BENCHMARKS.md: {TIMING.findall(paragraph)}")
+
+
+def test_readme_links_every_docs_page():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (ROOT / "docs").iterdir() if p.suffix in (".md", ".ipynb"))
+    missing = [page for page in pages if f"](docs/{page})" not in text]
+    assert not missing, f"README.md does not link {missing}"
+
+
+def test_architecture_page_states_the_limits_the_test_holds():
+    source = (ROOT / "tests" / "test_architecture.py").read_text(encoding="utf-8")
+    modules = re.search(r"^MAX_MODULE_LINES = (\d+)", source, re.M).group(1)
+    functions = re.search(r"^MAX_FUNCTION_LINES = (\d+)", source, re.M).group(1)
+    sized = re.findall(r'"purity\.(\w+)"', re.search(r"^SIZED = \((.*)\)", source, re.M).group(1))
+    text = " ".join((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split())
+    assert f"no module over {modules} lines and no function over {functions} in" in text
+    stated = text.split(f"no function over {functions} in", 1)[1].split(".", 1)[0]
+    assert set(re.findall(r"`(\w+)`", stated)) == set(sized), stated
