@@ -12,6 +12,8 @@ base experiment, profile files), the profile library and purity's version.
 `tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
 so the page is never older than its inputs. A run rewrites the sections of the files it is given
 or, given none, those that are missing or stale; the others are kept as they are.
+`--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
+to run where the page is written); the page lists them first, and `make findings` runs them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ PAGE = Path(os.environ.get("FINDINGS_PAGE", ROOT / "docs" / "findings.md"))  # a
 EXPERIMENTS = ROOT / "experiments"
 LIBRARY = ROOT / "purity" / "agents" / "profiles"
 BIN = Path(sys.executable).parent
-MARK = re.compile(r"^<!-- findings: (\S+) stamp (\w+) -->$", re.M)
+MARK = re.compile(r"^<!-- findings: (\S+) stamp ([\w-]+) -->$", re.M)
+NOT_RUN = "not-run"  # the stamp of a section whose experiment has not been run yet
 INTRO = """# What each shipped experiment shows
 
 Written by `make findings` (`scripts/findings.py`), which runs every file of `experiments/` as
@@ -138,8 +141,8 @@ def findings(path: Path, out: Path) -> tuple[str, str]:
     run_purity([verb, str(path), "--out", str(out), "--workers", "0", "--quiet", "--force"])
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     report = (folder / "report.md").read_text(encoding="utf-8")
-    heading = "By setting" if what == "sweep" else "Verdict"
-    return f"purity {verb} {relative} --workers 0", section_of(report, heading)
+    headings = ("By swept key", "By setting") if what == "sweep" else ("Verdict",)
+    return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in headings)
 
 
 def tidy(section: str) -> str:
@@ -169,14 +172,41 @@ def recorded() -> dict[str, str]:
     return {m.group(1): m.group(2) for m in MARK.finditer(text)}
 
 
-def write(only: list[Path]) -> None:
+def save(done: dict[str, str]) -> None:
+    """The page: the intro, the files not run yet (said first, plainly), then the sections."""
+    order = [p.relative_to(ROOT).as_posix() for p in shipped()]
+    pending = [r for r in order if recorded_in(done.get(r, "")) == NOT_RUN]
+    note = (
+        "\n**Not run yet**: " + ", ".join(f"`{r}`" for r in pending) + ". Their sections say what "
+        "they ask and how to write them (`make findings` runs every section that is not current).\n"
+        if pending
+        else ""
+    )
+    page = "\n".join(tidy(done[r]) for r in order if r in done)
+    PAGE.write_text(INTRO + note + "\n" + page, encoding="utf-8")
+
+
+def recorded_in(section: str) -> str | None:
+    found = MARK.search(section)
+    return found.group(2) if found else None
+
+
+def write(only: list[Path], not_run: list[Path] = ()) -> None:
     """Rewrite the sections of `only` or, given none, of every file whose section is missing or
-    stale."""
+    stale; those of `not_run` say that the file has not been run (its run takes too long here)."""
     done = sections(PAGE.read_text(encoding="utf-8")) if PAGE.is_file() else {}
     stamps = recorded()
+    for path in not_run:
+        relative = path.relative_to(ROOT).as_posix()
+        done[relative] = (
+            f"## {relative}\n\n<!-- findings: {relative} stamp {NOT_RUN} -->\n\n{question(path)}\n\n"
+            f"Not run yet: `make findings FILES={relative}` writes this section.\n"
+        )
     for path in shipped():
         relative = path.relative_to(ROOT).as_posix()
-        if (path not in only) if only else stamps.get(relative) == stamp(path):
+        if path in not_run or (
+            (path not in only) if only or not_run else stamps.get(relative) == stamp(path)
+        ):
             continue
         print(f"findings: {relative}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="findings-") as tmp:
@@ -187,10 +217,11 @@ def write(only: list[Path]) -> None:
             f"## {relative}\n\n<!-- findings: {relative} stamp {stamp(path)} -->\n\n"
             f"{question(path)}\n\n`{command}`{how}, {when}:\n\n{verdicts}\n"
         )
-        order = [p.relative_to(ROOT).as_posix() for p in shipped()]
-        page = "\n".join(tidy(done[r]) for r in order if r in done)
-        PAGE.write_text(INTRO + "\n" + page, encoding="utf-8")  # after each, so a stop loses little
+        save(done)  # after each, so a stop loses little
+    save(done)
 
 
 if __name__ == "__main__":
-    write([Path(a).resolve() for a in sys.argv[1:]])
+    args = sys.argv[1:]
+    split = args.index("--not-run") if "--not-run" in args else len(args)
+    write([Path(a).resolve() for a in args[:split]], [Path(a).resolve() for a in args[split + 1 :]])

@@ -572,13 +572,19 @@ def test_findings_are_current():
     file, the files it names, the profile library and the purity version as they are now."""
     findings = findings_script()
     recorded = findings.recorded()
-    stale = []
+    stale, not_run = [], []
     for path in findings.shipped():
         relative = path.relative_to(ROOT).as_posix()
-        if recorded.get(relative) != findings.stamp(path):
+        if recorded.get(relative) == findings.NOT_RUN:
+            not_run.append(relative)
+        elif recorded.get(relative) != findings.stamp(path):
             stale.append(relative)
     assert not stale, f"docs/findings.md is older than {stale}: run `make findings`"
     assert set(recorded) == {p.relative_to(ROOT).as_posix() for p in findings.shipped()}
+    # what has not been run is said at the top of the page, not only in its own section
+    text = findings.PAGE.read_text(encoding="utf-8")
+    head = text.split("\n## ", 1)[0]
+    assert set(re.findall(r"`(experiments/[^`]+)`", head)) == set(not_run), head
 
 
 def test_findings_stamp_follows_its_inputs(tmp_path, monkeypatch):
