@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 BROWSER_STAMP := $(VENV)/.chromium-tried
 
-.PHONY: run test test-slow test-lowest lint bench clean
+.PHONY: run test test-slow test-lowest lint bench findings clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -73,6 +73,12 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/report_speed.py
 	$(BIN)/python bench/memory.py
+
+# docs/findings.md: every shipped experiment run as shipped, its verdicts copied into the page.
+# Rewrites the sections whose experiment, profiles or purity version changed (long: every
+# experiment at full size, sweeps included); `make findings FILES=experiments/x.toml` forces some.
+findings: $(STAMP)
+	$(BIN)/python scripts/findings.py $(FILES)
 
 clean:
 	rm -rf $(VENV) $(LOWEST) runs

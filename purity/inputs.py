@@ -230,7 +230,7 @@ class Table:
         unknown = sorted(set(self.data) - self._seen)
         if unknown:
             known = ", ".join(sorted(self._seen)) or "none"
-            raise self.error(unknown[0], f"a known key (known here: {known})", "unknown key")
+            raise self.error(unknown[0], f"a known key (known here: {known})")
 
 
 def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str) -> Any:

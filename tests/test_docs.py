@@ -9,7 +9,11 @@ that starts as a copy of `experiments/`, so later blocks can use what earlier on
 - ```console``` / ```sh```: each line starting with `$ ` is a command (with its heredoc body or
   `\\` continuation lines), run by bash with the venv's bin first on PATH; it must exit 0 and
   variables it exports carry over to the next command. The other lines, except comments (`# ...`) and
-  blank lines, show output: each must be a line of what the command printed (`...` = lines left out).
+  blank lines, show output, and must be what the command printed (stdout and stderr as they came),
+  line for line and in order: a line `...` stands for any lines left out, there and only there.
+  Both sides are compared with runs of spaces collapsed, the work directory's path as `.` and
+  durations (`1.2 s`, `35 ms`, `0:00:04`) as `<time>`; progress-bar lines (on a terminal, one
+  line redrawn in place and gone when the command ends) are left out of what was printed.
 - ```sh cluster```: needs a Ray cluster. The fast tests skip it; `test_cluster_snippets` (slow)
   runs it against a real head it starts, and stops only the processes it started, by pid.
 - Blocks without a tag are not run.
@@ -136,20 +140,50 @@ def run_shell(command: Command, where: str, cwd: Path, env: dict[str, str], time
     env_file = cwd.parent / ".env-after"
     script = f"{command.text}\n__rc=$?\nenv -0 > {env_file}\nexit $__rc\n"
     done = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
     )
-    printed = done.stdout + done.stderr
+    printed = done.stdout
     assert done.returncode == 0, f"{where}: `{command.text}` exited {done.returncode}:\n{printed}"
     for entry in env_file.read_bytes().split(b"\0"):
         name, sep, value = entry.decode().partition("=")
         if sep and name not in ("_", "SHLVL", "PWD", "OLDPWD", "__rc"):
             env[name] = value
-    lines = {" ".join(line.split()) for line in printed.splitlines()}
-    for line in command.shown:
-        if line.strip() != "...":
-            assert " ".join(line.split()) in lines, (
-                f"{where}: `{command.text}` did not print {line!r}:\n{printed}"
-            )
+    if command.shown:
+        assert shows(command.shown, printed, cwd), (
+            f"{where}: `{command.text}` printed what the page does not show:\n"
+            + "\n".join(command.shown)
+            + f"\n--- printed ---\n{printed}"
+        )
+
+
+PROGRESS = re.compile(r"\[[#.]+\] gen \d+/\d+ .* ETA ")
+DURATION = re.compile(r"\b(?:\d+:)?\d+:\d\d\b|\b\d+(?:\.\d+)?\s?(?:ms|s|min|h)\b")
+
+
+def normalise(line: str, cwd: Path) -> str:
+    """One line as compared: the work directory as `.`, durations as `<time>`, spaces collapsed."""
+    line = line.replace(str(cwd.resolve()), ".").replace(str(cwd), ".")
+    return " ".join(DURATION.sub("<time>", line).split())
+
+
+def shows(shown: tuple[str, ...], printed: str, cwd: Path) -> bool:
+    """Whether the lines a page shows are what was printed: in order and whole, `...` standing
+    for any lines (blank and `# ` lines are left out on both sides, as in `commands`)."""
+    pattern = "".join(
+        r"(?:[^\n]*\n)*?" if line.strip() == "..." else re.escape(normalise(line, cwd)) + r"\n"
+        for line in shown
+    )
+    lines = [normalise(line, cwd) for line in printed.splitlines()]
+    text = "".join(
+        line + "\n" for line in lines if line and not is_comment(line) and not PROGRESS.search(line)
+    )
+    return re.fullmatch(pattern, text) is not None
 
 
 def run_python(block: Block, cwd: Path, env: dict[str, str]) -> None:
@@ -348,3 +382,254 @@ def test_cluster_snippets(tmp_path):
             stop(node)
         shutil.rmtree(temp_dir, ignore_errors=True)
     assert ran
+
+
+def test_shown_output_is_compared_whole_and_in_order(tmp_path):
+    """The comparison itself: a left-out line needs `...`, order counts, durations and the work
+    directory's path do not."""
+    printed = f"run directory: {tmp_path}/runs/a\nreport: took 1.25 s\n\nlast\n"
+    assert shows(("run directory: ./runs/a", "report: took 3 s", "last"), printed, tmp_path)
+    assert shows(("run directory: ./runs/a", "..."), printed, tmp_path)
+    assert shows(("...", "last"), printed, tmp_path)
+    assert not shows(("run directory: ./runs/a",), printed, tmp_path)  # two lines left out
+    assert not shows(("last", "...", "run directory: ./runs/a"), printed, tmp_path)
+    assert not shows(("...", "report: took 3 s"), printed, tmp_path)  # `last` follows
+    bar = "small seed 1 [####....] gen 1/2  23 agents/s  ETA 0:00:01\n"
+    assert shows(("run directory: ./runs/a", "..."), bar + printed, tmp_path)
+
+
+def builtin_registries() -> dict[str, set[str]]:
+    """What an experiment file can choose from, read from the registries the code checks against
+    (arenas a test registered from its own module are left out)."""
+    from purity import arenas
+    from purity.agents.deciders import DECIDERS
+    from purity.agents.learners import REWARDS
+    from purity.agents.reflection import RULES as EVALUATION_RULES
+    from purity.tournament.config import NULL_KINDS
+    from purity.tournament.matching import MATCHINGS
+    from purity.tournament.mutation import DISTRIBUTIONS
+    from purity.tournament.selection import FITNESS_RULES, RULES
+
+    builtin = {n for n in arenas.names() if arenas.arena_class(n).__module__.startswith("purity.arenas.")}
+    return {
+        "arenas": builtin,
+        "selection rules": set(RULES),
+        "fitness rules": set(FITNESS_RULES),
+        "matchings": set(MATCHINGS),
+        "mutation distributions": set(DISTRIBUTIONS),
+        "deciders": set(DECIDERS),
+        "reward modes": set(REWARDS),
+        "evaluation rules": set(EVALUATION_RULES),
+        "nulls": set(NULL_KINDS),
+    }
+
+
+# (section, key) of the annotated experiment file whose comment lists the choices of a registry
+CHOICE_KEYS = {
+    ("arena", "name"): "arenas",
+    ("selection", "kind"): "selection rules",
+    ("selection", "rule"): "fitness rules",
+    ("matching", "kind"): "matchings",
+    ("mutation", "distribution"): "mutation distributions",
+    ("population.mix", "decider"): "deciders",
+}
+NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve".split()))
+
+
+def concepts_problems(text: str) -> list[str]:
+    """Where docs/concepts.md disagrees with the registries: its table of what is built must name
+    exactly each registry, counts in its prose ("five rules") must be the registries' sizes, and
+    the annotated experiment file must list a key's choices whole or not at all."""
+    found, problems = builtin_registries(), []
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) == 2 and cells[0].split(" (")[0] in found:
+            rows[cells[0].split(" (")[0]] = set(re.findall(r"`([\w-]+)`", cells[1]))
+    for name, names in found.items():
+        if name not in rows:
+            problems.append(f"no table row names the {name}: {sorted(names)}")
+        elif rows[name] != names:
+            problems.append(f"{name}: the page names {sorted(rows[name])}, the code has {sorted(names)}")
+    words = "|".join(sorted({w for n in found for w in (n, n.split()[-1])}, key=len, reverse=True))
+    for count, what in re.findall(rf"\b({'|'.join(NUMBERS.values())}|\d+) (?:\w+ )?({words})\b", text, re.I):
+        size = {len(v) for k, v in found.items() if k == what.lower() or k.endswith(" " + what.lower())}
+        n = int(count) if count.isdigit() else list(NUMBERS.values()).index(count.lower())
+        if size and n not in size:
+            problems.append(f"the page says {count} {what}; the code has {sorted(size)}")
+    for claim in re.findall(
+        r"[^.]*\b(?:reserved for|later version|not yet|is the unobservable case)\b[^.]*\.", text, re.I
+    ):
+        problems.append(
+            f"says something is not built outside the Not built list: {' '.join(claim.split())!r}"
+        )
+    section = ""
+    for block in re.findall(r"^```toml\n(.*?)^```", text, re.S | re.M):
+        for line in block.splitlines():
+            if header := re.match(r"^\[+([\w.]+)\]+", line):
+                section = header.group(1)
+            key = line.split("=")[0].strip()
+            if (section, key) in CHOICE_KEYS:
+                quoted = set(re.findall(r'"([\w-]+)"', line))
+                names = found[CHOICE_KEYS[section, key]]
+                if len(quoted) > 1 and quoted != names:
+                    problems.append(
+                        f"[{section}] {key}: the file lists {sorted(quoted)}, the code has {sorted(names)}"
+                    )
+    return problems
+
+
+def test_concepts_names_exactly_what_is_built():
+    problems = concepts_problems((ROOT / "docs/concepts.md").read_text(encoding="utf-8"))
+    assert not problems, "docs/concepts.md:\n" + "\n".join(problems)
+
+
+def test_not_built_is_still_not_built():
+    """docs/concepts.md says what is not built; each claim is checked here, so building it fails
+    this test until the page (and this test) are updated."""
+    import argparse
+
+    import numpy as np
+
+    from purity.agents.deciders import Capability, PlanGroup, plan
+    from purity.agents.preferences import Term
+    from purity.arenas.commons import CommonsArena
+    from purity.tournament.arguments import parser
+
+    text = (ROOT / "docs/concepts.md").read_text(encoding="utf-8")
+    assert "- a `--plugin` option on the command line" in text
+    assert "- planners that see each other's profiles" in text
+
+    top = parser()
+    (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    options = {o for p in (top, *commands.choices.values()) for a in p._actions for o in a.option_strings}
+    assert not any("plugin" in o for o in options), sorted(o for o in options if "plugin" in o)
+
+    # A planner's choice is the same whatever the others' weights: it models them by behaviour.
+    terms = (Term("outcome", "own_wealth"), Term("constraint", "take", scope="self"))
+    arena = CommonsArena(4, 20)
+    policies = np.tile([0.5, 0.0, 0.5, 0.0, 0.0], (4, 1))
+    chosen = []
+    for others in ([1.0, 0.0], [1.0, 100.0], [0.0, 3.0]):
+        weights = np.array([[1.0, 0.0]] + [others] * 3)
+        group = PlanGroup(weights, policies, ((0, Capability(candidates=16, rollouts=2)),), np.eye(4))
+        chosen.append(plan(arena, terms, [group], [np.random.default_rng(5)])[0])
+    assert all(np.array_equal(chosen[0], c) for c in chosen[1:])
+    assert not np.array_equal(chosen[0][0], policies[0]), "the planner moved: the comparison can fail"
+
+
+def test_readme_commands_table_lists_every_option():
+    """Each subcommand's row in README's table of commands names each of its options."""
+    import argparse
+
+    from purity.tournament.arguments import parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (commands,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        rows = [line for line in text.splitlines() if line.startswith(f"| `purity {name}")]
+        assert rows, f"README.md: no row for `purity {name}`"
+        options = {o for a in sub._actions for o in a.option_strings if o.startswith("--")}
+        missing = sorted(
+            o for o in options - {"--help", "--verbose", "--quiet"} if not any(o in r for r in rows)
+        )
+        assert not missing, f"README.md: `purity {name}` row does not name {missing}"
+
+
+def slug(heading: str) -> str:
+    """The anchor a Markdown heading gets on GitHub: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_docs_the_code_cites_exist():
+    """Every `docs/...` page (and `#anchor`) named in the code, tests, benchmarks and docs exists."""
+    cited = re.compile(r"docs/[\w./-]+\.(?:md|ipynb)(?:#[\w-]+)?")
+    sources = [p for d in ("purity", "tests", "bench", "scripts") for p in (ROOT / d).rglob("*.py")]
+    sources += [ROOT / "Makefile", ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    found = {
+        (ref, path.relative_to(ROOT)) for path in sources for ref in cited.findall(path.read_text("utf-8"))
+    }
+    assert len(found) > 20, "the pattern finds the citations"
+    for ref, where in sorted(found):
+        page, _, anchor = ref.partition("#")
+        assert (ROOT / page).is_file(), f"{where} cites {ref}, which does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (ROOT / page).read_text("utf-8"), re.M)
+            assert anchor in {slug(h) for h in headings}, f"{where} cites {ref}: no such heading"
+
+
+def findings_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("findings", ROOT / "scripts" / "findings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_findings_are_current():
+    """docs/findings.md has one section per shipped experiment, each written from the experiment
+    file, the files it names, the profile library and the purity version as they are now."""
+    findings = findings_script()
+    recorded = findings.recorded()
+    stale, not_run = [], []
+    for path in findings.shipped():
+        relative = path.relative_to(ROOT).as_posix()
+        if recorded.get(relative) == findings.NOT_RUN:
+            not_run.append(relative)
+        elif recorded.get(relative) != findings.stamp(path):
+            stale.append(relative)
+    assert not stale, f"docs/findings.md is older than {stale}: run `make findings`"
+    assert set(recorded) == {p.relative_to(ROOT).as_posix() for p in findings.shipped()}
+    # what has not been run is said at the top of the page, not only in its own section
+    text = findings.PAGE.read_text(encoding="utf-8")
+    head = text.split("\n## ", 1)[0]
+    assert set(re.findall(r"`(experiments/[^`]+)`", head)) == set(not_run), head
+
+
+def test_findings_stamp_follows_its_inputs(tmp_path, monkeypatch):
+    """The stamp changes with the experiment file, with a file it names, and with the version."""
+    findings = findings_script()
+    monkeypatch.setattr(findings, "ROOT", tmp_path)
+    monkeypatch.setattr(findings, "LIBRARY", tmp_path / "profiles")
+    (tmp_path / "profiles").mkdir()
+    base, sweep = tmp_path / "base.toml", tmp_path / "sweep.toml"
+    base.write_text("[experiment]\nname = 'b'\n")
+    sweep.write_text('[sweep]\nexperiment = "base.toml"\n')
+    first = findings.stamp(sweep)
+    assert findings.named_files(sweep) == [base, sweep]
+    base.write_text("[experiment]\nname = 'c'\n")
+    second = findings.stamp(sweep)
+    monkeypatch.setattr("purity.__version__", "0.0.0-other")
+    assert len({first, second, findings.stamp(sweep)}) == 3
+
+
+TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|min|minutes|seconds|h|hours)\b")
+
+
+def test_timings_in_docs_point_to_benchmarks():
+    """A duration in the prose of README.md or docs/ stands in a paragraph that cites BENCHMARKS.md,
+    which records each figure with its command, date and machine state."""
+    for page in ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"^```.*?^```", "", (ROOT / page).read_text(encoding="utf-8"), flags=re.S | re.M)
+        for paragraph in text.split("\n\n"):
+            if TIMING.search(paragraph) and "BENCHMARKS.md" not in paragraph:
+                raise AssertionError(f"{page}: a timing without BENCHMARKS.md: {TIMING.findall(paragraph)}")
+
+
+def test_readme_links_every_docs_page():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (ROOT / "docs").iterdir() if p.suffix in (".md", ".ipynb"))
+    missing = [page for page in pages if f"](docs/{page})" not in text]
+    assert not missing, f"README.md does not link {missing}"
+
+
+def test_architecture_page_states_the_limits_the_test_holds():
+    source = (ROOT / "tests" / "test_architecture.py").read_text(encoding="utf-8")
+    modules = re.search(r"^MAX_MODULE_LINES = (\d+)", source, re.M).group(1)
+    functions = re.search(r"^MAX_FUNCTION_LINES = (\d+)", source, re.M).group(1)
+    sized = re.findall(r'"purity\.(\w+)"', re.search(r"^SIZED = \((.*)\)", source, re.M).group(1))
+    text = " ".join((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split())
+    assert f"no module over {modules} lines and no function over {functions} in" in text
+    stated = text.split(f"no function over {functions} in", 1)[1].split(".", 1)[0]
+    assert set(re.findall(r"`(\w+)`", stated)) == set(sized), stated

@@ -1,5 +1,5 @@
 """Reflection: an agent chooses a change of its own profile, or its successor's, by simulating
-the future each change leads to (design §4 step 3).
+the future each change leads to (step 3 of docs/concepts.md, One generation).
 
 A candidate `Change` is a new weight row: drop, weaken or strengthen a process term, move a
 constraint to another scope, weaken or strengthen an outcome weight, or keep. `score_changes`

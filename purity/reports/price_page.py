@@ -58,11 +58,12 @@ def signed(x: float | None) -> str:
 
 
 def force_text(force: str | None, value: float | None) -> str:
-    """ "selection (-0.5)"; "none" when no force moved the term; "–" without data."""
+    """ "selection (-0.5)"; "no force beyond drift" when none moved the term beyond what the null
+    moves it (the cell reads on from the column "moved most by"); "–" without data."""
     if force is None:
         return "–"
     if force == NO_FORCE:
-        return "none"
+        return "no force beyond drift"
     return f"{FORCE_LABELS[force]} ({signed(value)})"
 
 

@@ -155,7 +155,7 @@ def _invade_parser(commands) -> None:
     invade = commands.add_parser(
         "invade",
         help="fixation probability of one mutant in a resident population",
-        description="Put a single mutant of profile MUTANT into a population of RESIDENT (both from the experiment's mix) and repeat the invasion; report the fixation probability with a 95%% interval against the neutral 1/N, and the exact value of the birth-death chain where it exists.",
+        description="Put a single mutant of profile MUTANT into a population of RESIDENT (both from the experiment's mix) and repeat the invasion; report the fixation probability with a 95% interval against the neutral 1/N, and the exact value of the birth-death chain where it exists.",
     )
     invade.add_argument(
         "experiment",
@@ -197,7 +197,7 @@ def _power_options(commands) -> None:
     power = commands.add_parser(
         "power",
         help="drift bands and the seeds an effect needs, before running",
-        description="Simulate the experiment's neutral-drift null (no arena, seconds) and print, per process term, the 95%% band of one run's end share under drift, how often the term dies out, and how many seeds a verdict needs to detect a mean end share moved by each effect at this N and number of generations.",
+        description="Simulate the experiment's neutral-drift null (no arena, seconds) and print, per process term, the 95% band of one run's end share under drift, how often the term dies out, and how many seeds a verdict needs to detect a mean end share moved by each effect at this N and number of generations.",
     )
     power.add_argument("experiment", type=Path, help="experiment TOML file")
     power.add_argument(

@@ -1,7 +1,7 @@
-"""One generation as data (design §4): match, plan, play (learners learn inside play), reflect,
-select. `step` takes the population that plays generation g and returns the population of g + 1
-with the tables g wrote, and does no I/O: the runner records what it returns, and a resumed run
-redoes the selection from recorded tables with the same `offspring`.
+"""One generation as data (docs/concepts.md, One generation): match, plan, play (learners learn
+inside play), reflect, select. `step` takes the population that plays generation g and returns
+the population of g + 1 with the tables g wrote, and does no I/O: the runner records what it
+returns, and a resumed run redoes the selection from recorded tables with the same `offspring`.
 
 Every random stream is keyed by (generation, group, purpose), never by task or worker, so how
 groups are cut into tasks changes no number. The run's lineage graph is the one thing that grows

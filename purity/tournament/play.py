@@ -87,8 +87,8 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
 
 def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     """Plan (members marked in `batch.planning`), then play `batch.episodes` episodes per group;
-    learners play Bernoulli draws of their θ and return θ after one REINFORCE step (design §4
-    step 5, done here where the episodes are)."""
+    learners play Bernoulli draws of their θ and return θ after one REINFORCE step, done here
+    where the episodes are (docs/training.md)."""
     arena = setup.arena.build()
     episodes = batch.episodes
     count = len(batch.groups)

@@ -1,4 +1,4 @@
-"""The reflection step of a generation (design §4 step 3): a task that lets the planners of a
+"""The reflection step of a generation (docs/reflection.md): a task that lets the planners of a
 batch of groups reflect (what they considered becomes the `reflection/gen=<g>` table,
 `tables.reflection`), and that table applied to the population (self-modification in place,
 designs for the births that follow).

@@ -1,5 +1,5 @@
 """Runs an experiment: its generations (`generation.step`), recorded as they happen, with its
-neutral-drift twin or its seed replicates (design §4, §7).
+neutral-drift twin or its seed replicates (docs/architecture.md, docs/run-files.md).
 
 Everything the report needs is written to the run directory as it happens; nothing lives only
 in memory. The run's neutral-drift twin, when asked for, is the same experiment and seed family

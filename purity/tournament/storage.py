@@ -1,4 +1,4 @@
-"""The run directory (design §7): atomic writes of Parquet and JSON, and its layout.
+"""The run directory (docs/run-files.md): atomic writes of Parquet and JSON, and its layout.
 
 Every file is written under a temporary name `.<name>.<uuid>.tmp` in its final folder and then
 renamed, so a reader (or a crash) never sees half a file; readers glob `**/*.parquet`.

@@ -4,7 +4,7 @@
 sweeps/<name>/
   sweep.toml, sweep.json          the sweep file as given, and its manifest (runs, settings, status)
   experiments/run-0001.toml       each run's full experiment file (base + its grid point + seed)
-  runs/<run name>/                ordinary run directories (design §7)
+  runs/<run name>/                ordinary run directories (docs/run-files.md)
   sweep.parquet                   one row per run: settings, seed, status, error, generations done
 ```
 

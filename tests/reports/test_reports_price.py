@@ -166,7 +166,10 @@ def test_moved_most_by_and_drift(hand):
     assert (f[COMMONS]["moved_most"], f[COMMONS]["moved_value"]) == ("mutation", 0.25)
     assert f["constraint:take:world"]["moved_most"] == "none"
     assert price_page.force_text("self_modify", -0.25) == "self-modification (-0.25)"
-    assert price_page.force_text("none", 0.0) == "none" and price_page.force_text(None, None) == "–"
+    assert (
+        price_page.force_text("none", 0.0) == "no force beyond drift"
+        and price_page.force_text(None, None) == "–"
+    )
     assert price_page.signed(3e-17) == "0" and price_page.signed(0.5) == "+0.5"
 
 

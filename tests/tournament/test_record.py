@@ -21,7 +21,7 @@ def documented(table: str) -> tuple[dict[str, str], dict[str, str]]:
     """The fixed columns and the column prefixes, each with its type, that the doc's table of
     `<table>/gen=<g>/part-0.parquet` lists."""
     text = DOC.read_text(encoding="utf-8")
-    heading = f"## {table}/gen=&lt;g&gt;/part-0.parquet"
+    heading = f"## `{table}/gen=<g>/part-0.parquet`"
     assert heading in text, f"docs/run-files.md has no section {heading!r}"
     section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     fixed, prefixed = {}, {}

@@ -1,4 +1,4 @@
-"""Resume (design §7): a run cut off anywhere continues from its last complete generation and
+"""Resume (docs/sweeps.md#resuming-a-run): a run cut off anywhere continues from its last complete generation and
 ends with exactly the tables of an uninterrupted run — drift twin and seed replicates included."""
 
 import json

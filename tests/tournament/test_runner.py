@@ -1,4 +1,4 @@
-"""Whole runs: the files of design §7, determinism across worker counts, and the drift twin."""
+"""Whole runs: the files of docs/run-files.md, determinism across worker counts, and the drift twin."""
 
 import json
 

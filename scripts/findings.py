@@ -1,0 +1,227 @@
+"""Write docs/findings.md: what each shipped experiment shows, from a real run of it as shipped.
+
+`make findings` (or `python scripts/findings.py [FILE ...]`) runs every file of `experiments/`:
+an experiment with `purity run`, a sweep with `purity sweep`, a generalisation study with
+`purity.agents.generalisation_grid` and its verdicts, each in this process (`--workers 0`), into
+a temporary folder. The page keeps, per experiment, the question its file asks, the command that
+reproduces the section, and the verdict table its report opens with: Monte-Carlo p-values against
+the run's null, corrected over the terms (Holm), and the verdict word that follows from them.
+
+Each section records a stamp: the sha256 of its experiment file, the files it names (a sweep's
+base experiment, profile files), the profile library and purity's version.
+`tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
+so the page is never older than its inputs. A run rewrites the sections of the files it is given
+or, given none, those that are missing or stale; the others are kept as they are.
+`--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
+to run where the page is written); the page lists them first, and `make findings` runs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = Path(os.environ.get("FINDINGS_PAGE", ROOT / "docs" / "findings.md"))  # another: to run in parallel
+EXPERIMENTS = ROOT / "experiments"
+LIBRARY = ROOT / "purity" / "agents" / "profiles"
+BIN = Path(sys.executable).parent
+MARK = re.compile(r"^<!-- findings: (\S+) stamp ([\w-]+) -->$", re.M)
+NOT_RUN = "not-run"  # the stamp of a section whose experiment has not been run yet
+INTRO = """# What each shipped experiment shows
+
+Written by `make findings` (`scripts/findings.py`), which runs every file of `experiments/` as
+shipped and copies the verdicts its report opens with. Do not edit by hand: `tests/test_docs.py`
+fails when an experiment file, a file it names, the profile library or purity's version changed
+since its section was written. How to read a verdict (the null, Monte-Carlo p-values, Holm's
+correction, the verdict words, *we can't tell*) is in [inference.md](inference.md); a verdict that
+one run cannot reach is said plainly, not rounded up. Timings are not recorded here:
+[BENCHMARKS.md](../BENCHMARKS.md) holds them, with the command and the machine.
+"""
+
+
+def shipped() -> list[Path]:
+    return sorted(EXPERIMENTS.rglob("*.toml"))
+
+
+def kind(path: Path) -> str:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key in ("sweep", "study", "experiment"):
+        if key in data:
+            return key
+    raise ValueError(f"{path}: neither an experiment, a sweep nor a study")
+
+
+def named_files(path: Path) -> list[Path]:
+    """Files the experiment names by a relative path (a sweep's base, a profile file)."""
+    found = {path}
+    for text in re.findall(r'"([^"]+\.toml)"', path.read_text(encoding="utf-8")):
+        other = (path.parent / text).resolve()
+        if other.is_file() and other not in found:
+            found.add(other)
+            found.update(named_files(other))
+    return sorted(found)
+
+
+def stamp(path: Path) -> str:
+    """sha256 (first 16 hex digits) of what a section depends on besides the code: its files, the
+    profile library, and purity's version."""
+    from purity import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for file in [*named_files(path), *sorted(LIBRARY.glob("*.toml"))]:
+        digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def question(path: Path) -> str:
+    """What the file says it asks: its leading comment, else its description."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    comment = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        comment.append(line.lstrip("# ").rstrip())
+    if comment:
+        return " ".join(c for c in comment if c)
+    head = tomllib.loads("\n".join(lines))
+    for key in ("experiment", "sweep", "study"):
+        if "description" in head.get(key, {}):
+            return head[key]["description"]
+    return "(the file says nothing about what it asks)"
+
+
+def section_of(report: str, heading: str) -> str:
+    """The body of one `## heading` of a report.md, up to the next `## `."""
+    start = report.index(f"\n## {heading}\n") + len(heading) + 5
+    end = report.find("\n## ", start)
+    return report[start : end if end >= 0 else None].strip()
+
+
+def run_purity(args: list[str]) -> None:
+    done = subprocess.run([str(BIN / "purity"), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"purity {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+
+
+def table(frame) -> str:
+    """A polars frame as a Markdown table, numbers to 3 significant digits."""
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(cell(v) for v in value) + "]"
+        return str(value)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines)
+
+
+def findings(path: Path, out: Path) -> tuple[str, str]:
+    """(command, verdicts as Markdown) of one shipped file, run into `out`."""
+    relative = path.relative_to(ROOT).as_posix()
+    what = kind(path)
+    if what == "study":
+        from purity.agents import generalisation_grid
+        from purity.reports.training_generalisation import verdicts
+
+        keys, frame = generalisation_grid.run(path)
+        command = f"python -m purity.agents.generalisation_grid {relative}"
+        return command, table(verdicts(frame, keys))
+    verb = "sweep" if what == "sweep" else "run"
+    run_purity([verb, str(path), "--out", str(out), "--workers", "0", "--quiet", "--force"])
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    headings = ("By swept key", "By setting") if what == "sweep" else ("Verdict",)
+    return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in headings)
+
+
+def tidy(section: str) -> str:
+    """A section as the page keeps it: heading, stamp, question, command and the verdict table; the
+    report's note on how to read the table is left to inference.md, which the intro links."""
+    paragraphs = section.strip().split("\n\n")
+    kept = paragraphs[:4] + [
+        p for p in paragraphs[4:] if all(line.startswith("|") for line in p.splitlines())
+    ]
+    return "\n\n".join(kept) + "\n"
+
+
+def sections(text: str) -> dict[str, str]:
+    """The page's sections by experiment file, each from its mark to the next."""
+    marks = list(MARK.finditer(text))
+    out = {}
+    for i, mark in enumerate(marks):
+        start = text.rfind("\n## ", 0, mark.start()) + 1
+        end = text.rfind("\n## ", 0, marks[i + 1].start()) + 1 if i + 1 < len(marks) else len(text)
+        out[mark.group(1)] = text[start:end].rstrip() + "\n"
+    return out
+
+
+def recorded() -> dict[str, str]:
+    """Experiment file -> the stamp its section was written with."""
+    text = PAGE.read_text(encoding="utf-8") if PAGE.is_file() else ""
+    return {m.group(1): m.group(2) for m in MARK.finditer(text)}
+
+
+def save(done: dict[str, str]) -> None:
+    """The page: the intro, the files not run yet (said first, plainly), then the sections."""
+    order = [p.relative_to(ROOT).as_posix() for p in shipped()]
+    pending = [r for r in order if recorded_in(done.get(r, "")) == NOT_RUN]
+    note = (
+        "\n**Not run yet**: " + ", ".join(f"`{r}`" for r in pending) + ". Their sections say what "
+        "they ask and how to write them (`make findings` runs every section that is not current).\n"
+        if pending
+        else ""
+    )
+    page = "\n".join(tidy(done[r]) for r in order if r in done)
+    PAGE.write_text(INTRO + note + "\n" + page, encoding="utf-8")
+
+
+def recorded_in(section: str) -> str | None:
+    found = MARK.search(section)
+    return found.group(2) if found else None
+
+
+def write(only: list[Path], not_run: list[Path] = ()) -> None:
+    """Rewrite the sections of `only` or, given none, of every file whose section is missing or
+    stale; those of `not_run` say that the file has not been run (its run takes too long here)."""
+    done = sections(PAGE.read_text(encoding="utf-8")) if PAGE.is_file() else {}
+    stamps = recorded()
+    for path in not_run:
+        relative = path.relative_to(ROOT).as_posix()
+        done[relative] = (
+            f"## {relative}\n\n<!-- findings: {relative} stamp {NOT_RUN} -->\n\n{question(path)}\n\n"
+            f"Not run yet: `make findings FILES={relative}` writes this section.\n"
+        )
+    for path in shipped():
+        relative = path.relative_to(ROOT).as_posix()
+        if path in not_run or (
+            (path not in only) if only or not_run else stamps.get(relative) == stamp(path)
+        ):
+            continue
+        print(f"findings: {relative}", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="findings-") as tmp:
+            command, verdicts = findings(path, Path(tmp))
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        how = " (its rows passed to `training_generalisation.verdicts`)" if kind(path) == "study" else ""
+        done[relative] = (
+            f"## {relative}\n\n<!-- findings: {relative} stamp {stamp(path)} -->\n\n"
+            f"{question(path)}\n\n`{command}`{how}, {when}:\n\n{verdicts}\n"
+        )
+        save(done)  # after each, so a stop loses little
+    save(done)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    split = args.index("--not-run") if "--not-run" in args else len(args)
+    write([Path(a).resolve() for a in args[:split]], [Path(a).resolve() for a in args[split + 1 :]])
