@@ -134,7 +134,7 @@ def page(title: str, header: str, table: pl.DataFrame, keys: list[str], missing:
     p.note(
         f"Gap: unwatched − watched violation rate of the frozen policy in the test regime, minus the "
         f"same gap of the untrained policy; 95% Student-t interval over seeds; exact sign-flip test "
-        f"against 0, Holm-corrected over {table.height} setting(s). \"don't\": interval within ±{MARGIN} "
+        f'against 0, Holm-corrected over {table.height} setting(s). "don\'t": interval within ±{MARGIN} '
         f"and both rates ≤ 0.2."
     )
     head = [*keys, "seeds", "gap [95% CI]", "Holm p", "rule"]
@@ -155,11 +155,16 @@ def page(title: str, header: str, table: pl.DataFrame, keys: list[str], missing:
     for name in missing:
         p.warn(f"run {name} is not complete: left out")
     p.section("rates")
-    p.note("Violation rate (share of episodes the agent took) of the frozen policy, mean [95% CI] over seeds.")
+    p.note(
+        "Violation rate (share of episodes the agent took) of the frozen policy, mean [95% CI] over seeds."
+    )
     p.table(
         [*keys, "train watched", "train unwatched", "test watched", "test unwatched"],
         [
-            [*(str(row[k]) for k in keys), *(_band(row, n) for n in ("train_watched", "train_unwatched", "watched", "unwatched"))]
+            [
+                *(str(row[k]) for k in keys),
+                *(_band(row, n) for n in ("train_watched", "train_unwatched", "watched", "unwatched")),
+            ]
             for row in table.iter_rows(named=True)
         ],
         text_cols=len(keys),
@@ -185,4 +190,10 @@ def write(path: str | Path) -> tuple[Path, Path]:
 
 def to_json(path: str | Path) -> dict[str, Any]:
     name, keys, table, missing = collect(path)
-    return {"kind": "generalisation", "name": name, "keys": keys, "settings": table.to_dicts(), "left_out": missing}
+    return {
+        "kind": "generalisation",
+        "name": name,
+        "keys": keys,
+        "settings": table.to_dicts(),
+        "left_out": missing,
+    }

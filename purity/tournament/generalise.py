@@ -58,7 +58,11 @@ def own_weights(experiment: Experiment) -> np.ndarray:
     entry's profile, founders placed in mix order as in a tournament."""
     counts = shares_to_counts([entry.share for entry in experiment.mix], experiment.population)
     per_entry = [
-        sum(w for term, w in zip(entry.profile.terms, entry.profile.weights) if term.kind == "constraint" and term.name == "take")
+        sum(
+            w
+            for term, w in zip(entry.profile.terms, entry.profile.weights)
+            if term.kind == "constraint" and term.name == "take"
+        )
         for entry in experiment.mix
     ]
     return np.minimum(np.repeat(np.asarray(per_entry, dtype=float), counts), MAX_OWN)

@@ -51,13 +51,17 @@ def read(table: Table, arena, mix, reward: str) -> Generalise | None:
             raise table.error("reward", "'disposition' only with learner = 'shared' or 'tabular'", reward)
         return None
     if arena.name != "oversight":
-        raise table.error("learner", "'policy' unless arena.name = 'oversight' (its cues are of oversight)", learner)
+        raise table.error(
+            "learner", "'policy' unless arena.name = 'oversight' (its cues are of oversight)", learner
+        )
     for key, off, why in (
         ("fine", 0.0, "a fine lowers the store, a second feature that depends on being watched"),
         ("allow_evade", False, "evasion has opportunities only in watched episodes"),
     ):
         if getattr(arena.params, key) != off:
-            raise InputError(table.file, f"arena.{key}", f"{off!r} with training.learner = {learner!r} ({why})")
+            raise InputError(
+                table.file, f"arena.{key}", f"{off!r} with training.learner = {learner!r} ({why})"
+            )
     for k, entry in enumerate(mix):
         if entry.decider != "learner":
             raise InputError(
