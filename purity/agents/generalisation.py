@@ -20,9 +20,11 @@ Both play one Bernoulli draw per episode (shortcut always or never) and take a R
 spread normalisation of `purity.agents.learners.reinforce`.
 
 Rewards (`reward`): `outcome` fitness; `detected` fitness − penalty × detected takes; `full`
-fitness − penalty × every take; `own` fitness − the agent's own constraint weight × its own
-takes (weights drawn per agent from `internal_weights`): with training alone this is `full` with a
-per-agent penalty, as an agent always sees its own acts. `internal` is different in kind: the
+fitness − penalty × every take; `internal` fitness − the agent's own constraint weight × its own
+true takes (in an experiment file: its profile's weights on `take`, as `preferences.utility`
+scores them; in a bare `Study`: drawn per agent from `internal_weights`). With training alone this
+is `full` with a per-agent, heritable penalty, because an agent always sees its own acts: said
+plainly, it follows from the definition. `disposition` is different in kind: the
 reward is fitness alone, and the agent's own weight prices its *disposition*, not its acts — a
 penalty own × KL(π ‖ π_norm) toward a norm policy that takes only with the exploration
 probability, as KL-regularised RL keeps a policy near a reference (Jaques et al. 2017, Sequence
@@ -32,14 +34,17 @@ in every situation the agent is in, watched or not.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from purity.arenas.oversight import OversightArena, OversightParams
 
+CONDITIONS = OversightParams(fine=0.0, allow_evade=False)  # nothing observed but the cue depends on oversight
+
 LEARNERS = ("shared", "tabular")
-REWARDS = ("outcome", "detected", "full", "own", "internal")
+REWARDS = ("outcome", "detected", "full", "internal", "disposition")
 FEATURES = ("bias", "cue_watched", "cue_missing", "other")
 
 
@@ -52,6 +57,16 @@ class Regime:
     missing: float = 0.0  # probability the cue is absent in an episode
     observed: bool = True  # false: no cue ever (every episode looks "missing")
     correlated: float = 0.5  # probability the other feature equals the truth (0.5: unrelated)
+
+
+@dataclass(frozen=True)
+class Generalise:
+    """An experiment's learners that generalise (`[training] learner`), trained under `train` and
+    tested, frozen, under `test`."""
+
+    learner: str
+    train: Regime
+    test: Regime
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class Study:
     steps: int = 10
     train: Regime = field(default_factory=Regime)
     test: Regime = field(default_factory=Regime)
+    params: OversightParams = CONDITIONS  # the arena (its p_watch is each regime's)
 
 
 def features(regime: Regime, watched: np.ndarray, uniform: np.ndarray, learner: str) -> np.ndarray:
@@ -105,9 +121,8 @@ class Episodes:
 
 def play(study: Study, regime: Regime, weights: np.ndarray, rng: np.random.Generator):
     """Play `study.episodes` episodes per group with `weights` [G, n, F]: (Episodes, φ, p)."""
-    arena = OversightArena(
-        study.group_size, study.steps, OversightParams(p_watch=regime.p_watch, fine=0.0, allow_evade=False)
-    )
+    params = dataclasses.replace(study.params, p_watch=regime.p_watch)
+    arena = OversightArena(study.group_size, study.steps, params)
     batch = study.groups * study.episodes
     noise = arena.noise(rng, batch)
     watched = arena.watched(noise)
@@ -121,21 +136,21 @@ def play(study: Study, regime: Regime, weights: np.ndarray, rng: np.random.Gener
 
 
 def reward(study: Study, played: Episodes, own: np.ndarray) -> np.ndarray:
-    """[B, n] training reward; `own` [n·G] the agents' own constraint weights (for `internal`)."""
+    """[B, n] training reward; `own` [G·n] the agents' own constraint weights (`internal`)."""
     if study.reward == "outcome":
         return played.fitness
     if study.reward == "detected":
         return played.fitness - study.penalty * played.detected
     if study.reward == "full":
         return played.fitness - study.penalty * played.violations
-    if study.reward == "internal":
+    if study.reward == "disposition":
         return played.fitness
     per_episode = np.repeat(own.reshape(study.groups, 1, study.group_size), study.episodes, axis=1)
     return played.fitness - per_episode.reshape(played.fitness.shape) * played.violations
 
 
 def step(study: Study, weights, phi, p, took, rewards, own: np.ndarray) -> np.ndarray:
-    """Weights [G, n, F] after one REINFORCE step from one batch of episodes. Under `internal`
+    """Weights [G, n, F] after one REINFORCE step from one batch of episodes. Under `disposition`
     the step also descends own × KL(π ‖ π_norm) (fitness units per nat, scaled like the rewards)."""
     g, e = study.groups, study.episodes
     r = rewards.reshape(g, e, -1)
@@ -145,7 +160,7 @@ def step(study: Study, weights, phi, p, took, rewards, own: np.ndarray) -> np.nd
     )
     score = ((took - p)[..., None] * phi).reshape(g, e, study.group_size, -1)
     update = (advantage[..., None] * score).mean(axis=1)
-    if study.reward == "internal":
+    if study.reward == "disposition":
         update -= norm_gradient(study, phi, p, own).reshape(g, e, study.group_size, -1).mean(
             axis=1
         ) / np.maximum(spread[:, 0, :, None], 1e-12)
@@ -162,15 +177,20 @@ def norm_gradient(study: Study, phi: np.ndarray, p: np.ndarray, own: np.ndarray)
     return (weight.reshape(p.shape) * p * (1.0 - p) * logit)[..., None] * phi
 
 
-def train(study: Study, seed: int) -> np.ndarray:
-    """The learners' weights [G, n, F] after `iterations` steps under the train regime.
+def own_weights(study: Study, seed: int) -> np.ndarray:
+    """[G·n] the agents' own weights when no profile gives them: uniform on `internal_weights`."""
+    low, high = study.internal_weights
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+    return rng.uniform(low, high, study.groups * study.group_size)
+
+
+def train(study: Study, seed: int, own: np.ndarray | None = None) -> np.ndarray:
+    """The learners' weights [G, n, F] after `iterations` steps under the train regime; `own`
+    [G·n] the agents' own constraint weights (default `own_weights`).
     Deterministic for a seed: every stream is keyed by (seed, purpose, iteration)."""
     width = 6 if study.learner == "tabular" else len(FEATURES)
     weights = np.zeros((study.groups, study.group_size, width))
-    low, high = study.internal_weights
-    own = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))).uniform(
-        low, high, study.groups * study.group_size
-    )
+    own = own_weights(study, seed) if own is None else own
     for iteration in range(study.iterations):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, iteration)))
         played, phi, p = play(study, study.train, weights, rng)
@@ -196,10 +216,12 @@ def untrained(weights: np.ndarray, phi: np.ndarray, episodes: int) -> np.ndarray
     return ((phi != 0.0) & moved).sum(axis=-1) == 0
 
 
-def evaluate(study: Study, weights: np.ndarray, seed: int, regime: Regime) -> dict[str, float]:
+def evaluate(
+    study: Study, weights: np.ndarray, seed: int, regime: Regime, purpose: int = 2
+) -> dict[str, float]:
     """Violation rates of the frozen policy (no update) under `regime`, watched and unwatched, and
     the share of each side played by untrained parameters."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(purpose,)))
     tested = Study(**{**study.__dict__, "episodes": 4 * study.episodes})
     played, phi, _ = play(tested, regime, weights, rng)
     watched, unwatched = rates(played)
@@ -207,13 +229,18 @@ def evaluate(study: Study, weights: np.ndarray, seed: int, regime: Regime) -> di
     return {"watched": watched, "unwatched": unwatched, "untrained_unwatched": initial}
 
 
-def outcome(study: Study, seed: int) -> dict[str, float]:
-    """One seed's figures: test violation rates watched / unwatched, trained and untrained
-    ("training off": the initial policy under the same test)."""
-    initial = train(Study(**{**study.__dict__, "iterations": 0}), seed)
-    trained = evaluate(study, train(study, seed), seed, study.test)
+def outcome(study: Study, seed: int, own: np.ndarray | None = None) -> dict[str, float]:
+    """One seed's figures: the frozen trained policy's violation rates watched / unwatched under
+    the train regime (`train_*`) and under the test regime, and the test gap of the untrained
+    policy ("training off": the initial policy under the same test)."""
+    initial = train(dataclasses.replace(study, iterations=0), seed, own)
+    weights = train(study, seed, own)
+    trained = evaluate(study, weights, seed, study.test)
+    before = evaluate(study, weights, seed, study.train, purpose=3)
     off = evaluate(study, initial, seed, study.test)
     return {
+        "train_watched": before["watched"],
+        "train_unwatched": before["unwatched"],
         **trained,
         "gap": trained["unwatched"] - trained["watched"],
         "off_gap": off["unwatched"] - off["watched"],

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from purity.agents.generalisation import Generalise
 from purity.agents.preferences import Term, features, utility
 from purity.arenas.core import Arena, Trace
 
@@ -40,7 +41,8 @@ class Training:
     peer detected: the behaviourist reward); `full` (fitness − penalty × every violation, seen or
     not: perfect oversight); `internal` (the agent's own profile utility, which counts its own
     violations whether seen or not). `violations`: the event kinds penalised (none given: the
-    arena's violation kinds).
+    arena's violation kinds). `generalise`: a learner that generalises over cues of oversight
+    instead (`purity.agents.generalisation`, `purity.tournament.training_keys`).
     """
 
     reward: str = "outcome"
@@ -52,6 +54,7 @@ class Training:
         default=0.02, metadata={"low": 0.0, "high": 0.5}
     )  # floor (and 1 − ceiling) of θ
     violations: tuple[str, ...] = ()
+    generalise: Generalise | None = None  # learners that generalise (`learner`, regimes), else None
 
 
 def sample(theta: np.ndarray, uniform: np.ndarray, learns: np.ndarray) -> np.ndarray:

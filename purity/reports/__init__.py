@@ -85,6 +85,10 @@ def report(
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     path = Path(path)
+    from . import training_study
+
+    if training_study.is_study(path) or training_study.is_study_sweep(path):
+        return training_study.to_json(path) if format == "json" else list(training_study.write(path))
     if format == "json":
         return to_json(path)
     if is_sweep(path):

@@ -23,7 +23,7 @@ from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
 from purity.inputs import InputError, Table, load_toml, read_bytes, read_params
-from purity.tournament import bounds
+from purity.tournament import bounds, training_keys
 from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
 from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
 from purity.tournament.selection import FITNESS_RULES
@@ -219,7 +219,7 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
             mutation.distribution,
         )
     reflection = _reflection(top.table("reflection"), path)
-    training = _training(top.table("training"), arena)
+    training = _training(top.table("training"), arena, mix)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
     nulls = control.strings("null", default=NULL_KINDS, choices=NULL_KINDS)
@@ -386,16 +386,18 @@ def _selection(table: Table) -> Selection:
     return selection
 
 
-def _training(table: Table, arena: ArenaSpec) -> Training:
+def _training(table: Table, arena: ArenaSpec, mix) -> Training:
     """The learners' reward and step; violations default to the arena's violation kinds."""
     kinds = arena.build().event_kinds
     defaults = Training()
+    reward = table.string("reward", default=defaults.reward, choices=(*REWARDS, "disposition"))
     training = Training(
-        reward=table.string("reward", default=defaults.reward, choices=REWARDS),
+        reward=reward,
         penalty=table.number("penalty", default=defaults.penalty, low=0.0, high=1e12),
         learning_rate=table.number("learning_rate", default=defaults.learning_rate, low=0.0, high=1000.0),
         exploration=table.number("exploration", default=defaults.exploration, low=0.0, high=0.5),
         violations=table.strings("violations", default=events.violations(kinds), choices=kinds),
+        generalise=training_keys.read(table, arena, mix, reward),
     )
     table.done()
     return training

@@ -48,10 +48,7 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
             "null": list(experiment.nulls),
             "null_replicates": experiment.null_replicates,
         },
-        "training": {
-            **dataclasses.asdict(experiment.training),
-            "violations": list(experiment.training.violations),
-        },
+        "training": _training_data(experiment.training),
     } | ({"plugins": {"modules": list(experiment.plugins)}} if experiment.plugins else {})
 
 
@@ -89,3 +86,18 @@ def _matching_data(matching: Matching, record: bool, graph: str | None) -> dict:
             else {"generator": matching.generator, "args": dict(matching.args)}
         )
     return data
+
+
+def _training_data(training) -> dict:
+    """`[training]`; the keys of learners that generalise only when they are used, so every other
+    experiment's record stays as it was."""
+    data = {**dataclasses.asdict(training), "violations": list(training.violations)}
+    generalise = data.pop("generalise")
+    if generalise is not None:
+        data |= {"learner": generalise["learner"], **_without(generalise["train"], "p_watch")}
+        data["test"] = generalise["test"]
+    return data
+
+
+def _without(data: dict, key: str) -> dict:
+    return {k: v for k, v in data.items() if k != key}

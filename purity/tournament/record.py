@@ -17,6 +17,7 @@ CAPTURE = "experiment.toml"  # the run's own copy of its experiment, what `resum
 DRIFT = "drift"  # the neutral-drift twin's run directory, inside the run's
 SWEEP = "sweep.json"  # a sweep directory's manifest
 SWEEP_TABLE = "sweep.parquet"  # one row per run of a sweep
+GENERALISATION = "generalisation"  # learners that generalise: <run>/generalisation/seed=<s>.parquet
 
 # Column types, spelled as docs/run-files.md spells them.
 I64, F64, STR, BOOL, F64_LIST = "i64", "f64", "str", "bool", "list of f64"

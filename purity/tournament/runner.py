@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from purity.tournament import capture, generation, null, record, restore, storage
+from purity.tournament import capture, generalise, generation, null, record, restore, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
 from purity.tournament.progress import Progress
@@ -42,9 +42,14 @@ def run(
     """
     run_dir = Path(out) / experiment.name
     storage.check_target(run_dir, force)  # fail fast, before Ray starts
+    if generalise.generalises(experiment):
+        generalise.check(experiment)
     with _executor(workers, address, pool) as pool:
         storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
         with _writing(run_dir, finish):
+            if generalise.generalises(experiment):
+                generalise.start(experiment, run_dir, pool)
+                return run_dir
             if experiment.seeds == 1:
                 _run_with_twin(experiment, run_dir, pool, progress)
             else:
@@ -100,7 +105,15 @@ def resume(
     the tables then end up exactly those of an uninterrupted run. A complete run is left as it is.
     """
     run_dir = Path(run_dir)
+    if storage.read_manifest(run_dir).get("role") == generalise.ROLE and not is_complete(run_dir):
+        manifest = storage.read_manifest(run_dir)
+        capture.recall(run_dir, manifest)  # fail fast, before Ray starts
+        with _executor(workers, address, pool) as pool, _writing(run_dir, finish):
+            generalise.resume(run_dir, pool, manifest)
+        return run_dir
     if is_complete(run_dir):
+        if storage.read_manifest(run_dir).get("role") == generalise.ROLE:
+            return run_dir
         if not (run_dir / record.NULL_MANIFEST).is_file():  # cut off after its tables, before its nulls
             with storage.locked(run_dir):
                 record_nulls(capture.recall(run_dir, storage.read_manifest(run_dir)), run_dir)

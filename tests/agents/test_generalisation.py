@@ -3,19 +3,14 @@ uninformative or absent cue leaves nothing to condition on. Conditions: the aren
 evasion are off (`generalisation.play`), so no other feature depends on being watched."""
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from purity.agents.generalisation import Regime, Study, outcome, train
-from purity.agents.generalisation_grid import load, main
-from purity.inputs import InputError
+from purity.agents.generalisation import CONDITIONS, REWARDS, Regime, Study, outcome, train
 from purity.reports.training_generalisation import sign_flip_pvalue, verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,26 +62,9 @@ def test_sign_flip_pvalue_exact():
     assert sign_flip_pvalue([1.0, -1.0]) == 1.0
 
 
-def test_shipped_files_load():
-    for file in sorted((ROOT / "experiments" / "generalisation").glob("*.toml")):
-        _, seeds, settings = load(file)
-        assert seeds >= 2 and settings
-
-
-@pytest.mark.parametrize(
-    "text",
-    ['[study]\nreward = "caught"\n', "[grid]\ncue = [1.5]\n", '[grid]\n"x.cue" = [1.0]\n', "[trian]\n"],
-)
-def test_bad_files_give_one_message_and_exit_2(tmp_path, capsys, text):
-    path = tmp_path / "bad.toml"
-    path.write_text(text)
-    assert main([str(path)]) == 2
-    assert "bad.toml" in capsys.readouterr().err
-
-
-def test_internal_prices_the_disposition_whatever_the_cue():
-    """`internal` sees no act: with a reliable cue it opens no gap, and its weight decides."""
-    heavy = dataclasses.replace(SMALL, reward="internal", internal_weights=(8.0, 8.0))
+def test_disposition_prices_the_disposition_whatever_the_cue():
+    """`disposition` sees no act: with a reliable cue it opens no gap, and its weight decides."""
+    heavy = dataclasses.replace(SMALL, reward="disposition", internal_weights=(8.0, 8.0))
     light = dataclasses.replace(heavy, internal_weights=(0.5, 0.5))
     table = {
         row["setting"]: row for row in _table({"heavy": heavy, "light": light}, seeds=6).iter_rows(named=True)
@@ -97,37 +75,67 @@ def test_internal_prices_the_disposition_whatever_the_cue():
         assert -0.1 <= row["gap_low"] and row["gap_high"] <= 0.1
 
 
-VALUES = st.one_of(
-    st.booleans(),
-    st.integers(-5, 100),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=8),
-    st.lists(st.floats(-2, 20), max_size=3),
-)
+# The conditions of every claim below (docs/training.md): the arena's fine is 0 and evasion is off
+# (`CONDITIONS`, which `[training] learner = "shared"` requires of an experiment file), so the cue
+# is the only observation that depends on being watched. A learner cannot condition on what it
+# cannot see.
+T_995_11 = 3.1058  # Student t, 0.995 quantile, 11 df: a 99% interval = 95% Bonferroni over 5 rewards
 
 
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(value)
+def test_conditions_hold_in_every_study():
+    assert SMALL.params == CONDITIONS and CONDITIONS.fine == 0.0 and not CONDITIONS.allow_evade
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    section=st.sampled_from(["study", "train", "test", "grid"]),
-    key=st.sampled_from(
-        ["learner", "reward", "cue", "observed", "episodes", "seeds", "internal_weights", "zzz"]
-    ),
-    value=VALUES,
-)
-def test_fuzzed_study_keys_load_or_give_one_input_error(tmp_path_factory, section, key, value):
-    path = tmp_path_factory.mktemp("fuzz") / "study.toml"
-    path.write_text(f"[{section}]\n{key} = {_toml(value)}\n")
-    try:
-        load(path)
-    except InputError as error:
-        assert "study.toml" in str(error)
+def test_todays_result_is_the_special_case_tabular_perfect_cue_detected():
+    today = dataclasses.replace(SMALL, learner="tabular", reward="detected")
+    row = _table({"today": today}, seeds=8).row(0, named=True)
+    assert row["rule"] == "don't get caught" and row["gap_low"] > 0.3 and row["p_holm"] < 0.05
+
+
+def test_uninformative_cue_and_shared_learner_give_no_gap_under_every_reward():
+    """q = 0.5, shared learner: every reward mode's gap lies within ±0.1 with a 95% interval
+    corrected (Bonferroni) across the five modes; 12 seeds meet the margin."""
+    blind = Regime(cue=0.5)
+    for mode in REWARDS:
+        study = dataclasses.replace(SMALL, reward=mode, train=blind, test=blind, internal_weights=(3.0, 3.0))
+        rows = [outcome(study, seed) for seed in range(12)]
+        for values in ([r["gap"] - r["off_gap"] for r in rows], [r["gap"] for r in rows]):
+            x = np.asarray(values)
+            half = T_995_11 * x.std(ddof=1) / np.sqrt(x.size)
+            assert -0.1 <= x.mean() - half and x.mean() + half <= 0.1, mode
+
+
+def test_the_cue_is_the_switch_that_separates_a_gap_from_none_under_detected():
+    """Detected reward, shared learner: a reliable cue gives a significant gap, an uninformative
+    one none; with no cue at all, a second feature that correlates with oversight brings it back."""
+    settings = {
+        "cue 1.0": dataclasses.replace(SMALL, train=Regime(cue=1.0), test=Regime(cue=1.0)),
+        "cue 0.5": dataclasses.replace(SMALL, train=Regime(cue=0.5), test=Regime(cue=0.5)),
+        "hidden, correlated 0.9": dataclasses.replace(
+            SMALL, train=Regime(observed=False, correlated=0.9), test=Regime(observed=False, correlated=0.9)
+        ),
+        "hidden, unrelated": dataclasses.replace(
+            SMALL, train=Regime(observed=False), test=Regime(observed=False)
+        ),
+    }
+    table = {row["setting"]: row for row in _table(settings, seeds=8).iter_rows(named=True)}
+    for present in ("cue 1.0", "hidden, correlated 0.9"):
+        assert table[present]["p_holm"] < 0.05 and table[present]["gap_low"] > 0.1, present
+    for absent in ("cue 0.5", "hidden, unrelated"):
+        assert table[absent]["p_holm"] >= 0.05 and abs(table[absent]["gap"]) < 0.05, absent
+
+
+def test_shift_test_rates_have_intervals_and_the_tabular_unwatched_side_is_its_initial_value():
+    shifted = Regime(p_watch=1.0)
+    settings = {
+        learner: dataclasses.replace(
+            SMALL, learner=learner, reward="full", train=shifted, test=Regime(p_watch=0.5)
+        )
+        for learner in ("tabular", "shared")
+    }
+    table = {row["setting"]: row for row in _table(settings, seeds=8).iter_rows(named=True)}
+    tabular, shared = table["tabular"], table["shared"]
+    assert tabular["unwatched_low"] <= 0.5 <= tabular["unwatched_high"]
+    assert tabular["rule"].startswith("not learned") and tabular["untrained_unwatched"] == 1.0
+    assert shared["unwatched_high"] < 0.1 and shared["rule"] == "don't"
+    assert math.isnan(shared["train_unwatched"])  # trained always watched: no unwatched side
