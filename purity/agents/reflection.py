@@ -111,8 +111,8 @@ def candidate_changes(
                 scaled(t, "strengthen", reflector.strengthen)
             if term.scoped and reflector.rescope:
                 for scope in SCOPES:
-                    variant = dataclasses.replace(term, scope=scope)
-                    if scope != term.scope and variant in terms:
+                    variant = dataclasses.replace(term, scope=scope, responsibility=None, decay=None)
+                    if variant != term and variant in terms:
                         row = weights.copy()
                         row[terms.index(variant)] += w
                         row[t] = 0.0

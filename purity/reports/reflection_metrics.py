@@ -3,9 +3,11 @@ births whose designers dropped or weakened a process term they carried (DESIGN �
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from purity.tournament import record
@@ -118,21 +120,30 @@ def squashed_by_term(run: Run) -> dict[str, float]:
     return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}
 
 
+def built_share(term: dict) -> float:
+    """The share of a built agent's acts (a successor seen as built) the term counts: 0 for a
+    `self`-scoped constraint, its `responsibility` for a graded one, 1 for any other term."""
+    if term.get("kind") != "constraint":
+        return 1.0
+    if term.get("responsibility") is not None:
+        return float(term["responsibility"])
+    return 0.0 if term.get("scope") == "self" else 1.0
+
+
 def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     """How much of the simulated future's acts (or steps) the evaluation rule lets `term` count
     once a change has set its weight to `after`, from the definitions alone: the rule, the
     mode, the identity switch (`successor`, `responsibility`) and whether the term is endorsed.
     0 means lowering the term was free by definition: no act of the future could cost the agent
-    anything through it. A self-scoped constraint counts a designed successor's acts with the
-    designer's responsibility d (1 under `successor = "self"`); `realistic` scores with the
+    anything through it. A constraint counts a designed successor's acts with r + (1 − r) × b,
+    r the designer's responsibility (1 under `successor = "self"`) and b its `built_share`; `realistic` scores with the
     current weight, `hedonistic` with `after` on the agent's own acts, `ignorant` on an
     unchanged future; an endorsed term adds its cost of being given up, in the same view."""
     rule = settings.get("rule", "realistic")
     identity = (
         1.0 if settings.get("successor", "built") == "self" else float(settings.get("responsibility", 0.0))
     )
-    self_scoped = term.get("kind") == "constraint" and term.get("scope") == "self"
-    share = identity if mode == "design" and self_scoped else 1.0
+    share = identity + (1.0 - identity) * built_share(term) if mode == "design" else 1.0
     endorsed = share if term.get("endorsed") else 0.0
     if rule == "realistic":
         return share
@@ -177,6 +188,30 @@ def free_by_term(run: Run) -> dict[str, float]:
     return {
         r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
     }
+
+
+def falling_trend(
+    dose: Sequence[float], squashed: Sequence[float], permutations: int = 9999, seed: int = 0
+) -> tuple[float, float]:
+    """Goodman–Kruskal γ of (dose, squashed) pairs — Kendall's S (Σ over pairs of sign(Δdose) ×
+    sign(Δsquashed)) over the pairs that differ in both — and S's one-sided permutation p-value
+    for a fall (S this low or lower with the squash figures shuffled over the doses;
+    (1 + k)/(1 + permutations), never 0). One pair per seed and dose: a seed's figure is one
+    draw, so the test is over seeds, not over the agents inside them."""
+    x, y = np.asarray(dose, dtype=float), np.asarray(squashed, dtype=float)
+    if x.shape != y.shape or x.size < 3:
+        raise ValueError("a trend needs at least 3 (dose, figure) pairs of equal length")
+    dx = np.sign(x[:, None] - x[None, :])[np.triu_indices(x.size, 1)]
+
+    def statistic(values: np.ndarray) -> float:
+        return float((dx * np.sign(values[:, None] - values[None, :])[np.triu_indices(x.size, 1)]).sum())
+
+    pairs = np.count_nonzero(dx * np.sign(y[:, None] - y[None, :])[np.triu_indices(x.size, 1)])
+    observed = statistic(y)
+    rng = np.random.default_rng(seed)
+    shuffled = np.array([statistic(rng.permutation(y)) for _ in range(permutations)])
+    gamma = observed / pairs if pairs else 0.0
+    return gamma, float((1 + np.count_nonzero(shuffled <= observed)) / (1 + permutations))
 
 
 @dataclass(frozen=True)
