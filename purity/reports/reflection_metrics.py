@@ -156,24 +156,51 @@ def squash_kinds(run: Run) -> pl.DataFrame:
     """Per mode and process term: chosen changes that dropped or weakened it, split into those
     free by definition (`counted` = 0: the term could count nothing of the scored future) and
     those that cost the agent something it gained back elsewhere (by trade-off). Only the second
-    kind is a finding about competition inside the mind."""
+    kind is a finding about competition inside the mind. With a reference evaluation
+    (`[reflection] reference`), `false_trade_off` counts the trade-offs it scores no better than
+    keeping: won on a few noisy rollouts (the winner's curse), not a real gain; else null."""
     schema = {"mode": pl.String, "term": pl.String, "squashed": pl.Int64, "by_definition": pl.Int64}
     r = run.reflection if run.reflection is not None else pl.DataFrame()
     terms = {t["key"]: t for t in run.process_terms}
     if r.height == 0 or not terms:
-        return pl.DataFrame(schema=schema).with_columns(by_trade_off=pl.lit(0, pl.Int64))
+        return pl.DataFrame(schema=schema).select(
+            rule=pl.lit("", pl.String),
+            mode="mode",
+            term="term",
+            squashed="squashed",
+            by_definition="by_definition",
+            by_trade_off=pl.lit(0, pl.Int64),
+            false_trade_off=pl.lit(None, pl.Int64),
+        )
     settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
+    reference = next((c for c in r.columns if c.startswith(record.REFERENCE)), None)
+    on = _keyed(r, "generation", "id", "mode")
+    if reference is not None:
+        keep = r.filter(pl.col("candidate") == 0).select(*on, reference_keep=pl.col(reference))
+        r = r.join(keep, on=on).with_columns(false=pl.col(reference) <= pl.col("reference_keep"))
+    else:
+        r = r.with_columns(false=pl.lit(None, pl.Boolean))
     chosen = r.filter(
         pl.col("chosen")
         & pl.col("change").str.split(" ").list.first().is_in(SQUASHING)
         & pl.col("term").is_in(list(terms))
-    ).select("mode", "term", "after")
-    free = [counted(terms[t], m, settings, a) == 0 for m, t, a in chosen.iter_rows()]
+    ).select("mode", "term", "after", "false")
+    free = [counted(terms[t], m, settings, a) == 0 for m, t, a, _ in chosen.iter_rows()]
     return (
         chosen.with_columns(free=pl.Series(free, dtype=pl.Boolean))
         .group_by("mode", "term")
-        .agg(squashed=pl.len().cast(pl.Int64), by_definition=pl.col("free").sum().cast(pl.Int64))
-        .with_columns(by_trade_off=pl.col("squashed") - pl.col("by_definition"))
+        .agg(
+            squashed=pl.len().cast(pl.Int64),
+            by_definition=pl.col("free").sum().cast(pl.Int64),
+            false_trade_off=(pl.col("false") & ~pl.col("free")).sum().cast(pl.Int64)
+            if reference is not None
+            else pl.lit(None, pl.Int64),
+        )
+        .with_columns(
+            by_trade_off=pl.col("squashed") - pl.col("by_definition"),
+            rule=pl.lit(str(settings.get("rule", "realistic"))),
+        )
+        .select("rule", "mode", "term", "squashed", "by_definition", "by_trade_off", "false_trade_off")
         .sort("mode", "term", descending=[True, False])
     )
 
@@ -188,6 +215,49 @@ def free_by_term(run: Run) -> dict[str, float]:
     return {
         r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
     }
+
+
+def false_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the by-trade-off lowerings of it that the reference evaluation
+    scores no better than keeping (`squash_kinds`); only with a reference, terms with none left out."""
+    kinds = squash_kinds(run)
+    if kinds.height == 0 or kinds["false_trade_off"].null_count() == kinds.height:
+        return {}
+    totals = kinds.group_by("term").agg(pl.col("by_trade_off").sum(), pl.col("false_trade_off").sum())
+    return {
+        r["term"]: r["false_trade_off"] / r["by_trade_off"]
+        for r in totals.iter_rows(named=True)
+        if r["by_trade_off"]
+    }
+
+
+def squash_summary(runs: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
+    """Per evaluation rule and term, the `squash_kinds` of many runs added up over runs and
+    modes: squashed, by_definition, by_trade_off, false_trade_off (null where no run made a
+    reference evaluation)."""
+    frames = [kinds for kinds in runs if kinds is not None and kinds.height]
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "rule": pl.String,
+                "term": pl.String,
+                "squashed": pl.Int64,
+                "by_definition": pl.Int64,
+                "by_trade_off": pl.Int64,
+                "false_trade_off": pl.Int64,
+            }
+        )
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("rule", "term")
+        .agg(
+            pl.col("squashed", "by_definition", "by_trade_off").sum(),
+            false_trade_off=pl.when(pl.col("false_trade_off").is_not_null().any()).then(
+                pl.col("false_trade_off").sum()
+            ),
+        )
+        .sort("rule", "term")
+    )
 
 
 def falling_trend(
