@@ -15,9 +15,9 @@ from purity.reports import price, write_report
 from purity.reports.load import load
 from purity.reports.reflection_metrics import (
     designed_births,
+    false_by_term,
     free_by_term,
     reflection_choices,
-    false_by_term,
     squash_kinds,
     squashed_share,
 )
