@@ -12,6 +12,7 @@ import polars as pl
 
 from purity.tournament import record
 
+from . import inference
 from .load import Run
 from .metrics import term_label
 
@@ -258,6 +259,46 @@ def squash_summary(runs: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
         )
         .sort("rule", "term")
     )
+
+
+NON_INFERIOR = "non-inferior"
+DROPS_MORE = "designs drop it more often"
+
+
+def lowering_shares(run: Run, term: str) -> dict[str, float]:
+    """Mode → share of the reflections of agents carrying `term` (its weight not 0 in the keep
+    row, i.e. as they reflected) that chose to drop or weaken it; modes without carriers are
+    left out. The per-seed figure of the identity test (`identity_test`)."""
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    column = record.weight(term)
+    if r.height == 0 or column not in r.columns:
+        return {}
+    on = _keyed(r, "generation", "id", "mode")
+    carriers = r.filter((pl.col("candidate") == 0) & (pl.col(column) != 0)).select(on)
+    chosen = r.filter(pl.col("chosen")).join(carriers, on=on).with_columns(
+        lowered=pl.col("change").str.split(" ").list.first().is_in(SQUASHING) & (pl.col("term") == term)
+    )
+    shares = chosen.group_by("mode").agg(pl.col("lowered").mean())
+    return {m: float(v) for m, v in shares.iter_rows()}
+
+
+def identity_test(design: Sequence[float], self_modify: Sequence[float], margin: float = 0.05) -> dict:
+    """Whether designs drop a term no more than `margin` more often than self-modifications do
+    (non-inferiority), from one (design, self-modification) share pair per seed: the mean paired
+    difference with its 95% t interval over seeds (`inference.mean_interval`). Non-inferior when
+    the interval's top is at most `margin`; "designs drop it more often" when its bottom is above
+    0; otherwise, or with one seed, we can't tell."""
+    diff = np.asarray(design, dtype=float) - np.asarray(self_modify, dtype=float)
+    mean, low, high = inference.mean_interval(diff)
+    if np.isnan(high):
+        word = "we can't tell: one seed"
+    elif high <= margin:
+        word = NON_INFERIOR
+    elif low > 0:
+        word = DROPS_MORE
+    else:
+        word = "we can't tell"
+    return {"seeds": len(diff), "difference": mean, "low": low, "high": high, "margin": margin, "verdict": word}
 
 
 def falling_trend(
