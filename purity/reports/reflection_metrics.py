@@ -275,8 +275,12 @@ def lowering_shares(run: Run, term: str) -> dict[str, float]:
         return {}
     on = _keyed(r, "generation", "id", "mode")
     carriers = r.filter((pl.col("candidate") == 0) & (pl.col(column) != 0)).select(on)
-    chosen = r.filter(pl.col("chosen")).join(carriers, on=on).with_columns(
-        lowered=pl.col("change").str.split(" ").list.first().is_in(SQUASHING) & (pl.col("term") == term)
+    chosen = (
+        r.filter(pl.col("chosen"))
+        .join(carriers, on=on)
+        .with_columns(
+            lowered=pl.col("change").str.split(" ").list.first().is_in(SQUASHING) & (pl.col("term") == term)
+        )
     )
     shares = chosen.group_by("mode").agg(pl.col("lowered").mean())
     return {m: float(v) for m, v in shares.iter_rows()}
@@ -298,7 +302,14 @@ def identity_test(design: Sequence[float], self_modify: Sequence[float], margin:
         word = DROPS_MORE
     else:
         word = "we can't tell"
-    return {"seeds": len(diff), "difference": mean, "low": low, "high": high, "margin": margin, "verdict": word}
+    return {
+        "seeds": len(diff),
+        "difference": mean,
+        "low": low,
+        "high": high,
+        "margin": margin,
+        "verdict": word,
+    }
 
 
 def falling_trend(

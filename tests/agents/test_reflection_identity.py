@@ -6,7 +6,6 @@ keeper's designs drop its constraint no more than 0.05 more often than its self-
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from purity.agents.deciders import Capability
 from purity.agents.preferences import Term, with_scope_variants
