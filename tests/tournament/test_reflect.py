@@ -315,3 +315,31 @@ def test_a_reference_out_of_bounds_is_one_line_naming_the_field(tmp_path, small_
     with pytest.raises(InputError, match=r"exp.toml: reflection.reference: expected") as caught:
         load(path)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("successor", ["built", "self"])
+def test_the_successors_base_self_keeper_s_design_drops_are_free_by_definition_only_when_built(
+    tmp_path, successor
+):
+    """The shipped successors base, shrunk: with `successor = "built"` every design that lowers
+    the self-scoped take constraint is free by definition; with `"self"` none is."""
+    import dataclasses
+    from pathlib import Path
+
+    from purity.reports.load import load as load_run
+    from purity.reports.reflection_metrics import squash_kinds
+
+    base = load(Path(__file__).parents[2] / "experiments" / "successors-base.toml")
+    small = dataclasses.replace(
+        base,
+        population=16,
+        generations=4,
+        reflection=dataclasses.replace(base.reflection, successor=successor),
+    )
+    kinds = squash_kinds(load_run(run(small, tmp_path, workers=0, progress=False)))
+    design = kinds.filter((pl.col("mode") == "design") & (pl.col("term") == "constraint:take:self"))
+    assert design["squashed"].sum() > 0 or successor == "self"
+    if successor == "built":
+        assert design["by_trade_off"].sum() == 0
+    else:
+        assert design["by_definition"].sum() == 0
