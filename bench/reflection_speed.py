@@ -1,5 +1,5 @@
 """Cost of reflection: seconds per generation per 1,000 agents with reflection off, successor
-design only, and self-modification + design; and batched scoring of every agent's changes in one
+design only, self-modification + design, and with a reference evaluation of 32 rollouts; and batched scoring of every agent's changes in one
 rollout against one `score_changes` call per agent (the naive alternative).
 
 Usage: .venv/bin/python bench/reflection_speed.py [--sizes 256 1024] [--generations 3]
@@ -31,6 +31,8 @@ SETTINGS = {
     "off": dict(enabled=False),
     "design": dict(enabled=True, self_modify=False, successors="design"),
     "self_modify + design": dict(enabled=True, self_modify=True, successors="design"),
+    # the switches sweep's setting: every change also scored on 32 fresh rollouts
+    "+ reference 32": dict(enabled=True, self_modify=True, successors="design", reference=32),
 }
 
 

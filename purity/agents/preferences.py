@@ -38,7 +38,7 @@ def _own_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
 
 
 def _lineage_wealth(trace: Trace, kin: np.ndarray) -> np.ndarray:
-    return (kin * trace.fitness[:, None, :]).sum(axis=-1)
+    return ((kin > 0) * trace.fitness[:, None, :]).sum(axis=-1)
 
 
 def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
@@ -68,6 +68,13 @@ class Term:
     threshold: float | None = None  # standing properties
     endorsed: bool = False  # process terms: values its own presence
     reward: bool = False  # standing terms: + steps held (a reward) instead of − steps broken (a penalty)
+    responsibility: float | None = None  # graded constraints: share of a built or descendant agent's acts
+    decay: float | None = None  # graded constraints: factor per further generation of descent
+
+    @property
+    def graded(self) -> bool:
+        """A constraint with its own responsibility for built and descendant agents' acts."""
+        return self.responsibility is not None
 
     @property
     def process(self) -> bool:
@@ -95,6 +102,10 @@ class Term:
             parts.append("endorsed")
         if self.reward:
             parts.append("reward")
+        if self.graded:
+            parts.append(
+                f"r{self.responsibility:g}" + ("" if self.decay in (None, 1.0) else f":decay{self.decay:g}")
+            )
         return ":".join(parts)
 
     @property
@@ -116,7 +127,7 @@ class Term:
             "threshold": self.threshold,
             "endorsed": self.endorsed,
             "framing": "reward" if self.reward else "penalty",
-        }
+        } | ({"responsibility": self.responsibility, "decay": self.decay or 1.0} if self.graded else {})
 
 
 @dataclass(frozen=True)
@@ -136,7 +147,10 @@ class Profile:
 
 
 def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.ndarray:
-    """[B, n] amount of `event` done by the actors in each agent's scope."""
+    """[B, n] amount of `event` done by the actors in each agent's scope.
+
+    `kin[i, j]` > 0 when j is i or descends from i; off the diagonal it is 1 / (generations of
+    descent), so a child is 1 and a grandchild 1/2 (`graded_events` reads the distance)."""
     k = trace.kind_index(event)
     if k is None:
         return np.zeros(trace.fitness.shape)
@@ -145,9 +159,36 @@ def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.n
         return own
     by_agent = own + trace.helper_events()[..., k]
     if scope == "lineage":
-        return (kin * by_agent[:, None, :]).sum(axis=-1)
+        return ((kin > 0) * by_agent[:, None, :]).sum(axis=-1)
     total = trace.events[..., k].sum(axis=-1, keepdims=True)
     return np.broadcast_to(total, own.shape)
+
+
+def graded_events(
+    trace: Trace, event: str, responsibility: float, decay: float, kin: np.ndarray
+) -> np.ndarray:
+    """[B, n] own acts of `event`, plus `responsibility` × decay^(k − 1) of the acts of each
+    actor k generations of descent away: a built helper or a child (k = 1), a grandchild (2), a
+    grandchild's helper (3) ... responsibility 0 is the `self` scope; 1 with decay 1 `lineage`."""
+    k = trace.kind_index(event)
+    if k is None:
+        return np.zeros(trace.fitness.shape)
+    own, helper = trace.own_events()[..., k], trace.helper_events()[..., k]
+    n = own.shape[-1]
+    kin = np.broadcast_to(kin, (len(own), n, n))
+    off = (kin > 0) & ~np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore"):
+        depth = np.where(off, np.rint(1.0 / np.where(off, kin, 1.0)), 0.0)  # 0: self or not kin
+    share = np.where(off, responsibility * decay ** np.maximum(depth - 1, 0), 0.0)
+    descendants = (share * (own + decay * helper)[:, None, :]).sum(axis=-1)
+    return own + responsibility * helper + descendants
+
+
+def _constraint_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+    if term.graded:
+        decay = 1.0 if term.decay is None else term.decay
+        return -graded_events(trace, term.name, term.responsibility, decay, kin)
+    return -scoped_events(trace, term.name, term.scope, kin)
 
 
 def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
@@ -166,6 +207,13 @@ def _alike_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | 
     if alike is None:
         raise ValueError("a universalization term needs the fitness of the all-alike episodes")
     return alike
+
+
+def _constraint_label(term: Term) -> str:
+    if not term.graded:
+        return f"never {term.name} ({term.scope} acts)"
+    decay = "" if term.decay in (None, 1.0) else f", decay {term.decay:g}"
+    return f"never {term.name} (own acts, {term.responsibility:g} of built and descendants'{decay})"
 
 
 @dataclass(frozen=True)
@@ -210,8 +258,8 @@ KINDS: dict[str, Kind] = {
             "constraint",
             "event",
             events.kinds,
-            lambda term, trace, kin, alike: -scoped_events(trace, term.name, term.scope, kin),
-            lambda term: f"never {term.name} ({term.scope} acts)",
+            _constraint_value,
+            _constraint_label,
             scoped=True,
         ),
         Kind(
@@ -253,7 +301,7 @@ def alike_columns(terms: tuple[Term, ...]) -> np.ndarray:
 
 def reads_kin(terms: tuple[Term, ...]) -> bool:
     """Whether any term's value depends on who descends from whom (lineage scope or wealth)."""
-    return any(term.scope == "lineage" or term.name == "lineage_wealth" for term in terms)
+    return any(term.scope == "lineage" or term.graded or term.name == "lineage_wealth" for term in terms)
 
 
 def features(

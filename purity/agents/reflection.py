@@ -111,8 +111,8 @@ def candidate_changes(
                 scaled(t, "strengthen", reflector.strengthen)
             if term.scoped and reflector.rescope:
                 for scope in SCOPES:
-                    variant = dataclasses.replace(term, scope=scope)
-                    if scope != term.scope and variant in terms:
+                    variant = dataclasses.replace(term, scope=scope, responsibility=None, decay=None)
+                    if variant != term and variant in terms:
                         row = weights.copy()
                         row[terms.index(variant)] += w
                         row[t] = 0.0
@@ -197,6 +197,24 @@ def score_changes(
     All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
     draws from `rngs[k]` only, so how agents are batched changes no score.
     """
+    return scored_with_reference(arena, terms, agents, rule, mode, rngs, responsibility)[0]
+
+
+def scored_with_reference(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    agents: list[Reflecting],
+    rule: str,
+    mode: str,
+    rngs: list[np.random.Generator],
+    responsibility: float = 0.0,
+    reference: tuple[int, list[np.random.Generator]] | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """`score_changes`, and with `reference = (R, reference_rngs)` also a reference score [C]
+    per agent: the same futures (the policies each change leads to) rolled out R times over the
+    whole horizon on fresh noise from `reference_rngs[k]`. A change that won on a few noisy
+    rollouts but does not beat keep in the reference won by the winner's curse, not by a real
+    trade-off. The reference draws nothing from `rngs`, so the scores do not depend on it."""
     if rule not in RULES or mode not in MODES or not 0.0 <= responsibility <= 1.0:
         raise ValueError(
             f"rule in {RULES}, mode in {MODES}, responsibility in [0, 1], not {rule!r}, {mode!r}, {responsibility!r}"
@@ -221,7 +239,17 @@ def score_changes(
         )
         for k, scores in zip(chosen, scored):
             out[k] = scores
-    return out
+    if reference is None:
+        return out, None
+    rollouts, reference_rngs = reference
+    truth = []
+    for agent, future, show, rng in zip(agents, futures, shown, reference_rngs):  # one at a time: R is large
+        deep = dataclasses.replace(agent, capability=dataclasses.replace(agent.capability, rollouts=rollouts))
+        seed = rng.integers(0, 2**63, size=1)
+        truth += _rolled_out(
+            arena, terms, [deep], [future], [show], seed, rule, (mode, responsibility), arena.steps
+        )
+    return out, truth
 
 
 def _rolled_out(

@@ -3,13 +3,16 @@ births whose designers dropped or weakened a process term they carried (DESIGN �
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from purity.tournament import record
 
+from . import inference
 from .load import Run
 from .metrics import term_label
 
@@ -118,21 +121,30 @@ def squashed_by_term(run: Run) -> dict[str, float]:
     return {row["term"]: row["squashed"] / row["designed"] for row in totals.iter_rows(named=True)}
 
 
+def built_share(term: dict) -> float:
+    """The share of a built agent's acts (a successor seen as built) the term counts: 0 for a
+    `self`-scoped constraint, its `responsibility` for a graded one, 1 for any other term."""
+    if term.get("kind") != "constraint":
+        return 1.0
+    if term.get("responsibility") is not None:
+        return float(term["responsibility"])
+    return 0.0 if term.get("scope") == "self" else 1.0
+
+
 def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     """How much of the simulated future's acts (or steps) the evaluation rule lets `term` count
     once a change has set its weight to `after`, from the definitions alone: the rule, the
     mode, the identity switch (`successor`, `responsibility`) and whether the term is endorsed.
     0 means lowering the term was free by definition: no act of the future could cost the agent
-    anything through it. A self-scoped constraint counts a designed successor's acts with the
-    designer's responsibility d (1 under `successor = "self"`); `realistic` scores with the
+    anything through it. A constraint counts a designed successor's acts with r + (1 − r) × b,
+    r the designer's responsibility (1 under `successor = "self"`) and b its `built_share`; `realistic` scores with the
     current weight, `hedonistic` with `after` on the agent's own acts, `ignorant` on an
     unchanged future; an endorsed term adds its cost of being given up, in the same view."""
     rule = settings.get("rule", "realistic")
     identity = (
         1.0 if settings.get("successor", "built") == "self" else float(settings.get("responsibility", 0.0))
     )
-    self_scoped = term.get("kind") == "constraint" and term.get("scope") == "self"
-    share = identity if mode == "design" and self_scoped else 1.0
+    share = identity + (1.0 - identity) * built_share(term) if mode == "design" else 1.0
     endorsed = share if term.get("endorsed") else 0.0
     if rule == "realistic":
         return share
@@ -145,24 +157,51 @@ def squash_kinds(run: Run) -> pl.DataFrame:
     """Per mode and process term: chosen changes that dropped or weakened it, split into those
     free by definition (`counted` = 0: the term could count nothing of the scored future) and
     those that cost the agent something it gained back elsewhere (by trade-off). Only the second
-    kind is a finding about competition inside the mind."""
+    kind is a finding about competition inside the mind. With a reference evaluation
+    (`[reflection] reference`), `false_trade_off` counts the trade-offs it scores no better than
+    keeping: won on a few noisy rollouts (the winner's curse), not a real gain; else null."""
     schema = {"mode": pl.String, "term": pl.String, "squashed": pl.Int64, "by_definition": pl.Int64}
     r = run.reflection if run.reflection is not None else pl.DataFrame()
     terms = {t["key"]: t for t in run.process_terms}
     if r.height == 0 or not terms:
-        return pl.DataFrame(schema=schema).with_columns(by_trade_off=pl.lit(0, pl.Int64))
+        return pl.DataFrame(schema=schema).select(
+            rule=pl.lit("", pl.String),
+            mode="mode",
+            term="term",
+            squashed="squashed",
+            by_definition="by_definition",
+            by_trade_off=pl.lit(0, pl.Int64),
+            false_trade_off=pl.lit(None, pl.Int64),
+        )
     settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
+    reference = next((c for c in r.columns if c.startswith(record.REFERENCE)), None)
+    on = _keyed(r, "generation", "id", "mode")
+    if reference is not None:
+        keep = r.filter(pl.col("candidate") == 0).select(*on, reference_keep=pl.col(reference))
+        r = r.join(keep, on=on).with_columns(false=pl.col(reference) <= pl.col("reference_keep"))
+    else:
+        r = r.with_columns(false=pl.lit(None, pl.Boolean))
     chosen = r.filter(
         pl.col("chosen")
         & pl.col("change").str.split(" ").list.first().is_in(SQUASHING)
         & pl.col("term").is_in(list(terms))
-    ).select("mode", "term", "after")
-    free = [counted(terms[t], m, settings, a) == 0 for m, t, a in chosen.iter_rows()]
+    ).select("mode", "term", "after", "false")
+    free = [counted(terms[t], m, settings, a) == 0 for m, t, a, _ in chosen.iter_rows()]
     return (
         chosen.with_columns(free=pl.Series(free, dtype=pl.Boolean))
         .group_by("mode", "term")
-        .agg(squashed=pl.len().cast(pl.Int64), by_definition=pl.col("free").sum().cast(pl.Int64))
-        .with_columns(by_trade_off=pl.col("squashed") - pl.col("by_definition"))
+        .agg(
+            squashed=pl.len().cast(pl.Int64),
+            by_definition=pl.col("free").sum().cast(pl.Int64),
+            false_trade_off=(pl.col("false") & ~pl.col("free")).sum().cast(pl.Int64)
+            if reference is not None
+            else pl.lit(None, pl.Int64),
+        )
+        .with_columns(
+            by_trade_off=pl.col("squashed") - pl.col("by_definition"),
+            rule=pl.lit(str(settings.get("rule", "realistic"))),
+        )
+        .select("rule", "mode", "term", "squashed", "by_definition", "by_trade_off", "false_trade_off")
         .sort("mode", "term", descending=[True, False])
     )
 
@@ -177,6 +216,124 @@ def free_by_term(run: Run) -> dict[str, float]:
     return {
         r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
     }
+
+
+def false_by_term(run: Run) -> dict[str, float]:
+    """Process term key → share of the by-trade-off lowerings of it that the reference evaluation
+    scores no better than keeping (`squash_kinds`); only with a reference, terms with none left out."""
+    kinds = squash_kinds(run)
+    if kinds.height == 0 or kinds["false_trade_off"].null_count() == kinds.height:
+        return {}
+    totals = kinds.group_by("term").agg(pl.col("by_trade_off").sum(), pl.col("false_trade_off").sum())
+    return {
+        r["term"]: r["false_trade_off"] / r["by_trade_off"]
+        for r in totals.iter_rows(named=True)
+        if r["by_trade_off"]
+    }
+
+
+def squash_summary(runs: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
+    """Per evaluation rule and term, the `squash_kinds` of many runs added up over runs and
+    modes: squashed, by_definition, by_trade_off, false_trade_off (null where no run made a
+    reference evaluation)."""
+    frames = [kinds for kinds in runs if kinds is not None and kinds.height]
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "rule": pl.String,
+                "term": pl.String,
+                "squashed": pl.Int64,
+                "by_definition": pl.Int64,
+                "by_trade_off": pl.Int64,
+                "false_trade_off": pl.Int64,
+            }
+        )
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("rule", "term")
+        .agg(
+            pl.col("squashed", "by_definition", "by_trade_off").sum(),
+            false_trade_off=pl.when(pl.col("false_trade_off").is_not_null().any()).then(
+                pl.col("false_trade_off").sum()
+            ),
+        )
+        .sort("rule", "term")
+    )
+
+
+NON_INFERIOR = "non-inferior"
+DROPS_MORE = "designs drop it more often"
+
+
+def lowering_shares(run: Run, term: str) -> dict[str, float]:
+    """Mode → share of the reflections of agents carrying `term` (its weight not 0 in the keep
+    row, i.e. as they reflected) that chose to drop or weaken it; modes without carriers are
+    left out. The per-seed figure of the identity test (`identity_test`)."""
+    r = run.reflection if run.reflection is not None else pl.DataFrame()
+    column = record.weight(term)
+    if r.height == 0 or column not in r.columns:
+        return {}
+    on = _keyed(r, "generation", "id", "mode")
+    carriers = r.filter((pl.col("candidate") == 0) & (pl.col(column) != 0)).select(on)
+    chosen = (
+        r.filter(pl.col("chosen"))
+        .join(carriers, on=on)
+        .with_columns(
+            lowered=pl.col("change").str.split(" ").list.first().is_in(SQUASHING) & (pl.col("term") == term)
+        )
+    )
+    shares = chosen.group_by("mode").agg(pl.col("lowered").mean())
+    return {m: float(v) for m, v in shares.iter_rows()}
+
+
+def identity_test(design: Sequence[float], self_modify: Sequence[float], margin: float = 0.05) -> dict:
+    """Whether designs drop a term no more than `margin` more often than self-modifications do
+    (non-inferiority), from one (design, self-modification) share pair per seed: the mean paired
+    difference with its 95% t interval over seeds (`inference.mean_interval`). Non-inferior when
+    the interval's top is at most `margin`; "designs drop it more often" when its bottom is above
+    0; otherwise, or with one seed, we can't tell."""
+    diff = np.asarray(design, dtype=float) - np.asarray(self_modify, dtype=float)
+    mean, low, high = inference.mean_interval(diff)
+    if np.isnan(high):
+        word = "we can't tell: one seed"
+    elif high <= margin:
+        word = NON_INFERIOR
+    elif low > 0:
+        word = DROPS_MORE
+    else:
+        word = "we can't tell"
+    return {
+        "seeds": len(diff),
+        "difference": mean,
+        "low": low,
+        "high": high,
+        "margin": margin,
+        "verdict": word,
+    }
+
+
+def falling_trend(
+    dose: Sequence[float], squashed: Sequence[float], permutations: int = 9999, seed: int = 0
+) -> tuple[float, float]:
+    """Goodman–Kruskal γ of (dose, squashed) pairs — Kendall's S (Σ over pairs of sign(Δdose) ×
+    sign(Δsquashed)) over the pairs that differ in both — and S's one-sided permutation p-value
+    for a fall (S this low or lower with the squash figures shuffled over the doses;
+    (1 + k)/(1 + permutations), never 0). One pair per seed and dose: a seed's figure is one
+    draw, so the test is over seeds, not over the agents inside them."""
+    x, y = np.asarray(dose, dtype=float), np.asarray(squashed, dtype=float)
+    if x.shape != y.shape or x.size < 3:
+        raise ValueError("a trend needs at least 3 (dose, figure) pairs of equal length")
+    dx = np.sign(x[:, None] - x[None, :])[np.triu_indices(x.size, 1)]
+
+    def statistic(values: np.ndarray) -> float:
+        return float((dx * np.sign(values[:, None] - values[None, :])[np.triu_indices(x.size, 1)]).sum())
+
+    pairs = np.count_nonzero(dx * np.sign(y[:, None] - y[None, :])[np.triu_indices(x.size, 1)])
+    observed = statistic(y)
+    rng = np.random.default_rng(seed)
+    shuffled = np.array([statistic(rng.permutation(y)) for _ in range(permutations)])
+    gamma = observed / pairs if pairs else 0.0
+    return gamma, float((1 + np.count_nonzero(shuffled <= observed)) / (1 + permutations))
 
 
 @dataclass(frozen=True)

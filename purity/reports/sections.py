@@ -237,14 +237,17 @@ def reflection_section(page: Page, data: Reflection | None) -> None:
     )
     if data.kinds is not None and data.kinds.height:
         page.label("Squashed, by definition / by trade-off")
+        referenced = data.kinds["false_trade_off"].null_count() < data.kinds.height
         page.table(
-            ["mode", "term", "squashed", "free by definition", "by trade-off"],
+            ["rule", "mode", "term", "squashed", "free by definition", "by trade-off"]
+            + ["of which false (reference)"] * referenced,
             [
-                [r["mode"], data.labels.get(r["term"], r["term"]), fmt(r["squashed"])]
+                [r["rule"], r["mode"], data.labels.get(r["term"], r["term"]), fmt(r["squashed"])]
                 + [fmt(r["by_definition"]), fmt(r["by_trade_off"])]
+                + [fmt(r["false_trade_off"])] * referenced
                 for r in data.kinds.iter_rows(named=True)
             ],
-            text_cols=2,
+            text_cols=3,
         )
     if data.designed.height:
         _designed(page, data)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 
 from .page import Page, Rows, clean, esc, fmt, html_table, md, md_table
+from .reflection_metrics import squash_summary
 from .sweep_chart import key_chart, setting_charts
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 from .sweep_report import (
     DRIFT_SHARE,
+    FALSE,
     FREE,
     SHARE,
     SQUASHED,
@@ -23,6 +25,7 @@ from .sweep_report import (
 )
 
 SECTIONS = (
+    ("squashed", "Squashed, by definition / by trade-off"),
     ("by-key", "By swept key"),
     ("by-setting", "By setting"),
     ("runs", "Runs"),
@@ -55,6 +58,14 @@ def page(data: SweepReport) -> Page:
     page = Page(f"Sweep report: {s.name}", _header(data), SECTIONS, SWEEP_CSS)
     for note in _warnings(data):
         page.warn(note)
+
+    summary = squash_summary([o.squash for o in data.observations])
+    page.section("squashed")
+    if summary.height:
+        page.note(SQUASH_NOTE)
+        page.table(*_squash_rows(data, summary))
+    else:
+        page.para("No chosen change lowered a process term (or no agent reflected) in these runs.")
 
     page.section("by-key")
     page.note(_by_key_intro(data))
@@ -203,7 +214,7 @@ def _by_key_intro(data: SweepReport) -> str:
 
 
 def _setting_rows(data: SweepReport) -> Rows:
-    names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED, FREE))]
+    names = [n for n in data.figure_names if n.startswith((SHARE, SQUASHED, FREE, FALSE))]
     headers = ["setting", "seeds"] + [figure_label(data, n) for n in names]
     rows = []
     for setting in data.settings:
@@ -211,6 +222,36 @@ def _setting_rows(data: SweepReport) -> Rows:
         rows.append(
             [setting_label(setting), str(len(setting.observations))] + [_band(st.get(n)) for n in names]
         )
+    return headers, rows
+
+
+SQUASH_NOTE = (
+    "Every chosen change that dropped or weakened a process term, over all runs, per evaluation "
+    "rule and term. Free by definition: the term could count no act of the simulated future "
+    "(e.g. a self-scoped constraint dropped from a built successor), so dropping it says nothing "
+    "about competition inside the mind. By trade-off: it cost the agent something it gained back "
+    "in outcome terms; only these are findings. False: trade-offs a reference evaluation on fresh "
+    "noise scores no better than keeping (the winner's curse), where the runs made one."
+)
+
+
+def _squash_rows(data: SweepReport, summary) -> Rows:
+    labels = {t["key"]: t["label"] for t in data.terms}
+    referenced = summary["false_trade_off"].null_count() < summary.height
+    headers = ["rule", "term", "squashed", "free by definition", "by trade-off"] + [
+        "false (reference)"
+    ] * referenced
+    rows = [
+        [
+            r["rule"],
+            labels.get(r["term"], r["term"]),
+            fmt(r["squashed"]),
+            fmt(r["by_definition"]),
+            fmt(r["by_trade_off"]),
+        ]
+        + [fmt(r["false_trade_off"])] * referenced
+        for r in summary.iter_rows(named=True)
+    ]
     return headers, rows
 
 

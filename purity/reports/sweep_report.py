@@ -30,7 +30,7 @@ from . import price, run_report, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
-from .reflection_metrics import free_by_term, squashed_by_term
+from .reflection_metrics import false_by_term, free_by_term, squash_kinds, squashed_by_term
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 
 PROCESS = "mean_process_share"
@@ -40,6 +40,7 @@ SHARE = "share:"  # share of the last generation's agents carrying the term
 DRIFT_SHARE = "drift_share:"  # the same in the run's neutral-drift twin
 SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
 FREE = "free:"  # share of the chosen changes lowering the term that were free by definition
+FALSE = "false:"  # share of the by-trade-off lowerings the reference evaluation calls no gain
 # the figures of a run's last generation that are not about one term: name → label
 RUN_FIGURES = {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}
 MAX_CURVE_RUNS = 400  # above this many observations the page draws no survival curves per setting
@@ -64,6 +65,7 @@ class Observation:
     verdict: pl.DataFrame  # what its own report's verdict says
     lock_in: LockIn | None
     curves: run_report.Curves
+    squash: pl.DataFrame | None = None  # `squash_kinds`: its lowerings, by definition or by trade-off
 
 
 def leaf_dirs(run: SweepRun) -> list[tuple[int | None, Path]]:
@@ -98,7 +100,14 @@ def final_figures(run: Run) -> dict[str, float]:
         shares = last.select(carries(pl.col(c), run.threshold).mean().alias(n) for n, c in cols.items())
         figures |= {n: _float(v) for n, v in shares.row(0, named=True).items()}
     squashed = {SQUASHED + k: v for k, v in squashed_by_term(run).items()}
-    return figures | training.final(run) | squashed | {FREE + k: v for k, v in free_by_term(run).items()}
+    free = {FREE + k: v for k, v in free_by_term(run).items()}
+    return (
+        figures
+        | training.final(run)
+        | squashed
+        | free
+        | {FALSE + k: v for k, v in false_by_term(run).items()}
+    )
 
 
 def _float(v: Any) -> float:
@@ -155,6 +164,7 @@ def _observation(run: SweepRun, seed: int | None, loaded: Run) -> Observation:
         run_report.verdict(loaded, steps, drift_steps, tolerance=0.05),
         lock_in(loaded),
         run_report.curves(loaded),
+        squash_kinds(loaded) if loaded.reflection is not None else None,
     )
 
 
@@ -302,7 +312,7 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         if any(training.PREFIX + name in o.figures for o in observations)
     ]
     squashed = [
-        p + k for p in (SQUASHED, FREE) for k in terms if any(p + k in o.figures for o in observations)
+        p + k for p in (SQUASHED, FREE, FALSE) for k in terms if any(p + k in o.figures for o in observations)
     ]
     names = (
         [SHARE + k for k in terms]
@@ -443,6 +453,8 @@ def figure_label(data: SweepReport, name: str) -> str:
         return f"designs dropping or weakening {labels.get(name[len(SQUASHED) :], name)}"
     if name.startswith(FREE):
         return f"of the lowerings of {labels.get(name[len(FREE) :], name)}, free by definition"
+    if name.startswith(FALSE):
+        return f"of the trade-offs lowering {labels.get(name[len(FALSE) :], name)}, false (reference)"
     return RUN_FIGURES[name]
 
 

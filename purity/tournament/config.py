@@ -90,6 +90,9 @@ class Reflection:
     responsibility: float = field(
         default=0.0, metadata={"low": 0.0, "high": 1.0}
     )  # with successor = "built": the share of the successor's acts the designer's self scope counts
+    reference: int = field(
+        default=0, metadata={"low": 0, "high": 1000}
+    )  # rollouts of a reference evaluation of the same changes on fresh noise (0: none)
 
     @property
     def discount(self) -> float:

@@ -191,7 +191,9 @@ def _reflect(
         _batches(context, pop, groups, generation, homes, 0, chunks),
     )
     reflection = context.experiment.reflection
-    return tables.reflection(considered, groups, pop, generation, reflection.rule, context.terms)
+    return tables.reflection(
+        considered, groups, pop, generation, reflection.rule, context.terms, reflection.reference
+    )
 
 
 def offspring(

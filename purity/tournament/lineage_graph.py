@@ -146,15 +146,16 @@ class Lineage:
         return False
 
     def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
-        """[G, n, n] kin[g, i, j]: member j of group g (of agent ids [G, n]) is member i or
-        descends from it. With `lineages` false, only itself (the identity: nobody reads kin).
+        """[G, n, n] kin[g, i, j] > 0: member j of group g (of agent ids [G, n]) is member i or
+        descends from it; off the diagonal the value is 1 / (generations of descent), so graded
+        responsibility can decay with distance. With `lineages` false, only itself (the identity).
 
         Equal to `descends` pair by pair, but each member's line is walked once per group, only
         down to the group's oldest generation, with each parent looked up once per call."""
         groups, n = ids.shape
         kin = np.repeat(np.eye(n)[None], groups, axis=0)
         if lineages:
-            lines: dict[tuple[AgentId, int], set] = {}
+            lines: dict[tuple[AgentId, int], dict] = {}
             parents: dict[AgentId, AgentId | None] = {}
             for g in range(groups):
                 members = [int(agent) for agent in ids[g]]
@@ -165,7 +166,7 @@ class Lineage:
                         line = lines[(b, floor)] = self._line(b, floor, parents)
                     for i, a in enumerate(members):
                         if i != j:
-                            kin[g, i, j] = a in line
+                            kin[g, i, j] = 1.0 / max(line[a], 1) if a in line else 0.0
         return kin
 
     def _generation(self, agent: AgentId) -> int:
@@ -173,12 +174,12 @@ class Lineage:
             raise KeyError(f"agent {agent!r} is not in the lineage")
         return self._g.nodes[agent]["generation"]
 
-    def _line(self, agent: AgentId, floor: int, parents: dict) -> set:
+    def _line(self, agent: AgentId, floor: int, parents: dict) -> dict:
         """``agent`` and its ancestors born in generation ``floor`` or later (children are never
-        older than parents, so the walk stops there)."""
-        nodes, line, node = self._g.nodes, set(), agent
+        older than parents, so the walk stops there), each with its generations of descent."""
+        nodes, line, node = self._g.nodes, {}, agent
         while node is not None and nodes[node]["generation"] >= floor:
-            line.add(node)
+            line[node] = len(line)
             if node not in parents:
                 parents[node] = self.parent(node)
             node = parents[node]

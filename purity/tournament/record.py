@@ -40,6 +40,9 @@ NULL_FIGURES = (
 # Prefixes of the columns that depend on the experiment.
 WEIGHT = "w:"  # agents, reflection: one per term key, the agent's weight
 POLICY = "policy:"  # agents: one per policy parameter of the arena
+REFERENCE = (
+    "reference:"  # reflection: the score on a reference evaluation of R fresh rollouts, as reference:<R>
+)
 EVENT_SOURCES = ("own", "helper", "opportunity", "detected")  # episodes: "<source>:<event kind>"
 SET = "set:"  # sweep table: one per swept key, the grid point's value
 
@@ -101,7 +104,7 @@ PREFIXED: dict[str, dict[str, str]] = {
     "agents": {WEIGHT: F64, POLICY: F64},
     "episodes": {f"{source}:": F64 for source in EVENT_SOURCES},
     "lineage": {},
-    "reflection": {WEIGHT: F64},
+    "reflection": {WEIGHT: F64, REFERENCE: F64},
 }
 
 ORIGINS = ("founder", "inherit", "design", "self_modify")  # agents.origin

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, score_changes
+from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, scored_with_reference
 from purity.tournament import record
 from purity.tournament.play import GroupBatch, Setup, stream
 from purity.tournament.population import Designs, Population
@@ -38,6 +38,7 @@ class Considered:
     score: np.ndarray  # [M] the score under the run's evaluation rule
     chosen: np.ndarray  # [M] bool
     weights: np.ndarray  # [M, T] the weight row after the change
+    reference: np.ndarray  # [M] the score on the reference evaluation (nan: none)
 
     @staticmethod
     def none(terms: int) -> "Considered":
@@ -54,6 +55,7 @@ class Considered:
             floats,
             np.zeros(0, bool),
             np.zeros((0, terms)),
+            floats,
         )
 
 
@@ -64,6 +66,7 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
     arena = setup.arena.build()
     weights = batch.weights.copy()
     rngs = {int(g): stream(setup.seed, batch.generation, int(g), "reflect") for g in batch.groups}
+    fresh = {int(g): stream(setup.seed, batch.generation, int(g), "reference") for g in batch.groups}
     seats = [
         (i, slot)
         for i in range(len(batch.groups))
@@ -86,12 +89,17 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
                 )
             )
             agent_rngs.append(rng)
-        scores = (
-            score_changes(arena, setup.terms, agents, reflection.rule, mode, agent_rngs, reflection.discount)
+        reference = None
+        if reflection.reference:  # its own stream: the scores and choices are those of a run without it
+            reference = (reflection.reference, [fresh[int(batch.groups[i])] for i, _ in seats])
+        scores, truth = (
+            scored_with_reference(
+                arena, setup.terms, agents, reflection.rule, mode, agent_rngs, reflection.discount, reference
+            )
             if agents
-            else []
+            else ([], None)
         )
-        for (i, slot), agent, score in zip(seats, agents, scores):
+        for k, ((i, slot), agent, score) in enumerate(zip(seats, agents, scores)):
             best = choose(score)
             if mode == "self_modify":
                 weights[i, slot] = agent.changes[best].weights
@@ -108,6 +116,7 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
                     "score": score,
                     "chosen": np.arange(len(score)) == best,
                     "weights": np.stack([c.weights for c in agent.changes]),
+                    "reference": np.full(len(score), np.nan) if truth is None else truth[k],
                 }
             )
     if not parts:  # no planner in these groups

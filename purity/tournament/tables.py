@@ -114,7 +114,13 @@ def lineage(
 
 
 def reflection(
-    considered: list[Considered], groups: np.ndarray, pop: Population, generation: int, rule: str, terms
+    considered: list[Considered],
+    groups: np.ndarray,
+    pop: Population,
+    generation: int,
+    rule: str,
+    terms,
+    reference: int = 0,
 ) -> pl.DataFrame:
     """`reflection/gen=<g>`: one row per reflecting agent × mode × candidate change, from the
     `Considered` of every task."""
@@ -139,4 +145,6 @@ def reflection(
     columns |= {
         record.weight(term.key): merged.weights[:, t].astype(np.float64) for t, term in enumerate(terms)
     }
+    if reference:  # [reflection] reference = R: the same changes scored on R fresh rollouts
+        columns[record.REFERENCE + str(reference)] = merged.reference.astype(np.float64)
     return _frame("reflection", columns).sort("slot", "mode", "candidate", descending=[False, True, False])

@@ -15,6 +15,7 @@ from purity.reports import price, write_report
 from purity.reports.load import load
 from purity.reports.reflection_metrics import (
     designed_births,
+    false_by_term,
     free_by_term,
     reflection_choices,
     squash_kinds,
@@ -43,7 +44,7 @@ CONSIDERED = [
 ]
 
 
-def _reflected_run(folder, agents, **switches):
+def _reflected_run(folder, agents, reference=None, **switches):
     man = manifest() | {
         "experiment": {
             "reflection": switches
@@ -64,6 +65,8 @@ def _reflected_run(folder, agents, **switches):
         schema=["id", "mode", "candidate", "change", "term", "before", "after", "score", "chosen"],
     )
     table = table.with_columns(generation=pl.lit(0, dtype=pl.Int64), rule=pl.lit("realistic"))
+    if reference is not None:
+        table = table.with_columns(pl.Series("reference:64", reference, dtype=pl.Float64))
     (root / "reflection" / "gen=0").mkdir(parents=True)
     table.write_parquet(root / "reflection" / "gen=0" / "part-0.parquet")
     return root
@@ -128,11 +131,31 @@ def test_the_self_keeper_s_design_drop_is_free_by_definition_its_self_weakening_
     of the scored future; the self-modification's weakening could. Under "self" neither is free."""
     built = load(_reflected_run(tmp_path / "built", AGENTS))
     assert squash_kinds(built).rows() == [
-        ("self_modify", "constraint:take:self", 1, 0, 1),
-        ("design", "constraint:take:self", 1, 1, 0),
+        ("realistic", "self_modify", "constraint:take:self", 1, 0, 1, None),
+        ("realistic", "design", "constraint:take:self", 1, 1, 0, None),
     ]
     assert free_by_term(built) == {"constraint:take:self": 0.5}
     own = load(_reflected_run(tmp_path / "self", AGENTS, successor="self"))
     assert squash_kinds(own)["by_definition"].to_list() == [0, 0]
     md, _ = write_report(built.path)
-    assert "| design | never take (self) | 1 | 1 | 0 |" in md.read_text()
+    assert "| realistic | design | never take (self) | 1 | 1 | 0 |" in md.read_text()
+
+
+def test_a_reference_evaluation_tells_a_false_trade_off_from_a_real_one(tmp_path):
+    """Agent 0's self-weakening won 2.0 against keep's 1.0 on its own rollouts; the reference
+    scores it 0.9 against keep's 1.0, so it was the winner's curse: a false trade-off. Without a
+    reference the column is null and the report has no false column."""
+    reference = [1.0, 0.9, 3.0, 5.0, 4.0, 4.0, 1.0]  # in CONSIDERED order
+    run = load(_reflected_run(tmp_path / "ref", AGENTS, reference=reference))
+    assert squash_kinds(run).rows() == [
+        ("realistic", "self_modify", "constraint:take:self", 1, 0, 1, 1),
+        ("realistic", "design", "constraint:take:self", 1, 1, 0, 0),  # free by definition: not a trade-off
+    ]
+    assert false_by_term(run) == {"constraint:take:self": 1.0}
+    real = [1.0, 1.1, 3.0, 5.0, 4.0, 4.0, 1.0]
+    assert false_by_term(load(_reflected_run(tmp_path / "real", AGENTS, reference=real))) == {
+        "constraint:take:self": 0.0
+    }
+    md, _ = write_report(run.path)
+    assert "| realistic | self\\_modify | never take (self) | 1 | 0 | 1 | 1 |" in md.read_text()
+    assert false_by_term(load(_reflected_run(tmp_path / "none", AGENTS))) == {}

@@ -266,7 +266,10 @@ def test_kin_equals_descends_pair_by_pair() -> None:
         [[1.0 if i == j else float(lin.descends(int(g[i]), int(g[j]))) for j in range(5)] for i in range(5)]
         for g in ids
     ]
-    assert kin.tolist() == expected
+    assert (kin > 0).astype(float).tolist() == expected
+    for g, i, j in zip(*np.nonzero((kin > 0) & ~np.eye(5, dtype=bool))):
+        depth = nx.shortest_path_length(lin.graph, int(ids[g, i]), int(ids[g, j]))
+        assert kin[g, i, j] == 1.0 / max(depth, 1)  # a child 1, a grandchild 1/2, the same agent 1
     assert lin.kin(ids, lineages=False).tolist() == np.repeat(np.eye(5)[None], 40, axis=0).tolist()
     with pytest.raises(KeyError):
         lin.kin(np.array([[0, 99]]))

@@ -277,3 +277,69 @@ def test_a_sweep_over_rules_reports_designs_that_squash_by_setting(tmp_path, sma
         "| reflection.rule = realistic | 1 |" in section and "| reflection.rule = ignorant | 1 |" in section
     )
     assert "designs dropping or weakening never take (self acts)" in section
+
+
+def _referenced(tmp_path, small_text):
+    path = tmp_path / "exp.toml"
+    section = REFLECT.format(rule="realistic", every=1).replace("[control]", "reference = 16\n\n[control]")
+    path.write_text(small_text.replace('"consequentialist"', '"self-keeper"').replace("[control]", section))
+    return path
+
+
+def test_a_reference_evaluation_adds_its_column_and_changes_nothing_else(realistic, tmp_path, small_text):
+    """`reference = R` draws from a stream of its own: every table equals the run without it but
+    for the reflection table's `reference:<R>` column, which differs from the agents' own scores
+    (fresh noise, more rollouts)."""
+    one = run(load(_referenced(tmp_path, small_text)), tmp_path / "zero", workers=0, progress=False)
+    for table in ("agents", "episodes", "lineage"):
+        assert _read(one, table).equals(_read(realistic, table)), table
+    table = _read(one, "reflection")
+    assert table.drop("reference:16").equals(_read(realistic, "reflection"))
+    assert table["reference:16"].is_finite().all() and not table["reference:16"].equals(table["score"])
+
+
+@pytest.mark.slow
+def test_the_reference_column_is_the_same_whatever_the_worker_count(tmp_path, small_text):
+    path = _referenced(tmp_path, small_text)
+    zero = run(load(path), tmp_path / "zero", workers=0, progress=False)
+    two = run(load(path), tmp_path / "two", workers=2, progress=False)
+    assert _read(two, "reflection").sort(pl.all()).equals(_read(zero, "reflection").sort(pl.all()))
+
+
+@pytest.mark.parametrize("value", [-1, 1001, 2.5, "many"])
+def test_a_reference_out_of_bounds_is_one_line_naming_the_field(tmp_path, small_text, value):
+    from purity.inputs import InputError
+
+    path = _referenced(tmp_path, small_text)
+    path.write_text(path.read_text().replace("reference = 16", f"reference = {value!r}".replace("'", '"')))
+    with pytest.raises(InputError, match=r"exp.toml: reflection.reference: expected") as caught:
+        load(path)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("successor", ["built", "self"])
+def test_the_successors_base_self_keeper_s_design_drops_are_free_by_definition_only_when_built(
+    tmp_path, successor
+):
+    """The shipped successors base, shrunk: with `successor = "built"` every design that lowers
+    the self-scoped take constraint is free by definition; with `"self"` none is."""
+    import dataclasses
+    from pathlib import Path
+
+    from purity.reports.load import load as load_run
+    from purity.reports.reflection_metrics import squash_kinds
+
+    base = load(Path(__file__).parents[2] / "experiments" / "successors-base.toml")
+    small = dataclasses.replace(
+        base,
+        population=16,
+        generations=4,
+        reflection=dataclasses.replace(base.reflection, successor=successor),
+    )
+    kinds = squash_kinds(load_run(run(small, tmp_path, workers=0, progress=False)))
+    design = kinds.filter((pl.col("mode") == "design") & (pl.col("term") == "constraint:take:self"))
+    assert design["squashed"].sum() > 0 or successor == "self"
+    if successor == "built":
+        assert design["by_trade_off"].sum() == 0
+    else:
+        assert design["by_definition"].sum() == 0

@@ -40,10 +40,33 @@ def _term(kind: Kind, table: Table) -> tuple[Term, float]:
     framing = (
         table.string("framing", choices=("penalty", "reward"), default="penalty") if kind.threshold else ""
     )
+    responsibility, decay = _graded(table, scope) if kind.scoped else (None, None)
     term = Term(
-        kind.name, name, scope=scope, threshold=threshold, endorsed=endorsed, reward=framing == "reward"
+        kind.name,
+        name,
+        scope=scope,
+        threshold=threshold,
+        endorsed=endorsed,
+        reward=framing == "reward",
+        responsibility=responsibility,
+        decay=decay,
     )
     return term, weight
+
+
+def _graded(table: Table, scope: str | None) -> tuple[float | None, float | None]:
+    """A lineage constraint's optional `responsibility` (share of built and descendant agents'
+    acts, 0 = self, 1 = lineage) and `decay` (factor per further generation of descent)."""
+    if not (table.has("responsibility") or table.has("decay")):
+        return None, None
+    if scope != "lineage":
+        key = "responsibility" if table.has("responsibility") else "decay"
+        raise table.error(
+            key, 'only with scope = "lineage" (the scope that reaches built and descendant agents)'
+        )
+    responsibility = table.number("responsibility", default=1.0, low=0.0, high=1.0)
+    decay = table.number("decay", default=1.0, low=0.0, high=1.0)
+    return float(responsibility), float(decay)
 
 
 def parse(data: dict, file: str | Path) -> Profile:
@@ -84,6 +107,7 @@ def dump(profile: Profile) -> dict:
         row |= {"weight": weight}
         row |= {"endorsed": term.endorsed} if kind.process else {}
         row |= {"framing": "reward"} if term.reward else {}
+        row |= {"responsibility": term.responsibility, "decay": term.decay} if term.graded else {}
         data.setdefault(term.kind, []).append(row)
     return data
 
