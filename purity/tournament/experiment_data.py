@@ -41,7 +41,7 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
         "population": {"mix": _mix_data(experiment, profiles)},
         "matching": _matching_data(experiment.matching, record, graph),
         "selection": dataclasses.asdict(experiment.selection),
-        "mutation": dataclasses.asdict(experiment.mutation),
+        "mutation": _mutation_data(experiment.mutation),
         "reflection": dataclasses.asdict(experiment.reflection),
         "control": {
             "neutral_drift": experiment.neutral_drift,
@@ -88,4 +88,12 @@ def _matching_data(matching: Matching, record: bool, graph: str | None) -> dict:
             if graph is not None
             else {"generator": matching.generator, "args": dict(matching.args)}
         )
+    return data
+
+
+def _mutation_data(mutation) -> dict:
+    """`[mutation]`; the invader keys only when invaders are on (an empty name is no valid input)."""
+    data = dataclasses.asdict(mutation)
+    if not mutation.invader:
+        del data["invader"]
     return data

@@ -16,7 +16,7 @@ from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas.core import concat_noise
 from purity.tournament.config import ArenaSpec, Reflection
 
-PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5, "reflect": 6}
+PURPOSES = {"match": 0, "plan": 1, "play": 2, "select": 3, "mutate": 4, "learn": 5, "reflect": 6, "invade": 7}
 
 
 def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
