@@ -48,7 +48,9 @@ def interval(values: list[float]) -> str:
 
 
 def main(paths: list[str]) -> None:
-    print("| experiment | run | locked in (seeds) | lock-in generation | invaders' share after lock-in | at the end |")
+    print(
+        "| experiment | run | locked in (seeds) | lock-in generation | invaders' share after lock-in | at the end |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for top in map(Path, paths):
         experiment = json.loads((top / "manifest.json").read_text())
