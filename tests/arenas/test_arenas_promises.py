@@ -523,3 +523,27 @@ def test_a_breach_costs_one_refusal_and_a_good_act_redeems():
         arena = PromisesArena(2, 30, PromisesParams(observe=1.0, assessment=rule))
         trace = episode(arena, [WARY, liar], shown=shown)
         assert trace.events[0, 1, 0] == 2.0 * breaches, rule
+
+
+def test_the_self_keepers_advantage_over_seeds():
+    """The self-scoped keeper's fitness minus the lineage-scoped keeper's, planned with 12 seeds:
+    without blame its 95% interval lies far above 0 (18.2 [17.0, 19.3]); with blame 1 it contains
+    0 (exactly 0 in every seed here); with the scope shown instead it lies below 0: untrusted, the
+    self-keeper earns only what trusting brings."""
+    from purity.reports.inference import mean_interval
+
+    def advantage(**switch):
+        return mean_interval(
+            [
+                _plan_focal([1.0, 3.0, 0.0], seed, **switch)[1].fitness[0, 0]
+                - _plan_focal([1.0, 0.0, 3.0], seed, **switch)[1].fitness[0, 0]
+                for seed in range(12)
+            ]
+        )
+
+    _, low, _ = advantage()
+    assert low > 10.0
+    mean, low, high = advantage(blame=1.0)
+    assert low - 1e-9 <= 0.0 <= high + 1e-9 and abs(mean) < 1.0
+    _, _, high = advantage(reveal_scope=1.0)
+    assert high < 0.0
