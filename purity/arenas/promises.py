@@ -87,6 +87,23 @@ Blame (`blame`, off at 0)
     are observable; where they are not, blame changes nothing. At 0 no draw is made and the arena
     is the one without blame, bit for bit.
 
+Scope (`reveal_scope`, off at 0)
+    With probability `reveal_scope` a trustor who sees the trustee's profile also sees whose acts
+    its constraint counts: it reads the third trait column, `keeps_promises_beyond_self`, w / (1 + w)
+    of the weight on `lineage`- or `world`-scoped `break_promise` constraints — 0 for a `self`-scoped
+    keeper, whose constraint does not bind its helper. The column and its draws (`scope`) exist
+    only when `reveal_scope` > 0, so at 0 the arena is the one without it, bit for bit.
+
+Assessment (`assessment`: "profile", the default, "image" or "standing")
+    What puts an agent in bad standing, seen as 0 by a trustor who sees its profile. "profile":
+    only blame (above), for good. The binary rules of indirect reciprocity (Ohtsuki & Iwasa 2004)
+    judge each step's acts instead, and the latest judgement stands: a promise the agent itself
+    kept is good, one it broke bad; a trustor promised to is good if it invested; if it refused,
+    image scoring (Nowak & Sigmund 1998) judges it bad, standing only when the promiser's public
+    reputation (0 in bad standing, else its `keeps_promises`) is at least 1/2, and good when it is
+    below — refusing a breaker is justified. Any bad act makes the step's judgement bad. Blame
+    still pins a helper's breach on its owner on top.
+
 Parameters
     `observe` decides which preferences can evolve: at 1 partners trust a keeper and not a
     consequentialist, so keeping pays; at 0 every partner looks alike (the population prior), and
@@ -104,7 +121,8 @@ Noise
     `noise(rng, batch)`: `observed` (uniform, < `observe` = the profile is seen), `reputation`
     (standard normal) per trustor, and `keep` (uniform, < keep = kept) per trustee; each
     `[batch, steps, n]`; with `blame` > 0 also `blame` (uniform, < blame = the owner is blamed)
-    per promiser.
+    per promiser; with `reveal_scope` > 0 also `scope` (uniform, < reveal_scope = the scope shows)
+    per trustor.
 """
 
 from __future__ import annotations
@@ -138,6 +156,13 @@ class PromisesParams:
     reputation_noise: float = param(0.0, 0.0, 10.0)  # sd of the error on a seen trait
     helper_fee: float = param(0.1, 0.0, 1e6)  # paid per promise made through the helper
     blame: float = param(0.0, 0.0, 1.0)  # chance a helper's breach is pinned on its owner
+    reveal_scope: float = param(0.0, 0.0, 1.0)  # chance a seen profile also shows whose acts it counts
+    assessment: str = "profile"  # "profile" | "image" | "standing": what makes a reputation bad
+
+
+ASSESSMENTS = ("profile", "image", "standing")
+BASE_TRAITS = ("keeps_promises", "keeps_promises@population")
+SCOPED_TRAIT = "keeps_promises_beyond_self"
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
@@ -158,6 +183,7 @@ class _Rules:
     trait: np.ndarray
     report: np.ndarray  # the trait reported to a trustor who cannot see the profile
     prior: np.ndarray  # per trustor: the population's mean trait
+    scoped: np.ndarray  # the trait counting only constraints that bind the helper too
 
 
 class PromisesArena(Arena):
@@ -170,15 +196,32 @@ class PromisesArena(Arena):
     policy_names = ("trust_threshold", "believe", "promise", "keep", "via_helper", "misreport")
     action_names = policy_names
     observation_names = ("own_trait", "prior", "store", "time")
-    trait_names = ("keeps_promises", "keeps_promises@population")
     traits = (
         Trait(
             "keeps_promises",
             "how much the profile weighs keeping promises: w / (1 + w) of its weight on break_promise",
             WeightAgainst("break_promise"),
         ),
+        Trait(
+            SCOPED_TRAIT,
+            "how much the profile weighs keeping the promises its helpers make too: w / (1 + w) of its "
+            "weight on break_promise constraints scoped lineage or world",
+            WeightAgainst("break_promise", ("lineage", "world")),
+        ),
     )
     has_helpers = True
+
+    def __init__(self, n_agents: int, steps: int, params: PromisesParams | None = None):
+        super().__init__(n_agents, steps, params)
+        if self.params.assessment not in ASSESSMENTS:
+            raise ValueError(
+                f"assessment must be one of {', '.join(map(repr, ASSESSMENTS))}, got {self.params.assessment!r}"
+            )
+
+    @property
+    def trait_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The two traits every trustor reads, and the scoped one where profiles can show scope."""
+        return BASE_TRAITS + ((SCOPED_TRAIT,) if self.params.reveal_scope > 0 else ())
 
     @property
     def default_policy(self) -> np.ndarray:
@@ -199,6 +242,8 @@ class PromisesArena(Arena):
         }
         if self.params.blame > 0:  # drawn last and only when used: no blame keeps every stream
             noise["blame"] = rng.random(shape)
+        if self.params.reveal_scope > 0:  # likewise: per trustor, < reveal_scope = the scope shows
+            noise["scope"] = rng.random(shape)
         return noise
 
     def reset(self, batch: int, noise: Noise | None = None) -> State:
@@ -228,7 +273,8 @@ class PromisesArena(Arena):
         rules = self._rules(np.ascontiguousarray(actions.transpose(2, 1, 0)), state["traits"])
         draws = [np.ascontiguousarray(noise_t[key].T) for key in ("observed", "reputation", "keep")]
         exposed = np.ascontiguousarray(state["exposed"].T)
-        gain, amounts, opened, trust = self._encounters(state["t"], rules, *draws, exposed)
+        scope_u = noise_t["scope"].T if "scope" in noise_t else None
+        gain, amounts, opened, trust, exposed = self._encounters(state["t"], rules, *draws, exposed, scope_u)
         exposed = self._blamed(exposed, rules, amounts, noise_t.get("blame"), lambda u: u.T)
         events = np.zeros((batch, 2 * n, len(self.event_kinds)))
         events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
@@ -262,9 +308,10 @@ class PromisesArena(Arena):
         series = np.zeros((steps + 1, batch))
         exposed = np.zeros((n, batch), dtype=bool)
         blame = noise.get("blame")
+        scope = noise["scope"][:, :steps].transpose(1, 2, 0) if "scope" in noise else None
         for t in range(steps):
-            gain, done, opened, series[t + 1] = self._encounters(
-                t, rules, draws[0][t], draws[1][t], draws[2][t], exposed
+            gain, done, opened, series[t + 1], exposed = self._encounters(
+                t, rules, draws[0][t], draws[1][t], draws[2][t], exposed, None if scope is None else scope[t]
             )
             exposed = self._blamed(exposed, rules, done, blame, lambda u, t=t: u[:, t].T)
             store = store + gain
@@ -279,6 +326,7 @@ class PromisesArena(Arena):
         """The actions `columns` `[6, n, B]` and traits `[B, n, 2]` as the encounters read them."""
         threshold, believe, promise, keep, via_helper, misreport = columns
         trait = np.ascontiguousarray(traits[..., 0].T)
+        scoped = np.ascontiguousarray(traits[..., 2].T) if traits.shape[-1] > 2 else trait
         return _Rules(
             threshold,
             believe,
@@ -288,6 +336,7 @@ class PromisesArena(Arena):
             trait,
             np.maximum(trait, misreport),
             np.ascontiguousarray(_prior(traits).T),
+            scoped,
         )
 
     def _blamed(self, exposed, r: _Rules, amounts, blame_u, agent_major):
@@ -298,14 +347,15 @@ class PromisesArena(Arena):
         blamed = r.helper & (amounts[BREAK] > 0) & (agent_major(blame_u) < self.params.blame)
         return exposed | blamed
 
-    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u, exposed):
+    def _encounters(self, t: int, r: _Rules, observed_u, reputation, keep_u, exposed, scope_u=None):
         """One step's trust games, agent-major: noise `[n, B]` (per trustor, per trustee for
-        `keep_u`). Returns gain `[n, B]`, event amounts `[K, n, B]` by the promiser (its own or
-        its helper's act), opportunities `[K, n, B]` and the trust share `[B]`."""
+        `keep_u`; `scope_u` per trustor, None without `reveal_scope`). Returns gain `[n, B]`, event
+        amounts `[K, n, B]` by the promiser (its own or its helper's act), opportunities
+        `[K, n, B]`, the trust share `[B]` and who is in bad standing after the step `[n, B]`."""
         p, n = self.params, self.n_agents
         amounts = np.zeros((len(self.event_kinds),) + r.trait.shape)
         if n < 2:
-            return np.zeros(r.trait.shape), amounts, amounts.copy(), np.zeros(r.trait.shape[1])
+            return np.zeros(r.trait.shape), amounts, amounts.copy(), np.zeros(r.trait.shape[1]), exposed
         k = 1 + t % (n - 1)
 
         def partner(x):  # per trustor: the value of its trustee
@@ -316,7 +366,12 @@ class PromisesArena(Arena):
 
         # the trustors (arrays indexed by trustor)
         observed = observed_u < p.observe
-        shown = np.clip(partner(r.trait) + p.reputation_noise * reputation, 0.0, 1.0)
+        seen = (
+            partner(r.trait)
+            if scope_u is None
+            else np.where(scope_u < p.reveal_scope, partner(r.scoped), partner(r.trait))
+        )
+        shown = np.clip(seen + p.reputation_noise * reputation, 0.0, 1.0)
         shown = np.where(partner(exposed), 0.0, shown)
         told = r.believe * partner(r.report) + (1.0 - r.believe) * r.prior
         invest = partner(r.promised) & (np.where(observed, shown, told) >= r.threshold)
@@ -332,7 +387,29 @@ class PromisesArena(Arena):
         amounts[BREAK] = np.where(kept, 0.0, owed) * invested
         amounts[DECEIVE] = (r.report - r.trait) * unseen
         opened = np.stack([invested, unseen]).astype(np.float64)
-        return gain, amounts, opened, invest.sum(axis=0) / n
+        if p.assessment != "profile":
+            exposed = self._assessed(exposed, r, invest, invested, kept, partner)
+        return gain, amounts, opened, invest.sum(axis=0) / n, exposed
+
+    def _assessed(self, exposed, r: _Rules, invest, invested, kept, partner):
+        """Standing after one step under the binary assessment rules (Ohtsuki & Iwasa 2004), all
+        `[n, B]`. A trustee's own kept promise is good, its own broken one bad; a trustor who was
+        promised to is good if it invested; if it withheld, image scoring (Nowak & Sigmund 1998)
+        judges it bad; standing judges it bad only when the promiser's public reputation (0 in bad
+        standing, else its trait) is at least 1/2, and good otherwise: refusing a breaker is
+        justified. An agent with
+        a bad act is bad, one with only good acts good, one with none keeps its standing. A
+        helper's acts are not assessed here (blame pins its breaches on the owner)."""
+        own = invested & ~r.helper
+        faced = partner(r.promised)
+        withheld = faced & ~invest
+        good = (own & kept) | (faced & invest)
+        if self.params.assessment == "standing":
+            worthy = np.where(partner(exposed), 0.0, partner(r.trait)) >= 0.5
+            good |= withheld & ~worthy
+            withheld &= worthy
+        bad = (own & ~kept) | withheld
+        return np.where(bad, True, np.where(good, False, exposed))
 
     def record(self, state: State) -> dict[str, np.ndarray]:
         return {"trust": state["trust"].copy()}

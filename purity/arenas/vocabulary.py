@@ -10,7 +10,8 @@ profile layer finds them by name without knowing any arena module.
 - An **outcome measure** reads a trace: each agent's value at the horizon, `[B, n]`.
 - A **public trait** reads a profile's weights: a fact about the profile, in [0, 1], that others
   may see (Dekel, Ely & Yilankaya 2007). Terms are the profile's, each with a `kind` and a `name`
-  (`purity.agents.preferences.Term`); the arena layer reads nothing else of them.
+  (`purity.agents.preferences.Term`), and constraints a `scope`; the arena layer reads nothing else of
+  them.
 """
 
 from __future__ import annotations
@@ -77,13 +78,20 @@ class Trait:
 
 @dataclass(frozen=True)
 class WeightAgainst:
-    """w / (1 + w), w the total positive weight of a profile's constraints on `event`, whatever
-    their scope: 0 for a pure consequentialist, 1/2 at weight 1, 1 for a hard constraint."""
+    """w / (1 + w), w the total positive weight of a profile's constraints on `event` (of any scope,
+    or of `scopes` only): 0 for a pure consequentialist, 1/2 at weight 1, 1 for a hard constraint."""
 
     event: str
+    scopes: tuple[str, ...] | None = None  # only constraints of these scopes (None: any scope)
 
     def __call__(self, weights: np.ndarray, terms: Sequence[Any]) -> np.ndarray:
-        columns = [t for t, term in enumerate(terms) if term.kind == "constraint" and term.name == self.event]
+        columns = [
+            t
+            for t, term in enumerate(terms)
+            if term.kind == "constraint"
+            and term.name == self.event
+            and (self.scopes is None or getattr(term, "scope", None) in self.scopes)
+        ]
         w = np.maximum(np.asarray(weights, dtype=float)[..., columns], 0.0).sum(axis=-1)
         with np.errstate(invalid="ignore"):
             return np.where(np.isinf(w), 1.0, w / (1.0 + w))

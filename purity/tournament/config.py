@@ -221,6 +221,10 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
             "one of " + ", ".join(repr(d) for d in DISTRIBUTIONS),
             mutation.distribution,
         )
+    if mutation.invader_rate > 0 and mutation.invader not in [entry.profile.name for entry in mix]:
+        raise InputError(
+            path, "mutation.invader", "the profile of a [[population.mix]] entry", mutation.invader or None
+        )
     reflection = _reflection(top.table("reflection"), path)
     training = _training(top.table("training"), arena, mix)
     control = top.table("control")

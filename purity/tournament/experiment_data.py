@@ -41,7 +41,7 @@ def dump(experiment: Experiment, profiles: list[str] | None = None, graph: str |
         "population": {"mix": _mix_data(experiment, profiles)},
         "matching": _matching_data(experiment.matching, record, graph),
         "selection": dataclasses.asdict(experiment.selection),
-        "mutation": dataclasses.asdict(experiment.mutation),
+        "mutation": _mutation_data(experiment.mutation),
         "reflection": dataclasses.asdict(experiment.reflection),
         "control": {
             "neutral_drift": experiment.neutral_drift,
@@ -101,3 +101,11 @@ def _training_data(training) -> dict:
 
 def _without(data: dict, key: str) -> dict:
     return {k: v for k, v in data.items() if k != key}
+
+
+def _mutation_data(mutation) -> dict:
+    """`[mutation]`; the invader keys only when invaders are on (an empty name is no valid input)."""
+    data = dataclasses.asdict(mutation)
+    if not mutation.invader:
+        del data["invader"]
+    return data

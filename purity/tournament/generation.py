@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import reads_kin, term_universe, traits, with_scope_variants
-from purity.tournament import record, reflection_step, tables
+from purity.tournament import invaders, record, reflection_step, tables
 from purity.tournament.config import Experiment
 from purity.tournament.lineage_graph import Lineage
 from purity.tournament.matching import MATCHINGS, Structure, appearance_mean, home_seats, structure_of
@@ -230,7 +230,30 @@ def offspring(
     designers = {int(pop.ids[s]): str(pop.designs.labels[s]) for s in designed}
     kinds = ["design" if parent in designers else "inherit" for parent, _ in births]
     labels = [designers.get(parent, "") for parent, _ in births]
+    hit = set()
+    if experiment.mutation.invader_rate > 0 and invaders.locked_in(pop.founder, experiment.lock_in):
+        child, hit, invader = _invaders(context, child, births, generation)
+        labels = [invaders.LABEL if born in hit else label for (_, born), label in zip(births, labels)]
     for (parent, born), kind, label in zip(births, kinds, labels):
-        profile_of[born] = profile_of[parent]
+        profile_of[born] = invader if born in hit else profile_of[parent]
         lineage.add_child(parent, born, kind, generation + 1, profile_of[parent], label)
     return child, tables.lineage(generation + 1, changed, births, kinds, labels)
+
+
+def _invaders(
+    context: Context, child: Population, births: list[tuple[int, int]], generation: int
+) -> tuple[Population, set[int], str]:
+    """After lock-in, births turned into the `[mutation] invader` profile (`invaders.convert`)."""
+    experiment = context.experiment
+    name = experiment.mutation.invader
+    entry = next(e for e, mixed in enumerate(experiment.mix) if mixed.profile.name == name)
+    child, hit = invaders.convert(
+        child,
+        [born for _, born in births],
+        entry,
+        experiment.mix[entry].profile.weight_row(context.terms),
+        np.asarray(experiment.mix[entry].policy, dtype=float),
+        experiment.mutation.invader_rate,
+        stream(experiment.seed, generation, 0, "invade"),
+    )
+    return child, hit, name

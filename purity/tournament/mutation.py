@@ -73,6 +73,8 @@ class MutationSpec:
     add_rate: float = field(default=0.0, metadata=_UNIT)  # an absent process term appears
     remove_rate: float = field(default=0.0, metadata=_UNIT)  # a present process term disappears
     scope_rate: float = field(default=0.0, metadata=_UNIT)  # a constraint moves to another scope
+    invader: str = ""  # after lock-in: births may come out as this mix entry's profile (invaders.py)
+    invader_rate: float = field(default=0.0, metadata=_UNIT)  # the chance a birth does, after lock-in
 
     @property
     def structural(self) -> bool:

@@ -64,6 +64,7 @@ class NullSpec:
     structure: Structure | None  # the replacement graph (Moran rules on a graph), else None
     lock_in: float
     stop_at_fixation: bool
+    invader: tuple[int, np.ndarray] | None = None  # after lock-in: (entry, process weights) of invaders
 
 
 def _graph(experiment: Experiment) -> Structure | None:
@@ -109,7 +110,18 @@ def spec(experiment: Experiment) -> NullSpec:
         structure=_graph(experiment),
         lock_in=experiment.lock_in,
         stop_at_fixation=experiment.stop_at_fixation,
+        invader=_invader(experiment, founding[:, process]),
     )
+
+
+def _invader(experiment: Experiment, founding: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """The invaders' mix entry and process weights, when `[mutation] invader_rate` > 0: the null
+    turns births into them after lock-in as the engine does (`purity.tournament.invaders`)."""
+    if experiment.mutation.invader_rate <= 0:
+        return None
+    names = [entry.profile.name for entry in experiment.mix]
+    entry = names.index(experiment.mutation.invader)
+    return entry, founding[entry]
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,7 @@ class _State:
     weights: np.ndarray
     ints: np.ndarray
     table: np.ndarray | None = None  # Moran: [R * 2n, T] slots before, then births (reused)
+    born: np.ndarray | None = None  # [R, N] the slots that hold a birth of the last step
 
 
 def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None) -> None:
@@ -228,6 +241,7 @@ def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray
     ancestor among the slots before the step (itself for a Moran survivor)."""
     reps, n = state.ints.shape[:2]
     state.ints[..., 2] = np.arange(n)
+    state.born = np.full((reps, n), null.rule != "keep")
     if null.rule == "keep":
         return
     if null.rule in MORAN:
@@ -273,10 +287,20 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
         ancestor[child] = ancestor[copied]
         table[child] = _mutated(table[copied], rng, null)
     rows = (final.reshape(reps, n) + base2[:, None]).ravel()
+    state.born = final.reshape(reps, n) >= n
     state.weights = table[rows].reshape(reps, n, terms)
     slot = ancestor[rows].reshape(reps, n)
     state.ints = state.ints.reshape(reps * n, 3)[(slot + base[:, None]).ravel()].reshape(reps, n, 3)
     state.ints[..., 2] = slot
+
+
+def _invade(null: NullSpec, state: _State, rng: np.random.Generator, locked: np.ndarray) -> None:
+    """After lock-in (`locked` [R]), each surviving birth becomes an invader with probability
+    `invader_rate`: the engine draws for every birth, so a survivor is one with that chance too."""
+    entry, row = null.invader
+    hit = state.born & locked[:, None] & (rng.random(state.born.shape) < null.mutation.invader_rate)
+    state.weights[hit] = row
+    state.ints[..., 0][hit] = entry
 
 
 def _shuffled(fitness: np.ndarray, sources: np.ndarray, g: int, rng: np.random.Generator) -> np.ndarray:
@@ -317,6 +341,8 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
             break
         f = None if fitness is None else _shuffled(fitness, sources, g, rng)
         _step(null, state, rng, f)
+        if null.invader is not None:
+            _invade(null, state, rng, lock >= 0)
         inherited = z.reshape(reps * n, terms)[(state.ints[..., 2] + rows[:, None] * n).ravel()]
         inherited = inherited.reshape(reps, n, terms).mean(axis=1)
         z = _carriers(state.weights, null.threshold)

@@ -25,6 +25,7 @@ PURPOSES = {
     "learn": 5,
     "reflect": 6,
     "reference": 7,
+    "invade": 8,
 }
 
 

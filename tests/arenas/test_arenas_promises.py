@@ -182,10 +182,10 @@ LOOPHOLE_TERMS = (
 HONEST = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])
 
 
-def _plan_focal(weights_row, seed, blame=0.0):
+def _plan_focal(weights_row, seed, blame=0.0, reveal_scope=0.0):
     """A capable planner (slot 0) with trait 0.75 beside a fixed partner that trusts any trait of
     at least 0.5 it sees (observe = 1) and keeps: what does the planner do as trustee?"""
-    arena = PromisesArena(N, STEPS, PromisesParams(observe=1.0, blame=blame))
+    arena = PromisesArena(N, STEPS, PromisesParams(observe=1.0, blame=blame, reveal_scope=reveal_scope))
     weights = np.array([weights_row, [1.0, np.inf, 0.0]])
     shown = traits(weights, LOOPHOLE_TERMS, arena.trait_names)
     group = PlanGroup(weights, np.stack([HONEST, HONEST]), ((0, Capability(64, 2)),), np.eye(N), shown)
@@ -299,12 +299,21 @@ def test_keepers_out_earn_consequentialists_only_when_profiles_are_observable(se
 # --- batched core, PettingZoo face --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("blame", [0.0, 0.5])
-def test_fast_rollout_equals_the_generic_loop(blame):
+VARIANTS = {
+    "plain": ODD,
+    "blame": replace(ODD, blame=0.5),
+    "image": replace(ODD, assessment="image", blame=0.5),
+    "standing-scope": replace(ODD, assessment="standing", reveal_scope=0.5),
+}
+
+
+@pytest.mark.parametrize("params", VARIANTS.values(), ids=VARIANTS.keys())
+def test_fast_rollout_equals_the_generic_loop(params):
     for n in (1, 2, 5):
-        arena = PromisesArena(n, 45, replace(ODD, blame=blame))
+        arena = PromisesArena(n, 45, params)
         rng = np.random.default_rng(n)
-        policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, 2)), arena.noise(rng, 64)
+        columns = len(arena.trait_names)
+        policy, shown, noise = rng.random((64, n, 6)), rng.random((64, n, columns)), arena.noise(rng, 64)
         fast = arena.rollout(policy, noise, traits=shown)
         assert_traces_equal(fast, Arena.rollout(arena, policy, noise, traits=shown))
         assert_traces_equal(
@@ -338,7 +347,7 @@ def test_a_batch_equals_its_episodes_played_one_at_a_time():
     assert together.fitness.std() > 0 and together.events.std() > 0
 
 
-@pytest.mark.parametrize("params", [ODD, replace(ODD, blame=0.5)])
+@pytest.mark.parametrize("params", VARIANTS.values(), ids=VARIANTS.keys())
 def test_pettingzoo_parallel_api_and_seed_tests(params):
     env = ParallelArenaEnv(PromisesArena(3, 20, params))
     parallel_api_test(env, num_cycles=40)
@@ -419,14 +428,122 @@ def test_arenas_without_traits_ignore_them():
 
 
 def test_params_registered_and_documented():
-    assert all("low" in f.metadata and "high" in f.metadata for f in fields(PromisesParams))
+    numeric = [f for f in fields(PromisesParams) if f.type == "float"]
+    assert len(numeric) == len(fields(PromisesParams)) - 1  # all but `assessment`, a name
+    assert all("low" in f.metadata and "high" in f.metadata for f in numeric)
+    with pytest.raises(ValueError, match="assessment must be one of 'profile', 'image', 'standing'"):
+        PromisesArena(3, 10, PromisesParams(assessment="gossip"))
+    scoped = PromisesArena(3, 10, PromisesParams(reveal_scope=0.5))
+    assert scoped.trait_names == ("keeps_promises", "keeps_promises@population", "keeps_promises_beyond_self")
     assert read_params(PromisesParams, {"observe": 1}, "x.toml", "arena") == PromisesParams(observe=1.0)
     arena = PromisesArena(3, 10)
     assert_registered_and_documented("promises", arena, ("Standing", "observe", "Dekel", *arena.trait_names))
     assert arena.n_actors == 6 and arena.has_helpers
     assert arena.trait_names == ("keeps_promises", "keeps_promises@population")
-    assert [trait.name for trait in arena.traits] == ["keeps_promises"]
+    assert [trait.name for trait in arena.traits] == ["keeps_promises", "keeps_promises_beyond_self"]
     for name in ("promise-keeper", "word-keeper"):
         assert library()[name].read_text().startswith("# Models ")
     scopes = {name: load(library()[name]).terms[1].scope for name in ("promise-keeper", "word-keeper")}
     assert scopes == {"promise-keeper": "lineage", "word-keeper": "self"}
+
+
+# --- reputation that shows scope, and the assessment rule ------------------------------------------
+
+
+def test_a_reputation_that_shows_scope_sees_through_the_helper():
+    """Profile terms (self, lineage) of break_promise: the word-keeper (self 3) shows 3/4 by weight
+    but 0 beyond itself; the promise-keeper (lineage 3) 3/4 both ways. With reveal_scope 1 the wary
+    keeper never trusts the word-keeper, whose helper breaks nothing: the keeper earns 10 × 2 as
+    trustee, the word-keeper 10 × (1 − 0.1), +1 trusting the keeper less its fee for a promise
+    nobody takes up. With a vanishing reveal_scope it is the arena without it."""
+    weights = np.array([[1.0, 0.0, 3.0], [1.0, 3.0, 0.0]])
+    arena = PromisesArena(2, 10, PromisesParams(observe=1.0, reveal_scope=1.0))
+    shown = traits(weights, LOOPHOLE_TERMS, arena.trait_names)
+    np.testing.assert_allclose(shown[:, [0, 2]], [[0.75, 0.75], [0.75, 0.0]])
+    seen = episode(arena, [KEEPER, VIA_HELPER], shown=shown)
+    np.testing.assert_array_equal(seen.events[0, :, 0], 0.0)  # never trusted, nothing broken
+    np.testing.assert_allclose(seen.fitness[0], [10 * 2.0, 10 * (1.0 - 0.1)], rtol=1e-12)
+    plain = PromisesArena(2, 10, PromisesParams(observe=1.0))
+    blind = episode(plain, [KEEPER, VIA_HELPER], shown=shown[:, :2])
+    assert blind.events[0, 3, 0] == 20.0  # without scope the helper breaks every step
+    assert "scope" not in plain.noise(np.random.default_rng(0), 1)
+    hidden = PromisesArena(2, 10, PromisesParams(observe=1.0, reveal_scope=1e-300))
+    np.testing.assert_array_equal(episode(hidden, [KEEPER, VIA_HELPER], shown=shown).fitness, blind.fitness)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_showing_scope_removes_the_self_scoped_keepers_advantage(seed):
+    """As blame does: where the scope shows, the word-keeper is not trusted as a keeper, so it
+    cannot break through its helper; the lineage keeper earns 10 × (2 + 1) = 30 as before (less
+    a fee of 0.1 a step where the planner's sampled candidate promises through its helper), and
+    the word-keeper, trusted by nobody, at most what trusting brings (10 × 1)."""
+    _, lineage, _ = _plan_focal([1.0, 0.0, 3.0], seed, reveal_scope=1.0)
+    _, word, _ = _plan_focal([1.0, 3.0, 0.0], seed, reveal_scope=1.0)
+    assert 29.0 - 1e-9 <= lineage.fitness[0, 0] <= 30.0 + 1e-9
+    assert word.fitness[0, 0] <= 10.0 and word.events[0, :, 0].sum() == 0.0
+
+
+# five wary keepers (trust a seen reputation of at least 1/2, keep) and one open breaker (trait 0)
+WARY = np.array([0.5, 0.0, 1.0, 1.0, 0.0, 0.0])
+OPEN_BREAKER = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+
+
+def _keepers_with(breaker: bool, assessment: str) -> np.ndarray:
+    arena = PromisesArena(6, 25, PromisesParams(observe=1.0, assessment=assessment))
+    shown = np.array([[0.75, 0.625]] * 5 + [[0.0 if breaker else 0.75, 0.625]])
+    policy = [WARY] * 5 + [OPEN_BREAKER if breaker else WARY]
+    return episode(arena, policy, shown=shown).fitness[0]
+
+
+def test_image_scoring_punishes_justified_refusals_and_standing_does_not():
+    """Everyone sees everyone (observe 1). Keepers refuse the open breaker (trait 0 < 1/2). Image
+    scoring (Nowak & Sigmund 1998) judges a refusal bad, so the refusing keeper looks like a
+    breaker (0) to the others next step, who refuse it in turn and are judged bad too: trust
+    among keepers collapses. Standing (Ohtsuki & Iwasa 2004) judges refusing a bad reputation
+    good, so keepers keep trusting each other and earn more. Without the breaker both rules
+    and the profile rule pay the same, bit for bit: nobody ever refuses."""
+    image, standing, profile = (_keepers_with(True, rule) for rule in ("image", "standing", "profile"))
+    assert standing[:5].mean() > image[:5].mean() + 5.0
+    np.testing.assert_array_equal(standing, profile)  # refusing the breaker is all anyone does
+    clean = [_keepers_with(False, rule) for rule in ("image", "standing", "profile")]
+    np.testing.assert_array_equal(clean[0], clean[2])
+    np.testing.assert_array_equal(clean[1], clean[2])
+    assert clean[0].min() == pytest.approx(25 * 3.0)  # a kept promise as trustee (+2) and trustor (+1)
+
+
+def test_a_breach_costs_one_refusal_and_a_good_act_redeems():
+    """Two agents, observe 1; agent 1 looks like a keeper (trait 1), trusts anyone and always
+    breaks. Step 0: agent 0 invests, agent 1 breaks (bad) though it also invested (good): bad.
+    Step 1: agent 0 refuses it (seen 0); agent 1 invests again and, with no promise to break,
+    is good. So it breaks every other step under either rule — 15 breaches of 2 in 30 steps —
+    where the profile rule, which assesses nothing without blame, lets it break all 30."""
+    liar = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    shown = np.array([[1.0, 1.0], [1.0, 1.0]])
+    for rule, breaches in (("image", 15), ("standing", 15), ("profile", 30)):
+        arena = PromisesArena(2, 30, PromisesParams(observe=1.0, assessment=rule))
+        trace = episode(arena, [WARY, liar], shown=shown)
+        assert trace.events[0, 1, 0] == 2.0 * breaches, rule
+
+
+def test_the_self_keepers_advantage_over_seeds():
+    """The self-scoped keeper's fitness minus the lineage-scoped keeper's, planned with 12 seeds:
+    without blame its 95% interval lies far above 0 (18.2 [17.0, 19.3]); with blame 1 it contains
+    0 (exactly 0 in every seed here); with the scope shown instead it lies below 0: untrusted, the
+    self-keeper earns only what trusting brings."""
+    from purity.reports.inference import mean_interval
+
+    def advantage(**switch):
+        return mean_interval(
+            [
+                _plan_focal([1.0, 3.0, 0.0], seed, **switch)[1].fitness[0, 0]
+                - _plan_focal([1.0, 0.0, 3.0], seed, **switch)[1].fitness[0, 0]
+                for seed in range(12)
+            ]
+        )
+
+    _, low, _ = advantage()
+    assert low > 10.0
+    mean, low, high = advantage(blame=1.0)
+    assert low - 1e-9 <= 0.0 <= high + 1e-9 and abs(mean) < 1.0
+    _, _, high = advantage(reveal_scope=1.0)
+    assert high < 0.0

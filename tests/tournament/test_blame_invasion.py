@@ -44,3 +44,18 @@ def test_blame_removes_the_word_keepers_advantage(tmp_path):
     assert blamed.exact == pytest.approx(neutral, rel=0.1)
     assert open_loophole.payoff_mutant[0] > 1.5 * open_loophole.payoff_resident[0]
     assert blamed.payoff_mutant[0] == pytest.approx(blamed.payoff_resident[0], rel=0.02)
+
+
+def test_a_reputation_that_shows_scope_removes_it_too(tmp_path):
+    """promises-blame.toml with `reveal_scope = 1` instead of blame: partners see that the
+    word-keeper's constraint does not bind its helper (its scoped trait is 0), so the wary
+    residents never trust it and its helper breaks nothing. It earns less than the residents when
+    rare and is disfavoured, below 1/N — where blame only brought it down to 1/N."""
+    text = (EXPERIMENTS / "promises-blame.toml").read_text()
+    old = "blame = 1.0  # a helper's broken promise is pinned on its owner"
+    assert old in text and PLANNED in text
+    path = tmp_path / "promises-scope.toml"
+    path.write_text(text.replace(old, "reveal_scope = 1.0").replace(PLANNED, WARY))
+    scoped = invasion.invade(load(path), "promise-keeper", "word-keeper", 64, InProcess(), episodes=64)
+    assert scoped.payoff_mutant[0] < scoped.payoff_resident[0]
+    assert scoped.exact < 1 / 64

@@ -288,3 +288,34 @@ def test_shares_are_exactly_what_a_report_computes() -> None:
     counts = np.round(draws.end * 20)
     np.testing.assert_array_equal(draws.end, counts / 20)
     assert draws.end.dtype == np.float64 and draws.start[0, 0] == 7 / 20
+
+
+# ---------------------------------------------------------------- invaders after lock-in
+
+
+def _invaded(rule: str, n: int, generations: int, rate: float, lock_in: float = 0.0) -> null.NullSpec:
+    spec = two_types(
+        n, n, rule, generations, lock_in=lock_in, mutation=MutationSpec(rate=0.0, invader_rate=rate)
+    )
+    return dataclasses.replace(spec, invader=(1, np.zeros(1)))
+
+
+def test_invaders_replace_the_births_after_lock_in() -> None:
+    """Everyone carries the term, and every birth after lock-in (at generation 0) comes out an
+    invader that does not. Wright–Fisher: all are births, so nobody carries it after one step.
+    Moran birth–death: the slots nobody died in keep it, (1 − 1/N)^N of them in expectation. The
+    invaders' arrival is transmission (the mutation part), never selection."""
+    wf = null.simulate(_invaded("wright_fisher", 10, 2, 1.0), 200, seed=1)
+    np.testing.assert_array_equal(wf.end, 0.0)
+    moran = null.simulate(_invaded("moran", 10, 2, 1.0), 4000, seed=2)
+    kept = (1 - 1 / 10) ** 10
+    assert within(float(moran.end.mean()), kept, float(moran.end.std()) / math.sqrt(4000))
+    np.testing.assert_array_equal(moran.selection, 0.0)  # everyone carries: no covariance
+    np.testing.assert_allclose(moran.start + moran.mutation, moran.end, atol=1e-12)
+
+
+def test_no_invaders_before_lock_in_or_at_rate_zero() -> None:
+    never = null.simulate(_invaded("moran", 10, 5, 1.0, lock_in=1.0), 100, seed=3)
+    np.testing.assert_array_equal(never.end, 1.0)
+    off = null.simulate(_invaded("moran", 10, 5, 0.0), 100, seed=3)
+    np.testing.assert_array_equal(off.end, 1.0)

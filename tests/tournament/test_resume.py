@@ -202,6 +202,10 @@ VARIANTS = {
             '[reflection]\nenabled = true\nself_modify = true\nsuccessors = "design"\nrule = "hedonistic"\nevery = 2\ncost = 0.2\n\n[control]',
         ),
     ],
+    "invaders": [
+        ("survival_threshold = 0.5", "survival_threshold = 0.5\nlock_in = 0.0"),
+        ("rate = 0.5", 'rate = 0.5\ninvader = "universalizer"\ninvader_rate = 0.3'),
+    ],
     "hard_assortative_wf": [
         ('"universalizer"', '"absolutist"'),
         ("[selection]", '[matching]\nkind = "assortative"\nsigma = 0.5\n\n[selection]'),
