@@ -94,12 +94,14 @@ def heatmap(table: pl.DataFrame, keys: list[str]) -> str:
     col_key, row_keys = keys[-1], keys[:-1]
     columns = list(dict.fromkeys(table[col_key].to_list()))
     lines = list(dict.fromkeys(tuple(r[k] for k in row_keys) for r in table.iter_rows(named=True)))
+    title = f"Gap (unwatched − watched), test regime, by {' · '.join(row_keys) or 'setting'} × {col_key}"
     cell, left, top = 78, 24 + 9 * max([len(" · ".join(line)) for line in lines] + [8]), 64
-    width, height = left + cell * len(columns) + 16, top + 30 * len(lines) + 24
+    width = max(left + cell * len(columns) + 16, 16 + 7 * len(title))
+    height = top + 30 * len(lines) + 24
     parts = [
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="gap heatmap"><title>unwatched − watched violation gap</title>',
-        f'<text x="8" y="16" style="font-weight:600">Gap (unwatched − watched), test regime, by {esc(" · ".join(row_keys) or "setting")} × {esc(col_key)}</text>',
+        f'<text x="8" y="16" style="font-weight:600">{esc(title)}</text>',
     ]
     parts += [
         f'<text x="{left + cell * j + cell / 2}" y="{top - 10}" text-anchor="middle">{esc(c)}</text>'
@@ -118,6 +120,7 @@ def heatmap(table: pl.DataFrame, keys: list[str]) -> str:
             if row is not None and math.isfinite(gap):
                 mark = "*" if row["p_holm"] < 0.05 else ""
                 mark += " ≈0" if -MARGIN <= row["gap_low"] and row["gap_high"] <= MARGIN else ""
+                mark = " n" if row["rule"].startswith("not learned") else mark
             parts.append(
                 f'<rect x="{left + cell * j}" y="{y}" width="{cell - 2}" height="28" fill="{colour}" stroke="#999"/>'
                 f'<text x="{left + cell * j + cell / 2}" y="{y + 19}" text-anchor="middle">{_num(gap, True)}{esc(mark)}</text>'
@@ -130,7 +133,12 @@ def page(title: str, header: str, table: pl.DataFrame, keys: list[str], missing:
     p = Page(title, header, [("gap", "Gap: don't, or don't get caught?"), ("rates", "Training and test")])
     p.section("gap")
     if keys:
-        p.html(figure(heatmap(table, keys), "* Holm-corrected p < 0.05; ≈0: 95% interval within ±0.1."))
+        p.html(
+            figure(
+                heatmap(table, keys),
+                "* Holm-corrected p < 0.05; ≈0: 95% interval within ±0.1; n: unwatched side never trained.",
+            )
+        )
     p.note(
         f"Gap: unwatched − watched violation rate of the frozen policy in the test regime, minus the "
         f"same gap of the untrained policy; 95% Student-t interval over seeds; exact sign-flip test "

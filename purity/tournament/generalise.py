@@ -89,7 +89,7 @@ def check(experiment: Experiment) -> None:
         )
 
 
-def manifest(experiment: Experiment) -> dict:
+def new_manifest(experiment: Experiment) -> dict:
     return {
         "name": experiment.name,
         "seed": experiment.seed,
@@ -111,10 +111,6 @@ def seed_path(run_dir: Path, seed: int) -> Path:
     return Path(run_dir) / record.GENERALISATION / f"seed={seed}.parquet"
 
 
-def _seed_task(experiment: Experiment, seed: int) -> dict:
-    return one_seed(experiment, seed)
-
-
 def run_seeds(experiment: Experiment, run_dir: Path, pool, manifest: dict) -> None:
     """Every seed without a table yet, in batches as wide as the pool, each written as it lands;
     then the manifest says the run is complete."""
@@ -123,7 +119,7 @@ def run_seeds(experiment: Experiment, run_dir: Path, pool, manifest: dict) -> No
     try:
         for start in range(0, len(todo), width):
             batch = todo[start : start + width]
-            for seed, row in zip(batch, pool.map(_seed_task, experiment, batch)):
+            for seed, row in zip(batch, pool.map(one_seed, experiment, batch)):
                 storage.write_parquet(pl.DataFrame([row]), seed_path(run_dir, seed))
     except BaseException:
         manifest["status"] = "failed"
@@ -136,16 +132,16 @@ def run_seeds(experiment: Experiment, run_dir: Path, pool, manifest: dict) -> No
 def start(experiment: Experiment, run_dir: Path, pool) -> None:
     """A fresh run: manifest, captured experiment, then every seed."""
     check(experiment)
-    record_ = manifest(experiment)
-    storage.write_json(record_, run_dir / record.MANIFEST)
-    capture.capture(experiment, run_dir, record_)
-    run_seeds(experiment, run_dir, pool, record_)
+    manifest = new_manifest(experiment)
+    storage.write_json(manifest, run_dir / record.MANIFEST)
+    capture.capture(experiment, run_dir, manifest)
+    run_seeds(experiment, run_dir, pool, manifest)
 
 
-def resume(run_dir: Path, pool, manifest_: dict) -> None:
+def resume(run_dir: Path, pool, manifest: dict) -> None:
     """The seeds a cut-off run had not written, with the experiment it captured."""
-    experiment = capture.recall(run_dir, manifest_)
-    manifest_.update(status="running", finished=None)
-    manifest_.setdefault("resumed", []).append({"at": capture.now(), "git_revision": capture.git_revision()})
-    storage.write_json(manifest_, run_dir / record.MANIFEST)
-    run_seeds(experiment, run_dir, pool, manifest_)
+    experiment = capture.recall(run_dir, manifest)
+    manifest.update(status="running", finished=None)
+    manifest.setdefault("resumed", []).append({"at": capture.now(), "git_revision": capture.git_revision()})
+    storage.write_json(manifest, run_dir / record.MANIFEST)
+    run_seeds(experiment, run_dir, pool, manifest)

@@ -24,14 +24,14 @@ from purity.agents.generalisation import LEARNERS, Generalise, Regime
 from purity.inputs import InputError, Table
 
 LEARNER_CHOICES = ("policy", *LEARNERS)
-UNIT = {"cue": "correct", "missing": "absent", "correlated": "equal to the truth"}
+SHARES = ("cue", "missing", "correlated")  # probabilities, each in [0, 1]
 
 
 def regime(table: Table, base: Regime) -> Regime:
     """A `Regime` from `table`, each key bounded; absent keys keep `base`'s values."""
     values = {
         key: table.number(key, default=getattr(base, key), low=0.0, high=1.0)
-        for key in ("p_watch", *UNIT)
+        for key in ("p_watch", *SHARES)
         if table.has(key)
     }
     if table.has("observed"):
@@ -43,7 +43,7 @@ def read(table: Table, arena, mix, reward: str) -> Generalise | None:
     """The learners that generalise, checked against the experiment's arena and mix; None for the
     default learner, which takes none of these keys."""
     learner = table.string("learner", default="policy", choices=LEARNER_CHOICES)
-    keys = [key for key in ("test", "observed", *UNIT) if table.has(key)]
+    keys = [key for key in ("test", "observed", *SHARES) if table.has(key)]
     if learner == "policy":
         if keys:
             raise table.error(keys[0], "no regime keys unless learner = 'shared' or 'tabular'", "a key")
