@@ -267,7 +267,7 @@ def test_replicates_report_markdown(reps_dir):
         "| 2 of 3 | \\[0.208, 0.939\\] | yes | \\[0, 1\\] | \\[0.5, 0.5\\] | 0.012 | declined beyond drift | selection"
     ) in verdict
     assert (
-        "| 0 of 3 | \\[0, 0.561\\] | no | \\[0, 0\\] | \\[0, 0\\] | 1 | extinct in every run and under drift too | none |"
+        "| 0 of 3 | \\[0, 0.561\\] | no | \\[0, 0\\] | \\[0, 0\\] | 1 | extinct in every run and under drift too | no force beyond drift |"
         in verdict
     )
     assert "| 2 | 3 (1 held) | 0.333 \\[0, 0.75\\] |" in text
