@@ -153,7 +153,7 @@ def _observation(run: SweepRun, seed: int | None, loaded: Run) -> Observation:
         figures,
         loaded.path,
         loaded.process_terms,
-        run_report.verdict(loaded, steps, drift_steps, tolerance=0.05),
+        run_report.verdict(loaded, steps, drift_steps),
         lock_in(loaded),
         run_report.curves(loaded),
         nulls.run_figures(loaded, seed if seed is not None else 0),

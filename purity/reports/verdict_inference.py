@@ -48,9 +48,7 @@ def chosen_null(path) -> tuple[str | None, pl.DataFrame | None]:
 
 def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     """The verdict table (one row per term, column `term`) with its word, moved most by and the
-    inference columns (`COLUMNS`) replaced by the corrected test of the seeds in `runs`. The
-    fixed-tolerance comparison with the drift twin (`vs_drift`) is dropped: one twin is one draw."""
-    verdict = verdict.drop("vs_drift", strict=False)
+    inference columns (`COLUMNS`) from the corrected test of the seeds in `runs`."""
     if verdict.height == 0:
         return verdict.with_columns(_blank(verdict.height))
     kind, null = chosen_null(runs[0].path)
