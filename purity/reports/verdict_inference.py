@@ -20,6 +20,12 @@ from .page import fmt
 CANT_TELL = "we can't tell"
 NO_NULL = f"{CANT_TELL}: no null recorded"
 TOO_SMALL = f"{CANT_TELL}: null too small"
+ONE_SEED = (
+    " One run is one draw: without selection a single run's end share can land anywhere in the "
+    "null 95% band of its row, so only an end share outside that band can be called, and one run "
+    "says nothing about how much runs of this experiment vary. Run several seeds "
+    "(`[experiment] seeds = K`); `purity power` says how many an effect needs."
+)
 NULL_KINDS = ("shuffle", "drift")  # the first the run has is the one tested against
 
 COLUMNS = {

@@ -128,3 +128,20 @@ def test_a_long_chart_title_is_squeezed_into_the_chart_never_cut():
     long = "a title far longer than any chart is wide " * 3
     assert f'textLength="{room}"' in svg_open(long, 300, 100)
     assert "textLength" not in svg_open(short, 300, 100)
+
+
+def test_a_single_seed_report_says_first_how_little_one_seed_shows(run_dir):
+    write_still_null(run_dir)
+    reports.write_report(run_dir)
+    md = (run_dir / "report.md").read_text()
+    head = md.split("## Verdict", 1)[0]
+    assert "One seed: this compares a single run with 2000 null runs." in head
+    assert "only an end share outside that band can be called" in head
+    many = reports.to_json(run_dir)["verdict"]
+    assert all(r["note"] and r["note"].startswith("One seed") for r in many)
+
+
+def test_a_replicate_set_report_does_not_say_one_seed(reps_dir):
+    write_still_null(reps_dir)
+    reports.write_report(reps_dir)
+    assert "One seed" not in (reps_dir / "report.md").read_text()
