@@ -10,6 +10,7 @@ from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, color, figure, fmt, gen_rows, pick_rows
 from .run_report import RunReport
 from .svg import Series, line_chart
+from .verdict_chart import verdict_chart
 
 
 def page(data: RunReport) -> Page:
@@ -81,7 +82,10 @@ def page(data: RunReport) -> Page:
 def findings(data: RunReport) -> sections.Findings:
     table = verdict_rows(data) if data.verdict.height else None
     return sections.Findings(
-        table, _verdict_note(data), sections.empty_text(True, bool(data.run.process_terms))
+        table,
+        _verdict_note(data),
+        sections.empty_text(True, bool(data.run.process_terms)),
+        verdict_chart(data.verdict),
     )
 
 

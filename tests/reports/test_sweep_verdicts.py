@@ -145,3 +145,25 @@ def test_a_replicate_set_report_does_not_say_one_seed(reps_dir):
     write_still_null(reps_dir)
     reports.write_report(reps_dir)
     assert "One seed" not in (reps_dir / "report.md").read_text()
+
+
+def test_run_and_replicate_reports_open_with_the_end_share_against_the_null_band(run_dir, reps_dir):
+    for folder in (write_still_null(run_dir), write_still_null(reps_dir)):
+        reports.write_report(folder)
+        html = (folder / "report.html").read_text()
+        verdict = html.split('<h2 id="verdict">', 1)[1].split("<table>", 1)[0]
+        assert (
+            "End share against the null&#x27;s 95% band" in verdict
+            or "End share against the null's" in verdict
+        )
+        words = [r["verdict"] for r in reports.to_json(folder)["verdict"]]
+        dots = re.findall(r'<circle [^>]*fill="(#[0-9a-f]{6})"><title>([^:<]*):', verdict)
+        assert [w for _, w in dots] == words
+        for colour, word in dots:
+            expected = {inference.SPREAD: "#0a7a3c", inference.DECLINED: "#c25700"}.get(word, "#555555")
+            assert colour == expected
+
+
+def test_a_report_without_a_null_draws_no_verdict_chart(run_dir):
+    reports.write_report(run_dir)
+    assert "End share against the null" not in (run_dir / "report.html").read_text()
