@@ -30,6 +30,7 @@ CAPS = {
     ("experiment", "seeds"): 2,
     ("arena", "episodes"): 2,
     ("arena", "steps"): 8,
+    ("control", "null_replicates"): 2000,
 }
 POPULATION = 16
 CAPABILITY = {"candidates": 4, "rollouts": 2}

@@ -96,15 +96,13 @@ def report(
     return list(write_report(path))
 
 
-def write_report(
-    path: str | Path, *, lock_in_share: float | None = None, tolerance: float = 0.05
-) -> tuple[Path, Path]:
+def write_report(path: str | Path, *, lock_in_share: float | None = None) -> tuple[Path, Path]:
     """Write report.md and report.html of a single-seed run or of a replicates directory (the
     report over seeds) into it, atomically; return both paths. The lock-in threshold is the
     experiment's `lock_in` (0.9 if the manifest has none) unless given here."""
     from .page import write_page
 
-    options = {"lock_in_share": lock_in_share, "tolerance": tolerance}
+    options = {"lock_in_share": lock_in_share}
     if is_replicates(path):
         from . import replicates_page, replicates_report
 
@@ -145,9 +143,7 @@ def sweep_figures(sweep_dir: str | Path) -> Any:
     return sweep_report.figures_frame(sweep_report.collect(load_sweep(sweep_dir)))
 
 
-def to_json(
-    path: str | Path, *, tolerance: float = 0.05, lock_in_share: float | None = None
-) -> dict[str, Any]:
+def to_json(path: str | Path, *, lock_in_share: float | None = None) -> dict[str, Any]:
     """The report of the run, replicates set or sweep at `path` as a JSON-ready dict (`export`).
 
     Top-level keys: format, version, kind ("run" | "replicates" | "sweep"), name, path, then the
@@ -159,7 +155,7 @@ def to_json(
         from . import sweep_report
 
         return sweep_report.to_json(sweep_report.collect(load_sweep(path)))
-    options = {"lock_in_share": lock_in_share, "tolerance": tolerance}
+    options = {"lock_in_share": lock_in_share}
     if kind == "replicates":
         from . import replicates_report
 

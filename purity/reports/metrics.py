@@ -27,8 +27,7 @@ VERDICT_SCHEMA = {
     "start": pl.Float64,
     "end": pl.Float64,
     "drift_end": pl.Float64,
-    "verdict": pl.String,
-    "vs_drift": pl.String,
+    "verdict": pl.String,  # filled by the corrected test (`verdict_inference`)
 }
 
 
@@ -315,13 +314,10 @@ def _end_shares(run: Run) -> pl.DataFrame:
     )
 
 
-def verdict(run: Run, tolerance: float = 0.05) -> pl.DataFrame:
-    """Per process term: share carrying it at the first and last generation, and a verdict word.
-
-    verdict: "extinct" (nobody carries it at the end), else "declined" / "spread" when the end share
-    is more than `tolerance` below / above the start share, else "held". With a drift twin,
-    vs_drift says whether the end share is below, near or above the twin's end share (same tolerance).
-    """
+def verdict(run: Run) -> pl.DataFrame:
+    """Per process term: share carrying it at the first and last generation (and at the drift
+    twin's last, one draw of the drift null). `verdict` is left empty: a word comes only from the
+    corrected test against the run's null (`verdict_inference.infer`), never from a threshold."""
     terms = run.process_terms
     if not terms or run.agents.height == 0:
         return pl.DataFrame(schema=VERDICT_SCHEMA)
@@ -340,31 +336,8 @@ def verdict(run: Run, tolerance: float = 0.05) -> pl.DataFrame:
         out = out.join(drift, on="term", how="left", maintain_order="left")
     else:
         out = out.with_columns(drift_end=pl.lit(None, dtype=pl.Float64))
-    word, vs = verdict_words(pl.col("start"), pl.col("end"), pl.col("drift_end"), tolerance)
-    return out.with_columns(verdict=word, vs_drift=vs).select(list(VERDICT_SCHEMA)).cast(VERDICT_SCHEMA)
-
-
-def verdict_words(
-    start: pl.Expr, end: pl.Expr, drift_end: pl.Expr, tolerance: float
-) -> tuple[pl.Expr, pl.Expr]:
-    """The verdict word (extinct / declined / spread / held) and vs drift (below / near / above,
-    null without a twin) from start, end and drift-end shares."""
-    word = (
-        pl.when(end == 0)
-        .then(pl.lit("extinct"))
-        .when(end < start - tolerance)
-        .then(pl.lit("declined"))
-        .when(end > start + tolerance)
-        .then(pl.lit("spread"))
-        .otherwise(pl.lit("held"))
+    return (
+        out.with_columns(verdict=pl.lit(None, dtype=pl.String))
+        .select(list(VERDICT_SCHEMA))
+        .cast(VERDICT_SCHEMA)
     )
-    vs = (
-        pl.when(drift_end.is_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(end < drift_end - tolerance)
-        .then(pl.lit("below"))
-        .when(end > drift_end + tolerance)
-        .then(pl.lit("above"))
-        .otherwise(pl.lit("near"))
-    )
-    return word, vs

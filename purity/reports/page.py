@@ -25,8 +25,8 @@ Rows = tuple[list[str], list[list[str]]]  # headers, cells
 GenRows = tuple[list[str], list[list[str]], str]  # headers, cells, the note when rows were thinned
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999")
-VERDICT_WORDS = ("extinct", "declined", "held", "spread")  # coloured in a table's verdict column
-TONES = {"spread beyond drift": "spread", "declined beyond drift": "declined"}  # corrected verdicts
+# the only coloured words of a verdict column: the corrected test's claims (anything else is drift's)
+TONES = {"spread beyond drift": "spread", "declined beyond drift": "declined"}
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;background:#fff;margin:0}
@@ -46,8 +46,7 @@ figure{margin:.4rem 0}
 figcaption{font-size:.85rem;color:#444;max-width:460px}
 svg{background:#fff;max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#333}
-.v-extinct{color:#b00020;font-weight:600}.v-declined{color:#c25700;font-weight:600}
-.v-held{color:#555;font-weight:600}.v-spread{color:#0a7a3c;font-weight:600}
+.v-declined{color:#c25700;font-weight:600}.v-spread{color:#0a7a3c;font-weight:600}
 pre{background:#f7f7f7;padding:.6rem;overflow:auto;font-size:.8rem}
 """
 
@@ -217,7 +216,7 @@ def html_table(
     for row in rows:
         cells = []
         for i, c in enumerate(row):
-            tone = TONES.get(c, c if c in VERDICT_WORDS else None)
+            tone = TONES.get(c)
             extra = f"v-{tone}" if i == verdict_col and tone else ""
             cells.append(f"<td{cls(i, extra)}>{esc(c)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

@@ -182,35 +182,32 @@ VERDICT_SCHEMA = {
     **{f"{share}_{s}": pl.Float64 for share in ("start", "end", "drift") for s in ("mean", "min", "max")},
     **{c: pl.Int64 for c in ("drift_seeds", "seeds", "survived")},
     **{c: pl.Float64 for c in ("survived_low", "survived_high")},
-    **{c: pl.String for c in ("verdict", "vs_drift")},
+    "verdict": pl.String,  # filled by the corrected test (`verdict_inference`)
 }
 
 
 def seed_verdicts(
-    reps: Replicates, steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame], tolerance: float = 0.05
+    reps: Replicates, steps: dict[int, pl.DataFrame], drift: dict[int, pl.DataFrame]
 ) -> pl.DataFrame:
     """Every seed's verdict with the forces that moved each term (what the seed's own report
     shows), from its Price steps (`price_steps`), with a seed column."""
     frames = {
-        s: verdict_inference.infer(
-            price.with_forces(metrics.verdict(run, tolerance=tolerance), steps[s], drift.get(s)), [run]
-        )
+        s: verdict_inference.infer(price.with_forces(metrics.verdict(run), steps[s], drift.get(s)), [run])
         for s, run in zip(seeds_of(reps), reps.runs)
     }
     return _by_seed(frames)
 
 
-def per_seed_verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
+def per_seed_verdict(reps: Replicates) -> pl.DataFrame:
     """metrics.verdict of every seed (start, end, drift_end per term), with a seed column."""
-    return stack(reps, lambda r: metrics.verdict(r, tolerance=tolerance))
+    return stack(reps, metrics.verdict)
 
 
-def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
+def verdict(reps: Replicates) -> pl.DataFrame:
     """Per process term, over seeds: start / end / drift-end share as mean, min, max; in how many
-    seeds it survived (end share > 0) with a Wilson 95 % interval for that proportion; and the
-    verdict word (`metrics.verdict`'s rule) applied to the mean start and end shares, vs_drift to
-    the mean end and mean drift end."""
-    per = per_seed_verdict(reps, tolerance)
+    seeds it survived (end share > 0) with a Wilson 95 % interval for that proportion. `verdict`
+    is left empty: the word comes from the corrected test over seeds (`verdict_inference.infer`)."""
+    per = per_seed_verdict(reps)
     if "term" not in per.columns or per.height == 0:
         return pl.DataFrame(schema=VERDICT_SCHEMA)
     s, e, d = pl.col("start"), pl.col("end"), pl.col("drift_end")
@@ -230,13 +227,10 @@ def verdict(reps: Replicates, tolerance: float = 0.05) -> pl.DataFrame:
         survived=(e > 0).sum().cast(pl.Int64),
     )
     low, high = metrics.wilson_exprs(pl.col("survived"), pl.col("seeds"))
-    word, vs = metrics.verdict_words(
-        pl.col("start_mean"), pl.col("end_mean"), pl.col("drift_mean"), tolerance
-    )
     terms = process_terms(reps)
     order = pl.DataFrame({"term": [t["key"] for t in terms], "_order": list(range(len(terms)))})
     return (
-        agg.with_columns(survived_low=low, survived_high=high, verdict=word, vs_drift=vs)
+        agg.with_columns(survived_low=low, survived_high=high, verdict=pl.lit(None, dtype=pl.String))
         .join(order, on="term")
         .sort("_order")
         .select(list(VERDICT_SCHEMA))

@@ -16,6 +16,7 @@ from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, band, color, figure, fmt, gen_rows, pick_rows
 from .replicates_report import ReplicatesReport
 from .svg import Series, line_chart
+from .verdict_chart import verdict_chart
 
 SEED_NOTE = (
     "Each seed folder is a complete single-seed run: `purity report <this directory>/seed=<s>` "
@@ -139,7 +140,7 @@ def _force_text(r: dict, k: int) -> str:
 def findings(data: ReplicatesReport) -> sections.Findings:
     table = verdict_rows(data) if data.verdict.height else None
     empty = sections.empty_text(bool(data.reps.runs), bool(agg.process_terms(data.reps)))
-    return sections.Findings(table, _verdict_note(data), empty)
+    return sections.Findings(table, _verdict_note(data), empty, verdict_chart(data.verdict, "end_mean"))
 
 
 def verdict_rows(data: ReplicatesReport) -> Rows:

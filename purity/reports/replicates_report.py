@@ -30,7 +30,6 @@ from .run_report import births_json, violation_curves_json
 class ReplicatesReport:
     verdict: pl.DataFrame  # the finding: `replicates.verdict` with the forces over seeds
     reps: Replicates
-    tolerance: float
     lock_in_share: float
     generations: list[int]
     seeds: pl.DataFrame
@@ -75,9 +74,7 @@ class ReplicatesReport:
         )
 
 
-def collect(
-    reps: Replicates, *, lock_in_share: float | None = None, tolerance: float = 0.05
-) -> ReplicatesReport:
+def collect(reps: Replicates, *, lock_in_share: float | None = None) -> ReplicatesReport:
     share = reps.lock_in_share if lock_in_share is None else lock_in_share
     pooled = agg.pooled(reps) if reps.runs else None
     gens: list[int] = []
@@ -87,7 +84,7 @@ def collect(
     has_drift = any(r.drift is not None for r in reps.runs)
     empty = pl.DataFrame()
     steps, drift_steps = agg.price_steps(reps), agg.price_steps(reps, drift=True)
-    verdict = agg.verdict(reps, tolerance) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA)
+    verdict = agg.verdict(reps) if reps.runs else pl.DataFrame(schema=agg.VERDICT_SCHEMA)
     residuals = [r for r in map(price.max_residual, steps.values()) if r is not None]
     return ReplicatesReport(
         verdict=verdict_inference.infer(
@@ -95,11 +92,10 @@ def collect(
             reps.runs,
         ),
         reps=reps,
-        tolerance=tolerance,
         lock_in_share=share,
         generations=gens,
         seeds=agg.seed_table(reps),
-        seed_verdicts=agg.seed_verdicts(reps, steps, drift_steps, tolerance),
+        seed_verdicts=agg.seed_verdicts(reps, steps, drift_steps),
         survival=agg.survival(reps),
         drift_survival=agg.survival(reps, drift=True) if has_drift else None,
         process_share=agg.process_share(reps),
@@ -143,7 +139,6 @@ def to_json(data: ReplicatesReport) -> dict[str, Any]:
             "arena": (first.manifest.get("arena") or {}).get("name") if first else None,
             "survival_threshold": first.threshold if first else None,
             "lock_in_threshold": data.lock_in_share,
-            "tolerance": data.tolerance,
             **provenance(m),
         }
     )

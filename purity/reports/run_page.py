@@ -10,6 +10,7 @@ from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, color, figure, fmt, gen_rows, pick_rows
 from .run_report import RunReport
 from .svg import Series, line_chart
+from .verdict_chart import verdict_chart
 
 
 def page(data: RunReport) -> Page:
@@ -81,7 +82,10 @@ def page(data: RunReport) -> Page:
 def findings(data: RunReport) -> sections.Findings:
     table = verdict_rows(data) if data.verdict.height else None
     return sections.Findings(
-        table, _verdict_note(data), sections.empty_text(True, bool(data.run.process_terms))
+        table,
+        _verdict_note(data),
+        sections.empty_text(True, bool(data.run.process_terms)),
+        verdict_chart(data.verdict),
     )
 
 
@@ -109,8 +113,6 @@ def _verdict_note(data: RunReport) -> str:
         f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
         "constraint counts). " + verdict_inference.note(_null_kind(data))
     )
-    one_seed = next((n for n in data.verdict["note"].to_list() if n), None)
-    note += (" " + one_seed) if one_seed else ""
     if data.run.drift is not None:
         note += " drift end: the end share of the run's drift twin, one draw of the drift null."
     return (
@@ -255,7 +257,17 @@ def _warnings(data: RunReport) -> list[str]:
             f"This run {text}: one founding profile held the whole population, so the "
             "experiment ended early (stop_at_fixation); the numbers cover the generations written."
         )
-    return out
+    return out + _one_seed(data)
+
+
+def _one_seed(data: RunReport) -> list[str]:
+    """How little one seed shows, said before anything else (each term's band in its row)."""
+    if data.verdict.height == 0 or "note" not in data.verdict.columns:
+        return []
+    first = next((n for n in data.verdict["note"].to_list() if n), None)
+    if first is None:
+        return []
+    return [first.split(" Without selection")[0] + verdict_inference.ONE_SEED]
 
 
 # ---------------------------------------------------------------------------------------------

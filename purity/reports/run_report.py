@@ -20,15 +20,11 @@ from .load import Run
 from .reflection_metrics import Reflection, reflection
 
 
-def verdict(
-    run: Run, steps: pl.DataFrame, drift_steps: pl.DataFrame | None, tolerance: float
-) -> pl.DataFrame:
+def verdict(run: Run, steps: pl.DataFrame, drift_steps: pl.DataFrame | None) -> pl.DataFrame:
     """Per process term: start and end share (`metrics.verdict`), the Price forces
     (`price.forces`), and the verdict and moved most by tested against the run's null
     (`verdict_inference`): the one verdict every format of a report shows."""
-    return verdict_inference.infer(
-        price.with_forces(metrics.verdict(run, tolerance=tolerance), steps, drift_steps), [run]
-    )
+    return verdict_inference.infer(price.with_forces(metrics.verdict(run), steps, drift_steps), [run])
 
 
 def generations(agents: pl.DataFrame) -> list[int]:
@@ -66,7 +62,6 @@ def curves(run: Run) -> Curves:
 class RunReport:
     verdict: pl.DataFrame  # the finding: `verdict` above
     run: Run
-    tolerance: float
     lock_in_share: float
     curves: Curves
     lock_in: metrics.LockIn | None
@@ -90,7 +85,7 @@ class RunReport:
         return dominant_lineages(self.run.agents, self.run.lineage) if self.generations else None
 
 
-def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 0.05) -> RunReport:
+def collect(run: Run, *, lock_in_share: float | None = None) -> RunReport:
     c = curves(run)
     gens = c.generations
     lock_in_share = run.lock_in_share if lock_in_share is None else lock_in_share
@@ -98,9 +93,8 @@ def collect(run: Run, *, lock_in_share: float | None = None, tolerance: float = 
     steps = price.decompose(run)
     drift_steps = price.decompose(run.drift) if run.drift is not None else None
     return RunReport(
-        verdict=verdict(run, steps, drift_steps, tolerance),
+        verdict=verdict(run, steps, drift_steps),
         run=run,
-        tolerance=tolerance,
         lock_in_share=lock_in_share,
         curves=c,
         lock_in=metrics.lock_in(run, lock_in_share),
@@ -206,7 +200,6 @@ def _facts(data: RunReport) -> dict[str, Any]:
             "event_kinds": [str(k) for k in arena.get("event_kinds", [])],
             "survival_threshold": run.threshold,
             "lock_in_threshold": data.lock_in_share,
-            "tolerance": data.tolerance,
             "drift_twin": run.drift is not None,
             **provenance(m),
         }

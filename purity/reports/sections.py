@@ -42,6 +42,7 @@ class Findings:
     table: Rows | None
     note: str
     empty: str
+    figure: str = ""  # the one chart that answers the question (`verdict_chart`), drawn first
 
 
 def start_page(title: str, header: str, warnings: Sequence[str], findings: Findings) -> Page:
@@ -54,6 +55,8 @@ def start_page(title: str, header: str, warnings: Sequence[str], findings: Findi
         page.para(findings.empty)
         return page
     headers, rows = findings.table
+    if findings.figure:
+        page.html(figure(findings.figure))
     page.table(headers, rows, text_cols=3, verdict_col=headers.index("verdict"))
     page.note(findings.note)
     return page

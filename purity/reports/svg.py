@@ -45,14 +45,27 @@ def tick_label(v: float) -> str:
 
 
 def svg_open(title: str, width: int, height: int, *, at: tuple[float, float] = (8, 16), cls: str = "") -> str:
-    """The <svg> element of a chart, its accessible title and the title drawn at `at`."""
+    """The <svg> element of a chart, its accessible title and the title drawn at `at`, squeezed
+    to the chart's width when it would run past it (a title is never cut off)."""
     klass = f'class="{cls}" ' if cls else ""
     return (
         f'<svg {klass}width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{esc(title)}">'
         f"<title>{esc(title)}</title>"
-        f'<text x="{at[0]}" y="{at[1]}" style="font-weight:600">{esc(title)}</text>'
+        f'<text x="{at[0]}" y="{at[1]}" style="font-weight:600"{fit(title, width - at[0] - 4)}>'
+        f"{esc(title)}</text>"
     )
+
+
+TITLE_CHAR_WIDTH = 7.0  # px per character of an 11px bold title, a generous upper estimate
+
+
+def fit(text: str, room: float) -> str:
+    """The attributes that squeeze `text` into `room` pixels when its estimated width exceeds it
+    ("" when it fits as it is)."""
+    if len(text) * TITLE_CHAR_WIDTH <= room:
+        return ""
+    return f' textLength="{max(room, 1.0):.0f}" lengthAdjust="spacingAndGlyphs"'
 
 
 @dataclass(frozen=True)
@@ -324,5 +337,5 @@ def svg_empty(title: str, width: int) -> str:
     return (
         f'<svg width="{width}" height="40" viewBox="0 0 {width} 40" role="img" '
         f'aria-label="{esc(title)}"><title>{esc(title)}</title>'
-        f'<text x="8" y="24">{esc(title)}: no data</text></svg>'
+        f'<text x="8" y="24"{fit(title + ": no data", width - 12)}>{esc(title)}: no data</text></svg>'
     )

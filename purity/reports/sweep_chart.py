@@ -7,9 +7,10 @@ import math
 
 import polars as pl
 
+from .inference import DECLINED, SPREAD
 from .page import chart_grid, color, esc, figure
-from .svg import Frame, Series, legend_line, line_chart, segments
-from .sweep_report import DRIFT_SHARE, PROCESS, SHARE, KeyAxis, SweepReport, setting_label
+from .svg import Frame, Series, legend_line, line_chart, segments, svg_open
+from .sweep_report import DRIFT_SHARE, PROCESS, SHARE, KeyAxis, SweepReport, setting_label, value_label
 
 BLACK = "#000000"
 
@@ -159,3 +160,74 @@ def setting_charts(data: SweepReport) -> str:
         )
         figs.append(figure(svg, esc(f"{len(setting.observations)} seed(s)")))
     return chart_grid(figs)
+
+
+MAX_EFFECT_ROWS = 60  # grid points drawn in the effect chart; the table below lists them all
+
+
+def effect_chart(data: SweepReport) -> str:
+    """Inline SVG, the sweep's answer at a glance: one row per grid point, one column per process
+    term, each cell coloured by the effect (mean end share minus the null's mean; orange below,
+    green above) and starred where the corrected test rejects."""
+    v = data.verdicts
+    points = sorted(set(v["point"].to_list()))[:MAX_EFFECT_ROWS]
+    terms = data.terms
+    labels = [_short_setting(data.settings[p].settings) for p in points]
+    left = int(min(260, 12 + 6.2 * max((len(s) for s in labels), default=4)))
+    cell_w, cell_h, top = 96, 22, 52
+    width = max(left + cell_w * len(terms) + 12, 360)
+    height = top + cell_h * len(points) + 40
+    title = "Effect beyond the null: mean end share − null mean (* corrected test rejects)"
+    out = [svg_open(title, width, height)]
+    cells = {(r["point"], r["term"]): r for r in v.iter_rows(named=True)}
+    for j, t in enumerate(terms):
+        x = left + j * cell_w + cell_w / 2
+        short = t["label"] if len(t["label"]) <= 15 else t["label"][:14] + "…"
+        out.append(
+            f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle"><title>{esc(t["label"])}</title>'
+            f"{esc(short)}</text>"
+        )
+    for i, (p, label) in enumerate(zip(points, labels)):
+        y = top + i * cell_h
+        short = label if len(label) * 6.2 <= left - 12 else label[: int((left - 12) / 6.2) - 1] + "…"
+        out.append(
+            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="end"><title>{esc(label)}</title>'
+            f"{esc(short)}</text>"
+        )
+        for j, t in enumerate(terms):
+            r = cells.get((p, t["key"]))
+            effect = None if r is None else r["effect"]
+            fill = "#eeeeee" if effect is None or not math.isfinite(effect) else _diverging(effect)
+            x = left + j * cell_w
+            out.append(
+                f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
+                f"<title>{esc(r['verdict'] if r else 'no run')}</title></rect>"
+            )
+            star = r is not None and r["verdict"] in (SPREAD, DECLINED)
+            text = "–" if effect is None else f"{effect:+.2f}" + (" *" if star else "")
+            weight = ' style="font-weight:700"' if star else ""
+            out.append(
+                f'<text x="{x + cell_w / 2:.1f}" y="{y + cell_h / 2 + 4:.1f}" text-anchor="middle"{weight}>'
+                f"{esc(text)}</text>"
+            )
+    foot = top + cell_h * len(points) + 18
+    more = len(set(v["point"].to_list())) - len(points)
+    out.append(
+        f'<text x="8" y="{foot}" style="fill:#555">orange: below the null, green: above; '
+        f"grey: no test{f'; {more} more grid points in the table' if more > 0 else ''}</text>"
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _short_setting(settings: dict) -> str:
+    """A grid point by its values, each key by its last part ("intensity 0.1, kind moran")."""
+    return ", ".join(f"{k.rsplit('.', 1)[-1]} {value_label(v)}" for k, v in settings.items()) or "base"
+
+
+def _diverging(effect: float) -> str:
+    """Orange for a negative effect, green for a positive one, white at 0, full at |effect| ≥ 0.5."""
+    a = min(abs(effect) / 0.5, 1.0)
+    base = (194, 87, 0) if effect < 0 else (10, 122, 60)
+    rgb = [round(255 + (c - 255) * a * 0.85) for c in base]
+    return "#" + "".join(f"{c:02x}" for c in rgb)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import math
 
+from . import sweep_verdicts
 from .page import Page, Rows, clean, esc, fmt, html_table, md, md_table
 from .reflection_metrics import squash_summary
-from .sweep_chart import key_chart, setting_charts
+from .sweep_chart import effect_chart, key_chart, setting_charts
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
 from .sweep_report import (
     DRIFT_SHARE,
@@ -26,6 +28,7 @@ from .sweep_report import (
 
 SECTIONS = (
     ("squashed", "Squashed, by definition / by trade-off"),
+    ("verdicts", "Verdicts"),
     ("by-key", "By swept key"),
     ("by-setting", "By setting"),
     ("runs", "Runs"),
@@ -59,13 +62,24 @@ def page(data: SweepReport) -> Page:
     for note in _warnings(data):
         page.warn(note)
 
-    summary = squash_summary([o.squash for o in data.observations])
-    page.section("squashed")
-    if summary.height:
-        page.note(SQUASH_NOTE)
-        page.table(*_squash_rows(data, summary))
+    if any(o.squash is not None for o in data.observations):  # a reflection sweep leads with it
+        summary = squash_summary([o.squash for o in data.observations])
+        page.section("squashed")
+        if summary.height:
+            page.note(SQUASH_NOTE)
+            page.table(*_squash_rows(data, summary))
+        else:
+            page.para("No chosen change lowered a process term in these runs.")
+
+    page.section("verdicts")
+    if data.verdicts.height:
+        page.para(_verdict_summary(data))
+        page.html(effect_chart(data))
+        headers, rows = verdict_rows(data)
+        page.table(headers, rows, text_cols=2, verdict_col=headers.index("verdict"))
+        page.note(sweep_verdicts.NOTE)
     else:
-        page.para("No chosen change lowered a process term (or no agent reflected) in these runs.")
+        page.para("No complete run to judge yet.")
 
     page.section("by-key")
     page.note(_by_key_intro(data))
@@ -105,6 +119,44 @@ def page(data: SweepReport) -> Page:
     if (toml := _sweep_toml(data)) is not None:
         page.verbatim("Sweep file", toml)
     return page
+
+
+def verdict_rows(data: SweepReport) -> Rows:
+    """Per grid point and process term: seeds, mean start and end share (95% interval over seeds),
+    the null's band, the Holm p over the whole sweep and the verdict."""
+    labels = {t["key"]: t["label"] for t in data.terms}
+    headers = ["setting", "process term", "seeds", "start", "end [95%]", "null 95% band", "p (Holm)"]
+    headers += ["verdict"]
+    rows = []
+    for r in data.verdicts.iter_rows(named=True):
+        end = (
+            fmt(r["mean"])
+            if r["low"] is None or math.isnan(r["low"])
+            else f"{fmt(r['mean'])} [{fmt(r['low'])}, {fmt(r['high'])}]"
+        )
+        rows.append(
+            [
+                setting_label(data.settings[r["point"]]),
+                labels.get(r["term"], r["term"]),
+                str(r["seeds"]),
+                fmt(r["start"]),
+                end,
+                "–" if r["band_low"] is None else f"[{fmt(r['band_low'])}, {fmt(r['band_high'])}]",
+                fmt(r["p_adjusted"]),
+                r["verdict"],
+            ]
+        )
+    return headers, rows
+
+
+def _verdict_summary(data: SweepReport) -> str:
+    """The sweep's answer in one sentence: how many of its tests came out each way."""
+    tests = data.verdicts.height
+    counts = "; ".join(f"{word}: {n}" for word, n in sweep_verdicts.tally(data.verdicts).items())
+    return (
+        f"{tests} tests ({len(data.settings)} grid points × their process terms), corrected "
+        f"together (Holm): {counts}."
+    )
 
 
 def _failures(page: Page, failed: list[SweepRun]) -> None:

@@ -26,7 +26,7 @@ import polars as pl
 
 from purity.tournament import record
 
-from . import price, run_report, training
+from . import nulls, price, run_report, sweep_verdicts, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
@@ -65,6 +65,7 @@ class Observation:
     verdict: pl.DataFrame  # what its own report's verdict says
     lock_in: LockIn | None
     curves: run_report.Curves
+    seed_figures: pl.DataFrame  # its figures in the null's columns (`nulls.run_figures`)
     squash: pl.DataFrame | None = None  # `squash_kinds`: its lowerings, by definition or by trade-off
 
 
@@ -161,9 +162,10 @@ def _observation(run: SweepRun, seed: int | None, loaded: Run) -> Observation:
         figures,
         loaded.path,
         loaded.process_terms,
-        run_report.verdict(loaded, steps, drift_steps, tolerance=0.05),
+        run_report.verdict(loaded, steps, drift_steps),
         lock_in(loaded),
         run_report.curves(loaded),
+        nulls.run_figures(loaded, seed if seed is not None else 0),
         squash_kinds(loaded) if loaded.reflection is not None else None,
     )
 
@@ -289,6 +291,7 @@ class SweepReport:
     has_drift: bool
     problems: list[str] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
+    verdicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=sweep_verdicts.SCHEMA))
 
     @property
     def by_run(self) -> dict[str, list[Observation]]:
@@ -322,6 +325,7 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         + trained
     )
     axes = [axis(sweep, key, observations, names) for key in sweep.keys]
+    settings = settings_of(observations)
     return SweepReport(
         sweep,
         observations,
@@ -331,8 +335,25 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         names,
         has_drift,
         found,
-        settings_of(observations),
+        settings,
+        grid_verdicts(settings),
     )
+
+
+def grid_verdicts(settings: Sequence[Setting]) -> pl.DataFrame:
+    """The sweep's verdicts: each grid point's terms against its null, corrected over the sweep
+    (`sweep_verdicts`); `point` indexes `settings`."""
+    points = [(_numbered(s.observations), s.observations[0].path) for s in settings if s.observations]
+    return sweep_verdicts.grid_verdicts(points)
+
+
+def _numbered(observations: Sequence[Observation]) -> pl.DataFrame:
+    """The observations' seed figures, each seed a distinct replicate (its position if two share one)."""
+    frames = [o.seed_figures for o in observations]
+    seeds = [f["replicate"][0] if f.height else i for i, f in enumerate(frames)]
+    if len(set(seeds)) != len(seeds):
+        frames = [f.with_columns(replicate=pl.lit(i, dtype=pl.Int64)) for i, f in enumerate(frames)]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=nulls.FIGURE_SCHEMA)
 
 
 def figures_frame(data: SweepReport) -> pl.DataFrame:
@@ -378,6 +399,7 @@ def to_json(data: SweepReport) -> dict[str, Any]:
         }
     )
     out["terms"] = plain(data.terms)
+    out["verdicts"] = verdicts_json(data)
     out["problems"] = list(data.problems)
     out["runs"] = [_run_json(run, data.by_run.get(run.name, [])) for run in sweep.runs]
     out["failed"] = [
@@ -403,6 +425,15 @@ def to_json(data: SweepReport) -> dict[str, Any]:
         "i.e. over seeds and the other keys' values; n = runs with the figure"
     )
     return out
+
+
+def verdicts_json(data: SweepReport) -> dict[str, Any]:
+    """The sweep's corrected verdicts, each row with its grid point's settings, and how to read them."""
+    table = [
+        {"settings": plain(data.settings[r["point"]].settings), **plain(r)}
+        for r in data.verdicts.iter_rows(named=True)
+    ]
+    return {"correction": "holm over grid points × terms", "note": sweep_verdicts.NOTE, "rows": table}
 
 
 def _run_json(run: SweepRun, obs: list[Observation]) -> dict[str, Any]:

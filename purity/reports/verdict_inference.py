@@ -20,6 +20,12 @@ from .page import fmt
 CANT_TELL = "we can't tell"
 NO_NULL = f"{CANT_TELL}: no null recorded"
 TOO_SMALL = f"{CANT_TELL}: null too small"
+ONE_SEED = (
+    " One run is one draw: without selection a single run's end share can land anywhere in the "
+    "null 95% band of its row, so only an end share outside that band can be called, and one run "
+    "says nothing about how much runs of this experiment vary. Run several seeds "
+    "(`[experiment] seeds = K`); `purity power` says how many an effect needs."
+)
 NULL_KINDS = ("shuffle", "drift")  # the first the run has is the one tested against
 
 COLUMNS = {
@@ -48,9 +54,7 @@ def chosen_null(path) -> tuple[str | None, pl.DataFrame | None]:
 
 def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     """The verdict table (one row per term, column `term`) with its word, moved most by and the
-    inference columns (`COLUMNS`) replaced by the corrected test of the seeds in `runs`. The
-    fixed-tolerance comparison with the drift twin (`vs_drift`) is dropped: one twin is one draw."""
-    verdict = verdict.drop("vs_drift", strict=False)
+    inference columns (`COLUMNS`) from the corrected test of the seeds in `runs`."""
     if verdict.height == 0:
         return verdict.with_columns(_blank(verdict.height))
     kind, null = chosen_null(runs[0].path)

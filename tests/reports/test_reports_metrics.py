@@ -111,34 +111,29 @@ def test_births_by_kind(run_dir):
 
 
 def test_verdicts_without_drift(run_dir):
+    """Shares only: no word comes from a threshold (the corrected test gives it, `verdict_inference`)."""
     v = metrics.verdict(reports.load(run_dir))
-    got = {r["term"]: (r["start"], r["end"], r["verdict"], r["vs_drift"]) for r in v.iter_rows(named=True)}
+    got = {r["term"]: (r["start"], r["end"], r["verdict"]) for r in v.iter_rows(named=True)}
     assert got == {
-        "constraint:take:self": (0.75, 0.25, "declined", None),
-        "constraint:take:world": (0.25, 0.0, "extinct", None),
-        "constraint:take:lineage": (0.25, 0.25, "held", None),
-        "standing:commons_above": (0.5, 0.75, "spread", None),
+        "constraint:take:self": (0.75, 0.25, None),
+        "constraint:take:world": (0.25, 0.0, None),
+        "constraint:take:lineage": (0.25, 0.25, None),
+        "standing:commons_above": (0.5, 0.75, None),
     }
     assert v.get_column("term").to_list()[0] == "constraint:take:self"  # manifest order
-
-
-def test_verdict_tolerance_is_a_parameter(run_dir):
-    v = metrics.verdict(reports.load(run_dir), tolerance=0.6)
-    words = dict(zip(v.get_column("term").to_list(), v.get_column("verdict").to_list()))
-    assert words["constraint:take:self"] == "held"
-    assert words["constraint:take:world"] == "extinct"
+    assert "vs_drift" not in v.columns and not hasattr(metrics, "verdict_words")
 
 
 def test_verdict_against_drift_twin(run_with_drift):
     run = reports.load(run_with_drift)
     assert run.drift is not None and run.drift.manifest["role"] == "drift"
     v = metrics.verdict(run)
-    got = {r["term"]: (r["drift_end"], r["vs_drift"]) for r in v.iter_rows(named=True)}
+    got = {r["term"]: r["drift_end"] for r in v.iter_rows(named=True)}
     assert got == {
-        "constraint:take:self": (0.75, "below"),
-        "constraint:take:world": (0.0, "near"),
-        "constraint:take:lineage": (0.25, "near"),
-        "standing:commons_above": (0.5, "above"),
+        "constraint:take:self": 0.75,
+        "constraint:take:world": 0.0,
+        "constraint:take:lineage": 0.25,
+        "standing:commons_above": 0.5,
     }
 
 

@@ -145,9 +145,9 @@ def test_verdict_k_of_k_wilson_and_mean_verdict(reps_dir):
     assert (s["survived"], s["seeds"], s["drift_seeds"]) == (2, 3, 3)
     assert s["survived_low"] == pytest.approx(0.2076596, abs=1e-6)
     assert s["survived_high"] == pytest.approx(0.9385081, abs=1e-6)
-    assert (s["verdict"], s["vs_drift"]) == ("declined", "below")
+    assert s["verdict"] is None  # the word comes from the corrected test only (`verdict_inference`)
     w = v["constraint:take:world"]
-    assert (w["survived"], w["survived_low"], w["verdict"], w["vs_drift"]) == (0, 0.0, "extinct", "near")
+    assert (w["survived"], w["survived_low"], w["verdict"]) == (0, 0.0, None)
     assert w["survived_high"] == pytest.approx(0.5614970, abs=1e-6)
     assert list(v) == [SELF, "constraint:take:world", "constraint:take:lineage", "standing:commons_above"]
 
