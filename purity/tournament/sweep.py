@@ -8,10 +8,12 @@ sweeps/<name>/
   sweep.parquet                   one row per run: settings, seed, status, error, generations done
 ```
 
-Runs execute concurrently (up to `max_concurrent`) in threads of this process, and every run cuts
-its generations into Ray tasks on the shared executor, so a laptop's two cores and a cluster's
-nodes are both kept busy: a small run uses few tasks and many run side by side. A run that fails
-is recorded with its error and the others go on.
+Runs execute concurrently (up to `max_concurrent`) in threads of this process. A small run
+(fewer agents than `split_above`) is one whole run inside a Ray task, several to a task
+(`sweep_plan.packs`); a large one cuts its generations into Ray tasks on the shared executor, so a
+laptop's two cores and a cluster's nodes are both kept busy. Without `--workers` or `--address`,
+the sweep starts in this process and starts Ray only when the first run's time says it pays
+(`sweep_plan.ray_pays`). A run that fails is recorded with its error and the others go on.
 
 The sweep records only what it knows itself; every figure of a run is computed by the sweep report
 from the run's own directory (`purity.reports`), so the sweep needs nothing from the reports.
@@ -187,6 +189,22 @@ def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
         }
 
 
+def run_pack(_: None, experiments: list[config.Experiment]) -> list[dict[str, bytes] | str]:
+    """Several small runs in one task (`sweep_plan.packs`): each run's files, or its error's text
+    (one failing run does not lose the others)."""
+    out: list[dict[str, bytes] | str] = []
+    for experiment in experiments:
+        try:
+            out.append(run_whole(None, experiment))
+        except Exception as exc:
+            out.append(_error_text(exc))
+    return out
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
 class _Monitor(threading.Thread):
     """Draws the sweep's progress bar from the runs' manifests (generations done, all runs)."""
 
@@ -223,7 +241,8 @@ def run_sweep(
 ) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
     from purity.tournament import capture, runner
-    from purity.tournament.executor import executor
+    from purity.tournament import sweep_plan
+    from purity.tournament.executor import InProcess, RayExecutor, executor
     from purity.tournament.progress import Progress
 
     if resume:
@@ -238,7 +257,9 @@ def run_sweep(
         storage.check_target(sweep_dir, force)
         with tempfile.TemporaryDirectory() as scratch:  # every run checked before anything is written
             materialize(sweep, Path(scratch))
-    pool = executor(workers, address)
+    # Left to choose, the sweep starts in this process and starts Ray only once it pays (sweep_plan).
+    choose = workers is None and address is None
+    pool = InProcess() if choose else executor(workers, address)
     try:
         if not resume:
             storage.prepare(sweep_dir, force)
@@ -247,8 +268,6 @@ def run_sweep(
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
         todo = _unfinished(plan, manifest, sweep_dir)
-        # Enough runs in flight that a worker finishing one finds the next waiting.
-        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         split = sweep.split_above
         copies = [(2 if e.neutral_drift else 1) * e.seeds * e.generations for _, _, e in plan]
         bar = Progress(sum(copies), f"sweep {sweep.name}", 1, enabled=progress, unit="generations")
@@ -256,29 +275,59 @@ def run_sweep(
         monitor.start()
         lock = threading.Lock()
 
-        def one(item) -> None:
-            point, _, experiment = item
+        def record(item, error: str | None) -> None:
+            with lock:
+                manifest["runs"][item[0].name].update(status="failed" if error else "complete", error=error)
+                storage.write_json(manifest, sweep_dir / "sweep.json")
+
+        def one(pack: list) -> None:
+            if resume:
+                for point, _, _ in pack:
+                    _discard_half_made(sweep_dir / "runs" / point.name)
+            point, _, experiment = pack[0]
             run_dir = sweep_dir / "runs" / point.name
-            record = manifest["runs"][point.name]
+            if experiment.population < split:  # small: whole runs, several to a task
+                try:
+                    results = pool.map(run_pack, None, [[e for _, _, e in pack]])[0]
+                except Exception as exc:  # the task itself failed: every run of it did
+                    results = [_error_text(exc)] * len(pack)
+                for item, result in zip(pack, results):
+                    if isinstance(result, str):
+                        record(item, result)
+                        continue
+                    try:
+                        _place(result, sweep_dir / "runs" / item[0].name)
+                    except Exception as exc:
+                        record(item, _error_text(exc))
+                    else:
+                        record(item, None)
+                return
             try:
-                if resume:
-                    _discard_half_made(run_dir)
-                if experiment.population < split:  # small: the whole run is one task
-                    files = pool.map(run_whole, None, [experiment])[0]
-                    _place(files, run_dir)
-                elif resume and (run_dir / "manifest.json").is_file():
+                if resume and (run_dir / "manifest.json").is_file():
                     runner.resume(run_dir, pool=pool, progress=False)
                 else:  # large: its generations are cut into tasks like any run's
                     runner.run(experiment, sweep_dir / "runs", pool=pool, force=True, progress=False)
-                status, error = "complete", None
+                error = None
             except Exception as exc:  # a failing run is recorded; the others go on
-                status, error = "failed", "".join(traceback.format_exception_only(exc)).strip()
-            with lock:
-                record.update(status=status, error=error)
-                storage.write_json(manifest, sweep_dir / "sweep.json")
+                error = _error_text(exc)
+            record(pack[0], error)
 
+        if choose and todo:
+            first, todo = todo[0], todo[1:]
+            started = time.perf_counter()
+            one([first])
+            seconds = time.perf_counter() - started
+            left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
+            if sweep_plan.ray_pays(left, os.cpu_count() or 1):
+                pool = executor(None, None)
+        small = [item for item in todo if item[2].population < split]
+        on_ray = isinstance(pool, RayExecutor)
+        work = sweep_plan.packs(small, pool.workers) if on_ray else [[item] for item in small]
+        work += [[item] for item in todo if item[2].population >= split]
+        # Enough tasks in flight that a worker finishing one finds the next waiting.
+        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         with ThreadPoolExecutor(max_workers=concurrent) as threads:
-            list(threads.map(one, todo))
+            list(threads.map(one, work))
         monitor.stop.set()
         monitor.join()
         bar.advance(monitor.done() - bar.done)
