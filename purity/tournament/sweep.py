@@ -240,8 +240,7 @@ def run_sweep(
     resume: bool = False,
 ) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
-    from purity.tournament import capture, runner
-    from purity.tournament import sweep_plan
+    from purity.tournament import capture, runner, sweep_plan
     from purity.tournament.executor import InProcess, RayExecutor, executor
     from purity.tournament.progress import Progress
 
