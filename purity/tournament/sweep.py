@@ -245,7 +245,7 @@ def run_sweep(
             work.one([first])
             seconds = time.perf_counter() - started
             left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
-            if sweep_plan.ray_pays(left, os.cpu_count() or 1):
+            if sweep_plan.ray_pays(left, os.cpu_count() or 1, os.getloadavg()[0]):
                 pool = work.pool = executor(None, None)
         # Enough tasks in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)

@@ -3,9 +3,10 @@
 Ray pays only when the work it spreads saves more than it costs to start. Left to choose (no
 `--workers`, no `--address`), a sweep runs its first run in this process, times it, and scales that
 time by `weight` to the runs left. Ray's wall time is then about `RAY_START + left / (W × E)` against
-`left` in this process (W CPUs, E the parallel efficiency measured on them), so Ray starts only when
-`left × (1 − 1 / (W × E)) > RAY_START`: never on one CPU, and on two only for more than about
-18 s of work left (BENCHMARKS.md, "Sweeps"). The runs' tables are the same either way.
+`left` in this process (W idle CPUs, E the parallel efficiency measured on them), so Ray starts
+only when `left × (1 − 1 / (W × E)) > RAY_START`: never on one CPU or a busy machine, and on two
+idle ones only for more than about 18 s of work left (BENCHMARKS.md, "Sweeps"). The runs' tables
+are the same either way.
 
 Small runs travel to Ray in packs, so a sweep of many tiny runs does not pay a task's round trip
 and scheduling per run; a pack is a few runs, so the workers still share the work out evenly.
@@ -27,10 +28,14 @@ def weight(experiment) -> int:
     return max(1, copies * experiment.population * experiment.generations * arena.episodes * arena.steps)
 
 
-def ray_pays(seconds_left: float, cpus: int) -> bool:
-    """Whether `seconds_left` of in-process work ends sooner on Ray over `cpus` workers, start-up
-    included (module docstring)."""
-    return seconds_left * (1.0 - 1.0 / (cpus * EFFICIENCY)) > RAY_START
+def ray_pays(seconds_left: float, cpus: int, load: float = 1.0) -> bool:
+    """Whether `seconds_left` of in-process work ends sooner on Ray, start-up included (module
+    docstring). Ray can only spread work over idle CPUs: with the machine's load average `load`
+    (this sweep's own process counting 1), W = `cpus − load + 1`, between 1 and `cpus`. A busy
+    machine therefore keeps the sweep in this process, where Ray's own processes would only add
+    to the queue (BENCHMARKS.md: 2 workers took 1.4× the in-process time under load 30–45)."""
+    usable = min(float(cpus), max(1.0, cpus - load + 1.0))
+    return seconds_left * (1.0 - 1.0 / (usable * EFFICIENCY)) > RAY_START
 
 
 def pack_size(runs: int, workers: int) -> int:

@@ -40,6 +40,15 @@ def test_ray_never_pays_on_one_cpu_and_on_two_from_its_break_even():
     assert sweep_plan.ray_pays(sweep_plan.RAY_START * 1.5, 8)  # 1 − 1/6 of 9 s > 6 s
 
 
+def test_a_busy_machine_keeps_the_sweep_here():
+    edge = 3 * sweep_plan.RAY_START  # two idle CPUs
+    assert sweep_plan.ray_pays(edge * 1.01, 2, load=1.0)  # only this sweep running
+    assert not sweep_plan.ray_pays(1e9, 2, load=2.0)  # one CPU busy elsewhere: one left
+    assert not sweep_plan.ray_pays(1e9, 8, load=40.0)
+    assert sweep_plan.ray_pays(edge * 1.01, 2, load=0.0)  # never more than the CPUs there are
+    assert not sweep_plan.ray_pays(edge * 0.99, 2, load=0.0)
+
+
 @pytest.mark.parametrize("runs, workers", [(1, 2), (7, 2), (8, 2), (9, 2), (144, 2), (1000, 1), (30, 16)])
 def test_packs_keep_every_run_once_in_order_and_stay_small(runs, workers):
     items = list(range(runs))
@@ -110,7 +119,7 @@ def test_a_sweep_left_to_choose_starts_ray_once_the_first_run_says_it_pays(sweep
         executor, "executor", lambda workers, address: real(0, None) if workers == 0 else Counting()
     )
     monkeypatch.setattr(executor, "RayExecutor", Counting)
-    monkeypatch.setattr(sweep_plan, "ray_pays", lambda left, cpus: left > 0)
+    monkeypatch.setattr(sweep_plan, "ray_pays", lambda left, cpus, load: left > 0)
     monkeypatch.setattr(sweep_plan, "PACKS_PER_WORKER", 1)
     out = sweeps.run_sweep(sweep_file, tmp_path / "auto", progress=False)
     assert maps == [[3]]  # the first ran here; three runs left, one worker: one pack of three
