@@ -1,5 +1,6 @@
-"""The commons core against the fused numba loop (and, with --before REV, against the core of an
-earlier git revision), interleaved, medians of CPU and wall time per call.
+"""The commons core (numpy, and the compiled backend `PURITY_BACKEND=numba`) against the fused numba
+loop (and, with --before REV, against the core of an earlier git revision), interleaved, medians of
+CPU and wall time per call.
 
 Usage: .venv/bin/python bench/commons_core.py [--before REV] [--rounds 11]
 Needs numba (the `bench` extra). The earlier core is read with `git show REV:purity/arenas/commons.py`
@@ -53,10 +54,14 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     for batch in (4096, 64):
         arena = CommonsArena(4, 50)
+        os.environ["PURITY_BACKEND"] = "numba"
+        compiled = CommonsArena(4, 50)
+        del os.environ["PURITY_BACKEND"]
         fused = FusedCommons(arena)
         policy = rng.random((batch, 4, 5))
         engines = {
             "core": _call(arena, arena, policy, rng),
+            "compiled": _call(compiled, arena, policy, rng),
             "fused": _call(fused, arena, policy, rng),
         }
         if args.before:
@@ -81,7 +86,8 @@ def main() -> None:
             f"B = {batch}: ms per call, CPU / wall: "
             + ", ".join(f"{n} {c[n] * 1e3:.2f} / {w[n] * 1e3:.2f}" for n in names)
         )
-        print(f"  core / fused: {c['core'] / c['fused']:.2f}x CPU, {w['core'] / w['fused']:.2f}x wall")
+        for name in ("core", "compiled"):
+            print(f"  {name} / fused: {c[name] / c['fused']:.2f}x CPU, {w[name] / w['fused']:.2f}x wall")
         if args.before:
             print(
                 f"  core before / core: {c['core before'] / c['core']:.2f}x CPU, {w['core before'] / w['core']:.2f}x wall"

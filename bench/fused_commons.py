@@ -1,11 +1,11 @@
 """The commons' rules as one fused, compiled, single-thread loop (numba): the reference for how far
 the numpy core is from what this machine can do with the same rules.
 
-One episode at a time, its whole state in a few scalars and short arrays that stay in cache; no
-temporaries per step. Every sum and product in the order the core takes it, so it equals the
-plain-Python env bit for bit and the core within the regrowth shock's last bit (LLVM's exp, like
-`math.exp`, against numpy's; tests/bench/test_fused_commons.py). It needs numba, installed with
-the `bench` extra (`pip install -e '.[bench]'`); nothing in `purity` imports it.
+It is the compiled backend's loop (`purity.arenas.commons_compiled`, one episode at a time, no
+temporaries per step) with LLVM's exp for the regrowth shock, like `math.exp`: so it equals the
+plain-Python env bit for bit, and the numpy core within the shock's last bit
+(tests/bench/test_fused_commons.py). The backend itself takes numpy's exp and equals the core bit
+for bit (tests/arenas/test_commons_compiled.py). It needs numba (the `bench` or `compiled` extra).
 """
 
 from __future__ import annotations
@@ -23,136 +23,18 @@ except ImportError:  # pragma: no cover - numba is optional (the `bench` extra)
     njit = None
 
 
-def _ratio(num: float, den: float) -> float:
-    big = den if den > num else num
-    return num / big if big > 0 else 1.0
-
-
-def _first_max(store, skip: int) -> int:
-    """Index of the largest store but `skip` (-1: none), ties to the lowest index; as the core,
-    the skipped agent counts as a store of -1."""
-    best, index = -1.0 if skip == 0 else store[0], 0
-    for i in range(1, store.shape[0]):
-        value = -1.0 if i == skip else store[i]
-        if value > best:
-            best, index = value, i
-    return index
-
-
-def _harvest(stock, store, helper, effort, share, max_harvest, got, events):
-    """Phase 2: requests, squeeze, stores and overuse; returns the new stock."""
-    n = store.shape[0]
-    for i in range(n):
-        got[i] = effort[i] * max_harvest * share
-        got[n + i] = effort[i] * helper[i] * max_harvest * share
-    total = got[0]
-    for j in range(1, 2 * n):
-        total += got[j]
-    if total > stock:
-        scale = _ratio(stock, total)
-        for j in range(2 * n):
-            got[j] *= scale
-        stock = 0.0
-    else:
-        stock = stock - total
-    for i in range(n):
-        store[i] = store[i] + got[i] + got[n + i]
-    for j in range(2 * n):
-        over = got[j] - share
-        events[j, 1] += over if over > 0.0 else 0.0
-    return stock
-
-
-def _take(store, helper, take, helper_take, take_rate, may_exceed, moved, owner, events, opportunities):
-    """Phase 3 on `store` (in place): every owner takes from the richest other agent."""
-    n = store.shape[0]
-    top = _first_max(store, -1)
-    second = _first_max(store, top)
-    for i in range(n):
-        victim = store[second] if i == top else store[top]
-        if victim > 0:
-            opportunities[i, 0] += 1.0
-        moved[i] = take[i] * take_rate * victim
-        moved[n + i] = helper_take[i] * helper[i] * take_rate * victim
-        owner[i] = moved[i] + moved[n + i]
-    if may_exceed:
-        total = owner[0]
-        for i in range(1, n):
-            total += owner[i]
-        for_top = _ratio(store[second], owner[top])
-        for_others = _ratio(store[top], total - owner[top])
-        for i in range(n):
-            scale = for_top if i == top else for_others
-            moved[i] *= scale
-            moved[n + i] *= scale
-            owner[i] = moved[i] + moved[n + i]
-    total = owner[0]
-    for i in range(1, n):
-        total += owner[i]
-    from_second = owner[top]
-    from_top = total - from_second
-    for i in range(n):
-        store[i] = store[i] + owner[i]
-    store[top] -= from_top
-    store[second] -= from_second
-    for j in range(2 * n):
-        events[j, 0] += moved[j]
-    if may_exceed:
-        for i in range(n):
-            store[i] = max(store[i], 0.0)
-
-
-def _episodes(policy, eps, constants, may_exceed, fitness, events, opportunities, series):
-    """Play every episode of `policy` [B, n, 5] with shocks `eps` [B, T] into the outputs."""
-    regrowth, capacity, initial, endowment, max_harvest, take_rate, cost, sd, share = constants
-    batch, n, steps = policy.shape[0], policy.shape[1], eps.shape[1]
+def _factors(eps: np.ndarray, sd: float) -> np.ndarray:
+    """The regrowth factors `exp(sd ε − sd²/2)` with LLVM's (libm's) exp, as the plain env."""
+    out = np.empty_like(eps)
     half_variance = 0.5 * sd * sd
-    store, helper, effort = np.empty(n), np.empty(n), np.empty(n)
-    got, moved, owner = np.empty(2 * n), np.empty(2 * n), np.empty(n)
-    for b in range(batch):
-        stock = initial * capacity
-        store[:] = endowment
-        helper[:] = 0.0
-        series[b, 0] = stock / capacity
-        for t in range(steps):
-            for i in range(n):  # 1. build; the policy's harvest effort
-                effort[i] = policy[b, i, 0] if series[b, t] > policy[b, i, 1] else 0.0
-                if helper[i] == 0.0 and store[i] >= cost:
-                    opportunities[b, i, 2] += 1.0
-                    if policy[b, i, 3] > 0.5:
-                        helper[i] = 1.0
-                        store[i] = store[i] - cost
-                        events[b, i, 2] += 1.0
-                if stock > 0:
-                    opportunities[b, i, 1] += 1.0
-            stock = _harvest(stock, store, helper, effort, share, max_harvest, got, events[b])
-            if n > 1:
-                _take(
-                    store,
-                    helper,
-                    policy[b, :, 2],
-                    policy[b, :, 4],
-                    take_rate,
-                    may_exceed,
-                    moved,
-                    owner,
-                    events[b],
-                    opportunities[b],
-                )
-            growth = regrowth * stock  # 4. regrowth
-            growth *= 1.0 - stock / capacity
-            growth *= math.exp(sd * eps[b, t] - half_variance)
-            stock = min(max(stock + growth, 0.0), capacity)
-            series[b, t + 1] = stock / capacity
-        fitness[b] = store
+    for b in range(eps.shape[0]):
+        for t in range(eps.shape[1]):
+            out[b, t] = math.exp(sd * eps[b, t] - half_variance)
+    return out
 
 
 if njit is not None:
-    _ratio = njit(cache=True, inline="always", error_model="numpy")(_ratio)
-    _first_max = njit(cache=True, inline="always", error_model="numpy")(_first_max)
-    _harvest = njit(cache=True, inline="always", error_model="numpy")(_harvest)
-    _take = njit(cache=True, inline="always", error_model="numpy")(_take)
-    _episodes = njit(cache=True, error_model="numpy")(_episodes)
+    _factors = njit(cache=True, error_model="numpy")(_factors)
 
 
 class FusedCommons:
@@ -164,43 +46,11 @@ class FusedCommons:
         if type(arena) is not CommonsArena:
             raise TypeError(f"the fused loop plays the commons only, not {type(arena).__name__}")
         self.arena = arena
-        p = arena.params
-        self._constants = (
-            p.regrowth,
-            arena.capacity,
-            p.initial_stock,
-            p.endowment,
-            p.max_harvest,
-            p.take_rate,
-            p.helper_cost,
-            p.noise,
-            arena.share,
-        )
-        self._may_exceed = 2 * (arena.n_agents - 1) * p.take_rate > 1
 
     def rollout(self, policy: np.ndarray, noise: Noise) -> Trace:
+        from purity.arenas import commons_compiled
+
         arena = self.arena
-        batch, n, kinds = policy.shape[0], arena.n_agents, len(arena.event_kinds)
         eps = np.ascontiguousarray(noise["regrowth"][:, : arena.steps])
-        fitness = np.empty((batch, n))
-        events = np.zeros((batch, 2 * n, kinds))
-        opportunities = np.zeros((batch, n, kinds))
-        series = np.empty((batch, arena.steps + 1))
-        _episodes(
-            np.ascontiguousarray(policy, dtype=np.float64),
-            eps,
-            self._constants,
-            self._may_exceed,
-            fitness,
-            events,
-            opportunities,
-            series,
-        )
-        return Trace(
-            kinds=arena.event_kinds,
-            fitness=fitness,
-            events=events,
-            opportunities=opportunities,
-            series={"commons": series},
-            watched=arena.watched(noise),
-        )
+        factors = _factors(eps, arena.params.noise)
+        return commons_compiled.rollout(arena, policy, noise, arena.steps, factors)

@@ -3,7 +3,9 @@ share of the core's rate at the same batch sizes.
 
 Every simulated agent-step (planner rollouts, reflection futures, played episodes) goes through an
 arena's `rollout`; the script wraps each `rollout`, counts B × n × steps and the CPU time inside,
-and runs the experiment in-process. Share = CPU inside the core / CPU of the whole run.
+and runs the experiment in-process. Share = CPU inside the core / CPU of the whole run. The
+run's nulls (`[control] null`, simulated without the arena after the run) are timed apart, and
+the share is also given without them. `PURITY_BACKEND=numba` measures the compiled core.
 
 Usage: .venv/bin/python bench/run_share.py [--experiment FILE] [--repeat 3]
 """
@@ -24,7 +26,7 @@ from purity.tournament.config import load
 from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
-COUNTS = {"steps": 0, "cpu": 0.0, "depth": 0}
+COUNTS = {"steps": 0, "cpu": 0.0, "depth": 0, "nulls": 0.0}
 
 
 def _arenas(cls=Arena):
@@ -59,9 +61,21 @@ def main() -> None:
     for cls in {Arena, *_arenas()}:
         if "rollout" in vars(cls):
             cls.rollout = _counted(vars(cls)["rollout"])
-    shares, totals, rates = [], [], []
+    from purity.tournament import runner
+
+    real_nulls = runner.record_nulls
+
+    def timed_nulls(*a, **k):
+        start = time.process_time()
+        try:
+            return real_nulls(*a, **k)
+        finally:
+            COUNTS["nulls"] += time.process_time() - start
+
+    runner.record_nulls = timed_nulls
+    shares, totals, rates, nulls, bare = [], [], [], [], []
     for _ in range(args.repeat):
-        COUNTS.update(steps=0, cpu=0.0)
+        COUNTS.update(steps=0, cpu=0.0, nulls=0.0)
         with tempfile.TemporaryDirectory() as folder:
             start = time.process_time()
             run(experiment, Path(folder) / "run", workers=0, progress=False)
@@ -69,12 +83,15 @@ def main() -> None:
         shares.append(COUNTS["cpu"] / total)
         totals.append(total)
         rates.append(COUNTS["steps"] / total)
+        nulls.append(COUNTS["nulls"])
+        bare.append(COUNTS["cpu"] / (total - COUNTS["nulls"]))
     print(
         f"{experiment.name}: {COUNTS['steps'] / 1e6:.1f} M agent-steps per run; median of {args.repeat}: "
         f"run CPU {statistics.median(totals):.2f} s, {statistics.median(rates) / 1e6:.2f} M agent-steps per "
         f"CPU-second, core share {statistics.median(shares):.1%} (runs: "
         + ", ".join(f"{s:.1%}" for s in shares)
-        + ")"
+        + f"); nulls {statistics.median(nulls):.2f} CPU s, core share without them "
+        + f"{statistics.median(bare):.1%}"
     )
 
 

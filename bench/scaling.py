@@ -2,7 +2,16 @@
 sweep and of one large run (N = 4096) with 1 vs 2 workers — on a private local instance, or with
 `--address HOST:PORT` on an existing cluster (e.g. a two-node local cluster).
 
-Usage: .venv/bin/python bench/scaling.py [--address HOST:PORT] [--skip-large]
+Usage: .venv/bin/python bench/scaling.py [--address HOST:PORT] [--skip-large] [--sweep-only]
+    [--seeds 32] [--rounds 1] [--simulated-cluster]
+
+`--simulated-cluster` starts a private two-node cluster on this machine (`ray.cluster_utils.Cluster`:
+a head and a worker node, one CPU each, their own raylets and ports) and times the sweep on the head
+alone and with the worker node joined; the driver reaches it by address, as on a real cluster.
+
+The sweep is also timed in this process (`--workers 0`) and left to choose (no `--workers`:
+`purity.tournament.sweep_plan`); with `--rounds` > 1 the layouts take turns, order rotated, and
+the medians are reported.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ SWEEP = """
 [sweep]
 name = "bench"
 experiment = "{base}"
-seeds = 32
+seeds = {seeds}
 
 [grid]
 "selection.intensity" = [0.05, 0.2]
@@ -102,17 +111,72 @@ def _report(what: str, times: dict[str, float]) -> None:
     print(f"{what}: {text}")
 
 
-def sweep_speedup(address: str | None) -> None:
+def sweep_speedup(address: str | None, seeds: int = 32, rounds: int = 1) -> None:
+    import os
+    import statistics
+
     base = ROOT / "experiments" / "matrix-pd.toml"
-    times = {}
+    layouts = _layouts(address)
+    if not address:
+        layouts = [("in-process", 0, None), ("left to choose", None, None), *layouts]
+    times: dict[str, list[float]] = {label: [] for label, _, _ in layouts}
     with tempfile.TemporaryDirectory() as scratch:
         sweep_file = Path(scratch) / "sweep.toml"
-        sweep_file.write_text(SWEEP.format(base=base))
-        for k, (label, workers, addr) in enumerate(_layouts(address)):
-            start = time.perf_counter()
-            run_sweep(sweep_file, Path(scratch) / f"out{k}", workers=workers, address=addr, progress=False)
-            times[label] = time.perf_counter() - start
-    _report("64-run sweep (matrix-pd, 2 intensities x 32 seeds, drift twins; Ray start included)", times)
+        sweep_file.write_text(SWEEP.format(base=base, seeds=seeds))
+        for r in range(rounds):
+            for k, (label, workers, addr) in enumerate(
+                layouts[r % len(layouts) :] + layouts[: r % len(layouts)]
+            ):
+                print(f"  {label}: load {os.getloadavg()[0]:.1f}", flush=True)
+                start = time.perf_counter()
+                out = Path(scratch) / f"out{r}-{k}"
+                run_sweep(sweep_file, out, workers=workers, address=addr, progress=False)
+                times[label].append(time.perf_counter() - start)
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    text = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in medians.items())
+    if "2 workers" in medians:
+        one, two, serial = medians["1 worker"], medians["2 workers"], medians["in-process"]
+        text += (
+            f"; 2 workers vs 1: speed-up {one / two:.2f}x, efficiency {one / two / 2:.0%}; "
+            f"2 workers vs in-process: {serial / two:.2f}x, efficiency {serial / two / 2:.0%}"
+        )
+    print(
+        f"{2 * seeds}-run sweep (matrix-pd, 2 intensities x {seeds} seeds, drift twins; Ray start included, median of {rounds}): {text}"
+    )
+
+
+def simulated_cluster(seeds: int, rounds: int) -> None:
+    """The sweep on a head of one CPU, then with a second one-CPU node joined (module docstring)."""
+    import statistics
+
+    from ray.cluster_utils import Cluster
+
+    base = ROOT / "experiments" / "matrix-pd.toml"
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    times: dict[str, list[float]] = {"head only (1 CPU)": [], "head + worker node (2 CPUs)": []}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            sweep_file = Path(scratch) / "sweep.toml"
+            sweep_file.write_text(SWEEP.format(base=base, seeds=seeds))
+            for k, label in enumerate(times):
+                if k == 1:
+                    cluster.add_node(num_cpus=1)
+                    cluster.wait_for_nodes()
+                for r in range(rounds):
+                    start = time.perf_counter()
+                    run_sweep(
+                        sweep_file, Path(scratch) / f"c{k}-{r}", address=cluster.address, progress=False
+                    )
+                    times[label].append(time.perf_counter() - start)
+    finally:
+        cluster.shutdown()
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    one, two = medians.values()
+    print(
+        f"{2 * seeds}-run sweep on a simulated 2-node cluster (median of {rounds}): "
+        + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in medians.items())
+        + f", speed-up {one / two:.2f}x, parallel efficiency {one / two / 2:.0%}"
+    )
 
 
 def large_run(address: str | None) -> None:
@@ -142,10 +206,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", default=None)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--sweep-only", action="store_true")
+    parser.add_argument("--seeds", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--simulated-cluster", action="store_true")
     args = parser.parse_args()
     np.seterr(all="ignore")
+    if args.simulated_cluster:
+        simulated_cluster(args.seeds, args.rounds)
+        return
+    if args.sweep_only:
+        sweep_speedup(args.address, args.seeds, args.rounds)
+        return
     task_overhead(args.address)
-    sweep_speedup(args.address)
+    sweep_speedup(args.address, args.seeds, args.rounds)
     if not args.skip_large:
         large_run(args.address)
 

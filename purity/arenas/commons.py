@@ -83,6 +83,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from purity.arenas import backend
 from purity.arenas.core import (
     Arena,
     Noise,
@@ -141,6 +142,8 @@ class CommonsArena(Arena):
         self.share = p.regrowth * self.capacity / (4 * n_agents)
         self._take_may_exceed = 2 * (n_agents - 1) * p.take_rate > 1
         self._earlier = np.tril(np.ones((n_agents, n_agents)), -1)
+        # the compiled loop plays the commons' own rules only, not a variant's (`backend`)
+        self._compiled = type(self) is CommonsArena and backend.compiled()
 
     @property
     def default_policy(self) -> np.ndarray:
@@ -250,8 +253,13 @@ class CommonsArena(Arena):
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop. The state
-        and every per-step array live in buffers allocated once (`Workspace`)."""
+        and every per-step array live in buffers allocated once (`Workspace`). With
+        `PURITY_BACKEND=numba`, one compiled loop plays it instead, bit for bit the same."""
         steps = self.steps if steps is None else steps
+        if self._compiled:
+            from purity.arenas import commons_compiled
+
+            return commons_compiled.rollout(self, policy, noise, steps)
         n, batch = self.n_agents, policy.shape[0]
         state = self.reset(batch)
         stock, store, helper = state["stock"], state["store"].T.copy(), state["helper"].T.copy()

@@ -125,7 +125,7 @@ def _sweep_parser(commands) -> None:
         "--workers",
         type=int,
         default=None,
-        help="Ray worker processes; 0 runs in this process (default: one per CPU)",
+        help="Ray worker processes; 0 runs in this process (default: this process, or one per CPU once the first run shows Ray pays)",
     )
     sweep.add_argument(
         "--address",

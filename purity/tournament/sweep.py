@@ -8,10 +8,12 @@ sweeps/<name>/
   sweep.parquet                   one row per run: settings, seed, status, error, generations done
 ```
 
-Runs execute concurrently (up to `max_concurrent`) in threads of this process, and every run cuts
-its generations into Ray tasks on the shared executor, so a laptop's two cores and a cluster's
-nodes are both kept busy: a small run uses few tasks and many run side by side. A run that fails
-is recorded with its error and the others go on.
+Runs execute concurrently (up to `max_concurrent`) in threads of this process. A small run
+(fewer agents than `split_above`) is one whole run inside a Ray task, several to a task
+(`sweep_plan.packs`); a large one cuts its generations into Ray tasks on the shared executor, so a
+laptop's two cores and a cluster's nodes are both kept busy. Without `--workers` or `--address`,
+the sweep starts in this process and starts Ray only when the first run's time says it pays
+(`sweep_plan.ray_pays`). A run that fails is recorded with its error and the others go on.
 
 The sweep records only what it knows itself; every figure of a run is computed by the sweep report
 from the run's own directory (`purity.reports`), so the sweep needs nothing from the reports.
@@ -27,8 +29,6 @@ import shutil
 import tempfile
 import threading
 import time
-import traceback
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from purity.agents import profiles
 from purity.inputs import InputError, Table, load_json, load_toml
 from purity.tournament import config, storage
 from purity.tournament.record import MANIFEST, swept
+from purity.tournament.sweep_work import run_pack, run_whole  # noqa: F401  (tasks by their old names)
 
 MAX_RUNS = 10_000  # runs in one sweep (seeds × grid points): each is a folder and a thread's work
 MAX_SEED = 2**63 - 1
@@ -169,24 +170,6 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
     return out
 
 
-def run_whole(_: None, experiment: config.Experiment) -> dict[str, bytes]:
-    """Run a small experiment in one task (in that worker's process) and return its files.
-
-    Small runs spend most of their time in the driver's own work (selection, writes); as whole
-    tasks that work is spread over the workers too, and the files travel back with the result,
-    so worker nodes need no shared filesystem.
-    """
-    from purity.tournament import runner
-
-    with tempfile.TemporaryDirectory() as scratch:
-        run_dir = runner.run(experiment, Path(scratch), workers=0, progress=False)
-        return {
-            str(path.relative_to(run_dir)): path.read_bytes()
-            for path in sorted(run_dir.rglob("*"))
-            if path.is_file()
-        }
-
-
 class _Monitor(threading.Thread):
     """Draws the sweep's progress bar from the runs' manifests (generations done, all runs)."""
 
@@ -222,9 +205,10 @@ def run_sweep(
     resume: bool = False,
 ) -> Path:
     """Run (or resume) every run of a sweep; return the sweep directory."""
-    from purity.tournament import capture, runner
-    from purity.tournament.executor import executor
+    from purity.tournament import capture, sweep_plan
+    from purity.tournament.executor import InProcess, executor
     from purity.tournament.progress import Progress
+    from purity.tournament.sweep_work import Work
 
     if resume:
         sweep_dir = Path(out)
@@ -238,7 +222,9 @@ def run_sweep(
         storage.check_target(sweep_dir, force)
         with tempfile.TemporaryDirectory() as scratch:  # every run checked before anything is written
             materialize(sweep, Path(scratch))
-    pool = executor(workers, address)
+    # Left to choose, the sweep starts in this process and starts Ray only once it pays (sweep_plan).
+    choose = workers is None and address is None
+    pool = InProcess() if choose else executor(workers, address)
     try:
         if not resume:
             storage.prepare(sweep_dir, force)
@@ -247,38 +233,24 @@ def run_sweep(
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
         todo = _unfinished(plan, manifest, sweep_dir)
-        # Enough runs in flight that a worker finishing one finds the next waiting.
-        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
-        split = sweep.split_above
         copies = [(2 if e.neutral_drift else 1) * e.seeds * e.generations for _, _, e in plan]
         bar = Progress(sum(copies), f"sweep {sweep.name}", 1, enabled=progress, unit="generations")
         monitor = _Monitor([sweep_dir / "runs" / p.name for p, _, _ in plan], bar)
         monitor.start()
-        lock = threading.Lock()
+        work = Work(sweep_dir, manifest, pool, sweep.split_above, resume)
 
-        def one(item) -> None:
-            point, _, experiment = item
-            run_dir = sweep_dir / "runs" / point.name
-            record = manifest["runs"][point.name]
-            try:
-                if resume:
-                    _discard_half_made(run_dir)
-                if experiment.population < split:  # small: the whole run is one task
-                    files = pool.map(run_whole, None, [experiment])[0]
-                    _place(files, run_dir)
-                elif resume and (run_dir / "manifest.json").is_file():
-                    runner.resume(run_dir, pool=pool, progress=False)
-                else:  # large: its generations are cut into tasks like any run's
-                    runner.run(experiment, sweep_dir / "runs", pool=pool, force=True, progress=False)
-                status, error = "complete", None
-            except Exception as exc:  # a failing run is recorded; the others go on
-                status, error = "failed", "".join(traceback.format_exception_only(exc)).strip()
-            with lock:
-                record.update(status=status, error=error)
-                storage.write_json(manifest, sweep_dir / "sweep.json")
-
+        if choose and todo:
+            first, todo = todo[0], todo[1:]
+            started = time.perf_counter()
+            work.one([first])
+            seconds = time.perf_counter() - started
+            left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
+            if sweep_plan.ray_pays(left, os.cpu_count() or 1, os.getloadavg()[0]):
+                pool = work.pool = executor(None, None)
+        # Enough tasks in flight that a worker finishing one finds the next waiting.
+        concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         with ThreadPoolExecutor(max_workers=concurrent) as threads:
-            list(threads.map(one, todo))
+            list(threads.map(work.one, work.packs(todo)))
         monitor.stop.set()
         monitor.join()
         bar.advance(monitor.done() - bar.done)
@@ -291,28 +263,6 @@ def run_sweep(
     finally:
         pool.close()
     return sweep_dir
-
-
-def _place(files: dict[str, bytes], run_dir: Path) -> None:
-    """Write a run's files under a hidden temporary folder and rename it into place: a kill
-    leaves either no run folder or a whole one, never a folder without its manifest."""
-    staging = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        for relative, data in files.items():
-            storage.write_bytes(data, staging / relative)
-        storage.prepare(run_dir, force=True)
-        run_dir.rmdir()
-        os.replace(staging, run_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _discard_half_made(run_dir: Path) -> None:
-    """A sweep's own run folder left without a manifest (a kill before the run wrote it) holds
-    nothing to keep: remove it before running again."""
-    if run_dir.is_dir() and not run_dir.is_symlink() and not (run_dir / MANIFEST).is_file():
-        shutil.rmtree(run_dir)
 
 
 def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:

@@ -1,0 +1,94 @@
+"""The compiled commons (`PURITY_BACKEND=numba`) is the numpy core bit for bit: the same trace for
+ties, a lone agent, squeezed harvests, scaled takes and short horizons, and the same tables for a
+whole reflecting run; the switch really routes rollouts, leaves variants on numpy, and refuses a
+wrong value in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+pytest.importorskip("numba")
+
+from purity.arenas import backend, commons_compiled  # noqa: E402
+from purity.arenas.commons import CommonsArena, CommonsParams  # noqa: E402
+from purity.arenas.commons_sanctions import SanctionsCommonsArena  # noqa: E402
+from purity.inputs import InputError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PARAMS = {
+    "default": (4, None),
+    "squeezed": (3, CommonsParams(max_harvest=6.0, noise=0.5)),
+    "takes-scaled": (7, CommonsParams(take_rate=0.4, helper_cost=0.5)),
+    "alone": (1, None),
+    "two": (2, CommonsParams(initial_stock=0.1, endowment=0.0)),
+}
+
+
+def _same(a, b) -> None:
+    for key in ("fitness", "events", "opportunities"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+    np.testing.assert_array_equal(a.series["commons"], b.series["commons"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("name", PARAMS)
+def test_the_compiled_rollout_is_the_numpy_core_bit_for_bit(name, seed):
+    n, params = PARAMS[name]
+    arena = CommonsArena(n, 40, params)
+    rng = np.random.default_rng(seed)
+    policy = rng.random((300, n, 5))
+    policy[..., 1] *= 0.8
+    policy[:100] = np.round(policy[:100], 1)  # many equal stores: ties go to the lowest index
+    noise = arena.noise(rng, 300)
+    core = arena.rollout(policy, noise)
+    _same(commons_compiled.rollout(arena, policy, noise, 40), core)
+    assert core.events.any() or n == 1
+    short = arena.rollout(policy, noise, steps=7)  # planners' horizons: fewer steps than the arena's
+    _same(commons_compiled.rollout(arena, policy, noise, 7), short)
+
+
+def test_the_switch_routes_the_commons_and_leaves_its_variants_on_numpy(monkeypatch):
+    calls = []
+    real = commons_compiled.rollout
+    monkeypatch.setattr(commons_compiled, "rollout", lambda *a: calls.append(a[0]) or real(*a))
+    rng = np.random.default_rng(1)
+    monkeypatch.setenv(backend.VARIABLE, "numba")
+    commons, sanctions = CommonsArena(4, 10), SanctionsCommonsArena(4, 10)
+    monkeypatch.delenv(backend.VARIABLE)
+    plain = CommonsArena(4, 10)
+    for arena in (commons, sanctions, plain):
+        policy = rng.random((8, 4, len(arena.policy_names)))
+        arena.rollout(policy, arena.noise(rng, 8))
+    assert calls == [commons]
+
+
+@pytest.mark.parametrize("value", ["fortran", "NUMBA", " numba"])
+def test_a_wrong_backend_is_one_input_error(monkeypatch, value):
+    monkeypatch.setenv(backend.VARIABLE, value)
+    with pytest.raises(InputError, match="PURITY_BACKEND: expected numpy"):
+        CommonsArena(4, 10)
+
+
+def test_a_reflecting_run_has_the_same_tables_on_either_backend(tmp_path, monkeypatch):
+    from purity.tournament.config import load
+    from purity.tournament.runner import run
+
+    text = (ROOT / "experiments" / "successors-base.toml").read_text()
+    text = text.replace("generations = 30", "generations = 3").replace("population = 64", "population = 16")
+    path = tmp_path / "small.toml"
+    path.write_text(text)
+    dirs, calls = {}, []
+    real = commons_compiled.rollout
+    monkeypatch.setattr(commons_compiled, "rollout", lambda *a: calls.append(1) or real(*a))
+    for chosen in ("numpy", "numba"):
+        monkeypatch.setenv(backend.VARIABLE, chosen)
+        dirs[chosen] = run(load(path), tmp_path / chosen, workers=0, progress=False)
+        assert (len(calls) > 0) == (chosen == "numba")  # planners, futures and play all compiled
+    tables = [p.relative_to(dirs["numpy"]) for p in sorted(dirs["numpy"].rglob("*.parquet"))]
+    assert len(tables) > 6
+    for table in tables:
+        assert pl.read_parquet(dirs["numpy"] / table).equals(pl.read_parquet(dirs["numba"] / table)), table
