@@ -41,6 +41,7 @@ def test_small_experiment_resolves_with_defaults(small_experiment):
         "outcomes": True,
         "successor": "built",
         "responsibility": 0.0,
+        "reference": 0,
     }
 
 

@@ -141,17 +141,17 @@ def test_reflection_is_given_the_traits_its_group_played_with(tmp_path, monkeypa
     its weights, and the population's mean 3/4 × 8/16 = 3/8 — so its simulated futures show them."""
     import purity.tournament.reflection_step as reflection_step
     from purity.agents.preferences import traits
-    from purity.agents.reflection import score_changes
+    from purity.agents.reflection import scored_with_reference
 
     given = []
 
-    def recording(arena, terms, agents, rule, mode, rngs, responsibility=0.0):
+    def recording(arena, terms, agents, rule, mode, rngs, responsibility=0.0, reference=None):
         given.extend(
             (agent.traits, traits(agent.weights, terms, ("keeps_promises",))[:, 0]) for agent in agents
         )
-        return score_changes(arena, terms, agents, rule, mode, rngs, responsibility)
+        return scored_with_reference(arena, terms, agents, rule, mode, rngs, responsibility, reference)
 
-    monkeypatch.setattr(reflection_step, "score_changes", recording)
+    monkeypatch.setattr(reflection_step, "scored_with_reference", recording)
     reflect = '[reflection]\nenabled = true\nself_modify = false\nsuccessors = "design"\nrule = "realistic"\n\n[control]'
     run(_experiment(tmp_path, 1.0, 1, ("[control]", reflect)), tmp_path / "out", workers=0, progress=False)
     assert given
