@@ -8,7 +8,7 @@ reproduces the section, and the verdict table its report opens with: Monte-Carlo
 the run's null, corrected over the terms (Holm), and the verdict word that follows from them.
 
 Each section records a stamp: the sha256 of its experiment file, the files it names (a sweep's
-base experiment, profile files), the profile library and purity's version.
+base experiment, profile files), the library profiles they name and purity's version.
 `tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
 so the page is never older than its inputs. A run rewrites the sections of the files it is given
 or, given none, those that are missing or stale; the others are kept as they are.
@@ -39,7 +39,7 @@ INTRO = """# What each shipped experiment shows
 
 Written by `make findings` (`scripts/findings.py`), which runs every file of `experiments/` as
 shipped and copies the verdicts its report opens with. Do not edit by hand: `tests/test_docs.py`
-fails when an experiment file, a file it names, the profile library or purity's version changed
+fails when an experiment file, a file it names, a library profile it uses or purity's version changed
 since its section was written. How to read a verdict (the null, Monte-Carlo p-values, Holm's
 correction, the verdict words, *we can't tell*) is in [inference.md](inference.md); a verdict that
 one run cannot reach is said plainly, not rounded up. Timings are not recorded here:
@@ -70,13 +70,22 @@ def named_files(path: Path) -> list[Path]:
     return sorted(found)
 
 
+def library_profiles(files: list[Path]) -> list[Path]:
+    """The library profiles these files name: any quoted string that is a library profile's name
+    (a mix entry, a swept list of profiles). A profile added to the library leaves them alone."""
+    library = {p.stem: p for p in LIBRARY.glob("*.toml")}
+    names = {name for f in files for name in re.findall(r'"([^"]+)"', f.read_text(encoding="utf-8"))}
+    return sorted(library[name] for name in names & library.keys())
+
+
 def stamp(path: Path) -> str:
     """sha256 (first 16 hex digits) of what a section depends on besides the code: its files, the
-    profile library, and purity's version."""
+    library profiles they name, and purity's version."""
     from purity import __version__
 
+    files = named_files(path)
     digest = hashlib.sha256(__version__.encode())
-    for file in [*named_files(path), *sorted(LIBRARY.glob("*.toml"))]:
+    for file in [*files, *library_profiles(files)]:
         digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 

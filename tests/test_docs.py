@@ -569,7 +569,7 @@ def findings_script():
 
 def test_findings_are_current():
     """docs/findings.md has one section per shipped experiment, each written from the experiment
-    file, the files it names, the profile library and the purity version as they are now."""
+    file, the files it names, the library profiles they name and the purity version as they are now."""
     findings = findings_script()
     recorded = findings.recorded()
     stale, not_run = [], []
@@ -588,7 +588,8 @@ def test_findings_are_current():
 
 
 def test_findings_stamp_follows_its_inputs(tmp_path, monkeypatch):
-    """The stamp changes with the experiment file, with a file it names, and with the version."""
+    """The stamp changes with the experiment file, a file it names, a library profile it names and
+    the version; not with a library profile it does not name."""
     findings = findings_script()
     monkeypatch.setattr(findings, "ROOT", tmp_path)
     monkeypatch.setattr(findings, "LIBRARY", tmp_path / "profiles")
@@ -600,8 +601,14 @@ def test_findings_stamp_follows_its_inputs(tmp_path, monkeypatch):
     assert findings.named_files(sweep) == [base, sweep]
     base.write_text("[experiment]\nname = 'c'\n")
     second = findings.stamp(sweep)
+    (tmp_path / "profiles" / "unused.toml").write_text("name = 'unused'\n")  # named by no file
+    assert findings.stamp(sweep) == second
+    base.write_text("[experiment]\nname = 'c'\n[[population.mix]]\nprofile = \"keeper\"\n")
+    third = findings.stamp(sweep)
+    (tmp_path / "profiles" / "keeper.toml").write_text("name = 'keeper'\n")  # now a library profile it uses
+    fourth = findings.stamp(sweep)
     monkeypatch.setattr("purity.__version__", "0.0.0-other")
-    assert len({first, second, findings.stamp(sweep)}) == 3
+    assert len({first, second, third, fourth, findings.stamp(sweep)}) == 5
 
 
 TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|min|minutes|seconds|h|hours)\b")

@@ -118,8 +118,10 @@ def properties(node: dict) -> set[str]:
     return set(node["properties"])
 
 
-def experiment_probe(tmp_path: Path, section: str, extra: dict | None = None) -> set[str]:
-    data = tomllib.loads((ROOT / "experiments/default.toml").read_text())
+def experiment_probe(
+    tmp_path: Path, section: str, extra: dict | None = None, base: str = "experiments/default.toml"
+) -> set[str]:
+    data = tomllib.loads((ROOT / base).read_text())
     data.setdefault(section, {}).update(extra or {})
     data[section][UNKNOWN] = 1
     path = tmp_path / "probe.toml"
@@ -132,7 +134,10 @@ SECTIONS = ("experiment", "selection", "mutation", "reflection", "training", "co
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_each_section_lists_the_keys_the_reader_knows(tmp_path, section):
-    assert properties(schema.experiment()["properties"][section]) == experiment_probe(tmp_path, section)
+    known_keys = experiment_probe(tmp_path, section)
+    if section == "training":  # the keys of learners that generalise are read only for them
+        known_keys |= experiment_probe(tmp_path, section, base="experiments/generalisation/base.toml")
+    assert properties(schema.experiment()["properties"][section]) == known_keys
 
 
 def test_population_matching_and_the_top_level_list_the_keys_the_reader_knows(tmp_path):
@@ -169,7 +174,11 @@ def test_profiles_and_sweeps_list_the_keys_the_readers_know(tmp_path):
     for kind in KINDS:
         probe = next(data for data in map(tomllib.loads, library) if kind in data)
         probe[kind][0][UNKNOWN] = 1
-        assert properties(document["properties"][kind]["items"]) == known(profiles.parse, probe, "probe.toml")
+        known_keys = known(profiles.parse, probe, "probe.toml")
+        if KINDS[kind].scoped:  # graded responsibility is read on lineage-scoped terms only
+            probe[kind][0] |= {"scope": "lineage", "responsibility": 1.0}
+            known_keys |= known(profiles.parse, probe, "probe.toml")
+        assert properties(document["properties"][kind]["items"]) == known_keys
     probe = {"profile": {"name": "p", UNKNOWN: 1}}
     assert properties(document["properties"]["profile"]) == known(profiles.parse, probe, "probe.toml")
     head = tomllib.loads((ROOT / "experiments/sweep-oversight.toml").read_text())

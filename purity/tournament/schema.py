@@ -22,6 +22,7 @@ from typing import Any
 
 from purity.agents import profiles
 from purity.agents.deciders import DECIDERS, Capability
+from purity.agents.generalisation import Regime
 from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import KINDS, SCOPES
 from purity.agents.reflection import RULES as EVALUATION_RULES
@@ -32,6 +33,7 @@ from purity.tournament.matching import MATCHINGS, PLAYS
 from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
 from purity.tournament.selection import FITNESS_RULES
 from purity.tournament.selection import RULES as SELECTIONS
+from purity.tournament.training_keys import LEARNER_CHOICES, SHARES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 FILES = ("experiment", "profile", "sweep")
@@ -161,6 +163,8 @@ def experiment() -> dict:
         "rule": _choice(FITNESS_RULES, default=config.Selection.rule),
     }
     training = _fields(Training, {"reward": _choice(REWARDS, default=Training.reward)})
+    del training["generalise"]  # what the keys below are read into, not a key itself
+    training |= _generalise()
     training["violations"] = {
         "type": "array",
         "items": _named(events.kinds(), "an event kind the arena emits"),
@@ -203,6 +207,17 @@ def experiment() -> dict:
     )
 
 
+def _generalise() -> dict:
+    """`[training]`'s keys of learners that generalise (`training_keys`): the learner, the training
+    regime, and the test regime as a table."""
+    regime = {key: _number(0.0, 1.0, default=getattr(Regime, key)) for key in ("p_watch", *SHARES)}
+    regime["observed"] = {"type": "boolean", "default": Regime.observed}
+    keys = {"learner": _choice(LEARNER_CHOICES, default="policy")}
+    keys |= {key: value for key, value in regime.items() if key != "p_watch"}
+    keys["test"] = _table(regime)
+    return keys
+
+
 def profile() -> dict:
     """The schema of a profile file: one array of tables per kind of term."""
     sections: dict[str, Any] = {
@@ -219,6 +234,11 @@ def profile() -> dict:
         if kind.scoped:
             term["scope"] = _choice(SCOPES)
             required.append("scope")
+        if kind.scoped:  # graded responsibility, on lineage-scoped terms only (profiles/__init__.py)
+            term["responsibility"] = _number(
+                0.0, 1.0, description="scope lineage: share of descendants' acts"
+            )
+            term["decay"] = _number(0.0, 1.0, description="scope lineage: factor per further generation")
         if kind.threshold:
             term["threshold"] = _number(0.0, 1.0)
             term["framing"] = _choice(("penalty", "reward"), default="penalty")

@@ -736,6 +736,10 @@ ARGPARSE_CASES: list[Case] = [
         ["invade", "x.toml", "--resident", "a", "--mutant", "b", "--format", "xml"],
         ["power", "x.toml", "--format", "xml"],
         ["report", "x", "--run-reports", "yes"],
+        ["schema"],
+        ["schema", "toml"],
+        ["schema", "--verbose", "experiment", "extra"],
+        ["schema", "--quiet", "profile"],
     )
 ]
 
