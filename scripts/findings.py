@@ -1,11 +1,12 @@
 """Write docs/findings.md: what each shipped experiment shows, from a real run of it as shipped.
 
 `make findings` (or `python scripts/findings.py [FILE ...]`) runs every file of `experiments/`:
-an experiment with `purity run`, a sweep with `purity sweep`, a generalisation study with
-`purity.agents.generalisation_grid` and its verdicts, each in this process (`--workers 0`), into
-a temporary folder. The page keeps, per experiment, the question its file asks, the command that
-reproduces the section, and the verdict table its report opens with: Monte-Carlo p-values against
-the run's null, corrected over the terms (Holm), and the verdict word that follows from them.
+an experiment with `purity run`, a sweep with `purity sweep`, each in this process
+(`--workers 0`), into a temporary folder. The page keeps, per experiment, the question its file
+asks, the command that reproduces the section, and the sections its report opens with (`HEADINGS`):
+the verdict table (Monte-Carlo p-values against the run's null, corrected over the terms and a
+sweep's grid points by Holm, and the verdict word that follows from them), a reflection sweep's
+squashed table, a training study's gap and its rates.
 
 Each section records a stamp: the sha256 of its experiment file, the files it names (a sweep's
 base experiment, profile files), the library profiles they name and purity's version.
@@ -53,10 +54,10 @@ def shipped() -> list[Path]:
 
 def kind(path: Path) -> str:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for key in ("sweep", "study", "experiment"):
+    for key in ("sweep", "experiment"):
         if key in data:
             return key
-    raise ValueError(f"{path}: neither an experiment, a sweep nor a study")
+    raise ValueError(f"{path}: neither an experiment nor a sweep")
 
 
 def named_files(path: Path) -> list[Path]:
@@ -135,23 +136,27 @@ def table(frame) -> str:
     return "\n".join(lines)
 
 
+# The sections a report opens with, as the page copies them: whichever of these it has, in order.
+HEADINGS = (
+    "Squashed, by definition / by trade-off",
+    "Gap: don't, or don't get caught?",
+    "Training and test",
+    "Verdicts",
+    "Verdict",
+)
+
+
 def findings(path: Path, out: Path) -> tuple[str, str]:
     """(command, verdicts as Markdown) of one shipped file, run into `out`."""
     relative = path.relative_to(ROOT).as_posix()
-    what = kind(path)
-    if what == "study":
-        from purity.agents import generalisation_grid
-        from purity.reports.training_generalisation import verdicts
-
-        keys, frame = generalisation_grid.run(path)
-        command = f"python -m purity.agents.generalisation_grid {relative}"
-        return command, table(verdicts(frame, keys))
-    verb = "sweep" if what == "sweep" else "run"
+    verb = "sweep" if kind(path) == "sweep" else "run"
     run_purity([verb, str(path), "--out", str(out), "--workers", "0", "--quiet", "--force"])
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     report = (folder / "report.md").read_text(encoding="utf-8")
-    headings = ("By swept key", "By setting") if what == "sweep" else ("Verdict",)
-    return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in headings)
+    found = [h for h in HEADINGS if f"\n## {h}\n" in report]
+    if not found:
+        raise RuntimeError(f"{folder / 'report.md'}: none of the sections {HEADINGS}")
+    return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in found)
 
 
 def tidy(section: str) -> str:
@@ -221,10 +226,9 @@ def write(only: list[Path], not_run: list[Path] = ()) -> None:
         with tempfile.TemporaryDirectory(prefix="findings-") as tmp:
             command, verdicts = findings(path, Path(tmp))
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        how = " (its rows passed to `training_generalisation.verdicts`)" if kind(path) == "study" else ""
         done[relative] = (
             f"## {relative}\n\n<!-- findings: {relative} stamp {stamp(path)} -->\n\n"
-            f"{question(path)}\n\n`{command}`{how}, {when}:\n\n{verdicts}\n"
+            f"{question(path)}\n\n`{command}`, {when}:\n\n{verdicts}\n"
         )
         save(done)  # after each, so a stop loses little
     save(done)
