@@ -34,8 +34,11 @@ DECLINED = "declined beyond drift"
 NEUTRAL = "indistinguishable from drift"
 EXTINCT = "extinct in every run and under drift too"
 FIXED = "carried by every agent in every run and under drift too"
-VERDICTS = (SPREAD, DECLINED, NEUTRAL, EXTINCT, FIXED)
-TONES = {SPREAD: "spread", DECLINED: "declined", NEUTRAL: "neutral", EXTINCT: "neutral", FIXED: "neutral"}
+# the runs agree, drift rarely would, yet the corrected test cannot reject (too few seeds or tests)
+EXTINCT_HERE = "extinct in every run, indistinguishable from drift"
+FIXED_HERE = "carried by every agent in every run, indistinguishable from drift"
+VERDICTS = (SPREAD, DECLINED, NEUTRAL, EXTINCT, FIXED, EXTINCT_HERE, FIXED_HERE)
+TONES = {SPREAD: "spread", DECLINED: "declined"} | {word: "neutral" for word in VERDICTS[2:]}
 NO_FORCE = "no force beyond drift"
 
 # Two-sided t quantiles t_{0.975, df} for df = 1..30; above 30 the normal 1.96 is within 3%.
@@ -234,17 +237,24 @@ def corrected(tests: pl.DataFrame, alpha: float = ALPHA, method: str = "holm") -
 
 
 def verdict_word(
-    p_adjusted: float, effect: float, seeds: int, zeros: int, ones: int, alpha: float = ALPHA
+    p_adjusted: float,
+    effect: float,
+    seeds: int,
+    zeros: int,
+    ones: int,
+    alpha: float = ALPHA,
+    band: tuple[float, float] = (0.0, 1.0),
 ) -> str:
     """The verdict from the corrected test alone: spread or declined beyond drift when it rejects,
     else how the term ended where the runs agree (extinct or carried by all everywhere), else
-    indistinguishable from drift."""
+    indistinguishable from drift. "Under drift too" only where the null's 95% band of the K-seed
+    mean (`band`) reaches that end; otherwise the runs agree but the test cannot tell."""
     if p_adjusted <= alpha and effect != 0:
         return SPREAD if effect > 0 else DECLINED
     if zeros == seeds:
-        return EXTINCT
+        return EXTINCT if band[0] <= 0.0 else EXTINCT_HERE
     if ones == seeds:
-        return FIXED
+        return FIXED if band[1] >= 1.0 else FIXED_HERE
     return NEUTRAL
 
 
@@ -261,7 +271,15 @@ def verdicts(
     tests = tests.with_columns(pl.col("low").clip(0.0, 1.0), pl.col("high").clip(0.0, 1.0))  # shares
     starts = observed.group_by(*keys, "term").agg(start=pl.col("start").mean())
     words = [
-        verdict_word(r["p_adjusted"], r["effect"], r["seeds"], r["zeros"], r["ones"], alpha)
+        verdict_word(
+            r["p_adjusted"],
+            r["effect"],
+            r["seeds"],
+            r["zeros"],
+            r["ones"],
+            alpha,
+            (r["band_low"], r["band_high"]),
+        )
         for r in tests.iter_rows(named=True)
     ]
     tests = tests.join(starts, on=[*keys, "term"], how="left", maintain_order="left")

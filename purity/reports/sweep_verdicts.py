@@ -85,7 +85,15 @@ def _corrected(family: pl.DataFrame, alpha: float, method: str) -> pl.DataFrame:
             tone=pl.lit("neutral"),
         )
     words = [
-        inference.verdict_word(r["p_adjusted"], r["effect"], r["seeds"], r["zeros"], r["ones"], alpha)
+        inference.verdict_word(
+            r["p_adjusted"],
+            r["effect"],
+            r["seeds"],
+            r["zeros"],
+            r["ones"],
+            alpha,
+            (r["band_low"], r["band_high"]),
+        )
         for r in family.iter_rows(named=True)
     ]
     return family.with_columns(

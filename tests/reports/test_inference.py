@@ -127,6 +127,25 @@ def test_extinct_everywhere_and_under_drift_too() -> None:
     assert out.sort("term")["verdict"].to_list() == [EXTINCT, NEUTRAL]
 
 
+def test_extinct_everywhere_but_not_under_drift_says_the_test_cannot_tell() -> None:
+    """Three seeds all lost term a, which drift does in 1/64 of 3-seed means (its band stays above
+    0): alone that rejects; corrected over twenty grid points it cannot, and the word says so
+    without blaming drift."""
+    rng = np.random.default_rng(5)
+    # a replicate loses a with chance 1/4, so a 3-seed mean is 0 with chance 1/64 < 2.5%
+    lost = rng.random(3000) < 0.25
+    null = frame({"a": np.where(lost, 0.0, np.clip(rng.normal(0.4, 0.1, 3000), 0.01, 1))})
+    grid = pl.concat([frame({"a": np.zeros(3)}).with_columns(point=pl.lit(k)) for k in range(20)])
+    nulls = pl.concat([null.with_columns(point=pl.lit(k)) for k in range(20)])
+    out = inference.verdicts(grid.head(3), null)  # alone: rejected
+    assert out["verdict"].to_list() == [DECLINED]
+    few = inference.verdicts(grid, nulls, ["point"])
+    assert (few["p_adjusted"] > 0.05).all() and (few["band_low"] > 0).all()
+    assert set(few["verdict"]) == {inference.EXTINCT_HERE}
+    assert inference.verdict_word(1.0, -0.4, 3, 3, 0, band=(0.0, 0.8)) == EXTINCT  # band reaches 0
+    assert inference.verdict_word(1.0, 0.4, 3, 0, 3, band=(0.2, 0.9)) == inference.FIXED_HERE
+
+
 def test_one_seed_gets_a_verdict_and_a_plain_note() -> None:
     rng = np.random.default_rng(3)
     out = inference.verdicts(frame({"a": np.zeros(1), "b": np.array([0.99])}), null_frame(rng)).sort("term")
