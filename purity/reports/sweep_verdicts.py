@@ -79,6 +79,8 @@ def _corrected(family: pl.DataFrame, alpha: float, method: str) -> pl.DataFrame:
             c: pl.lit(None, dtype=SCHEMA[c]) for c in ("band_low", "band_high", "p", "effect", "effect_sd")
         }
         return family.with_columns(
+            pl.col("low").clip(0.0, 1.0),  # a share's t interval, as below
+            pl.col("high").clip(0.0, 1.0),
             **blank,
             p_adjusted=pl.lit(None, dtype=pl.Float64),
             verdict=pl.lit(verdict_inference.TOO_SMALL),

@@ -73,9 +73,10 @@ def test_a_grid_point_without_a_null_is_left_out_of_the_correction(tmp_path):
 def test_a_null_too_small_for_the_sweep_says_so(tmp_path):
     small = tmp_path / "small"
     storage.write_parquet(figures([0.5] * 30), small / record.null_table("drift"))
-    points = [(figures([0.1]), small)] * 2  # 2 tests need 40 null means
+    points = [(figures([0.0, 0.0, 0.4]), small)] * 2  # 2 tests need 40 null means of 3 seeds
     got = sweep_verdicts.grid_verdicts(points)
     assert set(got["verdict"]) == {"we can't tell: null too small"}
+    assert got["low"].min() == 0.0 and got["high"].max() <= 1.0  # the t interval (−0.44, 0.71) clipped
 
 
 @pytest.fixture
