@@ -558,6 +558,19 @@ def test_docs_the_code_cites_exist():
             assert anchor in {slug(h) for h in headings}, f"{where} cites {ref}: no such heading"
 
 
+def test_no_code_cites_a_design_document_the_repository_lacks():
+    """Docstrings once cited "DESIGN §N", a document outside the repository; they cite docs/ pages."""
+    pattern = re.compile(r"design\s*§", re.I)
+    sources = [p for d in ("purity", "tests", "bench", "scripts") for p in (ROOT / d).rglob("*.py")]
+    assert len(sources) > 50, "the sources are found"
+    cited = [
+        str(p.relative_to(ROOT))
+        for p in sources
+        if p.name != "test_docs.py" and pattern.search(p.read_text("utf-8"))
+    ]
+    assert not cited, f"these cite a design document outside the repository: {cited}"
+
+
 def findings_script():
     import importlib.util
 

@@ -1,4 +1,4 @@
-"""Survival metrics (DESIGN §10) computed from a loaded `Run`, vectorised in polars.
+"""Survival metrics (docs/run-files.md#what-the-report-computes-from-these-files) computed from a loaded `Run`, vectorised in polars.
 
 Every function takes a `Run` and returns a polars DataFrame (or a small dataclass), so the same
 numbers feed the Markdown tables, the HTML charts and the tests.

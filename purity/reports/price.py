@@ -1,4 +1,5 @@
-"""Price decomposition of the change of a trait's population mean between generations (DESIGN §10).
+"""Price decomposition of the change of a trait's population mean between generations
+(docs/inference.md#forces-against-the-null).
 
 For each recorded generation g and the next recorded one g' and each trait z (an agent's process
 share; for every process term the indicator "carries it", whose mean is the survival share; and the

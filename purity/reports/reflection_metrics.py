@@ -1,5 +1,5 @@
 """What reflection did: the changes agents chose against keeping as they were, and the designed
-births whose designers dropped or weakened a process term they carried (DESIGN §2, reflection)."""
+births whose designers dropped or weakened a process term they carried (docs/reflection.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Survival metrics over seed replicates (DESIGN §10: "with the spread over seeds").
+"""Survival metrics over seed replicates (docs/run-files.md#replicates).
 
 Each single-seed metric of `metrics` is computed per seed, the frames are stacked with a `seed`
 column, and the spread is taken in one polars group-by: mean over seeds with the min–max band.

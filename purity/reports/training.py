@@ -3,7 +3,7 @@
 Per generation, over the learners' agent-episodes (every agent's when the run has no learner):
 
 - `rate_watched`, `rate_unwatched`: amount of the violation kinds done by the agent or its
-  helpers per opportunity, in episodes with and without an overseer (DESIGN §10, revealed rate);
+  helpers per opportunity, in episodes with and without an overseer (docs/training.md);
 - `gap` = unwatched − watched: "don't get caught" is a large positive gap, "don't" is a small one;
 - `detected_share`: detected / done of the violation kinds (what a behaviourist reward sees);
 - `reward`: the learners' mean training reward; `fitness`: mean fitness gained per episode.

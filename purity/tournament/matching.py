@@ -1,4 +1,4 @@
-"""Matching: which agents play together in a generation (DESIGN §4, step 1).
+"""Matching: which agents play together in a generation (docs/concepts.md#one-generation, step 1).
 
 Three interaction structures, registered in ``MATCHINGS`` by the names experiment files use
 (``[matching] kind``): ``well_mixed`` (random groups, the no-structure baseline; with ``play =

@@ -1,6 +1,6 @@
 """The Moran process, exact and fast: birth–death and death–birth, well-mixed or on a graph.
 
-Every draw comes from the ``numpy.random.Generator`` passed in (DESIGN §8). On a graph (a
+Every draw comes from the ``numpy.random.Generator`` passed in (docs/architecture.md#one-generation-as-data). On a graph (a
 ``matching.Structure``) who can replace whom is local.
 """
 

@@ -1,4 +1,4 @@
-"""Mutation of inherited profile weights (the ``inherit`` origin, DESIGN §4 step 4)."""
+"""Mutation of inherited profile weights (the ``inherit`` origin; docs/evolution.md#what-offspring-inherit-mutation)."""
 
 from __future__ import annotations
 

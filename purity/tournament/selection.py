@@ -2,9 +2,9 @@
 rule). Both are registries keyed by the names experiment files use (`[selection] rule` and
 `kind`): a new rule is one function and one entry here.
 
-Selection sees fitness only (DESIGN §2): these functions know nothing about profiles, so a
+Selection sees fitness only (docs/concepts.md#vocabulary): these functions know nothing about profiles, so a
 process preference can only survive here by what it does to an agent's payoff. Every draw comes
-from the ``numpy.random.Generator`` passed in (DESIGN §8).
+from the ``numpy.random.Generator`` passed in (docs/architecture.md#one-generation-as-data).
 
 Selection rules and their conventions:
 
