@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from purity.reports.inference import mean_interval
+from purity.statistics import mean_interval
 
 
 def after_lock_in(run_dir: Path, invader: str, share: float) -> tuple[int | None, float, float]:

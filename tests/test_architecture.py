@@ -115,6 +115,18 @@ def test_reports_read_only_the_run_file_format_from_tournament():
     assert not wrong, wrong
 
 
+def test_tournament_imports_reports_only_in_the_cli():
+    """The engine computes no report figure: only the command line, which prints reports, reaches
+    into `purity.reports` (so a sweep's figures are computed at report time)."""
+    g = graph()
+    reaching = {
+        source
+        for source, target in g.edges
+        if source.startswith("purity.tournament") and target.startswith("purity.reports")
+    }
+    assert reaching <= {"purity.tournament.cli"}, sorted(reaching)
+
+
 def test_record_imports_nothing_from_purity():
     assert set(graph().successors("purity.tournament.record")) == set()
 

@@ -5,7 +5,7 @@ figures of K seeds (one row per seed and process term) and the figures of R null
 same columns, `record.NULL_FIGURES`) go in; per term come out the mean over seeds with a 95%
 interval, the null's 95% band for that same mean, a Monte-Carlo p-value, an effect size, the
 p-value corrected over every test of the report, and a verdict word chosen from the corrected
-test alone.
+test alone. The array arithmetic (p-values, corrections, intervals) is `purity.statistics`.
 
 The statistic is the mean over the K seeds. Its null distribution is the means of disjoint groups
 of K null replicates (M = R // K of them, independent draws of the statistic), so the Monte-Carlo
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-ALPHA = 0.05
-METHODS = ("holm", "by")
+from purity.statistics import ALPHA, adjust, mc_pvalue, mean_interval, required_replicates, seed_means
+
 FIGURES = ("end", "selection", "mutation", "design", "self_modify")
 FORCES = ("selection", "mutation", "design", "self_modify")
 
@@ -41,118 +41,9 @@ VERDICTS = (SPREAD, DECLINED, NEUTRAL, EXTINCT, FIXED, EXTINCT_HERE, FIXED_HERE)
 TONES = {SPREAD: "spread", DECLINED: "declined"} | {word: "neutral" for word in VERDICTS[2:]}
 NO_FORCE = "no force beyond drift"
 
-# Two-sided t quantiles t_{0.975, df} for df = 1..30; above 30 the normal 1.96 is within 3%.
-_T975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-)
-_T975 += (
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
 
 class NullTooSmall(ValueError):
     """The null has too few replicates for the smallest corrected threshold to be reachable."""
-
-
-def required_replicates(tests: int, seeds: int = 1, alpha: float = ALPHA, method: str = "holm") -> int:
-    """Null replicates needed so that a Monte-Carlo p-value can reach the smallest corrected
-    threshold: at least tests/α disjoint seed-means under Holm (tests·H(tests)/α under
-    Benjamini–Yekutieli, H the harmonic number), each mean taking `seeds` replicates."""
-    _check_method(method)
-    factor = sum(1.0 / i for i in range(1, tests + 1)) if method == "by" else 1.0
-    return int(seeds) * math.ceil(tests * factor / alpha)
-
-
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"correction method {method!r}: one of {METHODS}")
-
-
-def holm(p: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error under any dependence)."""
-    p = np.asarray(p, dtype=np.float64)
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
-def benjamini_yekutieli(p: Sequence[float]) -> np.ndarray:
-    """Benjamini–Yekutieli step-up adjusted p-values (false discovery rate under any dependence)."""
-    p = np.asarray(p, dtype=np.float64)
-    m = p.size
-    if m == 0:
-        return p
-    c = np.sum(1.0 / np.arange(1, m + 1))
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m * c / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
-def adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
-    _check_method(method)
-    return holm(p) if method == "holm" else benjamini_yekutieli(p)
-
-
-def seed_means(null: np.ndarray, seeds: int) -> np.ndarray:
-    """Means of disjoint groups of `seeds` null replicates, in replicate order: independent draws
-    of the K-seed mean under the null."""
-    null = np.asarray(null, dtype=np.float64)
-    groups = null.size // int(seeds)
-    return null[: groups * seeds].reshape(groups, seeds).mean(axis=1)
-
-
-def mc_pvalue(observed: float, null: np.ndarray) -> float:
-    """Two-sided Monte-Carlo p-value of `observed` against null draws of the same statistic."""
-    null = np.asarray(null, dtype=np.float64)
-    lower = (1 + np.count_nonzero(null <= observed)) / (1 + null.size)
-    upper = (1 + np.count_nonzero(null >= observed)) / (1 + null.size)
-    return min(1.0, 2 * min(lower, upper))
-
-
-def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """Mean over seeds with a 95% Student-t interval (clipped to the range a share can take is
-    the caller's business); the interval is (nan, nan) for one seed."""
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if x.size < 2:
-        return mean, math.nan, math.nan
-    t = _T975[x.size - 2] if x.size - 1 <= len(_T975) else 1.959964
-    half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return mean, mean - half, mean + half
 
 
 def _group_keys(frame: pl.DataFrame, keys: Sequence[str]) -> list[tuple]:
@@ -258,6 +149,14 @@ def verdict_word(
     return NEUTRAL
 
 
+def row_verdict(row: dict, alpha: float = ALPHA) -> str:
+    """`verdict_word` of one row of `corrected` tests."""
+    band = (row["band_low"], row["band_high"])
+    return verdict_word(
+        row["p_adjusted"], row["effect"], row["seeds"], row["zeros"], row["ones"], alpha, band
+    )
+
+
 def verdicts(
     observed: pl.DataFrame,
     null: pl.DataFrame,
@@ -270,18 +169,7 @@ def verdicts(
     tests = corrected(figure_tests(observed, null, "end", keys), alpha, method)
     tests = tests.with_columns(pl.col("low").clip(0.0, 1.0), pl.col("high").clip(0.0, 1.0))  # shares
     starts = observed.group_by(*keys, "term").agg(start=pl.col("start").mean())
-    words = [
-        verdict_word(
-            r["p_adjusted"],
-            r["effect"],
-            r["seeds"],
-            r["zeros"],
-            r["ones"],
-            alpha,
-            (r["band_low"], r["band_high"]),
-        )
-        for r in tests.iter_rows(named=True)
-    ]
+    words = [row_verdict(r, alpha) for r in tests.iter_rows(named=True)]
     tests = tests.join(starts, on=[*keys, "term"], how="left", maintain_order="left")
     return tests.with_columns(
         verdict=pl.Series(words, dtype=pl.String),
@@ -385,72 +273,3 @@ def lock_in_tests(observed: pl.DataFrame, null: pl.DataFrame, keys: Sequence[str
         )
 
     return figure_tests(locked(observed), locked(null), "end", keys)
-
-
-# ---------------------------------------------------------------------------------------------
-# power: seeds needed before spending compute
-
-POWER = 0.8
-
-
-def detection_power(
-    null: np.ndarray, shift: float, seeds: int, level: float, rng: np.random.Generator, trials: int = 800
-) -> float:
-    """Chance that K = `seeds` runs whose end shares are the null's moved by `shift` (clipped to
-    [0, 1]: a term cannot fall below extinction) are called different from drift at `level` by
-    the Monte-Carlo test of the K-seed mean. The null's K-means are resampled from its draws."""
-    null = np.asarray(null, dtype=np.float64)
-    reference = np.sort(null[rng.integers(0, null.size, size=(max(4000, 2 * trials), seeds))].mean(axis=1))
-    moved = np.clip(null[rng.integers(0, null.size, size=(trials, seeds))] + shift, 0.0, 1.0).mean(axis=1)
-    size = reference.size
-    lower = (1 + np.searchsorted(reference, moved, side="right")) / (1 + size)
-    upper = (1 + size - np.searchsorted(reference, moved, side="left")) / (1 + size)
-    return float(np.mean(np.minimum(1.0, 2 * np.minimum(lower, upper)) <= level))
-
-
-def shift_for(null: np.ndarray, effect: float) -> float | None:
-    """The move s of every run's end share (clipped to [0, 1]) that moves the mean end share by
-    `effect`; None when no move can (a decline larger than drift's mean end share)."""
-    null = np.asarray(null, dtype=np.float64)
-    base = float(null.mean())
-
-    def moved(s: float) -> float:
-        return float(np.clip(null + s, 0.0, 1.0).mean()) - base
-
-    bound = 1.0 if effect > 0 else -1.0
-    if abs(moved(bound)) < abs(effect) - 1e-12:
-        return None
-    low, high = 0.0, bound
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if abs(moved(mid)) < abs(effect) else (low, mid)
-    return high
-
-
-def seeds_needed(
-    null: np.ndarray,
-    effect: float,
-    tests: int = 1,
-    alpha: float = ALPHA,
-    power: float = POWER,
-    max_seeds: int = 200,
-    seed: int = 0,
-) -> int | None:
-    """The fewest seeds whose mean end share detects a mean end share moved by `effect` from the
-    null's (every run's end share moved alike, `shift_for`) with probability `power`, at Holm's
-    strictest threshold α/tests; None when no move gives that effect or beyond `max_seeds`."""
-    level = alpha / max(tests, 1)
-    shift = shift_for(null, effect)
-    if shift is None:
-        return None
-
-    def enough(k: int) -> bool:
-        return detection_power(null, shift, k, level, np.random.default_rng([seed, k])) >= power
-
-    if not enough(max_seeds):
-        return None
-    low, high = 0, max_seeds  # not enough at low (0 seeds detect nothing), enough at high
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (low, mid) if enough(mid) else (mid, high)
-    return high

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from purity.statistics import mean_interval
 from purity.tournament import record
 
-from . import inference
 from .load import Run
 from .metrics import term_label
 
@@ -97,14 +97,6 @@ def designed_births(run: Run) -> pl.DataFrame:
         .cast(schema)
         .sort("generation", "term")
     )
-
-
-def squashed_share(run: Run) -> float | None:
-    """Share of the designed births that lowered a term their designer carried, over every
-    (birth, carried term) pair (None without designs by carriers)."""
-    d = designed_births(run)
-    total = int(d["designed"].sum()) if d.height else 0
-    return float(d["squashed"].sum() / total) if total else None
 
 
 def squashed_by_term(run: Run) -> dict[str, float]:
@@ -289,11 +281,11 @@ def lowering_shares(run: Run, term: str) -> dict[str, float]:
 def identity_test(design: Sequence[float], self_modify: Sequence[float], margin: float = 0.05) -> dict:
     """Whether designs drop a term no more than `margin` more often than self-modifications do
     (non-inferiority), from one (design, self-modification) share pair per seed: the mean paired
-    difference with its 95% t interval over seeds (`inference.mean_interval`). Non-inferior when
+    difference with its 95% t interval over seeds (`statistics.mean_interval`). Non-inferior when
     the interval's top is at most `margin`; "designs drop it more often" when its bottom is above
     0; otherwise, or with one seed, we can't tell."""
     diff = np.asarray(design, dtype=float) - np.asarray(self_modify, dtype=float)
-    mean, low, high = inference.mean_interval(diff)
+    mean, low, high = mean_interval(diff)
     if np.isnan(high):
         word = "we can't tell: one seed"
     elif high <= margin:

@@ -168,15 +168,6 @@ def survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
     )
 
 
-def per_seed_survival(reps: Replicates, *, drift: bool = False) -> pl.DataFrame:
-    """seed, generation, term, share, held: every seed's curve (held forward after fixation)."""
-    df = _held_stack(reps, metrics.survival, drift)
-    if "term" not in df.columns:
-        schema = {"seed": pl.Int64, "generation": pl.Int64, "term": pl.String, "share": pl.Float64}
-        return pl.DataFrame(schema=schema | {"held": pl.Boolean})
-    return df.select("seed", "generation", "term", "share", "held")
-
-
 VERDICT_SCHEMA = {
     **{c: pl.String for c in ("term", "label", "kind", "scope")},
     **{f"{share}_{s}": pl.Float64 for share in ("start", "end", "drift") for s in ("mean", "min", "max")},

@@ -15,8 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from purity.statistics import ALPHA
+
 from . import inference, verdict_inference
-from .inference import ALPHA
 
 SCHEMA = {
     "point": pl.Int64,
@@ -86,18 +87,7 @@ def _corrected(family: pl.DataFrame, alpha: float, method: str) -> pl.DataFrame:
             verdict=pl.lit(verdict_inference.TOO_SMALL),
             tone=pl.lit("neutral"),
         )
-    words = [
-        inference.verdict_word(
-            r["p_adjusted"],
-            r["effect"],
-            r["seeds"],
-            r["zeros"],
-            r["ones"],
-            alpha,
-            (r["band_low"], r["band_high"]),
-        )
-        for r in family.iter_rows(named=True)
-    ]
+    words = [inference.row_verdict(r, alpha) for r in family.iter_rows(named=True)]
     return family.with_columns(
         pl.col("low").clip(0.0, 1.0),
         pl.col("high").clip(0.0, 1.0),

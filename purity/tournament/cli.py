@@ -63,20 +63,22 @@ def _run(args) -> int:
             from purity.inputs import InputError
 
             raise InputError("command line", "experiment", "an experiment file (or --resume RUN_DIR)")
-        experiment = config.load(args.experiment, seed=args.seed, local=not address)
-        args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
-        run_dir = runner.run(
-            experiment,
-            args.out or Path("runs"),
-            args.workers,
-            address,
-            args.force,
-            not args.quiet,
-            finish=_report,
-        )
-    md, html = run_dir / "report.md", run_dir / "report.html"
-    print(f"run directory: {run_dir}\nreport: {html}\n        {md}")
+        run_dir = _start(args, config.load(args.experiment, seed=args.seed, local=not address), address)
+    _print_where(run_dir)
     return 0
+
+
+def _start(args, experiment, address: str | None) -> Path:
+    """Run `experiment` fresh under --out, as `purity run` and `purity train` both do."""
+    from purity.tournament import runner
+
+    args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
+    out = args.out or Path("runs")
+    return runner.run(experiment, out, args.workers, address, args.force, not args.quiet, finish=_report)
+
+
+def _print_where(run_dir: Path) -> None:
+    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
 
 
 MAX_SEED = 2**63 - 1  # seeds are stored as 64-bit integers in the run's tables and manifest
@@ -126,17 +128,8 @@ def _train(args) -> int:
 
     address = _run_address(args)
     experiment = config.load(args.experiment, seed=args.seed, local=not address).training_alone()
-    args.target = announce(args, (args.out or Path("runs")) / experiment.name, address)
-    run_dir = runner.run(
-        experiment,
-        args.out or Path("runs"),
-        args.workers,
-        address,
-        args.force,
-        not args.quiet,
-        finish=_report,
-    )
-    print(f"run directory: {run_dir}\nreport: {run_dir / 'report.html'}\n        {run_dir / 'report.md'}")
+    run_dir = _start(args, experiment, address)
+    _print_where(run_dir)
     if not runner.is_complete(run_dir):
         print(f"resume: purity run --resume {shlex.quote(str(run_dir))}")
     return 0

@@ -18,8 +18,8 @@ import polars as pl
 
 from purity.agents.preferences import reads_kin, term_universe, traits, with_scope_variants
 from purity.tournament import invaders, record, reflection_step, tables
+from purity.tournament.ancestry import Lineage
 from purity.tournament.config import Experiment
-from purity.tournament.lineage_graph import Lineage
 from purity.tournament.matching import MATCHINGS, Structure, appearance_mean, home_seats, structure_of
 from purity.tournament.mutation import TermSpace, term_space
 from purity.tournament.play import GroupBatch, Setup, TaskResult, plan_groups, play_groups, stream

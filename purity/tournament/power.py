@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from purity.agents.preferences import term_universe, with_scope_variants
-from purity.reports.inference import ALPHA, POWER, required_replicates, seeds_needed, shift_for
+from purity.statistics import ALPHA, POWER, required_replicates, seeds_needed, shift_for
 from purity.tournament import null
 from purity.tournament.config import Experiment
 

@@ -12,8 +12,8 @@ import polars as pl
 
 from purity.inputs import InputError
 from purity.tournament import record, reflection_step, storage
+from purity.tournament.ancestry import Lineage
 from purity.tournament.generation import Context, offspring
-from purity.tournament.lineage_graph import Lineage
 from purity.tournament.population import Population, from_table
 
 

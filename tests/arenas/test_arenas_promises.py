@@ -530,7 +530,7 @@ def test_the_self_keepers_advantage_over_seeds():
     without blame its 95% interval lies far above 0 (18.2 [17.0, 19.3]); with blame 1 it contains
     0 (exactly 0 in every seed here); with the scope shown instead it lies below 0: untrusted, the
     self-keeper earns only what trusting brings."""
-    from purity.reports.inference import mean_interval
+    from purity.statistics import mean_interval
 
     def advantage(**switch):
         return mean_interval(

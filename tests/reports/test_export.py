@@ -9,7 +9,7 @@ import json
 import math
 
 import pytest
-from conftest import REP_SEEDS, write_still_null
+from run_fixtures import REP_SEEDS, write_still_null
 from test_sweep_report import TAKE, write_sweep
 
 import purity.reports as reports

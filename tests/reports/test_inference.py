@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from purity import statistics
 from purity.reports import inference
 from purity.reports.inference import (
     DECLINED,
@@ -40,7 +41,7 @@ def frame(values: dict[str, np.ndarray], **figures: np.ndarray) -> pl.DataFrame:
 
 
 def test_holm_by_hand() -> None:
-    np.testing.assert_allclose(inference.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(statistics.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
 
 
 def test_benjamini_yekutieli_by_hand() -> None:
@@ -52,15 +53,15 @@ def test_benjamini_yekutieli_by_hand() -> None:
         max(expected[1], expected[2]),
         min(expected[0], expected[3]),
     ]
-    np.testing.assert_allclose(inference.benjamini_yekutieli([0.01, 0.04, 0.03, 0.005]), expected)
-    assert inference.benjamini_yekutieli([0.9])[0] == 0.9
+    np.testing.assert_allclose(statistics.benjamini_yekutieli([0.01, 0.04, 0.03, 0.005]), expected)
+    assert statistics.benjamini_yekutieli([0.9])[0] == 0.9
 
 
 def test_monte_carlo_p_value_counts_ties_and_is_never_zero() -> None:
     null = np.arange(99, dtype=float)  # 0 … 98
-    assert inference.mc_pvalue(-1.0, null) == pytest.approx(2 / 100)
-    assert inference.mc_pvalue(0.0, null) == pytest.approx(2 * 2 / 100)
-    assert inference.mc_pvalue(49.0, null) == 1.0
+    assert statistics.mc_pvalue(-1.0, null) == pytest.approx(2 / 100)
+    assert statistics.mc_pvalue(0.0, null) == pytest.approx(2 * 2 / 100)
+    assert statistics.mc_pvalue(49.0, null) == 1.0
 
 
 def test_monte_carlo_p_values_are_valid_under_the_null() -> None:
@@ -68,9 +69,9 @@ def test_monte_carlo_p_values_are_valid_under_the_null() -> None:
     at 0 (extinction) and for seed-means."""
     rng = np.random.default_rng(0)
     null = np.where(rng.random(4000) < 0.4, 0.0, rng.random(4000))
-    means = inference.seed_means(null, 5)
+    means = statistics.seed_means(null, 5)
     trials = [
-        inference.mc_pvalue(float(np.mean(np.where(rng.random(5) < 0.4, 0.0, rng.random(5)))), means)
+        statistics.mc_pvalue(float(np.mean(np.where(rng.random(5) < 0.4, 0.0, rng.random(5)))), means)
         for _ in range(3000)
     ]
     rate = np.mean(np.array(trials) <= 0.05)
@@ -78,23 +79,23 @@ def test_monte_carlo_p_values_are_valid_under_the_null() -> None:
 
 
 def test_seed_means_are_disjoint_groups() -> None:
-    np.testing.assert_allclose(inference.seed_means(np.arange(10.0), 3), [1.0, 4.0, 7.0])
+    np.testing.assert_allclose(statistics.seed_means(np.arange(10.0), 3), [1.0, 4.0, 7.0])
 
 
 def test_required_replicates() -> None:
-    assert inference.required_replicates(6, 1) == 120
-    assert inference.required_replicates(6, 5) == 600
-    assert inference.required_replicates(4, 1, method="by") == math.ceil(4 * (25 / 12) / 0.05)
+    assert statistics.required_replicates(6, 1) == 120
+    assert statistics.required_replicates(6, 5) == 600
+    assert statistics.required_replicates(4, 1, method="by") == math.ceil(4 * (25 / 12) / 0.05)
     with pytest.raises(ValueError, match="correction method"):
-        inference.required_replicates(1, method="bh")
+        statistics.required_replicates(1, method="bh")
 
 
 def test_mean_interval() -> None:
-    mean, low, high = inference.mean_interval([0.1, 0.3])
+    mean, low, high = statistics.mean_interval([0.1, 0.3])
     assert mean == pytest.approx(0.2) and high - mean == pytest.approx(
         12.706 * 0.1, rel=1e-4
     )  # sd/sqrt(2) = 0.1
-    assert math.isnan(inference.mean_interval([0.4])[1])
+    assert math.isnan(statistics.mean_interval([0.4])[1])
 
 
 # ---------------------------------------------------------------- verdict words

@@ -6,7 +6,7 @@ import math
 
 import polars as pl
 import pytest
-from conftest import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
+from run_fixtures import MAIN_AGENTS, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import births, metrics

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
+from run_fixtures import DRIFT_AGENTS, INF, MAIN_EPISODES, manifest, write_run
 
 import purity.reports as reports
 from purity.reports import price, price_page

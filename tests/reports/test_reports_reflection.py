@@ -9,7 +9,7 @@ Generation 1: 0 survives, modified; 2 and 3 are its designed children (weight 0)
 
 import polars as pl
 import pytest
-from conftest import KEYS, manifest, write_run
+from run_fixtures import KEYS, manifest, write_run
 
 from purity.reports import price, write_report
 from purity.reports.load import load
@@ -19,7 +19,7 @@ from purity.reports.reflection_metrics import (
     free_by_term,
     reflection_choices,
     squash_kinds,
-    squashed_share,
+    squashed_by_term,
 )
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
@@ -91,7 +91,7 @@ def test_two_of_three_designed_births_had_a_designer_that_dropped_the_constraint
     run = load(reflected)
     designed = designed_births(run).filter(pl.col("term") == "constraint:take:self")
     assert designed.rows() == [(1, "constraint:take:self", 3, 2)]
-    assert squashed_share(run) == pytest.approx(2 / 3)
+    assert squashed_by_term(run) == {"constraint:take:self": pytest.approx(2 / 3)}
     md, _ = write_report(reflected)
     text = md.read_text()
     assert "| design | drop constraint:take:self | 1 | 5 | 3 | 2 |" in text
@@ -107,7 +107,7 @@ def test_designs_by_agents_without_the_term_are_not_counted(tmp_path):
     assert designed_births(run).filter(pl.col("term") == "constraint:take:self").rows() == [
         (1, "constraint:take:self", 2, 2)
     ]
-    assert squashed_share(run) == 1.0
+    assert squashed_by_term(run) == {"constraint:take:self": 1.0}
 
 
 def test_price_credits_self_modification_and_design(reflected):

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run, write_still_null
+from run_fixtures import MAIN_AGENTS, MAIN_EPISODES, PROFILES, manifest, write_run, write_still_null
 
 import purity.reports as reports
 from purity.reports import page

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import (
+from run_fixtures import (
     DRIFT_AGENTS,
     INF,
     MAIN_AGENTS,

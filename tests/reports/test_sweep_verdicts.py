@@ -13,10 +13,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import write_still_null
+from run_fixtures import write_still_null
 from test_sweep_report import write_sweep
 
 import purity.reports as reports
+from purity import statistics
 from purity.reports import inference, sweep_report, sweep_verdicts
 from purity.reports.nulls import FIGURE_SCHEMA
 from purity.reports.svg import TITLE_CHAR_WIDTH, fit, svg_open
@@ -91,7 +92,7 @@ def test_the_sweep_corrects_over_grid_points_and_terms(judged):
     data = sweep_report.collect(reports.load_sweep(judged))
     v = data.verdicts
     assert v.height == 3 * 4  # three grid points with runs × four terms
-    assert v["p_adjusted"].to_list() == pytest.approx(list(inference.holm(v["p"].to_numpy())))
+    assert v["p_adjusted"].to_list() == pytest.approx(list(statistics.holm(v["p"].to_numpy())))
     own = reports.to_json(judged / "runs" / "run-0001")["verdict"]
     own_p = {r["term"]: r["p_adjusted"] for r in own}[TERM]
     first = v.filter((pl.col("point") == 0) & (pl.col("term") == TERM)).row(0, named=True)

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import write_still_null
+from run_fixtures import write_still_null
 from test_sweep_report import write_sweep
 
 import purity.reports as reports

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purity.reports.inference import detection_power, seeds_needed, shift_for
+from purity.statistics import detection_power, seeds_needed, shift_for
 from purity.tournament import config
 from purity.tournament.power import describe, power
 

@@ -137,7 +137,7 @@ def test_self_modification_is_a_self_loop_in_the_lineage_with_its_weights(hedoni
     """Each self-modification is a `self_modify` row parent == child == id in the lineage table
     of the generation that plays the new weights: before = the agent's row in the generation it
     reflected in, after = its row from then on; the rebuilt lineage graph has the self-loop."""
-    from purity.tournament.lineage_graph import Lineage
+    from purity.tournament.ancestry import Lineage
 
     table, agents, lineage = (_read(hedonistic, t) for t in ("reflection", "agents", "lineage"))
     weights = [c for c in agents.columns if c.startswith("w:")]

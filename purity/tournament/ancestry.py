@@ -1,4 +1,4 @@
-"""Lineage: who begot, built or modified whom (docs/concepts.md#vocabulary).
+"""Ancestry: who begot, built or modified whom, as the run goes (docs/concepts.md#vocabulary).
 
 The ``lineage`` scope of a constraint needs ancestry, so it is kept as a graph rather than
 inferred from per-generation tables; a resumed run rebuilds it from the lineage table

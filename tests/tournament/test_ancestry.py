@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from purity.tournament.lineage_graph import EDGE_COLUMNS, SELF_MODIFY, Lineage
+from purity.tournament.ancestry import EDGE_COLUMNS, SELF_MODIFY, Lineage
 
 #   0 (a) ─inherit→ 2 ─self_modify→ 4 ─inherit→ 5
 #     └──design──→ 3 ─inherit→ 7
