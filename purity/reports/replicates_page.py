@@ -145,6 +145,7 @@ def findings(data: ReplicatesReport) -> sections.Findings:
 
 def verdict_rows(data: ReplicatesReport) -> Rows:
     drift = data.has_drift
+    has_null = "beyond_null" in data.verdict.columns and data.verdict["beyond_null"].is_not_null().any()
     headers = ["process term", "kind", "scope", "start share", "end share"] + (
         ["drift end share"] if drift else []
     )
@@ -157,7 +158,7 @@ def verdict_rows(data: ReplicatesReport) -> Rows:
         "p (Holm)",
         "verdict",
     ]
-    headers += ["moved most by"] + (["selection beyond drift"] if drift else [])
+    headers += ["moved most by"] + (["selection beyond drift"] if drift or has_null else [])
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), _cell(r, "start"), _cell(r, "end")]
@@ -172,7 +173,10 @@ def verdict_rows(data: ReplicatesReport) -> Rows:
             r["verdict"],
         ]
         row.append(_force_text(r, r["force_seeds"] or 0))
-        row += [_cell(r, "beyond")] if drift else []
+        if has_null:
+            row.append(verdict_inference.beyond_text(r))
+        elif drift:
+            row.append(_cell(r, "beyond"))
         rows.append(row)
     return headers, rows
 
@@ -369,7 +373,7 @@ def _lock_in_text(data: ReplicatesReport) -> str:
             f"seed {r['seed']} at generation {r['generation']} (its process share then {fmt(r['process_share'])})"
             for r in hits.iter_rows(named=True)
         )
-    return text + "."
+    return text + "." + verdict_inference.lock_in_sentence(data.lock_in_test)
 
 
 LOCK_IN_HEADERS = [

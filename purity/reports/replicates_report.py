@@ -40,6 +40,7 @@ class ReplicatesReport:
     fitness: pl.DataFrame
     lineage: pl.DataFrame
     lock_ins: pl.DataFrame
+    lock_in_test: dict | None  # lock-in against the null (`verdict_inference.lock_in_test`)
     held: pl.DataFrame
     drift_held: pl.DataFrame
     pooled: Run | None
@@ -102,6 +103,7 @@ def collect(reps: Replicates, *, lock_in_share: float | None = None) -> Replicat
         fitness=agg.fitness(reps),
         lineage=agg.lineage(reps),
         lock_ins=agg.lock_ins(reps, share),
+        lock_in_test=verdict_inference.lock_in_test(reps.runs),
         held=agg.held_seeds(reps),
         drift_held=agg.held_seeds(reps, drift=True),
         pooled=pooled,
@@ -153,7 +155,7 @@ def to_json(data: ReplicatesReport) -> dict[str, Any]:
     }
     if not reps.runs:
         return out | {key: [] for key in tables} | {"births": {}, "curves": {"generation": []}}
-    out |= {key: rows(frame) for key, frame in tables.items()}
+    out |= {key: rows(frame) for key, frame in tables.items()} | {"lock_in_test": data.lock_in_test}
     return out | {"births": births_json(data.births), "curves": _curves(data)}
 
 

@@ -93,17 +93,21 @@ def verdict_rows(data: RunReport) -> Rows:
     gens = data.generations
     first, last = (gens[0], gens[-1]) if gens else (None, None)
     has_drift = data.run.drift is not None
+    has_null = "beyond_null" in data.verdict.columns and data.verdict["beyond_null"].is_not_null().any()
     headers = ["process term", "kind", "scope", f"share at gen {fmt(first)}", f"share at gen {fmt(last)}"]
     headers += ["drift end"] if has_drift else []
     headers += ["null 95% band", "p (Holm)", "verdict", "moved most by"]
-    headers += ["selection beyond drift"] if has_drift else []
+    headers += ["selection beyond drift"] if has_drift or has_null else []
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), fmt(r["start"]), fmt(r["end"])]
         row += [fmt(r["drift_end"])] if has_drift else []
         row += [verdict_inference.null_band(r), fmt(r["p_adjusted"]), r["verdict"]]
         row.append(price_page.force_text(r["moved_most"], r["moved_value"]))
-        row += [price_page.signed(r["beyond_drift"])] if has_drift else []
+        if has_null:
+            row.append(verdict_inference.beyond_text(r))
+        elif has_drift:
+            row.append(price_page.signed(r["beyond_drift"]))
         rows.append(row)
     return headers, rows
 
@@ -196,12 +200,12 @@ def _lock_in_text(data: RunReport) -> str:
         return (
             f"No lock-in: no lineage ever held more than {share} of the population "
             f"(the largest share reached was {fmt(top)})."
-        )
+        ) + verdict_inference.lock_in_sentence(data.lock_in_test)
     return (
         f"Lock-in at generation {li.generation}: the lineage of founder {li.founder} "
         f"(profile {li.profile}) held {fmt(li.share)} of the population (threshold {share}); "
         f"its mean process share then was {fmt(li.process_share)}."
-    )
+    ) + verdict_inference.lock_in_sentence(data.lock_in_test)
 
 
 def _facts(data: RunReport) -> list[tuple[str, str]]:

@@ -65,6 +65,7 @@ class RunReport:
     lock_in_share: float
     curves: Curves
     lock_in: metrics.LockIn | None
+    lock_in_test: dict | None  # lock-in against the null (`verdict_inference.lock_in_test`)
     price: pl.DataFrame  # price.decompose of the run
     drift_price: pl.DataFrame | None
     violations: pl.DataFrame
@@ -98,6 +99,7 @@ def collect(run: Run, *, lock_in_share: float | None = None) -> RunReport:
         lock_in_share=lock_in_share,
         curves=c,
         lock_in=metrics.lock_in(run, lock_in_share),
+        lock_in_test=verdict_inference.lock_in_test([run]),
         price=steps,
         drift_price=drift_steps,
         violations=metrics.violations(run),
@@ -123,6 +125,7 @@ def to_json(data: RunReport) -> dict[str, Any]:
     out["profiles"] = profiles_json(run.manifest)
     out["verdict"] = rows(data.verdict)
     out["lock_in"] = lock_in_json(data.lock_in)
+    out["lock_in_test"] = data.lock_in_test
     out["violations"] = rows(data.violations)
     out["births"] = births_json(data.births)
     extra = {"violations": violation_curves_json(data.violation_curves, data.generations)}

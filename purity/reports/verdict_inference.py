@@ -16,6 +16,7 @@ import polars as pl
 from . import inference, nulls, price
 from .load import Run
 from .page import fmt
+from .price_page import signed
 
 CANT_TELL = "we can't tell"
 NO_NULL = f"{CANT_TELL}: no null recorded"
@@ -40,6 +41,9 @@ COLUMNS = {
     "effect_sd": pl.Float64,
     "note": pl.String,
 }
+# the Price selection part beyond the null's mean, with the interval the null's band gives it
+BEYOND = {"beyond_null": pl.Float64, "beyond_null_low": pl.Float64, "beyond_null_high": pl.Float64}
+BEYOND |= {"beyond_null_p": pl.Float64}
 MOVED = {"moved_most": pl.String, "moved_value": pl.Float64}
 
 
@@ -64,6 +68,13 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     try:
         tests = inference.verdicts(observed, null)
         moved = _moved(observed, null)
+        beyond = inference.selection_beyond_drift(observed, null).select(
+            "term",
+            beyond_null="beyond",
+            beyond_null_low="beyond_low",
+            beyond_null_high="beyond_high",
+            beyond_null_p="p_adjusted",
+        )
     except inference.NullTooSmall:
         return _cant_tell(verdict, TOO_SMALL)
     tests = tests.select(
@@ -81,9 +92,9 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
         note="note",
     )
     moved = moved.select("term", moved_inferred="moved_most", moved_value_inferred="moved_value")
-    out = verdict.join(tests, on="term", how="left", maintain_order="left").join(
-        moved, on="term", how="left", maintain_order="left"
-    )
+    out = verdict.join(tests, on="term", how="left", maintain_order="left")
+    out = out.join(moved, on="term", how="left", maintain_order="left")
+    out = out.join(beyond, on="term", how="left", maintain_order="left")
     return out.with_columns(
         verdict=pl.col("verdict_inferred").fill_null(CANT_TELL),
         moved_most=pl.col("moved_inferred").replace(inference.NO_FORCE, price.NO_FORCE),
@@ -103,7 +114,42 @@ def _moved(observed: pl.DataFrame, null: pl.DataFrame) -> pl.DataFrame:
 
 
 def _blank(height: int) -> list[pl.Series]:
-    return [pl.Series(name, [None] * height, dtype=dtype) for name, dtype in COLUMNS.items()]
+    return [pl.Series(name, [None] * height, dtype=dtype) for name, dtype in (COLUMNS | BEYOND).items()]
+
+
+def lock_in_test(runs: Sequence[Run]) -> dict | None:
+    """How often one lineage took over in these seeds against how often it does under the run's
+    null (the experiment's lock-in threshold): the share of seeds, the null's mean and 95% band of
+    that share over as many seeds, and the Monte-Carlo p-value (one test, uncorrected). None
+    without a usable null."""
+    kind, null = chosen_null(runs[0].path) if runs else (None, None)
+    if null is None:
+        return None
+    try:
+        row = inference.lock_in_tests(nulls.seed_figures(runs), null).row(0, named=True)
+    except inference.NullTooSmall:
+        return None
+    keep = ("seeds", "mean", "null_mean", "band_low", "band_high", "p")
+    return {"null": kind} | {k: row[k] for k in keep}
+
+
+def lock_in_sentence(test: dict | None) -> str:
+    """The lock-in test in words, or "" without one."""
+    if test is None:
+        return ""
+    return (
+        f" Against the {test['null']} null: lock-in in a share {fmt(test['mean'])} of "
+        f"{test['seeds']} seed(s), against {fmt(test['null_mean'])} under the null (95% band of "
+        f"that share over as many seeds [{fmt(test['band_low'])}, {fmt(test['band_high'])}]; "
+        f"p = {fmt(test['p'])})."
+    )
+
+
+def beyond_text(r: dict) -> str:
+    """Selection beyond drift against the null, with its interval; "–" without a null."""
+    if r.get("beyond_null") is None:
+        return "–"
+    return f"{signed(r['beyond_null'])} [{signed(r['beyond_null_low'])}, {signed(r['beyond_null_high'])}]"
 
 
 def _cant_tell(verdict: pl.DataFrame, word: str) -> pl.DataFrame:
@@ -131,5 +177,7 @@ def note(null_kind: str | None) -> str:
         "still differ from the start, as drift alone moves it); extinct (or carried by all) in "
         "every run and under drift too: the runs agree, and drift could do the same. "
         f"{CANT_TELL}: the run has no null, or one too small to reach the corrected threshold. "
-        "moved most by names a force only when it is distinguishable from the null."
+        "moved most by names a force only when it is distinguishable from the null. selection "
+        "beyond drift: the Price selection part of the carrier share, summed over generations, "
+        "minus its mean under the null, with the interval the null's 95% band gives it."
     )

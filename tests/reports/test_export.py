@@ -51,7 +51,17 @@ def test_run_json_holds_verdict_and_curves(run_with_drift):
     strict(d)
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in walk(d))
     assert list(d)[:5] == TOP and d["kind"] == "run" and d["name"] == "toy"
-    assert list(d)[5:] == ["run", "terms", "profiles", "verdict", "lock_in", "violations", "births", "curves"]
+    assert list(d)[5:] == [
+        "run",
+        "terms",
+        "profiles",
+        "verdict",
+        "lock_in",
+        "lock_in_test",
+        "violations",
+        "births",
+        "curves",
+    ]
     assert d["run"]["seed"] == 7 and d["run"]["survival_threshold"] == 0.1 and d["run"]["drift_twin"]
     assert d["profiles"]["saint"]["weights"]["constraint:take:self"] == "inf"
     verdict = {v["term"]: v for v in d["verdict"]}

@@ -470,7 +470,12 @@ def test_replicates_report_has_price_and_moved_most(reps_dir):
     text = md_path.read_text()
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| moved most by | selection beyond drift |" in verdict
-    assert "| selection (+0.125); largest in: selection 3 (of 3 seeds) | 0.125 \\[-0.5, 0.5\\] |" in verdict
+    # against the null (every replicate's selection part 0 here), not the one twin per seed
+    assert (
+        "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\] |"
+        in verdict
+    )
+    assert "Against the drift null: lock-in in a share 1 of 3 seed(s), against 1 under the null" in text
     part = text.split("## Price decomposition")[1].split("## Process share")[0]
     assert (
         "| never take (self): carrier share | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "
