@@ -22,6 +22,7 @@ FORCE_COLORS = {
 }
 OBSERVED_COLOR = "#000000"
 UNATTRIBUTED_COLOR = "#999999"
+NULL_COLOR = "#777777"
 SMALL = {"width": 440, "height": 220}  # a chart of a row of small charts
 
 
@@ -77,6 +78,19 @@ def small_charts(
         )
         figs.append(figure(svg, caption(key, label)))
     return chart_grid(figs)
+
+
+def null_series(curve: pl.DataFrame | None, key: str, label: str, kind: str | None) -> list[Series]:
+    """One term's share under the null, per generation: the median of its runs (dotted grey) and the
+    band 95% of them stay in (`null/<kind>-curve.parquet`); nothing without a recorded null."""
+    rows = curve.filter(pl.col("term") == key).sort("generation") if curve is not None else None
+    if rows is None or rows.height == 0:
+        return []
+    band = (finite(rows, "low"), finite(rows, "high"))
+    name = f"{label} ({kind} null: median, 95% of runs)"
+    return [
+        Series(name, xs(rows), finite(rows, "median"), NULL_COLOR, dashed=True, band=band, band_opacity=0.1)
+    ]
 
 
 def survival_charts(

@@ -11,7 +11,7 @@ import polars as pl
 
 from . import price_page, sections, verdict_inference
 from . import replicates as agg
-from .charts import band_series, spread_chart, survival_charts
+from .charts import band_series, null_series, spread_chart, survival_charts
 from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, band, color, figure, fmt, gen_rows, pick_rows
 from .replicates_report import ReplicatesReport
@@ -44,6 +44,11 @@ def page(data: ReplicatesReport) -> Page:
     chart_note = (
         " Line: mean over seeds; shaded band: min–max over seeds"
         + ("; dashed line and lighter band: the drift twins" if data.has_drift else "")
+        + (
+            "; grey: one run under the null, its median and the band 95% of runs stay in"
+            if _null_kind(data)
+            else ""
+        )
         + ("; dashed vertical lines: lock-in generations" if marks else "")
         + "."
     )
@@ -198,13 +203,14 @@ def _verdict_note(data: ReplicatesReport) -> str:
         "survived in a seed when its end share there is above 0; the interval is the Wilson 95 % "
         "score interval for the proportion of seeds in which it survives. The end share's 95% "
         "interval is Student's t over the seeds; the null's band is that of the mean of as many "
-        "seeds under the null. " + verdict_inference.note(_null_kind(data))
+        "seeds under the null. "
+        + verdict_inference.note(_null_kind(data), data.reps.runs[0].path if data.reps.runs else None)
     )
     note += (
         " " + price_page.VERDICT_NOTE + " Over seeds: the force with the largest mean "
         "contribution, and in how many seeds each force was the largest."
     )
-    if data.has_drift:
+    if data.has_drift and not _null_kind(data):
         note += " " + price_page.BEYOND_DRIFT_NOTE + " Mean [min, max] over seeds."
     return note
 
@@ -470,7 +476,9 @@ def _survival_charts(data: ReplicatesReport, marks: list[tuple[float, str]]) -> 
             d = data.drift_survival.filter(pl.col("term") == key)
             if d.height:
                 out.append(band_series(d, f"{label} (drift, mean)", color, dashed=True, opacity=0.07))
-        return out
+        return out + null_series(curve, key, label, kind)
+
+    kind, curve = verdict_inference.null_curve(data.reps.runs[0].path) if data.reps.runs else (None, None)
 
     return survival_charts(
         agg.process_terms(data.reps), series, marks, ": mean over seeds, band min–max over seeds"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from . import price_page, sections, verdict_inference
-from .charts import finite, survival_charts, xs
+from .charts import finite, null_series, survival_charts, xs
 from .metrics import term_label
 from .page import PALETTE, GenRows, Page, Rows, color, figure, fmt, gen_rows, pick_rows
 from .run_report import RunReport
@@ -25,6 +25,7 @@ def page(data: RunReport) -> Page:
         + (" (the neutral-drift twin in the drift columns)." if run.drift else "."),
         "Share of agents carrying each process term per generation"
         + (" (dashed: the neutral-drift twin)" if run.drift is not None else "")
+        + ("; grey: the null's median run and the band 95% of its runs stay in" if _null_kind(data) else "")
         + (
             f"; the dashed vertical line marks the lock-in at generation {data.lock_in.generation}"
             if data.lock_in is not None
@@ -115,7 +116,7 @@ def verdict_rows(data: RunReport) -> Rows:
 def _verdict_note(data: RunReport) -> str:
     note = (
         f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
-        "constraint counts). " + verdict_inference.note(_null_kind(data))
+        "constraint counts). " + verdict_inference.note(_null_kind(data), data.run.path)
     )
     if data.run.drift is not None:
         note += " drift end: the end share of the run's drift twin, one draw of the drift null."
@@ -123,7 +124,7 @@ def _verdict_note(data: RunReport) -> str:
         note
         + " "
         + price_page.VERDICT_NOTE
-        + (" " + price_page.BEYOND_DRIFT_NOTE if data.run.drift is not None else "")
+        + (" " + price_page.BEYOND_DRIFT_NOTE if data.run.drift is not None and not _null_kind(data) else "")
     )
 
 
@@ -290,7 +291,9 @@ def _survival_charts(data: RunReport) -> str:
             d = c.drift_survival.filter(pl.col("term") == key)
             if d.height:
                 out.append(Series(f"{label} (drift)", xs(d), finite(d, "share"), color, dashed=True))
-        return out
+        return out + null_series(curve, key, label, kind)
+
+    kind, curve = verdict_inference.null_curve(data.run.path)
 
     return survival_charts(data.run.process_terms, series, _lock_in_marks(data))
 

@@ -56,6 +56,15 @@ def chosen_null(path) -> tuple[str | None, pl.DataFrame | None]:
     return None, None
 
 
+def null_curve(path) -> tuple[str | None, pl.DataFrame | None]:
+    """The per-generation band of the null a verdict is tested against (`chosen_null`'s kind)."""
+    for kind in NULL_KINDS:
+        curve = nulls.load_null_curve(path, kind)
+        if curve is not None:
+            return kind, curve
+    return None, None
+
+
 def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     """The verdict table (one row per term, column `term`) with its word, moved most by and the
     inference columns (`COLUMNS`) from the corrected test of the seeds in `runs`."""
@@ -167,8 +176,19 @@ def null_band(r: dict) -> str:
     return "–" if r["band_low"] is None else f"[{fmt(r['band_low'])}, {fmt(r['band_high'])}]"
 
 
-def note(null_kind: str | None) -> str:
-    """What the verdict column means, for the page under the table."""
+def note(null_kind: str | None, path=None) -> str:
+    """What the verdict column means, for the page under the table; with the run's `path`, what
+    its null cost (replicates and seconds, `nulls.null_info`)."""
+    info = nulls.null_info(path).get(null_kind or "", {}) if path is not None else {}
+    cost = (
+        f" The {null_kind} null: {info['replicates']} replicates, simulated in {fmt(info['seconds'])} s."
+        if info.get("replicates")
+        else ""
+    )
+    beyond = (
+        " selection beyond drift: the Price selection part of the carrier share, summed over "
+        "generations, minus its mean under the null, with the interval the null's 95% band gives it."
+    )
     return (
         "The verdict comes from a test, not a threshold: each term's end share against the "
         f"{null_kind or 'drift'} null recorded with the run (null/), Monte-Carlo p-values "
@@ -177,7 +197,7 @@ def note(null_kind: str | None) -> str:
         "still differ from the start, as drift alone moves it); extinct (or carried by all) in "
         "every run and under drift too: the runs agree, and drift could do the same. "
         f"{CANT_TELL}: the run has no null, or one too small to reach the corrected threshold. "
-        "moved most by names a force only when it is distinguishable from the null. selection "
-        "beyond drift: the Price selection part of the carrier share, summed over generations, "
-        "minus its mean under the null, with the interval the null's 95% band gives it."
+        "moved most by names a force only when it is distinguishable from the null."
+        + (beyond if null_kind else "")
+        + cost
     )

@@ -456,4 +456,13 @@ def write_still_null(run_dir: Path, replicates: int = 2000) -> Path:
     )
     frame = pl.concat([figures.with_columns(replicate=pl.lit(k, dtype=pl.Int64)) for k in range(replicates)])
     storage.write_parquet(frame, run_dir / record.null_table("drift"))
+    gens = runs[0].agents.get_column("generation").unique().sort().to_list()
+    curve = pl.DataFrame(
+        [
+            {"generation": g, "term": t, "mean": s, "low": s, "median": s, "high": s}
+            for g in gens
+            for t, s in figures.select("term", "start").iter_rows()
+        ]
+    )
+    storage.write_parquet(curve, run_dir / record.null_curve("drift"))
     return run_dir
