@@ -24,7 +24,7 @@ except ImportError as error:  # one clear message instead of a bare ModuleNotFou
 
 import polars as pl
 
-from purity.reports import metrics, price, replicates, training
+from purity.reports import metrics, price, replicates, training, verdict_inference
 from purity.reports.load import Replicates, Run
 from purity.reports.sweep_load import Sweep
 
@@ -62,10 +62,14 @@ def _line(ax: Axes, rows: pl.DataFrame, label: str, color: Any = None, band: boo
     return line
 
 
-def survival(data: Run | Replicates, *, ax: Axes | None = None, drift: bool = True) -> Axes:
+def survival(
+    data: Run | Replicates, *, ax: Axes | None = None, drift: bool = True, null: bool = True
+) -> Axes:
     """Share of agents carrying each process term per generation (`metrics.survival`), with the
     neutral-drift twin dashed in the same colour. For seed replicates: the mean over seeds with a
-    min–max band (`replicates.survival`), the drift twins' mean dashed with its band."""
+    min–max band (`replicates.survival`), the drift twins' mean dashed with its band. `null`: the
+    recorded null's median run dotted in the same colour, with the band 95% of its runs stay in
+    (`verdict_inference.null_curve`, the null the verdict is tested against)."""
     ax = _axes(ax)
     many = isinstance(data, Replicates)
     frame = replicates.survival(data) if many else _spread(metrics.survival(data), "share")
@@ -74,6 +78,7 @@ def survival(data: Run | Replicates, *, ax: Axes | None = None, drift: bool = Tr
         twin = replicates.survival(data, drift=True)
     elif drift and data.drift is not None:
         twin = _spread(metrics.survival(data.drift), "share")
+    kind, curve = verdict_inference.null_curve(data.path) if null else (None, None)
     for (term,), rows in frame.group_by("term", maintain_order=True):
         label = rows.get_column("label")[0]
         line = _line(ax, rows, label, band=many)
@@ -81,6 +86,10 @@ def survival(data: Run | Replicates, *, ax: Axes | None = None, drift: bool = Tr
             mine = twin.filter(pl.col("term") == term)
             if mine.height:
                 _line(ax, mine, f"{label} (drift)", color=line.get_color(), band=many, linestyle="--")
+        if null and curve is not None:
+            mine = curve.filter(pl.col("term") == term).sort(GENERATION)
+            band = mine.select(GENERATION, mean="median", min="low", max="high")
+            _line(ax, band, f"{label} ({kind} null)", color=line.get_color(), band=True, linestyle=":")
     ax.set_xlabel(GENERATION)
     ax.set_ylabel("share carrying the term")
     ax.set_ylim(-0.02, 1.02)

@@ -16,6 +16,7 @@ import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from run_fixtures import write_still_null  # noqa: E402
 
 import purity  # noqa: E402
 import purity.reports  # noqa: E402
@@ -66,6 +67,20 @@ def test_survival_lines_are_the_survival_frame_and_the_drift_twin_dashed(run_wit
         assert list(line.get_ydata()) == twin.filter(pl.col("label") == label).get_column("share").to_list()
         solid = next(other for other in ax.lines if other.get_label() == label)
         assert line.get_color() == solid.get_color()
+
+
+def test_survival_draws_the_recorded_null_dotted_with_its_band(run_with_drift):
+    """The null's median run (the null curve's `median`) dotted, its 95% band filled; none
+    without a recorded null, and none when asked not to."""
+    assert not [line for line in plot.survival(load(run_with_drift)).lines if line.get_linestyle() == ":"]
+    write_still_null(run_with_drift)  # every null run keeps its start share: 0.75 for never take (self)
+    ax = plot.survival(load(run_with_drift))
+    dotted = {line.get_label(): list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == ":"}
+    assert dotted["never take (self) (drift null)"] == [0.75, 0.75, 0.75]
+    assert len(dotted) == metrics.survival(load(run_with_drift)).get_column("term").n_unique()
+    assert not [
+        line for line in plot.survival(load(run_with_drift), null=False).lines if line.get_linestyle() == ":"
+    ]
 
 
 def test_no_drift_twin_no_dashed_line(run_dir):
