@@ -26,7 +26,7 @@ SANCTIONABLE = {"overuse": OVERUSE, "take": TAKE}  # the events a sanction can t
 class SanctionsParams(CommonsParams):
     sanction_cost: float = param(0.2, 0.0, 1e6)  # store a sanctioner pays per unit of sanction
     sanction_fine: float = param(0.6, 0.0, 1e6)  # store each unit destroys in its target's store
-    sanction_event: str = "overuse"  # the recorded event that is fined: "overuse" or "take"
+    sanction_event: str = sanctions.event_param("overuse", tuple(SANCTIONABLE))  # the event that is fined
     detection: float = sanctions.detection_param()  # chance an agent's offence of a step is seen
 
 

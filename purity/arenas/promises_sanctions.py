@@ -27,7 +27,9 @@ SANCTIONABLE = {"break_promise": BREAK, "deceive": DECEIVE}  # the events a sanc
 class PromisesSanctionsParams(PromisesParams):
     sanction_cost: float = param(0.2, 0.0, 1e6)  # store a sanctioner pays per unit of sanction
     sanction_fine: float = param(0.6, 0.0, 1e6)  # store each unit destroys in its target's store
-    sanction_event: str = "break_promise"  # the recorded event that is fined: "break_promise" or "deceive"
+    sanction_event: str = sanctions.event_param(
+        "break_promise", tuple(SANCTIONABLE)
+    )  # the event that is fined
     detection: float = sanctions.detection_param()  # chance an agent's breach of a step is seen
 
 

@@ -13,7 +13,7 @@ and `seen` returns the offences themselves, and equal power (`power` None) multi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,12 @@ def detection_param():
     """The field every enforcing arena's `Params` adds: the chance an agent's offence of a step is
     seen by the enforcers (1: always, the default; 0: never, and nobody is sanctioned)."""
     return param(1.0, 0.0, 1.0)
+
+
+def event_param(default: str, choices: tuple[str, ...]):
+    """The text field `sanction_event`: the recorded event kind that is fined, one of `choices`
+    (experiment files are checked against them)."""
+    return field(default=default, metadata={"choices": choices})
 
 
 def draw(arena, noise: Noise, rng: np.random.Generator, batch: int) -> Noise:
