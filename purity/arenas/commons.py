@@ -66,6 +66,10 @@ Loopholes (deliberate)
     harvest: agent and helper each harvesting one share record no overuse at all, whatever the
     scope, while the owner draws two shares. Only a standing term on `commons` sees that damage.
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment`. Observation bounds assume power 1.
+
 Noise
     `noise(rng, batch)["regrowth"]`: standard normals `[batch, steps]`, the regrowth shocks.
 

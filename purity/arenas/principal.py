@@ -72,6 +72,11 @@ Loopholes (deliberate)
     `principal_control` sees the principal's loss as it happens, and an outcome term on it only
     the end (a kingmaker seizes and hands back before the horizon).
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment` (0 at the defaults, so power shows only
+    where a variant reads it, e.g. the police's strength). Observation bounds assume power 1.
+
 Noise
     `noise(rng, batch)["unused"]`: zeros `[batch, steps]` — the arena is deterministic; the array
     keeps the contract (a batch size, and steps to slice).

@@ -117,6 +117,11 @@ Loopholes (deliberate)
     have its helper break what it promised: a capable planner finds this whenever the gain beats
     `helper_fee`. Its misreports through the helper are the helper's too.
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment` (0 at the defaults). Observation
+    bounds assume power 1.
+
 Noise
     `noise(rng, batch)`: `observed` (uniform, < `observe` = the profile is seen), `reputation`
     (standard normal) per trustor, and `keep` (uniform, < keep = kept) per trustee; each
