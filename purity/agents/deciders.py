@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from purity.agents.preferences import Term, alike_columns, features, utility
-from purity.arenas.core import Arena, concat_noise, tile_noise
+from purity.arenas.core import Arena, concat_noise, play, tile_noise
 
 DECIDERS = ("planner", "fixed", "learner")
 
@@ -102,7 +102,7 @@ def focal_alike(
     alike = np.repeat(policies[rows, focal][:, None], policies.shape[1], axis=1)
     shown = arena.public_traits(traits, len(policies))
     shown = np.repeat(shown[rows, focal][:, None], policies.shape[1], axis=1)
-    fitness = arena.rollout(alike, noise, steps, shown, power).fitness
+    fitness = play(arena, alike, noise, steps, shown, power).fitness
     out = np.zeros_like(fitness)
     out[rows, focal] = fitness[rows, focal]
     return out
@@ -176,7 +176,7 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
             np.stack([np.ones(n) if r.power is None else r.power for r in requests]), sizes, axis=0
         )
 
-    trace = arena.rollout(policies, noise, horizon, traits, power)
+    trace = play(arena, policies, noise, horizon, traits, power)
     universal = alike_columns(terms)
     if universal.any() and (weights[rows, focal][:, universal] != 0).any():
         alike = focal_alike(arena, policies, noise, focal, horizon, traits, power)

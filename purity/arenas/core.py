@@ -234,6 +234,21 @@ class Arena(ABC):
         )
 
 
+def play(
+    arena: Arena,
+    policy: np.ndarray,
+    noise: Noise,
+    steps: int | None = None,
+    traits: np.ndarray | None = None,
+    power: np.ndarray | None = None,
+) -> Trace:
+    """`arena.rollout`, passing `power` only where agents are unequal: an arena written before
+    power existed (a plug-in's `rollout(policy, noise, steps, traits)`) still plays at equal power."""
+    if power is None:
+        return arena.rollout(policy, noise, steps, traits)
+    return arena.rollout(policy, noise, steps, traits, power=power)
+
+
 def sum_rows(x: np.ndarray) -> np.ndarray:
     """Sum over the leading (agent) axis of an agent-major `x` [k, B], always in row order.
 

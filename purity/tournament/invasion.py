@@ -28,6 +28,7 @@ import numpy as np
 
 from purity.agents.deciders import PlanGroup, plan
 from purity.agents.preferences import term_universe, traits
+from purity.arenas import core
 from purity.tournament.config import Experiment
 from purity.tournament.invasion_engine import EngineEstimate, chain_assumptions, engine_estimate, wilson
 from purity.tournament.play import stream
@@ -172,7 +173,7 @@ def payoff_table(
         if (power == 1).all()
         else np.tile(np.repeat(power[is_mutant.astype(int)], episodes, axis=0), (states, 1))
     )
-    rolled = arena.rollout(policies, noise, traits=shown, power=power)
+    rolled = core.play(arena, policies, noise, traits=shown, power=power)
     fitness = rolled.fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
     with np.errstate(invalid="ignore"):
         pay_m = np.where(is_mutant, fitness, 0).sum(axis=2) / np.maximum(is_mutant.sum(axis=1), 1)

@@ -13,6 +13,7 @@ import numpy as np
 from purity.agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from purity.agents.learners import Training, reinforce, reward, sample
 from purity.agents.preferences import Term, alike_columns, features, utility
+from purity.arenas import core
 from purity.arenas.core import concat_noise
 from purity.tournament.config import ArenaSpec, Reflection
 
@@ -129,7 +130,7 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
     power = setup.powers(batch.entries)
     power = None if power is None else np.repeat(power, episodes, axis=0)
-    trace = arena.rollout(played, noise, traits=shown, power=power)
+    trace = core.play(arena, played, noise, traits=shown, power=power)
     weights = np.repeat(batch.weights, episodes, axis=0)
 
     universal = alike_columns(setup.terms)

@@ -742,7 +742,7 @@ ARGPARSE_CASES: list[Case] = [
         ["schema"],
         ["schema", "toml"],
         ["schema", "--verbose", "experiment", "extra"],
-        ["schema", "--quiet", "profile"],
+        ["schema", "--quiet", "profiles"],  # "profile" is a valid kind: this one is not
     )
 ]
 
