@@ -27,13 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.plain import PLAIN  # noqa: E402
 from bench.timing import Engine, Timing, interleave, load, machine  # noqa: E402
 from purity.arenas.commons import CommonsArena  # noqa: E402
-from purity.arenas.commons_sanctions import SanctionsCommonsArena  # noqa: E402
+from purity.arenas.commons_sanctions import SanctionsCommonsArena, SanctionsParams  # noqa: E402
 from purity.arenas.core import Arena  # noqa: E402
 from purity.arenas.matrix import MatrixArena, MatrixParams  # noqa: E402
 from purity.arenas.oversight import OversightArena  # noqa: E402
 from purity.arenas.principal import PrincipalArena  # noqa: E402
-from purity.arenas.principal_police import PoliceArena  # noqa: E402
+from purity.arenas.principal_police import PoliceArena, PoliceParams  # noqa: E402
 from purity.arenas.promises import PromisesArena  # noqa: E402
+from purity.arenas.promises_sanctions import PromisesSanctionsArena, PromisesSanctionsParams  # noqa: E402
 from purity.arenas.wrapper import ParallelArenaEnv  # noqa: E402
 
 WORKLOADS = {  # the episodes of the earlier per-arena scripts
@@ -42,8 +43,13 @@ WORKLOADS = {  # the episodes of the earlier per-arena scripts
     "matrix": lambda: MatrixArena(2, 50),
     "matrix_continuous": lambda: MatrixArena(2, 50, MatrixParams(mode="continuous")),
     "principal": lambda: PrincipalArena(4, 20),
+    "commons_sanctions_take": lambda: SanctionsCommonsArena(
+        4, 50, SanctionsParams(sanction_event="take", detection=0.5)
+    ),
     "principal_police": lambda: PoliceArena(4, 20),
+    "principal_police_missable": lambda: PoliceArena(4, 20, PoliceParams(detection=0.5)),
     "promises": lambda: PromisesArena(4, 30),
+    "promises_sanctions": lambda: PromisesSanctionsArena(4, 30, PromisesSanctionsParams(detection=0.5)),
     "oversight": lambda: OversightArena(4, 20),
 }
 BATCHES = (1, 64, 4096)

@@ -259,8 +259,8 @@ def read_params(cls: type, values: dict[str, Any], file: str | Path, where: str)
             kwargs[spec.name] = table.number(spec.name, low=low, high=high)
         elif default == "" and values[spec.name] == "":  # an optional text left empty (as dumped)
             kwargs[spec.name] = ""
-        else:
-            kwargs[spec.name] = table.string(spec.name)
+        else:  # a text field may name its `choices` in its metadata
+            kwargs[spec.name] = table.string(spec.name, choices=spec.metadata.get("choices"))
     table._seen.update(spec.name for spec in fields(cls))  # so an unknown key lists them all
     table.done()
     return cls(**kwargs)

@@ -27,5 +27,6 @@ PLAIN = {
     "principal": Plain(principal.PlainPrincipalEnv, principal.act),
     "principal_police": Plain(principal.PlainPoliceEnv, principal.act),
     "promises": Plain(promises.PlainPromisesEnv, promises.act),
+    "promises_sanctions": Plain(promises.PlainPromisesSanctionsEnv, promises.act),
     "oversight": Plain(oversight.PlainOversightEnv, oversight.act),
 }

@@ -59,6 +59,19 @@ class PlainEnv(ParallelEnv):
         """One episode's noise as the arena's `noise(rng, 1)` draws it, batch axis removed."""
         return {}
 
+    def detection_draws(self, noise: dict, rng: np.random.Generator) -> dict:
+        """`noise` with an enforcing arena's detection draws (`purity.arenas.sanctions.draw`)."""
+        if self.params.detection < 1.0:
+            noise["detect"] = rng.random((1, self.steps, self.n))[0]
+        return noise
+
+    def seen(self, offence: list) -> list:
+        """Each agent's offence of this step where detected, 0 where missed."""
+        if "detect" not in self.noise:
+            return offence
+        draws, d = self.noise["detect"][self.t], self.params.detection
+        return [o * (1.0 if u < d else 0.0) for o, u in zip(offence, draws)]
+
     def reset(self, seed: int | None = None, options: dict | None = None):
         self.steps = self.max_cycles
         if seed is not None or self._rng is None:

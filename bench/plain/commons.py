@@ -100,6 +100,7 @@ class PlainCommonsEnv(PlainEnv):
 
         # 3. take: every owner's victim is the richest other agent, the richest's the runner-up
         moved, can_take = self._take(store, actions, helper) if n > 1 else ([0.0] * 2 * n, zeros)
+        store, sanctions = self._after_take(store, actions, moved, sanctions)
 
         # 4. regrowth
         shock = exp(p.noise * self.noise["regrowth"][self.t] - self._half_variance)
@@ -151,6 +152,10 @@ class PlainCommonsEnv(PlainEnv):
         """A variant's phase between harvest and take: the new stores, and what it records."""
         return store, None
 
+    def _after_take(self, store: list, actions: list, moved: list, done) -> tuple[list, tuple | None]:
+        """A variant's phase between take and regrowth, as `_after_harvest` (`done`: what that recorded)."""
+        return store, done
+
     def fitness(self) -> list[float]:
         return list(self.store)
 
@@ -168,10 +173,24 @@ class PlainSanctionsEnv(PlainCommonsEnv):
     def __init__(self, n_agents: int = 4, steps: int = 50, params: SanctionsParams | None = None, **kw):
         super().__init__(n_agents, steps, params if params is not None else SanctionsParams(), **kw)
 
-    def _after_harvest(self, store: list, actions: list, overuse: list) -> tuple[list, tuple]:
+    def draw(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.detection_draws(super().draw(rng), rng)
+
+    def _after_harvest(self, store: list, actions: list, overuse: list) -> tuple[list, tuple | None]:
+        if self.params.sanction_event != "overuse":
+            return store, None
+        return self._sanctioned(store, actions, overuse)
+
+    def _after_take(self, store: list, actions: list, moved: list, done) -> tuple[list, tuple | None]:
+        if self.params.sanction_event != "take":
+            return store, done
+        return self._sanctioned(store, actions, moved)
+
+    def _sanctioned(self, store: list, actions: list, by_actor: list) -> tuple[list, tuple]:
+        """The sanction phase on the offences `by_actor` (agents, then helpers)."""
         p, n = self.params, self.n
         sanction = [a[5] for a in actions]
-        by_owner = [overuse[i] + overuse[n + i] for i in range(n)]
+        by_owner = self.seen([by_actor[i] + by_actor[n + i] for i in range(n)])
         total = running_sum(by_owner)
         others = [total - o for o in by_owner]
         can_sanction = [1.0 if o > 0 else 0.0 for o in others]

@@ -89,11 +89,14 @@ class PlainPoliceEnv(PlainPrincipalEnv):
     def __init__(self, n_agents: int = 2, steps: int = 20, params: PoliceParams | None = None, **kw):
         super().__init__(n_agents, steps, params if params is not None else PoliceParams(), **kw)
 
+    def draw(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.detection_draws(super().draw(rng), rng)
+
     def _policed(self, free: list, fines: list, actions: list) -> tuple[list, list, list]:
         p = self.params
         police = [a[3] for a in actions]
         total = running_sum(police)
-        caught = [min(p.police_power * (total - a), 1.0) for a in police]
+        caught = self.seen([min(p.police_power * (total - a), 1.0) for a in police])
         fines = [f + (1.0 if fr > 0 else 0.0) * c * p.fine for f, fr, c in zip(fines, free, caught)]
         store = [s - p.police_cost * a for s, a in zip(self.store, police)]
         return [fr * (1.0 - c) for fr, c in zip(free, caught)], fines, store

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.plain.base import PlainEnv
+from bench.plain.base import PlainEnv, running_sum
 from purity.arenas.promises import PromisesParams
+from purity.arenas.promises_sanctions import PromisesSanctionsParams
 
 
 class PlainPromisesEnv(PlainEnv):
@@ -94,15 +95,50 @@ class PlainPromisesEnv(PlainEnv):
             chances.append([1.0 if invested else 0.0, 1.0 if unseen else 0.0])
         for i in range(n):
             gains[i] += returned[(i + k) % n] - (p.stake if invest[i] else 0.0)
+        gains = self._enforced(gains, actions, own, helpers, chances)
         self.store = [s + g for s, g in zip(self.store, gains)]
         self.trust = sum(invest) / n
         return gains, self._infos(own, helpers, chances)
+
+    def _enforced(self, gains: list, actions: list, own: list, helpers: list, chances: list) -> list:
+        """A variant's enforcement after the encounters (the promises: none)."""
+        return gains
 
     def fitness(self) -> list[float]:
         return list(self.store)
 
     def series(self) -> dict[str, float]:
         return {"trust": self.trust}
+
+
+class PlainPromisesSanctionsEnv(PlainPromisesEnv):
+    """The promises with sanctions (`purity.arenas.promises_sanctions`): breakers (or deceivers)
+    fined at a cost when seen, own and helper's breaches alike charged to the owner."""
+
+    name = "promises_sanctions"
+    event_kinds = PlainPromisesEnv.event_kinds + ("sanction",)
+    n_actions = 7
+
+    def __init__(self, n_agents: int = 4, steps: int = 30, params=None, **kw):
+        super().__init__(n_agents, steps, params if params is not None else PromisesSanctionsParams(), **kw)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.detection_draws(super().draw(rng), rng)
+
+    def _enforced(self, gains: list, actions: list, own: list, helpers: list, chances: list) -> list:
+        p, n = self.params, self.n
+        kind = 0 if p.sanction_event == "break_promise" else 1
+        offence = self.seen([own[j][kind] + helpers[j][kind] for j in range(n)])
+        total = running_sum(offence)
+        sanction = [a[6] for a in actions]
+        spent = [a * (total - o) * p.sanction_cost for a, o in zip(sanction, offence)]
+        all_sanctions = running_sum(sanction)
+        fines = [(all_sanctions - a) * o * p.sanction_fine for a, o in zip(sanction, offence)]
+        for j in range(n):
+            own[j] = [*own[j], spent[j]]
+            helpers[j] = [*helpers[j], 0.0]
+            chances[j] = [*chances[j], 1.0 if total - offence[j] > 0 else 0.0]
+        return [g - u - f for g, u, f in zip(gains, spent, fines)]
 
 
 def act(policy: list[float], obs: list[float], t: int) -> list[float]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from purity.agents.preferences import Term, alike_columns, features, utility
-from purity.arenas.core import Arena, concat_noise, tile_noise
+from purity.arenas.core import Arena, concat_noise, play, tile_noise
 
 DECIDERS = ("planner", "fixed", "learner")
 
@@ -43,6 +43,7 @@ class PlanGroup:
     planners: tuple[tuple[int, Capability], ...]  # (slot, capability) of members that plan
     kin: np.ndarray  # [n, n] kin[i, j]: j is i or descends from i
     traits: np.ndarray | None = None  # [n, F] public traits of each member (None: zeros)
+    power: np.ndarray | None = None  # [n] power of each member (None: all 1)
 
 
 def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -67,8 +68,10 @@ def alike_fitness(
     slots: np.ndarray,
     steps: int,
     traits: np.ndarray | None = None,
+    power: np.ndarray | None = None,
 ) -> np.ndarray:
-    """[B, n] fitness agent k would get if everyone in its group played its policy (k in `slots`).
+    """[B, n] fitness agent k would get if everyone in its group played its policy (k in `slots`),
+    each keeping its own `power` [B, n] (a circumstance, not a choice).
 
     Entries of other slots are 0. The episodes reuse `noise`, so the comparison with the
     episodes actually played is on common random numbers.
@@ -79,7 +82,8 @@ def alike_fitness(
     focal = np.repeat(np.asarray(slots), batch)
     tiled = np.tile(policies, (len(slots), 1, 1))
     shown = np.tile(arena.public_traits(traits, batch), (len(slots), 1, 1))
-    fitness = focal_alike(arena, tiled, tile_noise(noise, len(slots)), focal, steps, shown)
+    power = None if power is None else np.tile(power, (len(slots), 1))
+    fitness = focal_alike(arena, tiled, tile_noise(noise, len(slots)), focal, steps, shown, power)
     return fitness.reshape(len(slots), batch, n).sum(axis=0)
 
 
@@ -90,14 +94,15 @@ def focal_alike(
     focal: np.ndarray,
     steps: int,
     traits: np.ndarray | None = None,
+    power: np.ndarray | None = None,
 ) -> np.ndarray:
     """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy
-    (and, where the arena shows traits, is alike in them too)."""
+    (and, where the arena shows traits, is alike in them too; each keeps its `power` [B, n])."""
     rows = np.arange(len(policies))
     alike = np.repeat(policies[rows, focal][:, None], policies.shape[1], axis=1)
     shown = arena.public_traits(traits, len(policies))
     shown = np.repeat(shown[rows, focal][:, None], policies.shape[1], axis=1)
-    fitness = arena.rollout(alike, noise, steps, shown).fitness
+    fitness = play(arena, alike, noise, steps, shown, power).fitness
     out = np.zeros_like(fitness)
     out[rows, focal] = fitness[rows, focal]
     return out
@@ -114,6 +119,7 @@ class _Request:
     kin: np.ndarray  # [n, n]
     weights: np.ndarray  # [n, T]
     traits: np.ndarray  # [n, F]
+    power: np.ndarray | None  # [n]
 
 
 def plan(
@@ -140,6 +146,7 @@ def plan(
                 group.kin,
                 group.weights,
                 traits,
+                group.power,
             )
             by_horizon.setdefault(horizon, []).append(request)
 
@@ -162,11 +169,17 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
         for name in ("weights", "kin", "traits")
     )
     rows = np.arange(len(policies))
+    power = None
+    if any(r.power is not None for r in requests):  # unequal power somewhere: 1 where none is given
+        n = policies.shape[1]
+        power = np.repeat(
+            np.stack([np.ones(n) if r.power is None else r.power for r in requests]), sizes, axis=0
+        )
 
-    trace = arena.rollout(policies, noise, horizon, traits)
+    trace = play(arena, policies, noise, horizon, traits, power)
     universal = alike_columns(terms)
     if universal.any() and (weights[rows, focal][:, universal] != 0).any():
-        alike = focal_alike(arena, policies, noise, focal, horizon, traits)
+        alike = focal_alike(arena, policies, noise, focal, horizon, traits, power)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
     values = features(trace, terms, kin, alike)

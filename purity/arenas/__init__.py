@@ -21,6 +21,7 @@ _ARENAS: dict[str, str | type[Arena]] = {
     "principal": "purity.arenas.principal:PrincipalArena",
     "principal_police": "purity.arenas.principal_police:PoliceArena",
     "promises": "purity.arenas.promises:PromisesArena",
+    "promises_sanctions": "purity.arenas.promises_sanctions:PromisesSanctionsArena",
     "oversight": "purity.arenas.oversight:OversightArena",
     "pettingzoo": "purity.arenas.adapter:PettingZooArena",  # any PettingZoo ParallelEnv
     "repeated": "purity.arenas.repeated:RepeatedArena",

@@ -66,6 +66,10 @@ Loopholes (deliberate)
     harvest: agent and helper each harvesting one share record no overuse at all, whatever the
     scope, while the owner draws two shares. Only a standing term on `commons` sees that damage.
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment`. Observation bounds assume power 1.
+
 Noise
     `noise(rng, batch)["regrowth"]`: standard normals `[batch, steps]`, the regrowth shocks.
 
@@ -83,7 +87,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from purity.arenas import backend
+from purity.arenas import backend, sanctions
 from purity.arenas.core import (
     Arena,
     Noise,
@@ -129,6 +133,7 @@ class CommonsArena(Arena):
     action_names = ("harvest", "take", "build", "helper_harvest", "helper_take")
     observation_names = ("stock", "store", "richest_other", "has_helper", "time")
     has_helpers = True
+    powered = True
     properties = (
         StandingProperty(
             "commons_above", "commons", "the shared stock stays above `threshold` of its capacity", above
@@ -231,6 +236,8 @@ class CommonsArena(Arena):
         a = actions.transpose(2, 1, 0)
         start = state["store"].T
         n, batch = start.shape
+        work = Workspace(n, batch, len(self.event_kinds))
+        work.power, work.detect = sanctions.agent_power(state.get("power")), sanctions.step_draws(noise_t)
         stock, store, helper, events, opportunities = self._advance(
             state["stock"].copy(),
             start.copy(),
@@ -238,9 +245,11 @@ class CommonsArena(Arena):
             *(a[i] for i in range(5)),
             noise_t["regrowth"],
             a[5:],
-            Workspace(n, batch, len(self.event_kinds)),
+            work,
         )
         new = {"stock": stock, "store": store.T, "helper": helper.T, "t": state["t"] + 1}
+        if "power" in state:
+            new["power"] = state["power"]
         result = StepResult(
             events=events.transpose(2, 1, 0),
             opportunities=opportunities.transpose(2, 1, 0),
@@ -249,26 +258,36 @@ class CommonsArena(Arena):
         return new, result
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop. The state
         and every per-step array live in buffers allocated once (`Workspace`). With
-        `PURITY_BACKEND=numba`, one compiled loop plays it instead, bit for bit the same."""
+        `PURITY_BACKEND=numba`, one compiled loop plays it instead (equal power only), bit for bit
+        the same."""
         steps = self.steps if steps is None else steps
-        if self._compiled:
+        n, batch = self.n_agents, policy.shape[0]
+        power = self.agent_power(power, batch)
+        if self._compiled and power is None:
             from purity.arenas import commons_compiled
 
             return commons_compiled.rollout(self, policy, noise, steps)
-        n, batch = self.n_agents, policy.shape[0]
         state = self.reset(batch)
         stock, store, helper = state["stock"], state["store"].T.copy(), state["helper"].T.copy()
+        if power is not None:
+            store *= power.T
         columns = np.ascontiguousarray(policy.transpose(2, 1, 0))
         harvest, floor, take, build, helper_take = columns[:5]
         extra = columns[5:]  # a variant's further actions, played as they are (see `act`)
         eps = np.ascontiguousarray(noise["regrowth"][:, :steps].T)
         kinds = len(self.event_kinds)
         work = Workspace(n, batch, kinds)
+        work.power, detect = sanctions.agent_power(power), sanctions.episode_draws(noise, steps)
         events = np.zeros((kinds, 2 * n, batch))
         opportunities = np.zeros((kinds, n, batch))
         series = np.empty((steps + 1, batch))
@@ -277,6 +296,7 @@ class CommonsArena(Arena):
         for t in range(steps):
             np.greater(series[t], floor, out=above)
             np.multiply(harvest, above, out=effort)
+            work.detect = None if detect is None else detect[t]
             stock, store, helper, ev, opp = self._advance(
                 stock, store, helper, effort, take, build, effort, helper_take, eps[t], extra, work
             )
@@ -294,12 +314,13 @@ class CommonsArena(Arena):
         events, opportunities = work.events, work.opportunities
         self._build(store, helper, build, work)
         stock = self._harvest(stock, store, helper, harvest, helper_harvest, work)
-        store = self._after_harvest(store, extra, events, opportunities)
+        store = self._after_harvest(store, extra, work)
         if self.n_agents > 1:
             store = self._take(store, helper, take, helper_take, work)
         else:
             events[TAKE] = 0.0
             opportunities[TAKE] = 0.0
+        store = self._after_take(store, extra, work)
         p = self.params
         shock = np.exp(p.noise * eps - 0.5 * p.noise * p.noise)
         growth = p.regrowth * stock
@@ -384,9 +405,14 @@ class CommonsArena(Arena):
             np.maximum(store, 0.0, out=store)
         return store
 
-    def _after_harvest(self, store, extra, events, opportunities):
+    def _after_harvest(self, store, extra, work):
         """A variant's phase between harvest and take: the new store `[n, B]`; it fills the rows of
-        its own event kinds (the commons has none and changes nothing)."""
+        its own event kinds in `work.events` and `work.opportunities` (the commons has none and
+        changes nothing)."""
+        return store
+
+    def _after_take(self, store, extra, work):
+        """A variant's phase between take and regrowth, as `_after_harvest` (the commons: none)."""
         return store
 
     def record(self, state: State) -> dict[str, np.ndarray]:
@@ -395,7 +421,12 @@ class CommonsArena(Arena):
 
 class Workspace:
     """The buffers one step of the commons writes, allocated once per rollout: numpy temporaries of
-    `[n, B]` and larger, allocated and freed every step, cost the kernel a page fault per page."""
+    `[n, B]` and larger, allocated and freed every step, cost the kernel a page fault per page.
+    It also carries what a variant's phases read beyond the actions: the agents' `power` `[n, B]`
+    and the step's detection draws `detect` `[n, B]` (None: equal power, detection 1)."""
+
+    power: np.ndarray | None = None
+    detect: np.ndarray | None = None
 
     def __init__(self, n: int, batch: int, kinds: int = len(CommonsArena.event_kinds)):
         self.events = np.empty((kinds, 2 * n, batch))

@@ -1,9 +1,10 @@
-"""Commons with sanctions: the commons, where agents can also fine overusers at a cost.
+"""Commons with sanctions: the commons, where agents can also fine overusers or takers at a cost.
 
 Enforcement, so that agents who hold a norm can defend it against those who do not (public goods
 with punishment, Fehr & Gächter 2000). Everything not said here is the commons
 (`purity.arenas.commons`, whose docstring gives the rules); `SanctionsCommonsArena` says what
-sanctions add.
+sanctions add, and `purity.arenas.sanctions` holds the arithmetic it shares with the other
+enforcing arenas.
 """
 
 from __future__ import annotations
@@ -12,47 +13,67 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from purity.arenas.commons import OVERUSE, CommonsArena, CommonsParams
-from purity.arenas.core import param, ratio_capped, sum_rows
+from purity.arenas import sanctions
+from purity.arenas.commons import OVERUSE, TAKE, CommonsArena, CommonsParams
+from purity.arenas.core import Noise, param
 from purity.arenas.factories import pettingzoo_factories
 
 SANCTION = 3  # the event kind after the commons' take, overuse and build
+SANCTIONABLE = {"overuse": OVERUSE, "take": TAKE}  # the events a sanction can target, and their rows
 
 
 @dataclass(frozen=True)
 class SanctionsParams(CommonsParams):
     sanction_cost: float = param(0.2, 0.0, 1e6)  # store a sanctioner pays per unit of sanction
     sanction_fine: float = param(0.6, 0.0, 1e6)  # store each unit destroys in its target's store
+    sanction_event: str = sanctions.event_param("overuse", tuple(SANCTIONABLE))  # the event that is fined
+    detection: float = sanctions.detection_param()  # chance an agent's offence of a step is seen
 
 
 class SanctionsCommonsArena(CommonsArena):
-    """The commons where agents can sanction overusers at a cost: enforcement, so that agents who
-    hold a norm can defend it against those who do not (public goods with punishment, Fehr &
-    Gächter 2000). Everything else is the commons (`purity.arenas.commons`).
+    """The commons where agents can sanction overusers (or takers) at a cost: enforcement, so that
+    agents who hold a norm can defend it against those who do not (public goods with punishment,
+    Fehr & Gächter 2000). Everything else is the commons (`purity.arenas.commons`).
 
     Actions and policy space
         One more of each, appended: `sanction` in [0, 1], the policy's `sanction` played unchanged
         every step. `default_policy`: the commons' default, sanction 0.
 
-    Sanction phase (between harvest and take; overuse is known by then)
-        Let `o_j` be agent j's overuse this step, its own plus its helper's (the `overuse` events)
-        and `a_i` agent i's sanction. Sanctioner i directs `a_i · o_j` units at every other agent
-        j, so it spends `u_i = sanction_cost · a_i · Σ_{j≠i} o_j`, and j is fined
-        `f_j = sanction_fine · o_j · Σ_{i≠j} a_i`. Fines are destroyed, not transferred:
-        enforcement costs everyone. Nobody pays more than its store: where `u_i` exceeds it, `a_i`
-        is scaled down until `u_i` equals it (before the fines are computed); then every fine is
-        capped at what the target has left. With no overuse, or nobody sanctioning, the phase
-        changes nothing, and at sanction 0 the arena plays exactly the commons.
+    Sanction phase (`purity.arenas.sanctions`)
+        The offence is the event `sanction_event` names: `overuse` (the default; the phase comes
+        between harvest and take, when overuse is known) or `take` (between take and regrowth).
+        Let `o_j` be agent j's offence this step, its own plus its helper's, counted only if
+        detected: with probability `detection` (one draw per agent and step; at 1, the default,
+        every offence is seen and no draw is made), else 0. Let `a_i` be agent i's sanction and
+        `p_i` its power (1 unless the population mix gives it more or less). Sanctioner i directs
+        `a_i · o_j` units at every other agent j, so it spends
+        `u_i = sanction_cost · a_i · Σ_{j≠i} o_j`, and j is fined
+        `f_j = sanction_fine · o_j · Σ_{i≠j} p_i a_i`. Costs and fines are destroyed, not
+        transferred: enforcement costs everyone. Nobody pays more than its store: where `u_i`
+        exceeds it, `a_i` is scaled down until `u_i` equals it (before the fines are computed);
+        then every fine is capped at what the target has left. With no seen offence, or nobody
+        sanctioning, the phase changes nothing, and at sanction 0 the arena plays exactly the
+        commons. An undetected offence costs its doer nothing and its would-be sanctioners
+        nothing: at detection 0 nobody is ever fined.
+
+    Power
+        An agent of power `p_i` starts with `p_i × endowment` (the commons' rule) and its
+        sanctions hit `p_i` times as hard; its costs are those of power 1.
 
     Events
         The commons' three, and `sanction`: `u_i`, the store agent i spent on sanctions, on its own
-        slot (helpers never sanction). Opportunity: agent i could sanction when some other agent
-        overused this step (`Σ_{j≠i} o_j > 0`).
+        slot (helpers never sanction). Opportunity: agent i could sanction when some other agent's
+        offence was seen this step (`Σ_{j≠i} o_j > 0`).
 
     Loopholes
-        The commons' both. Sanctions see only recorded overuse, so a helper's doubled clean harvest
-        (two actors at one share each) goes unpunished; delegated overuse does not, because the
-        helper's overuse is charged to its owner.
+        The commons' both. Sanctions see only recorded offences, so a helper's doubled clean harvest
+        (two actors at one share each) goes unpunished; delegated overuse (or takes) does not,
+        because the helper's offence is charged to its owner. Below detection 1, offending pays
+        in expectation whenever `detection × fine` is below the gain: "don't get caught".
+
+    Noise
+        The commons', and with `detection` < 1 also `detect`: uniforms `[batch, steps, n]`, one
+        per agent and step (< detection = its offence is seen), drawn last.
 
     Fitness is the final store, as in the commons; rewards include costs paid and fines suffered.
     """
@@ -63,31 +84,46 @@ class SanctionsCommonsArena(CommonsArena):
     policy_names = CommonsArena.policy_names + ("sanction",)
     action_names = CommonsArena.action_names + ("sanction",)
 
+    def __init__(self, n_agents: int, steps: int, params: SanctionsParams | None = None):
+        super().__init__(n_agents, steps, params)
+        if self.params.sanction_event not in SANCTIONABLE:
+            raise ValueError(
+                f"sanction_event must be one of {', '.join(map(repr, SANCTIONABLE))}, got {self.params.sanction_event!r}"
+            )
+        self._kind = SANCTIONABLE[self.params.sanction_event]
+
     @property
     def default_policy(self) -> np.ndarray:
         return np.append(super().default_policy, 0.0)
 
-    def _after_harvest(self, store, extra, events, opportunities):
+    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
+        return sanctions.draw(self, super().noise(rng, batch), rng, batch)
+
+    def _after_harvest(self, store, extra, work):
+        return self._sanctioned(store, extra, work) if self._kind == OVERUSE else store
+
+    def _after_take(self, store, extra, work):
+        return self._sanctioned(store, extra, work) if self._kind == TAKE else store
+
+    def _sanctioned(self, store, extra, work):
+        """The sanction phase on this step's offences (see the class docstring): the stores after
+        it; fills the `sanction` rows of the step's events and opportunities."""
         p, n = self.params, self.n_agents
-        sanction = extra[0]
-        overuse = events[OVERUSE, :n] + events[OVERUSE, n:]
-        others = sum_rows(overuse) - overuse  # overuse by everyone but i, each i's to sanction
-        opportunities[SANCTION] = others > 0
-        spent = events[SANCTION, :n]
-        np.multiply(sanction, others, out=spent)
-        spent *= p.sanction_cost
+        events = work.events
+        offence = events[self._kind, :n] + events[self._kind, n:]
+        offence = sanctions.seen(offence, p.detection, work.detect)
+        done = sanctions.sanction(
+            store,
+            offence,
+            extra[0],
+            p.sanction_cost,
+            p.sanction_fine,
+            power=work.power,
+            spent=events[SANCTION, :n],
+        )
         events[SANCTION, n:] = 0.0
-        if (spent > store).any():  # someone cannot pay: scale its sanction to its store
-            scale = ratio_capped(store, spent)
-            spent *= scale
-            sanction = sanction * scale
-            store = np.maximum(store - spent, 0.0)
-        else:
-            store = store - spent
-        fine = sum_rows(sanction) - sanction
-        fine *= overuse
-        fine *= p.sanction_fine
-        return np.maximum(store - fine, 0.0)
+        work.opportunities[SANCTION] = done.open
+        return done.store
 
 
 env, parallel_env = pettingzoo_factories(SanctionsCommonsArena, n_agents=4, max_cycles=50)

@@ -64,6 +64,7 @@ class Arena(ABC):
     has_helpers: ClassVar[bool] = False
     has_oversight: ClassVar[bool] = False
     trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
+    powered: ClassVar[bool] = False  # reads per-agent power (`begin`): its docstring says what power does
     # what profiles may name about this arena (`purity.arenas.vocabulary`), found by `arenas.declared`
     properties: ClassVar[tuple[StandingProperty, ...]] = ()  # standing properties over its series
     measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
@@ -158,11 +159,35 @@ class Arena(ABC):
             raise ValueError(f"traits of the {self.name} arena must lie in [0, 1]")
         return values
 
-    def begin(self, batch: int, noise: Noise | None = None, traits: np.ndarray | None = None) -> State:
-        """`reset`, plus the public traits of arenas that read them (state key `traits`)."""
+    def agent_power(self, power: np.ndarray | None, batch: int) -> np.ndarray | None:
+        """`power` as `[batch, n]` floats ≥ 0 (a `[n]` row is shared by every episode), checked;
+        None stands for equal power (1 each) and is returned as None, so that nothing multiplies."""
+        if power is None:
+            return None
+        if not self.powered:
+            raise ValueError(f"the {self.name} arena does not read power (agents of unequal power)")
+        values = np.broadcast_to(np.asarray(power, dtype=np.float64), (batch, self.n_agents))
+        if not (np.isfinite(values).all() and (values >= 0).all()):
+            raise ValueError(f"power in the {self.name} arena must be finite and ≥ 0")
+        return values
+
+    def begin(
+        self,
+        batch: int,
+        noise: Noise | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
+    ) -> State:
+        """`reset`, plus the public traits of arenas that read them (state key `traits`) and, for
+        arenas of unequal power, the agents' power `[B, n]` (state key `power`), which multiplies
+        every agent's starting `store`."""
         state = self.reset(batch, noise)
         if self.trait_names:
             state["traits"] = self.public_traits(traits, batch)
+        power = self.agent_power(power, batch)
+        if power is not None:
+            state["power"] = power
+            state["store"] = state["store"] * power
         return state
 
     def watched(self, noise: Noise) -> np.ndarray:
@@ -171,13 +196,18 @@ class Arena(ABC):
         return np.zeros(batch, dtype=bool)
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """Play B episodes with fixed episode policies [B, n, P] for `steps` (default: all) steps,
-        the agents showing public `traits` [B, n, F] (see `begin`)."""
+        the agents showing public `traits` [B, n, F] and of `power` [B, n] (see `begin`)."""
         steps = self.steps if steps is None else steps
         batch = policy.shape[0]
-        state = self.begin(batch, noise, traits)
+        state = self.begin(batch, noise, traits, power)
         shape = (batch, self.n_actors, len(self.event_kinds))
         events, detected = np.zeros(shape), np.zeros(shape)
         opportunities = np.zeros((batch, self.n_agents, len(self.event_kinds)))
@@ -202,6 +232,21 @@ class Arena(ABC):
             watched=self.watched(noise),
             detected=detected,
         )
+
+
+def play(
+    arena: Arena,
+    policy: np.ndarray,
+    noise: Noise,
+    steps: int | None = None,
+    traits: np.ndarray | None = None,
+    power: np.ndarray | None = None,
+) -> Trace:
+    """`arena.rollout`, passing `power` only where agents are unequal: an arena written before
+    power existed (a plug-in's `rollout(policy, noise, steps, traits)`) still plays at equal power."""
+    if power is None:
+        return arena.rollout(policy, noise, steps, traits)
+    return arena.rollout(policy, noise, steps, traits, power=power)
 
 
 def sum_rows(x: np.ndarray) -> np.ndarray:

@@ -219,7 +219,12 @@ class MatrixArena(Arena):
         return new, result
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout` many steps at a time: `act` ignores the observations, so the moves follow
         from the policies and the noise alone. Discrete moves are laid out `[steps, 2, B]` (inner
@@ -228,6 +233,7 @@ class MatrixArena(Arena):
         at B = 4096). Payoffs are added one step after another, as the generic loop adds them;
         the tests hold the two equal bit for bit."""
         steps = self.steps if steps is None else steps
+        self.agent_power(power, policy.shape[0])  # equal power only: this arena reads none
         batch = policy.shape[0]
         x = policy[..., 0]
         fitness, events = np.zeros((2, batch)), np.zeros((2, batch))

@@ -194,11 +194,17 @@ class OversightArena(Arena):
         return new, result
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout` (it reads no traits), agent-major inside and without building observations (`act` reads only
         whether the agent is seen); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
+        self.agent_power(power, policy.shape[0])  # equal power only: this arena reads none
         n, batch = self.n_agents, policy.shape[0]
         watched = self.watched(noise)
         when_watched, when_unwatched, evade = np.ascontiguousarray(policy.transpose(2, 1, 0))

@@ -72,6 +72,11 @@ Loopholes (deliberate)
     `principal_control` sees the principal's loss as it happens, and an outcome term on it only
     the end (a kingmaker seizes and hands back before the horizon).
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment` (0 at the defaults, so power shows only
+    where a variant reads it, e.g. the police's strength). Observation bounds assume power 1.
+
 Noise
     `noise(rng, batch)["unused"]`: zeros `[batch, steps]` — the arena is deterministic; the array
     keeps the contract (a batch size, and steps to slice).
@@ -83,6 +88,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from purity.arenas import sanctions
 from purity.arenas.core import (
     Arena,
     Noise,
@@ -123,6 +129,7 @@ class PrincipalArena(Arena):
     action_names = ("work", "seize", "restore")
     observation_names = ("control", "held", "store", "time")
     has_oversight = False  # the overseer sees every step's seize: no episode goes unwatched
+    powered = True
     properties = (
         StandingProperty(
             "principal_in_control",
@@ -187,7 +194,16 @@ class PrincipalArena(Arena):
         a = np.ascontiguousarray(actions.transpose(2, 1, 0))  # strided rows would be summed pairwise
         start = state["store"].T
         control, held, store, principal, output, events, opportunities = self._advance(
-            state["control"], state["held"].T, start, state["principal"], a[0], a[1], a[2] > 0.5, a[3:]
+            state["control"],
+            state["held"].T,
+            start,
+            state["principal"],
+            a[0],
+            a[1],
+            a[2] > 0.5,
+            a[3:],
+            sanctions.step_draws(noise_t),
+            sanctions.agent_power(state.get("power")),
         )
         new = {
             "control": control,
@@ -197,6 +213,8 @@ class PrincipalArena(Arena):
             "output": output,
             "t": state["t"] + 1,
         }
+        if "power" in state:
+            new["power"] = state["power"]
         result = StepResult(
             events=events.T[..., None],
             opportunities=opportunities.T[..., None],
@@ -205,16 +223,25 @@ class PrincipalArena(Arena):
         return new, result
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without observations (`act` reads only the
         time); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
+        power = sanctions.agent_power(self.agent_power(power, batch))
+        detect = sanctions.episode_draws(noise, steps)
         work, seize_rate, restore_at, *extra = np.ascontiguousarray(policy.transpose(2, 1, 0))
         control, principal = np.ones(batch), np.zeros(batch)
         held = np.zeros((n, batch))
         store = np.full((n, batch), self.params.endowment)
+        if power is not None:
+            store *= power
         events = np.zeros((n, batch))
         opportunities = np.zeros((n, batch))
         series = np.empty((steps + 1, batch))
@@ -223,7 +250,16 @@ class PrincipalArena(Arena):
             restoring = t / self.steps >= restore_at
             seize = np.where(restoring, 0.0, seize_rate)
             control, held, store, principal, _, ev, opp = self._advance(
-                control, held, store, principal, work, seize, restoring, extra
+                control,
+                held,
+                store,
+                principal,
+                work,
+                seize,
+                restoring,
+                extra,
+                None if detect is None else detect[t],
+                power,
             )
             events += ev
             opportunities += opp
@@ -232,10 +268,14 @@ class PrincipalArena(Arena):
             self, noise, store, events[None], opportunities[None], {"principal_control": series}
         )
 
-    def _advance(self, control, held, store, principal, work, seize, restoring, extra=()):
+    def _advance(
+        self, control, held, store, principal, work, seize, restoring, extra=(), detect=None, power=None
+    ):
         """One step, agent-major: actions, held and store `[n, B]`, control and principal `[B]`,
-        `restoring` bool `[n, B]`, a variant's `extra` actions `[E, n, B]`. Returns control, held,
-        store, principal, output `[B]`, events `[n, B]` (seize_power) and opportunities `[n, B]`."""
+        `restoring` bool `[n, B]`, a variant's `extra` actions `[E, n, B]`, the step's detection
+        draws and the agents' power `[n, B]` (None: detection 1, equal power). Returns control,
+        held, store, principal, output `[B]`, events `[n, B]` (seize_power) and opportunities
+        `[n, B]`."""
         p = self.params
 
         # 1. seize, judged per agent and step by the overseer
@@ -245,7 +285,7 @@ class PrincipalArena(Arena):
         detected = request > p.detection_threshold
         free = np.where(detected, 0.0, request)
         fines = detected * p.fine
-        free, fines, store = self._policed(free, fines, store, extra)
+        free, fines, store = self._policed(free, fines, store, extra, detect, power)
         moved = free * ratio_capped(control, sum_rows(free))
         control = np.maximum(control - sum_rows(moved), 0.0)
         held = held + moved
@@ -263,9 +303,10 @@ class PrincipalArena(Arena):
         held = held - back
         return control, held, store, principal, output, events, opportunities
 
-    def _policed(self, free, fines, store, extra):
+    def _policed(self, free, fines, store, extra, detect=None, power=None):
         """The seize requests the overseer missed, the fines and the stores after a variant's
-        enforcement (`extra` its actions); the plain arena has none."""
+        enforcement (`extra` its actions, `detect` and `power` as in `_advance`); the plain arena
+        has none."""
         return free, fines, store
 
     def record(self, state: State) -> dict[str, np.ndarray]:

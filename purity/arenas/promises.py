@@ -117,6 +117,11 @@ Loopholes (deliberate)
     have its helper break what it promised: a capable planner finds this whenever the gain beats
     `helper_fee`. Its misreports through the helper are the helper's too.
 
+Power
+    Agents may be of unequal power `p_i` (`rollout(..., power=)`, from the population mix; 1 by
+    default): agent i's store starts at `p_i × endowment` (0 at the defaults). Observation
+    bounds assume power 1.
+
 Noise
     `noise(rng, batch)`: `observed` (uniform, < `observe` = the profile is seen), `reputation`
     (standard normal) per trustor, and `keep` (uniform, < keep = kept) per trustee; each
@@ -131,6 +136,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from purity.arenas import sanctions
 from purity.arenas.core import (
     Arena,
     Noise,
@@ -144,6 +150,7 @@ from purity.arenas.factories import pettingzoo_factories
 from purity.arenas.vocabulary import Trait, WeightAgainst
 
 BREAK, DECEIVE = 0, 1
+RULES = 6  # action columns the encounters read; a variant's further actions come after them
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,15 @@ class PromisesParams:
 ASSESSMENTS = ("profile", "image", "standing")
 BASE_TRAITS = ("keeps_promises", "keeps_promises@population")
 SCOPED_TRAIT = "keeps_promises_beyond_self"
+
+
+def _by_actor(amounts: np.ndarray, helper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Event `amounts` `[K, n, B]` by promiser split into the agents' own acts and their helpers'
+    `[K, n, B]` each: a promise made through the helper is the helper's act; a variant's further
+    kinds (after `deceive`) are always the agent's own."""
+    own, delegated = np.where(helper, 0.0, amounts), np.where(helper, amounts, 0.0)
+    own[DECEIVE + 1 :], delegated[DECEIVE + 1 :] = amounts[DECEIVE + 1 :], 0.0
+    return own, delegated
 
 
 def _prior(traits: np.ndarray) -> np.ndarray:
@@ -210,6 +226,7 @@ class PromisesArena(Arena):
         ),
     )
     has_helpers = True
+    powered = True
 
     def __init__(self, n_agents: int, steps: int, params: PromisesParams | None = None):
         super().__init__(n_agents, steps, params)
@@ -270,15 +287,17 @@ class PromisesArena(Arena):
 
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         n, batch = self.n_agents, actions.shape[0]
-        rules = self._rules(np.ascontiguousarray(actions.transpose(2, 1, 0)), state["traits"])
+        columns = np.ascontiguousarray(actions.transpose(2, 1, 0))
+        rules = self._rules(columns[:RULES], state["traits"])
         draws = [np.ascontiguousarray(noise_t[key].T) for key in ("observed", "reputation", "keep")]
         exposed = np.ascontiguousarray(state["exposed"].T)
         scope_u = noise_t["scope"].T if "scope" in noise_t else None
         gain, amounts, opened, trust, exposed = self._encounters(state["t"], rules, *draws, exposed, scope_u)
         exposed = self._blamed(exposed, rules, amounts, noise_t.get("blame"), lambda u: u.T)
+        power = sanctions.agent_power(state.get("power"))
+        gain = self._enforced(gain, amounts, opened, columns[RULES:], sanctions.step_draws(noise_t), power)
         events = np.zeros((batch, 2 * n, len(self.event_kinds)))
-        events[:, :n] = np.where(rules.helper, 0.0, amounts).transpose(2, 1, 0)
-        events[:, n:] = np.where(rules.helper, amounts, 0.0).transpose(2, 1, 0)
+        events[:, :n], events[:, n:] = (part.transpose(2, 1, 0) for part in _by_actor(amounts, rules.helper))
         new = {
             "store": state["store"] + gain.T,
             "trust": trust,
@@ -286,23 +305,33 @@ class PromisesArena(Arena):
             "exposed": exposed.T,
             "t": state["t"] + 1,
         }
+        if "power" in state:
+            new["power"] = state["power"]
         return new, StepResult(events=events, opportunities=opened.transpose(2, 1, 0), rewards=gain.T)
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without observations (`act` plays the policy
         as it is); the tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
-        rules = self._rules(
-            np.ascontiguousarray(policy.transpose(2, 1, 0)), self.public_traits(traits, batch)
-        )
+        power = sanctions.agent_power(self.agent_power(power, batch))
+        columns = np.ascontiguousarray(policy.transpose(2, 1, 0))
+        rules, extra = self._rules(columns[:RULES], self.public_traits(traits, batch)), columns[RULES:]
+        detect = sanctions.episode_draws(noise, steps)
         draws = [
             np.ascontiguousarray(noise[key][:, :steps].transpose(1, 2, 0))
             for key in ("observed", "reputation", "keep")
         ]
         store = np.full((n, batch), self.params.endowment)
+        if power is not None:
+            store *= power
         amounts = np.zeros((len(self.event_kinds), n, batch))
         opportunities = np.zeros((len(self.event_kinds), n, batch))
         series = np.zeros((steps + 1, batch))
@@ -314,12 +343,11 @@ class PromisesArena(Arena):
                 t, rules, draws[0][t], draws[1][t], draws[2][t], exposed, None if scope is None else scope[t]
             )
             exposed = self._blamed(exposed, rules, done, blame, lambda u, t=t: u[:, t].T)
+            gain = self._enforced(gain, done, opened, extra, None if detect is None else detect[t], power)
             store = store + gain
             amounts += done
             opportunities += opened
-        events = np.concatenate(
-            [np.where(rules.helper, 0.0, amounts), np.where(rules.helper, amounts, 0.0)], axis=1
-        )
+        events = np.concatenate(_by_actor(amounts, rules.helper), axis=1)
         return agent_major_trace(self, noise, store, events, opportunities, {"trust": series})
 
     def _rules(self, columns: np.ndarray, traits: np.ndarray) -> _Rules:
@@ -338,6 +366,12 @@ class PromisesArena(Arena):
             np.ascontiguousarray(_prior(traits).T),
             scoped,
         )
+
+    def _enforced(self, gain, amounts, opened, extra, detect, power):
+        """A variant's enforcement after a step's encounters: the gain `[n, B]` after it; it fills
+        the rows of its own event kinds in `amounts` and `opened` `[K, n, B]` (`extra` its actions,
+        `detect` the step's detection draws, `power` the agents'; the promises arena: none)."""
+        return gain
 
     def _blamed(self, exposed, r: _Rules, amounts, blame_u, agent_major):
         """`exposed` `[n, B]` after a step whose event `amounts` are `[K, n, B]`: owners whose
@@ -386,7 +420,8 @@ class PromisesArena(Arena):
         gain += partner(returned) - invest * p.stake
         amounts[BREAK] = np.where(kept, 0.0, owed) * invested
         amounts[DECEIVE] = (r.report - r.trait) * unseen
-        opened = np.stack([invested, unseen]).astype(np.float64)
+        opened = np.zeros_like(amounts)  # a variant's kinds: its own rows (`_enforced`)
+        opened[BREAK], opened[DECEIVE] = invested, unseen
         if p.assessment != "profile":
             exposed = self._assessed(exposed, r, invest, invested, kept, partner)
         return gain, amounts, opened, invest.sum(axis=0) / n, exposed

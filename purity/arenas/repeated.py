@@ -191,12 +191,18 @@ class RepeatedArena(Arena):
         return {"cooperation": (moved[:, 0] + moved[:, 1]) * 0.5}
 
     def rollout(
-        self, policy: np.ndarray, noise: Noise, steps: int | None = None, traits: np.ndarray | None = None
+        self,
+        policy: np.ndarray,
+        noise: Noise,
+        steps: int | None = None,
+        traits: np.ndarray | None = None,
+        power: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout` for this arena's policies, agent-major (arrays `[2, B]`), the noise
         transposed in chunks of rounds that stay in cache; it stops once every game has ended.
         The tests hold it equal to the generic loop bit for bit."""
         steps = self.steps if steps is None else steps
+        self.agent_power(power, policy.shape[0])  # equal power only: this arena reads none
         return _FastRollout(self, policy, noise, steps).run()
 
 

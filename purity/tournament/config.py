@@ -49,6 +49,7 @@ class MixEntry:
     decider: str
     capability: Capability
     policy: tuple[float, ...]  # starting policy (the fixed decider's only one)
+    power: float = 1.0  # resources: starting store and enforcement strength × power (powered arenas)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Selection:
 
 
 SUCCESSORS = ("inherit", "design")
+MAX_POWER = 1000.0  # a mix entry's power: how many times the resources of power 1
 MAX_INTENSITY = 1000.0  # exp(w·π) of any payoff an arena pays stays finite in float64
 NULL_KINDS = ("drift", "shuffle")  # the nulls a run records without play (purity.tournament.null)
 IDENTITIES = ("built", "self")  # what a designed successor is to its designer
@@ -226,6 +228,11 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
             path, "mutation.invader", "the profile of a [[population.mix]] entry", mutation.invader or None
         )
     reflection = _reflection(top.table("reflection"), path)
+    if reflection.enabled and any(entry.power != 1.0 for entry in mix):
+        unequal = next(entry.power for entry in mix if entry.power != 1.0)
+        raise InputError(
+            path, "population.mix.power", "1 in an experiment with [reflection] enabled", unequal
+        )
     training = _training(top.table("training"), arena, mix)
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
@@ -304,8 +311,14 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
         raw = entry.table("capability")
         capability = read_params(Capability, raw.data, path, raw.where)
         policy = _policy(entry, built)
+        power = entry.number("power", default=1.0, low=0.0, high=MAX_POWER)
+        if power != 1.0 and not built.powered:
+            powered = ", ".join(name for name in arena_names() if arena_class(name).powered)
+            raise entry.error(
+                "power", f"1: the {arena.name} arena does not read power (arenas that do: {powered})", power
+            )
         entry.done()
-        mix.append(MixEntry(profile, share, decider, capability, policy))
+        mix.append(MixEntry(profile, share, decider, capability, policy, power))
     bounds.check_names(mix, profiles.library(), profiles.load, lambda *a: InputError(path, *a))
     total = sum(entry.share for entry in mix)
     if not math.isclose(total, 1.0, abs_tol=1e-9):

@@ -68,6 +68,8 @@ def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:
             "capability": dataclasses.asdict(entry.capability),
             "policy": list(entry.policy) if profiles is None else dict(zip(names, entry.policy)),
         }
+        if entry.power != 1.0:  # equal power is the default, and its records stay as they were
+            row["power"] = entry.power
         rows.append(row)
     return rows
 

@@ -74,6 +74,7 @@ def begin(experiment: Experiment, pool) -> tuple[Context, Population]:
         learners=tuple(entry.decider == "learner" for entry in experiment.mix),
         training=experiment.training,
         reflection=experiment.reflection,
+        power=tuple(e.power for e in experiment.mix) if any(e.power != 1 for e in experiment.mix) else (),
     )
     structure = structure_of(experiment.matching, experiment.seed)
     context = Context(

@@ -28,6 +28,7 @@ import numpy as np
 
 from purity.agents.deciders import PlanGroup, plan
 from purity.agents.preferences import term_universe, traits
+from purity.arenas import core
 from purity.tournament.config import Experiment
 from purity.tournament.invasion_engine import EngineEstimate, chain_assumptions, engine_estimate, wilson
 from purity.tournament.play import stream
@@ -123,7 +124,10 @@ def _policies(experiment: Experiment, arena, resident: int, mutant: int) -> np.n
             arena.trait_names,
             population=_population(rows[resident], rows[mutant], experiment.population, 1),
         )
-        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), shown)
+        power = np.full(n, mix[resident].power)
+        power[0] = mix[entry].power
+        unequal = None if (power == 1).all() else power
+        group = PlanGroup(weights, policies, ((0, mix[entry].capability),), np.eye(n), shown, unequal)
         chosen.append(plan(arena, terms, [group], [stream(experiment.seed, 0, index, "plan")])[0][0])
     return np.stack(chosen)
 
@@ -163,9 +167,14 @@ def payoff_table(
     noise = {
         key: np.tile(value, (states * (n + 1),) + (1,) * (value.ndim - 1)) for key, value in noise.items()
     }
-    fitness = (
-        arena.rollout(policies, noise, traits=shown).fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
+    power = np.array([mix[resident].power, mix[mutant].power])
+    power = (
+        None
+        if (power == 1).all()
+        else np.tile(np.repeat(power[is_mutant.astype(int)], episodes, axis=0), (states, 1))
     )
+    rolled = core.play(arena, policies, noise, traits=shown, power=power)
+    fitness = rolled.fitness.reshape(states, n + 1, episodes, n).mean(axis=2)
     with np.errstate(invalid="ignore"):
         pay_m = np.where(is_mutant, fitness, 0).sum(axis=2) / np.maximum(is_mutant.sum(axis=1), 1)
         pay_r = np.where(~is_mutant, fitness, 0).sum(axis=2) / np.maximum((~is_mutant).sum(axis=1), 1)

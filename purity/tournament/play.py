@@ -13,6 +13,7 @@ import numpy as np
 from purity.agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from purity.agents.learners import Training, reinforce, reward, sample
 from purity.agents.preferences import Term, alike_columns, features, utility
+from purity.arenas import core
 from purity.arenas.core import concat_noise
 from purity.tournament.config import ArenaSpec, Reflection
 
@@ -46,6 +47,11 @@ class Setup:
     learners: tuple[bool, ...] = ()  # per mix entry: its decider is a learner
     training: Training = Training()
     reflection: Reflection = Reflection()
+    power: tuple[float, ...] = ()  # per mix entry: its power; empty where all are 1 (nothing multiplies)
+
+    def powers(self, entries: np.ndarray) -> np.ndarray | None:
+        """The power of each slot of `entries` (mix entry indices, any shape); None: all equal."""
+        return np.asarray(self.power)[entries] if self.power else None
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class TaskResult:
 def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
     """[G, n, P] policies after the planners marked in `batch.planning` chose theirs."""
     arena = setup.arena.build()
+    power = setup.powers(batch.entries)
     plan_groups = [
         PlanGroup(
             batch.weights[i],
@@ -88,6 +95,7 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
             ),
             batch.kin[i],
             None if batch.traits is None else batch.traits[i],
+            None if power is None else power[i],
         )
         for i in range(len(batch.groups))
     ]
@@ -120,7 +128,9 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
         )
         played = sample(played, uniform, np.repeat(learns, episodes, axis=0))
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
-    trace = arena.rollout(played, noise, traits=shown)
+    power = setup.powers(batch.entries)
+    power = None if power is None else np.repeat(power, episodes, axis=0)
+    trace = core.play(arena, played, noise, traits=shown, power=power)
     weights = np.repeat(batch.weights, episodes, axis=0)
 
     universal = alike_columns(setup.terms)
@@ -129,7 +139,7 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
         if universal.any()
         else np.array([], int)
     )
-    alike = alike_fitness(arena, played, noise, slots, arena.steps, shown)
+    alike = alike_fitness(arena, played, noise, slots, arena.steps, shown, power)
     values = features(trace, setup.terms, np.repeat(batch.kin, episodes, axis=0), alike)
 
     def shaped(array: np.ndarray) -> np.ndarray:

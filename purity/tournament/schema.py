@@ -70,6 +70,8 @@ def _fields(cls: type, choices: dict[str, Any] | None = None) -> dict:
         default, meta = spec.default, spec.metadata
         if spec.name in choices:
             found = choices[spec.name]
+        elif "choices" in meta:
+            found = _choice(meta["choices"])
         elif "items" in meta:
             found = {"type": "array", "items": _table(_fields(meta["items"]))}
         elif isinstance(default, bool):
@@ -123,6 +125,8 @@ def _mix() -> dict:
         "share": _number(0.0, 1.0),
         "decider": _choice(DECIDERS, default="planner"),
         "capability": _table(_fields(Capability)),
+        "power": _number(0.0, config.MAX_POWER, default=1.0)
+        | {"description": "resources: starting store and enforcement strength × power (powered arenas)"},
         "policy": {
             "description": "the starting policy: { parameter = value in [0, 1] }, or a named policy",
             "anyOf": [

@@ -20,6 +20,7 @@ ARENAS = (
     "principal",
     "principal_police",
     "promises",
+    "promises_sanctions",
     "oversight",
     "repeated",
 )

@@ -35,6 +35,7 @@ from purity.arenas.oversight import OversightParams  # noqa: E402
 from purity.arenas.principal import PrincipalParams  # noqa: E402
 from purity.arenas.principal_police import PoliceParams  # noqa: E402
 from purity.arenas.promises import PromisesParams  # noqa: E402
+from purity.arenas.promises_sanctions import PromisesSanctionsParams  # noqa: E402
 from purity.arenas.wrapper import ParallelArenaEnv  # noqa: E402
 
 STEPS, BATCH, SEEDS = 60, 5, (0, 1, 2)
@@ -67,13 +68,25 @@ CASES = {
         SanctionsParams(sanction_cost=3.0, sanction_fine=2.0, max_harvest=4.0),
         exact=False,
     ),
+    "sanctions-take-missable": Case(
+        "commons_sanctions",
+        4,
+        SanctionsParams(sanction_event="take", detection=0.6, take_rate=0.3),
+        exact=False,
+    ),
+    "sanctions-overuse-missable": Case("commons_sanctions", 3, SanctionsParams(detection=0.4), exact=False),
     "matrix": Case("matrix", 2),
     "matrix-continuous": Case("matrix", 2, MatrixParams(mode="continuous")),
     "matrix-snowdrift": Case("matrix", 2, MatrixParams(mode="continuous", formula="snowdrift")),
     "principal": Case("principal", 4),
     "principal-pair": Case("principal", 2, PrincipalParams(max_seize=0.6, detection_threshold=0.3)),
     "principal-police": Case("principal_police", 4, PoliceParams(police_power=0.43, police_cost=0.13)),
+    "principal-police-missable": Case("principal_police", 4, PoliceParams(police_power=0.6, detection=0.5)),
     "promises": Case("promises", 4),
+    "promises-sanctions": Case("promises_sanctions", 4, PromisesSanctionsParams(detection=0.6, observe=0.7)),
+    "promises-sanctions-deceive": Case(
+        "promises_sanctions", 3, PromisesSanctionsParams(sanction_event="deceive", detection=0.5, observe=0.3)
+    ),
     "promises-noisy": Case("promises", 3, PromisesParams(reputation_noise=0.4, observe=0.3)),
     "promises-alone": Case("promises", 1),
     "oversight": Case("oversight", 3),

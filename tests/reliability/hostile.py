@@ -139,6 +139,9 @@ KEYS: list[tuple[str, list, str]] = [
     ("population.mix.0.capability.candidates", [0, -1, 10**6, "2", 2.5], "candidates"),
     ("population.mix.0.capability.rollouts", [0, 10**6, "1"], "rollouts"),
     ("population.mix.0.capability.horizon", [-1, "x"], "horizon"),
+    ("population.mix.0.power", [-1.0, 1e9, "x", True, "nan"], "population.mix[0].power"),
+    ("arena.sanction_event", ["take"], "arena"),  # the commons has no sanctions: an unknown key
+    ("arena.detection", [0.5], "arena"),
     ("population.mix.0.policy", [1, "greedy", [0.5]], "population.mix[0].policy"),
     ("population.mix.0.policy.harvest", [2.0, -1.0, "x"], "population.mix[0].policy.harvest"),
     ("population.mix.0.policy.unknown", [0.5], "population.mix[0].policy.unknown"),
@@ -739,7 +742,7 @@ ARGPARSE_CASES: list[Case] = [
         ["schema"],
         ["schema", "toml"],
         ["schema", "--verbose", "experiment", "extra"],
-        ["schema", "--quiet", "profile"],
+        ["schema", "--quiet", "profiles"],  # "profile" is a valid kind: this one is not
     )
 ]
 
