@@ -4,7 +4,7 @@ births whose designers dropped or weakened a process term they carried (DESIGN �
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -346,6 +346,23 @@ class Reflection:
     designed: pl.DataFrame
     labels: dict[str, str]  # process term key → label
     kinds: pl.DataFrame | None = None  # `squash_kinds`: squashed by definition or by trade-off
+    written: dict[str, str] = field(default_factory=dict)  # process term key → `written_as`
+
+
+UNITS = {  # (kind, framing) → what one unit of the term's value is
+    ("constraint", "penalty"): "−1 per unit of the act done in its scope",
+    ("constraint", "reward"): "+1 per chance to act in its scope, −1 per unit done",
+    ("standing", "penalty"): "−1 per step the property fails",
+    ("standing", "reward"): "+1 per step the property holds",
+}
+
+
+def written_as(term: dict) -> str:
+    """How a process term was written: "penalty" or "reward", and what one unit of it counts
+    (terms described before the framing existed were penalties)."""
+    framing = str(term.get("framing") or "penalty")
+    unit = UNITS.get((str(term.get("kind")), framing))
+    return framing + (f" ({unit})" if unit else "")
 
 
 def reflection(run: Run | None) -> Reflection | None:
@@ -354,4 +371,7 @@ def reflection(run: Run | None) -> Reflection | None:
         return None
     settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
     labels = {t["key"]: term_label(t) for t in run.process_terms}
-    return Reflection(settings, reflection_choices(run), designed_births(run), labels, squash_kinds(run))
+    written = {t["key"]: written_as(t) for t in run.process_terms}
+    return Reflection(
+        settings, reflection_choices(run), designed_births(run), labels, squash_kinds(run), written
+    )
