@@ -323,17 +323,21 @@ def falling_trend(
     x, y = np.asarray(dose, dtype=float), np.asarray(squashed, dtype=float)
     if x.shape != y.shape or x.size < 3:
         raise ValueError("a trend needs at least 3 (dose, figure) pairs of equal length")
-    dx = np.sign(x[:, None] - x[None, :])[np.triu_indices(x.size, 1)]
+    upper = np.triu_indices(x.size, 1)
+    dx = np.sign(x[upper[0]] - x[upper[1]])
 
-    def statistic(values: np.ndarray) -> float:
-        return float((dx * np.sign(values[:, None] - values[None, :])[np.triu_indices(x.size, 1)]).sum())
+    def statistic(values: np.ndarray) -> np.ndarray:  # [..., n] -> [...]
+        return (dx * np.sign(values[..., upper[0]] - values[..., upper[1]])).sum(axis=-1)
 
-    pairs = np.count_nonzero(dx * np.sign(y[:, None] - y[None, :])[np.triu_indices(x.size, 1)])
-    observed = statistic(y)
+    pairs = np.count_nonzero(dx * np.sign(y[upper[0]] - y[upper[1]]))
+    observed = float(statistic(y))
     rng = np.random.default_rng(seed)
-    shuffled = np.array([statistic(rng.permutation(y)) for _ in range(permutations)])
+    below = 0
+    for start in range(0, permutations, 1000):  # blocks bound the memory of large samples
+        block = np.array([rng.permutation(y) for _ in range(min(1000, permutations - start))])
+        below += int(np.count_nonzero(statistic(block) <= observed)) if len(block) else 0
     gamma = observed / pairs if pairs else 0.0
-    return gamma, float((1 + np.count_nonzero(shuffled <= observed)) / (1 + permutations))
+    return gamma, float((1 + below) / (1 + permutations))
 
 
 @dataclass(frozen=True)

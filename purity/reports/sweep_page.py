@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-from . import sweep_verdicts
+from . import sweep_trend, sweep_verdicts
 from .page import Page, Rows, clean, esc, fmt, html_table, md, md_table
 from .reflection_metrics import squash_summary
 from .sweep_chart import effect_chart, key_chart, setting_charts
@@ -28,6 +28,7 @@ from .sweep_report import (
 
 SECTIONS = (
     ("squashed", "Squashed, by definition / by trade-off"),
+    ("trend", "Squashing along a numeric key"),
     ("verdicts", "Verdicts"),
     ("by-key", "By swept key"),
     ("by-setting", "By setting"),
@@ -70,6 +71,12 @@ def page(data: SweepReport) -> Page:
             page.table(*_squash_rows(data, summary))
         else:
             page.para("No chosen change lowered a process term in these runs.")
+        page.section("trend")
+        if data.trends.height:
+            page.note(sweep_trend.NOTE)
+            page.table(*trend_rows(data), text_cols=3, verdict_col=10)
+        else:
+            page.para(TREND_NONE)
 
     page.section("verdicts")
     if data.verdicts.height:
@@ -119,6 +126,24 @@ def page(data: SweepReport) -> Page:
     if (toml := _sweep_toml(data)) is not None:
         page.verbatim("Sweep file", toml)
     return page
+
+
+TREND_NONE = (
+    "No numeric swept key has two values with carriers' designs to compare, so no trend of "
+    "squashing along a key is tested."
+)
+
+
+def trend_rows(data: SweepReport) -> Rows:
+    """Per numeric key, setting of the other keys and term: the fall test of `sweep_trend`."""
+    labels = {t["key"]: t["label"] for t in data.terms}
+    headers = ["key", "other keys", "term", "values", "seeds", "first", "last", "γ", "p", "p (Holm)"]
+    return headers + ["verdict"], [
+        [r["key"], r["others"], labels.get(r["term"], r["term"]), str(r["doses"]), str(r["seeds"])]
+        + [fmt(r[c]) for c in ("first", "last", "gamma", "p", "p_adjusted")]
+        + [r["verdict"]]
+        for r in data.trends.iter_rows(named=True)
+    ]
 
 
 def verdict_rows(data: SweepReport) -> Rows:

@@ -26,7 +26,7 @@ import polars as pl
 
 from purity.tournament import record
 
-from . import nulls, price, run_report, sweep_verdicts, training
+from . import nulls, price, run_report, sweep_trend, sweep_verdicts, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
@@ -292,6 +292,7 @@ class SweepReport:
     problems: list[str] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
     verdicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=sweep_verdicts.SCHEMA))
+    trends: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=sweep_trend.SCHEMA))
 
     @property
     def by_run(self) -> dict[str, list[Observation]]:
@@ -337,6 +338,7 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         found,
         settings,
         grid_verdicts(settings),
+        sweep_trend.trends(sweep.keys, observations),
     )
 
 
@@ -400,6 +402,7 @@ def to_json(data: SweepReport) -> dict[str, Any]:
     )
     out["terms"] = plain(data.terms)
     out["verdicts"] = verdicts_json(data)
+    out["trends"] = sweep_trend.trends_json(data.trends)
     out["problems"] = list(data.problems)
     out["runs"] = [_run_json(run, data.by_run.get(run.name, [])) for run in sweep.runs]
     out["failed"] = [
