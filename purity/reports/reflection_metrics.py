@@ -138,8 +138,10 @@ def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     0 means lowering the term was free by definition: no act of the future could cost the agent
     anything through it. A constraint counts a designed successor's acts with r + (1 − r) × b,
     r the designer's responsibility (1 under `successor = "self"`) and b its `built_share`; `realistic` scores with the
-    current weight, `hedonistic` with `after` on the agent's own acts, `ignorant` on an
-    unchanged future; an endorsed term adds its cost of being given up, in the same view."""
+    current weight, `hedonistic` with `after` on the agent's own acts (dropping a penalty then
+    removes a cost by definition, but dropping a term written as a reward gives up what it paid,
+    so that is never free), `ignorant` on an unchanged future; an endorsed term adds its cost of
+    being given up, in the same view."""
     rule = settings.get("rule", "realistic")
     identity = (
         1.0 if settings.get("successor", "built") == "self" else float(settings.get("responsibility", 0.0))
@@ -149,7 +151,7 @@ def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     if rule == "realistic":
         return share
     if rule == "hedonistic":
-        return float(after > 0) + endorsed
+        return float(after > 0 or term.get("framing") == "reward") + endorsed
     return endorsed
 
 
