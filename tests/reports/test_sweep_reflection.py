@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from purity import reports
-from purity.reports import sweep_report, sweep_trend
+from purity.reports import sweep_reflection, sweep_report
+from purity.reports.reflection_metrics import DROPS_MORE, NON_INFERIOR
 from purity.tournament.cli import main
 
 TERM = "constraint:take:self"
@@ -34,7 +35,7 @@ def test_a_fall_is_called_per_slice_of_the_other_keys_and_a_flat_one_is_not():
         for d, values in falling.items()
         for v in values
     ] + [obs({"keeper": "self", "d": 0.5, "one": 1}, None)]
-    got = sweep_trend.trends(["keeper", "d", "one"], rows)
+    got = sweep_reflection.trends(["keeper", "d", "one"], rows)
     assert got["key"].to_list() == ["d", "d"]
     self_row, flat = got.row(0, named=True), got.row(1, named=True)
     assert self_row["others"] == "keeper = self, one = 1" and self_row["seeds"] == 12
@@ -42,8 +43,8 @@ def test_a_fall_is_called_per_slice_of_the_other_keys_and_a_flat_one_is_not():
     assert (self_row["first"], self_row["last"]) == (pytest.approx(0.8875), pytest.approx(0.0125))
     assert flat["gamma"] == 0.0 and flat["p"] == 1.0 and flat["verdict"] == "no fall shown"
     rising = [obs({"d": d}, d) for d in (0.0, 0.5, 1.0) for _ in range(4)]
-    assert sweep_trend.trends(["d"], rising)["verdict"].to_list() == ["no fall shown"]
-    assert sweep_trend.trends(["d"], rising[:2]).height == 0  # too few pairs to test
+    assert sweep_reflection.trends(["d"], rising)["verdict"].to_list() == ["no fall shown"]
+    assert sweep_reflection.trends(["d"], rising[:2]).height == 0  # too few pairs to test
 
 
 BASE = """
@@ -77,7 +78,7 @@ intensity = 0.0
 [reflection]
 enabled = true
 rule = "realistic"
-self_modify = false
+self_modify = true
 successors = "design"
 """
 SWEEP = """
@@ -97,7 +98,9 @@ def test_a_small_responsibility_sweep_reports_the_fall_and_its_control(tmp_path:
     """A self-scoped keeper designs 16-agent lines over two generations with responsibility d
     for its successor's takes: its designs drop the constraint less as d rises (the fall is
     called after Holm); a lineage keeper's constraint counts the successor's takes whatever d,
-    so its designs never drop it (γ 0, p 1): the control. Four independent seeds per point."""
+    so its designs never drop it (γ 0, p 1): the control. Four independent seeds per point.
+    The same runs give the identity test: at d = 0 designs drop it more often than
+    self-modifications, at d = 1 no more than 0.05 more often."""
     (tmp_path / "base.toml").write_text(BASE)
     (tmp_path / "trend.toml").write_text(SWEEP)
     assert (
@@ -116,5 +119,28 @@ def test_a_small_responsibility_sweep_reports_the_fall_and_its_control(tmp_path:
     text = (tmp_path / "out" / "trend" / "report.md").read_text()
     assert text.index("## Squashed, by definition") < text.index("## Squashing along a numeric key")
     assert "| reflection.responsibility | population.mix.0.profile = self-keeper |" in text
-    exported = json.loads(json.dumps(sweep_report.to_json(data)["trends"]))
-    assert [r["verdict"] for r in exported["rows"]] == ["falls", "no fall shown"]
+    exported = json.loads(json.dumps(sweep_report.to_json(data)))
+    assert [r["verdict"] for r in exported["trends"]["rows"]] == ["falls", "no fall shown"]
+    identity = {
+        (r["settings"]["reflection.responsibility"], r["settings"]["population.mix.0.profile"]): r
+        for r in exported["identity"]["rows"]
+        if r["term"] == TERM
+    }
+    assert (
+        identity[(0.0, "self-keeper")]["verdict"] == DROPS_MORE
+        and identity[(0.0, "self-keeper")]["low"] > 0.3
+    )
+    assert identity[(1.0, "self-keeper")]["verdict"] == NON_INFERIOR
+    assert "## Designs against self-modifications" in text and "| designs drop it more often |" in text
+
+
+def test_the_identity_test_pairs_each_seed_s_designs_with_its_self_modifications():
+    def seed(design, own):
+        return SimpleNamespace(figures={f"lowered:design:{TERM}": design, f"lowered:self_modify:{TERM}": own})
+
+    built = [seed(0.7, 0.0), seed(0.8, 0.01), seed(0.75, 0.0)]
+    same = [seed(0.0, 0.0), seed(0.02, 0.01), seed(0.01, 0.0), seed(0.0, 0.01)]
+    lone = [SimpleNamespace(figures={f"lowered:design:{TERM}": 0.5})]  # no self-modification: no pair
+    got = sweep_reflection.identity([built, same, lone])
+    assert got["point"].to_list() == [0, 1] and got["verdict"].to_list() == [DROPS_MORE, NON_INFERIOR]
+    assert got.row(0, named=True)["difference"] == pytest.approx((0.7 + 0.79 + 0.75) / 3)
