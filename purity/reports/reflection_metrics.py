@@ -365,10 +365,11 @@ UNITS = {  # (kind, framing) → what one unit of the term's value is
 
 def written_as(term: dict) -> str:
     """How a process term was written: "penalty" or "reward", and what one unit of it counts
-    (terms described before the framing existed were penalties)."""
+    (terms described before the framing existed were penalties); a universalization term has
+    no framing."""
     framing = str(term.get("framing") or "penalty")
     unit = UNITS.get((str(term.get("kind")), framing))
-    return framing + (f" ({unit})" if unit else "")
+    return f"{framing} ({unit})" if unit else "not framed (its value is a payoff)"
 
 
 def reflection(run: Run | None) -> Reflection | None:

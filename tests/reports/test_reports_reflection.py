@@ -23,6 +23,7 @@ from purity.reports.reflection_metrics import (
     reflection_choices,
     squash_kinds,
     squashed_share,
+    written_as,
 )
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
@@ -172,6 +173,7 @@ def test_the_report_says_which_way_each_process_term_was_written(tmp_path):
     assert written["constraint:take:self"] == "penalty (−1 per unit of the act done in its scope)"
     assert written["standing:commons_above"] == "penalty (−1 per step the property fails)"
     assert "outcome:lineage_wealth" not in written
+    assert written_as({"kind": "universalization", "framing": "penalty"}).startswith("not framed")
     root = _reflected_run(tmp_path / "reward", AGENTS)
     file = root / "manifest.json"
     data = json.loads(file.read_text())
