@@ -67,7 +67,7 @@ class Term:
     scope: str | None = None  # constraints: whose acts count
     threshold: float | None = None  # standing properties
     endorsed: bool = False  # process terms: values its own presence
-    reward: bool = False  # standing terms: + steps held (a reward) instead of − steps broken (a penalty)
+    reward: bool = False  # process terms: + steps held or chances not taken (a reward), not − breaches
     responsibility: float | None = None  # graded constraints: share of a built or descendant agent's acts
     decay: float | None = None  # graded constraints: factor per further generation of descent
 
@@ -151,17 +151,13 @@ def scoped_events(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.n
 
     `kin[i, j]` > 0 when j is i or descends from i; off the diagonal it is 1 / (generations of
     descent), so a child is 1 and a grandchild 1/2 (`graded_events` reads the distance)."""
-    k = trace.kind_index(event)
-    if k is None:
-        return np.zeros(trace.fitness.shape)
-    own = trace.own_events()[..., k]
-    if scope == "self":
-        return own
-    by_agent = own + trace.helper_events()[..., k]
-    if scope == "lineage":
-        return ((kin > 0) * by_agent[:, None, :]).sum(axis=-1)
-    total = trace.events[..., k].sum(axis=-1, keepdims=True)
-    return np.broadcast_to(total, own.shape)
+    return _counted(trace, event, kin, scope=scope)
+
+
+def scoped_opportunities(trace: Trace, event: str, scope: str, kin: np.ndarray) -> np.ndarray:
+    """[B, n] steps at which `event` was open to the actors in each agent's scope, counted as
+    `scoped_events` counts their acts (what a constraint written as a reward is paid for)."""
+    return _counted(trace, event, kin, scope=scope, chances=True)
 
 
 def graded_events(
@@ -170,10 +166,44 @@ def graded_events(
     """[B, n] own acts of `event`, plus `responsibility` × decay^(k − 1) of the acts of each
     actor k generations of descent away: a built helper or a child (k = 1), a grandchild (2), a
     grandchild's helper (3) ... responsibility 0 is the `self` scope; 1 with decay 1 `lineage`."""
+    return _counted(trace, event, kin, grade=(responsibility, decay))
+
+
+def graded_opportunities(
+    trace: Trace, event: str, responsibility: float, decay: float, kin: np.ndarray
+) -> np.ndarray:
+    """[B, n] the chances of `event` weighted as `graded_events` weights the acts."""
+    return _counted(trace, event, kin, grade=(responsibility, decay), chances=True)
+
+
+def _counted(
+    trace: Trace,
+    event: str,
+    kin: np.ndarray,
+    scope: str | None = None,
+    grade: tuple[float, float] | None = None,
+    chances: bool = False,
+) -> np.ndarray:
+    """[B, n] per agent, acts of `event` (or, with `chances`, steps it was open) summed over the
+    actors in its `scope`, or weighted by its `grade` (responsibility, decay)."""
     k = trace.kind_index(event)
     if k is None:
         return np.zeros(trace.fitness.shape)
-    own, helper = trace.own_events()[..., k], trace.helper_events()[..., k]
+    per_actor = trace.opportunities if chances else trace.events
+    own = per_actor[:, : trace.n_agents, k]
+    helper = (trace.helper_opportunities() if chances else trace.helper_events())[..., k]
+    if grade is not None:
+        return _graded(own, helper, *grade, kin)
+    if scope == "self":
+        return own
+    if scope == "lineage":
+        return ((kin > 0) * (own + helper)[:, None, :]).sum(axis=-1)
+    return np.broadcast_to(per_actor[..., k].sum(axis=-1, keepdims=True), own.shape)
+
+
+def _graded(
+    own: np.ndarray, helper: np.ndarray, responsibility: float, decay: float, kin: np.ndarray
+) -> np.ndarray:
     n = own.shape[-1]
     kin = np.broadcast_to(kin, (len(own), n, n))
     off = (kin > 0) & ~np.eye(n, dtype=bool)
@@ -185,10 +215,14 @@ def graded_events(
 
 
 def _constraint_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
-    if term.graded:
-        decay = 1.0 if term.decay is None else term.decay
-        return -graded_events(trace, term.name, term.responsibility, decay, kin)
-    return -scoped_events(trace, term.name, term.scope, kin)
+    """Minus the amount of the event done in the term's scope (a penalty) or, written as a
+    reward, the steps it was open in that scope less that amount: +1 for each chance not taken
+    when acts come one a step. The two differ by the number of chances (see `_standing_value`)."""
+    grade = (term.responsibility, 1.0 if term.decay is None else term.decay) if term.graded else None
+    done = _counted(trace, term.name, kin, term.scope, grade)
+    if not term.reward:
+        return -done
+    return _counted(trace, term.name, kin, term.scope, grade, chances=True) - done
 
 
 def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
@@ -210,10 +244,11 @@ def _alike_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | 
 
 
 def _constraint_label(term: Term) -> str:
+    reward = " (reward)" if term.reward else ""
     if not term.graded:
-        return f"never {term.name} ({term.scope} acts)"
+        return f"never {term.name} ({term.scope} acts){reward}"
     decay = "" if term.decay in (None, 1.0) else f", decay {term.decay:g}"
-    return f"never {term.name} (own acts, {term.responsibility:g} of built and descendants'{decay})"
+    return f"never {term.name} (own acts, {term.responsibility:g} of built and descendants'{decay}){reward}"
 
 
 @dataclass(frozen=True)
@@ -222,7 +257,9 @@ class Kind:
 
     In a profile file a term is a `[[<kind>]]` table with the key `about` (chosen among
     `names()`), then `scope` (if `scoped`), `threshold` (if `threshold`), `weight` (may be
-    `inf` if `hard`) and `endorsed` (process kinds). `value(term, trace, kin, alike)` is its
+    `inf` if `hard`), `endorsed` (process kinds) and `framing` (if `framed`: "penalty", −1 for
+    each breach, or "reward", +1 for each step held or chance not taken; a hard term is a
+    penalty). `value(term, trace, kin, alike)` is its
     [B, n] feature; `alike` [B, n] is the fitness of episodes in which the whole group played
     the agent's policy, computed only for kinds that ask for it (`alike = True`).
     """
@@ -236,6 +273,7 @@ class Kind:
     scoped: bool = False
     threshold: bool = False
     hard: bool = True
+    framed: bool = False  # may be written as a reward (`Term.reward`) as well as a penalty
     fixed: str | None = None  # the name every term of the kind has (then not in the file)
     alike: bool = False
     series: Callable[[Term], str | None] = lambda term: None
@@ -261,6 +299,7 @@ KINDS: dict[str, Kind] = {
             _constraint_value,
             _constraint_label,
             scoped=True,
+            framed=True,
         ),
         Kind(
             "standing",
@@ -269,6 +308,7 @@ KINDS: dict[str, Kind] = {
             _standing_value,
             lambda term: f"keep {term.name} {term.threshold:g}" + (" (reward)" if term.reward else ""),
             threshold=True,
+            framed=True,
             series=lambda term: properties.get(term.name).series,
         ),
         Kind(

@@ -171,15 +171,18 @@ def _future_traits(arena: Arena, terms: tuple[Term, ...], agent: Reflecting, rul
 
 
 def as_built(trace: Trace, slot: np.ndarray) -> Trace:
-    """The trace with the acts of agent `slot[b]` of row b recorded as those of an actor it
-    built: the view of a designer whose successor plays that slot."""
-    batch, actors, kinds = trace.events.shape
-    n = trace.n_agents
-    events = np.concatenate([trace.events, np.zeros((batch, n, kinds))], axis=1)
-    rows = np.arange(batch)
-    events[rows, actors + slot] = events[rows, slot]
-    events[rows, slot] = 0.0
-    return dataclasses.replace(trace, events=events)
+    """The trace with the acts of agent `slot[b]` of row b, and its chances to act, recorded as
+    those of an actor it built: the view of a designer whose successor plays that slot."""
+
+    def moved(per_actor: np.ndarray) -> np.ndarray:
+        batch, actors, kinds = per_actor.shape
+        out = np.concatenate([per_actor, np.zeros((batch, trace.n_agents, kinds))], axis=1)
+        rows = np.arange(batch)
+        out[rows, actors + slot] = out[rows, slot]
+        out[rows, slot] = 0.0
+        return out
+
+    return dataclasses.replace(trace, events=moved(trace.events), opportunities=moved(trace.opportunities))
 
 
 def score_changes(
@@ -312,16 +315,15 @@ def _rolled_out(
     else:
         alike = np.zeros(fitness.shape)
 
-    own = features(trace, terms, kin, alike)[rows, slot]  # the changed agent's own view
-    mode, responsibility = view_of
-    view = own
-    if mode == "design" and responsibility < 1.0:
-        built = features(as_built(trace, slot), terms, kin, alike)[rows, slot]
-        view = built if responsibility == 0.0 else responsibility * own + (1.0 - responsibility) * built
+    own, view = _views(trace, terms, kin, alike, slot, view_of)
     if rule == "hedonistic":
         scores = utility(own, new) + offset
     else:
         scores = utility(view, now)
+    if any(term.endorsed and term.reward for term in terms):  # the cost counts breaches, not rewards
+        view = _views(
+            trace, tuple(dataclasses.replace(t, reward=False) for t in terms), kin, alike, slot, view_of
+        )[1]
     scores = scores - _endorsement_cost(terms, now, new, view)
 
     out, start = [], 0
@@ -330,6 +332,25 @@ def _rolled_out(
         out.append(scores[start : start + size].reshape(len(agent.changes), -1).mean(axis=1))
         start += size
     return out
+
+
+def _views(
+    trace: Trace,
+    terms: tuple[Term, ...],
+    kin: np.ndarray,
+    alike: np.ndarray,
+    slot: np.ndarray,
+    view_of: tuple[str, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """[B, T] the features of agent `slot[b]` of each row: as its own acts, and as the scoring
+    designer sees them (`view_of`: mode and responsibility; see the module docstring)."""
+    rows = np.arange(len(slot))
+    own = features(trace, terms, kin, alike)[rows, slot]
+    mode, responsibility = view_of
+    if mode != "design" or responsibility >= 1.0:
+        return own, own
+    built = features(as_built(trace, slot), terms, kin, alike)[rows, slot]
+    return own, built if responsibility == 0.0 else responsibility * own + (1.0 - responsibility) * built
 
 
 def _future_policies(

@@ -17,7 +17,9 @@ class Trace:
     kinds: tuple[str, ...]
     fitness: np.ndarray  # [B, n] end-state resource per agent
     events: np.ndarray  # [B, A, K] total amount per actor and kind
-    opportunities: np.ndarray  # [B, n, K] steps at which the act was open to the agent
+    opportunities: (
+        np.ndarray
+    )  # [B, n, K] steps at which the act was open to the agent (or [B, A, K], see below)
     series: Mapping[str, np.ndarray]  # name -> [B, T+1] state series for standing properties
     watched: np.ndarray  # [B] bool: an overseer saw the episode (False where none exists)
     detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts seen; None: nothing seen
@@ -42,6 +44,16 @@ class Trace:
     def helper_events(self) -> np.ndarray:
         """[B, n, K] amounts done by the helpers each agent built."""
         return self._by_helpers(self.events)
+
+    def own_opportunities(self) -> np.ndarray:
+        """[B, n, K] steps at which each agent could do each kind. Arenas record one row per agent
+        (its helpers' chances included); a trace redrawn so that an agent's acts are a built
+        actor's (`purity.agents.reflection.as_built`) has rows per actor, as `events` does."""
+        return self.opportunities[:, : self.n_agents]
+
+    def helper_opportunities(self) -> np.ndarray:
+        """[B, n, K] the chances recorded for actors each agent built (zeros in an arena's trace)."""
+        return self._by_helpers(self.opportunities)
 
     def own_detected(self) -> np.ndarray:
         """[B, n, K] amounts done by each agent itself that were seen."""

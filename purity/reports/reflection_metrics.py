@@ -4,7 +4,7 @@ births whose designers dropped or weakened a process term they carried (docs/ref
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -130,8 +130,10 @@ def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     0 means lowering the term was free by definition: no act of the future could cost the agent
     anything through it. A constraint counts a designed successor's acts with r + (1 − r) × b,
     r the designer's responsibility (1 under `successor = "self"`) and b its `built_share`; `realistic` scores with the
-    current weight, `hedonistic` with `after` on the agent's own acts, `ignorant` on an
-    unchanged future; an endorsed term adds its cost of being given up, in the same view."""
+    current weight, `hedonistic` with `after` on the agent's own acts (dropping a penalty then
+    removes a cost by definition, but dropping a term written as a reward gives up what it paid,
+    so that is never free), `ignorant` on an unchanged future; an endorsed term adds its cost of
+    being given up, in the same view."""
     rule = settings.get("rule", "realistic")
     identity = (
         1.0 if settings.get("successor", "built") == "self" else float(settings.get("responsibility", 0.0))
@@ -141,7 +143,7 @@ def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     if rule == "realistic":
         return share
     if rule == "hedonistic":
-        return float(after > 0) + endorsed
+        return float(after > 0 or term.get("framing") == "reward") + endorsed
     return endorsed
 
 
@@ -315,17 +317,21 @@ def falling_trend(
     x, y = np.asarray(dose, dtype=float), np.asarray(squashed, dtype=float)
     if x.shape != y.shape or x.size < 3:
         raise ValueError("a trend needs at least 3 (dose, figure) pairs of equal length")
-    dx = np.sign(x[:, None] - x[None, :])[np.triu_indices(x.size, 1)]
+    upper = np.triu_indices(x.size, 1)
+    dx = np.sign(x[upper[0]] - x[upper[1]])
 
-    def statistic(values: np.ndarray) -> float:
-        return float((dx * np.sign(values[:, None] - values[None, :])[np.triu_indices(x.size, 1)]).sum())
+    def statistic(values: np.ndarray) -> np.ndarray:  # [..., n] -> [...]
+        return (dx * np.sign(values[..., upper[0]] - values[..., upper[1]])).sum(axis=-1)
 
-    pairs = np.count_nonzero(dx * np.sign(y[:, None] - y[None, :])[np.triu_indices(x.size, 1)])
-    observed = statistic(y)
+    pairs = np.count_nonzero(dx * np.sign(y[upper[0]] - y[upper[1]]))
+    observed = float(statistic(y))
     rng = np.random.default_rng(seed)
-    shuffled = np.array([statistic(rng.permutation(y)) for _ in range(permutations)])
+    below = 0
+    for start in range(0, permutations, 1000):  # blocks bound the memory of large samples
+        block = np.array([rng.permutation(y) for _ in range(min(1000, permutations - start))])
+        below += int(np.count_nonzero(statistic(block) <= observed)) if len(block) else 0
     gamma = observed / pairs if pairs else 0.0
-    return gamma, float((1 + np.count_nonzero(shuffled <= observed)) / (1 + permutations))
+    return gamma, float((1 + below) / (1 + permutations))
 
 
 @dataclass(frozen=True)
@@ -338,6 +344,24 @@ class Reflection:
     designed: pl.DataFrame
     labels: dict[str, str]  # process term key → label
     kinds: pl.DataFrame | None = None  # `squash_kinds`: squashed by definition or by trade-off
+    written: dict[str, str] = field(default_factory=dict)  # process term key → `written_as`
+
+
+UNITS = {  # (kind, framing) → what one unit of the term's value is
+    ("constraint", "penalty"): "−1 per unit of the act done in its scope",
+    ("constraint", "reward"): "+1 per chance to act in its scope, −1 per unit done",
+    ("standing", "penalty"): "−1 per step the property fails",
+    ("standing", "reward"): "+1 per step the property holds",
+}
+
+
+def written_as(term: dict) -> str:
+    """How a process term was written: "penalty" or "reward", and what one unit of it counts
+    (terms described before the framing existed were penalties); a universalization term has
+    no framing."""
+    framing = str(term.get("framing") or "penalty")
+    unit = UNITS.get((str(term.get("kind")), framing))
+    return f"{framing} ({unit})" if unit else "not framed (its value is a payoff)"
 
 
 def reflection(run: Run | None) -> Reflection | None:
@@ -346,4 +370,7 @@ def reflection(run: Run | None) -> Reflection | None:
         return None
     settings = (run.manifest.get("experiment") or {}).get("reflection") or {}
     labels = {t["key"]: term_label(t) for t in run.process_terms}
-    return Reflection(settings, reflection_choices(run), designed_births(run), labels, squash_kinds(run))
+    written = {t["key"]: written_as(t) for t in run.process_terms}
+    return Reflection(
+        settings, reflection_choices(run), designed_births(run), labels, squash_kinds(run), written
+    )

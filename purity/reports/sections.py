@@ -200,6 +200,12 @@ REFLECTION_INTRO = (
     "changes, with the mean score of the chosen change and of keeping as is on the same "
     "futures (gain = chosen − keep: why a term was dropped)."
 )
+WRITTEN_NOTE = (
+    "A reward and a penalty of the same term differ by the steps or chances of a future: the "
+    "realistic and ignorant rules, which score with the current weights, rank futures with as "
+    "many of them alike; the hedonistic rule, which scores with the changed weight, lowers a "
+    "penalty and strengthens a reward."
+)
 SQUASHED_NOTE = (
     "Per generation and process term: of the births designed by an agent that carried "
     "the term, how many had it dropped or weakened by their designer."
@@ -222,6 +228,14 @@ def reflection_section(page: Page, data: Reflection | None) -> None:
         )
         if on
     )
+    if data.written:
+        page.label("How each process term is written")
+        page.table(
+            ["term", "written as"],
+            [[data.labels.get(k, k), w] for k, w in data.written.items()],
+            text_cols=2,
+        )
+        page.note(WRITTEN_NOTE)
     page.note(
         REFLECTION_INTRO.format(
             every=settings.get("every", 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-from . import sweep_verdicts
+from . import sweep_reflection, sweep_verdicts
 from .page import Page, Rows, clean, esc, fmt, html_table, md, md_table
 from .reflection_metrics import squash_summary
 from .sweep_chart import effect_chart, key_chart, setting_charts
@@ -28,6 +28,8 @@ from .sweep_report import (
 
 SECTIONS = (
     ("squashed", "Squashed, by definition / by trade-off"),
+    ("trend", "Squashing along a numeric key"),
+    ("identity", "Designs against self-modifications"),
     ("verdicts", "Verdicts"),
     ("by-key", "By swept key"),
     ("by-setting", "By setting"),
@@ -70,6 +72,18 @@ def page(data: SweepReport) -> Page:
             page.table(*_squash_rows(data, summary))
         else:
             page.para("No chosen change lowered a process term in these runs.")
+        page.section("trend")
+        if data.trends.height:
+            page.note(sweep_reflection.NOTE)
+            page.table(*trend_rows(data), text_cols=3, verdict_col=10)
+        else:
+            page.para(TREND_NONE)
+        page.section("identity")
+        if data.identity.height:
+            page.note(sweep_reflection.IDENTITY_NOTE)
+            page.table(*identity_rows(data), text_cols=2, verdict_col=6)
+        else:
+            page.para("No grid point had carriers that both designed successors and modified themselves.")
 
     page.section("verdicts")
     if data.verdicts.height:
@@ -119,6 +133,37 @@ def page(data: SweepReport) -> Page:
     if (toml := _sweep_toml(data)) is not None:
         page.verbatim("Sweep file", toml)
     return page
+
+
+TREND_NONE = (
+    "No numeric swept key has two values with carriers' designs to compare, so no trend of "
+    "squashing along a key is tested."
+)
+
+
+def trend_rows(data: SweepReport) -> Rows:
+    """Per numeric key, setting of the other keys and term: the fall test of `sweep_reflection`."""
+    labels = {t["key"]: t["label"] for t in data.terms}
+    headers = ["key", "other keys", "term", "values", "seeds", "first", "last", "γ", "p", "p (Holm)"]
+    return headers + ["verdict"], [
+        [r["key"], r["others"], labels.get(r["term"], r["term"]), str(r["doses"]), str(r["seeds"])]
+        + [fmt(r[c]) for c in ("first", "last", "gamma", "p", "p_adjusted")]
+        + [r["verdict"]]
+        for r in data.trends.iter_rows(named=True)
+    ]
+
+
+def identity_rows(data: SweepReport) -> Rows:
+    """Per grid point and term: designs minus self-modifications lowering it, over seeds."""
+    labels = {t["key"]: t["label"] for t in data.terms}
+    headers = ["setting", "term", "seeds", "designs − self-modifications", "95% low", "95% high", "verdict"]
+    return headers, [
+        [setting_label(data.settings[r["point"]]), labels.get(r["term"], r["term"]), str(r["seeds"])]
+        + [fmt(r["difference"])]
+        + ["–" if r[c] is None or math.isnan(r[c]) else fmt(r[c]) for c in ("low", "high")]
+        + [r["verdict"]]
+        for r in data.identity.iter_rows(named=True)
+    ]
 
 
 def verdict_rows(data: SweepReport) -> Rows:

@@ -26,21 +26,19 @@ import polars as pl
 
 from purity.tournament import record
 
-from . import nulls, price, run_report, sweep_verdicts, training
+from . import nulls, price, run_report, sweep_reflection, sweep_verdicts, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
-from .reflection_metrics import false_by_term, free_by_term, squash_kinds, squashed_by_term
+from .reflection_metrics import squash_kinds
 from .sweep_load import SWEEP_RUNS, Sweep, SweepRun
+from .sweep_reflection import FALSE, FREE, SQUASHED, reflection_figures
 
 PROCESS = "mean_process_share"
 PAYOFF = "mean_payoff"
 GENERATIONS = "generations_done"
 SHARE = "share:"  # share of the last generation's agents carrying the term
 DRIFT_SHARE = "drift_share:"  # the same in the run's neutral-drift twin
-SQUASHED = "squashed:"  # share of births by design whose designer dropped or weakened the term
-FREE = "free:"  # share of the chosen changes lowering the term that were free by definition
-FALSE = "false:"  # share of the by-trade-off lowerings the reference evaluation calls no gain
 # the figures of a run's last generation that are not about one term: name → label
 RUN_FIGURES = {PROCESS: "mean process share", PAYOFF: "mean payoff", GENERATIONS: "generations done"}
 MAX_CURVE_RUNS = 400  # above this many observations the page draws no survival curves per setting
@@ -100,15 +98,7 @@ def final_figures(run: Run) -> dict[str, float]:
     if cols:
         shares = last.select(carries(pl.col(c), run.threshold).mean().alias(n) for n, c in cols.items())
         figures |= {n: _float(v) for n, v in shares.row(0, named=True).items()}
-    squashed = {SQUASHED + k: v for k, v in squashed_by_term(run).items()}
-    free = {FREE + k: v for k, v in free_by_term(run).items()}
-    return (
-        figures
-        | training.final(run)
-        | squashed
-        | free
-        | {FALSE + k: v for k, v in false_by_term(run).items()}
-    )
+    return figures | training.final(run) | reflection_figures(run)
 
 
 def _float(v: Any) -> float:
@@ -292,6 +282,10 @@ class SweepReport:
     problems: list[str] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
     verdicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=sweep_verdicts.SCHEMA))
+    trends: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=sweep_reflection.SCHEMA))
+    identity: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=sweep_reflection.IDENTITY_SCHEMA)
+    )
 
     @property
     def by_run(self) -> dict[str, list[Observation]]:
@@ -337,6 +331,8 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
         found,
         settings,
         grid_verdicts(settings),
+        sweep_reflection.trends(sweep.keys, observations),
+        sweep_reflection.identity([s.observations for s in settings]),
     )
 
 
@@ -400,6 +396,7 @@ def to_json(data: SweepReport) -> dict[str, Any]:
     )
     out["terms"] = plain(data.terms)
     out["verdicts"] = verdicts_json(data)
+    out |= sweep_reflection.to_json(data.trends, data.identity, data.settings)
     out["problems"] = list(data.problems)
     out["runs"] = [_run_json(run, data.by_run.get(run.name, [])) for run in sweep.runs]
     out["failed"] = [

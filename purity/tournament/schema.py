@@ -25,6 +25,7 @@ from purity.agents.deciders import DECIDERS, Capability
 from purity.agents.generalisation import Regime
 from purity.agents.learners import REWARDS, Training
 from purity.agents.preferences import KINDS, SCOPES
+from purity.agents.profiles import FRAMINGS
 from purity.agents.reflection import RULES as EVALUATION_RULES
 from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
@@ -245,15 +246,20 @@ def profile() -> dict:
             term["decay"] = _number(0.0, 1.0, description="scope lineage: factor per further generation")
         if kind.threshold:
             term["threshold"] = _number(0.0, 1.0)
-            term["framing"] = _choice(("penalty", "reward"), default="penalty")
             required.append("threshold")
+        if kind.framed:  # a hard (inf) term is a penalty (profiles/__init__.py)
+            term["framing"] = _choice(FRAMINGS, default="penalty")
         weight = _number(0.0, description="in fitness units")
         term["weight"] = (
             {"anyOf": [weight, {"const": "inf", "description": "a hard constraint"}]} if kind.hard else weight
         )
         if kind.process:
             term["endorsed"] = {"type": "boolean", "default": False}
-        sections[kind.name] = {"type": "array", "items": _table(term, tuple(required))}
+        items = _table(term, tuple(required))
+        if kind.framed and kind.hard:  # a reward is never hard
+            reward = {"properties": {"framing": {"const": "reward"}}, "required": ["framing"]}
+            items["if"], items["then"] = reward, {"properties": {"weight": weight}}
+        sections[kind.name] = {"type": "array", "items": items}
     return _document("profile", "A purity profile file", _table(sections, ("profile",)))
 
 

@@ -38,6 +38,7 @@ def test_a_reward_and_a_penalty_differ_by_the_number_of_steps():
 SELF = {"kind": "constraint", "scope": "self", "endorsed": False}
 LINEAGE = {"kind": "constraint", "scope": "lineage", "endorsed": False}
 INTEGRITY = {"kind": "constraint", "scope": "self", "endorsed": True}
+PAID = {"kind": "constraint", "scope": "lineage", "endorsed": False, "framing": "reward"}
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,8 @@ INTEGRITY = {"kind": "constraint", "scope": "self", "endorsed": True}
         (INTEGRITY, "design", {"rule": "realistic", "successor": "self"}, 0.0, 1.0),
         (LINEAGE, "design", {"rule": "hedonistic"}, 0.0, 0.0),  # a dropped weight counts nothing
         (LINEAGE, "design", {"rule": "hedonistic"}, 1.5, 1.0),
+        (PAID, "design", {"rule": "hedonistic"}, 0.0, 1.0),  # a dropped reward is given up, not free
+        (PAID | {"scope": "self"}, "design", {"rule": "realistic"}, 0.0, 0.0),
         (LINEAGE, "design", {"rule": "ignorant"}, 0.0, 0.0),
         (INTEGRITY, "self_modify", {"rule": "ignorant"}, 0.0, 1.0),
     ],

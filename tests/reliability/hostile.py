@@ -289,6 +289,12 @@ PROFILE_EDITS = [
     ("weight string", ("weight = 2.0", 'weight = "heavy"'), "constraint[0].weight"),
     ("outcome inf", ("weight = 1.0", "weight = inf"), "outcome[0].weight"),
     ("endorsed string", ("weight = 2.0", 'weight = 2.0\nendorsed = "yes"'), "constraint[0].endorsed"),
+    ("framing unknown", ("weight = 2.0", 'weight = 2.0\nframing = "bonus"'), "constraint[0].framing"),
+    (
+        "framing reward on a hard term",
+        ("weight = 2.0", 'weight = inf\nframing = "reward"'),
+        "constraint[0].framing",
+    ),
     (
         "constraint twice",
         ("weight = 2.0", 'weight = 2.0\n[[constraint]]\nevent = "take"\nscope = "self"\nweight = 1.0'),

@@ -7,6 +7,8 @@ Generation 1: 0 survives, modified; 2 and 3 are its designed children (weight 0)
 1's designed child (weight 3).
 """
 
+import json
+
 import polars as pl
 import pytest
 from run_fixtures import KEYS, manifest, write_run
@@ -17,9 +19,11 @@ from purity.reports.reflection_metrics import (
     designed_births,
     false_by_term,
     free_by_term,
+    reflection,
     reflection_choices,
     squash_kinds,
     squashed_by_term,
+    written_as,
 )
 
 W = lambda take: (1, take, 0, 0, 0)  # noqa: E731 - weights in KEYS order
@@ -159,3 +163,29 @@ def test_a_reference_evaluation_tells_a_false_trade_off_from_a_real_one(tmp_path
     md, _ = write_report(run.path)
     assert "| realistic | self\\_modify | never take (self) | 1 | 0 | 1 | 1 |" in md.read_text()
     assert false_by_term(load(_reflected_run(tmp_path / "none", AGENTS))) == {}
+
+
+def test_the_report_says_which_way_each_process_term_was_written(tmp_path):
+    """Each process term's framing, penalty or reward, and what one unit of it counts; a term
+    described before framings existed (no `framing`) was a penalty."""
+    plain = load(_reflected_run(tmp_path / "plain", AGENTS))
+    written = reflection(plain).written
+    assert written["constraint:take:self"] == "penalty (−1 per unit of the act done in its scope)"
+    assert written["standing:commons_above"] == "penalty (−1 per step the property fails)"
+    assert "outcome:lineage_wealth" not in written
+    assert written_as({"kind": "universalization", "framing": "penalty"}).startswith("not framed")
+    root = _reflected_run(tmp_path / "reward", AGENTS)
+    file = root / "manifest.json"
+    data = json.loads(file.read_text())
+    for term in data["terms"]:
+        if term["key"] in ("constraint:take:self", "standing:commons_above"):
+            term["framing"] = "reward"
+    file.write_text(json.dumps(data))
+    written = reflection(load(root)).written
+    assert written["constraint:take:self"] == "reward (+1 per chance to act in its scope, −1 per unit done)"
+    assert written["standing:commons_above"] == "reward (+1 per step the property holds)"
+    assert written["constraint:take:world"].startswith("penalty")
+    md, _ = write_report(root)
+    text = md.read_text()
+    assert "How each process term is written" in text
+    assert "| never take (self) | reward (+1 per chance to act in its scope, −1 per unit done) |" in text

@@ -13,6 +13,7 @@ from purity.agents.preferences import KINDS, SCOPES, Kind, Profile, Term
 from purity.inputs import InputError, Table, load_toml
 
 LIBRARY = Path(__file__).parent
+FRAMINGS = ("penalty", "reward")  # how a process term is written: − each breach, or + each step kept
 
 
 def library() -> dict[str, Path]:
@@ -37,9 +38,11 @@ def _term(kind: Kind, table: Table) -> tuple[Term, float]:
     threshold = table.number("threshold", low=0.0, high=1.0) if kind.threshold else None
     weight = table.number("weight", low=0.0, allow_inf=kind.hard)
     endorsed = table.boolean("endorsed", default=False) if kind.process else False
-    framing = (
-        table.string("framing", choices=("penalty", "reward"), default="penalty") if kind.threshold else ""
-    )
+    framing = table.string("framing", choices=FRAMINGS, default="penalty") if kind.framed else ""
+    if framing == "reward" and weight == float("inf"):
+        raise table.error(
+            "framing", '"penalty" on a hard term (weight "inf" forbids what it counts)', framing
+        )
     responsibility, decay = _graded(table, scope) if kind.scoped else (None, None)
     term = Term(
         kind.name,
