@@ -20,7 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from . import inference
+from purity.statistics import holm
+
 from .load import Run
 from .reflection_metrics import (
     falling_trend,
@@ -153,7 +154,7 @@ def trends(keys: Sequence[str], observations: Sequence[Any], alpha: float = 0.05
             )
     if not rows:
         return pl.DataFrame(schema=SCHEMA)
-    adjusted = inference.holm([r["p"] for r in rows])
+    adjusted = holm([r["p"] for r in rows])
     for row, q in zip(rows, adjusted):
         row |= {"p_adjusted": float(q), "verdict": FALLS if q <= alpha else NOT_SHOWN}
     return pl.DataFrame(rows, schema=SCHEMA)
