@@ -56,14 +56,16 @@ def load(policy: ExternalPolicy) -> Callable[..., Any]:
     if key not in _CALLABLES:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         try:
-            found = getattr(importlib.import_module(policy.module), policy.attr)
-        except Exception as error:  # ImportError, AttributeError, or the module's own error
+            module = importlib.import_module(policy.module)
+        except Exception as error:  # ImportError, or the module's own error on import
             raise policy.error(
-                'a "module:callable" importable here and on every Ray worker (list its module in [plugins] modules)',
-                f"{policy.spec} ({type(error).__name__}: {error})",
+                "a module importable here and on every Ray worker (list it in [plugins] modules; "
+                f"{type(error).__name__}: {error})",
+                policy.spec,
             ) from None
+        found = getattr(module, policy.attr, None)
         if not callable(found):
-            raise policy.error("a callable", f"{policy.spec} ({type(found).__name__})")
+            raise policy.error(f"a callable named {policy.attr!r} in its module", policy.spec)
         _CALLABLES[key] = found
     return _CALLABLES[key]
 
@@ -130,8 +132,8 @@ def checked(policy: ExternalPolicy, actions: np.ndarray, count: int, space: Any)
             bad = ~(whole & (actions >= low) & (actions <= high))
             if not bad.any():
                 return actions.astype(np.int64)
-            expected = f"whole actions in {low}..{high} of {space}"
-            raise policy.error(f"a policy whose actions are {expected}", actions[bad][0].item())
+            expected = f"a policy whose actions are whole numbers in {low}..{high} ({space})"
+            raise policy.error(expected, actions[bad][0].item())
     else:
         shape, ok = (count, *space.shape), actions.dtype.kind in "biuf"
         if ok and actions.shape == shape:
