@@ -235,7 +235,9 @@ class PettingZooArena(Arena):
         external = marked(actions, len(self.policies))
         for k, policy in enumerate(self.policies):
             rows = [
-                (b, i) for b, i in zip(*np.nonzero(external == k)) if self.agents[i] in state["envs"][b].agents
+                (b, i)
+                for b, i in zip(*np.nonzero(external == k))
+                if self.agents[i] in state["envs"][b].agents
             ]
             if rows:
                 at = tuple(np.array(rows).T)

@@ -99,7 +99,9 @@ def marked(actions: np.ndarray, count: int) -> np.ndarray:
 def stacked(observations: list[Any]) -> Any:
     """The observations on a leading axis where they are arrays (or numbers) of one shape and
     numeric type; else the list as it is (dicts, tuples, ragged arrays)."""
-    arrays = [np.asarray(o) if isinstance(o, (np.ndarray, np.generic, int, float)) else None for o in observations]
+    arrays = [
+        np.asarray(o) if isinstance(o, (np.ndarray, np.generic, int, float)) else None for o in observations
+    ]
     if any(a is None or a.dtype.kind not in "biuf" for a in arrays) or len({a.shape for a in arrays}) > 1:
         return list(observations)
     return np.stack(arrays)

@@ -288,7 +288,9 @@ def _arena(table: Table, path: Path) -> ArenaSpec:
     return spec
 
 
-def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[tuple[MixEntry, ...], tuple[ExternalPolicy, ...]]:
+def _mix(
+    table: Table, path: Path, arena: ArenaSpec
+) -> tuple[tuple[MixEntry, ...], tuple[ExternalPolicy, ...]]:
     entries = table.tables("mix", required=True)
     table.done()
     if not entries:

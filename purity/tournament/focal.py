@@ -52,7 +52,9 @@ def read(
         return _trained(entry, path, arena)
     policy = _external(entry, path)
     if not getattr(arena, "takes_policies", False):
-        raise entry.error("policy_fn", "an arena that plays policies reading observations (pettingzoo)", arena.name)
+        raise entry.error(
+            "policy_fn", "an arena that plays policies reading observations (pettingzoo)", arena.name
+        )
     known = [p.spec for p in externals]
     if policy.spec not in known:
         arena.probe(policy)  # a policy that fails or answers outside the action space stops here
@@ -113,4 +115,3 @@ def _trained(entry: Table, path: Path, arena: Arena) -> tuple[Focal, tuple[float
     row = last.filter(pl.col("id") == agent)
     theta = tuple(float(row[record.policy(name)][0]) for name in names)
     return Focal(trained=str(run), agent=agent), theta
-
