@@ -159,3 +159,47 @@ def test_the_example_runs_and_its_focal_agents_keep_their_policy(tmp_path):
     keeper = run.episodes.filter(pl.col("profile") == "self-keeper")
     assert keeper["own:take"].sum() > 0 and keeper["reward"].is_nan().all()
     assert run.manifest["experiment_file"] == "experiment.toml"
+
+
+@pytest.mark.slow
+def test_ray_workers_play_the_focal_policy_and_give_the_same_tables(tmp_path):
+    """The example through `purity run` on a real private Ray instance (2 workers) writes the
+    in-process run's tables; a policy that fails on a worker mid-run is the same one line."""
+    import subprocess
+    import sys
+
+    def run(path: Path, workers: int, out: str):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "purity",
+                "run",
+                path,
+                "--workers",
+                str(workers),
+                "--out",
+                tmp_path / out,
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
+        )
+
+    for workers in (0, 2):
+        done = run(EXAMPLE, workers, f"w{workers}")
+        assert done.returncode == 0, done.stderr
+    for table in ("agents", "episodes", "lineage"):
+        one, two = (
+            pl.read_parquet(tmp_path / f"w{w}/rps-focal/{table}/**/*.parquet").sort(pl.all()) for w in (0, 2)
+        )
+        assert one.height > 0 and one.equals(two), table
+    late = bad(tmp_path, '"move_table.py:act"', '"shapes.py:late"', "shapes.py")
+    done = run(late, 2, "late")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert (
+        "population.mix[1].policy_fn: expected a policy whose actions" in done.stderr
+        and "got 7" in done.stderr
+    )
