@@ -22,7 +22,7 @@ from pathlib import Path
 from purity import plugins
 from purity.arenas.core import Arena
 from purity.arenas.external import ExternalPolicy, marker
-from purity.inputs import InputError, Table, read_bytes
+from purity.inputs import Table, read_bytes
 from purity.tournament import record
 
 
