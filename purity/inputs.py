@@ -31,6 +31,12 @@ class InputError(Exception):
         found = "" if self.got is _REQUIRED else f", got {_show(self.got)}"
         return _one_line(f"{where}: expected {self.expected}{found}")
 
+    def __reduce__(self):
+        """Rebuilt from its parts where it is unpickled: an error a Ray worker raised reaches the
+        command line whole, still one line."""
+        parts = (self.file, self.field, self.expected)
+        return (type(self), parts if self.got is _REQUIRED else (*parts, self.got))
+
 
 def _one_line(text: str) -> str:
     """User text (keys, paths) may hold newlines or escape codes: show them escaped, on one line."""

@@ -140,13 +140,27 @@ def test_each_section_lists_the_keys_the_reader_knows(tmp_path, section):
     assert properties(schema.experiment()["properties"][section]) == known_keys
 
 
-def test_population_matching_and_the_top_level_list_the_keys_the_reader_knows(tmp_path):
+def test_population_matching_and_the_top_level_list_the_keys_the_reader_knows(tmp_path, trained):
     document = schema.experiment()
     mix = document["properties"]["population"]["properties"]["mix"]["items"]
     data = tomllib.loads((ROOT / "experiments/default.toml").read_text())
     data["population"]["mix"][0][UNKNOWN] = 1
     (tmp_path / "mix.toml").write_text(toml_text(data))
-    assert properties(mix) == known(config.load, tmp_path / "mix.toml")
+    entries = known(config.load, tmp_path / "mix.toml")
+    focal = ROOT / "examples/pettingzoo/rps_focal.toml"  # the keys of focal entries, both kinds
+    for source in (
+        {"policy_fn": f"{focal.parent}/move_table.py:act"},
+        {"policy_fn": None, "trained": str(trained), "agent": 1},
+    ):
+        data = tomllib.loads(focal.read_text())
+        data["plugins"]["modules"] = [str(focal.parent / "move_table.py")]
+        data["population"]["mix"][1] |= source | {UNKNOWN: 1}
+        data["population"]["mix"][1] = {
+            k: v for k, v in data["population"]["mix"][1].items() if v is not None
+        }
+        (tmp_path / "focal.toml").write_text(toml_text(data))
+        entries |= known(config.load, tmp_path / "focal.toml")
+    assert properties(mix) == entries
     matching = set()
     for kind in ("well_mixed", "assortative", "graph"):
         extra = {"kind": kind} | ({"generator": "cycle_graph", "args": {"n": 16}} if kind == "graph" else {})

@@ -9,6 +9,9 @@
   traits, as the arena would show them to the others.
 - `learner`: plays episode policies drawn from probabilities it improves from a reward signal
   (`purity.agents.learners`); the tournament updates it after every generation's episodes.
+- `focal`: plays a policy trained outside the tournament, which nothing here changes: a Python
+  callable reading the environment's observations, or a `purity train` learner's final policy
+  played frozen (`purity.tournament.focal`).
 A hard constraint makes any candidate whose rollouts contain the forbidden event score −inf; if
 every candidate does, the planner takes the one with the least of it.
 """
@@ -22,7 +25,7 @@ import numpy as np
 from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas.core import Arena, concat_noise, play, tile_noise
 
-DECIDERS = ("planner", "fixed", "learner")
+DECIDERS = ("planner", "fixed", "learner", "focal")
 
 
 @dataclass(frozen=True)

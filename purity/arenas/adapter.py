@@ -30,9 +30,15 @@ purity runs (an installed package, or a plug-in).
   the episode's noise. For a `Box` with finite bounds: one name per dimension, each in [0, 1]
   scaled to the box.
 - **Policy.** The episode policy is the action vector above, played every step: a mixed strategy
-  over the environment's actions (a planner searches over them; a learner learns one). The
-  environment's own observations are not shown to deciders.
-- **Observations.** `time` (step / steps), in [0, 1]: the observation bounds.
+  over the environment's actions (a planner searches over them; a learner learns one). These
+  policies do not read the environment's observations.
+- **Focal policies.** An agent of a `decider = "focal"` mix entry with `policy_fn` plays a Python
+  callable instead (`purity.arenas.external`): each step it gets the environment's own
+  observations of the agents it plays, batched over episodes and agents, and returns their
+  actions, checked against the action space. Its actions count as events, its rewards as fitness,
+  like anyone's; no decider changes it.
+- **Observations.** `time` (step / steps), in [0, 1]: what purity's own policies see (the
+  observation bounds); focal policies see the environment's observations.
 - **Events.** Kinds from the `[[arena.events]]` rules, in their order: an `action` rule counts
   `amount` each step the agent plays that discrete action; an `info` rule counts `amount` times
   the number in the agent's step info under that key (0 when absent). Every live agent has the
@@ -55,6 +61,7 @@ import numpy as np
 
 from purity.arenas import events as vocabulary
 from purity.arenas.core import Arena, Noise, State, StepResult, param
+from purity.arenas.external import ExternalPolicy, call, checked, marked
 
 MAX_RULES = 64
 MAX_ACTIONS = 64  # discrete actions or box dimensions: one policy parameter each
@@ -106,6 +113,8 @@ class PettingZooArena(Arena):
     policy_names: tuple[str, ...] = ()
     action_names: tuple[str, ...] = ()
     observation_names = ("time",)
+    takes_policies = True  # focal policies (`with_policies`): callables that read observations
+    policies: tuple[ExternalPolicy, ...] = ()
 
     def __init__(self, n_agents: int, steps: int, params: Any = None):
         super().__init__(n_agents, steps, params)
@@ -128,6 +137,22 @@ class PettingZooArena(Arena):
         self._read_action_space(env)
         env.close()
 
+    def with_policies(self, policies: tuple[ExternalPolicy, ...]) -> PettingZooArena:
+        """This arena, where agents whose policy is marker k (`external.marker`) play `policies[k]`."""
+        self.policies = tuple(policies)
+        return self
+
+    def probe(self, policy: ExternalPolicy) -> None:
+        """Call `policy` on every agent's first observation (an environment reset with seed 0):
+        a policy that does not import, fails, or answers outside the action space is refused
+        before a run starts."""
+        env = self.make()
+        observations, _ = env.reset(seed=0)
+        live = [agent for agent in self.agents if agent in observations]
+        found = call(policy, [observations[agent] for agent in live], np.zeros(len(live)))
+        checked(policy, found, len(live), self.space)
+        env.close()
+
     def make(self) -> Any:
         """A new environment of the episode length (`max_cycles`, when its factory takes it)."""
         make = factory(self.params.env)
@@ -136,7 +161,7 @@ class PettingZooArena(Arena):
     def _read_action_space(self, env: Any) -> None:
         from gymnasium import spaces
 
-        space = env.action_space(self.agents[0])
+        space = self.space = env.action_space(self.agents[0])
         if any(env.action_space(agent) != space for agent in self.agents):
             raise ValueError(f"{self.params.env}: every agent needs the same action space")
         if isinstance(space, spaces.Discrete):
@@ -173,10 +198,10 @@ class PettingZooArena(Arena):
     def reset(self, batch: int, noise: Noise | None = None) -> State:
         seeds = noise["seed"][:, 0] if noise is not None else np.arange(batch)
         envs = [self.make() for _ in range(batch)]
-        for env, seed in zip(envs, seeds):
-            env.reset(seed=int(seed))
+        observations = [dict(env.reset(seed=int(seed))[0]) for env, seed in zip(envs, seeds)]
         return {
             "envs": envs,
+            "obs": observations,  # each episode's latest observation of each agent
             "t": 0,
             "store": np.zeros((batch, self.n_agents)),
             "ended": np.zeros(batch, dtype=bool),
@@ -199,25 +224,45 @@ class PettingZooArena(Arena):
         below = cumulative < (draw * cumulative[..., -1])[..., None]
         return np.minimum(below.sum(axis=-1), weights.shape[-1] - 1)
 
+    def _moves(self, state: State, actions: np.ndarray, draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What each agent plays this step, as the environment takes it: [B, n] discrete actions
+        (and the index of each, for action rules) or [B, n, D] box actions. Focal agents' actions
+        come from their policies, one call per policy for all episodes of the batch."""
+        if self.discrete:
+            moves = self._choices(actions, draw) + self.start
+        else:
+            moves = self.low + np.clip(actions, 0.0, 1.0) * (self.high - self.low)
+        external = marked(actions, len(self.policies))
+        for k, policy in enumerate(self.policies):
+            rows = [
+                (b, i)
+                for b, i in zip(*np.nonzero(external == k))
+                if self.agents[i] in state["envs"][b].agents
+            ]
+            if rows:
+                at = tuple(np.array(rows).T)
+                seen = [state["obs"][b][self.agents[i]] for b, i in rows]
+                found = checked(policy, call(policy, seen, draw[at]), len(rows), self.space)
+                moves[at] = found.reshape(len(rows), -1) if not self.discrete else found
+        return moves, (moves - self.start if self.discrete else np.full(moves.shape[:2], -1))
+
     def step(self, state: State, actions: np.ndarray, noise_t: Noise) -> tuple[State, StepResult]:
         batch, n, kinds = len(state["envs"]), self.n_agents, self.event_kinds
         events = np.zeros((batch, n, len(kinds)))
         opportunities = np.zeros((batch, n, len(kinds)))
         rewards = np.zeros((batch, n))
         ended = state["ended"].copy()
-        if self.discrete:
-            chosen = self._choices(actions, noise_t["draw"])
-        else:
-            scaled = self.low + np.clip(actions, 0.0, 1.0) * (self.high - self.low)
+        moves, chosen = self._moves(state, actions, noise_t["draw"])
         for b, env in enumerate(state["envs"]):
             live = [i for i, agent in enumerate(self.agents) if agent in env.agents]
             if not live:
                 continue
             if self.discrete:
-                moves = {self.agents[i]: int(chosen[b, i]) + self.start for i in live}
+                played = {self.agents[i]: int(moves[b, i]) for i in live}
             else:
-                moves = {self.agents[i]: scaled[b, i].reshape(self.shape).astype(self.dtype) for i in live}
-            _, paid, terminated, _, infos = env.step(moves)
+                played = {self.agents[i]: moves[b, i].reshape(self.shape).astype(self.dtype) for i in live}
+            seen, paid, terminated, _, infos = env.step(played)
+            state["obs"][b].update(seen)
             for i in live:
                 agent = self.agents[i]
                 rewards[b, i] = float(paid.get(agent, 0.0))

@@ -22,8 +22,10 @@ from purity.agents.reflection import Reflector
 from purity.arenas import arena_class, events
 from purity.arenas import names as arena_names
 from purity.arenas.core import Arena
+from purity.arenas.external import ExternalPolicy
 from purity.inputs import InputError, Table, load_toml, read_bytes, read_params
 from purity.tournament import bounds, training_keys
+from purity.tournament import focal as focals
 from purity.tournament.matching import MATCHINGS, PLAYS, graph_structure
 from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec
 from purity.tournament.selection import FITNESS_RULES
@@ -37,9 +39,11 @@ class ArenaSpec:
     group_size: int
     steps: int
     params: object  # the arena's frozen Params dataclass
+    policies: tuple[ExternalPolicy, ...] = ()  # the focal entries' callables (purity.tournament.focal)
 
     def build(self) -> Arena:
-        return arena_class(self.name)(self.group_size, self.steps, self.params)
+        arena = arena_class(self.name)(self.group_size, self.steps, self.params)
+        return arena.with_policies(self.policies) if self.policies else arena
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class MixEntry:
     capability: Capability
     policy: tuple[float, ...]  # starting policy (the fixed decider's only one)
     power: float = 1.0  # resources: starting store and enforcement strength × power (powered arenas)
+    focal: focals.Focal | None = None  # decider "focal": where its policy comes from
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,8 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
         raise InputError(
             path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population
         )
-    mix = _mix(top.table("population", required=True), path, arena)
+    mix, policies = _mix(top.table("population", required=True), path, arena)
+    arena = dataclasses.replace(arena, policies=policies) if policies else arena
     matching = _matching(top.table("matching"), path, population, arena)
     selection = _selection(top.table("selection"))
     mutation = read_params(MutationSpec, top.table("mutation").data, path, "mutation")
@@ -289,13 +295,15 @@ def _arena(table: Table, path: Path) -> ArenaSpec:
     return spec
 
 
-def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
+def _mix(
+    table: Table, path: Path, arena: ArenaSpec
+) -> tuple[tuple[MixEntry, ...], tuple[ExternalPolicy, ...]]:
     entries = table.tables("mix", required=True)
     table.done()
     if not entries:
         raise table.error("mix", "at least one [[population.mix]] entry")
     built = arena.build()
-    mix = []
+    mix, externals = [], []
     for entry in entries:
         reference = entry.string("profile")
         found = profiles.resolve(reference, path.parent)
@@ -310,7 +318,11 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
         decider = entry.string("decider", default="planner", choices=DECIDERS)
         raw = entry.table("capability")
         capability = read_params(Capability, raw.data, path, raw.where)
-        policy = _policy(entry, built)
+        source = None
+        if decider == "focal":
+            source, policy = focals.read(entry, path, built, externals)
+        else:
+            policy = _policy(entry, built)
         power = entry.number("power", default=1.0, low=0.0, high=MAX_POWER)
         if power != 1.0 and not built.powered:
             powered = ", ".join(name for name in arena_names() if arena_class(name).powered)
@@ -318,12 +330,12 @@ def _mix(table: Table, path: Path, arena: ArenaSpec) -> tuple[MixEntry, ...]:
                 "power", f"1: the {arena.name} arena does not read power (arenas that do: {powered})", power
             )
         entry.done()
-        mix.append(MixEntry(profile, share, decider, capability, policy, power))
+        mix.append(MixEntry(profile, share, decider, capability, policy, power=power, focal=source))
     bounds.check_names(mix, profiles.library(), profiles.load, lambda *a: InputError(path, *a))
     total = sum(entry.share for entry in mix)
     if not math.isclose(total, 1.0, abs_tol=1e-9):
         raise InputError(path, "population.mix.share", "shares that sum to 1", round(total, 12))
-    return tuple(mix)
+    return tuple(mix), tuple(externals)
 
 
 def _check_series(profile: Profile, arena: Arena, path: Path, field: str) -> None:

@@ -83,7 +83,14 @@ class RayExecutor:
                 fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn)
             )
         ref = self._ref(shared)
-        return self.ray.get([remote.remote(ref, item) for item in items])
+        try:
+            return self.ray.get([remote.remote(ref, item) for item in items])
+        except self.ray.exceptions.RayTaskError as error:
+            # bad input found only on a worker (a focal policy's action outside its space): the
+            # same one line as in-process, not the worker's traceback
+            if isinstance(error.cause, InputError):
+                raise error.cause from None
+            raise
 
     def close(self) -> None:
         self.ray.shutdown()

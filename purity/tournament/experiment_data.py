@@ -66,8 +66,10 @@ def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:
             "share": entry.share,
             "decider": entry.decider,
             "capability": dataclasses.asdict(entry.capability),
-            "policy": list(entry.policy) if profiles is None else dict(zip(names, entry.policy)),
         }
+        if entry.focal is None or profiles is None:
+            row["policy"] = list(entry.policy) if profiles is None else dict(zip(names, entry.policy))
+        row |= entry.focal.data() if entry.focal is not None else {}
         if entry.power != 1.0:  # equal power is the default, and its records stay as they were
             row["power"] = entry.power
         rows.append(row)

@@ -72,6 +72,7 @@ def begin(experiment: Experiment, pool) -> tuple[Context, Population]:
         terms=terms,
         planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
         learners=tuple(entry.decider == "learner" for entry in experiment.mix),
+        frozen=tuple(entry.focal is not None and bool(entry.focal.trained) for entry in experiment.mix),
         training=experiment.training,
         reflection=experiment.reflection,
         power=tuple(e.power for e in experiment.mix) if any(e.power != 1 for e in experiment.mix) else (),

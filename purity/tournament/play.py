@@ -45,6 +45,7 @@ class Setup:
     terms: tuple[Term, ...]
     planners: tuple[Capability | None, ...]  # per mix entry: its capability, None if fixed
     learners: tuple[bool, ...] = ()  # per mix entry: its decider is a learner
+    frozen: tuple[bool, ...] = ()  # per mix entry: a trained learner that plays and never updates
     training: Training = Training()
     reflection: Reflection = Reflection()
     power: tuple[float, ...] = ()  # per mix entry: its power; empty where all are 1 (nothing multiplies)
@@ -111,22 +112,22 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     episodes = batch.episodes
     count = len(batch.groups)
     policies = plan_groups(setup, batch) if batch.planning.any() else batch.policies
-    learns = (
-        np.asarray(setup.learners, dtype=bool)[batch.entries]
-        if setup.learners
-        else np.zeros(batch.entries.shape, bool)
+    learns, frozen = (
+        np.asarray(flags, dtype=bool)[batch.entries] if flags else np.zeros(batch.entries.shape, bool)
+        for flags in (setup.learners, setup.frozen)
     )
+    draws = learns | frozen  # who plays Bernoulli draws of θ; only learners update it
 
     noise = concat_noise(
         [arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups]
     )
     played = np.repeat(policies, episodes, axis=0)
-    if learns.any():
+    if draws.any():
         shape = (episodes, *policies.shape[1:])
         uniform = np.concatenate(
             [stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups]
         )
-        played = sample(played, uniform, np.repeat(learns, episodes, axis=0))
+        played = sample(played, uniform, np.repeat(draws, episodes, axis=0))
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)
     power = setup.powers(batch.entries)
     power = None if power is None else np.repeat(power, episodes, axis=0)

@@ -135,6 +135,12 @@ def _mix() -> dict:
                 {"type": "string"},
             ],
         },
+        "policy_fn": {
+            "type": "string",
+            "description": 'decider "focal": "module:callable" mapping observations to actions (pettingzoo arena)',
+        },
+        "trained": {"type": "string", "description": 'decider "focal": a purity train run directory'},
+        "agent": _number(0, whole=True, description="with trained: the id of the learner it plays"),
     }
     return _table(
         {"mix": {"type": "array", "minItems": 1, "items": _table(entry, ("profile", "share"))}}, ("mix",)

@@ -147,6 +147,79 @@ KEYS: list[tuple[str, list, str]] = [
     ("population.mix.0.policy.unknown", [0.5], "population.mix[0].policy.unknown"),
 ]
 
+# focal entries (`decider = "focal"`): a policy from outside, by callable or by train run
+FOCAL = (("population.mix.0.decider", "focal"), ("population.mix.0.capability", _DELETE))
+PETTINGZOO = (
+    ("arena.name", "pettingzoo"),
+    ("arena.env", "pettingzoo.classic.rps_v2:parallel_env"),
+    ("arena.group_size", 2),
+)
+FOCAL_CASES: list[Case] = (
+    [
+        (
+            f"focal policy_fn={value!r}"[:80],
+            _validate_experiment(*FOCAL, ("population.mix.0.policy_fn", value)),
+            field,
+        )
+        for value, field in [
+            (1, "population.mix[0].policy_fn"),
+            ("", "population.mix[0].policy_fn"),
+            ("act", "population.mix[0].policy_fn"),
+            (":act", "population.mix[0].policy_fn"),
+            ("nowhere_at_all:act", "population.mix[0].policy_fn"),
+            ("../../etc/passwd:x", "population.mix[0].policy_fn"),
+            ("os:getcwd", "population.mix[0].policy_fn"),  # the commons arena plays no such policy
+        ]
+    ]
+    + [
+        (
+            f"pettingzoo focal policy_fn={value!r}",
+            _validate_experiment(*PETTINGZOO, *FOCAL, ("population.mix.0.policy_fn", value)),
+            "population.mix[0].policy_fn",
+        )
+        for value in ("builtins:len", "numpy:zeros", "os:getcwd", "numpy:pi", "builtins:list", "math:inf")
+    ]
+    + [
+        (
+            f"focal trained={value!r}"[:80],
+            _validate_experiment(*FOCAL, ("population.mix.0.trained", value)),
+            field,
+        )
+        for value, field in [
+            (1, "population.mix[0].trained"),
+            ("", "population.mix[0].trained"),
+            ("/dev/zero", "population.mix[0].trained"),
+            ("/etc", "population.mix[0].trained"),
+            ("../../nowhere", "population.mix[0].trained"),
+        ]
+    ]
+    + [
+        ("focal with neither source", _validate_experiment(*FOCAL), "population.mix[0].policy_fn"),
+        (
+            "focal with both sources",
+            _validate_experiment(
+                *FOCAL, ("population.mix.0.policy_fn", "os:getcwd"), ("population.mix.0.trained", "x")
+            ),
+            "population.mix[0].policy_fn",
+        ),
+        (
+            "focal agent with a policy_fn",
+            _validate_experiment(*PETTINGZOO, *FOCAL, ("population.mix.0.agent", 1)),
+            "population.mix[0]",
+        ),
+        (
+            "policy_fn on a planner",
+            _validate_experiment(("population.mix.0.policy_fn", "os:getcwd")),
+            "policy_fn",
+        ),
+        (
+            "trained on a fixed entry",
+            _validate_experiment(("population.mix.0.decider", "fixed"), ("population.mix.0.trained", "x")),
+            "trained",
+        ),
+    ]
+)
+
 KEY_CASES: list[Case] = [
     (f"{key}={value!r}"[:80], _validate_experiment((key, value)), expect)
     for key, values, expect in KEYS
@@ -757,6 +830,7 @@ def all_static() -> list[Case]:
     """Every case that needs nothing but its scratch folder."""
     cases = (
         KEY_CASES
+        + FOCAL_CASES
         + STRUCTURE_CASES
         + PROFILE_CASES
         + NAME_CASES
