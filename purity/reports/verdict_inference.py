@@ -135,9 +135,12 @@ def lock_in_test(runs: Sequence[Run]) -> dict | None:
     if null is None:
         return None
     try:
-        row = inference.lock_in_tests(nulls.seed_figures(runs), null).row(0, named=True)
+        tests = inference.lock_in_tests(nulls.seed_figures(runs), null)
     except inference.NullTooSmall:
         return None
+    if tests.height == 0:  # no process term: the figures have no rows to read lock-in from
+        return None
+    row = tests.row(0, named=True)
     keep = ("seeds", "mean", "null_mean", "band_low", "band_high", "p")
     return {"null": kind} | {k: row[k] for k in keep}
 
