@@ -161,7 +161,8 @@ def beyond_text(r: dict) -> str:
     """Selection beyond drift against the null, with its interval; "–" without a null."""
     if r.get("beyond_null") is None:
         return "–"
-    return f"{signed(r['beyond_null'])} [{signed(r['beyond_null_low'])}, {signed(r['beyond_null_high'])}]"
+    interval = f"[{signed(r['beyond_null_low'])}, {signed(r['beyond_null_high'])}]"
+    return f"{signed(r['beyond_null'])} {interval}, p (Holm) {fmt(r['beyond_null_p'])}"
 
 
 def _cant_tell(verdict: pl.DataFrame, word: str) -> pl.DataFrame:
@@ -190,7 +191,8 @@ def note(null_kind: str | None, path=None) -> str:
     )
     beyond = (
         " selection beyond drift: the Price selection part of the carrier share, summed over "
-        "generations, minus its mean under the null, with the interval the null's 95% band gives it."
+        "generations, minus its mean under the null, with the interval the null's 95% band gives it "
+        "and its p-value corrected over the terms (Holm)."
     )
     return (
         "The verdict comes from a test, not a threshold: each term's end share against the "

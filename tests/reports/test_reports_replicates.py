@@ -472,7 +472,7 @@ def test_replicates_report_has_price_and_moved_most(reps_dir):
     assert "| moved most by | selection beyond drift |" in verdict
     # against the null (every replicate's selection part 0 here), not the one twin per seed
     assert (
-        "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\] |"
+        "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\], p (Holm) 0.012 |"
         in verdict
     )
     assert "Against the drift null: lock-in in a share 1 of 3 seed(s), against 1 under the null" in text
