@@ -127,6 +127,12 @@ def test_tournament_imports_reports_only_in_the_cli():
     assert reaching <= {"purity.tournament.cli"}, sorted(reaching)
 
 
+def test_one_generation_reads_in_one_file_of_at_most_250_lines():
+    """The generation step (match, plan, play, learn, reflect, select) stays readable top to bottom."""
+    lines = (PACKAGE / "tournament" / "generation.py").read_text(encoding="utf-8").count("\n")
+    assert lines <= 250, f"purity/tournament/generation.py has {lines} lines"
+
+
 def test_record_imports_nothing_from_purity():
     assert set(graph().successors("purity.tournament.record")) == set()
 

@@ -66,17 +66,7 @@ def begin(experiment: Experiment, pool) -> tuple[Context, Population]:
     if experiment.mutation.scope_rate > 0 or (experiment.reflection.modes and experiment.reflection.rescope):
         terms = with_scope_variants(terms)
     founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
-    setup = Setup(
-        seed=experiment.seed,
-        arena=experiment.arena,
-        terms=terms,
-        planners=tuple(entry.capability if entry.decider == "planner" else None for entry in experiment.mix),
-        learners=tuple(entry.decider == "learner" for entry in experiment.mix),
-        frozen=tuple(entry.focal is not None and bool(entry.focal.trained) for entry in experiment.mix),
-        training=experiment.training,
-        reflection=experiment.reflection,
-        power=tuple(e.power for e in experiment.mix) if any(e.power != 1 for e in experiment.mix) else (),
-    )
+    setup = Setup.of(experiment, terms)
     structure = structure_of(experiment.matching, experiment.seed)
     context = Context(
         experiment, setup, arena, terms, term_space(terms, founding), structure, Lineage(), pool
@@ -234,28 +224,12 @@ def offspring(
     labels = [designers.get(parent, "") for parent, _ in births]
     hit = set()
     if experiment.mutation.invader_rate > 0 and invaders.locked_in(pop.founder, experiment.lock_in):
-        child, hit, invader = _invaders(context, child, births, generation)
+        invader = experiment.mutation.invader
+        child, hit = invaders.invade(
+            experiment, context.terms, child, births, stream(experiment.seed, generation, 0, "invade")
+        )
         labels = [invaders.LABEL if born in hit else label for (_, born), label in zip(births, labels)]
     for (parent, born), kind, label in zip(births, kinds, labels):
         profile_of[born] = invader if born in hit else profile_of[parent]
         lineage.add_child(parent, born, kind, generation + 1, profile_of[parent], label)
     return child, tables.lineage(generation + 1, changed, births, kinds, labels)
-
-
-def _invaders(
-    context: Context, child: Population, births: list[tuple[int, int]], generation: int
-) -> tuple[Population, set[int], str]:
-    """After lock-in, births turned into the `[mutation] invader` profile (`invaders.convert`)."""
-    experiment = context.experiment
-    name = experiment.mutation.invader
-    entry = next(e for e, mixed in enumerate(experiment.mix) if mixed.profile.name == name)
-    child, hit = invaders.convert(
-        child,
-        [born for _, born in births],
-        entry,
-        experiment.mix[entry].profile.weight_row(context.terms),
-        np.asarray(experiment.mix[entry].policy, dtype=float),
-        experiment.mutation.invader_rate,
-        stream(experiment.seed, generation, 0, "invade"),
-    )
-    return child, hit, name

@@ -51,3 +51,16 @@ def convert(
     entries[slots], weights[slots], policies[slots], mutation[slots] = entry, row, policy, LABEL
     changed = dataclasses.replace(child, entry=entries, weights=weights, policies=policies, mutation=mutation)
     return changed, hit
+
+
+def invade(
+    experiment, terms: tuple, child: Population, births: list[tuple[int, int]], rng: np.random.Generator
+) -> tuple[Population, set[int]]:
+    """After lock-in, `child` with births turned into `experiment`'s `[mutation] invader` profile
+    (`convert`, at the invader rate), and the ids that were."""
+    name = experiment.mutation.invader
+    entry = next(e for e, mixed in enumerate(experiment.mix) if mixed.profile.name == name)
+    mixed = experiment.mix[entry]
+    row, policy = mixed.profile.weight_row(terms), np.asarray(mixed.policy, dtype=float)
+    born = [agent for _, agent in births]
+    return convert(child, born, entry, row, policy, experiment.mutation.invader_rate, rng)

@@ -15,7 +15,7 @@ from purity.agents.learners import Training, reinforce, reward, sample
 from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas import core
 from purity.arenas.core import concat_noise
-from purity.tournament.config import ArenaSpec, Reflection
+from purity.tournament.config import ArenaSpec, Experiment, Reflection
 
 PURPOSES = {
     "match": 0,
@@ -49,6 +49,22 @@ class Setup:
     training: Training = Training()
     reflection: Reflection = Reflection()
     power: tuple[float, ...] = ()  # per mix entry: its power; empty where all are 1 (nothing multiplies)
+
+    @classmethod
+    def of(cls, experiment: Experiment, terms: tuple[Term, ...]) -> Setup:
+        """The setup of `experiment`'s tasks over the run's term universe `terms`."""
+        mix = experiment.mix
+        return cls(
+            seed=experiment.seed,
+            arena=experiment.arena,
+            terms=terms,
+            planners=tuple(entry.capability if entry.decider == "planner" else None for entry in mix),
+            learners=tuple(entry.decider == "learner" for entry in mix),
+            frozen=tuple(entry.focal is not None and bool(entry.focal.trained) for entry in mix),
+            training=experiment.training,
+            reflection=experiment.reflection,
+            power=tuple(e.power for e in mix) if any(e.power != 1 for e in mix) else (),
+        )
 
     def powers(self, entries: np.ndarray) -> np.ndarray | None:
         """The power of each slot of `entries` (mix entry indices, any shape); None: all equal."""
