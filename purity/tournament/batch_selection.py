@@ -38,7 +38,8 @@ def _candidates(structure: Structure | None, n: int, around: np.ndarray | None, 
     if around is None:
         return np.arange(n)
     if structure is not None:
-        return structure.neighbours(int(around))
+        node = int(around)
+        return structure.indices[structure.indptr[node] : structure.indptr[node + 1]]
     return np.delete(np.arange(n), int(around)) if exclude else np.arange(n)
 
 
