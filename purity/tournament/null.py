@@ -286,15 +286,39 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
     child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
     copied_row = (source + base2[:, None]).T.ravel()
     order = np.argsort(born, kind="stable")
-    for at in np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]:  # births of depth 1, 2, …
-        table[child_row[at]] = _mutated(np.take(table, copied_row[at], axis=0), rng, null)
+    waves = np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]  # births of depth 1, 2, …
+    held = _written(null, table, child_row, copied_row, waves, rng)
     state.born = final >= n
-    state.weights = np.take(table, (final + base2[:, None]).ravel(), axis=0).reshape(reps, n, terms)
+    state.weights = np.take(table, held[(final + base2[:, None]).ravel()], axis=0).reshape(reps, n, terms)
     slot = np.where(state.born, np.take_along_axis(root, np.maximum(final - n, 0), axis=1), final)
     state.ints = np.take(state.ints.reshape(reps * n, 3), (slot + base[:, None]).ravel(), axis=0).reshape(
         reps, n, 3
     )
     state.ints[..., 2] = slot
+
+
+def _written(
+    null: NullSpec, table: np.ndarray, child: np.ndarray, copied: np.ndarray, waves, rng
+) -> np.ndarray:
+    """Write the births of `waves` into `table` and return `held`, for every table row the row
+    that holds its weights. Under log-normal mutation (or none) a birth that does not mutate is an
+    exact copy, so it points at the row it copies; only births that mutate are written. The draws
+    are `_mutated`'s, wave by wave, so every stream is unchanged."""
+    held = np.arange(table.shape[0])
+    spec = null.mutation
+    pointing = not spec.structural and (spec.rate == 0 or spec.distribution == "lognormal")
+    for at in waves:
+        kids, source = child[at], held[copied[at]]
+        if not pointing:
+            table[kids] = _mutated(np.take(table, source, axis=0), rng, null)
+            continue
+        held[kids] = source
+        if spec.rate > 0:
+            moved = rng.random(at.size) < spec.rate
+            mine = kids[moved]
+            table[mine] = mutate_weights(np.take(table, source[moved], axis=0), rng, 1.0, spec.sigma)[0]
+            held[mine] = mine
+    return held
 
 
 def _invade(null: NullSpec, state: _State, rng: np.random.Generator, locked: np.ndarray) -> None:
@@ -327,9 +351,9 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
     curve = np.zeros((gens, reps, terms), dtype=np.float32)
     rows = np.arange(reps)
     z = _carriers(state.weights, null.threshold)
-    start = end = _share(z)
+    start = end = now = _share(z)
     for g in range(gens):
-        share = _share(z)
+        share = now
         end = np.where(live[:, None], share, end)
         curve[g] = end
         biggest = np.bincount((rows[:, None] * n + state.ints[..., 1]).ravel(), minlength=reps * n)
@@ -351,8 +375,9 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
         )
         inherited = _share(inherited.reshape(reps, n, terms))
         z = _carriers(state.weights, null.threshold)
+        now = _share(z)
         selection += live[:, None] * (inherited - share)
-        mutation += live[:, None] * (_share(z) - inherited)
+        mutation += live[:, None] * (now - inherited)
     return NullDraws(null.keys, start, end, selection, mutation, lock, done, curve)
 
 
