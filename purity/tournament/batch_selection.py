@@ -8,6 +8,9 @@ conventions exactly (who dies, who is a candidate parent, the offspring taking t
 its parent's fitness for the rest of a Moran generation), and tests/tournament/test_null.py checks
 them against `selection.py` in distribution. Rows of `fitness` are replicates; `None` means
 neutral (every agent has fitness 1), which needs no rejection at all.
+
+`replay_events` and `birth_lineage` turn a generation's events into who copies whom, for all
+replicates and events at once (sorts and running maxima instead of a loop over the n events).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from purity.tournament.selection import replicator_parents
 if TYPE_CHECKING:
     from purity.tournament.matching import Structure
 
-__all__ = ["moran_events", "parents_of_generation"]
+__all__ = ["birth_lineage", "moran_events", "parents_of_generation", "replay_events"]
 
 _ROUNDS = 64  # rejection rounds before the few rows still undecided are drawn exactly
 
@@ -38,7 +41,8 @@ def _candidates(structure: Structure | None, n: int, around: np.ndarray | None, 
     if around is None:
         return np.arange(n)
     if structure is not None:
-        return structure.neighbours(int(around))
+        node = int(around)
+        return structure.indices[structure.indptr[node] : structure.indptr[node + 1]]
     return np.delete(np.arange(n), int(around)) if exclude else np.arange(n)
 
 
@@ -172,3 +176,52 @@ def parents_of_generation(
         np.put_along_axis(parents, order, np.take_along_axis(order, pick, axis=1), axis=1)
         return parents
     return np.stack([replicator_parents(entry[r], fitness[r], rng) for r in range(reps)])
+
+
+def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(source, final)`, each `[R, n]`: the row of each replicate's table ([slots before;
+    births]) birth k copies, and the row each slot holds after the n events. Birth k copies the
+    last birth j < k into slot `parent[k]` (row n + j), else that slot's original (row
+    `parent[k]`). Laid out in time order (read parent[k], write dead[k], …, then read every slot),
+    a stable sort by slot puts each slot's reads and writes in time order. Packed as slot · 2^b +
+    row (a write's row n + j, a read's the slot itself, which every write's exceeds), a running
+    maximum carries the last write forward to the reads after it, and the low bits are the row."""
+    reps, n = parent.shape
+    width, shift = 3 * n, int(2 * n - 1).bit_length()
+    kind = np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.int64  # radix-sortable keys
+    slots = np.empty((reps, width), dtype=kind)
+    slots[:, 0 : 2 * n : 2], slots[:, 1 : 2 * n : 2], slots[:, 2 * n :] = parent, dead, np.arange(n)
+    packed = np.int32 if shift + int(n - 1).bit_length() < 31 else np.int64
+    value = slots.astype(packed)
+    value <<= shift
+    value[:, 0 : 2 * n : 2] |= parent.astype(packed)
+    value[:, 1 : 2 * n : 2] |= np.arange(n, 2 * n, dtype=packed)
+    value[:, 2 * n :] |= np.arange(n, dtype=packed)
+    flat = np.argsort(slots, axis=1, kind="stable").astype(packed)
+    flat += (np.arange(reps, dtype=packed) * width)[:, None]
+    flat = flat.ravel()
+    last = np.maximum.accumulate(value.ravel()[flat].reshape(reps, width), axis=1)
+    last &= (1 << shift) - 1
+    seen = np.empty(reps * width, dtype=packed)
+    seen[flat] = last.ravel()  # back in time order: the row each read sees
+    seen = seen.reshape(reps, width)
+    return seen[:, 0 : 2 * n : 2], seen[:, 2 * n :]
+
+
+def birth_lineage(source: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(depth, root)`, each `[R, n]`, from the table rows births copy: depth 1 and the slot
+    itself for a copy of a slot's original; for a copy of birth j, one more than j's depth and
+    j's root. Chains are resolved one level per pass, each pass over the births still open."""
+    reps = source.shape[0]
+    has = (source >= n).ravel()
+    depth = np.where(has, 0, 1).astype(np.uint8 if n < 255 else np.int64)  # uint8: radix-sorted waves
+    root = np.where(has, 0, source.ravel())
+    open_ = np.flatnonzero(has)
+    up = (source - n + (np.arange(reps) * n)[:, None]).ravel()[open_]  # the flat birth each copies
+    while open_.size:
+        d = depth[up]
+        done = d > 0
+        depth[open_[done]] = d[done] + 1
+        root[open_[done]] = root[up[done]]
+        open_, up = open_[~done], up[~done]
+    return depth.reshape(reps, n), root.reshape(reps, n)

@@ -36,7 +36,12 @@ import polars as pl
 
 from purity.agents.preferences import term_universe, with_scope_variants
 from purity.tournament import record, storage
-from purity.tournament.batch_selection import moran_events, parents_of_generation
+from purity.tournament.batch_selection import (
+    birth_lineage,
+    moran_events,
+    parents_of_generation,
+    replay_events,
+)
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
@@ -206,23 +211,29 @@ def simulate(
 
 
 def _carriers(weights: np.ndarray, threshold: float) -> np.ndarray:
-    """1.0 where an agent carries the term (weight above the threshold; inf counts, NaN does not)."""
+    """True where an agent carries the term (weight above the threshold; inf counts, NaN does not)."""
     with np.errstate(invalid="ignore"):
-        return (weights > threshold).astype(np.float64)
+        return weights > threshold
+
+
+def _share(carries: np.ndarray) -> np.ndarray:
+    """`[R, T]` carrier share of `[R, N, T]` booleans: the count over N, exactly k/N in float64
+    (what the mean of 0.0/1.0 gives, as a report computes it)."""
+    return np.count_nonzero(carries, axis=1) / carries.shape[1]
 
 
 def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.ndarray:
-    """Offspring weights from parent rows `[M, T]`, by the engine's mutation code. Log-normal
-    weight moves are drawn only for the rows that mutate (each with probability `rate`): the same
-    distribution as `mutate_weights` on every row, at a tenth of the draws for rate 0.1."""
+    """Offspring weights from parent rows `[M, T]` (a fresh array, changed in place), by the
+    engine's mutation code. Log-normal weight moves are drawn only for the rows that mutate (each
+    with probability `rate`): the same distribution as `mutate_weights` on every row, at a tenth
+    of the draws for rate 0.1."""
     spec = null.mutation
     if spec.rate == 0 and not spec.structural:
         return rows
     if spec.distribution == "lognormal" and not spec.structural:
         moved = rng.random(rows.shape[0]) < spec.rate
-        out = rows.copy()
-        out[moved] = mutate_weights(rows[moved], rng, 1.0, spec.sigma)[0]
-        return out
+        rows[moved] = mutate_weights(rows[moved], rng, 1.0, spec.sigma)[0]
+        return rows
     return mutate(rows, rng, spec, null.space)[0]
 
 
@@ -258,40 +269,56 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
     birth of the same generation), and each slot ends holding the last birth into it. Indices are
-    flat (replicate-major) so each event costs a few gathers of R integers."""
+    flat (replicate-major). `replay_events` and `birth_lineage` find what each birth copies, its
+    depth and its ancestor slot without a loop over events; rows are gathered with `np.take`
+    (numpy's fancy indexing of rows is several times slower). The waves draw in the order the
+    per-event loop did, so every random stream and figure is unchanged."""
     reps, n = parent.shape
     terms = state.weights.shape[2]
-    final = np.tile(np.arange(n), reps)  # [R*n] row (0..2n-1) of the table each slot holds
-    source = np.empty((n, reps), dtype=np.int64)  # the table row each birth copies
-    depth = np.zeros(reps * 2 * n, dtype=np.int64)
     base, base2 = np.arange(reps) * n, np.arange(reps) * 2 * n
-    parent_at, dead_at = (parent + base[:, None]).T.copy(), (dead + base[:, None]).T.copy()
-    for k in range(n):
-        s = final[parent_at[k]]
-        source[k] = s
-        depth[base2 + n + k] = depth[base2 + s] + 1
-        final[dead_at[k]] = n + k
+    source, final = replay_events(parent, dead)
+    depth, root = birth_lineage(source, n)
     if state.table is None or state.table.shape[0] != reps * 2 * n:
         state.table = np.empty((reps * 2 * n, terms))
     table = state.table
     table.reshape(reps, 2 * n, terms)[:, :n] = state.weights
-    ancestor = np.concatenate(
-        [np.tile(np.arange(n), (reps, 1)), np.zeros((reps, n), np.int64)], axis=1
-    ).ravel()
-    born = depth.reshape(reps, 2 * n)[:, n:].T.ravel()  # [n*R], birth-major like `source`
+    born = depth.T.ravel()  # [n*R], birth-major: the order the waves take births in
     child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
-    copied_row = source.ravel() + np.tile(base2, n)
+    copied_row = (source + base2[:, None]).T.ravel()
     order = np.argsort(born, kind="stable")
-    for at in np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]:  # births of depth 1, 2, …
-        child, copied = child_row[at], copied_row[at]
-        ancestor[child] = ancestor[copied]
-        table[child] = _mutated(table[copied], rng, null)
-    rows = (final.reshape(reps, n) + base2[:, None]).ravel()
-    state.born = final.reshape(reps, n) >= n
-    state.weights = table[rows].reshape(reps, n, terms)
-    slot = ancestor[rows].reshape(reps, n)
-    state.ints = state.ints.reshape(reps * n, 3)[(slot + base[:, None]).ravel()].reshape(reps, n, 3)
+    waves = np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]  # births of depth 1, 2, …
+    held = _written(null, table, child_row, copied_row, waves, rng)
+    state.born = final >= n
+    state.weights = np.take(table, held[(final + base2[:, None]).ravel()], axis=0).reshape(reps, n, terms)
+    slot = np.where(state.born, np.take_along_axis(root, np.maximum(final - n, 0), axis=1), final)
+    state.ints = np.take(state.ints.reshape(reps * n, 3), (slot + base[:, None]).ravel(), axis=0).reshape(
+        reps, n, 3
+    )
     state.ints[..., 2] = slot
+
+
+def _written(
+    null: NullSpec, table: np.ndarray, child: np.ndarray, copied: np.ndarray, waves, rng
+) -> np.ndarray:
+    """Write the births of `waves` into `table` and return `held`, for every table row the row
+    that holds its weights. Under log-normal mutation (or none) a birth that does not mutate is an
+    exact copy, so it points at the row it copies; only births that mutate are written. The draws
+    are `_mutated`'s, wave by wave, so every stream is unchanged."""
+    held = np.arange(table.shape[0])
+    spec = null.mutation
+    pointing = not spec.structural and (spec.rate == 0 or spec.distribution == "lognormal")
+    for at in waves:
+        kids, source = child[at], held[copied[at]]
+        if not pointing:
+            table[kids] = _mutated(np.take(table, source, axis=0), rng, null)
+            continue
+        held[kids] = source
+        if spec.rate > 0:
+            moved = rng.random(at.size) < spec.rate
+            mine = kids[moved]
+            table[mine] = mutate_weights(np.take(table, source[moved], axis=0), rng, 1.0, spec.sigma)[0]
+            held[mine] = mine
+    return held
 
 
 def _invade(null: NullSpec, state: _State, rng: np.random.Generator, locked: np.ndarray) -> None:
@@ -324,9 +351,9 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
     curve = np.zeros((gens, reps, terms), dtype=np.float32)
     rows = np.arange(reps)
     z = _carriers(state.weights, null.threshold)
-    start = end = z.mean(axis=1)  # float64, exactly k/N as a report computes it
+    start = end = now = _share(z)
     for g in range(gens):
-        share = z.mean(axis=1)
+        share = now
         end = np.where(live[:, None], share, end)
         curve[g] = end
         biggest = np.bincount((rows[:, None] * n + state.ints[..., 1]).ravel(), minlength=reps * n)
@@ -343,11 +370,14 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
         _step(null, state, rng, f)
         if null.invader is not None:
             _invade(null, state, rng, lock >= 0)
-        inherited = z.reshape(reps * n, terms)[(state.ints[..., 2] + rows[:, None] * n).ravel()]
-        inherited = inherited.reshape(reps, n, terms).mean(axis=1)
+        inherited = np.take(
+            z.reshape(reps * n, terms), (state.ints[..., 2] + rows[:, None] * n).ravel(), axis=0
+        )
+        inherited = _share(inherited.reshape(reps, n, terms))
         z = _carriers(state.weights, null.threshold)
+        now = _share(z)
         selection += live[:, None] * (inherited - share)
-        mutation += live[:, None] * (z.mean(axis=1) - inherited)
+        mutation += live[:, None] * (now - inherited)
     return NullDraws(null.keys, start, end, selection, mutation, lock, done, curve)
 
 

@@ -319,3 +319,13 @@ def test_no_invaders_before_lock_in_or_at_rate_zero() -> None:
     np.testing.assert_array_equal(never.end, 1.0)
     off = null.simulate(_invaded("moran", 10, 5, 0.0), 100, seed=3)
     np.testing.assert_array_equal(off.end, 1.0)
+
+
+def test_death_birth_on_a_graph_with_no_fit_neighbour_draws_a_neighbour() -> None:
+    """Every candidate at fitness 0: rejection never accepts, and the parent is drawn uniformly
+    among the dead slot's neighbours on the graph (it raised AttributeError before 2026-12-06)."""
+    n, reps = 8, 50
+    structure = Structure.from_graph(nx.cycle_graph(n))
+    parent, dead = moran_events(reps, n, np.random.default_rng(3), True, structure, np.zeros((reps, n)))
+    assert (((parent - dead) % n == 1) | ((dead - parent) % n == 1)).all()
+    assert set(np.unique((parent - dead) % n)) == {1, n - 1}

@@ -15,10 +15,12 @@ EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "promises.tom
 
 
 def _experiment(tmp_path, observe: float, generations: int = 3, *more: tuple[str, str]):
-    """The promises experiment, small: 16 agents, half consequentialists, half promise-keepers."""
+    """The promises experiment, small: one seed of 16 agents, half consequentialists, half
+    promise-keepers."""
     text = EXPERIMENT.read_text()
     for old, new in (
         *more,
+        ("seeds = 18", "seeds = 1"),
         ("generations = 60", f"generations = {generations}"),
         ("population = 64", "population = 16"),
         ("observe = 1.0", f"observe = {observe}"),
