@@ -81,7 +81,7 @@ def small_charts(
 
 
 def null_series(curve: pl.DataFrame | None, key: str, label: str, kind: str | None) -> list[Series]:
-    """One term's share under the null, per generation: the median of its runs (dotted grey) and the
+    """One term's share under the null, per generation: the median of its runs (dashed grey) and the
     band 95% of them stay in (`null/<kind>-curve.parquet`); nothing without a recorded null."""
     rows = curve.filter(pl.col("term") == key).sort("generation") if curve is not None else None
     if rows is None or rows.height == 0:

@@ -163,7 +163,9 @@ def verdict_rows(data: ReplicatesReport) -> Rows:
         "p (Holm)",
         "verdict",
     ]
-    headers += ["moved most by"] + (["selection beyond drift"] if drift or has_null else [])
+    headers += ["moved most by"] + (
+        ["selection beyond the null"] if has_null else ["selection beyond drift"] if drift else []
+    )
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), _cell(r, "start"), _cell(r, "end")]

@@ -98,7 +98,7 @@ def verdict_rows(data: RunReport) -> Rows:
     headers = ["process term", "kind", "scope", f"share at gen {fmt(first)}", f"share at gen {fmt(last)}"]
     headers += ["drift end"] if has_drift else []
     headers += ["null 95% band", "p (Holm)", "verdict", "moved most by"]
-    headers += ["selection beyond drift"] if has_drift or has_null else []
+    headers += ["selection beyond the null"] if has_null else ["selection beyond drift"] if has_drift else []
     rows = []
     for r in data.verdict.iter_rows(named=True):
         row = [r["label"], r["kind"], fmt(r["scope"]), fmt(r["start"]), fmt(r["end"])]

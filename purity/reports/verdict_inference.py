@@ -150,10 +150,10 @@ def lock_in_sentence(test: dict | None) -> str:
     if test is None:
         return ""
     return (
-        f" Against the {test['null']} null: lock-in in a share {fmt(test['mean'])} of "
-        f"{test['seeds']} seed(s), against {fmt(test['null_mean'])} under the null (95% band of "
-        f"that share over as many seeds [{fmt(test['band_low'])}, {fmt(test['band_high'])}]; "
-        f"p = {fmt(test['p'])})."
+        f" Against the {test['null']} null: one lineage took over in {round(test['mean'] * test['seeds'])} "
+        f"of {test['seeds']} seed(s), a share {fmt(test['mean'])}, where {fmt(test['null_mean'])} of "
+        f"runs under the null do (95% band of that share over as many seeds "
+        f"[{fmt(test['band_low'])}, {fmt(test['band_high'])}]; p = {fmt(test['p'])})."
     )
 
 
@@ -190,7 +190,7 @@ def note(null_kind: str | None, path=None) -> str:
         else ""
     )
     beyond = (
-        " selection beyond drift: the Price selection part of the carrier share, summed over "
+        " selection beyond the null: the Price selection part of the carrier share, summed over "
         "generations, minus its mean under the null, with the interval the null's 95% band gives it "
         "and its p-value corrected over the terms (Holm)."
     )

@@ -235,9 +235,9 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
         )
     reflection = _reflection(top.table("reflection"), path)
     if reflection.enabled and any(entry.power != 1.0 for entry in mix):
-        unequal = next(entry.power for entry in mix if entry.power != 1.0)
+        k, unequal = next((k, entry.power) for k, entry in enumerate(mix) if entry.power != 1.0)
         raise InputError(
-            path, "population.mix.power", "1 in an experiment with [reflection] enabled", unequal
+            path, f"population.mix[{k}].power", "1 in an experiment with [reflection] enabled", unequal
         )
     training = _training(top.table("training"), arena, mix)
     control = top.table("control")

@@ -469,13 +469,15 @@ def test_replicates_report_has_price_and_moved_most(reps_dir):
     md_path, html_path = reports.write_report(write_still_null(reps_dir))
     text = md_path.read_text()
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
-    assert "| moved most by | selection beyond drift |" in verdict
+    assert "| moved most by | selection beyond the null |" in verdict
     # against the null (every replicate's selection part 0 here), not the one twin per seed
     assert (
         "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\], p (Holm) 0.012 |"
         in verdict
     )
-    assert "Against the drift null: lock-in in a share 1 of 3 seed(s), against 1 under the null" in text
+    assert (
+        "Against the drift null: one lineage took over in 3 of 3 seed(s), a share 1, where 1 of runs" in text
+    )
     part = text.split("## Price decomposition")[1].split("## Process share")[0]
     assert (
         "| never take (self): carrier share | 0.5 \\[0.5, 0.5\\] | 0.333 \\[0, 0.75\\] | "

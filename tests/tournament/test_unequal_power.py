@@ -55,7 +55,7 @@ def test_power_only_in_arenas_that_read_it_and_not_with_reflection(write_experim
     )
     with pytest.raises(InputError, match="reflection") as caught:
         load(path)
-    assert caught.value.field == "population.mix.power"
+    assert caught.value.field == "population.mix[2].power"
 
 
 def test_the_command_line_refuses_it_in_one_line(write_experiment):
