@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from purity.tournament.selection import replicator_parents
+from purity.tournament.selection import RULES, replicator_parents
 
 if TYPE_CHECKING:
     from purity.tournament.matching import Structure
@@ -166,7 +166,7 @@ def parents_of_generation(
         idx = np.searchsorted(flat, (rng.random((reps, n)) + offset).ravel(), side="right")
         return np.minimum(idx.reshape(reps, n) - offset * n, n - 1)
     if rule != "replicator":
-        raise ValueError(f"no batched parents for selection kind {rule!r}")
+        return _each_replicate(rule, reps, n, rng, entry, fitness)
     if fitness is None:
         order = np.argsort(entry, axis=1, kind="stable")
         sorted_entry = np.take_along_axis(entry, order, axis=1)
@@ -225,3 +225,17 @@ def birth_lineage(source: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         root[open_[done]] = root[up[done]]
         open_, up = open_[~done], up[~done]
     return depth.reshape(reps, n), root.reshape(reps, n)
+
+
+def _each_replicate(
+    rule: str, reps: int, n: int, rng: np.random.Generator, entry: np.ndarray, fitness: np.ndarray | None
+) -> np.ndarray:
+    """A generational rule with no batched form here: the engine's own rule (`selection.RULES`),
+    one replicate at a time, so a new rule needs no second implementation before its null runs."""
+    ones = np.ones(n)
+    draws = [RULES[rule](ones if fitness is None else fitness[r], entry[r], rng, None) for r in range(reps)]
+    if any(len(source) != n or not np.array_equal(final, n + np.arange(n)) for source, final in draws):
+        raise ValueError(
+            f"selection kind {rule!r} is not generational: the null replays only generational rules"
+        )
+    return np.stack([source for source, _ in draws])

@@ -101,3 +101,27 @@ def test_replay_finds_the_last_birth_into_each_slot() -> None:
     depth, root = birth_lineage(source, 3)
     np.testing.assert_array_equal(depth, [[1, 2, 3]])
     np.testing.assert_array_equal(root, [[0, 0, 0]])
+
+
+def test_a_generational_rule_without_a_batched_form_is_replayed_by_the_engine_rule(monkeypatch):
+    """A new selection rule needs one entry in selection.RULES: the null replays it replicate by
+    replicate. Here every child copies the fittest slot, so every replicate's parents are that slot."""
+    from purity.tournament import batch_selection, selection
+
+    fittest = selection._generational(
+        lambda fitness, types, rng: np.full(len(fitness), int(np.argmax(fitness)))
+    )
+    monkeypatch.setitem(selection.RULES, "fittest", fittest)
+    fitness = np.array([[1.0, 5.0, 2.0], [3.0, 1.0, 0.5]])
+    parents = batch_selection.parents_of_generation(
+        "fittest", 2, 3, np.random.default_rng(0), np.zeros((2, 3), int), fitness
+    )
+    assert parents.tolist() == [[1, 1, 1], [0, 0, 0]]
+    neutral = batch_selection.parents_of_generation(
+        "fittest", 2, 3, np.random.default_rng(0), np.zeros((2, 3), int)
+    )
+    assert neutral.tolist() == [[0, 0, 0], [0, 0, 0]]  # all fitness 1: argmax is the first slot
+    with pytest.raises(ValueError, match="not generational"):
+        batch_selection.parents_of_generation(
+            "moran", 2, 3, np.random.default_rng(0), np.zeros((2, 3), int), fitness
+        )
