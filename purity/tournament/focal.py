@@ -71,6 +71,8 @@ def _external(entry: Table, path: Path) -> ExternalPolicy:
     where = (str(path), entry.field("policy_fn"))
     if module.endswith(".py") or "/" in module:
         file = str((path.parent / module).resolve())
+        if not Path(file).is_file():
+            raise entry.error("policy_fn", f"a .py file that exists ({file} does not)", written)
         found = [plugin for plugin in plugins.loaded() if plugin.file == file and plugin.code is not None]
         if not found:
             raise entry.error(

@@ -97,6 +97,7 @@ def bad(tmp_path: Path, old: str, new: str, module: str = "") -> Path:
         ('"move_table.py:nope"', "", ["a callable named 'nope'"]),
         ('"shapes.py:NOT_CALLABLE"', "shapes.py", ["a callable named 'NOT_CALLABLE'"]),
         ('"shapes.py:wide"', "", ["also listed in [plugins] modules"]),
+        ('"nosuch.py:act"', "", ["a .py file that exists", "nosuch.py does not"]),
         ('"shapes.py:wide"', "shapes.py", ["one action per observation: shape (2,)", "shape (2, 2)"]),
         ('"shapes.py:big"', "shapes.py", ["whole numbers in 0..2 (Discrete(3))", "got 5"]),
         ('"shapes.py:half"', "shapes.py", ["whole numbers in 0..2", "got 0.5"]),
