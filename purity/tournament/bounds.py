@@ -17,6 +17,7 @@ import numpy as np
 
 BASE_BYTES = 160 * 2**20  # interpreter, numpy, polars, networkx
 AGENT_BYTES = 24 * 2**10
+NULL_CHUNK = 1024  # replicates the nulls simulate at once (`null.CHUNK`, held equal by a test)
 
 
 def machine_memory() -> int:
@@ -50,7 +51,26 @@ def estimate(experiment) -> int:
         if entry.decider == "planner"
     ]
     play = 8 * spec.episodes * spec.group_size * spec.steps * 16
-    return BASE_BYTES + AGENT_BYTES * experiment.population + max(plans, default=0) + play
+    return (
+        BASE_BYTES
+        + AGENT_BYTES * experiment.population
+        + max(plans, default=0)
+        + play
+        + null_bytes(experiment)
+    )
+
+
+def null_bytes(experiment) -> int:
+    """Bytes of the cheap nulls: one chunk of up to `NULL_CHUNK` replicates of the whole population
+    at a time, each agent with its weight row over the term universe, its slots and their copies
+    (measured: ≈ 250 bytes per agent and replicate with 5 terms; 8 × (6 × terms + 12) bounds it)."""
+    if not experiment.nulls:
+        return 0
+    from purity.agents.preferences import term_universe
+
+    terms = len(term_universe([entry.profile for entry in experiment.mix]))
+    replicates = min(NULL_CHUNK, experiment.null_replicates or NULL_CHUNK)
+    return replicates * experiment.population * 8 * (6 * terms + 12)
 
 
 def check_memory(experiment, error, local: bool = True) -> None:
@@ -69,7 +89,8 @@ def check_memory(experiment, error, local: bool = True) -> None:
         raise error(
             "",
             f"an experiment that fits this machine's memory ({_gib(have)}); it needs about {_gib(need)} "
-            "(population × 24 KiB + one group's plan: group_size² × candidates × rollouts × (group_size + 4 × steps) × 8 bytes)",
+            "(population × 24 KiB + one group's plan: group_size² × candidates × rollouts × (group_size + 4 × steps) × 8 bytes "
+            "+ the nulls: 1024 replicates × population × (6 × terms + 12) × 8 bytes)",
         )
 
 

@@ -30,3 +30,31 @@ def test_every_shipped_experiment_fits_the_estimate():
 
 def test_a_plan_grows_with_the_cube_of_the_group():
     assert bounds.plan_bytes(40, 0, 3, 2) == 8 * bounds.plan_bytes(20, 0, 3, 2)
+
+
+def test_the_estimate_counts_the_nulls_and_bounds_what_they_use(tmp_path):
+    """The nulls simulate 1024 replicates of the whole population at once: the estimate counts
+    them (it once did not: a 20,000-agent run used ten times its estimate), and bounds the peak
+    memory one chunk of replicates really takes, measured in a fresh process."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    from purity.tournament import null
+
+    assert bounds.NULL_CHUNK == null.CHUNK
+    loaded = config.load(ROOT / "experiments" / "default.toml")
+    small = dataclasses.replace(loaded, population=2000, generations=3)
+    assert bounds.null_bytes(dataclasses.replace(small, nulls=())) == 0
+    code = (
+        "import dataclasses, resource, sys; from purity.tournament import config, null; "
+        f"e = dataclasses.replace(config.load({str(ROOT / 'experiments' / 'default.toml')!r}), population=2000, generations=3); "
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "null.simulate(null.spec(e), 1024, 1, 'drift'); "
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)"
+    )
+    used = int(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
+    assert used > 100 * 2**20, "the measurement sees the null's arrays"
+    assert used <= bounds.null_bytes(small), (used, bounds.null_bytes(small))
