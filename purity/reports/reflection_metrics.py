@@ -257,6 +257,9 @@ def squash_summary(runs: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
 
 NON_INFERIOR = "non-inferior"
 DROPS_MORE = "designs drop it more often"
+# non-inferior, but not the interesting way: nothing was ever lowered, or designs lower it more often
+NEVER_LOWERED = "non-inferior: neither designs nor self-modifications ever lowered it"
+SMALL_EXCESS = "non-inferior within the margin, though designs drop it more often"
 
 
 def lowering_shares(run: Run, term: str) -> dict[str, float]:
@@ -283,15 +286,19 @@ def lowering_shares(run: Run, term: str) -> dict[str, float]:
 def identity_test(design: Sequence[float], self_modify: Sequence[float], margin: float = 0.05) -> dict:
     """Whether designs drop a term no more than `margin` more often than self-modifications do
     (non-inferiority), from one (design, self-modification) share pair per seed: the mean paired
-    difference with its 95% t interval over seeds (`statistics.mean_interval`). Non-inferior when
-    the interval's top is at most `margin`; "designs drop it more often" when its bottom is above
-    0; otherwise, or with one seed, we can't tell."""
+    difference with its 95% t interval over seeds (`statistics.mean_interval`, clipped to [−1, 1]).
+    Non-inferior when the interval's top is at most `margin`, said apart when neither mode ever
+    lowered the term (nothing to compare) or when the bottom is above 0 too; "designs drop it more
+    often" when its bottom is above 0 and its top above the margin; otherwise, or with one seed, we
+    can't tell."""
     diff = np.asarray(design, dtype=float) - np.asarray(self_modify, dtype=float)
     mean, low, high = mean_interval(diff)
+    low, high = max(low, -1.0), min(high, 1.0)  # a difference of two shares (nan stays nan)
+    never = not (np.any(np.asarray(design, dtype=float)) or np.any(np.asarray(self_modify, dtype=float)))
     if np.isnan(high):
         word = "we can't tell: one seed"
     elif high <= margin:
-        word = NON_INFERIOR
+        word = NEVER_LOWERED if never else SMALL_EXCESS if low > 0 else NON_INFERIOR
     elif low > 0:
         word = DROPS_MORE
     else:

@@ -11,7 +11,13 @@ from purity.agents.deciders import Capability
 from purity.agents.preferences import Term, with_scope_variants
 from purity.agents.reflection import Reflecting, Reflector, candidate_changes, choose, score_changes
 from purity.arenas.commons import CommonsArena
-from purity.reports.reflection_metrics import DROPS_MORE, NON_INFERIOR, identity_test
+from purity.reports.reflection_metrics import (
+    DROPS_MORE,
+    NEVER_LOWERED,
+    NON_INFERIOR,
+    SMALL_EXCESS,
+    identity_test,
+)
 
 TERMS = with_scope_variants((Term("outcome", "own_wealth"), Term("constraint", "take", scope="self")))
 KEEPERS = 3  # keepers (one per group) per seed
@@ -53,7 +59,9 @@ def test_designs_drop_no_more_than_self_modifications_under_self_and_more_under_
     for d in (0.0, 1.0):
         shares = [drop_shares(s, d) for s in seeds]
         verdicts[d] = identity_test([x["design"] for x in shares], [x["self_modify"] for x in shares])
-    assert verdicts[1.0]["verdict"] == NON_INFERIOR and verdicts[1.0]["high"] <= 0.05
+    # under "self" neither mode lowers the constraint at all here: non-inferior, and said to be so
+    # for want of anything lowered, not because designs matched a rate of lowering
+    assert verdicts[1.0]["verdict"] == NEVER_LOWERED and verdicts[1.0]["high"] <= 0.05
     assert verdicts[0.0]["verdict"] == DROPS_MORE and verdicts[0.0]["low"] > 0.3
 
 
@@ -63,3 +71,7 @@ def test_the_identity_verdict_reads_the_interval():
     assert identity_test([0.0, 0.3, 0.0, 0.2], [0.0, 0.0, 0.1, 0.1])["verdict"] == "we can't tell"
     assert identity_test([0.5], [0.0])["verdict"].startswith("we can't tell")
     assert identity_test([0.2, 0.2], [0.2, 0.2])["high"] == 0.0
+    assert identity_test([0.0, 0.0, 0.0], [0.0, 0.0, 0.0])["verdict"] == NEVER_LOWERED
+    assert identity_test([0.03, 0.04, 0.035, 0.03], [0.0, 0.0, 0.0, 0.0])["verdict"] == SMALL_EXCESS
+    clipped = identity_test([1.0, 1.0, 0.6], [0.0, 0.0, 0.0])  # the t interval reaches above 1
+    assert clipped["high"] == 1.0 and clipped["verdict"] == DROPS_MORE
