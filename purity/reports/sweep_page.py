@@ -144,7 +144,7 @@ TREND_NONE = (
 def trend_rows(data: SweepReport) -> Rows:
     """Per numeric key, setting of the other keys and term: the fall test of `sweep_reflection`."""
     labels = {t["key"]: t["label"] for t in data.terms}
-    headers = ["key", "other keys", "term", "values", "seeds", "first", "last", "γ", "p", "p (Holm)"]
+    headers = ["key", "other keys", "term", "values", "runs", "first", "last", "γ", "p", "p (Holm)"]
     return headers + ["verdict"], [
         [r["key"], r["others"], labels.get(r["term"], r["term"]), str(r["doses"]), str(r["seeds"])]
         + [fmt(r[c]) for c in ("first", "last", "gamma", "p", "p_adjusted")]

@@ -38,6 +38,8 @@ FALSE = "false:"  # share of the by-trade-off lowerings the reference evaluation
 LOWERED = "lowered:"  # lowered:<mode>:<term>: share of the carriers' reflections in a mode lowering it
 MODES = ("design", "self_modify")
 FALLS = "falls"
+# a fall whose every drop cost nothing by definition (`free_by_term`): no finding about competition
+BY_DEFINITION = "falls, by definition: every drop was free"
 NOT_SHOWN = "no fall shown"
 PERMUTATIONS = 9999
 SCHEMA = {
@@ -58,7 +60,9 @@ NOTE = (
     "the carriers' designs that dropped or weakened the term, one figure per seed (first / last: "
     "its mean at the key's lowest and highest value). γ: Goodman–Kruskal gamma of (key, share), −1 "
     "when the share only falls; p: one-sided permutation test of a fall (shares shuffled over "
-    "the key's values), Holm-corrected over every row. A fall is read only at p (Holm) ≤ 0.05."
+    "the key's values), Holm-corrected over every row. A fall is read only at p (Holm) ≤ 0.05, and "
+    "is said to be by definition when every drop in the row cost its designer nothing by definition "
+    "(the squashed table), so it shows no trade-off. runs: the (value, seed) figures tested."
 )
 
 
@@ -88,7 +92,8 @@ IDENTITY_NOTE = (
     "successors and modified themselves: the share of designs that dropped or weakened it minus "
     "the share of self-modifications that did, mean with its 95% t interval over seeds. "
     "Non-inferior: the interval's top is at most 0.05 (designs drop it no more than 0.05 more "
-    "often); designs drop it more often: the bottom is above 0."
+    "often), said apart when neither mode ever lowered the term or designs still drop it more "
+    "often within the margin; designs drop it more often: the bottom is above 0."
 )
 
 
@@ -122,6 +127,7 @@ def trends(keys: Sequence[str], observations: Sequence[Any], alpha: float = 0.05
     rows = []
     for key in keys:
         slices: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        free: dict[tuple[str, str], list[float]] = {}
         for o in observations:
             dose = o.settings.get(key)
             if not _number(dose):
@@ -132,6 +138,9 @@ def trends(keys: Sequence[str], observations: Sequence[Any], alpha: float = 0.05
                 if name.startswith(SQUASHED) and value is not None and math.isfinite(value):
                     term = name[len(SQUASHED) :]
                     slices.setdefault((label, term), []).append((float(dose), float(value)))
+                    share = o.figures.get(FREE + term)
+                    if share is not None and math.isfinite(share):
+                        free.setdefault((label, term), []).append(float(share))
         for (label, term), pairs in slices.items():
             doses = sorted({d for d, _ in pairs})
             if len(doses) < 2 or len(pairs) < 3:
@@ -150,13 +159,15 @@ def trends(keys: Sequence[str], observations: Sequence[Any], alpha: float = 0.05
                     "last": sum(at[doses[-1]]) / len(at[doses[-1]]),
                     "gamma": float(gamma),
                     "p": p,
+                    "free": bool(free.get((label, term))) and min(free[(label, term)]) == 1.0,
                 }
             )
     if not rows:
         return pl.DataFrame(schema=SCHEMA)
     adjusted = holm([r["p"] for r in rows])
     for row, q in zip(rows, adjusted):
-        row |= {"p_adjusted": float(q), "verdict": FALLS if q <= alpha else NOT_SHOWN}
+        falls = BY_DEFINITION if row.pop("free") else FALLS
+        row |= {"p_adjusted": float(q), "verdict": falls if q <= alpha else NOT_SHOWN}
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

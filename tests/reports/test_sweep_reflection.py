@@ -47,6 +47,26 @@ def test_a_fall_is_called_per_slice_of_the_other_keys_and_a_flat_one_is_not():
     assert sweep_reflection.trends(["d"], rising[:2]).height == 0  # too few pairs to test
 
 
+def test_a_fall_made_only_of_drops_free_by_definition_is_said_to_be_so():
+    """The same fall, once with every drop free by definition (free share 1 in every run that
+    dropped) and once with one trade-off among them: only the first is 'by definition'."""
+    falling = {0.0: [0.9, 0.8, 0.85, 1.0], 0.5: [0.3, 0.2, 0.4, 0.35], 1.0: [0.0, 0.05, 0.0, 0.0]}
+
+    def runs(free_shares):
+        out = [obs({"d": d}, v) for d, values in falling.items() for v in values]
+        for o, free in zip(out, free_shares):
+            if free is not None:
+                o.figures[f"free:{TERM}"] = free
+        return out
+
+    all_free = runs([1.0] * 12)
+    assert sweep_reflection.trends(["d"], all_free)["verdict"].to_list() == [sweep_reflection.BY_DEFINITION]
+    one_trade_off = runs([1.0] * 11 + [0.5])
+    assert sweep_reflection.trends(["d"], one_trade_off)["verdict"].to_list() == ["falls"]
+    unknown = runs([None] * 12)  # no squashed table: nothing says the drops were free
+    assert sweep_reflection.trends(["d"], unknown)["verdict"].to_list() == ["falls"]
+
+
 BASE = """
 [experiment]
 name = "trend-base"
