@@ -180,8 +180,10 @@ def _reap(session: int) -> list[str]:
         left = _session_members(session)
     titles = [_title(pid) for pid in left]
     for pid in left:  # started by the sweep this trial started
+        if pid not in _session_members(session):  # checked again at the blow: pids are reused
+            continue
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)  # a member of the killed sweep's own session
         except ProcessLookupError:
             pass
     return titles

@@ -58,8 +58,10 @@ class Assassin(threading.Thread):
     def run(self) -> None:
         while len(self.killed) < self.times and not self.stop.is_set():
             for pid in _task_pids("play_groups"):
+                if not _ours(pid):  # checked again at the blow: the pid may have been reused since
+                    continue
                 try:
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)  # a worker of this test's own Ray instance
                     self.killed.append(pid)
                 except ProcessLookupError:
                     pass
