@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from purity.arenas import sanctions
 from purity.arenas.commons import OVERUSE, TAKE, CommonsArena, CommonsParams
-from purity.arenas.core import Noise, param
+from purity.arenas.core import param
 from purity.arenas.factories import pettingzoo_factories
 
 SANCTION = 3  # the event kind after the commons' take, overuse and build
@@ -30,7 +28,7 @@ class SanctionsParams(CommonsParams):
     detection: float = sanctions.detection_param()  # chance an agent's offence of a step is seen
 
 
-class SanctionsCommonsArena(CommonsArena):
+class SanctionsCommonsArena(sanctions.Sanctioning, CommonsArena):
     """The commons where agents can sanction overusers (or takers) at a cost: enforcement, so that
     agents who hold a norm can defend it against those who do not (public goods with punishment,
     Fehr & Gächter 2000). Everything else is the commons (`purity.arenas.commons`).
@@ -84,20 +82,7 @@ class SanctionsCommonsArena(CommonsArena):
     policy_names = CommonsArena.policy_names + ("sanction",)
     action_names = CommonsArena.action_names + ("sanction",)
 
-    def __init__(self, n_agents: int, steps: int, params: SanctionsParams | None = None):
-        super().__init__(n_agents, steps, params)
-        if self.params.sanction_event not in SANCTIONABLE:
-            raise ValueError(
-                f"sanction_event must be one of {', '.join(map(repr, SANCTIONABLE))}, got {self.params.sanction_event!r}"
-            )
-        self._kind = SANCTIONABLE[self.params.sanction_event]
-
-    @property
-    def default_policy(self) -> np.ndarray:
-        return np.append(super().default_policy, 0.0)
-
-    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
-        return sanctions.draw(self, super().noise(rng, batch), rng, batch)
+    sanctionable = SANCTIONABLE
 
     def _after_harvest(self, store, extra, work):
         return self._sanctioned(store, extra, work) if self._kind == OVERUSE else store

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from purity.arenas import sanctions
-from purity.arenas.core import Noise, param
+from purity.arenas.core import param
 from purity.arenas.factories import pettingzoo_factories
 from purity.arenas.promises import BREAK, DECEIVE, PromisesArena, PromisesParams
 
@@ -33,7 +31,7 @@ class PromisesSanctionsParams(PromisesParams):
     detection: float = sanctions.detection_param()  # chance an agent's breach of a step is seen
 
 
-class PromisesSanctionsArena(PromisesArena):
+class PromisesSanctionsArena(sanctions.Sanctioning, PromisesArena):
     """The promises arena where agents can sanction promise breakers at a cost; see the module
     docstring.
 
@@ -82,20 +80,7 @@ class PromisesSanctionsArena(PromisesArena):
     policy_names = PromisesArena.policy_names + ("sanction",)
     action_names = policy_names
 
-    def __init__(self, n_agents: int, steps: int, params: PromisesSanctionsParams | None = None):
-        super().__init__(n_agents, steps, params)
-        if self.params.sanction_event not in SANCTIONABLE:
-            raise ValueError(
-                f"sanction_event must be one of {', '.join(map(repr, SANCTIONABLE))}, got {self.params.sanction_event!r}"
-            )
-        self._kind = SANCTIONABLE[self.params.sanction_event]
-
-    @property
-    def default_policy(self) -> np.ndarray:
-        return np.append(super().default_policy, 0.0)
-
-    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
-        return sanctions.draw(self, super().noise(rng, batch), rng, batch)
+    sanctionable = SANCTIONABLE
 
     def observation_bounds(self) -> dict[str, tuple[float, float]]:
         """The promises' bounds, the store's low end lowered by a step's worst costs and fines:

@@ -120,3 +120,25 @@ def sanction(
     else:
         store = store - fined
     return Sanctioned(store, spent, fined, others > 0)
+
+
+class Sanctioning:
+    """What an enforcing arena adds to the arena it extends, placed before it in the bases: the
+    `sanction` policy parameter (default 0), the detection draws in its noise, and the recorded
+    event a sanction fines (`sanctionable`: the event name → its row)."""
+
+    sanctionable: dict[str, int] = {}
+
+    def __init__(self, n_agents: int, steps: int, params=None):
+        super().__init__(n_agents, steps, params)
+        if self.params.sanction_event not in self.sanctionable:
+            choices = ", ".join(map(repr, self.sanctionable))
+            raise ValueError(f"sanction_event must be one of {choices}, got {self.params.sanction_event!r}")
+        self._kind = self.sanctionable[self.params.sanction_event]
+
+    @property
+    def default_policy(self) -> np.ndarray:
+        return np.append(super().default_policy, 0.0)
+
+    def noise(self, rng: np.random.Generator, batch: int) -> Noise:
+        return draw(self, super().noise(rng, batch), rng, batch)
