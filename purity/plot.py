@@ -25,6 +25,7 @@ except ImportError as error:  # one clear message instead of a bare ModuleNotFou
 import polars as pl
 
 from purity.reports import metrics, price, replicates, training, verdict_inference
+from purity.reports.charts import null_band
 from purity.reports.load import Replicates, Run
 from purity.reports.sweep_load import Sweep
 
@@ -68,8 +69,9 @@ def survival(
     """Share of agents carrying each process term per generation (`metrics.survival`), with the
     neutral-drift twin dashed in the same colour. For seed replicates: the mean over seeds with a
     min–max band (`replicates.survival`), the drift twins' mean dashed with its band. `null`: the
-    recorded null's median run dotted in the same colour, with the band 95% of its runs stay in
-    (`verdict_inference.null_curve`, the null the verdict is tested against)."""
+    recorded null's median run dotted in the same colour, with the band 95% of its runs stay in,
+    or for K seeds 95% of its means over K runs (`charts.null_band`; the null the verdict is
+    tested against, `verdict_inference.null_curve`)."""
     ax = _axes(ax)
     many = isinstance(data, Replicates)
     frame = replicates.survival(data) if many else _spread(metrics.survival(data), "share")
@@ -88,8 +90,11 @@ def survival(
                 _line(ax, mine, f"{label} (drift)", color=line.get_color(), band=many, linestyle="--")
         if null and curve is not None:
             mine = curve.filter(pl.col("term") == term).sort(GENERATION)
-            band = mine.select(GENERATION, mean="median", min="low", max="high")
-            _line(ax, band, f"{label} ({kind} null)", color=line.get_color(), band=True, linestyle=":")
+            low, high, what = null_band(mine, len(data.runs) if many else 1)
+            band = mine.select(GENERATION, mean="median", min=low, max=high)
+            _line(
+                ax, band, f"{label} ({kind} null, {what})", color=line.get_color(), band=True, linestyle=":"
+            )
     ax.set_xlabel(GENERATION)
     ax.set_ylabel("share carrying the term")
     ax.set_ylim(-0.02, 1.02)

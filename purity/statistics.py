@@ -56,11 +56,13 @@ _T975 += (
 
 def required_replicates(tests: int, seeds: int = 1, alpha: float = ALPHA, method: str = "holm") -> int:
     """Null replicates needed so that a Monte-Carlo p-value can reach the smallest corrected
-    threshold: at least tests/α disjoint seed-means under Holm (tests·H(tests)/α under
-    Benjamini–Yekutieli, H the harmonic number), each mean taking `seeds` replicates."""
+    threshold. The smallest two-sided p-value over M null draws is 2/(1 + M) (`mc_pvalue`), and
+    it must reach α/tests under Holm (α/(tests·H(tests)) under Benjamini–Yekutieli, H the harmonic
+    number): M ≥ 2·tests/α disjoint seed-means (one more than the bound, so that rounding in the
+    corrected product cannot land on the wrong side of α), each taking `seeds` replicates."""
     _check_method(method)
     factor = sum(1.0 / i for i in range(1, tests + 1)) if method == "by" else 1.0
-    return int(seeds) * math.ceil(tests * factor / alpha)
+    return int(seeds) * math.ceil(round(2 * tests * factor / alpha, 9))
 
 
 def _check_method(method: str) -> None:
@@ -97,6 +99,49 @@ def benjamini_yekutieli(p: Sequence[float]) -> np.ndarray:
 def adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     _check_method(method)
     return holm(p) if method == "holm" else benjamini_yekutieli(p)
+
+
+def decision_scales(p: Sequence[float], alpha: float = ALPHA, method: str = "holm") -> np.ndarray:
+    """Per test the factor s with: the corrected procedure rejects the test exactly when
+    s·p ≤ α (for Holm with the same floating-point products as `adjust`; for BY up to rounding).
+
+    A corrected decision is a raw test at a level of its own, α/s, so an interval built by
+    inverting the raw test at that level (`accepted_range`) excludes the null value exactly when
+    the corrected test rejects. Holm: a test rejected at rank r (from 0) has s = m − r; the others
+    have the s of the rank where the step-down stopped. Benjamini–Yekutieli: s = m·c/r*, r* the
+    number rejected (1 when none), for every test."""
+    _check_method(method)
+    p = np.asarray(p, dtype=np.float64)
+    m = p.size
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    if method == "holm":
+        ranks = m - np.arange(m, dtype=np.float64)
+        passed = np.logical_and.accumulate(ranks * p[order] <= alpha)
+        stop = int(np.count_nonzero(passed))
+        scales_sorted = np.where(passed, ranks, ranks[min(stop, m - 1)])
+        out = np.empty(m)
+        out[order] = scales_sorted
+        return out
+    c = np.sum(1.0 / np.arange(1, m + 1))
+    rejected = int(np.count_nonzero(benjamini_yekutieli(p) <= alpha))
+    return np.full(m, m * c / max(rejected, 1))
+
+
+def accepted_range(null: np.ndarray, scale: float, alpha: float = ALPHA) -> tuple[float, float]:
+    """The observed values the Monte-Carlo test against `null` does not reject at the corrected
+    level α/`scale` (`decision_scales`): [k-th smallest, k-th largest] null draw, k the fewest
+    draws on the nearer side for which scale·p > α. (−inf, inf) when no value can be rejected."""
+    ordered = np.sort(np.asarray(null, dtype=np.float64))
+    size = ordered.size
+    counts = np.arange(size + 1)
+    p = np.minimum(1.0, 2 * ((1 + counts) / (1 + size)))  # `mc_pvalue` with `counts` on one side
+    kept = scale * p > alpha
+    if kept[0]:
+        return -math.inf, math.inf
+    k = int(np.argmax(kept))  # ≥ 1; never 0 past the median, where p = 1
+    return float(ordered[k - 1]), float(ordered[size - k])
 
 
 def seed_means(null: np.ndarray, seeds: int) -> np.ndarray:

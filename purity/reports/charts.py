@@ -80,14 +80,26 @@ def small_charts(
     return chart_grid(figs)
 
 
-def null_series(curve: pl.DataFrame | None, key: str, label: str, kind: str | None) -> list[Series]:
+def null_band(curve: pl.DataFrame, seeds: int) -> tuple[str, str, str]:
+    """The columns of a null curve (`null/<kind>-curve.parquet`) that hold the band a line over
+    `seeds` seeds is read against, and its name: 95% of single runs for one seed, 95% of means
+    over as many seeds otherwise (a run recorded before those were kept says it has single runs)."""
+    if seeds > 1 and "mean_low" in curve.columns:
+        return "mean_low", "mean_high", f"95% of means over {seeds} runs"
+    return "low", "high", "95% of single runs"
+
+
+def null_series(
+    curve: pl.DataFrame | None, key: str, label: str, kind: str | None, seeds: int = 1
+) -> list[Series]:
     """One term's share under the null, per generation: the median of its runs (dashed grey) and the
-    band 95% of them stay in (`null/<kind>-curve.parquet`); nothing without a recorded null."""
+    band of `null_band`; nothing without a recorded null."""
     rows = curve.filter(pl.col("term") == key).sort("generation") if curve is not None else None
     if rows is None or rows.height == 0:
         return []
-    band = (finite(rows, "low"), finite(rows, "high"))
-    name = f"{label} ({kind} null: median, 95% of runs)"
+    low, high, what = null_band(rows, seeds)
+    band = (finite(rows, low), finite(rows, high))
+    name = f"{label} ({kind} null: median, {what})"
     return [
         Series(name, xs(rows), finite(rows, "median"), NULL_COLOR, dashed=True, band=band, band_opacity=0.1)
     ]

@@ -10,7 +10,7 @@ test alone. The array arithmetic (p-values, corrections, intervals) is `purity.s
 The statistic is the mean over the K seeds. Its null distribution is the means of disjoint groups
 of K null replicates (M = R // K of them, independent draws of the statistic), so the Monte-Carlo
 p-value (1 + k)/(1 + M) is valid (Davison & Hinkley 1997, §4.2) and never 0. Two-sided:
-twice the smaller tail, at most 1. Corrections: Holm (1979) controls the family-wise error under
+twice the smaller tail, at most 1, so never below 2/(1 + M). Corrections: Holm (1979) controls the family-wise error under
 any dependence; Benjamini & Yekutieli (2001) control the false discovery rate under any
 dependence. Term shares are compositional (they compete for the same N slots) and so negatively
 dependent, which is where plain Benjamini–Hochberg is not guaranteed.
@@ -24,7 +24,16 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from purity.statistics import ALPHA, adjust, mc_pvalue, mean_interval, required_replicates, seed_means
+from purity.statistics import (
+    ALPHA,
+    accepted_range,
+    adjust,
+    decision_scales,
+    mc_pvalue,
+    mean_interval,
+    required_replicates,
+    seed_means,
+)
 
 FIGURES = ("end", "selection", "mutation", "design", "self_modify")
 FORCES = ("selection", "mutation", "design", "self_modify")
@@ -56,6 +65,22 @@ def _by_group(frame: pl.DataFrame, keys: Sequence[str], figure: str) -> dict[tup
     return {key: part[figure].to_numpy().astype(np.float64) for key, part in parts.items()}
 
 
+def _references(
+    observed: pl.DataFrame, null: pl.DataFrame, figure: str, keys: Sequence[str], centred: bool
+) -> dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per (keys…, term): the observed seeds' values, the null's values, and the null draws of the
+    K-seed mean the observed mean is tested against (centred on zero when `centred`)."""
+    seen, drawn = _by_group(observed, keys, figure), _by_group(null, keys, figure)
+    out = {}
+    for key in _group_keys(observed, keys):
+        x, y = seen[key], drawn.get(key, np.empty(0))
+        if y.size == 0:
+            raise NullTooSmall(f"no null replicates for {dict(zip([*keys, 'term'], key))}")
+        means = seed_means(y, x.size)
+        out[key] = (x, y, means - float(y.mean()) if centred else means)
+    return out
+
+
 def figure_tests(
     observed: pl.DataFrame,
     null: pl.DataFrame,
@@ -68,14 +93,9 @@ def figure_tests(
     effect (observed mean − null mean, and in null sds). `centred`: test against the null's
     spread around zero instead of its distribution (a force's systematic push, for mutation)."""
     rows = []
-    seen, drawn = _by_group(observed, keys, figure), _by_group(null, keys, figure)
-    for key in _group_keys(observed, keys):
-        x, y = seen[key], drawn.get(key, np.empty(0))
-        if y.size == 0:
-            raise NullTooSmall(f"no null replicates for {dict(zip([*keys, 'term'], key))}")
+    for key, (x, y, reference) in _references(observed, null, figure, keys, centred).items():
         means = seed_means(y, x.size)
         centre = float(y.mean())
-        reference = means - centre if centred else means
         mean, low, high = mean_interval(x)
         sd = float(y.std())
         effect = mean - (0.0 if centred else centre)
@@ -121,10 +141,15 @@ def _check_power(tests: pl.DataFrame, alpha: float, method: str, total: int) -> 
 
 
 def corrected(tests: pl.DataFrame, alpha: float = ALPHA, method: str = "holm") -> pl.DataFrame:
-    """The tests with `p_adjusted` over all their rows (terms × grid points × figures), after
-    checking that the null is large enough for every corrected threshold to be reachable."""
+    """The tests with `p_adjusted` over all their rows (terms × grid points × figures), and the
+    `scale` that turns each corrected decision into a raw test at level α/scale
+    (`statistics.decision_scales`), after checking that the null is large enough for every
+    corrected threshold to be reachable."""
     _check_power(tests, alpha, method, tests.height)
-    return tests.with_columns(p_adjusted=pl.Series(adjust(tests["p"].to_numpy(), method)))
+    p = tests["p"].to_numpy()
+    return tests.with_columns(
+        p_adjusted=pl.Series(adjust(p, method)), scale=pl.Series(decision_scales(p, alpha, method))
+    )
 
 
 def verdict_word(
@@ -192,24 +217,6 @@ def one_seed_note(row: dict, null: pl.DataFrame | None = None) -> str | None:
     )
 
 
-def selection_beyond_drift(
-    observed: pl.DataFrame,
-    null: pl.DataFrame,
-    keys: Sequence[str] = (),
-    alpha: float = ALPHA,
-    method: str = "holm",
-) -> pl.DataFrame:
-    """The Price selection term of every term's carrier share beyond drift: the observed mean over
-    seeds minus the null's mean (`beyond`), with the interval the null's 95% band of the seed mean
-    gives it, and its corrected test."""
-    tests = corrected(figure_tests(observed, null, "selection", keys), alpha, method)
-    return tests.with_columns(
-        beyond=pl.col("effect"),
-        beyond_low=pl.col("mean") - pl.col("band_high"),
-        beyond_high=pl.col("mean") - pl.col("band_low"),
-    )
-
-
 def active_forces(observed: pl.DataFrame, null: pl.DataFrame) -> list[str]:
     """The forces worth a test: those that moved something in the runs or in the null (mutation at
     rate 0, or design without reflection, is 0 in both and is left out of the correction)."""
@@ -222,28 +229,58 @@ def active_forces(observed: pl.DataFrame, null: pl.DataFrame) -> list[str]:
     ]
 
 
-def moved_most(
+def force_tests(
     observed: pl.DataFrame,
     null: pl.DataFrame,
     keys: Sequence[str] = (),
     alpha: float = ALPHA,
     method: str = "holm",
 ) -> pl.DataFrame:
-    """Per (keys…, term) the force of the Price decomposition that moved the carrier share most
-    among those distinguishable from drift, or `NO_FORCE`. Selection is tested against the null's
-    selection term; the other forces against their null spread around zero (a systematic push);
-    a force the null never shows (design, self-modification under a cheap null) is beyond drift
-    as soon as it moved anything. All forces × terms × grid points are corrected together."""
-    parts = [
-        figure_tests(observed, null, force, keys, centred=force != "selection").with_columns(
-            force=pl.lit(force)
-        )
-        for force in active_forces(observed, null)
-    ]
+    """Every active force of the Price decomposition × term (× keys) tested against the null and
+    corrected as one family, so "selection beyond the null" and "moved most by" of a row never
+    disagree. Selection is tested against the null's selection term; the other forces against
+    their null spread around zero (a systematic push); a force the null never shows (design,
+    self-modification under a cheap null) is beyond drift as soon as it moved anything.
+
+    Each row also carries `beyond` (the force beyond the null's mean) and the shifts of the
+    observed mean that the corrected test does not reject (`beyond_low`, `beyond_high`): the
+    interval excludes 0 exactly when the corrected test rejects."""
+    forces = active_forces(observed, null)
+    if not forces:
+        return pl.DataFrame()
+    parts, references = [], {}
+    for force in forces:
+        centred = force != "selection"
+        parts.append(figure_tests(observed, null, force, keys, centred).with_columns(force=pl.lit(force)))
+        references[force] = _references(observed, null, force, keys, centred)
     tests = corrected(pl.concat(parts), alpha, method)
+    bounds = []
+    for r in tests.iter_rows(named=True):
+        reference = references[r["force"]][tuple(r[c] for c in [*keys, "term"])][2]
+        low, high = accepted_range(reference, r["scale"], alpha)
+        bounds.append((r["mean"] - high, r["mean"] - low))
+    return tests.with_columns(
+        beyond=pl.col("effect"),
+        beyond_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
+        beyond_high=pl.Series([b[1] for b in bounds], dtype=pl.Float64),
+    )
+
+
+def selection_beyond_drift(forces: pl.DataFrame) -> pl.DataFrame:
+    """The Price selection term of every term's carrier share beyond drift, from `force_tests`:
+    the observed mean over seeds minus the null's mean, the interval of the corrected test, and
+    its corrected p-value."""
+    if forces.height == 0:
+        return forces
+    return forces.filter(pl.col("force") == "selection")
+
+
+def moved_most(forces: pl.DataFrame, keys: Sequence[str] = (), alpha: float = ALPHA) -> pl.DataFrame:
+    """Per (keys…, term) of `force_tests` the force that moved the carrier share most among those
+    distinguishable from drift, or `NO_FORCE`."""
     out = []
-    for key in _group_keys(observed, keys):
-        mine = tests.filter(pl.all_horizontal([pl.col(c) == v for c, v in zip([*keys, "term"], key)]))
+    for key in _group_keys(forces, keys):
+        mine = forces.filter(pl.all_horizontal([pl.col(c) == v for c, v in zip([*keys, "term"], key)]))
         named = mine.filter((pl.col("p_adjusted") <= alpha) & (pl.col("mean") != 0))
         best = named.sort(pl.col("effect").abs(), descending=True).head(1)
         row = best.row(0, named=True) if best.height else None

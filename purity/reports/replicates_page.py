@@ -45,7 +45,7 @@ def page(data: ReplicatesReport) -> Page:
         " Line: mean over seeds; shaded band: min–max over seeds"
         + ("; dashed line and lighter band: the drift twins" if data.has_drift else "")
         + (
-            "; grey: one run under the null, its median and the band 95% of runs stay in"
+            "; grey: the null, its median run and the band 95% of its means over as many runs stay in (the band the mean line is read against)"
             if _null_kind(data)
             else ""
         )
@@ -478,7 +478,7 @@ def _survival_charts(data: ReplicatesReport, marks: list[tuple[float, str]]) -> 
             d = data.drift_survival.filter(pl.col("term") == key)
             if d.height:
                 out.append(band_series(d, f"{label} (drift, mean)", color, dashed=True, opacity=0.07))
-        return out + null_series(curve, key, label, kind)
+        return out + null_series(curve, key, label, kind, seeds=len(data.reps.runs))
 
     kind, curve = verdict_inference.null_curve(data.reps.runs[0].path) if data.reps.runs else (None, None)
 

@@ -41,7 +41,7 @@ COLUMNS = {
     "effect_sd": pl.Float64,
     "note": pl.String,
 }
-# the Price selection part beyond the null's mean, with the interval the null's band gives it
+# the Price selection part beyond the null's mean, with the interval of its corrected test
 BEYOND = {"beyond_null": pl.Float64, "beyond_null_low": pl.Float64, "beyond_null_high": pl.Float64}
 BEYOND |= {"beyond_null_p": pl.Float64}
 MOVED = {"moved_most": pl.String, "moved_value": pl.Float64}
@@ -76,14 +76,7 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     observed = nulls.seed_figures(runs)
     try:
         tests = inference.verdicts(observed, null)
-        moved = _moved(observed, null)
-        beyond = inference.selection_beyond_drift(observed, null).select(
-            "term",
-            beyond_null="beyond",
-            beyond_null_low="beyond_low",
-            beyond_null_high="beyond_high",
-            beyond_null_p="p_adjusted",
-        )
+        forces = inference.force_tests(observed, null)
     except inference.NullTooSmall:
         return _cant_tell(verdict, TOO_SMALL)
     tests = tests.select(
@@ -100,7 +93,10 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
         effect_sd="effect_sd",
         note="note",
     )
-    moved = moved.select("term", moved_inferred="moved_most", moved_value_inferred="moved_value")
+    moved = _moved(observed, forces).select(
+        "term", moved_inferred="moved_most", moved_value_inferred="moved_value"
+    )
+    beyond = _beyond(forces)
     out = verdict.join(tests, on="term", how="left", maintain_order="left")
     out = out.join(moved, on="term", how="left", maintain_order="left")
     out = out.join(beyond, on="term", how="left", maintain_order="left")
@@ -111,15 +107,24 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     ).drop("verdict_inferred", "moved_inferred", "moved_value_inferred")
 
 
-def _moved(observed: pl.DataFrame, null: pl.DataFrame) -> pl.DataFrame:
+def _moved(observed: pl.DataFrame, forces: pl.DataFrame) -> pl.DataFrame:
     """`inference.moved_most`, or no force for any term when no force moved anything."""
-    if inference.active_forces(observed, null):
-        return inference.moved_most(observed, null)
+    if forces.height:
+        return inference.moved_most(forces)
     terms = observed["term"].unique(maintain_order=True)
     return pl.DataFrame(
         {"term": terms, "moved_most": [inference.NO_FORCE] * len(terms), "moved_value": [None] * len(terms)},
         schema={"term": pl.String, "moved_most": pl.String, "moved_value": pl.Float64},
     )
+
+
+def _beyond(forces: pl.DataFrame) -> pl.DataFrame:
+    """The selection row of each term in the force family, under the report's column names."""
+    names = {"beyond_null": "beyond", "beyond_null_low": "beyond_low", "beyond_null_high": "beyond_high"}
+    names |= {"beyond_null_p": "p_adjusted"}
+    if forces.height == 0:
+        return pl.DataFrame(schema={"term": pl.String} | BEYOND)
+    return inference.selection_beyond_drift(forces).select("term", **names)
 
 
 def _blank(height: int) -> list[pl.Series]:
@@ -191,8 +196,9 @@ def note(null_kind: str | None, path=None) -> str:
     )
     beyond = (
         " selection beyond the null: the Price selection part of the carrier share, summed over "
-        "generations, minus its mean under the null, with the interval the null's 95% band gives it "
-        "and its p-value corrected over the terms (Holm)."
+        "generations, minus its mean under the null, with the shifts its corrected test does not "
+        "reject (the interval excludes 0 exactly when the test rejects) and its p-value, corrected "
+        "with moved most by over every force and term (Holm)."
     )
     return (
         "The verdict comes from a test, not a threshold: each term's end share against the "

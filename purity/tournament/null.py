@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import term_universe, with_scope_variants
+from purity.statistics import ALPHA, required_replicates
 from purity.tournament import record, storage
 from purity.tournament.batch_selection import (
     birth_lineage,
@@ -166,10 +166,17 @@ class NullDraws:
             }
         ).select(record.NULL_FIGURES)
 
-    def curve_frame(self) -> pl.DataFrame:
-        """Per generation and term: the mean carrier share and its 2.5%, 50% and 97.5% quantiles."""
-        gens, _, terms = self.curve.shape
+    def curve_frame(self, seeds: int = 1) -> pl.DataFrame:
+        """Per generation and term: the mean carrier share, its 2.5%, 50% and 97.5% quantiles over
+        single replicates, and the 95% band of the mean of `seeds` replicates (`mean_low`,
+        `mean_high`, over disjoint groups), the band a mean over that many seeds is read against."""
+        gens, reps, terms = self.curve.shape
         q = np.quantile(self.curve, [0.025, 0.5, 0.975], axis=1)  # [3, G, T]
+        groups = reps // seeds
+        band = np.full((2, gens, terms), np.nan)
+        if groups:
+            means = self.curve[:, : groups * seeds].reshape(gens, groups, seeds, terms).mean(axis=2)
+            band = np.quantile(means, [0.025, 0.975], axis=1)  # [2, G, T]
         return pl.DataFrame(
             {
                 "generation": np.repeat(np.arange(gens, dtype=np.int64), terms),
@@ -178,6 +185,8 @@ class NullDraws:
                 "low": q[0].ravel().astype(np.float64),
                 "median": q[1].ravel().astype(np.float64),
                 "high": q[2].ravel().astype(np.float64),
+                "mean_low": band[0].ravel().astype(np.float64),
+                "mean_high": band[1].ravel().astype(np.float64),
             }
         )
 
@@ -399,14 +408,13 @@ NULL_SEED_OFFSET = 1_000_003  # mechanism-null seeds start this far from the run
 
 
 DEFAULT_REPLICATES = 2000
-ALPHA = 0.05
 
 
 def replicates_for(tests: int, seeds: int = 1, alpha: float = ALPHA) -> int:
-    """Null replicates a verdict over `tests` corrected tests needs: the smallest Monte-Carlo
-    p-value, 1/(1 + M), must reach α/tests (Holm's first threshold), with M = replicates // seeds
-    disjoint seed-means; never fewer than `DEFAULT_REPLICATES`."""
-    return max(DEFAULT_REPLICATES, seeds * math.ceil(tests / alpha))
+    """Null replicates a verdict over `tests` corrected tests needs (`required_replicates`: the
+    smallest two-sided Monte-Carlo p-value must reach Holm's first threshold); never fewer than
+    `DEFAULT_REPLICATES`."""
+    return max(DEFAULT_REPLICATES, required_replicates(tests, seeds, alpha))
 
 
 def recorded_fitness(run_dirs: list[Path]) -> np.ndarray:
@@ -462,7 +470,7 @@ def record_nulls(
         fitness = recorded_fitness(run_dirs(run_dir)) if kind == "shuffle" else None
         draws = simulate(null, replicates, experiment.seed, kind, fitness)
         storage.write_parquet(draws.figures(), Path(run_dir) / record.null_table(kind))
-        storage.write_parquet(draws.curve_frame(), Path(run_dir) / record.null_curve(kind))
+        storage.write_parquet(draws.curve_frame(experiment.seeds), Path(run_dir) / record.null_curve(kind))
         seconds[kind] = time.perf_counter() - began
         _note(run_dir, kind, replicates, experiment.seed, seconds[kind], tests)
     return seconds

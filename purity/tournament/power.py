@@ -135,7 +135,7 @@ def describe(result: Power) -> str:
     per_seed = result.null_replicates(1)
     tail = (
         f"\na verdict over K seeds needs at least K × {per_seed} drift replicates "
-        f"(1/(1 + M) must reach α/{len(result.terms)} with M disjoint K-seed means)"
+        f"(2/(1 + M) must reach α/{len(result.terms)} with M disjoint K-seed means)"
     )
     if result.reflects:
         tail += (

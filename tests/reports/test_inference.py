@@ -83,11 +83,48 @@ def test_seed_means_are_disjoint_groups() -> None:
 
 
 def test_required_replicates() -> None:
-    assert statistics.required_replicates(6, 1) == 120
-    assert statistics.required_replicates(6, 5) == 600
-    assert statistics.required_replicates(4, 1, method="by") == math.ceil(4 * (25 / 12) / 0.05)
+    assert statistics.required_replicates(6, 1) == 240
+    assert statistics.required_replicates(6, 5) == 1200
+    assert statistics.required_replicates(4, 1, method="by") == math.ceil(2 * 4 * (25 / 12) / 0.05)
     with pytest.raises(ValueError, match="correction method"):
         statistics.required_replicates(1, method="bh")
+
+
+@pytest.mark.parametrize("method", ["holm", "by"])
+@pytest.mark.parametrize("tests", [1, 2, 3, 6, 7, 20, 49])
+def test_required_replicates_let_the_two_sided_p_value_reach_the_first_corrected_threshold(
+    tests: int, method: str
+) -> None:
+    """With M = required null means, a value beyond every null draw is rejected after correction
+    among `tests` tests (the others p = 1); with M two fewer it cannot be, whatever it is."""
+    need = statistics.required_replicates(tests, 1, method=method)
+    for size, rejects in ((need, True), (need - 2, False)):
+        p = statistics.mc_pvalue(1.0, np.zeros(size))
+        adjusted = statistics.adjust([p] + [1.0] * (tests - 1), method)[0]
+        assert bool(adjusted <= 0.05) is rejects, (size, p, adjusted)
+
+
+def test_decision_scales_turn_holm_into_raw_tests_exactly() -> None:
+    """Holm by hand on (0.01, 0.04, 0.03, 0.005): 0.005·4 and 0.01·3 pass, 0.03·2 stops."""
+    p = [0.01, 0.04, 0.03, 0.005]
+    np.testing.assert_array_equal(statistics.decision_scales(p), [3.0, 2.0, 2.0, 4.0])
+    rng = np.random.default_rng(11)
+    for method in ("holm", "by"):
+        for _ in range(300):
+            p = rng.choice([rng.random(8) * 0.05, rng.random(8)])
+            scales = statistics.decision_scales(p, 0.05, method)
+            assert ((scales * p <= 0.05) == (statistics.adjust(p, method) <= 0.05)).all()
+
+
+def test_the_accepted_range_is_the_raw_test_inverted() -> None:
+    """Every value the range accepts has scale·p > α, every value outside it scale·p ≤ α."""
+    rng = np.random.default_rng(12)
+    null = np.round(rng.normal(0.0, 1.0, 399), 1)  # ties, as shares of a finite population have
+    for scale in (1.0, 3.0, 8.0):
+        low, high = statistics.accepted_range(null, scale)
+        for x in np.unique(np.concatenate([null, null + 0.05, null - 0.05])):
+            assert (low <= x <= high) == (scale * statistics.mc_pvalue(x, null) > 0.05), (scale, x)
+    assert statistics.accepted_range(null, 30.0) == (-math.inf, math.inf)  # 30·2/400 > α: nothing rejects
 
 
 def test_mean_interval() -> None:
@@ -172,7 +209,7 @@ def test_correction_covers_terms_and_grid_points() -> None:
 def test_too_small_a_null_is_refused() -> None:
     rng = np.random.default_rng(5)
     null = frame({"a": rng.random(100), "b": rng.random(100)})
-    with pytest.raises(NullTooSmall, match="need at least 40 independent null means"):
+    with pytest.raises(NullTooSmall, match="need at least 80 independent null means"):
         inference.verdicts(frame({"a": [0.1] * 5, "b": [0.2] * 5}), null)
 
 
@@ -190,13 +227,44 @@ def test_selection_beyond_drift_and_moved_most() -> None:
     obs_sel = {"a": np.full(4, -0.3), "b": np.array([0.05, -0.05, 0.02, 0.0])}
     obs_mut = {"a": np.full(4, -0.01), "b": np.array([0.01, -0.02, 0.0, 0.03])}
     observed = frame({"a": np.zeros(4), "b": np.full(4, 0.3)}, selection=obs_sel, mutation=obs_mut)
-    beyond = inference.selection_beyond_drift(observed, null).sort("term")
+    forces = inference.force_tests(observed, null)
+    beyond = inference.selection_beyond_drift(forces).sort("term")
     assert beyond["beyond"][0] == pytest.approx(-0.3 - sel["a"].mean())
     assert beyond["beyond_low"][0] < beyond["beyond"][0] < beyond["beyond_high"][0] < 0
     assert beyond["p_adjusted"][0] <= 0.05 and beyond["p_adjusted"][1] > 0.05
-    moved = inference.moved_most(observed, null).sort("term")
+    moved = inference.moved_most(forces).sort("term")
     assert moved["moved_most"].to_list() == ["selection", NO_FORCE]
     assert moved["moved_value"][0] == pytest.approx(-0.3)
+
+
+def test_selection_beyond_the_null_excludes_zero_exactly_when_its_corrected_test_rejects() -> None:
+    """Many terms with selection near the null's edge: some rejected, some not after Holm over the
+    terms and forces; the interval and the corrected p-value agree on every one of them, where the
+    null's uncorrected 95% band would call more."""
+    rng = np.random.default_rng(8)
+    reps, terms = 4000, [f"t{i}" for i in range(12)]
+    null = frame(
+        {t: rng.random(reps) for t in terms},
+        selection={t: rng.normal(0, 0.1, reps) for t in terms},
+        mutation={t: rng.normal(0, 0.01, reps) for t in terms},
+    )
+    shifts = np.linspace(0.0, 0.25, len(terms))
+    observed = frame(
+        {t: rng.random(4) for t in terms},
+        selection={t: rng.normal(s, 0.1, 4) for t, s in zip(terms, shifts)},
+        mutation={t: rng.normal(0, 0.01, 4) for t in terms},
+    )
+    forces = inference.force_tests(observed, null)
+    assert forces.height == 2 * len(terms) and forces["force"].unique().sort().to_list() == [
+        "mutation",
+        "selection",
+    ]
+    beyond = inference.selection_beyond_drift(forces)
+    excludes = (beyond["beyond_low"] > 0) | (beyond["beyond_high"] < 0)
+    rejects = beyond["p_adjusted"] <= 0.05
+    assert (excludes == rejects).all()
+    outside_band = (beyond["mean"] > beyond["band_high"]) | (beyond["mean"] < beyond["band_low"])
+    assert 0 < rejects.sum() < outside_band.sum()  # both ways, and the uncorrected band calls more
 
 
 def test_a_force_the_null_never_shows_is_beyond_drift() -> None:
@@ -208,7 +276,8 @@ def test_a_force_the_null_never_shows_is_beyond_drift() -> None:
     observed = frame(
         {"a": np.zeros(3)}, selection={"a": np.array([0.05, -0.02, 0.0])}, design={"a": np.full(3, -0.2)}
     )
-    assert inference.moved_most(observed, null)["moved_most"].to_list() == ["design"]
+    forces = inference.force_tests(observed, null)
+    assert inference.moved_most(forces)["moved_most"].to_list() == ["design"]
 
 
 # ---------------------------------------------------------------- the run's own figures

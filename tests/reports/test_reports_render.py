@@ -175,7 +175,7 @@ def test_drift_twin_curve_and_column(run_with_drift):
     assert parse(html_text).errors == []
     html_text = html_path.read_text()  # rewritten above, with the null
     survival = html_text.split('id="survival"')[1].split('id="price"')[0]
-    assert "never take (self) (drift null: median, 95% of runs)" in survival
+    assert "never take (self) (drift null: median, 95% of single runs)" in survival
     assert "grey: the null" in html_text
     assert "The drift null:" not in md_text  # the fixture's null has no null.json: no cost claimed
 

@@ -470,9 +470,10 @@ def test_replicates_report_has_price_and_moved_most(reps_dir):
     text = md_path.read_text()
     verdict = text.split("## Verdict")[1].split("## Survival")[0]
     assert "| moved most by | selection beyond the null |" in verdict
-    # against the null (every replicate's selection part 0 here), not the one twin per seed
+    # against the null (every replicate's selection part 0 here), not the one twin per seed; Holm
+    # over the force family (selection and mutation × 4 terms): 8 × 2/667 = 0.024
     assert (
-        "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\], p (Holm) 0.012 |"
+        "| selection (+0.125); largest in: selection 3 (of 3 seeds) | +0.125 \\[+0.125, +0.125\\], p (Holm) 0.024 |"
         in verdict
     )
     assert (

@@ -96,6 +96,23 @@ def test_keep_changes_nobody() -> None:
     np.testing.assert_array_equal(draws.end, 3 / 8)
 
 
+def test_the_curve_keeps_the_band_of_means_over_as_many_seeds() -> None:
+    """One seed: the band of means is the band of runs. Eight seeds: each generation's band is the
+    2.5–97.5% quantiles of the means of disjoint groups of eight replicates (as the verdict's
+    K-seed means are formed), narrower than single runs' once drift has spread them."""
+    draws = null.simulate(two_types(20, 5, "moran", 12), 1600, seed=7)
+    one = draws.curve_frame(1)
+    assert one["mean_low"].to_list() == one["low"].to_list()
+    assert one["mean_high"].to_list() == one["high"].to_list()
+    last = draws.curve.shape[0] - 1
+    eight = draws.curve_frame(8).filter(pl.col("generation") == last)
+    means = draws.curve[last, :, 0].reshape(200, 8).mean(axis=1)  # the curve's own float32
+    assert eight["mean_low"][0] == np.quantile(means, 0.025)
+    assert eight["mean_high"][0] == np.quantile(means, 0.975)
+    assert eight["high"][0] - eight["low"][0] > 2 * (eight["mean_high"][0] - eight["mean_low"][0])
+    assert draws.curve_frame(2000)["mean_low"].is_nan().all()  # fewer replicates than seeds: no band
+
+
 # ---------------------------------------------------------------- the Price parts and lock-in
 
 

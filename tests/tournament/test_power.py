@@ -50,7 +50,7 @@ def test_power_of_a_small_experiment(small_experiment) -> None:
         assert t.low <= t.mean <= t.high and 0 <= t.extinct <= 1
         assert t.declines[1] == 0 or t.declines[0] is None or t.declines[1] <= t.declines[0]
     text = describe(result)
-    assert "95% drift band" in text and "K × 40 drift replicates" in text
+    assert "95% drift band" in text and "K × 80 drift replicates" in text
 
 
 def test_purity_power_prints_and_refuses_bad_options(small_experiment) -> None:
