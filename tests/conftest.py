@@ -3,14 +3,28 @@ process or in `purity` subprocesses, which inherit the environment) keeps its so
 session files there, never in the machine's default /tmp/ray, and the folder goes at the end.
 
 `RAY_ADDRESS` is unset for the run: with it, `--workers N` would join the machine's cluster
-instead of starting the test's own instance."""
+instead of starting the test's own instance.
+
+numpy runs without its AVX-512 loops (`NPY_DISABLE_CPU_FEATURES`, set before numpy is first
+imported and inherited by every subprocess and Ray worker): its AVX-512 float64 exp rounds
+differently from the C library's in the last bit, which moves fitness ties, so the golden tables
+would differ between CPUs with and without AVX-512 (2026-12: an Intel Xeon and an AMD EPYC of
+this machine kind). Without those loops both compute the same tables."""
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-import pytest
+from tests.numpy_loops import without_avx512
+
+if "numpy" in sys.modules:  # too late to choose its loops: the tables could depend on the CPU
+    raise RuntimeError("tests/conftest.py must run before numpy is imported")
+if "NPY_DISABLE_CPU_FEATURES" not in os.environ:  # xdist workers inherit it
+    os.environ["NPY_DISABLE_CPU_FEATURES"] = without_avx512()
+
+import pytest  # noqa: E402
 
 _OWN: list[str] = []
 _ADDRESS: list[str] = []
@@ -33,28 +47,7 @@ def pytest_unconfigure(config):
         os.environ["RAY_ADDRESS"] = address
 
 
-LEARN = """[experiment]
-name = "rps-learn"
-seed = 3
-generations = 3
-population = 4
-
-[arena]
-name = "pettingzoo"
-env = "pettingzoo.classic.rps_v2:parallel_env"
-group_size = 2
-episodes = 4
-steps = 10
-
-[[arena.events]]
-kind = "take"
-action = 0
-
-[[population.mix]]
-profile = "consequentialist"
-share = 1.0
-decider = "learner"
-"""
+LEARN = Path(__file__).resolve().parents[1] / "examples/pettingzoo/rps_learn.toml"  # shipped
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +57,6 @@ def trained(tmp_path_factory) -> Path:
     from purity.tournament.cli import main
 
     folder = tmp_path_factory.mktemp("train")
-    (folder / "learn.toml").write_text(LEARN)
+    (folder / "learn.toml").write_text(LEARN.read_text())
     assert main(["train", str(folder / "learn.toml"), "--workers", "0", "--out", str(folder), "--quiet"]) == 0
     return folder / "rps-learn-train"

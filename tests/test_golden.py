@@ -12,6 +12,7 @@ A change that is meant to change results rebaselines in its own commit, saying w
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tomllib
@@ -273,4 +274,9 @@ def test_tables_equal_the_frozen_ones(produced, name):
 if __name__ == "__main__":
     if sys.argv[1:] != ["--freeze"]:
         sys.exit("usage: python tests/test_golden.py --freeze")
+    if "NPY_DISABLE_CPU_FEATURES" not in os.environ:  # freeze as the tests compare (conftest.py)
+        from tests.numpy_loops import without_avx512
+
+        os.environ["NPY_DISABLE_CPU_FEATURES"] = without_avx512()
+        os.execv(sys.executable, [sys.executable, "-m", "tests.test_golden", "--freeze"])
     freeze()
