@@ -217,7 +217,8 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
         raise InputError(
             path, "experiment.population", f"a multiple of arena.group_size ({arena.group_size})", population
         )
-    mix, policies = _mix(top.table("population", required=True), path, arena)
+    reflection = _reflection(top.table("reflection"), path)
+    mix, policies = _mix(top.table("population", required=True), path, arena, reflection.enabled)
     arena = dataclasses.replace(arena, policies=policies) if policies else arena
     matching = _matching(top.table("matching"), path, population, arena)
     selection = _selection(top.table("selection"))
@@ -233,7 +234,6 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
         raise InputError(
             path, "mutation.invader", "the profile of a [[population.mix]] entry", mutation.invader or None
         )
-    reflection = _reflection(top.table("reflection"), path)
     if reflection.enabled and any(entry.power != 1.0 for entry in mix):
         k, unequal = next((k, entry.power) for k, entry in enumerate(mix) if entry.power != 1.0)
         raise InputError(
@@ -296,7 +296,7 @@ def _arena(table: Table, path: Path) -> ArenaSpec:
 
 
 def _mix(
-    table: Table, path: Path, arena: ArenaSpec
+    table: Table, path: Path, arena: ArenaSpec, reflects: bool
 ) -> tuple[tuple[MixEntry, ...], tuple[ExternalPolicy, ...]]:
     entries = table.tables("mix", required=True)
     table.done()
@@ -320,6 +320,12 @@ def _mix(
         capability = read_params(Capability, raw.data, path, raw.where)
         source = None
         if decider == "focal":
+            if entry.has("capability") and not reflects:  # its policy is fixed: nothing would read it
+                raise entry.error(
+                    "capability",
+                    "no capability table for a focal entry (its policy is fixed; only [reflection] reads it)",
+                    raw.data,
+                )
             source, policy = focals.read(entry, path, built, externals)
         else:
             policy = _policy(entry, built)

@@ -62,11 +62,9 @@ def _mix_data(experiment: Experiment, profiles: list[str] | None) -> list[dict]:
             row = {"profile": entry.profile.name, "source": entry.profile.source}
         else:
             row = {"profile": profiles[k]}
-        row |= {
-            "share": entry.share,
-            "decider": entry.decider,
-            "capability": dataclasses.asdict(entry.capability),
-        }
+        row |= {"share": entry.share, "decider": entry.decider}
+        if entry.focal is None or profiles is None or experiment.reflection.enabled:
+            row["capability"] = dataclasses.asdict(entry.capability)  # a focal file reads none
         if entry.focal is None or profiles is None:
             row["policy"] = list(entry.policy) if profiles is None else dict(zip(names, entry.policy))
         row |= entry.focal.data() if entry.focal is not None else {}

@@ -122,6 +122,11 @@ def test_focal_keys_belong_to_focal_entries_and_policy_fns_to_the_pettingzoo_are
             'policy = { action_0 = 1 }\ndecider = "focal"',
             "mix[1].policy: expected a known key",
         ),
+        (  # a fixed policy: nothing reads a capability without reflection
+            'decider = "focal"',
+            'decider = "focal"\ncapability = { candidates = 4 }',
+            "population.mix[1].capability: expected no capability table for a focal entry",
+        ),
     ]
     for old, new, fragment in cases:
         with pytest.raises(InputError) as caught:

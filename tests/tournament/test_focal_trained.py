@@ -51,6 +51,25 @@ def test_it_plays_the_learners_final_policy_frozen(trained, tmp_path):
     assert run.manifest["experiment_file"] == "experiment.toml"  # captured: resumable
 
 
+def test_the_shipped_pair_trains_then_plays_the_trained_policy(tmp_path):
+    """examples/pettingzoo/rps_learn.toml then rps_trained.toml, as their comments say (from the
+    repository root, here a copy of it): the focal agents play the first learner's final θ."""
+    from purity.tournament.cli import main
+
+    examples = tmp_path / "examples/pettingzoo"
+    examples.mkdir(parents=True)
+    for name in ("rps_learn.toml", "rps_trained.toml"):
+        (examples / name).write_text((ROOT / "examples/pettingzoo" / name).read_text())
+    learn = ["train", str(examples / "rps_learn.toml"), "--workers", "0", "--out", str(tmp_path / "runs")]
+    assert main([*learn, "--quiet"]) == 0
+    run = purity.run(examples / "rps_trained.toml", out=tmp_path / "out", report=False)
+    final = last_theta(tmp_path / "runs/rps-learn-train")
+    policy = [f"policy:action_{i}" for i in range(3)]
+    theta = final.select(policy).row(0)
+    frozen = run.agents.filter(pl.col("entry") == 1)
+    assert frozen.height > 0 and all(row == theta for row in frozen.select(policy).iter_rows())
+
+
 def test_frozen_agents_draw_like_learners_and_do_not_update():
     """The same batch with entry 3 a learner, frozen, or fixed: frozen plays exactly the
     learner's episodes (the same draws) but keeps θ; fixed plays θ itself, other episodes."""
