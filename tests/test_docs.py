@@ -215,9 +215,23 @@ def work_dir(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_snippets(doc, tmp_path):
+    """Every runnable block of the doc but those tagged `slow` (the slow suite runs those)."""
+    assert run_snippets(doc, tmp_path, slow=False), f"{doc} has no runnable snippet"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", [doc for doc in DOCS if any("slow" in b.tags for b in blocks(doc))])
+def test_slow_snippets(doc, tmp_path):
+    """The blocks tagged `slow`: commands that take ten seconds or more (a fixation probability
+    from thousands of chain repeats, say)."""
+    assert run_snippets(doc, tmp_path, slow=True)
+
+
+def run_snippets(doc: str, tmp_path: Path, slow: bool) -> int:
+    """Run the doc's blocks that are (`slow`) or are not tagged slow; how many ran."""
     cwd, env, ran = work_dir(tmp_path), base_env(), 0
     for block in blocks(doc):
-        if "fragment" in block.tags or "cluster" in block.tags:
+        if "fragment" in block.tags or "cluster" in block.tags or ("slow" in block.tags) != slow:
             continue
         if block.lang == "python":
             run_python(block, cwd, env)
@@ -229,7 +243,7 @@ def test_snippets(doc, tmp_path):
         else:
             continue
         ran += 1
-    assert ran, f"{doc} has no runnable snippet"
+    return ran
 
 
 def test_docs_exist_and_links_resolve():
@@ -248,7 +262,9 @@ def test_only_known_block_tags():
     for doc in DOCS:
         for block in blocks(doc):
             assert block.lang in known, f"{block.where}: unknown block tag {block.lang!r}"
-            assert set(block.tags[1:]) <= {"fragment", "cluster"} or block.lang == "python", block.where
+            assert set(block.tags[1:]) <= {"fragment", "cluster", "slow"} or block.lang == "python", (
+                block.where
+            )
 
 
 def test_fragments_are_few():

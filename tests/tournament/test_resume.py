@@ -498,13 +498,13 @@ def _kill_and_resume(
 
 
 def test_a_run_killed_again_and_again_ends_with_the_uninterrupted_tables(tmp_path, small_text):
-    run_dir, events = _kill_and_resume(tmp_path, small_text, kills=5, seed=4)
+    run_dir, events = _kill_and_resume(tmp_path, small_text, kills=3, seed=4)
     assert [what for what, _, _ in events].count("finished") == 0, events
-    assert len({progress for _, progress, _ in events}) == 5, events  # five different points
+    assert len({progress for _, progress, _ in events}) == 3, events  # three different points
     assert any(what == "mid-write" and temps for what, _, temps in events), events
     manifest = json.loads((run_dir / "manifest.json").read_text())
     twin = json.loads((run_dir / "drift" / "manifest.json").read_text())
-    assert len(manifest.get("resumed", [])) + len(twin.get("resumed", [])) >= 4, events
+    assert len(manifest.get("resumed", [])) + len(twin.get("resumed", [])) == 3, events  # one per kill
     assert (run_dir / "report.html").is_file()
 
 
