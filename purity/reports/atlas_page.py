@@ -37,7 +37,9 @@ SURVIVES, DIES, CANT_TELL = "survives", "dies", "can't tell"
 PREDICTIONS = {
     "external": lambda s: DIES if float(s.get("selection.intensity", 1.0)) > 0 else None,
     "internal": lambda s: DIES,
-    "training": lambda s: DIES if s.get("training.reward", "detected") in ("detected", "outcome") else SURVIVES,
+    "training": lambda s: (
+        DIES if s.get("training.reward", "detected") in ("detected", "outcome") else SURVIVES
+    ),
 }
 CELLS = {
     "argument": pl.String,
@@ -82,7 +84,11 @@ def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], p
             "effect": r["effect"],
             "p_adjusted": r["p_adjusted"],
             "verdict": r["verdict"],
-            "outcome": SURVIVES if r["verdict"] == SPREAD else DIES if r["verdict"] == DECLINED else CANT_TELL,
+            "outcome": SURVIVES
+            if r["verdict"] == SPREAD
+            else DIES
+            if r["verdict"] == DECLINED
+            else CANT_TELL,
         }
         for r in v.iter_rows(named=True)
     ]
@@ -149,7 +155,11 @@ def phase_diagram(title: str, keys: list[str], settings: list[dict], table: pl.D
     by_point = {r["point"]: r for r in focal.iter_rows(named=True)}
     columns = list(dict.fromkeys(value_label(s.get(col_key)) for s in settings))
     lines = list(dict.fromkeys(" · ".join(value_label(s.get(k)) for k in row_keys) for s in settings))
-    cell, left, top = 150, 16 + 8 * max([len(line) for line in lines] + [len(" · ".join(row_keys)) // 2, 6]), 70
+    cell, left, top = (
+        150,
+        16 + 8 * max([len(line) for line in lines] + [len(" · ".join(row_keys)) // 2, 6]),
+        70,
+    )
     width = max(left + cell * len(columns) + 16, 16 + 7 * len(title))
     height = top + 44 * len(lines) + 40
     out = [
@@ -176,7 +186,11 @@ def phase_diagram(title: str, keys: list[str], settings: list[dict], table: pl.D
         star = r is not None and r["outcome"] != CANT_TELL
         first = "–" if r is None else f"{_num(r['value'])} [{_num(r['low'])}, {_num(r['high'])}]"
         second = "no test" if r is None else f"{r['outcome']}{' *' if star else ''}"
-        tip = "no cell" if r is None else f"{r['verdict']}; effect {_num(effect, True)}; p (Holm) {_num(r['p_adjusted'], p=True)}"
+        tip = (
+            "no cell"
+            if r is None
+            else f"{r['verdict']}; effect {_num(effect, True)}; p (Holm) {_num(r['p_adjusted'], p=True)}"
+        )
         weight = ' style="font-weight:700"' if star else ""
         out.append(
             f'<rect x="{x}" y="{y}" width="{cell - 2}" height="42" fill="{fill}" stroke="#999">'
@@ -251,10 +265,14 @@ def page(
     parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFrame]],
     reproduce: Sequence[tuple[str, str, str]],
     header: str,
+    command: str = "purity atlas",
 ) -> tuple[Page, dict[str, str]]:
     """The atlas page and its figures (argument key → SVG). `parts`: per argument its key, title,
     swept keys, grid settings and cells; `reproduce`: per argument its key, command and seeds."""
-    sections = [("conditions", "Where process preferences survive or die"), ("surprise", "What goes against its argument")]
+    sections = [
+        ("conditions", "Where process preferences survive or die"),
+        ("surprise", "What goes against its argument"),
+    ]
     sections += [(key, title) for key, title, *_ in parts]
     sections += [("reproduce", "Reproduce")]
     p = Page("purity atlas", header, sections)
@@ -263,7 +281,7 @@ def page(
     p.note(
         "Built from the verdicts below, the focal term of each argument (the process term it starts "
         "with; in training, the learner's own weight on taking): survives = spread beyond drift or "
-        "learned \"don't\"; dies = declined beyond drift, \"don't get caught\" or \"no gap, still "
+        'learned "don\'t"; dies = declined beyond drift, "don\'t get caught" or "no gap, still '
         "violates\"; can't tell = the corrected test cannot tell. The deciding force is the swept "
         "key along which the most decided cells, alike in every other key, change outcome."
     )
@@ -284,7 +302,7 @@ def page(
         r = found.row(0, named=True)
         title = dict((k, t) for k, t, *_ in parts)[r["argument"]]
         p.para(
-            f"{title}: at {r['setting']}, the term \"{r['term']}\" {r['outcome']} "
+            f'{title}: at {r["setting"]}, the term "{r["term"]}" {r["outcome"]} '
             f"({r['verdict']}; {r['measure']} {_num(r['value'])} [{_num(r['low'])}, {_num(r['high'])}], "
             f"p (Holm) {_num(r['p_adjusted'], p=True)}), where the argument predicts it {r['predicted']}."
         )
@@ -305,11 +323,19 @@ def page(
             text_cols=4,
         )
     else:
-        grid = "; ".join(f"{title}: {len(settings)} grid points over {', '.join(keys)}" for _, title, keys, settings, _t in parts)
+        grid = "; ".join(
+            f"{title}: {len(settings)} grid points over {', '.join(keys)}"
+            for _, title, keys, settings, _t in parts
+        )
         p.para(f"None found: no decided cell goes against its argument's prediction in this grid ({grid}).")
     for key, title, keys, settings, table in parts:
         p.section(key)
-        svg = phase_diagram(f"{title}: {table['term'].filter(table['focal'])[0] if table.height else ''}", keys, settings, table)
+        svg = phase_diagram(
+            f"{title}: {table['term'].filter(table['focal'])[0] if table.height else ''}",
+            keys,
+            settings,
+            table,
+        )
         figures[key] = svg
         p.html(figure(svg, esc("Each cell: value [95% interval] and outcome; * the corrected test decides.")))
         p.add(_grid_markdown(keys, settings, table) + "\n", None)
@@ -331,6 +357,9 @@ def page(
             text_cols=3,
         )
     p.section("reproduce")
+    p.note(
+        f"The whole page: {command}. One figure: its sweep alone (the command below), then purity report on its directory."
+    )
     p.table(["argument", "command", "seeds"], [list(r) for r in reproduce], text_cols=3)
     return p, figures
 
@@ -347,7 +376,9 @@ def _grid_markdown(keys: list[str], settings: list[dict], table: pl.DataFrame) -
         r = focal.get(point)
         if r is not None:
             text = f"{_num(r['value'])} [{_num(r['low'])}, {_num(r['high'])}] {r['outcome']}"
-            grid[" · ".join(value_label(s.get(k)) for k in row_keys)][columns.index(value_label(s.get(col_key)))] = text
+            grid[" · ".join(value_label(s.get(k)) for k in row_keys)][
+                columns.index(value_label(s.get(col_key)))
+            ] = text
     head = [f"{' · '.join(row_keys) or 'setting'} ↓ / {col_key} →", *columns]
     lines_md = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     lines_md += ["| " + " | ".join([line, *grid[line]]) + " |" for line in lines]
@@ -362,3 +393,46 @@ def write(md_path: Path, page_: Page) -> tuple[Path, Path]:
     write_atomic(md_path, page_.markdown())
     write_atomic(html_path, page_.html_page())
     return md_path, html_path
+
+
+def reproduce_rows(key: str, sweep_dir: Path, sweep_file: Path) -> tuple[str, str, str]:
+    """An argument's command and seeds: each run's seeds as its recorded experiment sets them."""
+    import tomllib
+
+    manifest = json.loads((Path(sweep_dir) / "sweep.json").read_text(encoding="utf-8"))
+    seeds = []
+    for name, run in manifest["runs"].items():
+        with open(Path(sweep_dir) / run["experiment"], "rb") as f:
+            n = tomllib.load(f).get("experiment", {}).get("seeds", 1)
+        first = run["seed"]
+        seeds.append(f"{name}: {first}" if n == 1 else f"{name}: {first}–{first + n - 1}")
+    return key, f"purity sweep {_shown(sweep_file)}", "; ".join(seeds)
+
+
+def _shown(path: Path) -> str:
+    """A sweep file's path as a reader would type it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    for parent in path.parents:
+        if (parent / "experiments" / "atlas").is_dir() and (parent / "pyproject.toml").is_file():
+            return str(path.relative_to(parent))
+    return path.name
+
+
+def build(parts: Sequence[tuple[str, str, Path, Path]], md_path: Path, command: str) -> tuple[Path, Path]:
+    """Read each argument's sweep (key, title, sweep directory, sweep file as run) and write the
+    atlas page at `md_path` (and its HTML beside it)."""
+    page_, _figures = assemble(parts, command)
+    return write(md_path, page_)
+
+
+def assemble(parts: Sequence[tuple[str, str, Path, Path]], command: str) -> tuple[Page, dict[str, str]]:
+    read = []
+    for key, title, sweep_dir, _file in parts:
+        keys, settings, table = cells(key, sweep_dir)
+        read.append((key, title, keys, settings, table))
+    reproduce = [reproduce_rows(key, d, f) for key, _t, d, f in parts]
+    header = (
+        f"purity's answer to the three arguments, generated by {command} from the sweeps of "
+        "experiments/atlas/; every figure below is reproduced by the commands and seeds at the end."
+    )
+    return page(read, reproduce, header, command)
