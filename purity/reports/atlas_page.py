@@ -290,6 +290,45 @@ def page(
         c = conditions(key, keys, settings, table)
         rows.append([title, c[SURVIVES], c[DIES], c[CANT_TELL], c["force"]])
     p.table(["argument", "survives", "dies", "we can't tell", "which force decides"], rows, text_cols=5)
+    _surprise(p, parts)
+    for key, title, keys, settings, table in parts:
+        p.section(key)
+        svg = phase_diagram(
+            f"{title}: {table['term'].filter(table['focal'])[0] if table.height else ''}",
+            keys,
+            settings,
+            table,
+        )
+        figures[key] = svg
+        p.html(figure(svg, esc("Each cell: value [95% interval] and outcome; * the corrected test decides.")))
+        p.add(_grid_markdown(keys, settings, table) + "\n", None)
+        p.table(
+            ["setting", "term", "measure", "value [95%]", "effect", "p (Holm)", "verdict", "outcome"],
+            [
+                [
+                    r["setting"],
+                    r["term"],
+                    r["measure"],
+                    f"{_num(r['value'])} [{_num(r['low'])}, {_num(r['high'])}]",
+                    _num(r["effect"], True),
+                    _num(r["p_adjusted"], p=True),
+                    r["verdict"],
+                    r["outcome"],
+                ]
+                for r in table.iter_rows(named=True)
+            ],
+            text_cols=3,
+        )
+    p.section("reproduce")
+    p.note(
+        f"The whole page: {command}. One figure: its sweep alone (the command below), then purity report on its directory."
+    )
+    p.table(["argument", "command", "seeds"], [list(r) for r in reproduce], text_cols=3)
+    return p, figures
+
+
+def _surprise(p: Page, parts) -> None:
+    """The cells that go against their argument, or the statement that none did."""
     p.section("surprise")
     found = surprises(parts)
     p.note(
@@ -328,40 +367,6 @@ def page(
             for _, title, keys, settings, _t in parts
         )
         p.para(f"None found: no decided cell goes against its argument's prediction in this grid ({grid}).")
-    for key, title, keys, settings, table in parts:
-        p.section(key)
-        svg = phase_diagram(
-            f"{title}: {table['term'].filter(table['focal'])[0] if table.height else ''}",
-            keys,
-            settings,
-            table,
-        )
-        figures[key] = svg
-        p.html(figure(svg, esc("Each cell: value [95% interval] and outcome; * the corrected test decides.")))
-        p.add(_grid_markdown(keys, settings, table) + "\n", None)
-        p.table(
-            ["setting", "term", "measure", "value [95%]", "effect", "p (Holm)", "verdict", "outcome"],
-            [
-                [
-                    r["setting"],
-                    r["term"],
-                    r["measure"],
-                    f"{_num(r['value'])} [{_num(r['low'])}, {_num(r['high'])}]",
-                    _num(r["effect"], True),
-                    _num(r["p_adjusted"], p=True),
-                    r["verdict"],
-                    r["outcome"],
-                ]
-                for r in table.iter_rows(named=True)
-            ],
-            text_cols=3,
-        )
-    p.section("reproduce")
-    p.note(
-        f"The whole page: {command}. One figure: its sweep alone (the command below), then purity report on its directory."
-    )
-    p.table(["argument", "command", "seeds"], [list(r) for r in reproduce], text_cols=3)
-    return p, figures
 
 
 def _grid_markdown(keys: list[str], settings: list[dict], table: pl.DataFrame) -> str:
