@@ -68,15 +68,18 @@ def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], p
     settings = [s.settings for s in data.settings]
     labels = {t["key"]: t["label"] for t in data.terms}
     v = data.verdicts
-    starts = v.group_by("term").agg(pl.col("start").max()).sort(["start", "term"], descending=[True, False])
-    focal = starts["term"][0] if starts.height else None
+    focal = {}  # per grid point, the term it starts with most of (the first such in the table)
+    for r in v.iter_rows(named=True):
+        best = focal.get(r["point"])
+        if best is None or (r["start"] or 0.0) > best[1]:
+            focal[r["point"]] = (r["term"], r["start"] or 0.0)
     rows = [
         {
             "argument": key,
             "point": r["point"],
             "setting": _setting(settings[r["point"]], keys),
             "term": labels.get(r["term"], r["term"]),
-            "focal": r["term"] == focal,
+            "focal": r["term"] == focal[r["point"]][0],
             "measure": SHARE,
             "value": r["mean"],
             "low": r["low"],
@@ -294,7 +297,7 @@ def page(
     for key, title, keys, settings, table in parts:
         p.section(key)
         svg = phase_diagram(
-            f"{title}: {table['term'].filter(table['focal'])[0] if table.height else ''}",
+            f"{title}: {_focal_terms(table)}",
             keys,
             settings,
             table,
@@ -441,3 +444,8 @@ def assemble(parts: Sequence[tuple[str, str, Path, Path]], command: str) -> tupl
         "experiments/atlas/; every figure below is reproduced by the commands and seeds at the end."
     )
     return page(read, reproduce, header, command)
+
+
+def _focal_terms(table: pl.DataFrame) -> str:
+    """The focal terms of an argument's cells, each once, in order."""
+    return " / ".join(dict.fromkeys(table.filter(pl.col("focal"))["term"].to_list()))
