@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
 
     _schema_parser(commands)
     _sweep_parser(commands)
+    _atlas_parser(commands)
     _invade_parser(commands)
     _power_options(commands)
 
@@ -147,6 +148,43 @@ def _sweep_parser(commands) -> None:
         default=None,
         metavar="SWEEP_DIR",
         help="finish the unfinished runs of an existing sweep directory",
+    )
+
+
+def _atlas_parser(commands) -> None:
+    """`purity atlas`."""
+    atlas = commands.add_parser(
+        "atlas",
+        help="run the atlas's sweeps (experiments/atlas/) and write docs/atlas.md",
+        description="Run the three sweeps of experiments/atlas/ (external competition, internal competition, training) under RUNS/atlas (RUNS/atlas-full with --full), continuing any that exist, then write the atlas page: atlas.md and atlas.html in docs/ or in --out.",
+    )
+    atlas.add_argument(
+        "--out", type=Path, default=None, help="folder of the page atlas.md and atlas.html (default: docs)"
+    )
+    atlas.add_argument(
+        "--runs",
+        type=Path,
+        default=Path("sweeps"),
+        help="parent folder of the atlas's sweeps (default: sweeps)",
+    )
+    atlas.add_argument(
+        "--full",
+        action="store_true",
+        help="full size: every run's seeds ×4 and generations ×2 (for a cluster: --address)",
+    )
+    atlas.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray worker processes; 0 runs in this process (default: this process, or one per CPU once the first run shows Ray pays)",
+    )
+    atlas.add_argument(
+        "--address",
+        default=None,
+        help="join an existing Ray cluster at HOST:PORT (default: $RAY_ADDRESS, else a private local instance)",
+    )
+    atlas.add_argument(
+        "--resume", action="store_true", help="continue an interrupted atlas (a rerun continues it too)"
     )
 
 

@@ -177,6 +177,32 @@ def _sweep(args) -> int:
     return 1 if failed else 0
 
 
+def _atlas(args) -> int:
+    from purity.reports import atlas_page
+    from purity.tournament import atlas
+
+    _common(args)
+    _check_out(args.runs)
+    address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
+    args.target = atlas.folder(args.runs, args.full)
+    parts = atlas.run_atlas(
+        args.runs,
+        full=args.full,
+        workers=args.workers,
+        address=address,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    command = "purity atlas" + (" --full" if args.full else "")
+    md, html = atlas_page.build(
+        [(p.key, p.title, p.sweep_dir, p.sweep_file) for p in parts],
+        (args.out or Path("docs")) / "atlas.md",
+        command,
+    )
+    print(f"atlas: {args.target}\npage: {html}\n      {md}")
+    return 0
+
+
 def _invade(args) -> int:
     import json
 
@@ -341,6 +367,8 @@ def _main(argv: list[str] | None) -> int:
             return _power(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "atlas":
+            return _atlas(args)
         if args.command == "report":
             if args.format == "json":
                 import purity.reports as reports
