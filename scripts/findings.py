@@ -13,6 +13,9 @@ base experiment, profile files), the library profiles they name and purity's ver
 `tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
 so the page is never older than its inputs. A run rewrites the sections of the files it is given
 or, given none, those that are missing or stale; the others are kept as they are.
+The atlas (`experiments/atlas/`) is one section: `purity atlas` runs its three sweeps and writes
+docs/atlas.md and .html beside this page, and the section copies the atlas's conditions table and
+the cells that go against their argument; its stamp covers every file of the folder.
 `--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
 to run where the page is written); the page lists them first, and `make findings` runs them.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = Path(os.environ.get("FINDINGS_PAGE", ROOT / "docs" / "findings.md"))  # another: to run in parallel
 EXPERIMENTS = ROOT / "experiments"
+ATLAS = EXPERIMENTS / "atlas"  # one section for the folder: `purity atlas` writes its own page
+ATLAS_HEADINGS = ("Where process preferences survive or die", "What goes against its argument")
 LIBRARY = ROOT / "purity" / "agents" / "profiles"
 BIN = Path(sys.executable).parent
 MARK = re.compile(r"^<!-- findings: (\S+) stamp ([\w-]+) -->$", re.M)
@@ -49,10 +55,13 @@ one run cannot reach is said plainly, not rounded up. Timings are not recorded h
 
 
 def shipped() -> list[Path]:
-    return sorted(EXPERIMENTS.rglob("*.toml"))
+    """Every experiment and sweep file, and the atlas folder as one entry."""
+    return sorted([*(p for p in EXPERIMENTS.rglob("*.toml") if ATLAS not in p.parents), ATLAS])
 
 
 def kind(path: Path) -> str:
+    if path == ATLAS:
+        return "atlas"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     for key in ("sweep", "experiment"):
         if key in data:
@@ -84,7 +93,8 @@ def stamp(path: Path) -> str:
     library profiles they name, and purity's version."""
     from purity import __version__
 
-    files = named_files(path)
+    tops = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    files = sorted({f for top in tops for f in named_files(top)})
     digest = hashlib.sha256(__version__.encode())
     for file in [*files, *library_profiles(files)]:
         digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
@@ -93,6 +103,13 @@ def stamp(path: Path) -> str:
 
 def question(path: Path) -> str:
     """What the file says it asks: its leading comment, else its description."""
+    if path == ATLAS:
+        return (
+            "Under which conditions does each argument's process preference survive or die, and "
+            "which swept key decides? One sweep per argument: selection intensity × detection, "
+            "evaluation rule × responsibility, reward × cue reliability ([atlas.md](atlas.md) has "
+            "the phase diagrams, every cell's verdict with its interval, and the seeds)."
+        )
     lines = path.read_text(encoding="utf-8").splitlines()
     comment = []
     for line in lines:
@@ -148,6 +165,8 @@ HEADINGS = (
 
 def findings(path: Path, out: Path) -> tuple[str, str]:
     """(command, verdicts as Markdown) of one shipped file, run into `out`."""
+    if path == ATLAS:
+        return atlas_findings(out)
     relative = path.relative_to(ROOT).as_posix()
     verb = "sweep" if kind(path) == "sweep" else "run"
     run_purity([verb, str(path), "--out", str(out), "--workers", "0", "--quiet", "--force"])
@@ -157,6 +176,15 @@ def findings(path: Path, out: Path) -> tuple[str, str]:
     if not found:
         raise RuntimeError(f"{folder / 'report.md'}: none of the sections {HEADINGS}")
     return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in found)
+
+
+def atlas_findings(out: Path) -> tuple[str, str]:
+    """Run the reduced atlas into `out`, put its page beside this one, and copy its opening tables."""
+    run_purity(["atlas", "--runs", str(out), "--out", str(out), "--workers", "0", "--quiet"])
+    for name in ("atlas.md", "atlas.html"):
+        shutil.copyfile(out / name, PAGE.parent / name)
+    page = (out / "atlas.md").read_text(encoding="utf-8")
+    return "purity atlas --workers 0", "\n\n".join(section_of(page, h) for h in ATLAS_HEADINGS)
 
 
 def tidy(section: str) -> str:
