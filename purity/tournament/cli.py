@@ -99,24 +99,24 @@ def _common(args) -> None:
         _check_out(out)
 
 
-def _check_out(out: Path) -> None:
-    """--out names a folder purity can create runs in: not a file, a device or a place that
-    cannot be written (checked before any work starts)."""
+def _check_out(out: Path, option: str = "--out") -> None:
+    """--out (or `option`) names a folder purity can create runs in: not a file, a device or a
+    place that cannot be written (checked before any work starts)."""
     if out.exists() and not out.is_dir():
-        raise _bad("--out", "a folder (this is a file or a device)", str(out))
+        raise _bad(option, "a folder (this is a file or a device)", str(out))
     existing = out
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise _bad("--out", f"a folder path ({existing} is not a folder)", str(out))
+        raise _bad(option, f"a folder path ({existing} is not a folder)", str(out))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise _bad("--out", f"a folder that can be written ({existing} cannot)", str(out))
+        raise _bad(option, f"a folder that can be written ({existing} cannot)", str(out))
 
 
 def _run_address(args) -> str | None:
-    """Check the options `purity run` and `purity train` share; the Ray address to join."""
+    """Check the options `purity run`, `train` and `atlas` share; the Ray address to join."""
     _common(args)
     if args.workers == 0 and args.address:
         raise _bad("--workers", "no --workers 0 with --address (0 runs in this process)", 0)
@@ -181,9 +181,9 @@ def _atlas(args) -> int:
     from purity.reports import atlas_page
     from purity.tournament import atlas
 
-    _common(args)
-    _check_out(args.runs)
-    address = None if args.workers == 0 else args.address or os.environ.get("RAY_ADDRESS")
+    address = _run_address(args)
+    address = None if args.workers == 0 else address  # $RAY_ADDRESS yields to --workers 0
+    _check_out(args.runs, "--runs")
     args.target = atlas.folder(args.runs, args.full)
     parts = atlas.run_atlas(
         args.runs,

@@ -745,6 +745,20 @@ OPTION_CASES: list[Case] = [
     ("power --verbose --effect 0", _options("power", "--verbose", "--effect", "0"), "--effect"),
     ("power --quiet --power 1", _options("power", "--quiet", "--power", "1"), "--power"),
     ("sweep --resume --verbose missing", lambda s: ["sweep", "--resume", str(s / "none"), "-v"], "--resume"),
+    ("atlas --workers -1", lambda s: ["atlas", "--runs", str(s), "--workers", "-1"], "--workers"),
+    ("atlas --out a file", lambda s: ["atlas", "--runs", str(s), "--out", _out_file(s)], "--out"),
+    ("atlas --runs /dev/null", lambda s: ["atlas", "--runs", "/dev/null"], "--runs"),
+    ("atlas --resume with no atlas", lambda s: ["atlas", "--runs", str(s), "--resume", "-q"], "--resume"),
+    (
+        "atlas --full --resume with no atlas",
+        lambda s: ["atlas", "--runs", str(s), "--full", "--resume", "-v"],
+        "atlas-full",
+    ),
+    (
+        "atlas --address with --workers 0",
+        lambda s: ["atlas", "--runs", str(s), "--address", NOBODY, "--workers", "0"],
+        "--workers",
+    ),
 ]
 
 

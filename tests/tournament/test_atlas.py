@@ -1,5 +1,5 @@
 """The atlas (`purity atlas`): a tiny version of its three sweeps, at fixed seeds, gives exactly the
-frozen figures and tables in tests/golden/atlas/; the conditions table follows the verdicts; bad
+frozen figures and tables in tests/golden-atlas/; the conditions table follows the verdicts; bad
 input is one line and exit 2; an interrupted atlas continued gives the same tables; and (slow) one
 atlas sweep on a two-node local Ray cluster gives the tables of the in-process run.
 
@@ -23,7 +23,7 @@ import pytest
 from purity.reports import atlas_page
 from purity.tournament import atlas, cli, storage
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "atlas"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden-atlas"  # not in tests/golden, whose folders are cases
 # every base shrunk to a few agents and generations, its seeds kept fixed
 SHRINK = {
     "external-base.toml": {"experiment": {"generations": 3, "population": 8, "seeds": 3}},
