@@ -111,18 +111,35 @@ def _report(what: str, times: dict[str, float]) -> None:
     print(f"{what}: {text}")
 
 
-def sweep_speedup(address: str | None, seeds: int = 32, rounds: int = 1) -> None:
+def _sweep_file(scratch: str, seeds: int, run_seeds: int) -> Path:
+    """The benchmark sweep over a copy of matrix-pd with `run_seeds` seeds a run and the default
+    nulls (the shipped file holds 160 seeds and 32,000 null replicates a run): one seed makes runs
+    of under a second, where Ray's start decides; a few seeds make the runs a sweep waits on."""
+    import tomllib
+
+    from purity.tournament import storage
+
+    with open(ROOT / "experiments" / "matrix-pd.toml", "rb") as f:
+        data = tomllib.load(f)
+    data["experiment"]["seeds"] = run_seeds
+    data["control"].pop("null_replicates", None)
+    base = Path(scratch) / "matrix-pd.toml"
+    storage.write_text(storage.toml_text(data), base)
+    sweep_file = Path(scratch) / "sweep.toml"
+    sweep_file.write_text(SWEEP.format(base=base, seeds=seeds))
+    return sweep_file
+
+
+def sweep_speedup(address: str | None, seeds: int = 32, rounds: int = 1, run_seeds: int = 1) -> None:
     import os
     import statistics
 
-    base = ROOT / "experiments" / "matrix-pd.toml"
     layouts = _layouts(address)
     if not address:
         layouts = [("in-process", 0, None), ("left to choose", None, None), *layouts]
     times: dict[str, list[float]] = {label: [] for label, _, _ in layouts}
     with tempfile.TemporaryDirectory() as scratch:
-        sweep_file = Path(scratch) / "sweep.toml"
-        sweep_file.write_text(SWEEP.format(base=base, seeds=seeds))
+        sweep_file = _sweep_file(scratch, seeds, run_seeds)
         for r in range(rounds):
             for k, (label, workers, addr) in enumerate(
                 layouts[r % len(layouts) :] + layouts[: r % len(layouts)]
@@ -141,23 +158,21 @@ def sweep_speedup(address: str | None, seeds: int = 32, rounds: int = 1) -> None
             f"2 workers vs in-process: {serial / two:.2f}x, efficiency {serial / two / 2:.0%}"
         )
     print(
-        f"{2 * seeds}-run sweep (matrix-pd, 2 intensities x {seeds} seeds, drift twins; Ray start included, median of {rounds}): {text}"
+        f"{2 * seeds}-run sweep (matrix-pd, {run_seeds} seeds a run, 2 intensities x {seeds} seeds, drift twins; Ray start included, median of {rounds}): {text}"
     )
 
 
-def simulated_cluster(seeds: int, rounds: int) -> None:
+def simulated_cluster(seeds: int, rounds: int, run_seeds: int = 1) -> None:
     """The sweep on a head of one CPU, then with a second one-CPU node joined (module docstring)."""
     import statistics
 
     from ray.cluster_utils import Cluster
 
-    base = ROOT / "experiments" / "matrix-pd.toml"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     times: dict[str, list[float]] = {"head only (1 CPU)": [], "head + worker node (2 CPUs)": []}
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            sweep_file = Path(scratch) / "sweep.toml"
-            sweep_file.write_text(SWEEP.format(base=base, seeds=seeds))
+            sweep_file = _sweep_file(scratch, seeds, run_seeds)
             for k, label in enumerate(times):
                 if k == 1:
                     cluster.add_node(num_cpus=1)
@@ -173,7 +188,7 @@ def simulated_cluster(seeds: int, rounds: int) -> None:
     medians = {label: statistics.median(values) for label, values in times.items()}
     one, two = medians.values()
     print(
-        f"{2 * seeds}-run sweep on a simulated 2-node cluster (median of {rounds}): "
+        f"{2 * seeds}-run sweep ({run_seeds} seeds a run) on a simulated 2-node cluster (median of {rounds}): "
         + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in medians.items())
         + f", speed-up {one / two:.2f}x, parallel efficiency {one / two / 2:.0%}"
     )
@@ -209,17 +224,18 @@ def main() -> None:
     parser.add_argument("--sweep-only", action="store_true")
     parser.add_argument("--seeds", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--run-seeds", type=int, default=1, help="seeds within each run of the sweep")
     parser.add_argument("--simulated-cluster", action="store_true")
     args = parser.parse_args()
     np.seterr(all="ignore")
     if args.simulated_cluster:
-        simulated_cluster(args.seeds, args.rounds)
+        simulated_cluster(args.seeds, args.rounds, args.run_seeds)
         return
     if args.sweep_only:
-        sweep_speedup(args.address, args.seeds, args.rounds)
+        sweep_speedup(args.address, args.seeds, args.rounds, args.run_seeds)
         return
     task_overhead(args.address)
-    sweep_speedup(args.address, args.seeds, args.rounds)
+    sweep_speedup(args.address, args.seeds, args.rounds, args.run_seeds)
     if not args.skip_large:
         large_run(args.address)
 
