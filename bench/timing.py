@@ -64,13 +64,15 @@ def calibrate(engine: Engine, seconds: float) -> int:
         calls *= 2
 
 
-def interleave(engines: list[Engine], rounds: int, seconds: float) -> list[Timing]:
-    """Time every engine for `rounds` rounds of about `seconds` each, interleaved."""
+def interleave(engines: list[Engine], rounds: int, seconds: float, collect: bool = True) -> list[Timing]:
+    """Time every engine for `rounds` rounds of about `seconds` each, interleaved; with `collect`,
+    a full garbage collection before each, so no engine pays for another's garbage."""
     timings = [Timing(engine, calibrate(engine, seconds)) for engine in engines]
     for r in range(rounds):
         k = r % len(timings)
         for timing in timings[k:] + timings[:k]:
-            gc.collect()
+            if collect:
+                gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(timing.calls):
                 timing.engine.call()
