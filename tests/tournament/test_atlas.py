@@ -1,7 +1,8 @@
 """The atlas (`purity atlas`): a tiny version of its four sweeps, at fixed seeds, gives exactly the
 frozen figures and tables in tests/golden-atlas/; the conditions table follows the verdicts; bad
-input is one line and exit 2; an interrupted atlas continued gives the same tables; and (slow) one
-atlas sweep on a two-node local Ray cluster gives the tables of the in-process run.
+input is one line and exit 2; an interrupted atlas continued gives the same tables; and (slow) two
+atlas sweeps (external competition and the singleton) on a two-node local Ray cluster give the
+tables of the in-process run.
 
 A change meant to change the atlas's numbers rebaselines in its own commit, saying why:
 
@@ -308,15 +309,16 @@ def test_an_atlas_sweep_on_a_two_node_cluster_gives_the_in_process_tables(tiny, 
         code = (
             "from pathlib import Path; from purity.tournament import atlas; "
             f"atlas.run_atlas(Path({str(tmp_path / 'runs')!r}), address='127.0.0.1:{port}', progress=False, "
-            f"sweeps=Path({str(sweeps)!r}), only=('external',))"
+            f"sweeps=Path({str(sweeps)!r}), only=('external', 'singleton'))"
         )
         subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=600)
     finally:
         for node in reversed(nodes):
             _stop(node)
         shutil.rmtree(temp_dir, ignore_errors=True)
-    on_cluster = atlas_page.cells("external", tmp_path / "runs" / "atlas" / "atlas-external")[2]
-    assert on_cluster.equals(cells.filter(pl.col("argument") == "external"))
+    for key in ("external", "singleton"):
+        on_cluster = atlas_page.cells(key, tmp_path / "runs" / "atlas" / f"atlas-{key}")[2]
+        assert on_cluster.equals(cells.filter(pl.col("argument") == key)), key
 
 
 def freeze() -> None:
