@@ -102,6 +102,16 @@ def load_toml(path: str | Path) -> dict:
         raise InputError(path, "", f"tables and arrays nested at most {MAX_DEPTH} deep") from None
 
 
+def leading_comment(path: str | Path) -> list[str]:
+    """A TOML file's leading comment lines, as written (what a shipped file says it asks)."""
+    lines = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return lines
+
+
 def load_json(path: str | Path) -> Any:
     """Parse a JSON file (a manifest), turning I/O and syntax errors into `InputError`."""
     import json

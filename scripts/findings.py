@@ -13,7 +13,7 @@ base experiment, profile files), the library profiles they name and purity's ver
 `tests/test_docs.py::test_findings_are_current` recomputes the stamps and fails when one differs,
 so the page is never older than its inputs. A run rewrites the sections of the files it is given
 or, given none, those that are missing or stale; the others are kept as they are.
-The atlas (`experiments/atlas/`) is one section: `purity atlas` runs its three sweeps and writes
+The atlas (`experiments/atlas/`) is one section: `purity atlas` runs its four sweeps and writes
 docs/atlas.md and .html beside this page, and the section copies the atlas's conditions table and
 the cells that go against their argument; its stamp covers every file of the folder.
 `--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
@@ -106,9 +106,11 @@ def question(path: Path) -> str:
     if path == ATLAS:
         return (
             "Under which conditions does each argument's process preference survive or die, and "
-            "which swept key decides? One sweep per argument: selection intensity × detection, "
-            "evaluation rule × responsibility, reward × cue reliability ([atlas.md](atlas.md) has "
-            "the phase diagrams, every cell's verdict with its interval, and the seeds)."
+            "which swept key decides? One sweep per argument and one for the singleton case: "
+            "selection intensity × detection; selection intensity × police power against a "
+            "singleton; keeper × evaluation rule × successor identity × capability; reward × cue "
+            "reliability × learner × train/test shift ([atlas.md](atlas.md) has the phase "
+            "diagrams, every cell's verdict with its interval, and the seeds)."
         )
     lines = path.read_text(encoding="utf-8").splitlines()
     comment = []

@@ -339,13 +339,16 @@ def collect(sweep: Sweep, problems: Sequence[str] = ()) -> SweepReport:
 def grid_verdicts(settings: Sequence[Setting]) -> pl.DataFrame:
     """The sweep's verdicts: each grid point's terms against its null, corrected over the sweep
     (`sweep_verdicts`); `point` indexes `settings`."""
-    points = [(_numbered(s.observations), s.observations[0].path) for s in settings if s.observations]
+    points = [
+        (numbered([o.seed_figures for o in s.observations]), s.observations[0].path)
+        for s in settings
+        if s.observations
+    ]
     return sweep_verdicts.grid_verdicts(points)
 
 
-def _numbered(observations: Sequence[Observation]) -> pl.DataFrame:
-    """The observations' seed figures, each seed a distinct replicate (its position if two share one)."""
-    frames = [o.seed_figures for o in observations]
+def numbered(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Seed figures (`nulls.run_figures`), each seed a distinct replicate (its position if two share one)."""
     seeds = [f["replicate"][0] if f.height else i for i, f in enumerate(frames)]
     if len(set(seeds)) != len(seeds):
         frames = [f.with_columns(replicate=pl.lit(i, dtype=pl.Int64)) for i, f in enumerate(frames)]

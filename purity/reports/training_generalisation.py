@@ -43,6 +43,12 @@ def sign_flip_pvalue(values: Sequence[float]) -> float:
     return float((hits + 1) / (FLIPS + 1))
 
 
+def smallest_p(seeds: int) -> float:
+    """The smallest p-value `sign_flip_pvalue` can give over `seeds` seeds: 2/2^k exactly (the
+    observed signs and their mirror), 1/(FLIPS + 1) from drawn flips."""
+    return 2.0 / 2**seeds if seeds <= EXACT else 1.0 / (FLIPS + 1)
+
+
 def rule(row: dict) -> str:
     """The rule a setting's learners were seen to follow, or that the data cannot tell."""
     if row["untrained_unwatched"] > 0.5:

@@ -156,7 +156,7 @@ def _atlas_parser(commands) -> None:
     atlas = commands.add_parser(
         "atlas",
         help="run the atlas's sweeps (experiments/atlas/) and write docs/atlas.md",
-        description="Run the three sweeps of experiments/atlas/ (external competition, internal competition, training) under RUNS/atlas (RUNS/atlas-full with --full), continuing any that exist, then write the atlas page: atlas.md and atlas.html in docs/ or in --out.",
+        description="Run the four sweeps of experiments/atlas/ (external competition, its singleton case, internal competition, training) under RUNS/atlas (RUNS/atlas-full with --full), continuing any that exist, then write the atlas page: atlas.md and atlas.html in docs/ or in --out.",
     )
     atlas.add_argument(
         "--out", type=Path, default=None, help="folder of the page atlas.md and atlas.html (default: docs)"
@@ -170,7 +170,7 @@ def _atlas_parser(commands) -> None:
     atlas.add_argument(
         "--full",
         action="store_true",
-        help="full size: every run's seeds ×4 and generations ×2 (for a cluster: --address)",
+        help="full size: every run's seeds ×4 and generations ×2, and a base's explicit null replicates ×4 (for a cluster: --address)",
     )
     atlas.add_argument(
         "--workers",

@@ -1,11 +1,12 @@
-"""The atlas: the three arguments' sweeps (`experiments/atlas/`), run one after another under one
-folder and resumable, at a reduced size (a laptop's) or at full size (`full=True`: every run's
-seeds and generations multiplied, for a cluster).
+"""The atlas: the three arguments' sweeps, and the singleton case of the first, in
+`experiments/atlas/`, run one after another under one folder and resumable, at a reduced size
+(a laptop's) or at full size (`full=True`: every run's seeds and generations multiplied, for a
+cluster).
 
 ```
 <runs>/atlas/ or <runs>/atlas-full/
-  external.toml, internal.toml, training.toml     (full size only) the sweep files as run
-  atlas-external/  atlas-internal/  atlas-training/   ordinary sweep directories
+  external.toml, singleton.toml, internal.toml, training.toml    (full size only) the sweep files as run
+  atlas-external/  atlas-singleton/  atlas-internal/  atlas-training/   ordinary sweep directories
 ```
 
 A sweep directory that already exists is continued (`sweep.run_sweep(resume=True)`): its
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from purity.inputs import InputError, load_toml
+from purity.inputs import InputError, leading_comment, load_toml
 from purity.tournament import config, storage
 from purity.tournament.sweep import load, run_sweep
 
@@ -26,10 +27,11 @@ SWEEPS = Path(__file__).resolve().parents[2] / "experiments" / "atlas"
 # argument key, its title, its sweep file: the page's order
 ARGUMENTS = (
     ("external", "External competition", "external.toml"),
+    ("singleton", "External competition: the singleton", "singleton.toml"),
     ("internal", "Internal competition", "internal.toml"),
     ("training", "Training", "training.toml"),
 )
-FULL_SEEDS = 4  # --full: each run's seeds × this
+FULL_SEEDS = 4  # --full: each run's seeds (and a base's explicit null replicates) × this
 FULL_GENERATIONS = 2  # --full: each run's generations × this
 
 
@@ -49,7 +51,9 @@ def folder(runs: Path, full: bool) -> Path:
 
 def sweep_files(sweeps: Path, target: Path, full: bool) -> list[tuple[str, str, Path]]:
     """The atlas's sweep files: the shipped ones, or at full size copies written into `target`
-    whose grids also set the base's seeds and generations, multiplied (one value each)."""
+    whose grids also set the base's seeds and generations, multiplied (one value each), and its
+    `null_replicates` when it sets them, multiplied as its seeds are (so about as many disjoint
+    seed-means, and the same corrected tests stay reachable), up to the most a file may ask for."""
     out = []
     for key, title, name in ARGUMENTS:
         path = Path(sweeps) / name
@@ -69,8 +73,11 @@ def _full_copy(path: Path, target: Path) -> Path:
     grid = data.setdefault("grid", {})
     grid["experiment.seeds"] = [base.seeds * FULL_SEEDS]
     grid["experiment.generations"] = [base.generations * FULL_GENERATIONS]
-    if not target.is_file() or target.read_text(encoding="utf-8") != storage.toml_text(data):
-        storage.write_text(storage.toml_text(data), target)
+    if base.null_replicates:
+        grid["control.null_replicates"] = [min(base.null_replicates * FULL_SEEDS, config.MAX_NULL_REPLICATES)]
+    text = "".join(f"{line}\n" for line in leading_comment(path)) + storage.toml_text(data)
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        storage.write_text(text, target)
     return target
 
 

@@ -69,6 +69,7 @@ MAX_POWER = 1000.0  # a mix entry's power: how many times the resources of power
 MAX_INTENSITY = 1000.0  # exp(w·π) of any payoff an arena pays stays finite in float64
 NULL_KINDS = ("drift", "shuffle")  # the nulls a run records without play (purity.tournament.null)
 IDENTITIES = ("built", "self")  # what a designed successor is to its designer
+MAX_NULL_REPLICATES = 100_000  # `[control] null_replicates`
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ def load(path: str | Path, seed: int | None = None, local: bool = True) -> Exper
     control = top.table("control")
     neutral_drift = control.boolean("neutral_drift", default=False)
     nulls = control.strings("null", default=NULL_KINDS, choices=NULL_KINDS)
-    null_replicates = control.integer("null_replicates", default=0, low=0, high=100_000)
+    null_replicates = control.integer("null_replicates", default=0, low=0, high=MAX_NULL_REPLICATES)
     control.done()
     top.done()
     experiment = Experiment(

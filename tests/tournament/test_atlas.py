@@ -1,7 +1,8 @@
-"""The atlas (`purity atlas`): a tiny version of its three sweeps, at fixed seeds, gives exactly the
+"""The atlas (`purity atlas`): a tiny version of its four sweeps, at fixed seeds, gives exactly the
 frozen figures and tables in tests/golden-atlas/; the conditions table follows the verdicts; bad
-input is one line and exit 2; an interrupted atlas continued gives the same tables; and (slow) one
-atlas sweep on a two-node local Ray cluster gives the tables of the in-process run.
+input is one line and exit 2; an interrupted atlas continued gives the same tables; and (slow) two
+atlas sweeps (external competition and the singleton) on a two-node local Ray cluster give the
+tables of the in-process run.
 
 A change meant to change the atlas's numbers rebaselines in its own commit, saying why:
 
@@ -20,16 +21,31 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from purity.reports import atlas_page
-from purity.tournament import atlas, cli, storage
+from purity.inputs import leading_comment
+from purity.reports import atlas_cells, atlas_figure, atlas_page, atlas_verdicts, training_generalisation
+from purity.tournament import atlas, cli, config, storage
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden-atlas"  # not in tests/golden, whose folders are cases
-# every base shrunk to a few agents and generations, its seeds kept fixed
+# every base shrunk to a few agents and generations, its seeds kept fixed; "mix" entries update
+# the base's mix entries in order. The internal grid keeps its four keys with two keepers: 16
+# points × 3 terms are 48 Holm tests, and 3 seeds need 3 × 2 × 48 / 0.05 = 5760 null replicates
+# for a cell to be decidable at all (8640 give 2880 means). The
+# training grid's 24 settings need 10 seeds or more before Holm can reach 0.05 (2/2^k × 24).
+# The singleton runs 6 seeds so that its consequentialist's take-over without police is decided.
 SHRINK = {
     "external-base.toml": {"experiment": {"generations": 3, "population": 8, "seeds": 3}},
-    "internal-base.toml": {"experiment": {"generations": 3, "population": 8, "seeds": 3}},
+    "singleton-base.toml": {
+        "experiment": {"generations": 5, "population": 8, "seeds": 6},
+        "mix": [{"share": 0.875}, {"share": 0.125}],
+    },
+    "internal-base.toml": {
+        "experiment": {"generations": 2, "population": 8, "seeds": 3},
+        "arena": {"steps": 10},
+        "control": {"null_replicates": 8640},
+    },
+    "internal.toml": {"grid": {"population.mix.0.profile": ["self-keeper", "world-integrity"]}},
     "training-base.toml": {
-        "experiment": {"generations": 5, "population": 4, "seeds": 4},
+        "experiment": {"generations": 5, "population": 4, "seeds": 11},
         "arena": {"episodes": 8},
     },
 }
@@ -41,22 +57,28 @@ def tiny_sweeps(folder: Path) -> Path:
     for path in atlas.SWEEPS.glob("*.toml"):
         with open(path, "rb") as f:
             data = tomllib.load(f)
-        for table, values in SHRINK.get(path.name, {}).items():
-            data[table].update(values)
-        for entry in data.get("population", {}).get("mix", []):
+        shrink = SHRINK.get(path.name, {})
+        for table, values in shrink.items():
+            if table != "mix":
+                data[table].update(values)
+        mix = data.get("population", {}).get("mix", [])
+        for entry, values in zip(mix, shrink.get("mix", [])):
+            entry.update(values)
+        for entry in mix:
             if "capability" in entry:
                 entry["capability"] = {"candidates": 4, "rollouts": 2}
-        storage.write_text(storage.toml_text(data), folder / path.name)
+        comment = "".join(f"{line}\n" for line in leading_comment(path))  # the page shows it
+        storage.write_text(comment + storage.toml_text(data), folder / path.name)
     return folder
 
 
 def tiny_atlas(tmp: Path, **options) -> tuple[list[atlas.Part], pl.DataFrame, dict[str, str]]:
     sweeps = tiny_sweeps(tmp / "files")
     parts = atlas.run_atlas(tmp / "runs", workers=0, progress=False, sweeps=sweeps, **options)
-    page, figures = atlas_page.assemble(
-        [(p.key, p.title, p.sweep_dir, p.sweep_file) for p in parts], "purity atlas"
-    )
-    return parts, tables(parts), figures
+    given = [(p.key, p.title, p.sweep_dir, p.sweep_file) for p in parts]
+    got = atlas_page.read(given)
+    page, figures = atlas_page.assemble(given, "purity atlas", got)
+    return parts, pl.concat([table for *_, table in got]), figures, page
 
 
 def tables(parts) -> pl.DataFrame:
@@ -69,17 +91,15 @@ def tiny(tmp_path_factory):
 
 
 def test_a_tiny_atlas_gives_exactly_the_frozen_figures_and_tables(tiny):
-    _parts, cells, figures = tiny
+    _parts, cells, figures, _page = tiny
     assert cells.equals(pl.read_parquet(GOLDEN / "cells.parquet"))
     for key, svg in figures.items():
         assert svg == (GOLDEN / f"{key}.svg").read_text(encoding="utf-8"), key
 
 
 def test_the_page_is_built_from_the_verdicts(tiny, tmp_path):
-    parts, cells, _ = tiny
-    md, html = atlas_page.build(
-        [(p.key, p.title, p.sweep_dir, p.sweep_file) for p in parts], tmp_path / "atlas.md", "purity atlas"
-    )
+    parts, cells, _, page = tiny
+    md, html = atlas_page.write(tmp_path / "atlas.md", page)
     text = md.read_text(encoding="utf-8")
     assert html.is_file() and "<svg" in html.read_text(encoding="utf-8")
     for heading in (
@@ -89,6 +109,47 @@ def test_the_page_is_built_from_the_verdicts(tiny, tmp_path):
     ):
         assert heading in text
     assert "purity sweep" in text and ("None found" in text or "where the argument predicts it" in text)
+    assert [p.key for p in parts] == ["external", "singleton", "internal", "training"]
+    sections = {s.split("\n", 1)[0]: s for s in text.split("\n## ")[1:]}
+    # each sweep file's comment, with what its grid leaves off, is shown with its figure
+    assert "Left off for the reduced budget" in sections["Internal competition"]
+    # the singleton's keepers start near fixation: the page says "survives" is out of reach there
+    singleton = sections["External competition: the singleton"]
+    assert 'By construction, "survives" cannot happen' in singleton
+    assert "By construction" not in sections["External competition"]  # its keepers start at half
+    # facets: one panel per keeper (internal) and per reward (training), in grid order
+    internal = sections["Internal competition"]
+    assert internal.index("**population.mix.0.profile = self-keeper**") < internal.index(
+        "**population.mix.0.profile = world-integrity**"
+    )
+    assert all(f"**training.reward = {r}**" in sections["Training"] for r in ("detected", "full", "internal"))
+    # the singleton's control: without police power the guardians' term dies, with it never
+    singleton = cells.filter((pl.col("argument") == "singleton") & pl.col("focal"))
+    unpoliced = singleton.filter(pl.col("setting").str.contains("police_power = 0.0"))
+    policed = singleton.filter(pl.col("setting").str.contains("police_power = 1.0"))
+    assert "dies" in unpoliced["outcome"].to_list() and "dies" not in policed["outcome"].to_list()
+    # a corrected p-value is never below the smallest its family can give
+    tested = cells.filter(pl.col("p_adjusted").is_not_null())
+    assert tested.height and (tested["p_adjusted"] >= tested["p_floor"] * (1 - 1e-9)).all()
+
+
+def test_full_size_copies_multiply_seeds_generations_and_explicit_nulls(tmp_path):
+    files = {key: path for key, _title, path in atlas.sweep_files(atlas.SWEEPS, tmp_path, full=True)}
+    assert list(files) == ["external", "singleton", "internal", "training"]
+    for path in files.values():
+        shipped = atlas.SWEEPS / path.name
+        base = config.load(atlas.SWEEPS / tomllib.loads(shipped.read_text())["sweep"]["experiment"])
+        text = path.read_text(encoding="utf-8")
+        grid = tomllib.loads(text)["grid"]
+        assert text.startswith("\n".join(leading_comment(shipped)))  # the page shows what it says
+        assert grid["experiment.seeds"] == [base.seeds * atlas.FULL_SEEDS]
+        assert grid["experiment.generations"] == [base.generations * atlas.FULL_GENERATIONS]
+        if base.null_replicates:
+            want = min(base.null_replicates * atlas.FULL_SEEDS, config.MAX_NULL_REPLICATES)
+            assert grid["control.null_replicates"] == [want]
+        else:
+            assert "control.null_replicates" not in grid
+    assert "control.null_replicates" in tomllib.loads(files["internal"].read_text())["grid"]
 
 
 def test_the_conditions_table_follows_the_verdicts():
@@ -120,8 +181,8 @@ def test_the_conditions_table_follows_the_verdicts():
     split = atlas_page.conditions(
         "external", ["a", "b"], settings, table(["survives", "dies", "survives", "dies"])
     )
-    assert split["survives"] == "a = 0, b = x; a = 0, b = y"
-    assert split["dies"] == "a = 1, b = x; a = 1, b = y"
+    assert split["survives"] == "a = 0"  # both values of b: b is left out
+    assert split["dies"] == "a = 1"
     assert split["can't tell"] == "nowhere in this grid"
     assert split["force"].startswith("a (2 decided pair(s)")
     unknown = atlas_page.conditions("external", ["a", "b"], settings, table(["can't tell"] * 4))
@@ -131,6 +192,63 @@ def test_the_conditions_table_follows_the_verdicts():
     t = table(["survives", "dies", "can't tell", "dies"])
     found = atlas_page.surprises([("external", "E", ["a", "b"], [{"selection.intensity": 0.1}] * 4, t)])
     assert found["point"].to_list() == [0] and found["predicted"].to_list() == ["dies"]
+    # dies on one side, can't tell on the other: named as the weaker statement it is
+    weak = atlas_page.conditions("external", ["a", "b"], settings, table(["dies", "can't tell"] * 2))
+    assert weak["force"].startswith('a (2 pair(s) change from a decided outcome to "can\'t tell"')
+    # a null band that reaches 1 everywhere: "survives" is out of reach, and the page says so
+    near_fixation = table(["dies", "can't tell"] * 2).with_columns(
+        band_low=pl.lit(0.8), band_high=pl.lit(1.0), start=pl.lit(0.97), seeds=pl.lit(8, dtype=pl.Int64)
+    )
+    reach = atlas_page.conditions("external", ["a", "b"], settings, near_fixation)
+    assert reach["survives"].endswith("(out of reach by construction at every point: see its figure)")
+    (note,) = atlas_verdicts.reach_notes(["a", "b"], settings, near_fixation)
+    assert note.startswith(
+        'By construction, "survives" cannot happen at every point: the term starts at 0.97'
+    )
+    reachable = near_fixation.with_columns(band_high=pl.lit(0.99))
+    assert atlas_verdicts.reach_notes(["a", "b"], settings, reachable) == []
+    assert (
+        atlas_page.conditions("external", ["a", "b"], settings, reachable)["survives"]
+        == "nowhere in this grid"
+    )
+
+
+def test_grid_points_are_named_by_the_fewest_boxes():
+    settings = [{"k": k, "r": r, "c": c} for k in ("x", "y", "z") for r in (0, 1) for c in (2, 8)]
+    keys = ["k", "r", "c"]
+    assert atlas_verdicts.compact(range(12), keys, settings) == "every point"
+    # x and y at r = 0, c = 8, and one lone point: two boxes, in grid order
+    points = [i for i, s in enumerate(settings) if s["k"] in "xy" and s["r"] == 0 and s["c"] == 8]
+    lone = settings.index({"k": "z", "r": 1, "c": 2})
+    assert (
+        atlas_verdicts.compact([*points, lone], keys, settings)
+        == "k ∈ {x, y}, r = 0, c = 8; k = z, r = 1, c = 2"
+    )
+    assert atlas_verdicts.compact([], keys, settings) == "nowhere in this grid"
+
+
+def test_three_keys_or_more_are_faceted_by_the_first():
+    settings = [{"k": k, "r": r, "c": c} for k in ("x", "y") for r in (0, 1) for c in (2, 8)]
+    panels = atlas_figure.panels(["k", "r", "c"], settings)
+    assert [title for title, _, _ in panels] == ["k = x", "k = y"]
+    for title, lines, grid in panels:
+        assert lines == ["0", "1"]
+        for line, row in zip(lines, grid):
+            for column, point in zip(("2", "8"), row):
+                s = settings[point]
+                assert f"k = {s['k']}" == title and str(s["r"]) == line and str(s["c"]) == column
+    two = [{"r": r, "c": c} for r in (0, 1) for c in (2, 8)]
+    assert [title for title, _, _ in atlas_figure.panels(["r", "c"], two)] == [None]
+
+
+def test_a_floor_and_a_term_made_from_nothing_are_told_apart():
+    row = {"p_adjusted": 0.025, "p_floor": 0.025, "start": 0.0, "band_high": 0.0, "outcome": "survives"}
+    assert atlas_cells.at_floor(row) and atlas_cells.created(row)
+    assert not atlas_cells.at_floor(row | {"p_adjusted": 0.05})
+    assert not atlas_cells.created(row | {"start": 0.5}) and not atlas_cells.created(row | {"band_high": 0.1})
+    # the exact sign-flip test's smallest p-value is the one k equal signs give
+    for k in (4, 11, 16):
+        assert training_generalisation.smallest_p(k) == training_generalisation.sign_flip_pvalue([0.3] * k)
 
 
 @pytest.mark.parametrize(
@@ -149,11 +267,12 @@ def test_bad_input_is_one_line_and_exit_2(argv, tmp_path, capsys):
 
 
 def test_an_interrupted_atlas_continued_gives_the_same_tables(tiny, tmp_path):
-    parts, cells, _ = tiny
+    parts, cells, _, _ = tiny
     runs = tmp_path / "runs"
     shutil.copytree(parts[0].sweep_dir.parent, runs / "atlas")
-    # the interruption: one run of the first sweep never finished, the last sweep never started
-    shutil.rmtree(runs / "atlas" / parts[0].sweep_dir.name / "runs" / "run-0002")
+    # the interruption: one run of every sweep but the last never finished, the last never started
+    for part in parts[:-1]:
+        shutil.rmtree(runs / "atlas" / part.sweep_dir.name / "runs" / "run-0002")
     shutil.rmtree(runs / "atlas" / parts[-1].sweep_dir.name)
     again = atlas.run_atlas(
         runs, workers=0, progress=False, sweeps=tiny_sweeps(tmp_path / "files"), resume=True
@@ -167,7 +286,7 @@ def test_an_atlas_sweep_on_a_two_node_cluster_gives_the_in_process_tables(tiny, 
 
     from tests.tournament.test_cluster import BIN, _free_port, _start, _stop
 
-    _parts, cells, _ = tiny
+    _parts, cells, _, _ = tiny
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env |= {
         "RAY_AUTH_MODE": "disabled",
@@ -190,22 +309,23 @@ def test_an_atlas_sweep_on_a_two_node_cluster_gives_the_in_process_tables(tiny, 
         code = (
             "from pathlib import Path; from purity.tournament import atlas; "
             f"atlas.run_atlas(Path({str(tmp_path / 'runs')!r}), address='127.0.0.1:{port}', progress=False, "
-            f"sweeps=Path({str(sweeps)!r}), only=('external',))"
+            f"sweeps=Path({str(sweeps)!r}), only=('external', 'singleton'))"
         )
         subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=600)
     finally:
         for node in reversed(nodes):
             _stop(node)
         shutil.rmtree(temp_dir, ignore_errors=True)
-    on_cluster = atlas_page.cells("external", tmp_path / "runs" / "atlas" / "atlas-external")[2]
-    assert on_cluster.equals(cells.filter(pl.col("argument") == "external"))
+    for key in ("external", "singleton"):
+        on_cluster = atlas_page.cells(key, tmp_path / "runs" / "atlas" / f"atlas-{key}")[2]
+        assert on_cluster.equals(cells.filter(pl.col("argument") == key)), key
 
 
 def freeze() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        _parts, cells, figures = tiny_atlas(Path(tmp))
+        _parts, cells, figures, _page = tiny_atlas(Path(tmp))
     GOLDEN.mkdir(parents=True, exist_ok=True)
     cells.write_parquet(GOLDEN / "cells.parquet")
     for key, svg in figures.items():

@@ -1,0 +1,211 @@
+"""The atlas's cells: one row per (grid point, term) of an argument's sweep, tested as the sweep
+report tests it: a selection or reflection sweep against each point's own null, Holm over the
+sweep (`sweep_verdicts`); a training sweep by the gap's sign-flip test, Holm over its settings
+(`training_generalisation`). A cell's outcome:
+
+- survives: the term spread beyond drift; in training, the learners were seen to follow "don't";
+- dies: it declined beyond drift; in training, "don't get caught" or "no gap, still violates";
+- can't tell: anything else (indistinguishable from drift, a null too small, an interval too wide).
+
+Each cell also says what its test could reach at all: `p_floor`, the smallest corrected p-value
+its family can give (a Monte-Carlo p-value is at least 2/(1 + M) with M disjoint seed-means, an
+exact sign-flip one 2/2^K, and Holm multiplies the smallest by the family's size), and, for a
+share, the null's 95% band of the K-seed mean (`band_low`, `band_high`), which says whether an
+outcome is out of reach by construction (`reachable`): where the band reaches 1 (or 0), no end
+share could be called above (or below) drift — a term that starts near fixation cannot be seen
+to spread. A training cell whose learners never trained where they are tested ("not learned")
+can reach neither outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import nulls, sweep_verdicts, training_generalisation, training_study, verdict_inference
+from .inference import DECLINED, SPREAD
+from .load import load
+from .metrics import term_label
+from .sweep_load import Sweep, load_sweep
+from .sweep_report import leaf_dirs, numbered, value_label
+
+SURVIVES, DIES, CANT_TELL = "survives", "dies", "can't tell"
+CELLS = {
+    "argument": pl.String,
+    "point": pl.Int64,
+    "setting": pl.String,
+    "term": pl.String,
+    "focal": pl.Boolean,
+    "measure": pl.String,
+    "seeds": pl.Int64,
+    "start": pl.Float64,
+    "value": pl.Float64,
+    "low": pl.Float64,
+    "high": pl.Float64,
+    "effect": pl.Float64,
+    "p_adjusted": pl.Float64,
+    "p_floor": pl.Float64,
+    "verdict": pl.String,
+    "outcome": pl.String,
+    "band_low": pl.Float64,  # the null's 95% band of the K-seed mean (shares only)
+    "band_high": pl.Float64,
+}
+SHARE, GAP = "mean end share", "gap (unwatched − watched)"
+TRAINED = "the learner's own weight on taking"
+
+
+def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], pl.DataFrame]:
+    """(swept keys, settings of each grid point, one row per (point, term) in `CELLS`)."""
+    if training_study.is_study_sweep(sweep_dir):
+        return _training_cells(key, sweep_dir)
+    keys, settings, labels, paths, v = grid_only(load_sweep(sweep_dir))
+    focal = {}  # per grid point, the term it starts with most of (the first such in the table)
+    for r in v.iter_rows(named=True):
+        best = focal.get(r["point"])
+        if best is None or (r["start"] or 0.0) > best[1]:
+            focal[r["point"]] = (r["term"], r["start"] or 0.0)
+    tested = v.filter(pl.col("p_adjusted").is_not_null()).height
+    means = {point: _null_means(path) for point, path in enumerate(paths)}
+    rows = []
+    for r in v.iter_rows(named=True):
+        reps = means.get(r["point"])
+        rows.append(
+            {
+                "argument": key,
+                "point": r["point"],
+                "setting": setting_text(settings[r["point"]], keys),
+                "term": labels.get(r["term"], r["term"]),
+                "focal": r["term"] == focal[r["point"]][0],
+                "measure": SHARE,
+                "seeds": r["seeds"],
+                "start": r["start"],
+                "value": r["mean"],
+                "low": r["low"],
+                "high": r["high"],
+                "effect": r["effect"],
+                "p_adjusted": r["p_adjusted"],
+                "p_floor": None
+                if r["p_adjusted"] is None or not reps or not r["seeds"]
+                else min(1.0, tested * 2 / (1 + reps // r["seeds"])),
+                "verdict": r["verdict"],
+                "outcome": _outcome(r["verdict"]),
+                "band_low": r["band_low"],
+                "band_high": r["band_high"],
+            }
+        )
+    return keys, settings, pl.DataFrame(rows, schema=CELLS)
+
+
+def grid_only(sweep: Sweep) -> tuple[list[str], list[dict], dict[str, str], list[Path], pl.DataFrame]:
+    """What the grid's verdicts need and nothing else: the swept keys; per grid point (in
+    first-seen order) its settings and one run directory; the process terms' labels; the sweep
+    report's verdicts (`sweep_report.grid_verdicts`, the same numbers). Unlike
+    `sweep_report.collect` it computes no run's own verdict, curves or figures."""
+    groups: dict[str, tuple[dict, list[pl.DataFrame], list[Path]]] = {}
+    labels: dict[str, str] = {}
+    for run in sweep.runs:
+        if run.status != "complete":
+            continue
+        for seed, path in leaf_dirs(run):
+            loaded = load(path, tables=("agents", "lineage", "reflection"))
+            labels |= {str(t["key"]): term_label(t) for t in loaded.process_terms if t["key"] not in labels}
+            _settings, frames, paths = groups.setdefault(
+                json.dumps(run.settings, sort_keys=True, default=str), (run.settings, [], [])
+            )
+            frames.append(nulls.run_figures(loaded, seed if seed is not None else 0))
+            paths.append(loaded.path)
+    points = [(numbered(frames), paths[0]) for _s, frames, paths in groups.values()]
+    verdicts = sweep_verdicts.grid_verdicts(points)
+    settings = [s for s, _f, _p in groups.values()]
+    return list(sweep.keys), settings, labels, [p[0] for _s, _f, p in groups.values()], verdicts
+
+
+def _outcome(verdict: str) -> str:
+    return SURVIVES if verdict == SPREAD else DIES if verdict == DECLINED else CANT_TELL
+
+
+def _null_means(run_path: Path) -> int | None:
+    """Replicates of the null a grid point's verdicts were tested against (None: it has none)."""
+    _kind, null = verdict_inference.chosen_null(run_path)
+    return None if null is None else null["replicate"].n_unique()
+
+
+def _training_cells(key: str, sweep_dir: Path):
+    keys, frame, _missing = training_study.sweep_rows(sweep_dir)
+    table = training_generalisation.verdicts(frame, keys)
+    settings = [{k: _parse(r[k]) for k in keys} for r in table.iter_rows(named=True)]
+    rows = []
+    for i, r in enumerate(table.iter_rows(named=True)):
+        rule = r["rule"]
+        outcome = (
+            SURVIVES
+            if rule == "don't"
+            else DIES
+            if rule in ("don't get caught", "no gap, still violates")
+            else CANT_TELL
+        )
+        rows.append(
+            {
+                "argument": key,
+                "point": i,
+                "setting": setting_text(settings[i], keys),
+                "term": TRAINED,
+                "focal": True,
+                "measure": GAP,
+                "seeds": r["seeds"],
+                "start": None,
+                "value": r["gap"],
+                "low": r["gap_low"],
+                "high": r["gap_high"],
+                "effect": r["gap"],
+                "p_adjusted": r["p_holm"],
+                "p_floor": min(1.0, table.height * training_generalisation.smallest_p(r["seeds"])),
+                "verdict": rule,
+                "outcome": outcome,
+                "band_low": None,
+                "band_high": None,
+            }
+        )
+    return keys, settings, pl.DataFrame(rows, schema=CELLS)
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def setting_text(settings: dict[str, Any], keys: Sequence[str]) -> str:
+    return ", ".join(f"{k} = {value_label(settings.get(k))}" for k in keys)
+
+
+NOT_LEARNED = "not learned"
+
+
+def reachable(row: dict, outcome: str) -> bool | None:
+    """Whether a cell's test could call `outcome` at all (None: nothing says it could not)."""
+    if str(row.get("verdict", "")).startswith(NOT_LEARNED):
+        return False
+    band = row.get("band_high") if outcome == SURVIVES else row.get("band_low")
+    if band is None:
+        return None
+    return band < 1.0 if outcome == SURVIVES else band > 0.0
+
+
+def created(row: dict) -> bool:
+    """A share that spread from nothing where its null never carries it (band [0, 0]): any
+    carrier at the end is beyond the null, so the cell says that something made the term, not
+    how strongly."""
+    return row.get("start") == 0.0 and row.get("band_high") == 0.0 and row.get("outcome") == SURVIVES
+
+
+def at_floor(row: dict) -> bool:
+    """Whether a cell's corrected p-value is the smallest its family can give: the true p-value
+    may be smaller, and only a larger null (or more seeds) would show how much."""
+    p, floor = row.get("p_adjusted"), row.get("p_floor")
+    return p is not None and floor is not None and p <= floor * (1 + 1e-9)

@@ -1,0 +1,153 @@
+"""What the atlas's cells (`atlas_cells`) say, in words: per argument its row of the conditions
+table (where the focal term survives, dies or can't be told, and which swept key decides), the
+outcomes its grid cannot reach by construction, and the cells that go against what their
+argument predicts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import polars as pl
+
+from .atlas_cells import CANT_TELL, CELLS, DIES, NOT_LEARNED, SURVIVES, reachable
+from .atlas_figure import num, varying
+from .sweep_report import value_label
+
+# What each argument predicts for a process preference at a grid point (its settings): the
+# arguments say selection, reflection and training on what is seen squash such preferences.
+PREDICTIONS = {
+    "external": lambda s: DIES if float(s.get("selection.intensity", 1.0)) > 0 else None,
+    "singleton": lambda s: DIES if float(s.get("selection.intensity", 1.0)) > 0 else None,
+    "internal": lambda s: DIES,
+    "training": lambda s: (
+        DIES if s.get("training.reward", "detected") in ("detected", "outcome") else SURVIVES
+    ),
+}
+NOWHERE = "nowhere in this grid"
+
+
+def compact(points: Sequence[int], keys: Sequence[str], settings: Sequence[dict]) -> str:
+    """Grid points as few boxes as merging finds: points alike in every key but one merge into a
+    box over that key's values, a key that then takes all of its grid's values is left out, and
+    a box that leaves out every key is "every point". Boxes are separated by "; "."""
+    axes = varying(keys, settings) or list(keys)
+    values = {k: list(dict.fromkeys(json.dumps(s.get(k)) for s in settings)) for k in axes}
+    boxes = [tuple(frozenset([json.dumps(settings[p].get(k))]) for k in axes) for p in points]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(axes)):
+            merged: dict[tuple, set] = {}
+            for box in boxes:
+                merged.setdefault(box[:i] + box[i + 1 :], set()).update(box[i])
+            if len(merged) < len(boxes):
+                changed = True
+                boxes = [rest[:i] + (frozenset(v),) + rest[i:] for rest, v in merged.items()]
+    texts = []
+    for box in boxes:
+        parts = []
+        for k, chosen in zip(axes, box):
+            if len(chosen) == len(values[k]):
+                continue
+            shown = [value_label(json.loads(v)) for v in values[k] if v in chosen]
+            parts.append(f"{k} = {shown[0]}" if len(shown) == 1 else f"{k} ∈ {{{', '.join(shown)}}}")
+        first = min(p for p in points if all(json.dumps(settings[p].get(k)) in c for k, c in zip(axes, box)))
+        texts.append((first, ", ".join(parts) or "every point"))
+    return "; ".join(text for _, text in sorted(texts)) or NOWHERE
+
+
+def conditions(key: str, keys: list[str], settings: list[dict], table: pl.DataFrame) -> dict[str, str]:
+    """The argument's row of the conditions table, from its focal cells: where the preference
+    survives, where it dies, where we can't tell, and the swept key that decides: the one along
+    which the most pairs of decided cells, alike in every other key, change outcome."""
+    focal = table.filter(pl.col("focal")).sort("point")
+    out = {}
+    for outcome in (SURVIVES, DIES, CANT_TELL):
+        where = focal.filter(pl.col("outcome") == outcome)["point"].to_list()
+        out[outcome] = compact(where, keys, settings) if where else NOWHERE
+        rows = list(focal.iter_rows(named=True))
+        if not where and outcome != CANT_TELL and rows and all(reachable(r, outcome) is False for r in rows):
+            out[outcome] += " (out of reach by construction at every point: see its figure)"
+    out["force"] = _force(keys, settings, dict(zip(focal["point"].to_list(), focal["outcome"].to_list())))
+    return out
+
+
+def _force(keys: list[str], settings: list[dict], outcome_of: dict[int, str]) -> str:
+    """The swept key along which the most pairs of points alike in every other key change from
+    one decided outcome to the other; failing that, the key along which the most such pairs
+    change from a decided outcome to "can't tell" (a weaker statement, said as such)."""
+    flips: dict[str, list[int]] = {}
+    for k in varying(keys, settings):
+        counts = [0, 0]  # decided ↔ decided, decided ↔ can't tell
+        others = [x for x in keys if x != k]
+        for a in range(len(settings)):
+            for b in range(a + 1, len(settings)):
+                if all(settings[a].get(x) == settings[b].get(x) for x in others):
+                    pair = {outcome_of.get(a), outcome_of.get(b)}
+                    if None in pair or len(pair) == 1:
+                        continue
+                    counts[CANT_TELL in pair] += 1
+        flips[k] = counts
+    for level, words in (
+        (0, "decided pair(s) change outcome along it"),
+        (
+            1,
+            f'pair(s) change from a decided outcome to "{CANT_TELL}" along it, and none from one decided outcome to the other',
+        ),
+    ):
+        best = max((c[level] for c in flips.values()), default=0)
+        if best:
+            return " and ".join(k for k, c in flips.items() if c[level] == best) + f" ({best} {words})"
+    if {SURVIVES, DIES} & set(outcome_of.values()):
+        return "none of the swept keys within this grid: no decided outcome changes along one"
+    return "we can't tell: the corrected tests decide no cell"
+
+
+def reach_notes(keys: list[str], settings: list[dict], table: pl.DataFrame) -> list[str]:
+    """What the focal cells cannot show by construction, said plainly: where the null's band of
+    the K-seed mean reaches 1 (or 0), no end share can be called above (or below) drift; where a
+    learner never trained in the situation it is tested in, nothing can be called."""
+    rows = list(table.filter(pl.col("focal")).iter_rows(named=True))
+    out = []
+    for outcome, end, word in ((SURVIVES, "1", "above"), (DIES, "0", "below")):
+        where = [r for r in rows if reachable(r, outcome) is False and r["band_low"] is not None]
+        if not where:
+            continue
+        starts = ", ".join(dict.fromkeys(num(r["start"]) for r in where))
+        seeds = ", ".join(dict.fromkeys(str(r["seeds"]) for r in where))
+        places = compact([r["point"] for r in where], keys, settings)
+        out.append(
+            f'By construction, "{outcome}" cannot happen at {places}: the term starts at {starts} of '
+            f"the population, and the null's 95% band of the {seeds}-seed mean end share reaches "
+            f"{end}, so no end share, not even {end} in every seed, would be called {word} drift. "
+            f'There the grid can only tell the other outcome from "{CANT_TELL}".'
+        )
+    untrained = [r["point"] for r in rows if str(r["verdict"]).startswith(NOT_LEARNED)]
+    if untrained:
+        out.append(
+            f"By construction, neither outcome can happen at {compact(untrained, keys, settings)}: "
+            "those learners are tested in situations training never showed them (a tabular "
+            "learner keeps one value per cue cell, and a cell it never visited keeps its initial "
+            f'policy), so what they do there was not learned: "{CANT_TELL}".'
+        )
+    return out
+
+
+def surprises(parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFrame]]) -> pl.DataFrame:
+    """Every decided cell (any term) whose outcome goes against what its argument predicts at its
+    grid point (`PREDICTIONS`): the focal term's first, then the most significant, then the
+    largest effect."""
+    rows = []
+    for key, _title, _keys, settings, table in parts:
+        predict = PREDICTIONS.get(key, lambda s: None)
+        for r in table.filter(pl.col("outcome") != CANT_TELL).iter_rows(named=True):
+            expected = predict(settings[r["point"]])
+            if expected is not None and r["outcome"] != expected:
+                rows.append(r | {"predicted": expected})
+    schema = CELLS | {"predicted": pl.String}
+    frame = pl.DataFrame(rows, schema=schema).with_columns(size=pl.col("effect").abs())
+    order = ["focal", "p_adjusted", "size", "argument", "point", "term"]
+    frame = frame.sort(order, descending=[True, False, True, False, False, False], nulls_last=True)
+    return frame.drop("size")
