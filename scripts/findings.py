@@ -38,6 +38,7 @@ PAGE = Path(os.environ.get("FINDINGS_PAGE", ROOT / "docs" / "findings.md"))  # a
 EXPERIMENTS = ROOT / "experiments"
 ATLAS = EXPERIMENTS / "atlas"  # one section for the folder: `purity atlas` writes its own page
 ATLAS_HEADINGS = ("Where process preferences survive or die", "What goes against its argument")
+KEPT = "From the atlas page: "  # a paragraph `tidy` keeps beside the tables
 LIBRARY = ROOT / "purity" / "agents" / "profiles"
 BIN = Path(sys.executable).parent
 MARK = re.compile(r"^<!-- findings: (\S+) stamp ([\w-]+) -->$", re.M)
@@ -186,7 +187,13 @@ def atlas_findings(out: Path) -> tuple[str, str]:
     for name in ("atlas.md", "atlas.html"):
         shutil.copyfile(out / name, PAGE.parent / name)
     page = (out / "atlas.md").read_text(encoding="utf-8")
-    return "purity atlas --workers 0", "\n\n".join(section_of(page, h) for h in ATLAS_HEADINGS)
+    body = "\n\n".join(section_of(page, h) for h in ATLAS_HEADINGS)
+    said = [  # what the page says of the cells against their argument: kept with their table
+        p
+        for p in section_of(page, ATLAS_HEADINGS[1]).split("\n\n")
+        if not p.startswith(("|", "Rule:")) and p.strip()
+    ]
+    return "purity atlas --workers 0", body + "".join(f"\n\n{KEPT}{p}" for p in said)
 
 
 def tidy(section: str) -> str:
@@ -194,7 +201,9 @@ def tidy(section: str) -> str:
     report's note on how to read the table is left to inference.md, which the intro links."""
     paragraphs = section.strip().split("\n\n")
     kept = paragraphs[:4] + [
-        p for p in paragraphs[4:] if all(line.startswith("|") for line in p.splitlines())
+        p
+        for p in paragraphs[4:]
+        if p.startswith(KEPT) or all(line.startswith("|") for line in p.splitlines())
     ]
     return "\n\n".join(kept) + "\n"
 

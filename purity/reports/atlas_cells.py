@@ -54,7 +54,7 @@ CELLS = {
     "band_low": pl.Float64,  # the null's 95% band of the K-seed mean (shares only)
     "band_high": pl.Float64,
 }
-SHARE, GAP = "mean end share", "gap (unwatched − watched)"
+SHARE, GAP = "mean end share", "gap (unwatched − watched), trained − untrained"
 TRAINED = "the learner's own weight on taking"
 
 

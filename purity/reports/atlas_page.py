@@ -46,9 +46,14 @@ def page(
         "Built from the verdicts below, the focal term of each argument (the process term it starts "
         "with; in training, the learner's own weight on taking): survives = spread beyond drift or "
         'learned "don\'t"; dies = declined beyond drift, "don\'t get caught" or "no gap, still '
-        "violates\"; can't tell = the corrected test cannot tell. The deciding force is the swept "
-        "key along which the most decided cells, alike in every other key, change outcome; failing "
-        "that, the key along which the most decided cells turn into can't tell, said as such."
+        'violates"; can\'t tell = the corrected test cannot tell. In training, "don\'t" and "no gap, '
+        "still violates\" are readings of equivalence, not rejections: the gap's 95% interval lies "
+        "within ±0.1 and both test-time violation rates are at most 0.2 (or not), uncorrected; their "
+        'p (Holm) tests for a gap and is large by design. Only "don\'t get caught" rests on the '
+        "corrected test. The deciding force is the swept key along which the most decided cells, "
+        "alike in every other key, change outcome; failing that, the key along which the most "
+        "decided cells turn into can't tell, said as such. It compares the cells' verdicts and is "
+        "not itself a tested contrast: a change into can't tell may be lost power, not a force."
     )
     rows = []
     for key, title, keys, settings, table in parts:
@@ -118,7 +123,7 @@ def _surprise(p: Page, parts) -> None:
                     x["argument"],
                     x["setting"],
                     x["term"],
-                    x["verdict"],
+                    x["verdict"] + (" (absent at the start)" if created(x) else ""),
                     f"{num(x['value'])} [{num(x['low'])}, {num(x['high'])}]",
                     num(x["p_adjusted"], p=True),
                     num(x["p_floor"], p=True),
@@ -138,8 +143,9 @@ def _surprise(p: Page, parts) -> None:
 
 def _finding(r: dict) -> str:
     """One surprising cell in a sentence, with what its p-value and its null can and cannot say."""
+    outcome = "appeared where no agent carried it at the start" if created(r) else r["outcome"]
     text = (
-        f'at {r["setting"]}, the term "{r["term"]}" {r["outcome"]} '
+        f'at {r["setting"]}, the term "{r["term"]}" {outcome} '
         f"({r['verdict']}; {r['measure']} {num(r['value'])} [{num(r['low'])}, {num(r['high'])}], "
         f"p (Holm) {num(r['p_adjusted'], p=True)}), where the argument predicts it {r['predicted']}."
     )

@@ -246,6 +246,20 @@ def test_a_floor_and_a_term_made_from_nothing_are_told_apart():
     assert atlas_cells.at_floor(row) and atlas_cells.created(row)
     assert not atlas_cells.at_floor(row | {"p_adjusted": 0.05})
     assert not atlas_cells.created(row | {"start": 0.5}) and not atlas_cells.created(row | {"band_high": 0.1})
+    # and the page says "appeared", not "survives", of a term made from nothing
+    cell = {
+        "setting": "s",
+        "term": "t",
+        "verdict": "v",
+        "measure": "m",
+        "value": 0.1,
+        "low": 0.0,
+        "high": 0.2,
+    }
+    made = atlas_page._finding(row | cell | {"predicted": "dies"})
+    kept = atlas_page._finding(row | cell | {"predicted": "dies", "start": 0.5})
+    assert 't" appeared where no agent carried it at the start' in made and "survives" not in made
+    assert 't" survives (' in kept and "appeared" not in kept
     # the exact sign-flip test's smallest p-value is the one k equal signs give
     for k in (4, 11, 16):
         assert training_generalisation.smallest_p(k) == training_generalisation.sign_flip_pvalue([0.3] * k)
