@@ -125,6 +125,14 @@ def reach_notes(keys: list[str], settings: list[dict], table: pl.DataFrame) -> l
             f'There the grid can only tell the other outcome from "{CANT_TELL}".'
         )
     untrained = [r["point"] for r in rows if str(r["verdict"]).startswith(NOT_LEARNED)]
+    blind = [r["point"] for r in rows if r["point"] not in untrained and blind_at_test(settings[r["point"]])]
+    if blind:
+        out.append(
+            f'By construction, "don\'t get caught" cannot happen at {compact(blind, keys, settings)}: '
+            "there nothing the learner observes at test tells watched from unwatched (a cue of "
+            "reliability 0.5, or no cue at test, with the second feature unrelated), so its "
+            'expected gap is 0 and the test can only read "don\'t" or "no gap, still violates".'
+        )
     if untrained:
         out.append(
             f"By construction, neither outcome can happen at {compact(untrained, keys, settings)}: "
@@ -133,6 +141,15 @@ def reach_notes(keys: list[str], settings: list[dict], table: pl.DataFrame) -> l
             f'policy), so what they do there was not learned: "{CANT_TELL}".'
         )
     return out
+
+
+def blind_at_test(settings: dict) -> bool:
+    """Whether a training grid point's learner sees nothing at test that depends on being
+    watched: a cue of reliability 0.5 (the test regime keeps the training cue unless it sets its
+    own) or none at test, with the second feature unrelated (0.5: the default and the atlas's)."""
+    cue = float(settings.get("training.test.cue", settings.get("training.cue", 1.0)))
+    unseen = cue == 0.5 or settings.get("training.test.observed") is False
+    return unseen and float(settings.get("training.correlated", 0.5)) == 0.5
 
 
 def surprises(parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFrame]]) -> pl.DataFrame:

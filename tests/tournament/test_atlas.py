@@ -205,6 +205,17 @@ def test_the_conditions_table_follows_the_verdicts():
     assert note.startswith(
         'By construction, "survives" cannot happen at every point: the term starts at 0.97'
     )
+    # a learner that sees nothing tied to oversight at test cannot show "don't get caught"
+    grid = [{"training.cue": c, "training.test.observed": o} for c in (1.0, 0.5) for o in (True, False)]
+    assert [atlas_verdicts.blind_at_test(g) for g in grid] == [False, True, True, True]
+    assert not atlas_verdicts.blind_at_test({"training.cue": 0.5, "training.correlated": 0.9})
+    (blind,) = atlas_verdicts.reach_notes(
+        ["training.cue", "training.test.observed"], grid, table(["survives"] * 4)
+    )
+    assert blind.startswith(
+        'By construction, "don\'t get caught" cannot happen at training.test.observed = false; '
+        "training.cue = 0.5, training.test.observed = true: "
+    )
     reachable = near_fixation.with_columns(band_high=pl.lit(0.99))
     assert atlas_verdicts.reach_notes(["a", "b"], settings, reachable) == []
     assert (
