@@ -160,10 +160,19 @@ def _launch(sweep: Path, out: Path, workers: str) -> subprocess.Popen:
     )
 
 
+def _alive(process: subprocess.Popen) -> bool:
+    """Whether the sweep still runs, asked without collecting its exit: until `wait` collects it,
+    its pid, which is also its session's id, cannot be given to another process, so the session
+    names the killed sweep's own processes and nothing else (`_reap`)."""
+    if process.returncode is not None:
+        return False
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
 def _until_begun(process: subprocess.Popen, sweep_dir: Path, limit: float = 300) -> float:
     """Seconds until the sweep wrote sweep.json (its runs begin), or it ended."""
     began = time.perf_counter()
-    while not (sweep_dir / "sweep.json").is_file() and process.poll() is None:
+    while not (sweep_dir / "sweep.json").is_file() and _alive(process):
         if time.perf_counter() - began > limit:
             break
         time.sleep(0.02)
@@ -230,11 +239,11 @@ def trial(folder: Path, wanted: int = 30, seed: int = 16, seeds: int = 3, say=pr
             pause = rng.uniform(0.0, 0.8) * spans[workers]
             time.sleep(pause)
             at += pause
-        running = process.poll() is None
+        running = _alive(process)
         if running:
             os.killpg(process.pid, signal.SIGKILL)
+        titles = _reap(process.pid)  # before `wait`: the session's id is still the sweep's own
         process.wait()
-        titles = _reap(process.pid)
         result.survivors += len(titles)
         finished = _done_runs(sweep_dir)
         if not running:
