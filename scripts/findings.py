@@ -113,15 +113,12 @@ def question(path: Path) -> str:
             "reliability × learner × train/test shift ([atlas.md](atlas.md) has the phase "
             "diagrams, every cell's verdict with its interval, and the seeds)."
         )
-    lines = path.read_text(encoding="utf-8").splitlines()
-    comment = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        comment.append(line.lstrip("# ").rstrip())
+    from purity.inputs import leading_comment
+
+    comment = [line.lstrip("# ").rstrip() for line in leading_comment(path)]
     if comment:
         return " ".join(c for c in comment if c)
-    head = tomllib.loads("\n".join(lines))
+    head = tomllib.loads(path.read_text(encoding="utf-8"))
     for key in ("experiment", "sweep", "study"):
         if "description" in head.get(key, {}):
             return head[key]["description"]
