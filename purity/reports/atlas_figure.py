@@ -15,12 +15,17 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from purity.statistics import ALPHA
+
 from .page import esc
 from .sweep_chart import _diverging
 from .sweep_report import value_label
 
 CELL, ROW, TOP, PANEL_GAP = 150, 44, 70, 34
-LEGEND = "green: above the null, orange: below; * the corrected test decides (Holm, α = 0.05); grey: no test"
+LEGEND = (
+    "green: above the null, orange: below; * the corrected test decides (Holm, α = 0.05); "
+    "≈ an uncorrected equivalence reading decides (training); grey: no test"
+)
 
 
 def varying(keys: Sequence[str], settings: Sequence[dict]) -> list[str]:
@@ -74,13 +79,16 @@ def num(x: float | None, signed: bool = False, p: bool = False) -> str:
 
 
 def _cell_texts(r: dict | None) -> tuple[str, str, str, bool]:
-    """A cell's value line, outcome line, tooltip, and whether its test decides."""
+    """A cell's value line, outcome line, tooltip, and whether it is decided: by the corrected
+    test (*), or, where that test finds nothing, by training's equivalence reading (≈)."""
     if r is None:
         return "–", "no test", "no cell", False
-    star = r["outcome"] != "can't tell"
+    decided = r["outcome"] != "can't tell"
+    tested = r["p_adjusted"] is not None and r["p_adjusted"] < ALPHA
+    mark = (" *" if tested else " ≈") if decided else ""
     first = f"{num(r['value'])} [{num(r['low'])}, {num(r['high'])}]"
     tip = f"{r['verdict']}; effect {num(r['effect'], True)}; p (Holm) {num(r['p_adjusted'], p=True)}"
-    return first, f"{r['outcome']}{' *' if star else ''}", tip, star
+    return first, f"{r['outcome']}{mark}", tip, decided
 
 
 def phase_diagram(title: str, keys: list[str], settings: list[dict], table: pl.DataFrame) -> str:

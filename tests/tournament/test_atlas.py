@@ -367,3 +367,12 @@ if __name__ == "__main__":
         os.environ["NPY_DISABLE_CPU_FEATURES"] = without_avx512()
         os.execv(sys.executable, [sys.executable, "-m", "tests.tournament.test_atlas", "--freeze"])
     freeze()
+
+
+def test_a_cell_is_starred_only_where_the_corrected_test_decides():
+    cell = {"value": 0.0, "low": -0.01, "high": 0.01, "effect": 0.0, "verdict": "v"}
+    tested = atlas_figure._cell_texts(cell | {"outcome": "dies", "p_adjusted": 0.01})
+    equivalent = atlas_figure._cell_texts(cell | {"outcome": "survives", "p_adjusted": 1.0})
+    undecided = atlas_figure._cell_texts(cell | {"outcome": "can't tell", "p_adjusted": 1.0})
+    assert tested[1] == "dies *" and equivalent[1] == "survives ≈" and undecided[1] == "can't tell"
+    assert tested[3] and equivalent[3] and not undecided[3]
