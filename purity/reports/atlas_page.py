@@ -7,13 +7,12 @@ reproduce every figure. The cells are `atlas_cells`'s, the diagrams `atlas_figur
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
-
-from purity.inputs import leading_comment
 
 from .atlas_cells import CANT_TELL, CELLS, DIES, SURVIVES, at_floor, cells, created
 from .atlas_figure import grid_markdown, num, phase_diagram
@@ -234,7 +233,8 @@ def assemble(
 
 def _grid_comment(path: Path) -> str:
     """A sweep file's leading comment as one paragraph, its "# - " items marked "•"."""
-    lines = [line.lstrip("#").strip() for line in leading_comment(path)]
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = [line.lstrip("#").strip() for line in itertools.takewhile(lambda x: x.startswith("#"), lines)]
     return " ".join(x for x in lines if x).replace(" - ", " • ")
 
 
