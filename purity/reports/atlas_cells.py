@@ -15,21 +15,34 @@ outcome is out of reach by construction (`reachable`): where the band reaches 1 
 share could be called above (or below) drift — a term that starts near fixation cannot be seen
 to spread. A training cell whose learners never trained where they are tested ("not learned")
 can reach neither outcome.
+
+A cell of a reflection sweep also says how the term was lowered where it was: of the chosen
+changes that dropped or weakened it over the point's runs (`squashed`), how many were free by
+definition (`by_definition`, `reflection_metrics.squash_kinds`): a decline made only of those
+follows from the definitions, not from competition inside the mind. A training cell carries its
+two test-time violation rates with their intervals.
+
+`cells` also gives each point's focal value per seed (the focal term's end share; in training,
+the effect), which `atlas_contrasts` pairs across neighbouring points.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from purity.statistics import smallest_p
+
 from . import nulls, sweep_verdicts, training_generalisation, training_study, verdict_inference
 from .inference import DECLINED, SPREAD
 from .load import load
 from .metrics import term_label
+from .reflection_metrics import squash_kinds
 from .sweep_load import Sweep, load_sweep
 from .sweep_report import leaf_dirs, numbered, value_label
 
@@ -53,32 +66,39 @@ CELLS = {
     "outcome": pl.String,
     "band_low": pl.Float64,  # the null's 95% band of the K-seed mean (shares only)
     "band_high": pl.Float64,
+    "squashed": pl.Int64,  # chosen changes that lowered the term (reflection sweeps only)
+    "by_definition": pl.Int64,  # of those, free by definition
+    **{f"{side}{end}": pl.Float64 for side in ("watched", "unwatched") for end in ("", "_low", "_high")},
 }
+PER_SEED = {"point": pl.Int64, "seed": pl.Int64, "value": pl.Float64}
 SHARE, GAP = "mean end share", "gap (unwatched − watched), trained − untrained"
 TRAINED = "the learner's own weight on taking"
 
 
-def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], pl.DataFrame]:
-    """(swept keys, settings of each grid point, one row per (point, term) in `CELLS`)."""
+def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], pl.DataFrame, pl.DataFrame]:
+    """(swept keys, settings of each grid point, one row per (point, term) in `CELLS`, the focal
+    value per (point, seed) in `PER_SEED`)."""
     if training_study.is_study_sweep(sweep_dir):
         return _training_cells(key, sweep_dir)
-    keys, settings, labels, paths, v = grid_only(load_sweep(sweep_dir))
+    grid = grid_only(load_sweep(sweep_dir))
+    v = grid.verdicts
     focal = {}  # per grid point, the term it starts with most of (the first such in the table)
     for r in v.iter_rows(named=True):
         best = focal.get(r["point"])
         if best is None or (r["start"] or 0.0) > best[1]:
             focal[r["point"]] = (r["term"], r["start"] or 0.0)
     tested = v.filter(pl.col("p_adjusted").is_not_null()).height
-    means = {point: _null_means(path) for point, path in enumerate(paths)}
+    means = {point: _null_means(path) for point, path in enumerate(grid.paths)}
     rows = []
     for r in v.iter_rows(named=True):
         reps = means.get(r["point"])
+        lowered = grid.lowered[r["point"]].get(r["term"])
         rows.append(
             {
                 "argument": key,
                 "point": r["point"],
-                "setting": setting_text(settings[r["point"]], keys),
-                "term": labels.get(r["term"], r["term"]),
+                "setting": setting_text(grid.settings[r["point"]], grid.keys),
+                "term": grid.labels.get(r["term"], r["term"]),
                 "focal": r["term"] == focal[r["point"]][0],
                 "measure": SHARE,
                 "seeds": r["seeds"],
@@ -95,17 +115,41 @@ def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], p
                 "outcome": _outcome(r["verdict"]),
                 "band_low": r["band_low"],
                 "band_high": r["band_high"],
+                "squashed": None if lowered is None else lowered[0],
+                "by_definition": None if lowered is None else lowered[1],
             }
         )
-    return keys, settings, pl.DataFrame(rows, schema=CELLS)
+    per_seed = [
+        {"point": point, "seed": f["replicate"], "value": f["end"]}
+        for point, (term, _start) in focal.items()
+        for f in grid.figures[point].filter(pl.col("term") == term).iter_rows(named=True)
+    ]
+    return (
+        grid.keys,
+        grid.settings,
+        pl.DataFrame(rows, schema=CELLS),
+        pl.DataFrame(per_seed, schema=PER_SEED).sort("point", "seed"),
+    )
 
 
-def grid_only(sweep: Sweep) -> tuple[list[str], list[dict], dict[str, str], list[Path], pl.DataFrame]:
-    """What the grid's verdicts need and nothing else: the swept keys; per grid point (in
-    first-seen order) its settings and one run directory; the process terms' labels; the sweep
-    report's verdicts (`sweep_report.grid_verdicts`, the same numbers). Unlike
-    `sweep_report.collect` it computes no run's own verdict, curves or figures."""
-    groups: dict[str, tuple[dict, list[pl.DataFrame], list[Path]]] = {}
+@dataclass(frozen=True)
+class Grid:
+    """What an argument's grid verdicts need, per grid point in first-seen order."""
+
+    keys: list[str]  # the swept keys
+    settings: list[dict]  # each point's settings
+    labels: dict[str, str]  # process term key → label
+    paths: list[Path]  # one run directory per point (where its null is read)
+    verdicts: pl.DataFrame  # `sweep_verdicts.grid_verdicts`, one row per (point, term)
+    figures: list[pl.DataFrame]  # each point's seed figures (`nulls.run_figures`, seed as replicate)
+    lowered: list[dict[str, tuple[int, int]]]  # per point, term key → (squashed, by definition)
+
+
+def grid_only(sweep: Sweep) -> Grid:
+    """The sweep report's grid verdicts (`sweep_report.grid_verdicts`, the same numbers) and what
+    the atlas reads beside them. Unlike `sweep_report.collect` it computes no run's own verdict,
+    curves or figures."""
+    groups: dict[str, tuple[dict, list[pl.DataFrame], list[Path], dict[str, list[int]]]] = {}
     labels: dict[str, str] = {}
     for run in sweep.runs:
         if run.status != "complete":
@@ -113,15 +157,28 @@ def grid_only(sweep: Sweep) -> tuple[list[str], list[dict], dict[str, str], list
         for seed, path in leaf_dirs(run):
             loaded = load(path, tables=("agents", "lineage", "reflection"))
             labels |= {str(t["key"]): term_label(t) for t in loaded.process_terms if t["key"] not in labels}
-            _settings, frames, paths = groups.setdefault(
-                json.dumps(run.settings, sort_keys=True, default=str), (run.settings, [], [])
+            _settings, frames, paths, lowered = groups.setdefault(
+                json.dumps(run.settings, sort_keys=True, default=str), (run.settings, [], [], {})
             )
             frames.append(nulls.run_figures(loaded, seed if seed is not None else 0))
             paths.append(loaded.path)
-    points = [(numbered(frames), paths[0]) for _s, frames, paths in groups.values()]
-    verdicts = sweep_verdicts.grid_verdicts(points)
-    settings = [s for s, _f, _p in groups.values()]
-    return list(sweep.keys), settings, labels, [p[0] for _s, _f, p in groups.values()], verdicts
+            for k in squash_kinds(loaded).iter_rows(named=True):
+                counts = lowered.setdefault(k["term"], [0, 0])
+                counts[0] += k["squashed"]
+                counts[1] += k["by_definition"]
+    figures = [numbered(frames) for _s, frames, _p, _l in groups.values()]
+    verdicts = sweep_verdicts.grid_verdicts(
+        [(f, paths[0]) for f, (_s, _f, paths, _l) in zip(figures, groups.values())]
+    )
+    return Grid(
+        keys=list(sweep.keys),
+        settings=[s for s, _f, _p, _l in groups.values()],
+        labels=labels,
+        paths=[p[0] for _s, _f, p, _l in groups.values()],
+        verdicts=verdicts,
+        figures=figures,
+        lowered=[{t: (c[0], c[1]) for t, c in lowered.items()} for *_, lowered in groups.values()],
+    )
 
 
 def _outcome(verdict: str) -> str:
@@ -138,16 +195,11 @@ def _training_cells(key: str, sweep_dir: Path):
     keys, frame, _missing = training_study.sweep_rows(sweep_dir)
     table = training_generalisation.verdicts(frame, keys)
     settings = [{k: _parse(r[k]) for k in keys} for r in table.iter_rows(named=True)]
+    family = training_generalisation.family_size(table)
     rows = []
     for i, r in enumerate(table.iter_rows(named=True)):
         rule = r["rule"]
-        outcome = (
-            SURVIVES
-            if rule == "don't"
-            else DIES
-            if rule in ("don't get caught", "no gap, still violates")
-            else CANT_TELL
-        )
+        read = rule not in (training_generalisation.NOT_LEARNED, training_generalisation.NO_GAP)
         rows.append(
             {
                 "argument": key,
@@ -162,15 +214,28 @@ def _training_cells(key: str, sweep_dir: Path):
                 "low": r["gap_low"],
                 "high": r["gap_high"],
                 "effect": r["gap"],
-                "p_adjusted": r["p_holm"],
-                "p_floor": min(1.0, table.height * training_generalisation.smallest_p(r["seeds"])),
+                "p_adjusted": r["p_rule"] if read else None,
+                "p_floor": min(1.0, family * smallest_p(r["seeds"], "greater")) if read else None,
                 "verdict": rule,
-                "outcome": outcome,
+                "outcome": SURVIVES
+                if rule == training_generalisation.DONT
+                else DIES
+                if rule in (training_generalisation.CAUGHT, training_generalisation.VIOLATES)
+                else CANT_TELL,
                 "band_low": None,
                 "band_high": None,
+                **{c: r.get(c) for c in CELLS if c.startswith(("watched", "unwatched"))},
             }
         )
-    return keys, settings, pl.DataFrame(rows, schema=CELLS)
+    cells_ = pl.DataFrame(rows, schema=CELLS)
+    point = {row: i for i, row in enumerate(frame.select(keys).unique(maintain_order=True).rows())}
+    per_seed = [
+        {"point": point[tuple(r[k] for k in keys)], "seed": r["seed"], "value": r["gap"] - r["off_gap"]}
+        for r in frame.iter_rows(named=True)
+    ]
+    tested = cells_.filter(pl.col("p_adjusted").is_not_null())["point"].to_list()
+    values = pl.DataFrame(per_seed, schema=PER_SEED).filter(pl.col("point").is_in(tested))
+    return keys, settings, cells_, values.sort("point", "seed")
 
 
 def _parse(text: str) -> Any:

@@ -22,10 +22,7 @@ from .sweep_chart import _diverging
 from .sweep_report import value_label
 
 CELL, ROW, TOP, PANEL_GAP = 150, 44, 70, 34
-LEGEND = (
-    "green: above the null, orange: below; * the corrected test decides (Holm, α = 0.05); "
-    "≈ an uncorrected equivalence reading decides (training); grey: no test"
-)
+LEGEND = "green: above the null, orange: below; * the corrected test decides (Holm, α = 0.05); grey: no test"
 
 
 def varying(keys: Sequence[str], settings: Sequence[dict]) -> list[str]:
@@ -79,13 +76,11 @@ def num(x: float | None, signed: bool = False, p: bool = False) -> str:
 
 
 def _cell_texts(r: dict | None) -> tuple[str, str, str, bool]:
-    """A cell's value line, outcome line, tooltip, and whether it is decided: by the corrected
-    test (*), or, where that test finds nothing, by training's equivalence reading (≈)."""
+    """A cell's value line, outcome line, tooltip, and whether the corrected test decides it (*)."""
     if r is None:
         return "–", "no test", "no cell", False
-    decided = r["outcome"] != "can't tell"
-    tested = r["p_adjusted"] is not None and r["p_adjusted"] < ALPHA
-    mark = (" *" if tested else " ≈") if decided else ""
+    decided = r["outcome"] != "can't tell" and r["p_adjusted"] is not None and r["p_adjusted"] < ALPHA
+    mark = " *" if decided else ""
     first = f"{num(r['value'])} [{num(r['low'])}, {num(r['high'])}]"
     tip = f"{r['verdict']}; effect {num(r['effect'], True)}; p (Holm) {num(r['p_adjusted'], p=True)}"
     return first, f"{r['outcome']}{mark}", tip, decided

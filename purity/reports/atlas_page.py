@@ -14,7 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from .atlas_cells import CANT_TELL, CELLS, DIES, SURVIVES, at_floor, cells, created
+from purity.statistics import ALPHA
+
+from . import atlas_contrasts
+from .atlas_cells import CANT_TELL, CELLS, DIES, GAP, SURVIVES, at_floor, cells, created
 from .atlas_figure import grid_markdown, num, phase_diagram
 from .atlas_verdicts import PREDICTIONS, conditions, reach_notes, surprises
 from .page import Page, esc, figure, write_atomic
@@ -23,14 +26,14 @@ __all__ = ["CELLS", "PREDICTIONS", "assemble", "build", "cells", "conditions", "
 
 
 def page(
-    parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFrame]],
+    parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFrame, pl.DataFrame]],
     reproduce: Sequence[tuple[str, str, str]],
     header: str,
     command: str = "purity atlas",
     grids: Sequence[str] = (),
 ) -> tuple[Page, dict[str, str]]:
     """The atlas page and its figures (argument key → SVG). `parts`: per argument its key, title,
-    swept keys, grid settings and cells; `reproduce`: per argument its key, command and seeds;
+    swept keys, grid settings, cells and focal values per seed (`atlas_cells.cells`); `reproduce`: per argument its key, command and seeds;
     `grids`: per argument what its sweep file's leading comment says of its grid."""
     grids = list(grids) + [""] * (len(parts) - len(grids))
     sections = [
@@ -46,22 +49,23 @@ def page(
         "Built from the verdicts below, the focal term of each argument (the process term it starts "
         "with; in training, the learner's own weight on taking): survives = spread beyond drift or "
         'learned "don\'t"; dies = declined beyond drift, "don\'t get caught" or "no gap, still '
-        'violates"; can\'t tell = the corrected test cannot tell. In training, "don\'t" and "no gap, '
-        "still violates\" are readings of equivalence, not rejections: the gap's 95% interval lies "
-        "within ±0.1 and both test-time violation rates are at most 0.2 (or not), uncorrected; their "
-        'p (Holm) tests for a gap and is large by design. Only "don\'t get caught" rests on the '
-        "corrected test. The deciding force is the swept key along which the most decided cells, "
-        "alike in every other key, change outcome; failing that, the key along which the most "
-        "decided cells turn into can't tell, said as such. It compares the cells' verdicts and is "
-        "not itself a tested contrast: a change into can't tell may be lost power, not a force."
+        "violates\"; can't tell = the corrected test cannot tell. Every outcome rests on a corrected "
+        'test. In training each reading is one: "don\'t get caught" = the gap (trained − untrained) '
+        'above +0.1; "don\'t" = the gap within ±0.1 (two one-sided tests) and both test-time '
+        'violation rates below 0.2; "no gap, still violates" = the gap within ±0.1 and both rates '
+        "above 0.2; one-sided sign-flip tests over seeds, a reading's p the largest of its parts', "
+        "Holm over every reading of the grid. Which force decides: the swept keys whose one-step "
+        "change moves the focal value beyond chance, tested paired over the shared seeds (averaged "
+        "over the other keys' combinations, Holm over the argument's steps; the table after this one)."
     )
     rows = []
-    for key, title, keys, settings, table in parts:
-        c = conditions(key, keys, settings, table)
+    for key, title, keys, settings, table, per_seed in parts:
+        c = conditions(key, keys, settings, table, per_seed)
         rows.append([title, c[SURVIVES], c[DIES], c[CANT_TELL], c["force"]])
     p.table(["argument", "survives", "dies", "we can't tell", "which force decides"], rows, text_cols=5)
+    _steps(p, parts)
     _surprise(p, parts)
-    for (key, title, keys, settings, table), about in zip(parts, grids):
+    for (key, title, keys, settings, table, _per_seed), about in zip(parts, grids):
         p.section(key)
         if about:
             p.note(f"The grid, as its sweep file says: {about}")
@@ -76,29 +80,78 @@ def page(
         p.add(grid_markdown(keys, settings, table) + "\n", None)
         for line in reach_notes(keys, settings, table):
             p.para(line)
-        p.table(
-            ["setting", "term", "measure", "value [95%]", "effect", "p (Holm)", "verdict", "outcome"],
-            [
-                [
-                    r["setting"],
-                    r["term"],
-                    r["measure"],
-                    f"{num(r['value'])} [{num(r['low'])}, {num(r['high'])}]",
-                    num(r["effect"], True),
-                    num(r["p_adjusted"], p=True),
-                    r["verdict"],
-                    r["outcome"],
-                ]
-                for r in table.iter_rows(named=True)
-            ],
-            text_cols=3,
-        )
+        _cells_table(p, table)
     p.section("reproduce")
     p.note(
         f"The whole page: {command}. One figure: its sweep alone (the command below), then purity report on its directory."
     )
     p.table(["argument", "command", "seeds"], [list(r) for r in reproduce], text_cols=3)
     return p, figures
+
+
+def _cells_table(p: Page, table: pl.DataFrame) -> None:
+    """Every cell of an argument with its value, test and outcome; a training grid's cells also
+    with their two test-time violation rates, a reflection grid's with how the term was lowered."""
+    rates = table["watched"].is_not_null().any()
+    lowered = table["squashed"].is_not_null().any()
+    head = ["setting", "term", "measure", "value [95%]", "effect", "p (Holm)", "verdict", "outcome"]
+    head += ["watched [95%]", "unwatched [95%]"] if rates else []
+    head += ["lowered: free by definition / by trade-off"] if lowered else []
+    rows = []
+    for r in table.iter_rows(named=True):
+        row = [
+            r["setting"],
+            r["term"],
+            r["measure"],
+            _interval(r),
+            num(r["effect"], True),
+            num(r["p_adjusted"], p=True),
+            r["verdict"],
+            r["outcome"],
+        ]
+        row += [_interval(r, "watched"), _interval(r, "unwatched")] if rates else []
+        if lowered:
+            n, free = r["squashed"], r["by_definition"]
+            row.append("–" if n is None else f"{n}: {free} / {n - free}")
+        rows.append(row)
+    p.table(head, rows, text_cols=3)
+
+
+def _interval(r: dict, name: str | None = None) -> str:
+    """A cell's `name` (its value when None) as "value [low, high]"."""
+    value, low, high = (
+        (r["value"], r["low"], r["high"]) if name is None else (r[name], r[f"{name}_low"], r[f"{name}_high"])
+    )
+    return f"{num(value)} [{num(low)}, {num(high)}]"
+
+
+def _steps(p: Page, parts) -> None:
+    """Every paired step of every argument (`atlas_contrasts.steps`): the evidence for "which
+    force decides"."""
+    p.para(
+        "Which force decides, the evidence: per argument, each step of a swept key from one value "
+        "to the next, the focal value's change averaged over the other keys' combinations (pairs) "
+        "and tested paired over the shared seeds (exact two-sided sign-flip test, Holm over the "
+        "argument's steps). A key whose effect changes sign across the other keys can average out here."
+    )
+    rows = []
+    for key, _title, keys, settings, _table, per_seed in parts:
+        for r in atlas_contrasts.steps(keys, settings, per_seed).iter_rows(named=True):
+            rows.append(
+                [
+                    key,
+                    r["key"],
+                    f"{r['before']} → {r['after']}",
+                    str(r["pairs"]),
+                    str(r["seeds"]),
+                    f"{num(r['mean'], True)} [{num(r['low'], True)}, {num(r['high'], True)}]",
+                    num(r["p"], p=True),
+                    num(r["p_holm"], p=True),
+                    "yes" if r["p_holm"] < ALPHA else "can't tell",
+                ]
+            )
+    head = ["argument", "key", "step", "pairs", "seeds", "change [95%]", "p", "p (Holm)", "decides"]
+    p.table(head, rows, text_cols=3)
 
 
 def _surprise(p: Page, parts) -> None:
@@ -136,7 +189,7 @@ def _surprise(p: Page, parts) -> None:
     else:
         grid = "; ".join(
             f"{title}: {len(settings)} grid points over {', '.join(keys)}"
-            for _, title, keys, settings, _t in parts
+            for _, title, keys, settings, *_ in parts
         )
         p.para(f"None found: no decided cell goes against its argument's prediction in this grid ({grid}).")
 
@@ -152,7 +205,9 @@ def _finding(r: dict) -> str:
     if at_floor(r):
         text += (
             f" That p-value is the smallest this grid can give (its floor, {num(r['p_floor'], p=True)}): "
-            "the test could not have been more sure, and only a larger null would say how sure."
+            "the test could not have been more sure, and only "
+            + ("more seeds" if r["measure"] == GAP else "a larger null")
+            + " would say how sure."
         )
     elif r["p_floor"] is not None:
         text += f" The smallest p-value this grid can give is {num(r['p_floor'], p=True)}."
@@ -211,9 +266,9 @@ def build(parts: Sequence[tuple[str, str, Path, Path]], md_path: Path, command: 
 
 def read(
     parts: Sequence[tuple[str, str, Path, Path]],
-) -> list[tuple[str, str, list[str], list[dict], pl.DataFrame]]:
+) -> list[tuple[str, str, list[str], list[dict], pl.DataFrame, pl.DataFrame]]:
     """Per argument (key, title, sweep directory, sweep file) its key, title, swept keys, grid
-    settings and cells (`atlas_cells.cells`)."""
+    settings, cells and focal values per seed (`atlas_cells.cells`)."""
     return [(key, title, *cells(key, sweep_dir)) for key, title, sweep_dir, _file in parts]
 
 

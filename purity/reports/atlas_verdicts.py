@@ -1,5 +1,6 @@
 """What the atlas's cells (`atlas_cells`) say, in words: per argument its row of the conditions
-table (where the focal term survives, dies or can't be told, and which swept key decides), the
+table (where the focal term survives, dies or can't be told, and which swept key decides,
+`atlas_contrasts`), the
 outcomes its grid cannot reach by construction, and the cells that go against what their
 argument predicts.
 """
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from .atlas_cells import CANT_TELL, CELLS, DIES, NOT_LEARNED, SURVIVES, reachable
+from . import atlas_contrasts
+from .atlas_cells import CANT_TELL, CELLS, DIES, GAP, NOT_LEARNED, SHARE, SURVIVES, reachable
 from .atlas_figure import num, varying
 from .sweep_report import value_label
 
@@ -58,10 +60,13 @@ def compact(points: Sequence[int], keys: Sequence[str], settings: Sequence[dict]
     return "; ".join(text for _, text in sorted(texts)) or NOWHERE
 
 
-def conditions(key: str, keys: list[str], settings: list[dict], table: pl.DataFrame) -> dict[str, str]:
+def conditions(
+    key: str, keys: list[str], settings: list[dict], table: pl.DataFrame, per_seed: pl.DataFrame
+) -> dict[str, str]:
     """The argument's row of the conditions table, from its focal cells: where the preference
-    survives, where it dies, where we can't tell, and the swept key that decides: the one along
-    which the most pairs of decided cells, alike in every other key, change outcome."""
+    survives, where it dies (and, in a reflection sweep, how many of the lowerings there were free
+    by definition), where we can't tell, and which swept key decides (`atlas_contrasts`: paired,
+    Holm-corrected steps between neighbouring points)."""
     focal = table.filter(pl.col("focal")).sort("point")
     out = {}
     for outcome in (SURVIVES, DIES, CANT_TELL):
@@ -70,39 +75,30 @@ def conditions(key: str, keys: list[str], settings: list[dict], table: pl.DataFr
         rows = list(focal.iter_rows(named=True))
         if not where and outcome != CANT_TELL and rows and all(reachable(r, outcome) is False for r in rows):
             out[outcome] += " (out of reach by construction at every point: see its figure)"
-    out["force"] = _force(keys, settings, dict(zip(focal["point"].to_list(), focal["outcome"].to_list())))
+    out[DIES] += lowering_note(focal.filter(pl.col("outcome") == DIES))
+    measure = MEASURES.get(focal["measure"][0], focal["measure"][0]) if focal.height else ""
+    out["force"] = atlas_contrasts.force(atlas_contrasts.steps(keys, settings, per_seed), measure)
     return out
 
 
-def _force(keys: list[str], settings: list[dict], outcome_of: dict[int, str]) -> str:
-    """The swept key along which the most pairs of points alike in every other key change from
-    one decided outcome to the other; failing that, the key along which the most such pairs
-    change from a decided outcome to "can't tell" (a weaker statement, said as such)."""
-    flips: dict[str, list[int]] = {}
-    for k in varying(keys, settings):
-        counts = [0, 0]  # decided ↔ decided, decided ↔ can't tell
-        others = [x for x in keys if x != k]
-        for a in range(len(settings)):
-            for b in range(a + 1, len(settings)):
-                if all(settings[a].get(x) == settings[b].get(x) for x in others):
-                    pair = {outcome_of.get(a), outcome_of.get(b)}
-                    if None in pair or len(pair) == 1:
-                        continue
-                    counts[CANT_TELL in pair] += 1
-        flips[k] = counts
-    for level, words in (
-        (0, "decided pair(s) change outcome along it"),
-        (
-            1,
-            f'pair(s) change from a decided outcome to "{CANT_TELL}" along it, and none from one decided outcome to the other',
-        ),
-    ):
-        best = max((c[level] for c in flips.values()), default=0)
-        if best:
-            return " and ".join(k for k, c in flips.items() if c[level] == best) + f" ({best} {words})"
-    if {SURVIVES, DIES} & set(outcome_of.values()):
-        return "none of the swept keys within this grid: no decided outcome changes along one"
-    return "we can't tell: the corrected tests decide no cell"
+MEASURES = {SHARE: "the focal term's end share", GAP: "the gap"}
+
+
+def lowering_note(dying: pl.DataFrame) -> str:
+    """Where a reflection sweep's focal term dies, how its designers lowered it there: free by
+    definition (the decline then follows from the definitions) or by trade-off."""
+    counted = dying.filter(pl.col("squashed").is_not_null())
+    if counted.height == 0:
+        return ""
+    lowered, free = int(counted["squashed"].sum()), int(counted["by_definition"].sum())
+    if lowered == 0:
+        return " (no chosen change lowered the term there)"
+    if free == lowered:
+        return (
+            f" (all {lowered} chosen changes that lowered the term there were free by definition: "
+            "the decline follows from the definitions)"
+        )
+    return f" ({lowered} chosen changes lowered the term there: {free} free by definition, {lowered - free} by trade-off)"
 
 
 def reach_notes(keys: list[str], settings: list[dict], table: pl.DataFrame) -> list[str]:
@@ -157,7 +153,7 @@ def surprises(parts: Sequence[tuple[str, str, list[str], list[dict], pl.DataFram
     grid point (`PREDICTIONS`): the focal term's first, then the most significant, then the
     largest effect."""
     rows = []
-    for key, _title, _keys, settings, table in parts:
+    for key, _title, _keys, settings, table, *_ in parts:
         predict = PREDICTIONS.get(key, lambda s: None)
         for r in table.filter(pl.col("outcome") != CANT_TELL).iter_rows(named=True):
             expected = predict(settings[r["point"]])

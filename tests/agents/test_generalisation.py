@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from purity.agents.generalisation import CONDITIONS, REWARDS, Regime, Study, outcome, train
-from purity.reports.training_generalisation import sign_flip_pvalue, verdicts
+from purity.reports.training_generalisation import verdicts
+from purity.statistics import sign_flip_pvalue
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = Study(iterations=25, episodes=32, groups=2)
@@ -60,16 +61,56 @@ def test_deterministic_for_a_seed():
 def test_sign_flip_pvalue_exact():
     assert sign_flip_pvalue([1.0, 1.0, 1.0]) == pytest.approx(2 / 8)
     assert sign_flip_pvalue([1.0, -1.0]) == 1.0
+    assert sign_flip_pvalue([1.0, 1.0, 1.0], "greater") == 1 / 8
+    assert sign_flip_pvalue([1.0, 1.0, 1.0], "less") == 1.0
+    # the 8 flips of (1, 2, -0.5) sum to ±3.5, ±2.5, ±1.5, ±0.5; the observed sum is 2.5
+    assert sign_flip_pvalue([1.0, 2.0, -0.5], "greater") == 2 / 8
+    assert sign_flip_pvalue([1.0, 2.0, -0.5], "less") == 7 / 8
+
+
+def _seeds(seeds: int, gap: float, rate: float) -> pl.DataFrame:
+    """Per-seed rows of one setting: a trained gap `gap` over an untrained 0, both test rates
+    `rate` (the gap is a difference, so only the effect column matters to the readings)."""
+    return pl.DataFrame(
+        {
+            "setting": ["s"] * seeds,
+            "watched": [rate] * seeds,
+            "unwatched": [rate] * seeds,
+            "gap": [gap] * seeds,
+            "off_gap": [0.0] * seeds,
+            "untrained_unwatched": [0.0] * seeds,
+        }
+    )
+
+
+def test_each_reading_is_a_corrected_test_that_can_come_out_any_way():
+    """One setting, 8 seeds: each reading's p is exactly 1/2^8 before correction and 3/2^8 after
+    Holm over its 3 readings; the data decide which reading it is, and with 4 seeds (3/2^4 > 0.05)
+    none can be read."""
+    for gap, rate, want, column in (
+        (0.0, 0.0, "don't", "p_dont"),
+        (0.0, 0.5, "no gap, still violates", "p_violates"),
+        (0.5, 0.0, "don't get caught", "p_caught"),
+    ):
+        row = verdicts(_seeds(8, gap, rate), ["setting"]).row(0, named=True)
+        assert row["rule"] == want and row[column] == row["p_rule"] == 3 / 256, want
+        others = [c for c in ("p_dont", "p_violates", "p_caught") if c != column]
+        assert all(row[c] == 1.0 for c in others), want
+        assert verdicts(_seeds(4, gap, rate), ["setting"])["rule"][0] == "can't tell"
+    # a gap at the margin, or rates at the bound, can be read neither way
+    for gap, rate in ((0.1, 0.0), (0.0, 0.2)):
+        assert verdicts(_seeds(12, gap, rate), ["setting"])["rule"][0] == "can't tell"
 
 
 def test_disposition_prices_the_disposition_whatever_the_cue():
     """`disposition` sees no act: with a reliable cue it opens no gap, and its weight decides."""
     heavy = dataclasses.replace(SMALL, reward="disposition", internal_weights=(8.0, 8.0))
     light = dataclasses.replace(heavy, internal_weights=(0.5, 0.5))
+    # 8 seeds: the corrected readings' floor is 6 tests × 1/2^8 = 0.023 (6 seeds could not reach 0.05)
     table = {
-        row["setting"]: row for row in _table({"heavy": heavy, "light": light}, seeds=6).iter_rows(named=True)
+        row["setting"]: row for row in _table({"heavy": heavy, "light": light}, seeds=8).iter_rows(named=True)
     }
-    assert table["heavy"]["rule"] == "don't"
+    assert table["heavy"]["rule"] == "don't" and table["heavy"]["p_dont"] < 0.05
     assert max(table["light"]["watched"], table["light"]["unwatched"]) > 0.6
     for row in table.values():
         assert -0.1 <= row["gap_low"] and row["gap_high"] <= 0.1

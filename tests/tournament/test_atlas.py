@@ -22,7 +22,8 @@ import polars as pl
 import pytest
 
 from purity.inputs import leading_comment
-from purity.reports import atlas_cells, atlas_figure, atlas_page, atlas_verdicts, training_generalisation
+from purity.reports import atlas_cells, atlas_contrasts, atlas_figure, atlas_page, atlas_verdicts
+from purity.statistics import sign_flip_pvalue, smallest_p
 from purity.tournament import atlas, cli, config, storage
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden-atlas"  # not in tests/golden, whose folders are cases
@@ -78,7 +79,7 @@ def tiny_atlas(tmp: Path, **options) -> tuple[list[atlas.Part], pl.DataFrame, di
     given = [(p.key, p.title, p.sweep_dir, p.sweep_file) for p in parts]
     got = atlas_page.read(given)
     page, figures = atlas_page.assemble(given, "purity atlas", got)
-    return parts, pl.concat([table for *_, table in got]), figures, page
+    return parts, pl.concat([g[4] for g in got]), figures, page
 
 
 def tables(parts) -> pl.DataFrame:
@@ -178,28 +179,62 @@ def test_the_conditions_table_follows_the_verdicts():
             schema=atlas_page.CELLS,
         )
 
+    # a moves the focal value by +0.5 in every one of 8 seeds, b by nothing: a decides, b cannot
+    noise = [0.01, -0.02, 0.03, 0.0, -0.01, 0.02, -0.03, 0.01]
+    moved = pl.DataFrame(
+        [
+            {"point": i, "seed": k, "value": 0.2 + 0.5 * s["a"] + e}
+            for i, s in enumerate(settings)
+            for k, e in enumerate(noise)
+        ],
+        schema=atlas_cells.PER_SEED,
+    )
     split = atlas_page.conditions(
-        "external", ["a", "b"], settings, table(["survives", "dies", "survives", "dies"])
+        "external", ["a", "b"], settings, table(["survives", "dies", "survives", "dies"]), moved
     )
     assert split["survives"] == "a = 0"  # both values of b: b is left out
     assert split["dies"] == "a = 1"
     assert split["can't tell"] == "nowhere in this grid"
-    assert split["force"].startswith("a (2 decided pair(s)")
-    unknown = atlas_page.conditions("external", ["a", "b"], settings, table(["can't tell"] * 4))
-    assert unknown["force"] == "we can't tell: the corrected tests decide no cell"
-    assert unknown["survives"] == unknown["dies"] == "nowhere in this grid"
+    # each step: 2 pairs; a's change is +0.5 in every seed: p = 2/2^8, Holm over 2 steps = 4/256
+    assert split["force"].startswith("a (0 → 1: +0.50 [") and split["force"].endswith(
+        "p (Holm) 0.0156), in m"
+    )
+    steps = atlas_contrasts.steps(["a", "b"], settings, moved)
+    assert steps["key"].to_list() == ["a", "b"] and steps["pairs"].to_list() == [2, 2]
+    assert steps["p"][0] == 2 / 256 and steps["p_holm"][0] == 4 / 256 and steps["p_holm"][1] > 0.05
+    # the control: nothing moves it, so no key decides, whatever the verdicts say
+    still = moved.with_columns(value=pl.lit(0.2) + pl.col("seed").cast(pl.Float64) / 100)
+    unknown = atlas_page.conditions(
+        "external", ["a", "b"], settings, table(["survives", "dies", "survives", "dies"]), still
+    )
+    assert unknown["force"].startswith(
+        "we can't tell: no one-step change of a swept key moves m beyond chance"
+    )
+    # seeds no two points share cannot be paired at all
+    apart = moved.with_columns(seed=pl.col("seed") + 10 * pl.col("point"))
+    assert atlas_contrasts.steps(["a", "b"], settings, apart).height == 0
+    # where the term dies in a reflection grid, the page says how it was lowered there
+    lowered = table(["survives", "dies", "survives", "dies"]).with_columns(
+        squashed=pl.lit(6, dtype=pl.Int64), by_definition=pl.lit(6, dtype=pl.Int64)
+    )
+    dies = atlas_page.conditions("internal", ["a", "b"], settings, lowered, moved)["dies"]
+    assert dies == (
+        "a = 1 (all 12 chosen changes that lowered the term there were free by definition: "
+        "the decline follows from the definitions)"
+    )
+    traded = lowered.with_columns(by_definition=pl.lit(2, dtype=pl.Int64))
+    assert atlas_page.conditions("internal", ["a", "b"], settings, traded, moved)["dies"].endswith(
+        "(12 chosen changes lowered the term there: 4 free by definition, 8 by trade-off)"
+    )
     # a survive where its argument predicts death is the surprise
     t = table(["survives", "dies", "can't tell", "dies"])
     found = atlas_page.surprises([("external", "E", ["a", "b"], [{"selection.intensity": 0.1}] * 4, t)])
     assert found["point"].to_list() == [0] and found["predicted"].to_list() == ["dies"]
-    # dies on one side, can't tell on the other: named as the weaker statement it is
-    weak = atlas_page.conditions("external", ["a", "b"], settings, table(["dies", "can't tell"] * 2))
-    assert weak["force"].startswith('a (2 pair(s) change from a decided outcome to "can\'t tell"')
     # a null band that reaches 1 everywhere: "survives" is out of reach, and the page says so
     near_fixation = table(["dies", "can't tell"] * 2).with_columns(
         band_low=pl.lit(0.8), band_high=pl.lit(1.0), start=pl.lit(0.97), seeds=pl.lit(8, dtype=pl.Int64)
     )
-    reach = atlas_page.conditions("external", ["a", "b"], settings, near_fixation)
+    reach = atlas_page.conditions("external", ["a", "b"], settings, near_fixation, moved)
     assert reach["survives"].endswith("(out of reach by construction at every point: see its figure)")
     (note,) = atlas_verdicts.reach_notes(["a", "b"], settings, near_fixation)
     assert note.startswith(
@@ -219,7 +254,7 @@ def test_the_conditions_table_follows_the_verdicts():
     reachable = near_fixation.with_columns(band_high=pl.lit(0.99))
     assert atlas_verdicts.reach_notes(["a", "b"], settings, reachable) == []
     assert (
-        atlas_page.conditions("external", ["a", "b"], settings, reachable)["survives"]
+        atlas_page.conditions("external", ["a", "b"], settings, reachable, moved)["survives"]
         == "nowhere in this grid"
     )
 
@@ -273,7 +308,8 @@ def test_a_floor_and_a_term_made_from_nothing_are_told_apart():
     assert 't" survives (' in kept and "appeared" not in kept
     # the exact sign-flip test's smallest p-value is the one k equal signs give
     for k in (4, 11, 16):
-        assert training_generalisation.smallest_p(k) == training_generalisation.sign_flip_pvalue([0.3] * k)
+        assert smallest_p(k) == sign_flip_pvalue([0.3] * k)
+        assert smallest_p(k, "greater") == sign_flip_pvalue([0.3] * k, "greater")
 
 
 @pytest.mark.parametrize(
@@ -372,7 +408,7 @@ if __name__ == "__main__":
 def test_a_cell_is_starred_only_where_the_corrected_test_decides():
     cell = {"value": 0.0, "low": -0.01, "high": 0.01, "effect": 0.0, "verdict": "v"}
     tested = atlas_figure._cell_texts(cell | {"outcome": "dies", "p_adjusted": 0.01})
-    equivalent = atlas_figure._cell_texts(cell | {"outcome": "survives", "p_adjusted": 1.0})
+    unread = atlas_figure._cell_texts(cell | {"outcome": "survives", "p_adjusted": 1.0})
     undecided = atlas_figure._cell_texts(cell | {"outcome": "can't tell", "p_adjusted": 1.0})
-    assert tested[1] == "dies *" and equivalent[1] == "survives ≈" and undecided[1] == "can't tell"
-    assert tested[3] and equivalent[3] and not undecided[3]
+    assert tested[1] == "dies *" and unread[1] == "survives" and undecided[1] == "can't tell"
+    assert tested[3] and not unread[3] and not undecided[3]
