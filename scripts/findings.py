@@ -39,6 +39,7 @@ EXPERIMENTS = ROOT / "experiments"
 ATLAS = EXPERIMENTS / "atlas"  # one section for the folder: `purity atlas` writes its own page
 ATLAS_HEADINGS = ("Where process preferences survive or die", "What goes against its argument")
 KEPT = "From the atlas page: "  # a paragraph `tidy` keeps beside the tables
+EVIDENCE = "Which force decides, the evidence"  # how the atlas's table of paired steps reads
 LIBRARY = ROOT / "purity" / "agents" / "profiles"
 BIN = Path(sys.executable).parent
 MARK = re.compile(r"^<!-- findings: (\S+) stamp ([\w-]+) -->$", re.M)
@@ -185,6 +186,7 @@ def atlas_findings(out: Path) -> tuple[str, str]:
         shutil.copyfile(out / name, PAGE.parent / name)
     page = (out / "atlas.md").read_text(encoding="utf-8")
     body = "\n\n".join(section_of(page, h) for h in ATLAS_HEADINGS)
+    body = body.replace(EVIDENCE, KEPT + EVIDENCE)  # the steps table's key stays beside it
     said = [  # what the page says of the cells against their argument: kept with their table
         p
         for p in section_of(page, ATLAS_HEADINGS[1]).split("\n\n")

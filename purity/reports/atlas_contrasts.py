@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from purity.statistics import ALPHA, holm, mean_interval, sign_flip_pvalue
+from purity.statistics import ALPHA, holm, mean_interval, sign_flip_pvalue, smallest_p
 
 from .atlas_figure import num, varying
 from .sweep_report import value_label
@@ -101,6 +101,13 @@ def force(table: pl.DataFrame, measure: str) -> str:
         "p_holm", pl.col("mean").abs(), descending=[False, True]
     )
     if decided.height == 0:
+        seeds = int(table["seeds"].max())
+        if floor(table) >= ALPHA:
+            return (
+                f"we can't tell, and by construction could not: with {seeds} seeds a step's smallest "
+                f"p is 2/2^{seeds}, and Holm over {table.height} steps makes it "
+                f"{num(floor(table), p=True)} ≥ {ALPHA} ({seeds_needed(table.height)} seeds would be needed)"
+            )
         return (
             f"we can't tell: no one-step change of a swept key moves {measure} beyond chance "
             f"(smallest p (Holm) {num(table['p_holm'].min(), p=True)} over {table.height} paired steps)"
@@ -112,3 +119,17 @@ def force(table: pl.DataFrame, measure: str) -> str:
             f"{num(r['high'], True)}], p (Holm) {num(r['p_holm'], p=True)}"
         )
     return "; ".join(f"{key} ({'; '.join(texts)})" for key, texts in parts.items()) + f", in {measure}"
+
+
+def floor(table: pl.DataFrame) -> float:
+    """The smallest Holm p-value an argument's steps can give: the family's size times the
+    smallest exact sign-flip p of its best-seeded step."""
+    return min(1.0, table.height * smallest_p(int(table["seeds"].max()))) if table.height else 1.0
+
+
+def seeds_needed(steps: int, alpha: float = ALPHA) -> int:
+    """The fewest seeds with which Holm over `steps` steps can reach below `alpha`."""
+    seeds = 1
+    while steps * smallest_p(seeds) >= alpha:
+        seeds += 1
+    return seeds

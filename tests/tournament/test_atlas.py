@@ -210,6 +210,13 @@ def test_the_conditions_table_follows_the_verdicts():
     assert unknown["force"].startswith(
         "we can't tell: no one-step change of a swept key moves m beyond chance"
     )
+    # 6 seeds cannot decide a family of 2 steps (2 × 2/2^6 = 0.0625): the page says so, and how many could
+    few = atlas_page.conditions(
+        "external", ["a", "b"], settings, table(["dies"] * 4), moved.filter(pl.col("seed") < 6)
+    )
+    assert few["force"].startswith("we can't tell, and by construction could not: with 6 seeds")
+    assert few["force"].endswith("makes it 0.0625 ≥ 0.05 (7 seeds would be needed)")
+    assert atlas_contrasts.seeds_needed(2) == 7 and 2 * 2 / 2**7 < 0.05 <= 2 * 2 / 2**6
     # seeds no two points share cannot be paired at all
     apart = moved.with_columns(seed=pl.col("seed") + 10 * pl.col("point"))
     assert atlas_contrasts.steps(["a", "b"], settings, apart).height == 0
