@@ -275,3 +275,17 @@ def smallest_p(seeds: int, alternative: str = "two-sided") -> float:
     if seeds > EXACT:
         return 1.0 / (FLIPS + 1)
     return (2.0 if alternative == "two-sided" else 1.0) / 2**seeds
+
+
+def sign_test(values: Sequence[float], alternative: str = "greater") -> float:
+    """Exact one-sided sign test of the median of `values` against 0 (`greater`: above, `less`:
+    below): the chance of at least as many seeds strictly on that side among all of them if each
+    seed lands there with probability 1/2. A seed exactly at 0 counts against the alternative, so
+    ties make the test conservative. Unlike the sign-flip test it assumes nothing about the shape
+    of the values (bounded rates pile up at a floor); its smallest p-value is 1/2^k."""
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative: greater or less, not {alternative!r}")
+    x = np.asarray(values, dtype=np.float64)
+    k = int(np.count_nonzero(x > 0 if alternative == "greater" else x < 0))
+    n = x.size
+    return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n

@@ -16,7 +16,8 @@ or, given none, those that are missing or stale; the others are kept as they are
 The atlas (`experiments/atlas/`) is one section: `purity atlas` runs its four sweeps and writes
 docs/atlas.md and .html beside this page, and the section copies the atlas's conditions table and
 the cells that go against their argument; its stamp covers every file of the folder.
-`--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
+`--atlas-runs DIR` reads the atlas from a folder `purity atlas --runs DIR` filled from the same
+files, instead of running it again. `--not-run FILE ...` writes, instead of running them, sections that say so (an experiment too long
 to run where the page is written); the page lists them first, and `make findings` runs them.
 """
 
@@ -164,10 +165,10 @@ HEADINGS = (
 )
 
 
-def findings(path: Path, out: Path) -> tuple[str, str]:
+def findings(path: Path, out: Path, atlas_runs: Path | None = None) -> tuple[str, str]:
     """(command, verdicts as Markdown) of one shipped file, run into `out`."""
     if path == ATLAS:
-        return atlas_findings(out)
+        return atlas_findings(out, atlas_runs)
     relative = path.relative_to(ROOT).as_posix()
     verb = "sweep" if kind(path) == "sweep" else "run"
     run_purity([verb, str(path), "--out", str(out), "--workers", "0", "--quiet", "--force"])
@@ -179,9 +180,10 @@ def findings(path: Path, out: Path) -> tuple[str, str]:
     return f"purity {verb} {relative} --workers 0", "\n\n".join(section_of(report, h) for h in found)
 
 
-def atlas_findings(out: Path) -> tuple[str, str]:
-    """Run the reduced atlas into `out`, put its page beside this one, and copy its opening tables."""
-    run_purity(["atlas", "--runs", str(out), "--out", str(out), "--workers", "0", "--quiet"])
+def atlas_findings(out: Path, runs: Path | None = None) -> tuple[str, str]:
+    """Run the reduced atlas into `out` (or continue it in `runs`: its sweeps that are complete
+    are read, not run again), put its page beside this one, and copy its opening tables."""
+    run_purity(["atlas", "--runs", str(runs or out), "--out", str(out), "--workers", "0", "--quiet"])
     for name in ("atlas.md", "atlas.html"):
         shutil.copyfile(out / name, PAGE.parent / name)
     page = (out / "atlas.md").read_text(encoding="utf-8")
@@ -243,9 +245,10 @@ def recorded_in(section: str) -> str | None:
     return found.group(2) if found else None
 
 
-def write(only: list[Path], not_run: list[Path] = ()) -> None:
+def write(only: list[Path], not_run: list[Path] = (), atlas_runs: Path | None = None) -> None:
     """Rewrite the sections of `only` or, given none, of every file whose section is missing or
-    stale; those of `not_run` say that the file has not been run (its run takes too long here)."""
+    stale; those of `not_run` say that the file has not been run (its run takes too long here).
+    `atlas_runs`: a folder where `purity atlas --runs` already ran the atlas of these files."""
     done = sections(PAGE.read_text(encoding="utf-8")) if PAGE.is_file() else {}
     stamps = recorded()
     for path in not_run:
@@ -262,7 +265,7 @@ def write(only: list[Path], not_run: list[Path] = ()) -> None:
             continue
         print(f"findings: {relative}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="findings-") as tmp:
-            command, verdicts = findings(path, Path(tmp))
+            command, verdicts = findings(path, Path(tmp), atlas_runs)
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         done[relative] = (
             f"## {relative}\n\n<!-- findings: {relative} stamp {stamp(path)} -->\n\n"
@@ -274,5 +277,9 @@ def write(only: list[Path], not_run: list[Path] = ()) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    reuse = None
+    if "--atlas-runs" in args:
+        at = args.index("--atlas-runs")
+        reuse, args = Path(args[at + 1]).resolve(), args[:at] + args[at + 2 :]
     split = args.index("--not-run") if "--not-run" in args else len(args)
-    write([Path(a).resolve() for a in args[:split]], [Path(a).resolve() for a in args[split + 1 :]])
+    write([Path(a).resolve() for a in args[:split]], [Path(a).resolve() for a in args[split + 1 :]], reuse)

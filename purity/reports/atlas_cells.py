@@ -1,15 +1,17 @@
 """The atlas's cells: one row per (grid point, term) of an argument's sweep, tested as the sweep
 report tests it: a selection or reflection sweep against each point's own null, Holm over the
-sweep (`sweep_verdicts`); a training sweep by the gap's sign-flip test, Holm over its settings
-(`training_generalisation`). A cell's outcome:
+sweep (`sweep_verdicts`); a training sweep by its readings' sign tests, Holm over every reading
+of its settings (`training_generalisation`). A cell's outcome:
 
 - survives: the term spread beyond drift; in training, the learners were seen to follow "don't";
+- appeared: a term no agent carried at the start spread where its null never carries it (any
+  carrier at the end is beyond that null, so the test cannot fail once a seed has one);
 - dies: it declined beyond drift; in training, "don't get caught" or "no gap, still violates";
 - can't tell: anything else (indistinguishable from drift, a null too small, an interval too wide).
 
 Each cell also says what its test could reach at all: `p_floor`, the smallest corrected p-value
 its family can give (a Monte-Carlo p-value is at least 2/(1 + M) with M disjoint seed-means, an
-exact sign-flip one 2/2^K, and Holm multiplies the smallest by the family's size), and, for a
+one-sided sign test's 1/2^K, and Holm multiplies the smallest by the family's size), and, for a
 share, the null's 95% band of the K-seed mean (`band_low`, `band_high`), which says whether an
 outcome is out of reach by construction (`reachable`): where the band reaches 1 (or 0), no end
 share could be called above (or below) drift — a term that starts near fixation cannot be seen
@@ -47,6 +49,7 @@ from .sweep_load import Sweep, load_sweep
 from .sweep_report import leaf_dirs, numbered, value_label
 
 SURVIVES, DIES, CANT_TELL = "survives", "dies", "can't tell"
+APPEARED = "appeared"  # spread from nothing where its null never carries it (`created`)
 CELLS = {
     "argument": pl.String,
     "point": pl.Int64,
@@ -68,9 +71,10 @@ CELLS = {
     "band_high": pl.Float64,
     "squashed": pl.Int64,  # chosen changes that lowered the term (reflection sweeps only)
     "by_definition": pl.Int64,  # of those, free by definition
+    "carrying": pl.Int64,  # seeds with a carrier of the term at the end (shares only)
     **{f"{side}{end}": pl.Float64 for side in ("watched", "unwatched") for end in ("", "_low", "_high")},
 }
-PER_SEED = {"point": pl.Int64, "seed": pl.Int64, "value": pl.Float64}
+PER_SEED = {"point": pl.Int64, "seed": pl.Int64, "term": pl.String, "value": pl.Float64}
 SHARE, GAP = "mean end share", "gap (unwatched − watched), trained − untrained"
 TRAINED = "the learner's own weight on taking"
 
@@ -112,15 +116,18 @@ def cells(key: str, sweep_dir: Path) -> tuple[list[str], list[dict[str, Any]], p
                 if r["p_adjusted"] is None or not reps or not r["seeds"]
                 else min(1.0, tested * 2 / (1 + reps // r["seeds"])),
                 "verdict": r["verdict"],
-                "outcome": _outcome(r["verdict"]),
+                "outcome": _outcome(r),
                 "band_low": r["band_low"],
                 "band_high": r["band_high"],
                 "squashed": None if lowered is None else lowered[0],
                 "by_definition": None if lowered is None else lowered[1],
+                "carrying": grid.figures[r["point"]]
+                .filter((pl.col("term") == r["term"]) & (pl.col("end") > 0))
+                .height,
             }
         )
     per_seed = [
-        {"point": point, "seed": f["replicate"], "value": f["end"]}
+        {"point": point, "seed": f["replicate"], "term": term, "value": f["end"]}
         for point, (term, _start) in focal.items()
         for f in grid.figures[point].filter(pl.col("term") == term).iter_rows(named=True)
     ]
@@ -181,8 +188,12 @@ def grid_only(sweep: Sweep) -> Grid:
     )
 
 
-def _outcome(verdict: str) -> str:
-    return SURVIVES if verdict == SPREAD else DIES if verdict == DECLINED else CANT_TELL
+def _outcome(r: dict) -> str:
+    """A share's outcome from its grid verdict; a term that spread from nothing where its null
+    never carries it "appeared": its test cannot fail once one seed carries it."""
+    if r["verdict"] == SPREAD:
+        return APPEARED if r["start"] == 0.0 and r["band_high"] == 0.0 else SURVIVES
+    return DIES if r["verdict"] == DECLINED else CANT_TELL
 
 
 def _null_means(run_path: Path) -> int | None:
@@ -230,7 +241,12 @@ def _training_cells(key: str, sweep_dir: Path):
     cells_ = pl.DataFrame(rows, schema=CELLS)
     point = {row: i for i, row in enumerate(frame.select(keys).unique(maintain_order=True).rows())}
     per_seed = [
-        {"point": point[tuple(r[k] for k in keys)], "seed": r["seed"], "value": r["gap"] - r["off_gap"]}
+        {
+            "point": point[tuple(r[k] for k in keys)],
+            "seed": r["seed"],
+            "term": TRAINED,
+            "value": r["gap"] - r["off_gap"],
+        }
         for r in frame.iter_rows(named=True)
     ]
     tested = cells_.filter(pl.col("p_adjusted").is_not_null())["point"].to_list()
@@ -264,9 +280,9 @@ def reachable(row: dict, outcome: str) -> bool | None:
 
 def created(row: dict) -> bool:
     """A share that spread from nothing where its null never carries it (band [0, 0]): any
-    carrier at the end is beyond the null, so the cell says that something made the term, not
-    how strongly."""
-    return row.get("start") == 0.0 and row.get("band_high") == 0.0 and row.get("outcome") == SURVIVES
+    carrier at the end is beyond the null, so the cell says that something made the term (in how
+    many seeds: `carrying`), not how strongly, and not that it survives."""
+    return row.get("outcome") == APPEARED
 
 
 def at_floor(row: dict) -> bool:

@@ -16,10 +16,9 @@ import polars as pl
 
 from purity.statistics import ALPHA
 
-from . import atlas_contrasts
 from .atlas_cells import CANT_TELL, CELLS, DIES, GAP, SURVIVES, at_floor, cells, created
 from .atlas_figure import grid_markdown, num, phase_diagram
-from .atlas_verdicts import PREDICTIONS, conditions, reach_notes, surprises
+from .atlas_verdicts import PREDICTIONS, conditions, contrasts, reach_notes, surprises
 from .page import Page, esc, figure, write_atomic
 
 __all__ = ["CELLS", "PREDICTIONS", "assemble", "build", "cells", "conditions", "page", "read", "surprises"]
@@ -50,13 +49,17 @@ def page(
         "with; in training, the learner's own weight on taking): survives = spread beyond drift or "
         'learned "don\'t"; dies = declined beyond drift, "don\'t get caught" or "no gap, still '
         "violates\"; can't tell = the corrected test cannot tell. Every outcome rests on a corrected "
-        'test. In training each reading is one: "don\'t get caught" = the gap (trained − untrained) '
-        'above +0.1; "don\'t" = the gap within ±0.1 (two one-sided tests) and both test-time '
-        'violation rates below 0.2; "no gap, still violates" = the gap within ±0.1 and both rates '
-        "above 0.2; one-sided sign-flip tests over seeds, a reading's p the largest of its parts', "
-        "Holm over every reading of the grid. Which force decides: the swept keys whose one-step "
-        "change moves the focal value beyond chance, tested paired over the shared seeds (averaged "
-        "over the other keys' combinations, Holm over the argument's steps; the table after this one)."
+        "test, Holm within its family at 0.05: one family per argument for its cells and one for its "
+        "paired steps (the page holds eight, and makes no claim over all of them at once). In "
+        'training each reading is one: "don\'t get caught" = the gap (trained − untrained) above '
+        '+0.1; "don\'t" = the gap within ±0.1 (two one-sided tests) and both test-time violation '
+        'rates below 0.2; "no gap, still violates" = the gap within ±0.1 and both rates above 0.2; '
+        "exact sign tests of the median seed, a reading's p the largest of its parts', Holm over "
+        "every reading of the grid (three a setting). A decline in a grid's control (no detection, "
+        "no police power: the preference cannot pay there by construction) is said apart: it is the "
+        "payoffs' doing. Which force decides: the swept keys whose one-step change moves the focal "
+        "value beyond chance, tested paired over the shared seeds (averaged over the other keys' "
+        "combinations, Holm over the argument's steps; the table after this one)."
     )
     rows = []
     for key, title, keys, settings, table, per_seed in parts:
@@ -126,32 +129,41 @@ def _interval(r: dict, name: str | None = None) -> str:
 
 
 def _steps(p: Page, parts) -> None:
-    """Every paired step of every argument (`atlas_contrasts.steps`): the evidence for "which
+    """Every paired step of every argument (`atlas_verdicts.contrasts`): the evidence for "which
     force decides"."""
     p.para(
         "Which force decides, the evidence: per argument, each step of a swept key from one value "
         "to the next, the focal value's change averaged over the other keys' combinations (pairs) "
         "and tested paired over the shared seeds (exact two-sided sign-flip test, Holm over the "
-        "argument's steps). A key whose effect changes sign across the other keys can average out here."
+        "argument's steps). Only points that measure the same term are paired, so a key that "
+        "changes the focal term (the keeper) has no step. changed: seeds whose change is not 0 (a "
+        "step's smallest p is 2/2^changed); on its side: seeds on the side of the mean. The "
+        "interval is Student-t over seeds, unadjusted and clipped to what a share can take. In "
+        "training a step beyond chance decides only if it exceeds ±0.1, the readings' margin. A "
+        "key whose effect changes sign across the other keys can average out here."
     )
     rows = []
-    for key, _title, keys, settings, _table, per_seed in parts:
-        for r in atlas_contrasts.steps(keys, settings, per_seed).iter_rows(named=True):
+    for key, _title, keys, settings, table, per_seed in parts:
+        found, _measure, margin, _why = contrasts(key, keys, settings, table, per_seed)
+        for r in found.iter_rows(named=True):
+            decides = r["p_holm"] < ALPHA and abs(r["mean"]) > margin
             rows.append(
                 [
                     key,
                     r["key"],
-                    f"{r['before']} → {r['after']}",
+                    f"{r['before']} → {r['after']}" + (" (control)" if r["control"] else ""),
                     str(r["pairs"]),
                     str(r["seeds"]),
+                    str(r["changed"]),
+                    str(r["same_sign"]),
                     f"{num(r['mean'], True)} [{num(r['low'], True)}, {num(r['high'], True)}]",
                     num(r["p"], p=True),
                     num(r["p_holm"], p=True),
-                    "yes" if r["p_holm"] < ALPHA else "can't tell",
+                    "yes" if decides else "within ±0.1" if r["p_holm"] < ALPHA else "can't tell",
                 ]
             )
-    head = ["argument", "key", "step", "pairs", "seeds", "change [95%]", "p", "p (Holm)", "decides"]
-    p.table(head, rows, text_cols=3)
+    head = ["argument", "key", "step", "pairs", "seeds", "changed", "on its side", "change [95%]", "p"]
+    p.table([*head, "p (Holm)", "decides"], rows, text_cols=3)
 
 
 def _surprise(p: Page, parts) -> None:
@@ -196,28 +208,33 @@ def _surprise(p: Page, parts) -> None:
 
 def _finding(r: dict) -> str:
     """One surprising cell in a sentence, with what its p-value and its null can and cannot say."""
-    outcome = "appeared where no agent carried it at the start" if created(r) else r["outcome"]
+    if created(r):
+        return (
+            f'at {r["setting"]}, the term "{r["term"]}" appeared where no agent carried it at the '
+            f"start, in {r['carrying']} of {r['seeds']} seeds ({r['measure']} {num(r['value'])} "
+            f"[{num(r['low'])}, {num(r['high'])}]), where the argument predicts that reflection "
+            f"squashes process terms. Its test says nothing more (p (Holm) {num(r['p_adjusted'], p=True)}, "
+            "the grid's floor): the drift null never carries the term (band [0, 0]), so the test "
+            "cannot fail once one seed has a carrier. The cell shows that something the null leaves "
+            "out made the term (in a reflection sweep, the agents' redesigns moving a constraint "
+            "into this scope), not how strongly, and not that it survives selection; whether a "
+            'constraint moved to a wider scope goes against "reflection squashes" depends on what '
+            "became of the term it came from (its row in the table below)."
+        )
     text = (
-        f'at {r["setting"]}, the term "{r["term"]}" {outcome} '
+        f'at {r["setting"]}, the term "{r["term"]}" {r["outcome"]} '
         f"({r['verdict']}; {r['measure']} {num(r['value'])} [{num(r['low'])}, {num(r['high'])}], "
         f"p (Holm) {num(r['p_adjusted'], p=True)}), where the argument predicts it {r['predicted']}."
     )
     if at_floor(r):
         text += (
             f" That p-value is the smallest this grid can give (its floor, {num(r['p_floor'], p=True)}): "
-            "the test could not have been more sure, and only "
+            "the true p-value may be smaller, and only "
             + ("more seeds" if r["measure"] == GAP else "a larger null")
-            + " would say how sure."
+            + " would say how much."
         )
     elif r["p_floor"] is not None:
         text += f" The smallest p-value this grid can give is {num(r['p_floor'], p=True)}."
-    if created(r):
-        text += (
-            " The term was absent at the start and its null never carries it (band [0, 0]), so any "
-            "carrier at the end is beyond the null: the cell shows that something the null leaves out "
-            "made the term (in a reflection sweep, the agents' redesigns moving a constraint into "
-            "this scope), not how strongly."
-        )
     return text
 
 

@@ -16,6 +16,7 @@ from . import atlas_contrasts
 from .atlas_cells import CANT_TELL, CELLS, DIES, GAP, NOT_LEARNED, SHARE, SURVIVES, reachable
 from .atlas_figure import num, varying
 from .sweep_report import value_label
+from .training_generalisation import MARGIN
 
 # What each argument predicts for a process preference at a grid point (its settings): the
 # arguments say selection, reflection and training on what is seen squash such preferences.
@@ -27,6 +28,25 @@ PREDICTIONS = {
         DIES if s.get("training.reward", "detected") in ("detected", "outcome") else SURVIVES
     ),
 }
+# The grid points where an argument's outcome is fixed by construction, and why: no detection
+# (the keepers fine nothing) and no police power (the patrol only costs) are the controls the
+# sweep files name, where a decline is the payoffs' doing, not a finding about selection; a
+# learner that sees nothing at test tied to being watched cannot open a gap (`blind_at_test`).
+CONTROLS = {
+    "external": (
+        lambda s: float(s.get("arena.detection", 1.0)) == 0.0,
+        "the payoffs' doing: the keepers can fine nothing",
+    ),
+    "singleton": (
+        lambda s: float(s.get("arena.police_power", 1.0)) == 0.0,
+        "the payoffs' doing: the patrol only costs",
+    ),
+    "training": (
+        lambda s: blind_at_test(s),
+        "no gap can open by construction: nothing at test tells watched from unwatched",
+    ),
+}
+NO_CONTROL = (lambda s: False, "")
 NOWHERE = "nowhere in this grid"
 
 
@@ -69,16 +89,45 @@ def conditions(
     Holm-corrected steps between neighbouring points)."""
     focal = table.filter(pl.col("focal")).sort("point")
     out = {}
+    control = CONTROLS.get(key, NO_CONTROL)
     for outcome in (SURVIVES, DIES, CANT_TELL):
         where = focal.filter(pl.col("outcome") == outcome)["point"].to_list()
-        out[outcome] = compact(where, keys, settings) if where else NOWHERE
+        out[outcome] = _where(where, keys, settings, control)
         rows = list(focal.iter_rows(named=True))
         if not where and outcome != CANT_TELL and rows and all(reachable(r, outcome) is False for r in rows):
             out[outcome] += " (out of reach by construction at every point: see its figure)"
     out[DIES] += lowering_note(focal.filter(pl.col("outcome") == DIES))
-    measure = MEASURES.get(focal["measure"][0], focal["measure"][0]) if focal.height else ""
-    out["force"] = atlas_contrasts.force(atlas_contrasts.steps(keys, settings, per_seed), measure)
+    out["force"] = atlas_contrasts.force(*contrasts(key, keys, settings, table, per_seed))
     return out
+
+
+def contrasts(
+    key: str, keys: list[str], settings: list[dict], table: pl.DataFrame, per_seed: pl.DataFrame
+) -> tuple[pl.DataFrame, str, float, str]:
+    """The argument's paired steps (`atlas_contrasts.steps`: a share's change clipped to ±1, the
+    grid's control marked), the measure they move, in words, and the margin a step must exceed to
+    decide (training's ±MARGIN, which its readings call no gap; none for a share), and what makes
+    the grid's control points what they are (`CONTROLS`)."""
+    focal = table.filter(pl.col("focal"))
+    measure = focal["measure"][0] if focal.height else SHARE
+    bound, margin = (None, MARGIN) if measure == GAP else (1.0, 0.0)
+    control, why = CONTROLS.get(key, NO_CONTROL)
+    found = atlas_contrasts.steps(keys, settings, per_seed, bound, control)
+    return found, MEASURES.get(measure, measure), margin, why
+
+
+def _where(points: list[int], keys: list[str], settings: list[dict], control: tuple) -> str:
+    """Grid points as boxes (`compact`), those of the grid's control (`CONTROLS`) said apart."""
+    if not points:
+        return NOWHERE
+    fixed, why = control
+    kept = [p for p in points if not fixed(settings[p])]
+    controls = [p for p in points if fixed(settings[p])]
+    text = compact(kept, keys, settings) if kept else ""
+    if controls:
+        said = f"in the grid's control ({why}): {compact(controls, keys, settings)}"
+        text = f"{text}; {said}" if text else f"only {said}"
+    return text
 
 
 MEASURES = {SHARE: "the focal term's end share", GAP: "the gap"}
@@ -95,10 +144,14 @@ def lowering_note(dying: pl.DataFrame) -> str:
         return " (no chosen change lowered the term there)"
     if free == lowered:
         return (
-            f" (all {lowered} chosen changes that lowered the term there were free by definition: "
-            "the decline follows from the definitions)"
+            f" (all {lowered} chosen changes that lowered the term there, pooled over seeds and "
+            "generations, were free by definition: it dies only where the decline follows from the "
+            "definitions, nowhere by trade-off)"
         )
-    return f" ({lowered} chosen changes lowered the term there: {free} free by definition, {lowered - free} by trade-off)"
+    return (
+        f" ({lowered} chosen changes lowered the term there, pooled over seeds and generations: "
+        f"{free} free by definition, {lowered - free} by trade-off)"
+    )
 
 
 def reach_notes(keys: list[str], settings: list[dict], table: pl.DataFrame) -> list[str]:

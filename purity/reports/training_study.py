@@ -146,7 +146,7 @@ def page(title: str, header: str, table: pl.DataFrame, keys: list[str], missing:
         f"against 0, Holm-corrected over {table.height} setting(s). The rule is a corrected test too: "
         f'"don\'t get caught" = gap above +{MARGIN}; "don\'t" = gap within ±{MARGIN} (two one-sided '
         f'tests) and both test rates below {LOW}; "no gap, still violates" = gap within ±{MARGIN} and '
-        f"both rates above {LOW}; one-sided sign-flip tests, a reading's p the largest of its parts', "
+        f"both rates above {LOW}; exact sign tests of the median seed, a reading's p the largest of its parts', "
         "Holm over every reading of every setting; none below 0.05: can't tell."
     )
     head = [*keys, "seeds", "gap [95% CI]", "Holm p", "rule", "rule's Holm p"]

@@ -18,6 +18,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -44,7 +45,13 @@ SHRINK = {
         "arena": {"steps": 10},
         "control": {"null_replicates": 8640},
     },
-    "internal.toml": {"grid": {"population.mix.0.profile": ["self-keeper", "world-integrity"]}},
+    "internal.toml": {
+        "grid": {
+            "population.mix.0.profile": ["self-keeper", "world-integrity"],
+            "reflection.rule": ["realistic", "hedonistic"],
+            "reflection.responsibility": [0.0, 1.0],
+        }
+    },
     "training-base.toml": {
         "experiment": {"generations": 5, "population": 4, "seeds": 11},
         "arena": {"episodes": 8},
@@ -113,7 +120,7 @@ def test_the_page_is_built_from_the_verdicts(tiny, tmp_path):
     assert [p.key for p in parts] == ["external", "singleton", "internal", "training"]
     sections = {s.split("\n", 1)[0]: s for s in text.split("\n## ")[1:]}
     # each sweep file's comment, with what its grid leaves off, is shown with its figure
-    assert "Left off for the reduced budget" in sections["Internal competition"]
+    assert "Left off: capability as rollouts per estimate" in sections["Internal competition"]
     # the singleton's keepers start near fixation: the page says "survives" is out of reach there
     singleton = sections["External competition: the singleton"]
     assert 'By construction, "survives" cannot happen' in singleton
@@ -183,7 +190,7 @@ def test_the_conditions_table_follows_the_verdicts():
     noise = [0.01, -0.02, 0.03, 0.0, -0.01, 0.02, -0.03, 0.01]
     moved = pl.DataFrame(
         [
-            {"point": i, "seed": k, "value": 0.2 + 0.5 * s["a"] + e}
+            {"point": i, "seed": k, "term": "t", "value": 0.2 + 0.5 * s["a"] + e}
             for i, s in enumerate(settings)
             for k, e in enumerate(noise)
         ],
@@ -202,20 +209,39 @@ def test_the_conditions_table_follows_the_verdicts():
     steps = atlas_contrasts.steps(["a", "b"], settings, moved)
     assert steps["key"].to_list() == ["a", "b"] and steps["pairs"].to_list() == [2, 2]
     assert steps["p"][0] == 2 / 256 and steps["p_holm"][0] == 4 / 256 and steps["p_holm"][1] > 0.05
-    # the control: nothing moves it, so no key decides, whatever the verdicts say
-    still = moved.with_columns(value=pl.lit(0.2) + pl.col("seed").cast(pl.Float64) / 100)
+    # the control: noise alone moves it, so no key decides, whatever the verdicts say
+    noise = np.random.default_rng(1).normal(0.0, 0.05, moved.height)
+    still = moved.with_columns(value=0.2 + pl.Series(noise))
     unknown = atlas_page.conditions(
         "external", ["a", "b"], settings, table(["survives", "dies", "survives", "dies"]), still
     )
     assert unknown["force"].startswith(
         "we can't tell: no one-step change of a swept key moves m beyond chance"
     )
+    # identical runs change nothing: no seed can help the test, and the page says it could not tell
+    same = moved.with_columns(value=pl.lit(0.2))
+    flat = atlas_page.conditions("external", ["a", "b"], settings, table(["dies"] * 4), same)
+    assert flat["force"].startswith("we can't tell, and could not with these seeds: at most 0 of a step's")
+    # a step out of the grid's control is said as such; a step that changes the focal term is none
+    found = atlas_contrasts.steps(["a", "b"], settings, moved, 1.0, lambda s: s["a"] == 0)
+    assert found["control"].to_list() == [True, True] and found["same_sign"][0] == 8
+    said = atlas_contrasts.force(found, "m", 0.0, "the payoffs' doing")
+    assert "0 → 1 (from the grid's control: the payoffs' doing): +0.50" in said
+    other = moved.with_columns(
+        term=pl.when(pl.col("point") % 2 == 0).then(pl.lit("t")).otherwise(pl.lit("u"))
+    )
+    assert atlas_contrasts.steps(["a", "b"], settings, other)["key"].to_list() == ["b"]  # a changes the term
+    # a gap step beyond chance but within the readings' margin does not decide
+    small = moved.with_columns(value=pl.col("value") / 10)
+    assert atlas_contrasts.force(atlas_contrasts.steps(["a", "b"], settings, small), "g", 0.1).startswith(
+        "no key moves g by more than ±0.1. Beyond chance but within ±0.1, which the readings call no gap: a (0 → 1: +0.05"
+    )
     # 6 seeds cannot decide a family of 2 steps (2 × 2/2^6 = 0.0625): the page says so, and how many could
     few = atlas_page.conditions(
         "external", ["a", "b"], settings, table(["dies"] * 4), moved.filter(pl.col("seed") < 6)
     )
-    assert few["force"].startswith("we can't tell, and by construction could not: with 6 seeds")
-    assert few["force"].endswith("makes it 0.0625 ≥ 0.05 (7 seeds would be needed)")
+    assert few["force"].startswith("we can't tell, and could not with these seeds: at most 6 of a step's")
+    assert few["force"].endswith("makes it 0.0625 ≥ 0.05 (7 seeds that change would be needed)")
     assert atlas_contrasts.seeds_needed(2) == 7 and 2 * 2 / 2**7 < 0.05 <= 2 * 2 / 2**6
     # seeds no two points share cannot be paired at all
     apart = moved.with_columns(seed=pl.col("seed") + 10 * pl.col("point"))
@@ -226,12 +252,21 @@ def test_the_conditions_table_follows_the_verdicts():
     )
     dies = atlas_page.conditions("internal", ["a", "b"], settings, lowered, moved)["dies"]
     assert dies == (
-        "a = 1 (all 12 chosen changes that lowered the term there were free by definition: "
-        "the decline follows from the definitions)"
+        "a = 1 (all 12 chosen changes that lowered the term there, pooled over seeds and "
+        "generations, were free by definition: it dies only where the decline follows from the "
+        "definitions, nowhere by trade-off)"
     )
     traded = lowered.with_columns(by_definition=pl.lit(2, dtype=pl.Int64))
     assert atlas_page.conditions("internal", ["a", "b"], settings, traded, moved)["dies"].endswith(
-        "(12 chosen changes lowered the term there: 4 free by definition, 8 by trade-off)"
+        "pooled over seeds and generations: 4 free by definition, 8 by trade-off)"
+    )
+    # a decline in the grid's control (no detection) is said apart as the payoffs' doing
+    grid = [{"arena.detection": d, "b": b} for b in ("x", "y") for d in (0.0, 0.75)]
+    control = atlas_page.conditions(
+        "external", ["arena.detection", "b"], grid, table(["dies", "can't tell"] * 2), moved
+    )
+    assert control["dies"] == (
+        "only in the grid's control (the payoffs' doing: the keepers can fine nothing): arena.detection = 0.0"
     )
     # a survive where its argument predicts death is the surprise
     t = table(["survives", "dies", "can't tell", "dies"])
@@ -295,10 +330,14 @@ def test_three_keys_or_more_are_faceted_by_the_first():
 
 
 def test_a_floor_and_a_term_made_from_nothing_are_told_apart():
-    row = {"p_adjusted": 0.025, "p_floor": 0.025, "start": 0.0, "band_high": 0.0, "outcome": "survives"}
+    row = {"p_adjusted": 0.025, "p_floor": 0.025, "start": 0.0, "band_high": 0.0, "outcome": "appeared"}
     assert atlas_cells.at_floor(row) and atlas_cells.created(row)
     assert not atlas_cells.at_floor(row | {"p_adjusted": 0.05})
-    assert not atlas_cells.created(row | {"start": 0.5}) and not atlas_cells.created(row | {"band_high": 0.1})
+    # a spread from nothing where the null never carries the term is "appeared", never "survives"
+    spread = {"verdict": "spread beyond drift", "start": 0.0, "band_high": 0.0}
+    assert atlas_cells._outcome(spread) == "appeared"
+    assert atlas_cells._outcome(spread | {"start": 0.5}) == "survives"
+    assert atlas_cells._outcome(spread | {"band_high": 0.1}) == "survives"
     # and the page says "appeared", not "survives", of a term made from nothing
     cell = {
         "setting": "s",
@@ -308,10 +347,13 @@ def test_a_floor_and_a_term_made_from_nothing_are_told_apart():
         "value": 0.1,
         "low": 0.0,
         "high": 0.2,
+        "seeds": 8,
+        "carrying": 2,
     }
     made = atlas_page._finding(row | cell | {"predicted": "dies"})
-    kept = atlas_page._finding(row | cell | {"predicted": "dies", "start": 0.5})
-    assert 't" appeared where no agent carried it at the start' in made and "survives" not in made
+    kept = atlas_page._finding(row | cell | {"predicted": "dies", "outcome": "survives", "start": 0.5})
+    assert 't" appeared where no agent carried it at the start, in 2 of 8 seeds' in made
+    assert "survives (" not in made and "the test cannot fail once one seed has a carrier" in made
     assert 't" survives (' in kept and "appeared" not in kept
     # the exact sign-flip test's smallest p-value is the one k equal signs give
     for k in (4, 11, 16):
