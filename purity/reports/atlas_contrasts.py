@@ -38,7 +38,7 @@ STEPS = {
     "seeds": pl.Int64,
     "changed": pl.Int64,  # seeds whose averaged change is not 0
     "same_sign": pl.Int64,  # seeds on the side of the mean
-    "control": pl.Boolean,  # a pair has a control point (`atlas_verdicts.CONTROLS`)
+    "control": pl.Int64,  # pairs with a point in the grid's control (`atlas_verdicts.CONTROLS`)
     "mean": pl.Float64,
     "low": pl.Float64,
     "high": pl.Float64,
@@ -106,7 +106,7 @@ def steps(
                     "seeds": len(shared),
                     "changed": int(np.count_nonzero(change)),
                     "same_sign": int(np.count_nonzero(change > 0 if mean >= 0 else change < 0)),
-                    "control": any(control(settings[p]) for pair in pairs for p in pair),
+                    "control": sum(any(control(settings[p]) for p in pair) for pair in pairs),
                     "mean": mean,
                     "low": low,
                     "high": high,
@@ -156,7 +156,9 @@ def force(table: pl.DataFrame, measure: str, margin: float = 0.0, control: str =
 
 
 def _step_text(r: dict, why: str) -> str:
-    control = f" (from the grid's control: {why})" if r["control"] else ""
+    control = (
+        f" ({r['control']} of its {r['pairs']} pairs touch the grid's control: {why})" if r["control"] else ""
+    )
     return (
         f"{r['before']} → {r['after']}{control}: {num(r['mean'], True)} [{num(r['low'], True)}, "
         f"{num(r['high'], True)}], {r['same_sign']} of {r['seeds']} seeds on its side, "

@@ -136,7 +136,9 @@ def _steps(p: Page, parts) -> None:
         "to the next, the focal value's change averaged over the other keys' combinations (pairs) "
         "and tested paired over the shared seeds (exact two-sided sign-flip test, Holm over the "
         "argument's steps). Only points that measure the same term are paired, so a key that "
-        "changes the focal term (the keeper) has no step. changed: seeds whose change is not 0 (a "
+        "changes the focal term (the keeper) has no step. in control: pairs with a point in the "
+        "grid's control (where the outcome is fixed by construction: see the table above). changed: "
+        "seeds whose change is not 0 (a "
         "step's smallest p is 2/2^changed); on its side: seeds on the side of the mean. The "
         "interval is Student-t over seeds, unadjusted and clipped to what a share can take. In "
         "training a step beyond chance decides only if it exceeds ±0.1, the readings' margin. A "
@@ -151,8 +153,9 @@ def _steps(p: Page, parts) -> None:
                 [
                     key,
                     r["key"],
-                    f"{r['before']} → {r['after']}" + (" (control)" if r["control"] else ""),
+                    f"{r['before']} → {r['after']}",
                     str(r["pairs"]),
+                    str(r["control"]),
                     str(r["seeds"]),
                     str(r["changed"]),
                     str(r["same_sign"]),
@@ -162,8 +165,18 @@ def _steps(p: Page, parts) -> None:
                     "yes" if decides else "within ±0.1" if r["p_holm"] < ALPHA else "can't tell",
                 ]
             )
-    head = ["argument", "key", "step", "pairs", "seeds", "changed", "on its side", "change [95%]", "p"]
-    p.table([*head, "p (Holm)", "decides"], rows, text_cols=3)
+    head = [
+        "argument",
+        "key",
+        "step",
+        "pairs",
+        "in control",
+        "seeds",
+        "changed",
+        "on its side",
+        "change [95%]",
+    ]
+    p.table([*head, "p", "p (Holm)", "decides"], rows, text_cols=3)
 
 
 def _surprise(p: Page, parts) -> None:

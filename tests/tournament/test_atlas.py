@@ -224,9 +224,9 @@ def test_the_conditions_table_follows_the_verdicts():
     assert flat["force"].startswith("we can't tell, and could not with these seeds: at most 0 of a step's")
     # a step out of the grid's control is said as such; a step that changes the focal term is none
     found = atlas_contrasts.steps(["a", "b"], settings, moved, 1.0, lambda s: s["a"] == 0)
-    assert found["control"].to_list() == [True, True] and found["same_sign"][0] == 8
+    assert found["control"].to_list() == [2, 1] and found["same_sign"][0] == 8  # b: only at a = 0
     said = atlas_contrasts.force(found, "m", 0.0, "the payoffs' doing")
-    assert "0 → 1 (from the grid's control: the payoffs' doing): +0.50" in said
+    assert "0 → 1 (2 of its 2 pairs touch the grid's control: the payoffs' doing): +0.50" in said
     other = moved.with_columns(
         term=pl.when(pl.col("point") % 2 == 0).then(pl.lit("t")).otherwise(pl.lit("u"))
     )
