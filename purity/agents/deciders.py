@@ -117,10 +117,11 @@ class _Request:
     slot: int
     candidates: np.ndarray  # [C, P]
     rollouts: int
+    horizon: int  # steps simulated
     policies: np.ndarray  # [C*R, n, P]
     noise: dict
     kin: np.ndarray  # [n, n]
-    weights: np.ndarray  # [n, T]
+    rows: np.ndarray  # [K, T] focal weight rows, each choosing among the same candidates
     traits: np.ndarray  # [n, F]
     power: np.ndarray | None  # [n]
 
@@ -129,47 +130,94 @@ def plan(
     arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]
 ) -> list[np.ndarray]:
     """New [n, P] policies for every group: planners replaced by their best candidate."""
-    by_horizon: dict[int, list[_Request]] = {}
-    for g, (group, rng) in enumerate(zip(groups, rngs)):
-        for slot, capability in group.planners:
-            candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
-            noise = arena.noise(rng, capability.rollouts)
-            count = len(candidates)
-            policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
-            policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
-            horizon = min(capability.horizon or arena.steps, arena.steps)
-            traits = arena.public_traits(group.traits, 1)[0]
-            request = _Request(
-                g,
-                slot,
-                candidates,
-                capability.rollouts,
-                policies,
-                tile_noise(noise, count),
-                group.kin,
-                group.weights,
-                traits,
-                group.power,
-            )
-            by_horizon.setdefault(horizon, []).append(request)
-
+    requests = [
+        _request(arena, g, group, slot, capability, group.weights[slot][None], rng)
+        for g, (group, rng) in enumerate(zip(groups, rngs))
+        for slot, capability in group.planners
+    ]
     chosen = [group.policies.copy() for group in groups]
-    for horizon, requests in by_horizon.items():
-        for request, scores, hard in zip(requests, *_score(arena, terms, requests, horizon)):
-            best = int(np.argmax(scores)) if np.isfinite(scores).any() else int(np.argmin(hard))
-            chosen[request.group][request.slot] = request.candidates[best]
+    for request, best in zip(requests, _best(arena, terms, requests)):
+        chosen[request.group][request.slot] = request.candidates[best[0]]
     return chosen
 
 
+def plan_rows(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    groups: list[PlanGroup],
+    rows: list[np.ndarray],
+    rngs: list[np.random.Generator],
+) -> list[np.ndarray]:
+    """[K, P] per group: the policy its one planner would choose under each of its weight rows
+    `rows[g]` [K, T], as `plan` would with that row in place (the other rows of
+    `groups[g].weights` do not enter a planner's score). The K choices share one set of
+    candidates and rollouts, simulated once: they are those of K `plan` calls from the same rng."""
+    requests = []
+    for g, (group, weight_rows, rng) in enumerate(zip(groups, rows, rngs)):
+        ((slot, capability),) = group.planners
+        requests.append(_request(arena, g, group, slot, capability, np.asarray(weight_rows), rng))
+    return [request.candidates[best] for request, best in zip(requests, _best(arena, terms, requests))]
+
+
+def _request(
+    arena: Arena,
+    g: int,
+    group: PlanGroup,
+    slot: int,
+    capability: Capability,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> _Request:
+    """The candidates of planner `slot` of group `g` and the rollouts that score them."""
+    candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
+    noise = arena.noise(rng, capability.rollouts)
+    count = len(candidates)
+    policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
+    policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
+    return _Request(
+        g,
+        slot,
+        candidates,
+        capability.rollouts,
+        min(capability.horizon or arena.steps, arena.steps),
+        policies,
+        tile_noise(noise, count),
+        group.kin,
+        rows,
+        arena.public_traits(group.traits, 1)[0],
+        group.power,
+    )
+
+
+def _best(arena: Arena, terms: tuple[Term, ...], requests: list[_Request]) -> list[np.ndarray]:
+    """[K] per request: the index of the best candidate under each weight row (the least hard
+    violation where every candidate breaks a hard constraint). Requests are scored in one
+    batch per horizon."""
+    by_horizon: dict[int, list[int]] = {}
+    for k, request in enumerate(requests):
+        by_horizon.setdefault(request.horizon, []).append(k)
+    out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(requests)
+    for horizon, members in by_horizon.items():
+        batch = [requests[k] for k in members]
+        for k, scores, hard in zip(members, *_score(arena, terms, batch, horizon)):
+            out[k] = np.array(
+                [
+                    int(np.argmax(s)) if np.isfinite(s).any() else int(np.argmin(h))
+                    for s, h in zip(scores, hard)
+                ]
+            )
+    return out
+
+
 def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
-    """Mean focal utility per candidate, and mean hard-constraint violation, for each request."""
+    """Mean focal utility per weight row and candidate [K, C], and mean hard-constraint
+    violation [K, C], for each request."""
     policies = np.concatenate([r.policies for r in requests])
     noise = concat_noise([r.noise for r in requests])
     sizes = [len(r.policies) for r in requests]
     focal = np.repeat([r.slot for r in requests], sizes)
-    weights, kin, traits = (
-        np.repeat(np.stack([getattr(r, name) for r in requests]), sizes, axis=0)
-        for name in ("weights", "kin", "traits")
+    kin, traits = (
+        np.repeat(np.stack([getattr(r, name) for r in requests]), sizes, axis=0) for name in ("kin", "traits")
     )
     rows = np.arange(len(policies))
     power = None
@@ -181,19 +229,26 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
 
     trace = play(arena, policies, noise, horizon, traits, power)
     universal = alike_columns(terms)
-    if universal.any() and (weights[rows, focal][:, universal] != 0).any():
+    if universal.any() and any((r.rows[:, universal] != 0).any() for r in requests):
         alike = focal_alike(arena, policies, noise, focal, horizon, traits, power)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
-    values = features(trace, terms, kin, alike)
-    focal_values, focal_weights = values[rows, focal], weights[rows, focal]
-    scores = utility(focal_values, focal_weights)
-    hard = np.where(np.isinf(focal_weights), -focal_values, 0.0).sum(axis=-1)
+    focal_values = features(trace, terms, kin, alike)[rows, focal]
+    starts = np.cumsum([0] + sizes[:-1])
+    # every request's rows once per weight row: [Σ K × C × R]
+    picks = np.concatenate(
+        [np.tile(np.arange(s, s + n), len(r.rows)) for s, n, r in zip(starts, sizes, requests)]
+    )
+    weights = np.concatenate([np.repeat(r.rows, n, axis=0) for n, r in zip(sizes, requests)])
+    values = focal_values[picks]
+    scores = utility(values, weights)
+    hard = np.where(np.isinf(weights), -values, 0.0).sum(axis=-1)
 
     out_scores, out_hard, start = [], [], 0
     for size, request in zip(sizes, requests):
-        shape = (len(request.candidates), request.rollouts)
-        out_scores.append(scores[start : start + size].reshape(shape).mean(axis=1))
-        out_hard.append(hard[start : start + size].reshape(shape).mean(axis=1))
-        start += size
+        shape = (len(request.rows), len(request.candidates), request.rollouts)
+        end = start + size * len(request.rows)
+        out_scores.append(scores[start:end].reshape(shape).mean(axis=2))
+        out_hard.append(hard[start:end].reshape(shape).mean(axis=2))
+        start = end
     return out_scores, out_hard

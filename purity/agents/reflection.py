@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan
+from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan_rows
 from purity.agents.preferences import POPULATION, SCOPES, Term, alike_columns, features, traits, utility
 from purity.arenas.core import Arena, Trace, tile_noise
 
@@ -363,31 +363,40 @@ def _future_policies(
 ) -> list[np.ndarray]:
     """[C, P] per agent: the policy each changed agent would play, planned against the traits
     `shown` [C, n, F] of its change (None: none). Every change of one agent is planned from the
-    same seed, so all see the same candidate policies and rollout noise."""
+    same seed, so all see the same candidate policies and rollout noise; changes that show the
+    same traits differ only in the weights that score those rollouts, so they are simulated once."""
     if rule == "ignorant":
         return [np.repeat(agent.policies[agent.slot][None], len(agent.changes), axis=0) for agent in agents]
-    groups, rngs = [], []
-    for agent, seed, show in zip(agents, seeds, shown):
-        for c, change in enumerate(agent.changes):
-            weights = agent.weights.copy()
-            weights[agent.slot] = change.weights
+    groups, rows, rngs, placed = [], [], [], []
+    for k, (agent, seed, show) in enumerate(zip(agents, seeds, shown)):
+        for members in _alike_futures(show, len(agent.changes)):
             groups.append(
                 PlanGroup(
-                    weights,
+                    agent.weights,
                     agent.policies,
                     ((agent.slot, agent.capability),),
                     agent.kin,
-                    None if show is None else show[c],
+                    None if show is None else show[members[0]],
                 )
             )
+            rows.append(np.stack([agent.changes[c].weights for c in members]))
             rngs.append(np.random.default_rng(seed))
-    chosen = plan(arena, terms, groups, rngs)
-    out, start = [], 0
-    for agent in agents:
-        count = len(agent.changes)
-        out.append(np.stack([chosen[start + c][agent.slot] for c in range(count)]))
-        start += count
+            placed.append((k, members))
+    out = [np.empty((len(agent.changes), agent.policies.shape[1])) for agent in agents]
+    for (k, members), policies in zip(placed, plan_rows(arena, terms, groups, rows, rngs)):
+        out[k][members] = policies
     return out
+
+
+def _alike_futures(show: np.ndarray | None, count: int) -> list[np.ndarray]:
+    """The changes of one agent whose futures show the same traits (all of them where none are
+    shown), in order of first appearance: they are planned on one set of rollouts."""
+    if show is None:
+        return [np.arange(count)]
+    keys: dict[bytes, list[int]] = {}
+    for c in range(count):
+        keys.setdefault(show[c].tobytes(), []).append(c)
+    return [np.array(members) for members in keys.values()]
 
 
 def _endorsement_cost(
