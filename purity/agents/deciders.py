@@ -118,8 +118,8 @@ class _Request:
     candidates: np.ndarray  # [C, P]
     rollouts: int
     horizon: int  # steps simulated
-    policies: np.ndarray  # [C*R, n, P]
-    noise: dict
+    noise: dict  # [R, ...]: every candidate is rolled out on the same R draws
+    policies: np.ndarray  # [n, P] the group's current policies
     kin: np.ndarray  # [n, n]
     rows: np.ndarray  # [K, T] focal weight rows, each choosing among the same candidates
     traits: np.ndarray  # [n, F]
@@ -170,18 +170,14 @@ def _request(
 ) -> _Request:
     """The candidates of planner `slot` of group `g` and the rollouts that score them."""
     candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
-    noise = arena.noise(rng, capability.rollouts)
-    count = len(candidates)
-    policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
-    policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
     return _Request(
         g,
         slot,
         candidates,
         capability.rollouts,
         min(capability.horizon or arena.steps, arena.steps),
-        policies,
-        tile_noise(noise, count),
+        arena.noise(rng, capability.rollouts),
+        group.policies,
         group.kin,
         rows,
         arena.public_traits(group.traits, 1)[0],
@@ -198,34 +194,30 @@ def _best(arena: Arena, terms: tuple[Term, ...], requests: list[_Request]) -> li
         by_horizon.setdefault(request.horizon, []).append(k)
     out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(requests)
     for horizon, members in by_horizon.items():
-        batch = [requests[k] for k in members]
-        for k, scores, hard in zip(members, *_score(arena, terms, batch, horizon)):
-            out[k] = np.array(
-                [
-                    int(np.argmax(s)) if np.isfinite(s).any() else int(np.argmin(h))
-                    for s, h in zip(scores, hard)
-                ]
-            )
+        for k, scores, hard in zip(members, *_score(arena, terms, [requests[k] for k in members], horizon)):
+            out[k] = np.where(np.isfinite(scores).any(axis=1), scores.argmax(axis=1), hard.argmin(axis=1))
     return out
 
 
 def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
     """Mean focal utility per weight row and candidate [K, C], and mean hard-constraint
-    violation [K, C], for each request."""
-    policies = np.concatenate([r.policies for r in requests])
-    noise = concat_noise([r.noise for r in requests])
-    sizes = [len(r.policies) for r in requests]
-    focal = np.repeat([r.slot for r in requests], sizes)
-    kin, traits = (
-        np.repeat(np.stack([getattr(r, name) for r in requests]), sizes, axis=0) for name in ("kin", "traits")
-    )
-    rows = np.arange(len(policies))
+    violation [K, C], for each request: every request's candidates × rollouts in one batch."""
+    counts = np.array([len(r.candidates) for r in requests])
+    rollouts = np.array([r.rollouts for r in requests])
+    request, local = _segments(counts * rollouts)
+    per = rollouts[request]
+    rows = np.arange(len(request))
+    focal = np.array([r.slot for r in requests])[request]
+    candidate = np.repeat(_starts(counts), counts * rollouts) + local // per
+    policies = np.stack([r.policies for r in requests])[request]
+    policies[rows, focal] = np.concatenate([r.candidates for r in requests])[candidate]
+    draw = np.repeat(_starts(rollouts), counts * rollouts) + local % per
+    noise = {key: value[draw] for key, value in concat_noise([r.noise for r in requests]).items()}
+    kin, traits = (np.stack([getattr(r, name) for r in requests])[request] for name in ("kin", "traits"))
     power = None
     if any(r.power is not None for r in requests):  # unequal power somewhere: 1 where none is given
         n = policies.shape[1]
-        power = np.repeat(
-            np.stack([np.ones(n) if r.power is None else r.power for r in requests]), sizes, axis=0
-        )
+        power = np.stack([np.ones(n) if r.power is None else r.power for r in requests])[request]
 
     trace = play(arena, policies, noise, horizon, traits, power)
     universal = alike_columns(terms)
@@ -234,21 +226,37 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
     focal_values = features(trace, terms, kin, alike)[rows, focal]
-    starts = np.cumsum([0] + sizes[:-1])
-    # every request's rows once per weight row: [Σ K × C × R]
-    picks = np.concatenate(
-        [np.tile(np.arange(s, s + n), len(r.rows)) for s, n, r in zip(starts, sizes, requests)]
+    # every request's rows once per weight row, in the order (request, row, candidate, rollout)
+    sizes, many = counts * rollouts, np.array([len(r.rows) for r in requests])
+    scored, within = _segments(many * sizes)
+    values = focal_values[_starts(sizes)[scored] + within % sizes[scored]]
+    weights = np.concatenate([r.rows for r in requests])[_starts(many)[scored] + within // sizes[scored]]
+    runs = np.repeat(rollouts, many * counts)  # one run of R rollouts per (request, row, candidate)
+    scores = _rollout_means(utility(values, weights), runs)
+    hard = _rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
+    cut = np.cumsum(many * counts)[:-1]
+    return (
+        [part.reshape(k, c) for part, k, c in zip(np.split(scores, cut), many, counts)],
+        [part.reshape(k, c) for part, k, c in zip(np.split(hard, cut), many, counts)],
     )
-    weights = np.concatenate([np.repeat(r.rows, n, axis=0) for n, r in zip(sizes, requests)])
-    values = focal_values[picks]
-    scores = utility(values, weights)
-    hard = np.where(np.isinf(weights), -values, 0.0).sum(axis=-1)
 
-    out_scores, out_hard, start = [], [], 0
-    for size, request in zip(sizes, requests):
-        shape = (len(request.rows), len(request.candidates), request.rollouts)
-        end = start + size * len(request.rows)
-        out_scores.append(scores[start:end].reshape(shape).mean(axis=2))
-        out_hard.append(hard[start:end].reshape(shape).mean(axis=2))
-        start = end
-    return out_scores, out_hard
+
+def _starts(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive parts of `sizes` begins."""
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+
+def _segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive parts of `sizes`: the part of every element, and its index within it."""
+    part = np.repeat(np.arange(len(sizes)), sizes)
+    return part, np.arange(len(part)) - _starts(sizes)[part]
+
+
+def _rollout_means(values: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """[S] the mean of each of the consecutive runs of `values` whose lengths are `runs` [S]:
+    one reshape per run length, which sums each run as the mean of that run alone does."""
+    out = np.empty(len(runs))
+    each = np.repeat(runs, runs)
+    for length in np.unique(runs):
+        out[runs == length] = values[each == length].reshape(-1, length).mean(axis=1)
+    return out

@@ -88,3 +88,28 @@ def test_plan_rows_is_plan_with_each_row_in_place():
         alone[2] = row
         one = PlanGroup(alone, policies, group.planners, group.kin)
         assert np.array_equal(policy, plan(arena, terms, [one], [np.random.default_rng(9)])[0][2])
+
+
+def test_planning_groups_together_equals_planning_each_alone():
+    """Planners of different capabilities (candidates, rollouts, horizon) in one `plan` call
+    choose exactly what each chooses alone."""
+    arena, terms = CommonsArena(4, 10), COMMONS_TERMS
+    rng = np.random.default_rng(8)
+    capabilities = [
+        Capability(candidates=5, rollouts=3),
+        Capability(candidates=9, rollouts=2),
+        Capability(candidates=4, rollouts=3, horizon=6),
+        Capability(candidates=7, rollouts=1),
+    ]
+    groups = [
+        PlanGroup(
+            rng.uniform(0.0, 2.0, (4, len(terms))),
+            rng.uniform(0.0, 1.0, (4, len(arena.default_policy))),
+            ((k % 4, capability), ((k + 1) % 4, capabilities[(k + 1) % 4])),
+            np.eye(4),
+        )
+        for k, capability in enumerate(capabilities)
+    ]
+    together = plan(arena, terms, groups, [np.random.default_rng(k) for k in range(len(groups))])
+    for k, group in enumerate(groups):
+        assert np.array_equal(together[k], plan(arena, terms, [group], [np.random.default_rng(k)])[0])
