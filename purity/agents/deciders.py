@@ -204,14 +204,14 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     violation [K, C], for each request: every request's candidates × rollouts in one batch."""
     counts = np.array([len(r.candidates) for r in requests])
     rollouts = np.array([r.rollouts for r in requests])
-    request, local = _segments(counts * rollouts)
+    request, local = segments(counts * rollouts)
     per = rollouts[request]
     rows = np.arange(len(request))
     focal = np.array([r.slot for r in requests])[request]
-    candidate = np.repeat(_starts(counts), counts * rollouts) + local // per
+    candidate = np.repeat(offsets(counts), counts * rollouts) + local // per
     policies = np.stack([r.policies for r in requests])[request]
     policies[rows, focal] = np.concatenate([r.candidates for r in requests])[candidate]
-    draw = np.repeat(_starts(rollouts), counts * rollouts) + local % per
+    draw = np.repeat(offsets(rollouts), counts * rollouts) + local % per
     noise = {key: value[draw] for key, value in concat_noise([r.noise for r in requests]).items()}
     kin, traits = (np.stack([getattr(r, name) for r in requests])[request] for name in ("kin", "traits"))
     power = None
@@ -228,12 +228,12 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     focal_values = features(trace, terms, kin, alike)[rows, focal]
     # every request's rows once per weight row, in the order (request, row, candidate, rollout)
     sizes, many = counts * rollouts, np.array([len(r.rows) for r in requests])
-    scored, within = _segments(many * sizes)
-    values = focal_values[_starts(sizes)[scored] + within % sizes[scored]]
-    weights = np.concatenate([r.rows for r in requests])[_starts(many)[scored] + within // sizes[scored]]
+    scored, within = segments(many * sizes)
+    values = focal_values[offsets(sizes)[scored] + within % sizes[scored]]
+    weights = np.concatenate([r.rows for r in requests])[offsets(many)[scored] + within // sizes[scored]]
     runs = np.repeat(rollouts, many * counts)  # one run of R rollouts per (request, row, candidate)
-    scores = _rollout_means(utility(values, weights), runs)
-    hard = _rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
+    scores = rollout_means(utility(values, weights), runs)
+    hard = rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
     cut = np.cumsum(many * counts)[:-1]
     return (
         [part.reshape(k, c) for part, k, c in zip(np.split(scores, cut), many, counts)],
@@ -241,18 +241,18 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     )
 
 
-def _starts(sizes: np.ndarray) -> np.ndarray:
+def offsets(sizes: np.ndarray) -> np.ndarray:
     """Where each of consecutive parts of `sizes` begins."""
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
-def _segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For consecutive parts of `sizes`: the part of every element, and its index within it."""
     part = np.repeat(np.arange(len(sizes)), sizes)
-    return part, np.arange(len(part)) - _starts(sizes)[part]
+    return part, np.arange(len(part)) - offsets(sizes)[part]
 
 
-def _rollout_means(values: np.ndarray, runs: np.ndarray) -> np.ndarray:
+def rollout_means(values: np.ndarray, runs: np.ndarray) -> np.ndarray:
     """[S] the mean of each of the consecutive runs of `values` whose lengths are `runs` [S]:
     one reshape per run length, which sums each run as the mean of that run alone does."""
     out = np.empty(len(runs))

@@ -44,9 +44,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan_rows
+from purity.agents.deciders import (
+    Capability,
+    PlanGroup,
+    focal_alike,
+    offsets,
+    plan_rows,
+    rollout_means,
+    segments,
+)
 from purity.agents.preferences import POPULATION, SCOPES, Term, alike_columns, features, traits, utility
-from purity.arenas.core import Arena, Trace, tile_noise
+from purity.arenas.core import Arena, Trace, concat_noise
 
 RULES = ("realistic", "hedonistic", "ignorant")
 MODES = ("self_modify", "design")
@@ -269,40 +277,30 @@ def _rolled_out(
     """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
     batch, showing the traits `shown` [C, n, F] of each change (None: none); `view_of` is the
     mode and the designer's responsibility for its successor's acts."""
-    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
+    counts = np.array([len(agent.changes) for agent in agents])
+    rollouts = np.array([agent.capability.rollouts for agent in agents])
+    who, local = segments(counts * rollouts)  # the agent of every row, and the row within its part
+    per = rollouts[who]
+    change = offsets(counts)[who] + local // per  # every change is rolled out R times
+    draw = offsets(rollouts)[who] + local % per  # on the same R draws as its agent's other changes
+    rows = np.arange(len(who))
+    slot = np.array([agent.slot for agent in agents])[who]
+    policies = np.stack([agent.policies for agent in agents])[who]
+    policies[rows, slot] = np.concatenate(futures)[change]
+    draws = [arena.noise(np.random.default_rng(seed), r) for seed, r in zip(seeds, rollouts.tolist())]
+    noise = {key: value[draw] for key, value in concat_noise(draws).items()}
+    now = np.stack([agent.weights[agent.slot] for agent in agents])[who]
+    changes = [c for agent in agents for c in agent.changes]
+    new = np.stack([c.weights for c in changes])[change]
+    bonus, offset = (
+        np.array([getattr(c, name) for c in changes], dtype=float)[change] for name in ("bonus", "offset")
     )
-    for agent, future, seed, show in zip(agents, futures, seeds, shown):
-        count, rollouts = len(agent.changes), agent.capability.rollouts
-        played = np.repeat(agent.policies[None], count * rollouts, axis=0)
-        played[:, agent.slot] = np.repeat(future, rollouts, axis=0)
-        policies.append(played)
-        noises.append(tile_noise(arena.noise(np.random.default_rng(seed), rollouts), count))
-        size = count * rollouts
-        slots.append(np.full(size, agent.slot))
-        rows_now.append(np.repeat(agent.weights[agent.slot][None], size, axis=0))
-        rows_new.append(np.repeat(np.stack([c.weights for c in agent.changes]), rollouts, axis=0))
-        bonus.append(np.repeat([c.bonus for c in agent.changes], rollouts))
-        offset.append(np.repeat([c.offset for c in agent.changes], rollouts))
-        kin.append(np.repeat(agent.kin[None], size, axis=0))
-        shows.append(None if show is None else np.repeat(show, rollouts, axis=0))
-    policies = np.concatenate(policies)
-    noise = {key: np.concatenate([part[key] for part in noises]) for key in noises[0]}
-    slot, now, new = np.concatenate(slots), np.concatenate(rows_now), np.concatenate(rows_new)
-    bonus, offset, kin = np.concatenate(bonus), np.concatenate(offset), np.concatenate(kin)
-    rows = np.arange(len(policies))
-    if all(show is None for show in shows):
+    kin = np.stack([agent.kin for agent in agents])[who]
+    if all(show is None for show in shown):
         shown_all = None
     else:  # a group shown no traits shows zeros, as the arena would
-        shown_all = np.concatenate([arena.public_traits(show, len(part)) for show, part in zip(shows, slots)])
+        parts = [arena.public_traits(show, len(agent.changes)) for agent, show in zip(agents, shown)]
+        shown_all = np.concatenate(parts)[change]
 
     trace = arena.rollout(policies, noise, horizon, shown_all)
     fitness = trace.fitness.copy()
@@ -326,12 +324,7 @@ def _rolled_out(
         )[1]
     scores = scores - _endorsement_cost(terms, now, new, view)
 
-    out, start = [], 0
-    for agent in agents:
-        size = len(agent.changes) * agent.capability.rollouts
-        out.append(scores[start : start + size].reshape(len(agent.changes), -1).mean(axis=1))
-        start += size
-    return out
+    return np.split(rollout_means(scores, np.repeat(rollouts, counts)), np.cumsum(counts)[:-1])
 
 
 def _views(
