@@ -297,12 +297,19 @@ def _rolled_out(
     )
     kin = np.stack([agent.kin for agent in agents])[who]
     if all(show is None for show in shown):
-        shown_all = None
+        traits_of = shown_all = None
     else:  # a group shown no traits shows zeros, as the arena would
         parts = [arena.public_traits(show, len(agent.changes)) for agent, show in zip(agents, shown)]
-        shown_all = np.concatenate(parts)[change]
+        traits_of = np.concatenate(parts)  # [ΣC, n, F] per change
+        shown_all = traits_of[change]
 
-    trace = arena.rollout(policies, noise, horizon, shown_all)
+    played, source = _distinct_rows(counts, futures, traits_of, change, per)
+    trace = arena.rollout(
+        policies[played],
+        {key: value[played] for key, value in noise.items()},
+        horizon,
+        None if shown_all is None else shown_all[played],
+    ).rows(source)
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
     trace = dataclasses.replace(trace, fitness=fitness)
@@ -325,6 +332,31 @@ def _rolled_out(
     scores = scores - _endorsement_cost(terms, now, new, view)
 
     return np.split(rollout_means(scores, np.repeat(rollouts, counts)), np.cumsum(counts)[:-1])
+
+
+def _distinct_rows(
+    counts: np.ndarray,
+    futures: list[np.ndarray],
+    traits_of: np.ndarray | None,
+    change: np.ndarray,
+    per: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of `_rolled_out`'s batch (change `change[j]`, `per[j]` rollouts) that must be
+    played — those of the first change of each agent (`counts` changes each) with a
+    bit-identical future policy and shown traits (`traits_of` [ΣC, n, F] or None), whose
+    rollouts are then bit-identical too — and, for every row, where its episode is among them.
+    Many changes lead to the same future (often the current policy)."""
+    columns = [np.repeat(np.arange(len(counts), dtype=np.uint64), counts)[:, None]]
+    columns.append(np.ascontiguousarray(np.concatenate(futures), dtype=np.float64).view(np.uint64))
+    if traits_of is not None:
+        columns.append(
+            np.ascontiguousarray(traits_of.reshape(len(traits_of), -1), dtype=np.float64).view(np.uint64)
+        )
+    _, first, inverse = np.unique(np.hstack(columns), axis=0, return_index=True, return_inverse=True)
+    like = first[inverse.reshape(-1)][change]  # the first change alike to each row's change
+    played = like == change
+    rows = np.arange(len(change)) + (like - change) * per  # the same rollout of that change
+    return np.flatnonzero(played), (np.cumsum(played) - 1)[rows]
 
 
 def _views(

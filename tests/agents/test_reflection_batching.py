@@ -113,3 +113,32 @@ def test_planning_groups_together_equals_planning_each_alone():
     together = plan(arena, terms, groups, [np.random.default_rng(k) for k in range(len(groups))])
     for k, group in enumerate(groups):
         assert np.array_equal(together[k], plan(arena, terms, [group], [np.random.default_rng(k)])[0])
+
+
+@pytest.mark.parametrize("rule", ["realistic", "hedonistic", "ignorant"])
+@pytest.mark.parametrize(
+    "arena, terms",
+    [
+        (CommonsArena(4, 10), COMMONS_TERMS),
+        (PromisesArena(4, 6, PromisesParams(observe=1.0)), PROMISE_TERMS),
+    ],
+    ids=["commons", "promises"],
+)
+def test_changes_with_one_future_share_its_rollouts_exactly(arena, terms, rule, monkeypatch):
+    """Changes of one agent that lead to the same future policy (and show the same traits) are
+    rolled out once: the scores equal those of rolling out every change's rows."""
+    from purity.agents import reflection
+
+    def score():
+        agents = _agents(arena, terms, 6, seed=4)
+        rngs = [np.random.default_rng(k) for k in range(len(agents))]
+        return reflection.score_changes(arena, terms, agents, rule, "design", rngs, 0.5)
+
+    shared = score()
+    monkeypatch.setattr(
+        reflection,
+        "_distinct_rows",
+        lambda counts, futures, traits, change, per: (np.arange(len(change)),) * 2,
+    )
+    for got, every in zip(shared, score()):
+        assert np.array_equal(got, every)
