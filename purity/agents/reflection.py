@@ -6,7 +6,7 @@ constraint to another scope, weaken or strengthen an outcome weight, or keep. `s
 scores every candidate of many agents in one batched rollout:
 
 1. the changed agent's future policy is what a planner with the changed weights would choose
-   (`plan`, with the others at their current policies); under `ignorant` it is the current one;
+   (`plan_rows`, with the others at their current policies); under `ignorant` it is the current one;
    where the arena shows public traits, the future shows the others' traits as played and the
    changed agent's as its changed profile would show them (`shown_traits`): a successor without
    a promise-keeping constraint is seen not to keep promises. Under `ignorant` nothing is
@@ -205,8 +205,10 @@ def score_changes(
     """Per agent, the score [C] of each of its changes under `rule` (see the module docstring);
     `responsibility` is the share of a designed successor's acts its designer counts as its own.
 
-    All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
-    draws from `rngs[k]` only, so how agents are batched changes no score.
+    All agents' changes are planned in one `plan_rows` call and rolled out in one batch; agent k
+    draws from `rngs[k]` only, so how agents are batched changes no score. Changes that show the
+    same traits are planned on one set of rollouts, and changes that lead to the same future are
+    rolled out once: they would have been simulated identically.
     """
     return scored_with_reference(arena, terms, agents, rule, mode, rngs, responsibility)[0]
 
