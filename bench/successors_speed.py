@@ -28,11 +28,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# grid points of successors.toml: (keeper profile, rule, selection intensity)
+# grid points of successors.toml: (keeper profile, rule, selection intensity); `--points sample`
+# takes the six named after their keeper: every keeper once, every rule and intensity alike often
 POINTS = {
     "base": ("self-keeper", "realistic", 0.1),
     "world": ("world-integrity", "hedonistic", 0.0),
+    "lineage-keeper": ("lineage-keeper", "ignorant", 0.1),
+    "integrity": ("integrity", "realistic", 0.0),
+    "lineage-integrity": ("lineage-integrity", "hedonistic", 0.1),
+    "world-keeper": ("world-keeper", "ignorant", 0.0),
 }
+SAMPLE = ("base", "world", "lineage-keeper", "integrity", "lineage-integrity", "world-keeper")
 PHASES = ("reflect", "play", "nulls")
 
 
@@ -108,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="main", help="git revision to compare with")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--points", nargs="+", default=["base"], choices=sorted(POINTS))
+    parser.add_argument("--points", nargs="+", default=["base"], choices=[*sorted(POINTS), "sample"])
     parser.add_argument("--backend", default="numpy", choices=("numpy", "numba"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -120,7 +126,9 @@ def main() -> None:
     print(f"{machine()}; backend {args.backend}; load average before: {load()}")
     before = _source(args.before)
     sources = {f"before ({args.before})": before, "now": None}
-    for point in args.points:
+    points = SAMPLE if args.points == ["sample"] else args.points
+    totals: dict[str, list[float]] = {label: [] for label in sources}
+    for point in points:
         runs: dict[str, list[dict]] = {label: [] for label in sources}
         for round_ in range(args.rounds):
             order = list(sources) if round_ % 2 == 0 else list(reversed(sources))
@@ -143,6 +151,13 @@ def main() -> None:
             )
         old, new = medians.values()
         print(f"{'before / now':>16} {old['cpu'] / new['cpu']:6.2f}x {old['wall'] / new['wall']:6.2f}x")
+        for label in sources:
+            totals[label].append(medians[label]["cpu"])
+    if len(points) > 1:
+        old, new = (statistics.mean(cpu) for cpu in totals.values())
+        print(
+            f"\nmean over the {len(points)} points, CPU s per run: {old:.2f} before, {new:.2f} now: {old / new:.2f}x"
+        )
 
 
 if __name__ == "__main__":
