@@ -107,7 +107,11 @@ def _measure(point: str, source: Path | None, backend: str) -> dict:
     done = subprocess.run(
         [sys.executable, __file__, "--child", point], env=env, check=True, capture_output=True, text=True
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = source if source is not None else ROOT
+    if not Path(measured["source"]).resolve().is_relative_to(expected.resolve()):
+        raise RuntimeError(f"the run imported {measured['source']}, not the code under {expected}")
+    return measured
 
 
 def main() -> None:
