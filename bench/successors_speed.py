@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -129,6 +130,16 @@ def main() -> None:
 
     print(f"{machine()}; backend {args.backend}; load average before: {load()}")
     before = _source(args.before)
+    try:
+        _compare(args, before)
+    finally:
+        shutil.rmtree(before)
+
+
+def _compare(args, before: Path) -> None:
+    """Every point's runs by `before`'s code and this tree's, interleaved; medians printed."""
+    from bench.timing import load
+
     sources = {f"before ({args.before})": before, "now": None}
     points = SAMPLE if args.points == ["sample"] else args.points
     totals: dict[str, list[float]] = {label: [] for label in sources}
