@@ -117,10 +117,11 @@ class _Request:
     slot: int
     candidates: np.ndarray  # [C, P]
     rollouts: int
-    policies: np.ndarray  # [C*R, n, P]
-    noise: dict
+    horizon: int  # steps simulated
+    noise: dict  # [R, ...]: every candidate is rolled out on the same R draws
+    policies: np.ndarray  # [n, P] the group's current policies
     kin: np.ndarray  # [n, n]
-    weights: np.ndarray  # [n, T]
+    rows: np.ndarray  # [K, T] focal weight rows, each choosing among the same candidates
     traits: np.ndarray  # [n, F]
     power: np.ndarray | None  # [n]
 
@@ -129,71 +130,133 @@ def plan(
     arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]
 ) -> list[np.ndarray]:
     """New [n, P] policies for every group: planners replaced by their best candidate."""
-    by_horizon: dict[int, list[_Request]] = {}
-    for g, (group, rng) in enumerate(zip(groups, rngs)):
-        for slot, capability in group.planners:
-            candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
-            noise = arena.noise(rng, capability.rollouts)
-            count = len(candidates)
-            policies = np.repeat(group.policies[None], count * capability.rollouts, axis=0)
-            policies[:, slot] = np.repeat(candidates, capability.rollouts, axis=0)
-            horizon = min(capability.horizon or arena.steps, arena.steps)
-            traits = arena.public_traits(group.traits, 1)[0]
-            request = _Request(
-                g,
-                slot,
-                candidates,
-                capability.rollouts,
-                policies,
-                tile_noise(noise, count),
-                group.kin,
-                group.weights,
-                traits,
-                group.power,
-            )
-            by_horizon.setdefault(horizon, []).append(request)
-
+    requests = [
+        _request(arena, g, group, slot, capability, group.weights[slot][None], rng)
+        for g, (group, rng) in enumerate(zip(groups, rngs))
+        for slot, capability in group.planners
+    ]
     chosen = [group.policies.copy() for group in groups]
-    for horizon, requests in by_horizon.items():
-        for request, scores, hard in zip(requests, *_score(arena, terms, requests, horizon)):
-            best = int(np.argmax(scores)) if np.isfinite(scores).any() else int(np.argmin(hard))
-            chosen[request.group][request.slot] = request.candidates[best]
+    for request, best in zip(requests, _best(arena, terms, requests)):
+        chosen[request.group][request.slot] = request.candidates[best[0]]
     return chosen
 
 
-def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
-    """Mean focal utility per candidate, and mean hard-constraint violation, for each request."""
-    policies = np.concatenate([r.policies for r in requests])
-    noise = concat_noise([r.noise for r in requests])
-    sizes = [len(r.policies) for r in requests]
-    focal = np.repeat([r.slot for r in requests], sizes)
-    weights, kin, traits = (
-        np.repeat(np.stack([getattr(r, name) for r in requests]), sizes, axis=0)
-        for name in ("weights", "kin", "traits")
+def plan_rows(
+    arena: Arena,
+    terms: tuple[Term, ...],
+    groups: list[PlanGroup],
+    rows: list[np.ndarray],
+    rngs: list[np.random.Generator],
+) -> list[np.ndarray]:
+    """[K, P] per group: the policy its one planner would choose under each of its weight rows
+    `rows[g]` [K, T], as `plan` would with that row in place (the other rows of
+    `groups[g].weights` do not enter a planner's score). The K choices share one set of
+    candidates and rollouts, simulated once: they are those of K `plan` calls from the same rng."""
+    requests = []
+    for g, (group, weight_rows, rng) in enumerate(zip(groups, rows, rngs)):
+        ((slot, capability),) = group.planners
+        requests.append(_request(arena, g, group, slot, capability, np.asarray(weight_rows), rng))
+    return [request.candidates[best] for request, best in zip(requests, _best(arena, terms, requests))]
+
+
+def _request(
+    arena: Arena,
+    g: int,
+    group: PlanGroup,
+    slot: int,
+    capability: Capability,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> _Request:
+    """The candidates of planner `slot` of group `g` and the rollouts that score them."""
+    candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
+    return _Request(
+        g,
+        slot,
+        candidates,
+        capability.rollouts,
+        min(capability.horizon or arena.steps, arena.steps),
+        arena.noise(rng, capability.rollouts),
+        group.policies,
+        group.kin,
+        rows,
+        arena.public_traits(group.traits, 1)[0],
+        group.power,
     )
-    rows = np.arange(len(policies))
+
+
+def _best(arena: Arena, terms: tuple[Term, ...], requests: list[_Request]) -> list[np.ndarray]:
+    """[K] per request: the index of the best candidate under each weight row (the least hard
+    violation where every candidate breaks a hard constraint). Requests are scored in one
+    batch per horizon."""
+    by_horizon: dict[int, list[int]] = {}
+    for k, request in enumerate(requests):
+        by_horizon.setdefault(request.horizon, []).append(k)
+    out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(requests)
+    for horizon, members in by_horizon.items():
+        for k, scores, hard in zip(members, *_score(arena, terms, [requests[k] for k in members], horizon)):
+            out[k] = np.where(np.isfinite(scores).any(axis=1), scores.argmax(axis=1), hard.argmin(axis=1))
+    return out
+
+
+def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
+    """Mean focal utility per weight row and candidate [K, C], and mean hard-constraint
+    violation [K, C], for each request: every request's candidates × rollouts in one batch."""
+    counts = np.array([len(r.candidates) for r in requests])
+    rollouts = np.array([r.rollouts for r in requests])
+    request, local = segments(counts * rollouts)
+    per = rollouts[request]
+    rows = np.arange(len(request))
+    focal = np.array([r.slot for r in requests])[request]
+    candidate = np.repeat(offsets(counts), counts * rollouts) + local // per
+    policies = np.stack([r.policies for r in requests])[request]
+    policies[rows, focal] = np.concatenate([r.candidates for r in requests])[candidate]
+    draw = np.repeat(offsets(rollouts), counts * rollouts) + local % per
+    noise = {key: value[draw] for key, value in concat_noise([r.noise for r in requests]).items()}
+    kin, traits = (np.stack([getattr(r, name) for r in requests])[request] for name in ("kin", "traits"))
     power = None
     if any(r.power is not None for r in requests):  # unequal power somewhere: 1 where none is given
         n = policies.shape[1]
-        power = np.repeat(
-            np.stack([np.ones(n) if r.power is None else r.power for r in requests]), sizes, axis=0
-        )
+        power = np.stack([np.ones(n) if r.power is None else r.power for r in requests])[request]
 
     trace = play(arena, policies, noise, horizon, traits, power)
     universal = alike_columns(terms)
-    if universal.any() and (weights[rows, focal][:, universal] != 0).any():
+    if universal.any() and any((r.rows[:, universal] != 0).any() for r in requests):
         alike = focal_alike(arena, policies, noise, focal, horizon, traits, power)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
-    values = features(trace, terms, kin, alike)
-    focal_values, focal_weights = values[rows, focal], weights[rows, focal]
-    scores = utility(focal_values, focal_weights)
-    hard = np.where(np.isinf(focal_weights), -focal_values, 0.0).sum(axis=-1)
+    focal_values = features(trace, terms, kin, alike)[rows, focal]
+    # every request's rows once per weight row, in the order (request, row, candidate, rollout)
+    sizes, many = counts * rollouts, np.array([len(r.rows) for r in requests])
+    scored, within = segments(many * sizes)
+    values = focal_values[offsets(sizes)[scored] + within % sizes[scored]]
+    weights = np.concatenate([r.rows for r in requests])[offsets(many)[scored] + within // sizes[scored]]
+    runs = np.repeat(rollouts, many * counts)  # one run of R rollouts per (request, row, candidate)
+    scores = rollout_means(utility(values, weights), runs)
+    hard = rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
+    cut = np.cumsum(many * counts)[:-1]
+    return (
+        [part.reshape(k, c) for part, k, c in zip(np.split(scores, cut), many, counts)],
+        [part.reshape(k, c) for part, k, c in zip(np.split(hard, cut), many, counts)],
+    )
 
-    out_scores, out_hard, start = [], [], 0
-    for size, request in zip(sizes, requests):
-        shape = (len(request.candidates), request.rollouts)
-        out_scores.append(scores[start : start + size].reshape(shape).mean(axis=1))
-        out_hard.append(hard[start : start + size].reshape(shape).mean(axis=1))
-        start += size
-    return out_scores, out_hard
+
+def offsets(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive parts of `sizes` begins."""
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+
+def segments(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive parts of `sizes`: the part of every element, and its index within it."""
+    part = np.repeat(np.arange(len(sizes)), sizes)
+    return part, np.arange(len(part)) - offsets(sizes)[part]
+
+
+def rollout_means(values: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """[S] the mean of each of the consecutive runs of `values` whose lengths are `runs` [S]:
+    one reshape per run length, which sums each run as the mean of that run alone does."""
+    out = np.empty(len(runs))
+    each = np.repeat(runs, runs)
+    for length in np.unique(runs):
+        out[runs == length] = values[each == length].reshape(-1, length).mean(axis=1)
+    return out

@@ -6,7 +6,7 @@ constraint to another scope, weaken or strengthen an outcome weight, or keep. `s
 scores every candidate of many agents in one batched rollout:
 
 1. the changed agent's future policy is what a planner with the changed weights would choose
-   (`plan`, with the others at their current policies); under `ignorant` it is the current one;
+   (`plan_rows`, with the others at their current policies); under `ignorant` it is the current one;
    where the arena shows public traits, the future shows the others' traits as played and the
    changed agent's as its changed profile would show them (`shown_traits`): a successor without
    a promise-keeping constraint is seen not to keep promises. Under `ignorant` nothing is
@@ -44,9 +44,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from purity.agents.deciders import Capability, PlanGroup, focal_alike, plan
+from purity.agents.deciders import (
+    Capability,
+    PlanGroup,
+    focal_alike,
+    offsets,
+    plan_rows,
+    rollout_means,
+    segments,
+)
 from purity.agents.preferences import POPULATION, SCOPES, Term, alike_columns, features, traits, utility
-from purity.arenas.core import Arena, Trace, tile_noise
+from purity.arenas.core import Arena, Trace, concat_noise
 
 RULES = ("realistic", "hedonistic", "ignorant")
 MODES = ("self_modify", "design")
@@ -197,8 +205,10 @@ def score_changes(
     """Per agent, the score [C] of each of its changes under `rule` (see the module docstring);
     `responsibility` is the share of a designed successor's acts its designer counts as its own.
 
-    All agents' changes are planned in one `plan` call and rolled out in one batch; agent k
-    draws from `rngs[k]` only, so how agents are batched changes no score.
+    All agents' changes are planned in one `plan_rows` call and rolled out in one batch; agent k
+    draws from `rngs[k]` only, so how agents are batched changes no score. Changes that show the
+    same traits are planned on one set of rollouts, and changes that lead to the same future are
+    rolled out once: they would have been simulated identically.
     """
     return scored_with_reference(arena, terms, agents, rule, mode, rngs, responsibility)[0]
 
@@ -269,42 +279,39 @@ def _rolled_out(
     """Scores [C] per agent: every change's future policy rolled out `horizon` steps in one
     batch, showing the traits `shown` [C, n, F] of each change (None: none); `view_of` is the
     mode and the designer's responsibility for its successor's acts."""
-    policies, noises, slots, rows_now, rows_new, bonus, offset, kin, shows = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
+    counts = np.array([len(agent.changes) for agent in agents])
+    rollouts = np.array([agent.capability.rollouts for agent in agents])
+    who, local = segments(counts * rollouts)  # the agent of every row, and the row within its part
+    per = rollouts[who]
+    change = offsets(counts)[who] + local // per  # every change is rolled out R times
+    draw = offsets(rollouts)[who] + local % per  # on the same R draws as its agent's other changes
+    rows = np.arange(len(who))
+    slot = np.array([agent.slot for agent in agents])[who]
+    policies = np.stack([agent.policies for agent in agents])[who]
+    policies[rows, slot] = np.concatenate(futures)[change]
+    draws = [arena.noise(np.random.default_rng(seed), r) for seed, r in zip(seeds, rollouts.tolist())]
+    noise = {key: value[draw] for key, value in concat_noise(draws).items()}
+    now = np.stack([agent.weights[agent.slot] for agent in agents])[who]
+    changes = [c for agent in agents for c in agent.changes]
+    new = np.stack([c.weights for c in changes])[change]
+    bonus, offset = (
+        np.array([getattr(c, name) for c in changes], dtype=float)[change] for name in ("bonus", "offset")
     )
-    for agent, future, seed, show in zip(agents, futures, seeds, shown):
-        count, rollouts = len(agent.changes), agent.capability.rollouts
-        played = np.repeat(agent.policies[None], count * rollouts, axis=0)
-        played[:, agent.slot] = np.repeat(future, rollouts, axis=0)
-        policies.append(played)
-        noises.append(tile_noise(arena.noise(np.random.default_rng(seed), rollouts), count))
-        size = count * rollouts
-        slots.append(np.full(size, agent.slot))
-        rows_now.append(np.repeat(agent.weights[agent.slot][None], size, axis=0))
-        rows_new.append(np.repeat(np.stack([c.weights for c in agent.changes]), rollouts, axis=0))
-        bonus.append(np.repeat([c.bonus for c in agent.changes], rollouts))
-        offset.append(np.repeat([c.offset for c in agent.changes], rollouts))
-        kin.append(np.repeat(agent.kin[None], size, axis=0))
-        shows.append(None if show is None else np.repeat(show, rollouts, axis=0))
-    policies = np.concatenate(policies)
-    noise = {key: np.concatenate([part[key] for part in noises]) for key in noises[0]}
-    slot, now, new = np.concatenate(slots), np.concatenate(rows_now), np.concatenate(rows_new)
-    bonus, offset, kin = np.concatenate(bonus), np.concatenate(offset), np.concatenate(kin)
-    rows = np.arange(len(policies))
-    if all(show is None for show in shows):
-        shown_all = None
+    kin = np.stack([agent.kin for agent in agents])[who]
+    if all(show is None for show in shown):
+        traits_of = shown_all = None
     else:  # a group shown no traits shows zeros, as the arena would
-        shown_all = np.concatenate([arena.public_traits(show, len(part)) for show, part in zip(shows, slots)])
+        parts = [arena.public_traits(show, len(agent.changes)) for agent, show in zip(agents, shown)]
+        traits_of = np.concatenate(parts)  # [ΣC, n, F] per change
+        shown_all = traits_of[change]
 
-    trace = arena.rollout(policies, noise, horizon, shown_all)
+    played, source = _distinct_rows(counts, futures, traits_of, change, per)
+    trace = arena.rollout(
+        policies[played],
+        {key: value[played] for key, value in noise.items()},
+        horizon,
+        None if shown_all is None else shown_all[played],
+    ).rows(source)
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
     trace = dataclasses.replace(trace, fitness=fitness)
@@ -326,12 +333,32 @@ def _rolled_out(
         )[1]
     scores = scores - _endorsement_cost(terms, now, new, view)
 
-    out, start = [], 0
-    for agent in agents:
-        size = len(agent.changes) * agent.capability.rollouts
-        out.append(scores[start : start + size].reshape(len(agent.changes), -1).mean(axis=1))
-        start += size
-    return out
+    return np.split(rollout_means(scores, np.repeat(rollouts, counts)), np.cumsum(counts)[:-1])
+
+
+def _distinct_rows(
+    counts: np.ndarray,
+    futures: list[np.ndarray],
+    traits_of: np.ndarray | None,
+    change: np.ndarray,
+    per: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of `_rolled_out`'s batch (change `change[j]`, `per[j]` rollouts) that must be
+    played — those of the first change of each agent (`counts` changes each) with a
+    bit-identical future policy and shown traits (`traits_of` [ΣC, n, F] or None), whose
+    rollouts are then bit-identical too — and, for every row, where its episode is among them.
+    Many changes lead to the same future (often the current policy)."""
+    columns = [np.repeat(np.arange(len(counts), dtype=np.uint64), counts)[:, None]]
+    columns.append(np.ascontiguousarray(np.concatenate(futures), dtype=np.float64).view(np.uint64))
+    if traits_of is not None:
+        columns.append(
+            np.ascontiguousarray(traits_of.reshape(len(traits_of), -1), dtype=np.float64).view(np.uint64)
+        )
+    _, first, inverse = np.unique(np.hstack(columns), axis=0, return_index=True, return_inverse=True)
+    like = first[inverse.reshape(-1)][change]  # the first change alike to each row's change
+    played = like == change
+    rows = np.arange(len(change)) + (like - change) * per  # the same rollout of that change
+    return np.flatnonzero(played), (np.cumsum(played) - 1)[rows]
 
 
 def _views(
@@ -363,31 +390,40 @@ def _future_policies(
 ) -> list[np.ndarray]:
     """[C, P] per agent: the policy each changed agent would play, planned against the traits
     `shown` [C, n, F] of its change (None: none). Every change of one agent is planned from the
-    same seed, so all see the same candidate policies and rollout noise."""
+    same seed, so all see the same candidate policies and rollout noise; changes that show the
+    same traits differ only in the weights that score those rollouts, so they are simulated once."""
     if rule == "ignorant":
         return [np.repeat(agent.policies[agent.slot][None], len(agent.changes), axis=0) for agent in agents]
-    groups, rngs = [], []
-    for agent, seed, show in zip(agents, seeds, shown):
-        for c, change in enumerate(agent.changes):
-            weights = agent.weights.copy()
-            weights[agent.slot] = change.weights
+    groups, rows, rngs, placed = [], [], [], []
+    for k, (agent, seed, show) in enumerate(zip(agents, seeds, shown)):
+        for members in _alike_futures(show, len(agent.changes)):
             groups.append(
                 PlanGroup(
-                    weights,
+                    agent.weights,
                     agent.policies,
                     ((agent.slot, agent.capability),),
                     agent.kin,
-                    None if show is None else show[c],
+                    None if show is None else show[members[0]],
                 )
             )
+            rows.append(np.stack([agent.changes[c].weights for c in members]))
             rngs.append(np.random.default_rng(seed))
-    chosen = plan(arena, terms, groups, rngs)
-    out, start = [], 0
-    for agent in agents:
-        count = len(agent.changes)
-        out.append(np.stack([chosen[start + c][agent.slot] for c in range(count)]))
-        start += count
+            placed.append((k, members))
+    out = [np.empty((len(agent.changes), agent.policies.shape[1])) for agent in agents]
+    for (k, members), policies in zip(placed, plan_rows(arena, terms, groups, rows, rngs)):
+        out[k][members] = policies
     return out
+
+
+def _alike_futures(show: np.ndarray | None, count: int) -> list[np.ndarray]:
+    """The changes of one agent whose futures show the same traits (all of them where none are
+    shown), in order of first appearance: they are planned on one set of rollouts."""
+    if show is None:
+        return [np.arange(count)]
+    keys: dict[bytes, list[int]] = {}
+    for c in range(count):
+        keys.setdefault(show[c].tobytes(), []).append(c)
+    return [np.array(members) for members in keys.values()]
 
 
 def _endorsement_cost(

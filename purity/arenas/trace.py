@@ -4,6 +4,7 @@ and the arena contract (`purity.arenas.core`) can both name it."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -69,6 +70,18 @@ class Trace:
         if actors == n:
             return np.zeros_like(per_actor)
         return per_actor[:, n:].reshape(per_actor.shape[0], actors // n - 1, n, -1).sum(axis=1)
+
+    def rows(self, index: np.ndarray) -> "Trace":
+        """The episodes `index` [B'] of this batch, in that order (an episode may repeat)."""
+        return dataclasses.replace(
+            self,
+            fitness=self.fitness[index],
+            events=self.events[index],
+            opportunities=self.opportunities[index],
+            series={name: values[index] for name, values in self.series.items()},
+            watched=self.watched[index],
+            detected=self.detected[index],
+        )
 
     def kind_index(self, kind: str) -> int | None:
         return self.kinds.index(kind) if kind in self.kinds else None

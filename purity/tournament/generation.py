@@ -22,7 +22,7 @@ from purity.tournament.ancestry import Lineage
 from purity.tournament.config import Experiment
 from purity.tournament.matching import MATCHINGS, Structure, appearance_mean, home_seats, structure_of
 from purity.tournament.mutation import TermSpace, term_space
-from purity.tournament.play import GroupBatch, Setup, TaskResult, plan_groups, play_groups, stream
+from purity.tournament.play import GroupBatch, Setup, concatenated, plan_groups, play_groups, stream
 from purity.tournament.population import Population, found, reproduce
 from purity.tournament.selection import fitness_from_payoff
 
@@ -96,7 +96,7 @@ def step(context: Context, pop: Population, generation: int) -> Generation:
             context, pop, groups, generation, planning, experiment.arena.episodes, np.arange(len(groups))
         ),
     )
-    played = TaskResult(*(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(r) for r in results))))
+    played = concatenated(results)
     policies = pop.policies.copy()
     policies[groups[homes]] = played.policies[homes]  # learners: θ after this generation's update
     pop = dataclasses.replace(pop, policies=policies)

@@ -6,6 +6,7 @@ purpose), never by task or worker, so how groups are batched into tasks changes 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,13 @@ class TaskResult:
     watched: np.ndarray  # [G, E]
     detected: np.ndarray  # [G, E, n, K] events done by the agent or its helpers that were seen
     reward: np.ndarray  # [G, E, n] learners' training reward, NaN for other deciders
+
+
+def concatenated(parts: list):
+    """The dataclasses of arrays `parts` (one per task) joined field by field along the leading
+    axis; reads the fields in place (`dataclasses.astuple` deep-copies every array first)."""
+    names = [spec.name for spec in dataclasses.fields(parts[0])]
+    return type(parts[0])(*(np.concatenate([getattr(part, name) for part in parts]) for name in names))
 
 
 def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:

@@ -17,7 +17,7 @@ import polars as pl
 
 from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, scored_with_reference
 from purity.tournament import record
-from purity.tournament.play import GroupBatch, Setup, stream
+from purity.tournament.play import GroupBatch, Setup, concatenated, stream
 from purity.tournament.population import Designs, Population
 
 SELF_MODIFY = record.ORIGINS.index("self_modify")
@@ -73,7 +73,7 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
         for slot, e in enumerate(batch.entries[i])
         if setup.planners[e] is not None and batch.planning[i, slot]
     ]
-    parts: list[dict] = []
+    parts: list[Considered] = []
     for mode in reflection.modes:
         agents, agent_rngs = [], []
         for i, slot in seats:
@@ -99,29 +99,45 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
             if agents
             else ([], None)
         )
-        for k, ((i, slot), agent, score) in enumerate(zip(seats, agents, scores)):
-            best = choose(score)
-            if mode == "self_modify":
-                weights[i, slot] = agent.changes[best].weights
-            parts.append(
-                {
-                    "group": np.full(len(score), batch.groups[i]),
-                    "seat": np.full(len(score), slot),
-                    "mode": np.full(len(score), mode, dtype=object),
-                    "candidate": np.arange(len(score)),
-                    "change": np.array([c.label for c in agent.changes], dtype=object),
-                    "term": np.array([c.term for c in agent.changes], dtype=object),
-                    "before": np.array([c.before for c in agent.changes]),
-                    "after": np.array([c.after for c in agent.changes]),
-                    "score": score,
-                    "chosen": np.arange(len(score)) == best,
-                    "weights": np.stack([c.weights for c in agent.changes]),
-                    "reference": np.full(len(score), np.nan) if truth is None else truth[k],
-                }
-            )
+        best = [choose(score) for score in scores]
+        if mode == "self_modify":
+            for (i, slot), agent, b in zip(seats, agents, best):
+                weights[i, slot] = agent.changes[b].weights
+        if agents:
+            parts.append(_considered(batch.groups, seats, agents, mode, scores, best, truth))
     if not parts:  # no planner in these groups
         return Considered.none(len(setup.terms))
-    return Considered(**{name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+    return concatenated(parts)
+
+
+def _considered(
+    groups: np.ndarray,
+    seats: list[tuple[int, int]],
+    agents: list[Reflecting],
+    mode: str,
+    scores: list[np.ndarray],
+    best: list[int],
+    truth: list[np.ndarray] | None,
+) -> Considered:
+    """One row per change each agent at `seats` considered in `mode`, in seat order."""
+    counts = np.array([len(agent.changes) for agent in agents])
+    changes = [change for agent in agents for change in agent.changes]
+    at = np.repeat(np.arange(len(seats)), counts)
+    candidate = np.arange(len(changes)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return Considered(
+        group=groups[np.array([i for i, _ in seats])][at],
+        seat=np.array([slot for _, slot in seats])[at],
+        mode=np.full(len(changes), mode, dtype=object),
+        candidate=candidate,
+        change=np.array([change.label for change in changes], dtype=object),
+        term=np.array([change.term for change in changes], dtype=object),
+        before=np.array([change.before for change in changes], dtype=float),
+        after=np.array([change.after for change in changes], dtype=float),
+        score=np.concatenate(scores),
+        chosen=candidate == np.array(best)[at],
+        weights=np.stack([change.weights for change in changes]),
+        reference=np.full(len(changes), np.nan) if truth is None else np.concatenate(truth),
+    )
 
 
 def _self_modifications(table: pl.DataFrame) -> pl.DataFrame:

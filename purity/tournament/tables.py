@@ -6,14 +6,12 @@ has another type, fails here rather than in a report years later.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import polars as pl
 
 from purity.agents.preferences import Term, process_share
 from purity.tournament import record
-from purity.tournament.play import TaskResult
+from purity.tournament.play import TaskResult, concatenated
 from purity.tournament.population import Population
 from purity.tournament.reflection_step import Considered
 
@@ -124,9 +122,7 @@ def reflection(
 ) -> pl.DataFrame:
     """`reflection/gen=<g>`: one row per reflecting agent × mode × candidate change, from the
     `Considered` of every task."""
-    merged = Considered(
-        *(np.concatenate(parts) for parts in zip(*(dataclasses.astuple(c) for c in considered)))
-    )
+    merged = concatenated(considered)
     slot = groups[merged.group, merged.seat].astype(np.int64)
     columns = {
         "generation": np.full(len(slot), generation, dtype=np.int64),
