@@ -9,8 +9,8 @@ its parent's fitness for the rest of a Moran generation), and tests/tournament/t
 them against `selection.py` in distribution. Rows of `fitness` are replicates; `None` means
 neutral (every agent has fitness 1), which needs no rejection at all.
 
-`replay_events` and `birth_lineage` turn a generation's events into who copies whom, for all
-replicates and events at once (sorts and running maxima instead of a loop over the n events).
+`replay_events` turns a generation's events into who copies whom, for all replicates at once
+(one pass over the n events, a packed integer per replicate and slot).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from purity.tournament.selection import RULES, replicator_parents
 if TYPE_CHECKING:
     from purity.tournament.matching import Structure
 
-__all__ = ["birth_lineage", "moran_events", "parents_of_generation", "replay_events"]
+__all__ = ["moran_events", "parents_of_generation", "replay_events", "unpack"]
 
 _ROUNDS = 64  # rejection rounds before the few rows still undecided are drawn exactly
 
@@ -178,53 +178,49 @@ def parents_of_generation(
     return np.stack([replicator_parents(entry[r], fitness[r], rng) for r in range(reps)])
 
 
-def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`(source, final)`, each `[R, n]`: the row of each replicate's table ([slots before;
-    births]) birth k copies, and the row each slot holds after the n events. Birth k copies the
-    last birth j < k into slot `parent[k]` (row n + j), else that slot's original (row
-    `parent[k]`). Laid out in time order (read parent[k], write dead[k], …, then read every slot),
-    a stable sort by slot puts each slot's reads and writes in time order. Packed as slot · 2^b +
-    row (a write's row n + j, a read's the slot itself, which every write's exceeds), a running
-    maximum carries the last write forward to the reads after it, and the low bits are the row."""
+def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(source, depth, last)` of a generation's events `[R, n]`: `source` and `depth` `[n, R]`
+    (birth-major) are the row of each replicate's table ([slots before; births]) birth k copies
+    and its birth depth; `last` `[R, n]` packs, for each slot after the n events, the row it
+    holds (`last & (2**ROW_BITS(n) - 1)`, see `unpack`) and the slot before the events it descends
+    from. Birth k copies the last birth j < k into slot `parent[k]` (row n + j, one deeper), else
+    that slot's original (row `parent[k]`, depth 1). One pass over the events, each a gather and
+    a scatter of one packed integer per replicate (row | ancestor slot | depth): far fewer passes
+    over memory than sorting the generation's reads and writes, and the same answer."""
     reps, n = parent.shape
-    width, shift = 3 * n, int(2 * n - 1).bit_length()
-    kind = np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.int64  # radix-sortable keys
-    slots = np.empty((reps, width), dtype=kind)
-    slots[:, 0 : 2 * n : 2], slots[:, 1 : 2 * n : 2], slots[:, 2 * n :] = parent, dead, np.arange(n)
-    packed = np.int32 if shift + int(n - 1).bit_length() < 31 else np.int64
-    value = slots.astype(packed)
-    value <<= shift
-    value[:, 0 : 2 * n : 2] |= parent.astype(packed)
-    value[:, 1 : 2 * n : 2] |= np.arange(n, 2 * n, dtype=packed)
-    value[:, 2 * n :] |= np.arange(n, dtype=packed)
-    flat = np.argsort(slots, axis=1, kind="stable").astype(packed)
-    flat += (np.arange(reps, dtype=packed) * width)[:, None]
-    flat = flat.ravel()
-    last = np.maximum.accumulate(value.ravel()[flat].reshape(reps, width), axis=1)
-    last &= (1 << shift) - 1
-    seen = np.empty(reps * width, dtype=packed)
-    seen[flat] = last.ravel()  # back in time order: the row each read sees
-    seen = seen.reshape(reps, width)
-    return seen[:, 0 : 2 * n : 2], seen[:, 2 * n :]
+    row_bits, depth_at = _packing(n)
+    kind = np.int32 if depth_at + int(n).bit_length() < 31 else np.int64
+    base = np.arange(reps, dtype=kind) * n
+    slots = np.arange(n, dtype=kind)
+    last = np.tile(slots | (slots << row_bits), reps)  # each slot holds itself, depth 0
+    read = parent.T.astype(kind)
+    read += base
+    write = dead.T.astype(kind)
+    write += base
+    seen = np.empty((n, reps), dtype=kind)
+    born = np.empty(reps, dtype=kind)
+    keep = ~((1 << row_bits) - 1)  # ancestor slot and depth of what is copied
+    for k in range(n):
+        np.take(last, read[k], out=seen[k])
+        np.bitwise_and(seen[k], keep, out=born)
+        born += (1 << depth_at) + n + k
+        np.put(last, write[k], born)
+    source = seen & ((1 << row_bits) - 1)
+    seen >>= depth_at
+    seen += 1
+    return source, seen, last.reshape(reps, n)
 
 
-def birth_lineage(source: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(depth, root)`, each `[R, n]`, from the table rows births copy: depth 1 and the slot
-    itself for a copy of a slot's original; for a copy of birth j, one more than j's depth and
-    j's root. Chains are resolved one level per pass, each pass over the births still open."""
-    reps = source.shape[0]
-    has = (source >= n).ravel()
-    depth = np.where(has, 0, 1).astype(np.uint8 if n < 255 else np.int64)  # uint8: radix-sorted waves
-    root = np.where(has, 0, source.ravel())
-    open_ = np.flatnonzero(has)
-    up = (source - n + (np.arange(reps) * n)[:, None]).ravel()[open_]  # the flat birth each copies
-    while open_.size:
-        d = depth[up]
-        done = d > 0
-        depth[open_[done]] = d[done] + 1
-        root[open_[done]] = root[up[done]]
-        open_, up = open_[~done], up[~done]
-    return depth.reshape(reps, n), root.reshape(reps, n)
+def _packing(n: int) -> tuple[int, int]:
+    """Bits of a table row (< 2n) and where the depth starts (after the ancestor slot, < n)."""
+    row_bits = int(2 * n - 1).bit_length()
+    return row_bits, row_bits + int(n - 1).bit_length()
+
+
+def unpack(last: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(row, ancestor)` of `replay_events`' packed `last`."""
+    row_bits, depth_at = _packing(n)
+    return last & ((1 << row_bits) - 1), (last >> row_bits) & ((1 << (depth_at - row_bits)) - 1)
 
 
 def _each_replicate(

@@ -36,12 +36,7 @@ import polars as pl
 from purity.agents.preferences import term_universe, with_scope_variants
 from purity.statistics import ALPHA, required_replicates
 from purity.tournament import record, storage
-from purity.tournament.batch_selection import (
-    birth_lineage,
-    moran_events,
-    parents_of_generation,
-    replay_events,
-)
+from purity.tournament.batch_selection import moran_events, parents_of_generation, replay_events, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
@@ -227,8 +222,10 @@ def _carriers(weights: np.ndarray, threshold: float) -> np.ndarray:
 
 def _share(carries: np.ndarray) -> np.ndarray:
     """`[R, T]` carrier share of `[R, N, T]` booleans: the count over N, exactly k/N in float64
-    (what the mean of 0.0/1.0 gives, as a report computes it)."""
-    return np.count_nonzero(carries, axis=1) / carries.shape[1]
+    (what the mean of 0.0/1.0 gives, as a report computes it). Counted by an integer product with
+    a row of ones (no BLAS for integers): a sum over the middle axis is several times slower."""
+    n = carries.shape[1]
+    return np.matmul(np.ones(n, dtype=np.int32), carries.view(np.uint8).astype(np.int32)) / n
 
 
 def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.ndarray:
@@ -278,32 +275,30 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
     birth of the same generation), and each slot ends holding the last birth into it. Indices are
-    flat (replicate-major). `replay_events` and `birth_lineage` find what each birth copies, its
-    depth and its ancestor slot without a loop over events; rows are gathered with `np.take`
-    (numpy's fancy indexing of rows is several times slower). The waves draw in the order the
-    per-event loop did, so every random stream and figure is unchanged."""
+    flat (replicate-major). `replay_events` finds what each birth copies, its depth and each
+    slot's ancestor in one pass over the events; rows are gathered with `np.take` (numpy's fancy
+    indexing of rows is several times slower). The waves draw in the order the per-event loop
+    did, so every random stream and figure is unchanged."""
     reps, n = parent.shape
     terms = state.weights.shape[2]
-    base, base2 = np.arange(reps) * n, np.arange(reps) * 2 * n
-    source, final = replay_events(parent, dead)
-    depth, root = birth_lineage(source, n)
+    base2 = np.arange(reps) * 2 * n
+    source, depth, last = replay_events(parent, dead)
     if state.table is None or state.table.shape[0] != reps * 2 * n:
         state.table = np.empty((reps * 2 * n, terms))
     table = state.table
     table.reshape(reps, 2 * n, terms)[:, :n] = state.weights
-    born = depth.T.ravel()  # [n*R], birth-major: the order the waves take births in
     child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
-    copied_row = (source + base2[:, None]).T.ravel()
-    order = np.argsort(born, kind="stable")
-    waves = np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]  # births of depth 1, 2, …
-    held = _written(null, table, child_row, copied_row, waves, rng)
-    state.born = final >= n
-    state.weights = np.take(table, held[(final + base2[:, None]).ravel()], axis=0).reshape(reps, n, terms)
-    slot = np.where(state.born, np.take_along_axis(root, np.maximum(final - n, 0), axis=1), final)
-    state.ints = np.take(state.ints.reshape(reps * n, 3), (slot + base[:, None]).ravel(), axis=0).reshape(
-        reps, n, 3
-    )
-    state.ints[..., 2] = slot
+    source += base2[None, :]
+    born = depth.ravel()  # [n*R], birth-major: the order the waves take births in
+    waves = [np.flatnonzero(born == d) for d in range(1, int(born.max()) + 1)]  # depth 1, 2, …
+    held = _written(null, table, child_row, source.ravel(), waves, rng)
+    row, slot = unpack(last, n)
+    state.born = row >= n
+    row += base2[:, None]
+    state.weights = np.take(table, np.take(held, row.ravel()), axis=0).reshape(reps, n, terms)
+    slot += (np.arange(reps) * n)[:, None]
+    state.ints = np.take(state.ints.reshape(reps * n, 3), slot.ravel(), axis=0).reshape(reps, n, 3)
+    state.ints[..., 2] = slot.reshape(reps, n) - (np.arange(reps) * n)[:, None]
 
 
 def _written(

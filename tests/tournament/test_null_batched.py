@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from purity.tournament import config, null
-from purity.tournament.batch_selection import birth_lineage, replay_events
+from purity.tournament.batch_selection import replay_events, unpack
 from purity.tournament.matching import Structure
 from purity.tournament.mutation import MutationSpec
 
@@ -95,12 +95,12 @@ def test_replay_finds_the_last_birth_into_each_slot() -> None:
     birth 1 copies slot 1, which now holds birth 0 (row 3); birth 2 copies slot 2, holding birth
     1 (row 4). At the end slot 0 holds birth 2 (row 5), slot 1 birth 0 (row 3), slot 2 birth 1
     (row 4); depths 1, 2, 3, every birth descending from slot 0."""
-    source, final = replay_events(np.array([[0, 1, 2]]), np.array([[1, 2, 0]]))
-    np.testing.assert_array_equal(source, [[0, 3, 4]])
-    np.testing.assert_array_equal(final, [[5, 3, 4]])
-    depth, root = birth_lineage(source, 3)
-    np.testing.assert_array_equal(depth, [[1, 2, 3]])
-    np.testing.assert_array_equal(root, [[0, 0, 0]])
+    source, depth, last = replay_events(np.array([[0, 1, 2]]), np.array([[1, 2, 0]]))
+    np.testing.assert_array_equal(source.T, [[0, 3, 4]])
+    np.testing.assert_array_equal(depth.T, [[1, 2, 3]])
+    row, ancestor = unpack(last, 3)
+    np.testing.assert_array_equal(row, [[5, 3, 4]])
+    np.testing.assert_array_equal(ancestor, [[0, 0, 0]])
 
 
 def test_a_generational_rule_without_a_batched_form_is_replayed_by_the_engine_rule(monkeypatch):
