@@ -179,31 +179,35 @@ def parents_of_generation(
 
 
 def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`(source, depth, last)` of a generation's events `[R, n]`: `source` and `depth` `[n, R]`
-    (birth-major) are the row of each replicate's table ([slots before; births]) birth k copies
-    and its birth depth; `last` `[R, n]` packs, for each slot after the n events, the row it
-    holds (`last & (2**ROW_BITS(n) - 1)`, see `unpack`) and the slot before the events it descends
-    from. Birth k copies the last birth j < k into slot `parent[k]` (row n + j, one deeper), else
-    that slot's original (row `parent[k]`, depth 1). One pass over the events, each a gather and
-    a scatter of one packed integer per replicate (row | ancestor slot | depth): far fewer passes
-    over memory than sorting the generation's reads and writes, and the same answer."""
+    """`(source, depth, last)` of one generation's events `[R, n]` in every replicate, as rows of
+    one flat table of R·2n rows: the slots before the events (slot s of replicate r at r·n + s),
+    then the births (birth k of replicate r at R·n + k·R + r). `source` and `depth` `[n, R]`
+    (birth-major) are the row each birth copies and its birth depth; `last` `[R, n]` packs, for
+    each slot after the events, the row it holds and the slot before the events it descends from
+    (`unpack`). Birth k copies the last birth j < k into slot `parent[k]` (one deeper), else that
+    slot's original (depth 1). One pass over the events, a gather and a scatter of one packed
+    integer (row | ancestor slot | depth) per replicate each: far fewer passes over memory than
+    sorting the generation's reads and writes, and the same answer."""
     reps, n = parent.shape
-    row_bits, depth_at = _packing(n)
+    row_bits, depth_at = _packing(reps, n)
     kind = np.int32 if depth_at + int(n).bit_length() < 31 else np.int64
     base = np.arange(reps, dtype=kind) * n
-    slots = np.arange(n, dtype=kind)
-    last = np.tile(slots | (slots << row_bits), reps)  # each slot holds itself, depth 0
+    slots = np.tile(np.arange(n, dtype=kind), reps)
+    last = slots << row_bits
+    last += base.repeat(n) + slots  # each slot holds itself, depth 0
     read = parent.T.astype(kind)
     read += base
     write = dead.T.astype(kind)
     write += base
+    births = np.arange(n * reps, dtype=kind).reshape(n, reps)
+    births += reps * n + (1 << depth_at)  # each birth's row, one level deeper than what it copies
     seen = np.empty((n, reps), dtype=kind)
     born = np.empty(reps, dtype=kind)
     keep = ~((1 << row_bits) - 1)  # ancestor slot and depth of what is copied
     for k in range(n):
         np.take(last, read[k], out=seen[k])
         np.bitwise_and(seen[k], keep, out=born)
-        born += (1 << depth_at) + n + k
+        born += births[k]
         np.put(last, write[k], born)
     source = seen & ((1 << row_bits) - 1)
     seen >>= depth_at
@@ -211,15 +215,15 @@ def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.
     return source, seen, last.reshape(reps, n)
 
 
-def _packing(n: int) -> tuple[int, int]:
-    """Bits of a table row (< 2n) and where the depth starts (after the ancestor slot, < n)."""
-    row_bits = int(2 * n - 1).bit_length()
+def _packing(reps: int, n: int) -> tuple[int, int]:
+    """Bits of a table row (< 2·R·n) and where the depth starts (after the ancestor slot, < n)."""
+    row_bits = int(2 * reps * n - 1).bit_length()
     return row_bits, row_bits + int(n - 1).bit_length()
 
 
-def unpack(last: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(row, ancestor)` of `replay_events`' packed `last`."""
-    row_bits, depth_at = _packing(n)
+def unpack(last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(row, ancestor)` of `replay_events`' packed `last` `[R, n]`."""
+    row_bits, depth_at = _packing(*last.shape)
     return last & ((1 << row_bits) - 1), (last >> row_bits) & ((1 << (depth_at - row_bits)) - 1)
 
 

@@ -249,7 +249,7 @@ class _State:
 
     weights: np.ndarray
     ints: np.ndarray
-    table: np.ndarray | None = None  # Moran: [R * 2n, T] slots before, then births (reused)
+    table: np.ndarray | None = None  # Moran: [2 R n, T] slots before, then births (reused)
     born: np.ndarray | None = None  # [R, N] the slots that hold a birth of the last step
 
 
@@ -274,51 +274,49 @@ def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray
 def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray) -> None:
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
-    birth of the same generation), and each slot ends holding the last birth into it. Indices are
-    flat (replicate-major). `replay_events` finds what each birth copies, its depth and each
-    slot's ancestor in one pass over the events; rows are gathered with `np.take` (numpy's fancy
-    indexing of rows is several times slower). The waves draw in the order the per-event loop
-    did, so every random stream and figure is unchanged."""
+    birth of the same generation), and each slot ends holding the last birth into it.
+    `replay_events` finds what each birth copies, its depth and each slot's ancestor in one pass
+    over the events; rows are gathered with `np.take` (numpy's fancy indexing of rows is several
+    times slower). The waves draw in the order the per-event loop did, so every random stream
+    and figure is unchanged."""
     reps, n = parent.shape
     terms = state.weights.shape[2]
-    base2 = np.arange(reps) * 2 * n
+    size = reps * n
     source, depth, last = replay_events(parent, dead)
-    if state.table is None or state.table.shape[0] != reps * 2 * n:
-        state.table = np.empty((reps * 2 * n, terms))
-    table = state.table
-    table.reshape(reps, 2 * n, terms)[:, :n] = state.weights
-    child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
-    source += base2[None, :]
+    if state.table is None or state.table.shape[0] != 2 * size:
+        state.table = np.empty((2 * size, terms))
+    state.table[:size] = state.weights.reshape(size, terms)
     born = depth.ravel()  # [n*R], birth-major: the order the waves take births in
     waves = [np.flatnonzero(born == d) for d in range(1, int(born.max()) + 1)]  # depth 1, 2, …
-    held = _written(null, table, child_row, source.ravel(), waves, rng)
-    row, slot = unpack(last, n)
-    state.born = row >= n
-    row += base2[:, None]
-    state.weights = np.take(table, np.take(held, row.ravel()), axis=0).reshape(reps, n, terms)
-    slot += (np.arange(reps) * n)[:, None]
-    state.ints = np.take(state.ints.reshape(reps * n, 3), slot.ravel(), axis=0).reshape(reps, n, 3)
-    state.ints[..., 2] = slot.reshape(reps, n) - (np.arange(reps) * n)[:, None]
+    held = _written(null, state.table, source.ravel(), waves, rng)
+    row, slot = unpack(last)
+    state.born = row >= size
+    state.weights = np.take(state.table, np.take(held, row.ravel()), axis=0).reshape(reps, n, terms)
+    ancestor = (slot + (np.arange(reps) * n)[:, None]).ravel()
+    state.ints = np.take(state.ints.reshape(size, 3), ancestor, axis=0).reshape(reps, n, 3)
+    state.ints[..., 2] = slot
 
 
-def _written(
-    null: NullSpec, table: np.ndarray, child: np.ndarray, copied: np.ndarray, waves, rng
-) -> np.ndarray:
-    """Write the births of `waves` into `table` and return `held`, for every table row the row
-    that holds its weights. Under log-normal mutation (or none) a birth that does not mutate is an
-    exact copy, so it points at the row it copies; only births that mutate are written. The draws
-    are `_mutated`'s, wave by wave, so every stream is unchanged."""
+def _written(null: NullSpec, table: np.ndarray, copied: np.ndarray, waves, rng) -> np.ndarray:
+    """Write the births of `waves` (birth b into table row `copied.size + b`, a copy of row
+    `copied[b]`) and return `held`, for every table row the row that holds its weights. Under
+    log-normal mutation (or none) a birth that does not mutate is an exact copy, so it points at
+    the row it copies; only births that mutate are written. The draws are `_mutated`'s, wave by
+    wave, so every stream is unchanged."""
     held = np.arange(table.shape[0])
     spec = null.mutation
     pointing = not spec.structural and (spec.rate == 0 or spec.distribution == "lognormal")
-    for at in waves:
-        kids, source = child[at], held[copied[at]]
+    for depth, at in enumerate(waves):
+        kids = at + copied.size
+        source = np.take(copied, at)
+        if depth:  # depth 1 copies the slots before the events, which hold themselves
+            source = np.take(held, source)
         if not pointing:
             table[kids] = _mutated(np.take(table, source, axis=0), rng, null)
             continue
         held[kids] = source
         if spec.rate > 0:
-            moved = rng.random(at.size) < spec.rate
+            moved = np.flatnonzero(rng.random(at.size) < spec.rate)
             mine = kids[moved]
             table[mine] = mutate_weights(np.take(table, source[moved], axis=0), rng, 1.0, spec.sigma)[0]
             held[mine] = mine

@@ -98,7 +98,7 @@ def test_replay_finds_the_last_birth_into_each_slot() -> None:
     source, depth, last = replay_events(np.array([[0, 1, 2]]), np.array([[1, 2, 0]]))
     np.testing.assert_array_equal(source.T, [[0, 3, 4]])
     np.testing.assert_array_equal(depth.T, [[1, 2, 3]])
-    row, ancestor = unpack(last, 3)
+    row, ancestor = unpack(last)
     np.testing.assert_array_equal(row, [[5, 3, 4]])
     np.testing.assert_array_equal(ancestor, [[0, 0, 0]])
 
