@@ -58,18 +58,21 @@ def _propose(structure, n, around, exclude, rng, size):
 def _draw(f, fmax, rng, structure, around=None, exclude=False) -> np.ndarray:
     """One parent per row, ∝ `f` among the row's candidates (uniform if they all have fitness 0),
     by rejection against the row's maximum; rows still undecided after `_ROUNDS` are drawn
-    exactly."""
+    exactly. Each round writes every undecided row's proposal and keeps the rejected ones
+    undecided (a later round overwrites them), and reads fitness from the flat array: fewer
+    small numpy calls per round, the same draws."""
     reps, n = f.shape
-    out = np.empty(reps, dtype=np.int64)
-    todo = np.arange(reps)
-    for _ in range(_ROUNDS):
-        where = None if around is None else around[todo]
-        c = _propose(structure, n, where, exclude, rng, todo.size)
-        ok = rng.random(todo.size) * fmax[todo] < f[todo, c]
-        out[todo[ok]] = c[ok]
-        todo = todo[~ok]
+    flat = f.reshape(-1)
+    out = _propose(structure, n, around, exclude, rng, reps)  # the first round, over every row
+    ok = rng.random(reps) * fmax < np.take(flat, np.arange(0, reps * n, n) + out)
+    todo = np.flatnonzero(~ok)
+    for _ in range(_ROUNDS - 1):
         if todo.size == 0:
             return out
+        c = _propose(structure, n, None if around is None else around[todo], exclude, rng, todo.size)
+        ok = rng.random(todo.size) * fmax[todo] < np.take(flat, todo * n + c)
+        out[todo] = c
+        todo = todo[~ok]
     for r in todo:  # every candidate of these rows has (nearly) zero fitness
         cand = _candidates(structure, n, None if around is None else around[r], exclude)
         weight = f[r, cand]
@@ -110,23 +113,22 @@ def moran_events(
         return parent, rng.integers(0, n, size=(reps, n))
     f = np.array(fitness, dtype=np.float64)
     fmax = f.max(axis=1)
-    rows = np.arange(reps)
-    parent = np.empty((reps, n), dtype=np.int64)
-    dead = np.empty((reps, n), dtype=np.int64)
+    rows = np.arange(0, reps * n, n)
+    parent = np.empty((n, reps), dtype=np.int64)  # event-major while drawn: rows are contiguous
+    dead = np.empty((n, reps), dtype=np.int64)
     for k in range(n):
         if death_birth:
-            d = rng.integers(0, n, size=reps)
-            p = _draw(f, fmax, rng, structure, around=d, exclude=True)
+            dead[k] = rng.integers(0, n, size=reps)
+            parent[k] = _draw(f, fmax, rng, structure, around=dead[k], exclude=True)
         else:
-            p = _draw(f, fmax, rng, None)
-            d = (
+            parent[k] = _draw(f, fmax, rng, None)
+            dead[k] = (
                 rng.integers(0, n, size=reps)
                 if structure is None
-                else _neighbour(structure, p, rng.random(reps))
+                else _neighbour(structure, parent[k], rng.random(reps))
             )
-        parent[:, k], dead[:, k] = p, d
-        f[rows, d] = f[rows, p]
-    return parent, dead
+        np.put(f, rows + dead[k], np.take(f, rows + parent[k]))
+    return parent.T, dead.T
 
 
 def _runs(sorted_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import term_universe, with_scope_variants
+from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
 from purity.tournament import record, storage
 from purity.tournament.batch_selection import moran_events, parents_of_generation, replay_events, unpack
@@ -199,12 +200,13 @@ def simulate(
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if kind == "shuffle" and fitness is None:
         raise ValueError("the shuffle null needs the run's fitness")
+    events = _events_of_backend()
     parts = []
     for chunk, first in enumerate(range(0, replicates, CHUNK)):
         reps = min(CHUNK, replicates - first)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KIND_KEYS[kind], chunk)))
         sources = None if fitness is None else (first + np.arange(reps)) % fitness.shape[0]
-        parts.append(_chunk(null, reps, rng, fitness, sources))
+        parts.append(_chunk(null, reps, rng, fitness, sources, events))
     return NullDraws(
         keys=null.keys,
         **{
@@ -253,7 +255,19 @@ class _State:
     born: np.ndarray | None = None  # [R, N] the slots that hold a birth of the last step
 
 
-def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None) -> None:
+def _events_of_backend():
+    """`moran_events` as `PURITY_BACKEND` chooses (`purity.arenas.backend`): the compiled loop
+    draws the same events from the same stream, faster where fitness makes them a loop."""
+    if not backend.compiled():
+        return moran_events
+    from purity.tournament import batch_selection_compiled  # numba is imported only when chosen
+
+    return batch_selection_compiled.moran_events
+
+
+def _step(
+    null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None, events=moran_events
+) -> None:
     """One selection step for every replicate; afterwards `ints[..., 2]` is each slot's nearest
     ancestor among the slots before the step (itself for a Moran survivor)."""
     reps, n = state.ints.shape[:2]
@@ -262,7 +276,7 @@ def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray
     if null.rule == "keep":
         return
     if null.rule in MORAN:
-        _moran_step(null, state, rng, *moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f))
+        _moran_step(null, state, rng, *events(reps, n, rng, null.rule == "moran_db", null.structure, f))
         return
     parents = parents_of_generation(null.rule, reps, n, rng, state.ints[..., 0], f)
     state.ints = np.take_along_axis(state.ints, parents[..., None], axis=1)
@@ -338,7 +352,7 @@ def _shuffled(fitness: np.ndarray, sources: np.ndarray, g: int, rng: np.random.G
     return np.take_along_axis(rows, np.argsort(rng.random(rows.shape), axis=1), axis=1)
 
 
-def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
+def _chunk(null: NullSpec, reps: int, rng, fitness, sources, events=moran_events) -> NullDraws:
     n, terms, gens = null.population, len(null.keys), null.generations
     state = _State(
         weights=np.repeat(null.weights[None], reps, axis=0),
@@ -369,7 +383,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
             curve[g + 1 :] = curve[g]  # every replicate stopped: they all hold their last share
             break
         f = None if fitness is None else _shuffled(fitness, sources, g, rng)
-        _step(null, state, rng, f)
+        _step(null, state, rng, f, events)
         if null.invader is not None:
             _invade(null, state, rng, lock >= 0)
         inherited = np.take(
