@@ -55,23 +55,25 @@ def _propose(structure, n, around, exclude, rng, size):
     return other + (other >= around)
 
 
-def _draw(f, fmax, rng, structure, around=None, exclude=False) -> np.ndarray:
+def _draw(f, fmax, rng, structure, around=None, exclude=False, rows=None) -> np.ndarray:
     """One parent per row, ∝ `f` among the row's candidates (uniform if they all have fitness 0),
     by rejection against the row's maximum; rows still undecided after `_ROUNDS` are drawn
     exactly. Each round writes every undecided row's proposal and keeps the rejected ones
-    undecided (a later round overwrites them), and reads fitness from the flat array: fewer
-    small numpy calls per round, the same draws."""
+    undecided (a later round overwrites them), and reads fitness from the flat array at `rows`
+    (each row's offset, `n·r`): fewer small numpy calls per round, the same draws."""
     reps, n = f.shape
     flat = f.reshape(-1)
+    if rows is None:
+        rows = np.arange(0, reps * n, n)
     out = _propose(structure, n, around, exclude, rng, reps)  # the first round, over every row
-    ok = rng.random(reps) * fmax < np.take(flat, np.arange(0, reps * n, n) + out)
+    ok = rng.random(reps) * fmax < np.take(flat, rows + out)
     todo = np.flatnonzero(~ok)
     for _ in range(_ROUNDS - 1):
         if todo.size == 0:
             return out
         c = _propose(structure, n, None if around is None else around[todo], exclude, rng, todo.size)
-        ok = rng.random(todo.size) * fmax[todo] < np.take(flat, todo * n + c)
-        out[todo] = c
+        ok = rng.random(todo.size) * np.take(fmax, todo) < np.take(flat, np.take(rows, todo) + c)
+        np.put(out, todo, c)
         todo = todo[~ok]
     for r in todo:  # every candidate of these rows has (nearly) zero fitness
         cand = _candidates(structure, n, None if around is None else around[r], exclude)
@@ -119,9 +121,9 @@ def moran_events(
     for k in range(n):
         if death_birth:
             dead[k] = rng.integers(0, n, size=reps)
-            parent[k] = _draw(f, fmax, rng, structure, around=dead[k], exclude=True)
+            parent[k] = _draw(f, fmax, rng, structure, around=dead[k], exclude=True, rows=rows)
         else:
-            parent[k] = _draw(f, fmax, rng, None)
+            parent[k] = _draw(f, fmax, rng, None, rows=rows)
             dead[k] = (
                 rng.integers(0, n, size=reps)
                 if structure is None
