@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["moran_events", "parents_of_generation", "replay_events", "unpack"]
 
 _ROUNDS = 64  # rejection rounds before the few rows still undecided are drawn exactly
+_FEW = 8  # undecided rows a rejection round tests in Python floats rather than numpy calls
 
 
 def _neighbour(structure: Structure, node: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -66,14 +67,18 @@ def _draw(f, fmax, rng, structure, around=None, exclude=False, rows=None) -> np.
     if rows is None:
         rows = np.arange(0, reps * n, n)
     out = _propose(structure, n, around, exclude, rng, reps)  # the first round, over every row
-    ok = rng.random(reps) * fmax < np.take(flat, rows + out)
+    ok = rng.random(reps) * fmax < flat.take(rows + out)
     todo = np.flatnonzero(~ok)
     for _ in range(_ROUNDS - 1):
         if todo.size == 0:
             return out
         c = _propose(structure, n, None if around is None else around[todo], exclude, rng, todo.size)
-        ok = rng.random(todo.size) * np.take(fmax, todo) < np.take(flat, np.take(rows, todo) + c)
-        np.put(out, todo, c)
+        u = rng.random(todo.size)
+        if todo.size <= _FEW:
+            todo = _rejected(u, c, todo, fmax, flat, n, out)
+            continue
+        ok = u * fmax.take(todo) < flat.take(rows.take(todo) + c)
+        out.put(todo, c)
         todo = todo[~ok]
     for r in todo:  # every candidate of these rows has (nearly) zero fitness
         cand = _candidates(structure, n, None if around is None else around[r], exclude)
@@ -85,6 +90,18 @@ def _draw(f, fmax, rng, structure, around=None, exclude=False, rows=None) -> np.
         else:
             out[r] = cand[min(int(pick * cand.size), cand.size - 1)]
     return out
+
+
+def _rejected(u, c, todo, fmax, flat, n, out) -> np.ndarray:
+    """`_draw`'s test for a few undecided rows in Python floats (the same doubles, so the same
+    outcomes): cheaper than a dozen numpy calls, and most rounds after the first few are this
+    small. Writes the proposals into `out`; returns the rows still undecided."""
+    left = []
+    for r, proposed, draw in zip(todo.tolist(), c.tolist(), u.tolist(), strict=True):
+        out[r] = proposed
+        if not draw * fmax.item(r) < flat.item(r * n + proposed):
+            left.append(r)
+    return np.array(left, dtype=np.int64)
 
 
 def moran_events(
@@ -129,7 +146,7 @@ def moran_events(
                 if structure is None
                 else _neighbour(structure, parent[k], rng.random(reps))
             )
-        np.put(f, rows + dead[k], np.take(f, rows + parent[k]))
+        f.put(rows + dead[k], f.take(rows + parent[k]))
     return parent.T, dead.T
 
 
@@ -209,10 +226,10 @@ def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.
     born = np.empty(reps, dtype=kind)
     keep = ~((1 << row_bits) - 1)  # ancestor slot and depth of what is copied
     for k in range(n):
-        np.take(last, read[k], out=seen[k])
+        last.take(read[k], out=seen[k])
         np.bitwise_and(seen[k], keep, out=born)
         born += births[k]
-        np.put(last, write[k], born)
+        last.put(write[k], born)
     source = seen & ((1 << row_bits) - 1)
     seen >>= depth_at
     seen += 1
