@@ -210,12 +210,8 @@ def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.
     integer (row | ancestor slot | depth) per replicate each: far fewer passes over memory than
     sorting the generation's reads and writes, and the same answer."""
     reps, n = parent.shape
-    row_bits, depth_at = _packing(reps, n)
-    kind = np.int32 if depth_at + int(n).bit_length() < 31 else np.int64
+    kind, row_bits, depth_at, last = _before_events(reps, n)
     base = np.arange(reps, dtype=kind) * n
-    slots = np.tile(np.arange(n, dtype=kind), reps)
-    last = slots << row_bits
-    last += base.repeat(n) + slots  # each slot holds itself, depth 0
     read = parent.T.astype(kind)
     read += base
     write = dead.T.astype(kind)
@@ -234,6 +230,17 @@ def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.
     seen >>= depth_at
     seen += 1
     return source, seen, last.reshape(reps, n)
+
+
+def _before_events(reps: int, n: int):
+    """`(kind, row_bits, depth_at, last)`: `replay_events`' integer type and packing, and `last`
+    before any event (flat, each slot holding itself at depth 0)."""
+    row_bits, depth_at = _packing(reps, n)
+    kind = np.int32 if depth_at + int(n).bit_length() < 31 else np.int64
+    slots = np.tile(np.arange(n, dtype=kind), reps)
+    last = slots << row_bits
+    last += np.arange(reps, dtype=kind).repeat(n) * n + slots
+    return kind, row_bits, depth_at, last
 
 
 def _packing(reps: int, n: int) -> tuple[int, int]:

@@ -1,15 +1,16 @@
-"""A Moran generation's events under fitness as one compiled loop (numba), chosen by
-`PURITY_BACKEND=numba` (`purity.arenas.backend`).
+"""A Moran generation's events under fitness, and their replay, as compiled loops (numba), chosen
+by `PURITY_BACKEND=numba` (`purity.arenas.backend`).
 
 With fitness (the shuffle null) each event's parent is drawn by rejection against fitness that
 the events before it changed, so `batch_selection.moran_events` loops over the n events and the
-rejection rounds in Python, a dozen small numpy calls per round: most of the shuffle null's time.
-This loop makes the same generator calls in the same order with the same sizes (numba's
-`Generator` methods draw from the generator's own bit generator by numpy's algorithms), so the
-stream and every event are numpy's bit for bit; tests/tournament/test_null_compiled.py holds them
-there. The rare exact draw after `_ROUNDS` rejections takes numpy's own (pairwise) sum of the
-candidates' fitness. Needs numba (the `compiled` extra); nothing imports this module unless the
-backend is chosen.
+rejection rounds in Python, several numpy calls per round: most of the shuffle null's time. This
+loop makes the same generator calls in the same order with the same sizes (numba's `Generator`
+methods draw from the generator's own bit generator by numpy's algorithms), so the stream and
+every event are numpy's bit for bit; the rare exact draw after `_ROUNDS` rejections takes numpy's
+own (pairwise) sum of the candidates' fitness. `replay_events` is the same pass over the events
+as numpy's, integer work, so exact. tests/tournament/test_null_compiled.py holds both equal to
+numpy. Needs numba (the `compiled` extra); nothing imports this module unless the backend is
+chosen. Mutation stays numpy's (its exp is numpy's, not LLVM's).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, objmode
 
-from purity.tournament.batch_selection import _ROUNDS
+from purity.tournament.batch_selection import _ROUNDS, _before_events
 
 
 def _numpy_sum(weight: np.ndarray) -> float:
@@ -90,6 +91,18 @@ def _draw(f, fmax, rng, around, indptr, indices, graph, out, todo):
             out[r] = cand[min(np.int64(pick * cand.size), cand.size - 1)]
 
 
+def _replay(parent, dead, row_bits, depth_at, last, source, depth):
+    """`batch_selection.replay_events`' pass over the events, every replicate's event k in turn."""
+    reps, n = parent.shape
+    rows = (1 << row_bits) - 1
+    for k in range(n):
+        for r in range(reps):
+            seen = last[r * n + parent[r, k]]
+            source[k, r] = seen & rows
+            depth[k, r] = (seen >> depth_at) + 1
+            last[r * n + dead[r, k]] = (seen & ~rows) + (1 << depth_at) + reps * n + k * reps + r
+
+
 def _events(f, rng, death_birth, indptr, indices, graph, parent, dead):
     """`batch_selection.moran_events` with fitness: fills `parent`, `dead` `[n, R]`, event-major."""
     reps, n = f.shape
@@ -122,6 +135,16 @@ _candidates = njit(**_FLAGS)(_candidates)
 _propose = njit(**_FLAGS)(_propose)
 _draw = njit(**_FLAGS)(_draw)
 _events = njit(nogil=True, **_FLAGS)(_events)
+_replay = njit(nogil=True, **_FLAGS)(_replay)
+
+
+def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`batch_selection.replay_events`, the same arrays: integer work, so exact in any order."""
+    reps, n = parent.shape
+    kind, row_bits, depth_at, last = _before_events(reps, n)
+    source, depth = np.empty((n, reps), dtype=kind), np.empty((n, reps), dtype=kind)
+    _replay(parent, dead, row_bits, depth_at, last, source, depth)
+    return source, depth, last.reshape(reps, n)
 
 
 def moran_events(reps, n, rng, death_birth=False, structure=None, fitness=None):

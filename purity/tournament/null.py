@@ -36,8 +36,8 @@ import polars as pl
 from purity.agents.preferences import term_universe, with_scope_variants
 from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
-from purity.tournament import record, storage
-from purity.tournament.batch_selection import moran_events, parents_of_generation, replay_events, unpack
+from purity.tournament import batch_selection, record, storage
+from purity.tournament.batch_selection import parents_of_generation, replay_events, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
@@ -200,13 +200,13 @@ def simulate(
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if kind == "shuffle" and fitness is None:
         raise ValueError("the shuffle null needs the run's fitness")
-    events = _events_of_backend()
+    kernels = _kernels()
     parts = []
     for chunk, first in enumerate(range(0, replicates, CHUNK)):
         reps = min(CHUNK, replicates - first)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KIND_KEYS[kind], chunk)))
         sources = None if fitness is None else (first + np.arange(reps)) % fitness.shape[0]
-        parts.append(_chunk(null, reps, rng, fitness, sources, events))
+        parts.append(_chunk(null, reps, rng, fitness, sources, kernels))
     return NullDraws(
         keys=null.keys,
         **{
@@ -255,18 +255,19 @@ class _State:
     born: np.ndarray | None = None  # [R, N] the slots that hold a birth of the last step
 
 
-def _events_of_backend():
-    """`moran_events` as `PURITY_BACKEND` chooses (`purity.arenas.backend`): the compiled loop
-    draws the same events from the same stream, faster where fitness makes them a loop."""
+def _kernels():
+    """The module whose `moran_events` and `replay_events` the Moran rules use, as
+    `PURITY_BACKEND` chooses (`purity.arenas.backend`): the compiled loops draw the same events
+    from the same stream and replay them to the same integers, faster."""
     if not backend.compiled():
-        return moran_events
+        return batch_selection
     from purity.tournament import batch_selection_compiled  # numba is imported only when chosen
 
-    return batch_selection_compiled.moran_events
+    return batch_selection_compiled
 
 
 def _step(
-    null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None, events=moran_events
+    null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None, kernels=batch_selection
 ) -> None:
     """One selection step for every replicate; afterwards `ints[..., 2]` is each slot's nearest
     ancestor among the slots before the step (itself for a Moran survivor)."""
@@ -276,7 +277,8 @@ def _step(
     if null.rule == "keep":
         return
     if null.rule in MORAN:
-        _moran_step(null, state, rng, *events(reps, n, rng, null.rule == "moran_db", null.structure, f))
+        events = kernels.moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f)
+        _moran_step(null, state, rng, *events, replay=kernels.replay_events)
         return
     parents = parents_of_generation(null.rule, reps, n, rng, state.ints[..., 0], f)
     state.ints = np.take_along_axis(state.ints, parents[..., None], axis=1)
@@ -285,7 +287,9 @@ def _step(
     state.weights = _mutated(chosen.reshape(reps * n, -1), rng, null).reshape(chosen.shape)
 
 
-def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray) -> None:
+def _moran_step(
+    null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray, replay=replay_events
+) -> None:
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
     birth of the same generation), and each slot ends holding the last birth into it.
@@ -296,7 +300,7 @@ def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np
     reps, n = parent.shape
     terms = state.weights.shape[2]
     size = reps * n
-    source, depth, last = replay_events(parent, dead)
+    source, depth, last = replay(parent, dead)
     if state.table is None or state.table.shape[0] != 2 * size:
         state.table = np.empty((2 * size, terms))
     state.table[:size] = state.weights.reshape(size, terms)
@@ -352,7 +356,7 @@ def _shuffled(fitness: np.ndarray, sources: np.ndarray, g: int, rng: np.random.G
     return np.take_along_axis(rows, np.argsort(rng.random(rows.shape), axis=1), axis=1)
 
 
-def _chunk(null: NullSpec, reps: int, rng, fitness, sources, events=moran_events) -> NullDraws:
+def _chunk(null: NullSpec, reps: int, rng, fitness, sources, kernels=batch_selection) -> NullDraws:
     n, terms, gens = null.population, len(null.keys), null.generations
     state = _State(
         weights=np.repeat(null.weights[None], reps, axis=0),
@@ -383,7 +387,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources, events=moran_events
             curve[g + 1 :] = curve[g]  # every replicate stopped: they all hold their last share
             break
         f = None if fitness is None else _shuffled(fitness, sources, g, rng)
-        _step(null, state, rng, f, events)
+        _step(null, state, rng, f, kernels)
         if null.invader is not None:
             _invade(null, state, rng, lock >= 0)
         inherited = np.take(

@@ -1,7 +1,7 @@
-"""The compiled Moran events (`PURITY_BACKEND=numba`) are numpy's bit for bit: the same events
-and the generator left in the same state, under birth–death and death–birth, well mixed and on a
-graph, through the exact draw after the rejection rounds; and the same nulls for every case of
-test_null_batched, chosen by the switch."""
+"""The compiled Moran events and replay (`PURITY_BACKEND=numba`) are numpy's bit for bit: the same
+events and the generator left in the same state, under birth–death and death–birth, well mixed and
+on a graph, through the exact draw after the rejection rounds; the same replay in both packings;
+and the same nulls for every case of test_null_batched, both kinds, chosen by the switch."""
 
 from __future__ import annotations
 
@@ -46,15 +46,30 @@ def test_the_exact_draw_after_the_rounds_equals_numpy(death_birth: bool) -> None
     _both(30, 200, death_birth, None, fitness, seed=4)
 
 
+@pytest.mark.parametrize(("reps", "n"), [(64, 40), (40, 300), (3, 1)])
+def test_replay_equals_numpy(reps: int, n: int) -> None:
+    """32-bit packing, 64-bit packing (R·2n rows need more bits at N = 300), one slot."""
+    rng = np.random.default_rng(n)
+    parent, dead = rng.integers(0, n, (reps, n)), rng.integers(0, n, (reps, n))
+    expected = batch_selection.replay_events(parent, dead)
+    got = batch_selection_compiled.replay_events(parent, dead)
+    for x, y in zip(expected, got, strict=True):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("kind", ["drift", "shuffle"])
 @pytest.mark.parametrize("case", [name for name, spec in CASES.items() if spec.rule in null.MORAN])
-def test_shuffle_null_equal_on_either_backend(case: str, monkeypatch) -> None:
+def test_nulls_equal_on_either_backend(case: str, kind: str, monkeypatch) -> None:
     spec = CASES[case]
     fitness = np.random.default_rng(2).gamma(2.0, size=(3, spec.generations, spec.population))
     fitness[..., 0] = 0.0
     draws = {}
     for chosen in backend.CHOICES:
         monkeypatch.setenv(backend.VARIABLE, chosen)
-        draws[chosen] = null.simulate(spec, 150, seed=5, kind="shuffle", fitness=fitness)
+        draws[chosen] = null.simulate(
+            spec, 150, seed=5, kind=kind, fitness=fitness if kind == "shuffle" else None
+        )
     for name in FIGURES:
         np.testing.assert_array_equal(
             getattr(draws["numpy"], name), getattr(draws["numba"], name), err_msg=name
