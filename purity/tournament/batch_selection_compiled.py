@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, objmode
 
 from purity.tournament.batch_selection import _ROUNDS, _before_events
+from purity.tournament.batch_selection import moran_events as _batched
 
 
 def _numpy_sum(weight: np.ndarray) -> float:
@@ -150,10 +151,8 @@ def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.
 def moran_events(reps, n, rng, death_birth=False, structure=None, fitness=None):
     """`batch_selection.moran_events`, the same `(parent, dead)` `[R, n]` from the same draws;
     neutral drift (no fitness) has no loop and stays there."""
-    from purity.tournament.batch_selection import moran_events as batched
-
     if fitness is None:
-        return batched(reps, n, rng, death_birth, structure)
+        return _batched(reps, n, rng, death_birth, structure)
     f = np.array(fitness, dtype=np.float64)
     parent = np.empty((n, reps), dtype=np.int64)
     dead = np.empty((n, reps), dtype=np.int64)

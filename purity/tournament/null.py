@@ -37,7 +37,7 @@ from purity.agents.preferences import term_universe, with_scope_variants
 from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
 from purity.tournament import batch_selection, record, storage
-from purity.tournament.batch_selection import parents_of_generation, replay_events, unpack
+from purity.tournament.batch_selection import parents_of_generation, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
@@ -256,9 +256,8 @@ class _State:
 
 
 def _kernels():
-    """The module whose `moran_events` and `replay_events` the Moran rules use, as
-    `PURITY_BACKEND` chooses (`purity.arenas.backend`): the compiled loops draw the same events
-    from the same stream and replay them to the same integers, faster."""
+    """`batch_selection`, or its compiled twin when `PURITY_BACKEND` chooses numba (`backend`):
+    the same events from the same stream, replayed to the same integers, faster."""
     if not backend.compiled():
         return batch_selection
     from purity.tournament import batch_selection_compiled  # numba is imported only when chosen
@@ -266,9 +265,7 @@ def _kernels():
     return batch_selection_compiled
 
 
-def _step(
-    null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None, kernels=batch_selection
-) -> None:
+def _step(null: NullSpec, state: _State, rng, f: np.ndarray | None, kernels=batch_selection) -> None:
     """One selection step for every replicate; afterwards `ints[..., 2]` is each slot's nearest
     ancestor among the slots before the step (itself for a Moran survivor)."""
     reps, n = state.ints.shape[:2]
@@ -278,7 +275,7 @@ def _step(
         return
     if null.rule in MORAN:
         events = kernels.moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f)
-        _moran_step(null, state, rng, *events, replay=kernels.replay_events)
+        _moran_step(null, state, rng, *events, kernels)
         return
     parents = parents_of_generation(null.rule, reps, n, rng, state.ints[..., 0], f)
     state.ints = np.take_along_axis(state.ints, parents[..., None], axis=1)
@@ -287,20 +284,17 @@ def _step(
     state.weights = _mutated(chosen.reshape(reps * n, -1), rng, null).reshape(chosen.shape)
 
 
-def _moran_step(
-    null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray, replay=replay_events
-) -> None:
+def _moran_step(null: NullSpec, state: _State, rng, parent, dead, kernels=batch_selection) -> None:
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
     birth of the same generation), and each slot ends holding the last birth into it.
     `replay_events` finds what each birth copies, its depth and each slot's ancestor in one pass
-    over the events; rows are gathered with `np.take` (numpy's fancy indexing of rows is several
-    times slower). The waves draw in the order the per-event loop did, so every random stream
-    and figure is unchanged."""
+    over the events; rows are gathered with `np.take` (fancy indexing of rows is slower). The
+    waves draw in the per-event loop's order, so every random stream and figure is unchanged."""
     reps, n = parent.shape
     terms = state.weights.shape[2]
     size = reps * n
-    source, depth, last = replay(parent, dead)
+    source, depth, last = kernels.replay_events(parent, dead)
     if state.table is None or state.table.shape[0] != 2 * size:
         state.table = np.empty((2 * size, terms))
     state.table[:size] = state.weights.reshape(size, terms)
