@@ -5,7 +5,8 @@ the numpy core bit for bit and 2.5–3× faster at the batch sizes runs use (BEN
 switch of the environment, not of the experiment, because it changes no number: a run's tables
 are the same either way. The choice is made where the arena is built and travels with it to Ray
 workers, which then need numba installed too. Arenas without a compiled loop play numpy whatever
-it says.
+it says. The cheap nulls read it too (`purity.tournament.batch_selection.kernels`): their Moran
+events and replay then run compiled, drawing the same numbers from the same stream.
 """
 
 from __future__ import annotations

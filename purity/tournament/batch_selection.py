@@ -9,8 +9,8 @@ its parent's fitness for the rest of a Moran generation), and tests/tournament/t
 them against `selection.py` in distribution. Rows of `fitness` are replicates; `None` means
 neutral (every agent has fitness 1), which needs no rejection at all.
 
-`replay_events` and `birth_lineage` turn a generation's events into who copies whom, for all
-replicates and events at once (sorts and running maxima instead of a loop over the n events).
+`replay_events` turns a generation's events into who copies whom, for all replicates at once
+(one pass over the n events, a packed integer per replicate and slot).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from purity.tournament.selection import RULES, replicator_parents
 if TYPE_CHECKING:
     from purity.tournament.matching import Structure
 
-__all__ = ["birth_lineage", "moran_events", "parents_of_generation", "replay_events"]
+__all__ = ["moran_events", "parents_of_generation", "replay_events", "unpack"]
 
 _ROUNDS = 64  # rejection rounds before the few rows still undecided are drawn exactly
+_FEW = 8  # undecided rows a rejection round tests in Python floats rather than numpy calls
 
 
 def _neighbour(structure: Structure, node: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -55,21 +56,30 @@ def _propose(structure, n, around, exclude, rng, size):
     return other + (other >= around)
 
 
-def _draw(f, fmax, rng, structure, around=None, exclude=False) -> np.ndarray:
+def _draw(f, fmax, rng, structure, around=None, exclude=False, rows=None) -> np.ndarray:
     """One parent per row, ∝ `f` among the row's candidates (uniform if they all have fitness 0),
     by rejection against the row's maximum; rows still undecided after `_ROUNDS` are drawn
-    exactly."""
+    exactly. Each round writes every undecided row's proposal and keeps the rejected ones
+    undecided (a later round overwrites them), and reads fitness from the flat array at `rows`
+    (each row's offset, `n·r`): fewer small numpy calls per round, the same draws."""
     reps, n = f.shape
-    out = np.empty(reps, dtype=np.int64)
-    todo = np.arange(reps)
-    for _ in range(_ROUNDS):
-        where = None if around is None else around[todo]
-        c = _propose(structure, n, where, exclude, rng, todo.size)
-        ok = rng.random(todo.size) * fmax[todo] < f[todo, c]
-        out[todo[ok]] = c[ok]
-        todo = todo[~ok]
+    flat = f.reshape(-1)
+    if rows is None:
+        rows = np.arange(0, reps * n, n)
+    out = _propose(structure, n, around, exclude, rng, reps)  # the first round, over every row
+    ok = rng.random(reps) * fmax < flat.take(rows + out)
+    todo = np.flatnonzero(~ok)
+    for _ in range(_ROUNDS - 1):
         if todo.size == 0:
             return out
+        c = _propose(structure, n, None if around is None else around[todo], exclude, rng, todo.size)
+        u = rng.random(todo.size)
+        if todo.size <= _FEW:
+            todo = _rejected(u, c, todo, fmax, flat, n, out)
+            continue
+        ok = u * fmax.take(todo) < flat.take(rows.take(todo) + c)
+        out.put(todo, c)
+        todo = todo[~ok]
     for r in todo:  # every candidate of these rows has (nearly) zero fitness
         cand = _candidates(structure, n, None if around is None else around[r], exclude)
         weight = f[r, cand]
@@ -80,6 +90,18 @@ def _draw(f, fmax, rng, structure, around=None, exclude=False) -> np.ndarray:
         else:
             out[r] = cand[min(int(pick * cand.size), cand.size - 1)]
     return out
+
+
+def _rejected(u, c, todo, fmax, flat, n, out) -> np.ndarray:
+    """`_draw`'s test for a few undecided rows in Python floats (the same doubles, so the same
+    outcomes): cheaper than a dozen numpy calls, and most rounds after the first few are this
+    small. Writes the proposals into `out`; returns the rows still undecided."""
+    left = []
+    for r, proposed, draw in zip(todo.tolist(), c.tolist(), u.tolist(), strict=True):
+        out[r] = proposed
+        if not draw * fmax.item(r) < flat.item(r * n + proposed):
+            left.append(r)
+    return np.array(left, dtype=np.int64)
 
 
 def moran_events(
@@ -110,23 +132,22 @@ def moran_events(
         return parent, rng.integers(0, n, size=(reps, n))
     f = np.array(fitness, dtype=np.float64)
     fmax = f.max(axis=1)
-    rows = np.arange(reps)
-    parent = np.empty((reps, n), dtype=np.int64)
-    dead = np.empty((reps, n), dtype=np.int64)
+    rows = np.arange(0, reps * n, n)
+    parent = np.empty((n, reps), dtype=np.int64)  # event-major while drawn: rows are contiguous
+    dead = np.empty((n, reps), dtype=np.int64)
     for k in range(n):
         if death_birth:
-            d = rng.integers(0, n, size=reps)
-            p = _draw(f, fmax, rng, structure, around=d, exclude=True)
+            dead[k] = rng.integers(0, n, size=reps)
+            parent[k] = _draw(f, fmax, rng, structure, around=dead[k], exclude=True, rows=rows)
         else:
-            p = _draw(f, fmax, rng, None)
-            d = (
+            parent[k] = _draw(f, fmax, rng, None, rows=rows)
+            dead[k] = (
                 rng.integers(0, n, size=reps)
                 if structure is None
-                else _neighbour(structure, p, rng.random(reps))
+                else _neighbour(structure, parent[k], rng.random(reps))
             )
-        parent[:, k], dead[:, k] = p, d
-        f[rows, d] = f[rows, p]
-    return parent, dead
+        f.put(rows + dead[k], f.take(rows + parent[k]))
+    return parent.T, dead.T
 
 
 def _runs(sorted_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,53 +199,60 @@ def parents_of_generation(
     return np.stack([replicator_parents(entry[r], fitness[r], rng) for r in range(reps)])
 
 
-def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`(source, final)`, each `[R, n]`: the row of each replicate's table ([slots before;
-    births]) birth k copies, and the row each slot holds after the n events. Birth k copies the
-    last birth j < k into slot `parent[k]` (row n + j), else that slot's original (row
-    `parent[k]`). Laid out in time order (read parent[k], write dead[k], …, then read every slot),
-    a stable sort by slot puts each slot's reads and writes in time order. Packed as slot · 2^b +
-    row (a write's row n + j, a read's the slot itself, which every write's exceeds), a running
-    maximum carries the last write forward to the reads after it, and the low bits are the row."""
+def replay_events(parent: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(source, depth, last)` of one generation's events `[R, n]` in every replicate, as rows of
+    one flat table of R·2n rows: the slots before the events (slot s of replicate r at r·n + s),
+    then the births (birth k of replicate r at R·n + k·R + r). `source` and `depth` `[n, R]`
+    (birth-major) are the row each birth copies and its birth depth; `last` `[R, n]` packs, for
+    each slot after the events, the row it holds and the slot before the events it descends from
+    (`unpack`). Birth k copies the last birth j < k into slot `parent[k]` (one deeper), else that
+    slot's original (depth 1). One pass over the events, a gather and a scatter of one packed
+    integer (row | ancestor slot | depth) per replicate each: far fewer passes over memory than
+    sorting the generation's reads and writes, and the same answer."""
     reps, n = parent.shape
-    width, shift = 3 * n, int(2 * n - 1).bit_length()
-    kind = np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.int64  # radix-sortable keys
-    slots = np.empty((reps, width), dtype=kind)
-    slots[:, 0 : 2 * n : 2], slots[:, 1 : 2 * n : 2], slots[:, 2 * n :] = parent, dead, np.arange(n)
-    packed = np.int32 if shift + int(n - 1).bit_length() < 31 else np.int64
-    value = slots.astype(packed)
-    value <<= shift
-    value[:, 0 : 2 * n : 2] |= parent.astype(packed)
-    value[:, 1 : 2 * n : 2] |= np.arange(n, 2 * n, dtype=packed)
-    value[:, 2 * n :] |= np.arange(n, dtype=packed)
-    flat = np.argsort(slots, axis=1, kind="stable").astype(packed)
-    flat += (np.arange(reps, dtype=packed) * width)[:, None]
-    flat = flat.ravel()
-    last = np.maximum.accumulate(value.ravel()[flat].reshape(reps, width), axis=1)
-    last &= (1 << shift) - 1
-    seen = np.empty(reps * width, dtype=packed)
-    seen[flat] = last.ravel()  # back in time order: the row each read sees
-    seen = seen.reshape(reps, width)
-    return seen[:, 0 : 2 * n : 2], seen[:, 2 * n :]
+    kind, row_bits, depth_at, last = _before_events(reps, n)
+    base = np.arange(reps, dtype=kind) * n
+    read = parent.T.astype(kind)
+    read += base
+    write = dead.T.astype(kind)
+    write += base
+    births = np.arange(n * reps, dtype=kind).reshape(n, reps)
+    births += reps * n + (1 << depth_at)  # each birth's row, one level deeper than what it copies
+    seen = np.empty((n, reps), dtype=kind)
+    born = np.empty(reps, dtype=kind)
+    keep = ~((1 << row_bits) - 1)  # ancestor slot and depth of what is copied
+    for k in range(n):
+        last.take(read[k], out=seen[k])
+        np.bitwise_and(seen[k], keep, out=born)
+        born += births[k]
+        last.put(write[k], born)
+    source = seen & ((1 << row_bits) - 1)
+    seen >>= depth_at
+    seen += 1
+    return source, seen, last.reshape(reps, n)
 
 
-def birth_lineage(source: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(depth, root)`, each `[R, n]`, from the table rows births copy: depth 1 and the slot
-    itself for a copy of a slot's original; for a copy of birth j, one more than j's depth and
-    j's root. Chains are resolved one level per pass, each pass over the births still open."""
-    reps = source.shape[0]
-    has = (source >= n).ravel()
-    depth = np.where(has, 0, 1).astype(np.uint8 if n < 255 else np.int64)  # uint8: radix-sorted waves
-    root = np.where(has, 0, source.ravel())
-    open_ = np.flatnonzero(has)
-    up = (source - n + (np.arange(reps) * n)[:, None]).ravel()[open_]  # the flat birth each copies
-    while open_.size:
-        d = depth[up]
-        done = d > 0
-        depth[open_[done]] = d[done] + 1
-        root[open_[done]] = root[up[done]]
-        open_, up = open_[~done], up[~done]
-    return depth.reshape(reps, n), root.reshape(reps, n)
+def _before_events(reps: int, n: int):
+    """`(kind, row_bits, depth_at, last)`: `replay_events`' integer type and packing, and `last`
+    before any event (flat, each slot holding itself at depth 0)."""
+    row_bits, depth_at = _packing(reps, n)
+    kind = np.int32 if depth_at + int(n).bit_length() < 31 else np.int64
+    slots = np.tile(np.arange(n, dtype=kind), reps)
+    last = slots << row_bits
+    last += np.arange(reps, dtype=kind).repeat(n) * n + slots
+    return kind, row_bits, depth_at, last
+
+
+def _packing(reps: int, n: int) -> tuple[int, int]:
+    """Bits of a table row (< 2·R·n) and where the depth starts (after the ancestor slot, < n)."""
+    row_bits = int(2 * reps * n - 1).bit_length()
+    return row_bits, row_bits + int(n - 1).bit_length()
+
+
+def unpack(last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(row, ancestor)` of `replay_events`' packed `last` `[R, n]`."""
+    row_bits, depth_at = _packing(*last.shape)
+    return last & ((1 << row_bits) - 1), (last >> row_bits) & ((1 << (depth_at - row_bits)) - 1)
 
 
 def _each_replicate(

@@ -34,14 +34,10 @@ import numpy as np
 import polars as pl
 
 from purity.agents.preferences import term_universe, with_scope_variants
+from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
-from purity.tournament import record, storage
-from purity.tournament.batch_selection import (
-    birth_lineage,
-    moran_events,
-    parents_of_generation,
-    replay_events,
-)
+from purity.tournament import batch_selection, record, storage
+from purity.tournament.batch_selection import parents_of_generation, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
 from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
@@ -204,12 +200,13 @@ def simulate(
         raise ValueError(f"replicates must be >= 1, got {replicates}")
     if kind == "shuffle" and fitness is None:
         raise ValueError("the shuffle null needs the run's fitness")
+    kernels = _kernels()
     parts = []
     for chunk, first in enumerate(range(0, replicates, CHUNK)):
         reps = min(CHUNK, replicates - first)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KIND_KEYS[kind], chunk)))
         sources = None if fitness is None else (first + np.arange(reps)) % fitness.shape[0]
-        parts.append(_chunk(null, reps, rng, fitness, sources))
+        parts.append(_chunk(null, reps, rng, fitness, sources, kernels))
     return NullDraws(
         keys=null.keys,
         **{
@@ -227,8 +224,10 @@ def _carriers(weights: np.ndarray, threshold: float) -> np.ndarray:
 
 def _share(carries: np.ndarray) -> np.ndarray:
     """`[R, T]` carrier share of `[R, N, T]` booleans: the count over N, exactly k/N in float64
-    (what the mean of 0.0/1.0 gives, as a report computes it)."""
-    return np.count_nonzero(carries, axis=1) / carries.shape[1]
+    (what the mean of 0.0/1.0 gives, as a report computes it). Counted by an integer product with
+    a row of ones (no BLAS for integers): a sum over the middle axis is several times slower."""
+    n = carries.shape[1]
+    return np.matmul(np.ones(n, dtype=np.int32), carries.view(np.uint8).astype(np.int32)) / n
 
 
 def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.ndarray:
@@ -252,11 +251,21 @@ class _State:
 
     weights: np.ndarray
     ints: np.ndarray
-    table: np.ndarray | None = None  # Moran: [R * 2n, T] slots before, then births (reused)
+    table: np.ndarray | None = None  # Moran: [2 R n, T] slots before, then births (reused)
     born: np.ndarray | None = None  # [R, N] the slots that hold a birth of the last step
 
 
-def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray | None) -> None:
+def _kernels():
+    """`batch_selection`, or its compiled twin when `PURITY_BACKEND` chooses numba (`backend`):
+    the same events from the same stream, replayed to the same integers, faster."""
+    if not backend.compiled():
+        return batch_selection
+    from purity.tournament import batch_selection_compiled  # numba is imported only when chosen
+
+    return batch_selection_compiled
+
+
+def _step(null: NullSpec, state: _State, rng, f: np.ndarray | None, kernels=batch_selection) -> None:
     """One selection step for every replicate; afterwards `ints[..., 2]` is each slot's nearest
     ancestor among the slots before the step (itself for a Moran survivor)."""
     reps, n = state.ints.shape[:2]
@@ -265,7 +274,8 @@ def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray
     if null.rule == "keep":
         return
     if null.rule in MORAN:
-        _moran_step(null, state, rng, *moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f))
+        events = kernels.moran_events(reps, n, rng, null.rule == "moran_db", null.structure, f)
+        _moran_step(null, state, rng, *events, kernels)
         return
     parents = parents_of_generation(null.rule, reps, n, rng, state.ints[..., 0], f)
     state.ints = np.take_along_axis(state.ints, parents[..., None], axis=1)
@@ -274,56 +284,51 @@ def _step(null: NullSpec, state: _State, rng: np.random.Generator, f: np.ndarray
     state.weights = _mutated(chosen.reshape(reps * n, -1), rng, null).reshape(chosen.shape)
 
 
-def _moran_step(null: NullSpec, state: _State, rng, parent: np.ndarray, dead: np.ndarray) -> None:
+def _moran_step(null: NullSpec, state: _State, rng, parent, dead, kernels=batch_selection) -> None:
     """Replay n Moran events per replicate, as `population.reproduce` does: the births index a
     table [slots before; births], are mutated in waves of birth depth (a birth may copy an earlier
-    birth of the same generation), and each slot ends holding the last birth into it. Indices are
-    flat (replicate-major). `replay_events` and `birth_lineage` find what each birth copies, its
-    depth and its ancestor slot without a loop over events; rows are gathered with `np.take`
-    (numpy's fancy indexing of rows is several times slower). The waves draw in the order the
-    per-event loop did, so every random stream and figure is unchanged."""
+    birth of the same generation), and each slot ends holding the last birth into it.
+    `replay_events` finds what each birth copies, its depth and each slot's ancestor in one pass
+    over the events; rows are gathered with `np.take` (fancy indexing of rows is slower). The
+    waves draw in the per-event loop's order, so every random stream and figure is unchanged."""
     reps, n = parent.shape
     terms = state.weights.shape[2]
-    base, base2 = np.arange(reps) * n, np.arange(reps) * 2 * n
-    source, final = replay_events(parent, dead)
-    depth, root = birth_lineage(source, n)
-    if state.table is None or state.table.shape[0] != reps * 2 * n:
-        state.table = np.empty((reps * 2 * n, terms))
-    table = state.table
-    table.reshape(reps, 2 * n, terms)[:, :n] = state.weights
-    born = depth.T.ravel()  # [n*R], birth-major: the order the waves take births in
-    child_row = ((base2 + n)[None, :] + np.arange(n)[:, None]).ravel()  # flat table row of each birth
-    copied_row = (source + base2[:, None]).T.ravel()
-    order = np.argsort(born, kind="stable")
-    waves = np.split(order, np.cumsum(np.bincount(born))[:-1])[1:]  # births of depth 1, 2, …
-    held = _written(null, table, child_row, copied_row, waves, rng)
-    state.born = final >= n
-    state.weights = np.take(table, held[(final + base2[:, None]).ravel()], axis=0).reshape(reps, n, terms)
-    slot = np.where(state.born, np.take_along_axis(root, np.maximum(final - n, 0), axis=1), final)
-    state.ints = np.take(state.ints.reshape(reps * n, 3), (slot + base[:, None]).ravel(), axis=0).reshape(
-        reps, n, 3
-    )
+    size = reps * n
+    source, depth, last = kernels.replay_events(parent, dead)
+    if state.table is None or state.table.shape[0] != 2 * size:
+        state.table = np.empty((2 * size, terms))
+    state.table[:size] = state.weights.reshape(size, terms)
+    born = depth.ravel()  # [n*R], birth-major: the order the waves take births in
+    waves = [np.flatnonzero(born == d) for d in range(1, int(born.max()) + 1)]  # depth 1, 2, …
+    held = _written(null, state.table, source.ravel(), waves, rng)
+    row, slot = unpack(last)
+    state.born = row >= size
+    state.weights = np.take(state.table, np.take(held, row.ravel()), axis=0).reshape(reps, n, terms)
+    ancestor = (slot + (np.arange(reps) * n)[:, None]).ravel()
+    state.ints = np.take(state.ints.reshape(size, 3), ancestor, axis=0).reshape(reps, n, 3)
     state.ints[..., 2] = slot
 
 
-def _written(
-    null: NullSpec, table: np.ndarray, child: np.ndarray, copied: np.ndarray, waves, rng
-) -> np.ndarray:
-    """Write the births of `waves` into `table` and return `held`, for every table row the row
-    that holds its weights. Under log-normal mutation (or none) a birth that does not mutate is an
-    exact copy, so it points at the row it copies; only births that mutate are written. The draws
-    are `_mutated`'s, wave by wave, so every stream is unchanged."""
+def _written(null: NullSpec, table: np.ndarray, copied: np.ndarray, waves, rng) -> np.ndarray:
+    """Write the births of `waves` (birth b into table row `copied.size + b`, a copy of row
+    `copied[b]`) and return `held`, for every table row the row that holds its weights. Under
+    log-normal mutation (or none) a birth that does not mutate is an exact copy, so it points at
+    the row it copies; only births that mutate are written. The draws are `_mutated`'s, wave by
+    wave, so every stream is unchanged."""
     held = np.arange(table.shape[0])
     spec = null.mutation
     pointing = not spec.structural and (spec.rate == 0 or spec.distribution == "lognormal")
-    for at in waves:
-        kids, source = child[at], held[copied[at]]
+    for depth, at in enumerate(waves):
+        kids = at + copied.size
+        source = np.take(copied, at)
+        if depth:  # depth 1 copies the slots before the events, which hold themselves
+            source = np.take(held, source)
         if not pointing:
             table[kids] = _mutated(np.take(table, source, axis=0), rng, null)
             continue
         held[kids] = source
         if spec.rate > 0:
-            moved = rng.random(at.size) < spec.rate
+            moved = np.flatnonzero(rng.random(at.size) < spec.rate)
             mine = kids[moved]
             table[mine] = mutate_weights(np.take(table, source[moved], axis=0), rng, 1.0, spec.sigma)[0]
             held[mine] = mine
@@ -345,7 +350,7 @@ def _shuffled(fitness: np.ndarray, sources: np.ndarray, g: int, rng: np.random.G
     return np.take_along_axis(rows, np.argsort(rng.random(rows.shape), axis=1), axis=1)
 
 
-def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
+def _chunk(null: NullSpec, reps: int, rng, fitness, sources, kernels=batch_selection) -> NullDraws:
     n, terms, gens = null.population, len(null.keys), null.generations
     state = _State(
         weights=np.repeat(null.weights[None], reps, axis=0),
@@ -376,7 +381,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources) -> NullDraws:
             curve[g + 1 :] = curve[g]  # every replicate stopped: they all hold their last share
             break
         f = None if fitness is None else _shuffled(fitness, sources, g, rng)
-        _step(null, state, rng, f)
+        _step(null, state, rng, f, kernels)
         if null.invader is not None:
             _invade(null, state, rng, lock >= 0)
         inherited = np.take(

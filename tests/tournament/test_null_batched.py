@@ -5,6 +5,7 @@ selection rule, graph, mutation kind, invaders, lock-in and stop at fixation, fo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from purity.tournament import config, null
-from purity.tournament.batch_selection import birth_lineage, replay_events
+from purity.tournament.batch_selection import replay_events, unpack
 from purity.tournament.matching import Structure
 from purity.tournament.mutation import MutationSpec
 
@@ -95,12 +96,12 @@ def test_replay_finds_the_last_birth_into_each_slot() -> None:
     birth 1 copies slot 1, which now holds birth 0 (row 3); birth 2 copies slot 2, holding birth
     1 (row 4). At the end slot 0 holds birth 2 (row 5), slot 1 birth 0 (row 3), slot 2 birth 1
     (row 4); depths 1, 2, 3, every birth descending from slot 0."""
-    source, final = replay_events(np.array([[0, 1, 2]]), np.array([[1, 2, 0]]))
-    np.testing.assert_array_equal(source, [[0, 3, 4]])
-    np.testing.assert_array_equal(final, [[5, 3, 4]])
-    depth, root = birth_lineage(source, 3)
-    np.testing.assert_array_equal(depth, [[1, 2, 3]])
-    np.testing.assert_array_equal(root, [[0, 0, 0]])
+    source, depth, last = replay_events(np.array([[0, 1, 2]]), np.array([[1, 2, 0]]))
+    np.testing.assert_array_equal(source.T, [[0, 3, 4]])
+    np.testing.assert_array_equal(depth.T, [[1, 2, 3]])
+    row, ancestor = unpack(last)
+    np.testing.assert_array_equal(row, [[5, 3, 4]])
+    np.testing.assert_array_equal(ancestor, [[0, 0, 0]])
 
 
 def test_a_generational_rule_without_a_batched_form_is_replayed_by_the_engine_rule(monkeypatch):
@@ -125,3 +126,33 @@ def test_a_generational_rule_without_a_batched_form_is_replayed_by_the_engine_ru
         batch_selection.parents_of_generation(
             "moran", 2, 3, np.random.default_rng(0), np.zeros((2, 3), int), fitness
         )
+
+
+# Digests of every figure, taken with the sort-based replay and the per-round rejection code of
+# 2026-12-06 before the single-pass replay: N = 64 (deeper waves than CASES), both nulls.
+FROZEN = {
+    ("moran", "drift"): "07f589a48871194b",
+    ("moran", "shuffle"): "85787be1b41f6152",
+    ("moran_db regular", "drift"): "e3ef28d83dc573d7",
+    ("moran_db regular", "shuffle"): "8f38bac384fffd5d",
+}
+
+
+def _digest(draws: null.NullDraws) -> str:
+    h = hashlib.sha256()
+    for name in FIGURES:
+        h.update(np.ascontiguousarray(getattr(draws, name)).tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize(("case", "kind"), list(FROZEN))
+def test_figures_equal_those_frozen_before_the_single_pass_replay(case: str, kind: str) -> None:
+    base = _small("default.toml", population=64, generations=8)
+    spec = {
+        "moran": base,
+        "moran_db regular": dataclasses.replace(
+            base, rule="moran_db", structure=Structure.from_graph(nx.random_regular_graph(4, 64, seed=3))
+        ),
+    }[case]
+    fitness = np.random.default_rng(8).gamma(3.0, size=(2, 8, 64)) if kind == "shuffle" else None
+    assert _digest(null.simulate(spec, 300, seed=11, kind=kind, fitness=fitness)) == FROZEN[case, kind]
