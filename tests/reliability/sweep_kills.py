@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from own_processes import kill_own  # beside this file: it runs as a script too
 
 EXPERIMENT = """
 [experiment]
@@ -188,13 +189,8 @@ def _reap(session: int) -> list[str]:
         time.sleep(0.1)
         left = _session_members(session)
     titles = [_title(pid) for pid in left]
-    for pid in left:  # started by the sweep this trial started
-        if pid not in _session_members(session):  # checked again at the blow: pids are reused
-            continue
-        try:
-            os.kill(pid, signal.SIGKILL)  # a member of the killed sweep's own session
-        except ProcessLookupError:
-            pass
+    for pid in left:  # a member of the killed sweep's own session, pinned before it is asked
+        kill_own(pid, lambda p: p in _session_members(session))
     return titles
 
 

@@ -2,7 +2,6 @@
 tables are exactly those of an undisturbed run."""
 
 import os
-import signal
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ import polars as pl
 
 from purity.tournament.config import load
 from purity.tournament.runner import run
+from tests.reliability.own_processes import kill_own
 
 
 def _parent(pid: int) -> int | None:
@@ -58,13 +58,8 @@ class Assassin(threading.Thread):
     def run(self) -> None:
         while len(self.killed) < self.times and not self.stop.is_set():
             for pid in _task_pids("play_groups"):
-                if not _ours(pid):  # checked again at the blow: the pid may have been reused since
-                    continue
-                try:
-                    os.kill(pid, signal.SIGKILL)  # a worker of this test's own Ray instance
+                if kill_own(pid, _ours):  # a worker of this test's own Ray instance, pinned first
                     self.killed.append(pid)
-                except ProcessLookupError:
-                    pass
                 time.sleep(0.3)  # let the retry start before the next blow
                 break
             time.sleep(0.005)
