@@ -289,3 +289,8 @@ def sign_test(values: Sequence[float], alternative: str = "greater") -> float:
     k = int(np.count_nonzero(x > 0 if alternative == "greater" else x < 0))
     n = x.size
     return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+
+
+def smallest_sign_p(seeds: int) -> float:
+    """The smallest p-value `sign_test` can give over `seeds` seeds: every seed on its side."""
+    return 0.5**seeds

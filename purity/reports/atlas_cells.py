@@ -38,7 +38,7 @@ from typing import Any
 
 import polars as pl
 
-from purity.statistics import smallest_p
+from purity.statistics import smallest_sign_p
 
 from . import nulls, sweep_verdicts, training_generalisation, training_study, verdict_inference
 from .inference import DECLINED, SPREAD
@@ -226,7 +226,7 @@ def _training_cells(key: str, sweep_dir: Path):
                 "high": r["gap_high"],
                 "effect": r["gap"],
                 "p_adjusted": r["p_rule"] if read else None,
-                "p_floor": min(1.0, family * smallest_p(r["seeds"], "greater")) if read else None,
+                "p_floor": min(1.0, family * smallest_sign_p(r["seeds"])) if read else None,
                 "verdict": rule,
                 "outcome": SURVIVES
                 if rule == training_generalisation.DONT

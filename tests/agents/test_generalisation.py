@@ -12,7 +12,7 @@ import pytest
 
 from purity.agents.generalisation import CONDITIONS, REWARDS, Regime, Study, outcome, train
 from purity.reports.training_generalisation import verdicts
-from purity.statistics import sign_flip_pvalue
+from purity.statistics import sign_flip_pvalue, sign_test, smallest_sign_p
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = Study(iterations=25, episodes=32, groups=2)
@@ -97,6 +97,8 @@ def test_each_reading_is_a_corrected_test_that_can_come_out_any_way():
         others = [c for c in ("p_dont", "p_violates", "p_caught") if c != column]
         assert all(row[c] == 1.0 for c in others), want
         assert verdicts(_seeds(4, gap, rate), ["setting"])["rule"][0] == "can't tell"
+    # the sign test's floor holds beyond the seeds a sign-flip test enumerates
+    assert sign_test([0.3] * 20) == smallest_sign_p(20) == 2.0**-20
     # a gap at the margin, or rates at the bound, can be read neither way
     for gap, rate in ((0.1, 0.0), (0.0, 0.2)):
         assert verdicts(_seeds(12, gap, rate), ["setting"])["rule"][0] == "can't tell"
