@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,12 @@ from purity.tournament import capture, generalise, generation, null, record, res
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
 from purity.tournament.progress import Progress
+
+# Seconds between the manifest's writes inside a run's generations (and one at its end). The
+# manifest is what resuming and a sweep's progress read; tables written after its last count are
+# dropped and played again on resume, so a kill loses at most this much work, and short
+# generations no longer pay a file's write each (BENCHMARKS.md, 2026-12-07).
+MANIFEST_EVERY = 1.0
 
 
 def run(
@@ -243,6 +250,7 @@ def _run_one(
         experiment.population * experiment.arena.episodes,
         enabled=show and not finished,
     )
+    written = time.monotonic()
     with _status(manifest, run_dir):
         for g in range(start, experiment.generations if not finished else start):
             done = generation.step(context, pop, g)
@@ -252,7 +260,9 @@ def _run_one(
             manifest["generations_done"] = g + 1
             if done.fixed:
                 manifest["stopped"] = {"reason": "fixation", "generation": g}
-            storage.write_json(manifest, run_dir / record.MANIFEST)
+            if done.fixed or time.monotonic() - written >= MANIFEST_EVERY:
+                storage.write_json(manifest, run_dir / record.MANIFEST)
+                written = time.monotonic()
             bar.advance()
             if done.fixed:
                 bar.finish()

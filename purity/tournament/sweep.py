@@ -171,21 +171,35 @@ def materialize(sweep: Sweep, sweep_dir: Path) -> list[tuple[Point, Path, config
 
 
 class _Monitor(threading.Thread):
-    """Draws the sweep's progress bar from the runs' manifests (generations done, all runs)."""
+    """Draws the sweep's progress bar from the runs' manifests (generations done, all runs).
 
-    def __init__(self, runs: list[Path], bar):
+    It reads only the manifests' own places (a run's, its drift twin's, each seed's), never walks
+    a run's tables, and counts a run the sweep has recorded as ended only once: a walk of every
+    file every half second grew with the sweep until it took a core from the runs
+    (BENCHMARKS.md, 2026-12-07)."""
+
+    PLACES = ("", "drift/", "seed=*/", "seed=*/drift/")
+
+    def __init__(self, runs: list[Path], records: dict[str, dict], bar):
         super().__init__(daemon=True)
-        self.runs, self.bar = runs, bar
+        self.runs, self.records, self.bar = runs, records, bar
         self.stop = threading.Event()
+        self.ended: dict[Path, int] = {}
 
     def done(self) -> int:
+        return sum(self.ended[run] if run in self.ended else self._count(run) for run in self.runs)
+
+    def _count(self, run_dir: Path) -> int:
+        ended = self.records[run_dir.name]["status"] in ("complete", "failed")  # before reading
         total = 0
-        for run_dir in self.runs:
-            for manifest in run_dir.glob("**/manifest.json"):
+        for place in self.PLACES:
+            for manifest in run_dir.glob(f"{place}{MANIFEST}"):
                 try:
                     total += json.loads(manifest.read_text()).get("generations_done", 0)
                 except (OSError, ValueError):
                     pass
+        if ended:
+            self.ended[run_dir] = total
         return total
 
     def run(self) -> None:
@@ -233,9 +247,11 @@ def run_sweep(
         manifest = _sweep_manifest(sweep, sweep_dir, plan)
         storage.write_json(manifest, sweep_dir / "sweep.json")
         todo = _unfinished(plan, manifest, sweep_dir)
+        for point, _, _ in todo:  # run again on resume: to do until its new end is recorded
+            manifest["runs"][point.name].update(status="pending", error=None)
         copies = [(2 if e.neutral_drift else 1) * e.seeds * e.generations for _, _, e in plan]
         bar = Progress(sum(copies), f"sweep {sweep.name}", 1, enabled=progress, unit="generations")
-        monitor = _Monitor([sweep_dir / "runs" / p.name for p, _, _ in plan], bar)
+        monitor = _Monitor([sweep_dir / "runs" / p.name for p, _, _ in plan], manifest["runs"], bar)
         monitor.start()
         work = Work(sweep_dir, manifest, pool, sweep.split_above, resume)
 

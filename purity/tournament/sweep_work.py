@@ -123,8 +123,11 @@ def _place(files: dict[str, bytes], run_dir: Path) -> None:
     leaves either no run folder or a whole one, never a folder without its manifest."""
     staging = run_dir.parent / f".{run_dir.name}.{uuid.uuid4().hex}.tmp"
     try:
+        # the staging folder's rename is what makes the run whole, so its files are written plainly
+        for folder in sorted({(staging / relative).parent for relative in files}):
+            folder.mkdir(parents=True, exist_ok=True)
         for relative, data in files.items():
-            storage.write_bytes(data, staging / relative)
+            (staging / relative).write_bytes(data)
         storage.prepare(run_dir, force=True)
         run_dir.rmdir()
         os.replace(staging, run_dir)

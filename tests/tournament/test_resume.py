@@ -389,14 +389,10 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _progress(run_dir: Path) -> int:
-    """Generations recorded as done, main run and drift twin together."""
-    done = 0
-    for manifest in (run_dir / "manifest.json", run_dir / "drift" / "manifest.json"):
-        try:
-            done += json.loads(manifest.read_text())["generations_done"]
-        except (OSError, ValueError, KeyError):
-            pass
-    return done
+    """Generations whose tables are written, main run and drift twin together. The manifest counts
+    them only every `runner.MANIFEST_EVERY` seconds, so a kill here can also come between a
+    generation's tables and the manifest's count, which a resume must then drop and play again."""
+    return sum(len(storage.generations(folder, "agents")) for folder in (run_dir, run_dir / "drift"))
 
 
 def _start(*args, slow_writes: bool = False) -> subprocess.Popen:

@@ -203,3 +203,27 @@ def test_the_sweep_needs_nothing_from_the_reports():
             imported |= {alias.name for alias in node.names}
     assert "purity.tournament.record" in imported
     assert not [m for m in imported if m.startswith("purity.reports")]
+
+
+def test_progress_reads_each_manifest_place_and_counts_an_ended_run_once(tmp_path):
+    """The monitor sums `generations_done` over a run's, its twin's and its seeds' manifests,
+    ignores tables, and stops reading a run once the sweep recorded it as ended."""
+
+    def manifest(path, done):
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "manifest.json").write_text(json.dumps({"generations_done": done}))
+
+    single, seeded = tmp_path / "a", tmp_path / "b"
+    manifest(single, 5)
+    manifest(single / "drift", 3)
+    manifest(single / "agents" / "gen=0001", 100)  # a table folder: never read
+    manifest(seeded, 0)
+    manifest(seeded / "seed=1", 4)
+    manifest(seeded / "seed=1" / "drift", 2)
+    manifest(seeded / "seed=2", 1)
+    records = {"a": {"status": "complete"}, "b": {"status": "pending"}}
+    monitor = sweeps._Monitor([single, seeded], records, bar=None)
+    assert monitor.done() == 8 + 7
+    manifest(single, 9)  # ended runs are not read again
+    manifest(seeded / "seed=2", 6)  # running ones are
+    assert monitor.done() == 8 + 12
