@@ -54,19 +54,16 @@ $(LOWEST)/.installed: pyproject.toml .ci/lowest.py
 	$(LOWEST)/bin/pip install --quiet -c $(LOWEST)/constraints.txt -e '.[test]'
 	touch $@
 
+# It plays the numpy core (PURITY_BACKEND=numpy), so the whole suite holds both backends to the
+# same tables: `make test` the compiled default, this the numpy one.
 test-lowest: $(LOWEST)/.installed
-	$(LOWEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|polars|networkx|pettingzoo|gymnasium|ray|matplotlib)=='
-	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS)
+	$(LOWEST)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|numba|polars|networkx|pettingzoo|gymnasium|ray|matplotlib)=='
+	PURITY_BACKEND=numpy $(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS)
 	$(LOWEST)/bin/python -m pytest -m slow tests/test_install.py
 
 # The arena figures compare each core with a plain-Python PettingZoo env of the same rules, and the
-# commons with a fused numba loop: numba comes with the `bench` extra, never with purity itself.
-BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	touch $@
-
-bench: $(BENCH_STAMP)
+# commons with a fused numba loop.
+bench: $(STAMP)
 	$(BIN)/python bench/arena_speed.py
 	$(BIN)/python bench/training_speed.py
 	$(BIN)/python bench/default_experiment.py

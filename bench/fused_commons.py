@@ -13,14 +13,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from purity.arenas.commons import CommonsArena
 from purity.arenas.core import Noise, Trace
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is optional (the `bench` extra)
-    njit = None
 
 
 def _factors(eps: np.ndarray, sd: float) -> np.ndarray:
@@ -33,16 +29,13 @@ def _factors(eps: np.ndarray, sd: float) -> np.ndarray:
     return out
 
 
-if njit is not None:
-    _factors = njit(cache=True, error_model="numpy")(_factors)
+_factors = njit(cache=True, error_model="numpy")(_factors)
 
 
 class FusedCommons:
     """`CommonsArena.rollout` as one compiled loop, for the arena's agents, steps and parameters."""
 
     def __init__(self, arena: CommonsArena):
-        if njit is None:
-            raise RuntimeError("the fused commons needs numba: pip install -e '.[bench]'")
         if type(arena) is not CommonsArena:
             raise TypeError(f"the fused loop plays the commons only, not {type(arena).__name__}")
         self.arena = arena

@@ -3,7 +3,10 @@
 medians of CPU (user + sys, all threads) and wall seconds per run, and per phase.
 
 Usage: .venv/bin/python bench/successors_speed.py [--before main] [--rounds 5] [--points base world]
-[--backend numpy|numba]
+[--backend default|numpy|numba] [--before-backend numpy|numba|default]
+
+`--backend` is this tree's (default: purity's own choice, the compiled loops), `--before-backend`
+the earlier revision's (default: numpy, which was the default before 2026-12-07).
 
 Each run is a fresh process (`--child`) importing `purity` from the revision's files
 (`git archive REV purity`, first on PYTHONPATH) or from this tree; it plays a tiny warm-up run
@@ -102,7 +105,9 @@ def _source(revision: str) -> Path:
 
 
 def _measure(point: str, source: Path | None, backend: str) -> dict:
-    env = dict(os.environ, PURITY_BACKEND=backend)
+    env = {key: value for key, value in os.environ.items() if key != "PURITY_BACKEND"}
+    if backend != "default":
+        env["PURITY_BACKEND"] = backend
     if source is not None:
         env["PYTHONPATH"] = str(source)
     done = subprocess.run(
@@ -120,7 +125,8 @@ def main() -> None:
     parser.add_argument("--before", default="main", help="git revision to compare with")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--points", nargs="+", default=["base"], choices=[*sorted(POINTS), "sample"])
-    parser.add_argument("--backend", default="numpy", choices=("numpy", "numba"))
+    parser.add_argument("--backend", default="default", choices=("default", "numpy", "numba"))
+    parser.add_argument("--before-backend", default="numpy", choices=("default", "numpy", "numba"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -128,7 +134,9 @@ def main() -> None:
         return
     from bench.timing import load, machine
 
-    print(f"{machine()}; backend {args.backend}; load average before: {load()}")
+    print(
+        f"{machine()}; backend {args.before_backend} before, {args.backend} now; load average before: {load()}"
+    )
     before = _source(args.before)
     try:
         _compare(args, before)
@@ -148,7 +156,8 @@ def _compare(args, before: Path) -> None:
         for round_ in range(args.rounds):
             order = list(sources) if round_ % 2 == 0 else list(reversed(sources))
             for label in order:
-                runs[label].append(_measure(point, sources[label], args.backend))
+                backend = args.backend if sources[label] is None else args.before_backend
+                runs[label].append(_measure(point, sources[label], backend))
         print(f"\n{point} {POINTS[point]}: {args.rounds} runs each, interleaved; load average now: {load()}")
         print(
             f"{'code':>16} {'CPU s':>7} {'wall s':>7} "

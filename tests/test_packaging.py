@@ -42,7 +42,16 @@ def test_every_dependency_has_a_lower_bound_and_the_lowest_pins_follow():
     finally:
         sys.path.pop(0)
     pins = dict(line.split("==") for line in constraints(ROOT / "pyproject.toml", ["plot"]))
-    assert set(pins) == {"numpy", "networkx", "polars", "pettingzoo", "gymnasium", "ray", "matplotlib"}
+    assert set(pins) == {
+        "numpy",
+        "networkx",
+        "polars",
+        "pettingzoo",
+        "gymnasium",
+        "ray",
+        "numba",
+        "matplotlib",
+    }
     for requirement in PROJECT["dependencies"]:
         name = requirement.split(">=")[0]
         assert f"{name}>={pins[name]}" in requirement

@@ -56,6 +56,22 @@ class Generation:
     fixed: bool  # `stop_at_fixation` and one founding profile holds the whole population
 
 
+@dataclass(frozen=True)
+class Seating:
+    """A generation's groups [G, n] with their members' kinship [G, n, n] and public traits
+    [G, n, F]: who sits where decides them, not policies, so plan, play and reflect share them."""
+
+    groups: np.ndarray
+    kin: np.ndarray
+    traits: np.ndarray
+
+    @classmethod
+    def of(cls, context: Context, pop: Population, groups: np.ndarray) -> Seating:
+        kin = context.lineage.kin(pop.ids[groups], reads_kin(context.terms))
+        names = context.arena.trait_names
+        return cls(groups, kin, traits(pop.weights[groups], context.terms, names, population=pop.weights))
+
+
 def begin(experiment: Experiment, pool) -> tuple[Context, Population]:
     """The run's context, with a lineage of its founders, and its founding population.
 
@@ -88,12 +104,13 @@ def step(context: Context, pop: Population, generation: int) -> Generation:
         context.structure,
     )
     homes = home_seats(groups, stream(experiment.seed, generation, 1, "match"))
-    pop, planning = _plan(context, pop, groups, homes, generation)
+    seating = Seating.of(context, pop, groups)
+    pop, planning = _plan(context, pop, seating, homes, generation)
     results = context.pool.map(
         play_groups,
         context.setup,
         _batches(
-            context, pop, groups, generation, planning, experiment.arena.episodes, np.arange(len(groups))
+            context, pop, seating, generation, planning, experiment.arena.episodes, np.arange(len(groups))
         ),
     )
     played = concatenated(results)
@@ -104,7 +121,7 @@ def step(context: Context, pop: Population, generation: int) -> Generation:
     payoff = appearance_mean(groups, played.fitness.mean(axis=1), pop.size)
     reflected, modified, rows = pop, np.zeros(0, dtype=np.int64), {}
     if experiment.reflection.due(generation):
-        rows["reflection"] = table = _reflect(context, pop, groups, homes, generation)
+        rows["reflection"] = table = _reflect(context, pop, seating, homes, generation)
         reflected, paid = reflection_step.apply(pop, table, context.terms, experiment.reflection.cost)
         modified, payoff = reflection_step.modified_slots(table), payoff - paid
     utility = appearance_mean(groups, played.utility.mean(axis=1), pop.size)
@@ -123,17 +140,17 @@ def step(context: Context, pop: Population, generation: int) -> Generation:
 
 
 def _plan(
-    context: Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int
+    context: Context, pop: Population, seating: Seating, homes: np.ndarray, generation: int
 ) -> tuple[Population, np.ndarray]:
     """Where each agent plays in one group, it plans and plays in the same task: nothing to do
     here, and every seat plans. Where agents are in several groups, each chooses one policy in
     its home group first, and then plays it everywhere."""
     if homes.all():
         return pop, homes
-    chunks = np.flatnonzero(homes.any(axis=1))
+    chunks, groups = np.flatnonzero(homes.any(axis=1)), seating.groups
     chosen = np.concatenate(
         context.pool.map(
-            plan_groups, context.setup, _batches(context, pop, groups, generation, homes, 0, chunks)
+            plan_groups, context.setup, _batches(context, pop, seating, generation, homes, 0, chunks)
         )
     )
     policies = pop.policies.copy()
@@ -144,7 +161,7 @@ def _plan(
 def _batches(
     context: Context,
     pop: Population,
-    groups: np.ndarray,
+    seating: Seating,
     generation: int,
     planning: np.ndarray,
     episodes: int,
@@ -157,22 +174,20 @@ def _batches(
         GroupBatch(
             generation=generation,
             groups=chunk,
-            entries=pop.entry[groups[chunk]],
-            weights=pop.weights[groups[chunk]],
-            policies=pop.policies[groups[chunk]],
-            kin=context.lineage.kin(pop.ids[groups[chunk]], reads_kin(context.terms)),
+            entries=pop.entry[seating.groups[chunk]],
+            weights=pop.weights[seating.groups[chunk]],
+            policies=pop.policies[seating.groups[chunk]],
+            kin=seating.kin[chunk],
             planning=planning[chunk],
             episodes=episodes,
-            traits=traits(
-                pop.weights[groups[chunk]], context.terms, context.arena.trait_names, population=pop.weights
-            ),
+            traits=seating.traits[chunk],
         )
         for chunk in tasks
     ]
 
 
 def _reflect(
-    context: Context, pop: Population, groups: np.ndarray, homes: np.ndarray, generation: int
+    context: Context, pop: Population, seating: Seating, homes: np.ndarray, generation: int
 ) -> pl.DataFrame:
     """Planners reflect in their home group against the policies just played: every change they
     considered, the `reflection/gen=<generation>` table that the population is changed by."""
@@ -180,11 +195,11 @@ def _reflect(
     considered = context.pool.map(
         reflection_step.reflect_groups,
         context.setup,
-        _batches(context, pop, groups, generation, homes, 0, chunks),
+        _batches(context, pop, seating, generation, homes, 0, chunks),
     )
     reflection = context.experiment.reflection
     return tables.reflection(
-        considered, groups, pop, generation, reflection.rule, context.terms, reflection.reference
+        considered, seating.groups, pop, generation, reflection.rule, context.terms, reflection.reference
     )
 
 

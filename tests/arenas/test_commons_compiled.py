@@ -1,7 +1,7 @@
-"""The compiled commons (`PURITY_BACKEND=numba`) is the numpy core bit for bit: the same trace for
-ties, a lone agent, squeezed harvests, scaled takes and short horizons, and the same tables for a
-whole reflecting run; the switch really routes rollouts, leaves variants on numpy, and refuses a
-wrong value in one line."""
+"""The compiled commons (the default, or `PURITY_BACKEND=numba`) is the numpy core
+(`PURITY_BACKEND=numpy`) bit for bit: the same trace for ties, a lone agent, squeezed harvests,
+scaled takes and short horizons, and the same tables for a whole reflecting run; the switch really
+routes rollouts, leaves variants on numpy, and refuses a wrong value in one line."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-pytest.importorskip("numba")
-
-from purity.arenas import backend, commons_compiled  # noqa: E402
-from purity.arenas.commons import CommonsArena, CommonsParams  # noqa: E402
-from purity.arenas.commons_sanctions import SanctionsCommonsArena  # noqa: E402
-from purity.inputs import InputError  # noqa: E402
+from purity.arenas import backend, commons_compiled
+from purity.arenas.commons import CommonsArena, CommonsParams
+from purity.arenas.commons_sanctions import SanctionsCommonsArena
+from purity.inputs import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = {
@@ -36,9 +34,11 @@ def _same(a, b) -> None:
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("name", PARAMS)
-def test_the_compiled_rollout_is_the_numpy_core_bit_for_bit(name, seed):
+def test_the_compiled_rollout_is_the_numpy_core_bit_for_bit(name, seed, monkeypatch):
     n, params = PARAMS[name]
+    monkeypatch.setenv(backend.VARIABLE, "numpy")
     arena = CommonsArena(n, 40, params)
+    assert not arena._compiled
     rng = np.random.default_rng(seed)
     policy = rng.random((300, n, 5))
     policy[..., 1] *= 0.8
@@ -58,18 +58,29 @@ def test_the_switch_routes_the_commons_and_leaves_its_variants_on_numpy(monkeypa
     rng = np.random.default_rng(1)
     monkeypatch.setenv(backend.VARIABLE, "numba")
     commons, sanctions = CommonsArena(4, 10), SanctionsCommonsArena(4, 10)
-    monkeypatch.delenv(backend.VARIABLE)
+    monkeypatch.setenv(backend.VARIABLE, "numpy")
     plain = CommonsArena(4, 10)
-    for arena in (commons, sanctions, plain):
+    monkeypatch.delenv(backend.VARIABLE)
+    default = CommonsArena(4, 10)
+    for arena in (commons, sanctions, plain, default):
         policy = rng.random((8, 4, len(arena.policy_names)))
         arena.rollout(policy, arena.noise(rng, 8))
-    assert calls == [commons]
+    assert calls == [commons, default]
+
+
+def test_without_numba_the_default_is_numpy_and_asking_for_it_is_one_input_error(monkeypatch):
+    monkeypatch.setattr(backend, "_numba", lambda: False)
+    monkeypatch.delenv(backend.VARIABLE, raising=False)
+    assert not CommonsArena(4, 10)._compiled
+    monkeypatch.setenv(backend.VARIABLE, "numba")
+    with pytest.raises(InputError, match="PURITY_BACKEND: expected numpy, or numba installed"):
+        CommonsArena(4, 10)
 
 
 @pytest.mark.parametrize("value", ["fortran", "NUMBA", " numba"])
 def test_a_wrong_backend_is_one_input_error(monkeypatch, value):
     monkeypatch.setenv(backend.VARIABLE, value)
-    with pytest.raises(InputError, match="PURITY_BACKEND: expected numpy"):
+    with pytest.raises(InputError, match="PURITY_BACKEND: expected numpy or numba"):
         CommonsArena(4, 10)
 
 

@@ -1,7 +1,6 @@
 """The fused numba loop of the commons (bench/fused_commons.py) plays the core's rules: its rollout
 equals `CommonsArena.rollout` within the regrowth shock's last bit (relative and absolute 1e-9,
-as for the plain env), and equals the plain-Python env, whose `math.exp` it shares, bit for bit.
-Skipped without numba (the `bench` extra)."""
+as for the plain env), and equals the plain-Python env, whose `math.exp` it shares, bit for bit."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("numba")
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))

@@ -9,12 +9,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-pytest.importorskip("numba")
-
-from purity.arenas import backend  # noqa: E402
-from purity.tournament import batch_selection, batch_selection_compiled, null  # noqa: E402
-from purity.tournament.matching import Structure  # noqa: E402
-from tests.tournament.test_null_batched import CASES, FIGURES  # noqa: E402
+from purity.arenas import backend
+from purity.tournament import batch_selection, batch_selection_compiled, null
+from purity.tournament.matching import Structure
+from tests.tournament.test_null_batched import CASES, FIGURES
 
 
 def _both(reps, n, death_birth, structure, fitness, seed=1):
