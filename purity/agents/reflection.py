@@ -40,6 +40,7 @@ d = 1 it charges the successor's acts as the designer's own future acts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,36 +104,50 @@ def candidate_changes(
     weights = np.asarray(weights, dtype=float)
     out = [Change(KEEP, weights.copy())]
 
-    def scaled(t: int, verb: str, factor: float) -> None:
+    def scaled(t: int, key: str, verb: str, factor: float) -> None:
         row = weights.copy()
         row[t] = weights[t] * factor
-        out.append(Change(f"{verb} {terms[t].key}", row, terms[t].key, weights[t], row[t]))
+        out.append(Change(f"{verb} {key}", row, key, weights[t], row[t]))
 
-    for t, term in enumerate(terms):
+    for t, key, process, moves in _change_plan(terms, reflector.rescope):
         w = weights[t]
         if w <= 0:
             continue
-        if term.process:
-            scaled(t, "drop", 0.0)
+        if process:
+            scaled(t, key, "drop", 0.0)
             if np.isfinite(w):
-                scaled(t, "weaken", reflector.weaken)
-                scaled(t, "strengthen", reflector.strengthen)
-            if term.scoped and reflector.rescope:
-                for scope in SCOPES:
-                    variant = dataclasses.replace(term, scope=scope, responsibility=None, decay=None)
-                    if variant != term and variant in terms:
-                        row = weights.copy()
-                        row[terms.index(variant)] += w
-                        row[t] = 0.0
-                        out.append(Change(f"rescope {term.key} -> {scope}", row, term.key, w, 0.0))
+                scaled(t, key, "weaken", reflector.weaken)
+                scaled(t, key, "strengthen", reflector.strengthen)
+            for scope, to in moves:
+                row = weights.copy()
+                row[to] += w
+                row[t] = 0.0
+                out.append(Change(f"rescope {key} -> {scope}", row, key, w, 0.0))
         elif reflector.outcomes and np.isfinite(w):
-            scaled(t, "weaken", reflector.weaken)
-            scaled(t, "strengthen", reflector.strengthen)
+            scaled(t, key, "weaken", reflector.weaken)
+            scaled(t, key, "strengthen", reflector.strengthen)
     budget = max(capability.candidates - 1, 0)
     if len(out) - 1 > budget:
         picked = np.sort(rng.choice(len(out) - 1, size=budget, replace=False)) + 1
         out = [out[0]] + [out[k] for k in picked]
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _change_plan(terms: tuple[Term, ...], rescope: bool) -> tuple[tuple[int, str, bool, tuple], ...]:
+    """Per term of a run's terms (fixed for the run, so read once, not per agent and generation):
+    its index, key, whether it is a process term, and the (scope, index) of each scope it can
+    move to: its variant with that scope, where the variant is a term too."""
+    plan = []
+    for t, term in enumerate(terms):
+        moves = []
+        if term.process and term.scoped and rescope:
+            for scope in SCOPES:
+                variant = dataclasses.replace(term, scope=scope, responsibility=None, decay=None)
+                if variant != term and variant in terms:
+                    moves.append((scope, terms.index(variant)))
+        plan.append((t, term.key, term.process, tuple(moves)))
+    return tuple(plan)
 
 
 @dataclass(frozen=True)
