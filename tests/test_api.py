@@ -15,7 +15,7 @@ import pytest
 import purity
 from purity.reports.births import born
 
-HEAVY = ("numpy", "polars", "networkx", "ray", "pettingzoo", "gymnasium", "matplotlib")
+HEAVY = ("numpy", "polars", "networkx", "ray", "pettingzoo", "gymnasium", "matplotlib", "numba")
 
 SMALL = """
 [experiment]

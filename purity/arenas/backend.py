@@ -31,16 +31,24 @@ def _numba() -> bool:
     return True
 
 
+def chosen() -> str:
+    """The environment's choice, checked but not acted on: "numpy", "numba" (insisted on, so
+    numba must import now) or "" (numba where it imports, found out at the first rollout, so
+    commands that build arenas only to check an experiment never import numba). Read where an
+    arena is built, so a wrong value fails before any work starts."""
+    choice = os.environ.get(VARIABLE, "")
+    if choice not in ("", *CHOICES):
+        raise InputError(VARIABLE, "", "numpy or numba (unset: numba where it imports)", choice)
+    if choice == "numba" and not _numba():
+        raise InputError(VARIABLE, "", "numpy, or numba installed (pip install numba)", choice)
+    return choice
+
+
+def plays_compiled(choice: str) -> bool:
+    """Whether a `chosen()` value plays the compiled loops in this process."""
+    return choice != "numpy" and _numba()
+
+
 def compiled() -> bool:
-    """Whether the compiled loops play: unless the environment says numpy, whenever numba imports
-    (a dependency of purity; a platform without it plays numpy, with the same numbers). Checked
-    when an arena is built, so a wrong value, or numba asked for and missing, fails before any work
-    starts."""
-    chosen = os.environ.get(VARIABLE, "")
-    if chosen not in ("", *CHOICES):
-        raise InputError(VARIABLE, "", "numpy or numba (unset: numba where it imports)", chosen)
-    if chosen == "numpy":
-        return False
-    if chosen == "numba" and not _numba():
-        raise InputError(VARIABLE, "", "numpy, or numba installed (pip install numba)", chosen)
-    return _numba()
+    """Whether the environment chooses the compiled loops here, now."""
+    return plays_compiled(chosen())

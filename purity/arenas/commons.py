@@ -148,7 +148,7 @@ class CommonsArena(Arena):
         self._take_may_exceed = 2 * (n_agents - 1) * p.take_rate > 1
         self._earlier = np.tril(np.ones((n_agents, n_agents)), -1)
         # the compiled loop plays the commons' own rules only, not a variant's (`backend`)
-        self._compiled = type(self) is CommonsArena and backend.compiled()
+        self._backend = backend.chosen() if type(self) is CommonsArena else "numpy"
 
     @property
     def default_policy(self) -> np.ndarray:
@@ -267,13 +267,13 @@ class CommonsArena(Arena):
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop. The state
-        and every per-step array live in buffers allocated once (`Workspace`). With
-        `PURITY_BACKEND=numba`, one compiled loop plays it instead (equal power only), bit for bit
-        the same."""
+        and every per-step array live in buffers allocated once (`Workspace`). Where numba
+        imports (and `PURITY_BACKEND` is not numpy), one compiled loop plays it instead (equal
+        power only), bit for bit the same."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
         power = self.agent_power(power, batch)
-        if self._compiled and power is None:
+        if power is None and backend.plays_compiled(self._backend):
             from purity.arenas import commons_compiled
 
             return commons_compiled.rollout(self, policy, noise, steps)

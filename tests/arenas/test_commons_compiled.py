@@ -38,7 +38,7 @@ def test_the_compiled_rollout_is_the_numpy_core_bit_for_bit(name, seed, monkeypa
     n, params = PARAMS[name]
     monkeypatch.setenv(backend.VARIABLE, "numpy")
     arena = CommonsArena(n, 40, params)
-    assert not arena._compiled
+    assert not backend.plays_compiled(arena._backend)
     rng = np.random.default_rng(seed)
     policy = rng.random((300, n, 5))
     policy[..., 1] *= 0.8
@@ -71,7 +71,7 @@ def test_the_switch_routes_the_commons_and_leaves_its_variants_on_numpy(monkeypa
 def test_without_numba_the_default_is_numpy_and_asking_for_it_is_one_input_error(monkeypatch):
     monkeypatch.setattr(backend, "_numba", lambda: False)
     monkeypatch.delenv(backend.VARIABLE, raising=False)
-    assert not CommonsArena(4, 10)._compiled
+    assert not backend.plays_compiled(CommonsArena(4, 10)._backend)
     monkeypatch.setenv(backend.VARIABLE, "numba")
     with pytest.raises(InputError, match="PURITY_BACKEND: expected numpy, or numba installed"):
         CommonsArena(4, 10)

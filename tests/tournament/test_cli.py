@@ -55,10 +55,11 @@ def test_validate_accepts_the_shipped_files(capsys, monkeypatch):
 
 
 def test_validate_and_help_stay_light():
-    """No Ray or polars import before a run starts: that is what keeps these commands instant."""
+    """No Ray, polars or numba import before a run starts: that is what keeps these commands instant
+    (an experiment's arena is built to check it, and numba is imported only at its first rollout)."""
     code = (
         "import sys; from purity.tournament.cli import main; main(['validate', 'experiments/default.toml']); "
-        "heavy = [m for m in ('ray', 'polars', 'pettingzoo') if m in sys.modules]; assert not heavy, heavy"
+        "heavy = [m for m in ('ray', 'polars', 'pettingzoo', 'numba') if m in sys.modules]; assert not heavy, heavy"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
