@@ -1,8 +1,8 @@
 """Which implementation plays an arena's rollouts: the compiled loop (the default) or numpy.
 
 The compiled commons (`purity.arenas.commons_compiled`) equals the numpy core bit for bit and is
-about 3× faster at the batch sizes runs use (BENCHMARKS.md), so it is the default wherever numba
-imports; `PURITY_BACKEND=numpy` chooses the numpy core, `PURITY_BACKEND=numba` insists on the
+faster at every batch size (1.6–3× at 4,096 episodes a call, about 14× at 64: BENCHMARKS.md), so
+it is the default wherever numba imports; `PURITY_BACKEND=numpy` chooses the numpy core, `PURITY_BACKEND=numba` insists on the
 compiled loop. It is a switch of the environment, not of the experiment, because it changes no
 number: a run's tables are the same either way (tests hold both backends to it, and
 `make test-lowest` runs the whole suite on numpy). The choice is made where the arena is built and
