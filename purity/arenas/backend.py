@@ -2,13 +2,13 @@
 
 The compiled commons (`purity.arenas.commons_compiled`) equals the numpy core bit for bit and is
 faster at every batch size (1.6–3× at 4,096 episodes a call, about 14× at 64: BENCHMARKS.md), so
-it is the default wherever numba imports; `PURITY_BACKEND=numpy` chooses the numpy core, `PURITY_BACKEND=numba` insists on the
-compiled loop. It is a switch of the environment, not of the experiment, because it changes no
-number: a run's tables are the same either way (tests hold both backends to it, and
-`make test-lowest` runs the whole suite on numpy). The choice is made where the arena is built and
-travels with it to Ray workers. Arenas without a compiled loop play numpy whatever it says. The
-cheap nulls read it too (`purity.tournament.null._kernels`): their Moran events and
-replay then run compiled, drawing the same numbers from the same stream.
+it is the default wherever numba imports; `PURITY_BACKEND=numpy` chooses the numpy core and
+`PURITY_BACKEND=numba` insists on the compiled loop. It is a switch of the environment, not of the
+experiment, because it changes no number: a run's tables are the same either way (tests hold both
+backends to it, and `make test-lowest` runs the whole suite on numpy). The choice is made where
+the arena is built and travels with it to Ray workers. Arenas without a compiled loop play numpy
+whatever it says. The cheap nulls read it too (`purity.tournament.null._kernels`): their Moran
+events and replay then run compiled, drawing the same numbers from the same stream.
 """
 
 from __future__ import annotations

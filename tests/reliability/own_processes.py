@@ -1,6 +1,6 @@
 """Killing only what a test started: a process is pinned by a pidfd before its ownership is
 checked, so the check and the signal are about the same process even if its pid is reused in
-between (a plain `os.kill(pid)` after a check could hit a newcomer with that pid)."""
+between (signalling the bare pid after a check could hit a newcomer that took the number)."""
 
 from __future__ import annotations
 
