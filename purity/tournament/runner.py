@@ -110,12 +110,13 @@ def resume(
     The experiment is the copy the run captured when it started, never the file it came from.
     Leftovers of the generation that was cut off (and every temporary file) are deleted first;
     the tables then end up exactly those of an uninterrupted run. A complete run is left as it is.
+    The run's lock is taken before Ray starts: a run another process still writes is refused at once.
     """
     run_dir = Path(run_dir)
     if storage.read_manifest(run_dir).get("role") == generalise.ROLE and not is_complete(run_dir):
         manifest = storage.read_manifest(run_dir)
         capture.recall(run_dir, manifest)  # fail fast, before Ray starts
-        with _executor(workers, address, pool) as pool, _writing(run_dir, finish):
+        with _writing(run_dir, finish), _executor(workers, address, pool) as pool:
             generalise.resume(run_dir, pool, manifest)
         return run_dir
     if is_complete(run_dir):
@@ -127,7 +128,7 @@ def resume(
         return run_dir
     manifest = storage.read_manifest(run_dir)
     experiment = capture.recall(run_dir, manifest)  # fail fast, before Ray starts
-    with _executor(workers, address, pool) as pool, _writing(run_dir, finish):
+    with _writing(run_dir, finish), _executor(workers, address, pool) as pool:
         if manifest.get("role") == "replicates":
             _resume_replicates(experiment, run_dir, manifest, pool, progress)
         else:

@@ -1,11 +1,14 @@
 """Two purity processes on one run directory: the second is refused with a clear message naming
-the owner; a lock left by a killed run is stale and taken over."""
+the owner, before it starts Ray; a lock left by a killed run is stale and taken over."""
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,11 +32,11 @@ capability = { candidates = 4, rollouts = 1 }
 """
 
 
-def _purity(*args, wait=True):
+def _purity(*args, wait=True, env=None):
     command = [sys.executable, "-m", "purity", *map(str, args)]
     if not wait:
         return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
 def _wait_for_generations(manifest: Path, count: int) -> None:
@@ -48,18 +51,21 @@ def _wait_for_generations(manifest: Path, count: int) -> None:
     raise AssertionError("the first run did not get going")
 
 
-def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
+def test_a_second_process_is_refused_while_the_first_writes(tmp_path, request):
     experiment = tmp_path / "long.toml"
     experiment.write_text(LONG)
     out = tmp_path / "runs"
+    ray_files = Path(tempfile.mkdtemp(prefix="pr", dir="/tmp"))  # short: Ray's socket paths
+    request.addfinalizer(lambda: shutil.rmtree(ray_files, ignore_errors=True))
     first = _purity("run", experiment, "--out", out, "--workers", "0", "--quiet", wait=False)
     try:
         _wait_for_generations(out / "long" / "manifest.json", 2)
         for args in (
-            ("run", "--resume", out / "long"),
+            ("run", "--resume", out / "long"),  # on Ray by default: refused before Ray starts
             ("run", experiment, "--out", out, "--workers", "0", "--force"),
         ):
-            second = _purity(*args)
+            second = _purity(*args, env={**os.environ, "RAY_TMPDIR": str(ray_files)})
+            assert not any(ray_files.iterdir()), "Ray was started for a run it must refuse"
             assert second.returncode == 2, second.stderr
             line = second.stderr.strip()
             assert len(line.splitlines()) == 1 and "Traceback" not in line
