@@ -209,21 +209,22 @@ def _cli():
     return main
 
 
+def produce_one(argv: list[str]) -> dict[str, pl.DataFrame]:
+    """The stable tables of one golden case, run by the CLI as a user would."""
+    code = _cli()(argv)
+    assert code == 0, (argv, code)
+    out = Path(argv[argv.index("--out") + 1])
+    stem = tomllib.loads(Path(argv[1]).read_text())
+    run_name = (
+        stem["sweep"]["name"]
+        if "sweep" in stem
+        else stem["experiment"]["name"] + ("-train" if argv[0] == "train" else "")
+    )
+    return {key: _stable(frame) for key, frame in tables(out / run_name).items()}
+
+
 def produce(folder: Path) -> dict[str, dict[str, pl.DataFrame]]:
-    main = _cli()
-    produced = {}
-    for name, argv in cases(folder):
-        code = main(argv)
-        assert code == 0, (name, argv, code)
-        out = Path(argv[argv.index("--out") + 1])
-        stem = tomllib.loads(Path(argv[1]).read_text())
-        run_name = (
-            stem["sweep"]["name"]
-            if "sweep" in stem
-            else stem["experiment"]["name"] + ("-train" if argv[0] == "train" else "")
-        )
-        produced[name] = {key: _stable(frame) for key, frame in tables(out / run_name).items()}
-    return produced
+    return {name: produce_one(argv) for name, argv in cases(folder)}
 
 
 def freeze() -> None:
@@ -241,30 +242,37 @@ def freeze() -> None:
     print(f"froze {sum(len(f) for f in produced.values())} tables of {len(produced)} runs in {GOLDEN}")
 
 
-def frozen() -> dict[str, dict[str, pl.DataFrame]]:
+def frozen() -> list[str]:
+    """The names of the frozen cases."""
+    return sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
+
+
+def frozen_tables(name: str) -> dict[str, pl.DataFrame]:
     return {
-        case.name: {
-            file.stem.replace("__", "/"): pl.read_parquet(file) for file in sorted(case.glob("*.parquet"))
-        }
-        for case in sorted(GOLDEN.iterdir())
-        if case.is_dir()
+        file.stem.replace("__", "/"): pl.read_parquet(file)
+        for file in sorted((GOLDEN / name).glob("*.parquet"))
     }
 
 
-@pytest.fixture(scope="module")
-def produced(tmp_path_factory):
-    return produce(tmp_path_factory.mktemp("golden"))
+@pytest.fixture
+def no_reports(monkeypatch):
+    """The golden cases compare tables; writing each run's report (about half their time) is left
+    to the reports' own tests."""
+    from purity.tournament import cli
+
+    monkeypatch.setattr(
+        cli, "_report", lambda path, run_reports=False: (path / "report.md", path / "report.html")
+    )
 
 
-def test_every_case_is_frozen(produced):
-    assert sorted(produced) == sorted(frozen())
+def test_every_case_is_frozen(tmp_path):
+    assert sorted(name for name, _ in cases(tmp_path)) == frozen()
 
 
-@pytest.mark.parametrize(
-    "name", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
-)
-def test_tables_equal_the_frozen_ones(produced, name):
-    expected, got = frozen()[name], produced[name]
+@pytest.mark.parametrize("name", frozen())
+def test_tables_equal_the_frozen_ones(no_reports, tmp_path, name):
+    """One case a test, so that the test workers share the cases between them."""
+    expected, got = frozen_tables(name), produce_one(dict(cases(tmp_path))[name])
     assert sorted(got) == sorted(expected), f"{name}: other tables"
     for key, frame in expected.items():
         assert got[key].columns == frame.columns, f"{name}/{key}: other columns"
