@@ -45,6 +45,19 @@ neutral_drift = true
 """
 
 
+@pytest.fixture(scope="session")
+def two_workers():
+    """A private local Ray instance of two workers, shared by this test process's tests that compare
+    tables across worker counts (`run(..., pool=two_workers)`): each would otherwise pay Ray's start,
+    5-8 s. Its workers carry over from test to test, as a sweep's do from run to run; a test that
+    kills workers (test_faults) starts its own."""
+    from purity.tournament.executor import RayExecutor
+
+    pool = RayExecutor(2, None)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
 def small_experiment(tmp_path) -> Path:
     path = tmp_path / "small.toml"

@@ -49,10 +49,10 @@ def test_agents_in_several_groups_play_each_and_average(write_experiment, tmp_pa
     assert agents["id"].n_unique() == 16
 
 
-def test_two_phase_generations_are_identical_across_worker_counts(write_experiment, tmp_path):
+def test_two_phase_generations_are_identical_across_worker_counts(write_experiment, tmp_path, two_workers):
     path = write_experiment(*PAIRS, ("[selection]", '[matching]\nplay = "all_pairs"\n\n[selection]'))
     serial = run(load(path), tmp_path / "a", workers=0, progress=False)
-    ray2 = run(load(path), tmp_path / "b", workers=2, progress=False)
+    ray2 = run(load(path), tmp_path / "b", pool=two_workers, progress=False)
     for table in ("agents", "episodes", "lineage"):
         a = pl.read_parquet(serial / table / "**" / "*.parquet").sort(pl.all())
         b = pl.read_parquet(ray2 / table / "**" / "*.parquet").sort(pl.all())

@@ -80,10 +80,10 @@ def test_purity_train_writes_one_row_per_seed_and_a_report_that_leads_with_the_g
     assert "train watched" in report and "test unwatched" in report
 
 
-def test_same_rows_in_process_and_on_two_workers(tmp_path):
+def test_same_rows_in_process_and_on_two_workers(tmp_path, two_workers):
     experiment = config.load(_file(tmp_path)).training_alone()
     serial = _rows(run(experiment, tmp_path / "zero", workers=0, progress=False))
-    parallel = _rows(run(experiment, tmp_path / "two", workers=2, progress=False))
+    parallel = _rows(run(experiment, tmp_path / "two", pool=two_workers, progress=False))
     assert serial.equals(parallel)
 
 

@@ -65,10 +65,10 @@ def test_off_or_before_lock_in_the_run_is_the_same(write_experiment, tmp_path):
         assert got.equals(base), name
 
 
-def test_the_same_tables_on_two_workers(write_experiment, tmp_path):
+def test_the_same_tables_on_two_workers(write_experiment, tmp_path, two_workers):
     experiment = load(write_experiment(INVADE, LOCKED))
     expected = _tables(run(experiment, tmp_path / "serial", workers=0, progress=False))
-    got = _tables(run(experiment, tmp_path / "ray", workers=2, progress=False))
+    got = _tables(run(experiment, tmp_path / "ray", pool=two_workers, progress=False))
     assert got[0].equals(expected[0]) and got[1].equals(expected[1])
 
 

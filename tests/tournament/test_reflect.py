@@ -205,14 +205,16 @@ def test_cost_is_paid_only_by_reflecting_agents_and_every_spaces_reflection(writ
     assert difference[~reflected].tolist() == [0.0] * (~reflected).sum()
 
 
-def test_reflection_tables_are_the_same_whatever_the_worker_count(realistic, tmp_path, small_text):
+def test_reflection_tables_are_the_same_whatever_the_worker_count(
+    realistic, tmp_path, small_text, two_workers
+):
     path = tmp_path / "exp.toml"
     path.write_text(
         small_text.replace('"consequentialist"', '"self-keeper"').replace(
             "[control]", REFLECT.format(rule="realistic", every=1)
         )
     )
-    again = run(load(path), tmp_path / "runs", workers=2, progress=False)
+    again = run(load(path), tmp_path / "runs", pool=two_workers, progress=False)
     for table in ("agents", "episodes", "lineage", "reflection"):
         for twin in ("", "drift"):
             assert (

@@ -94,18 +94,22 @@ def test_weights_only_change_by_mutation_and_hard_terms_stay(serial):
     assert present.height == agents.height
 
 
-def test_same_seed_same_tables_whatever_the_worker_count(serial, experiment_file, tmp_path_factory):
-    expected = _tables(serial)
-    for workers in (1, 2):
-        again = run(
-            load(experiment_file), tmp_path_factory.mktemp(f"w{workers}"), workers=workers, progress=False
-        )
-        got = _tables(again)
-        for table in TABLES:
-            assert got[table].equals(expected[table]), (workers, table)
-        assert _manifest(again)["terms"] == _manifest(serial)["terms"]
-        for twin in TABLES:
-            assert _tables(again / "drift")[twin].equals(_tables(serial / "drift")[twin])
+def _same_tables(serial, again) -> None:
+    expected, got = _tables(serial), _tables(again)
+    for table in TABLES:
+        assert got[table].equals(expected[table]), table
+    assert _manifest(again)["terms"] == _manifest(serial)["terms"]
+    for twin in TABLES:
+        assert _tables(again / "drift")[twin].equals(_tables(serial / "drift")[twin])
+
+
+def test_same_seed_same_tables_on_two_workers(serial, experiment_file, tmp_path, two_workers):
+    _same_tables(serial, run(load(experiment_file), tmp_path, pool=two_workers, progress=False))
+
+
+@pytest.mark.slow
+def test_same_seed_same_tables_on_one_worker(serial, experiment_file, tmp_path):
+    _same_tables(serial, run(load(experiment_file), tmp_path, workers=1, progress=False))
 
 
 def test_another_seed_gives_other_tables(serial, experiment_file, tmp_path):

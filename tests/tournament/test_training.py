@@ -127,7 +127,7 @@ def test_a_training_run_cut_off_resumes_to_the_same_tables(trained, tmp_path):
     assert all(got[t].equals(expected[t]) for t in expected)
 
 
-def test_learners_inside_a_tournament_are_selected_and_keep_learning(tmp_path):
+def test_learners_inside_a_tournament_are_selected_and_keep_learning(tmp_path, two_workers):
     """Moran selection with learners and fixed shortcutters: births happen, and every agent's
     policy still moves only where it is a learner's. Same tables in process and on two workers."""
     path = _write(
@@ -142,7 +142,7 @@ def test_learners_inside_a_tournament_are_selected_and_keep_learning(tmp_path):
     learners = agents.filter(pl.col("profile") == "self-keeper")
     assert learners["policy:shortcut_unwatched"].n_unique() > 1
     assert (agents.filter(pl.col("profile") == "consequentialist")["policy:shortcut_unwatched"] == 1.0).all()
-    parallel = run(load(path), tmp_path / "two", workers=2, progress=False)
+    parallel = run(load(path), tmp_path / "two", pool=two_workers, progress=False)
     again = _tables(parallel)
     assert all(again[t].equals(tables[t]) for t in tables)
 
