@@ -68,8 +68,19 @@ def _tables(run_dir: Path) -> dict:
     }
 
 
+@pytest.fixture(scope="module")
+def calm(tmp_path_factory) -> Path:
+    """The uninterrupted run both disks' resumed runs must equal."""
+    from purity.tournament.cli import main
+
+    folder = tmp_path_factory.mktemp("calm")
+    (folder / "full.toml").write_text(EXPERIMENT)
+    assert main(["run", str(folder / "full.toml"), "--out", str(folder), "--workers", "0", "--quiet"]) == 0
+    return folder / "full"
+
+
 @pytest.mark.parametrize("disk", ["tmpfs", "simulated"])
-def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
+def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk, calm):
     experiment = tmp_path / "full.toml"
     experiment.write_text(EXPERIMENT)
     mount = _tiny_disk(Path("/tmp") / f"purity-full-{uuid.uuid4().hex[:8]}") if disk == "tmpfs" else None
@@ -124,26 +135,7 @@ def test_disk_full_stops_cleanly_and_resumes_identically(tmp_path, disk):
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
-    calm = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "purity",
-            "run",
-            str(experiment),
-            "--out",
-            str(tmp_path / "calm"),
-            "--workers",
-            "0",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert calm.returncode == 0, calm.stderr
     for sub in ("", "drift"):
-        got, want = _tables(moved / "full" / sub), _tables(tmp_path / "calm" / "full" / sub)
+        got, want = _tables(moved / "full" / sub), _tables(calm / sub)
         for table in want:
             assert got[table].equals(want[table]), (sub, table)
