@@ -49,8 +49,9 @@ neutral_drift = true
 def two_workers():
     """A private local Ray instance of two workers, shared by this test process's tests that compare
     tables across worker counts (`run(..., pool=two_workers)`): each would otherwise pay Ray's start,
-    5-8 s. Its workers carry over from test to test, as a sweep's do from run to run; a test that
-    kills workers (test_faults) starts its own."""
+    5-8 s. Its workers carry over from test to test, as a sweep's do from run to run. Only this
+    process's tests use it, one at a time, so test_faults may kill its workers mid-task: Ray starts
+    new ones, and the tests after it run on those."""
     from purity.tournament.executor import RayExecutor
 
     pool = RayExecutor(2, None)

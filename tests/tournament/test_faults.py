@@ -65,7 +65,7 @@ class Assassin(threading.Thread):
             time.sleep(0.005)
 
 
-def test_killed_workers_are_retried_and_change_nothing(write_experiment, tmp_path):
+def test_killed_workers_are_retried_and_change_nothing(write_experiment, tmp_path, two_workers):
     path = write_experiment(
         ("generations = 4", "generations = 12"),
         ("steps = 12", "steps = 40"),
@@ -76,7 +76,7 @@ def test_killed_workers_are_retried_and_change_nothing(write_experiment, tmp_pat
     assassin = Assassin(times=2)
     assassin.start()
     try:
-        shaken = run(experiment, tmp_path / "shaken", workers=2, progress=False)
+        shaken = run(experiment, tmp_path / "shaken", pool=two_workers, progress=False)
     finally:
         assassin.stop.set()
         assassin.join()
