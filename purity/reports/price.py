@@ -125,10 +125,10 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.nd
     born = agents.filter(pl.col("parent").is_not_null()).unique("id", keep="first")
     a_child = born.get_column("id").to_numpy()
     a_parent = born.get_column("parent").to_numpy()
-    a_kind = born.get_column("origin").to_list()
+    a_kind = _kind_codes(born.get_column("origin"))
     l_child = lin.get_column("child").to_numpy().astype(np.int64)
     l_parent = lin.get_column("parent").to_numpy().astype(np.int64)
-    l_kind = lin.get_column("kind").to_list()
+    l_kind = _kind_codes(lin.get_column("kind"))
     ids = np.unique(
         np.concatenate([agents.get_column("id").to_numpy(), a_child, a_parent, l_child, l_parent]).astype(
             np.int64
@@ -140,12 +140,18 @@ def _ancestry(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.nd
         if child.size:  # the lineage table wins: it is the record of births
             pos = np.searchsorted(ids, child)
             parent[pos] = np.searchsorted(ids, par)
-            kind[pos] = [KIND_CODES.get(str(k), 0) for k in kinds]
+            kind[pos] = kinds
     modified = (
         np.searchsorted(ids, changed.get_column("child").to_numpy().astype(np.int64)),
         changed.get_column("generation").to_numpy().astype(np.int64),
     )
     return ids, parent, kind, modified
+
+
+def _kind_codes(kinds: pl.Series) -> np.ndarray:
+    """`KIND_CODES` of each birth kind (0, inherit, for any other or none)."""
+    codes = kinds.cast(pl.String).replace_strict(KIND_CODES, default=0, return_dtype=pl.Int8)
+    return codes.fill_null(0).to_numpy()
 
 
 def _nearest_ancestors(
@@ -154,13 +160,14 @@ def _nearest_ancestors(
     all_ids: np.ndarray,
     parent: np.ndarray,
     kind: np.ndarray,
-    labels: list[str | None],
-    origins: list[str | None] | None = None,
+    labelled: np.ndarray,
+    self_made: np.ndarray,
     modified: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each agent after: the row of its nearest ancestor among `ids_before` (-1: none found)
-    and its category (survivor, copy, mutation, design, self_modify, unattributed). A survivor
-    whose origin is `self_modify`, or that is `modified` (per id: it changed itself in place
+    and its category (survivor, copy, mutation, design, self_modify, unattributed). `labelled`:
+    its mutation label is not empty (or missing); `self_made`: its origin is `self_modify`. A
+    survivor that is `self_made`, or that is `modified` (per id: it changed itself in place
     within the step), changed itself: its change is self-modification; so is a birth whose chain
     passes through a `modified` agent."""
     in_before = np.zeros(all_ids.size, dtype=bool)
@@ -169,7 +176,7 @@ def _nearest_ancestors(
         modified = np.zeros(all_ids.size, dtype=bool)
     cur = np.searchsorted(all_ids, ids_after)
     survivor = in_before[cur]
-    changed_self = modified[cur]
+    changed_self = modified[cur] | self_made
     design = np.zeros(cur.size, dtype=bool)
     selfmod = np.zeros(cur.size, dtype=bool)
     hidden = np.zeros(cur.size, dtype=bool)
@@ -195,8 +202,6 @@ def _nearest_ancestors(
     row = np.full(cur.size, -1, dtype=np.int64)
     ok = ~lost
     row[ok] = order[np.searchsorted(ids_before, all_ids[cur[ok]], sorter=order)]
-    labelled = np.array([lab is None or lab != "" for lab in labels], dtype=bool)
-    changed_self |= np.array([o == "self_modify" for o in (origins or [None] * cur.size)], dtype=bool)
     cat = np.select(
         [survivor & changed_self, survivor, lost, design, selfmod, hidden | labelled],
         [_SELF, _SURVIVOR, _LOST, _DESIGN, _SELF, _MUTATION],
@@ -217,8 +222,9 @@ def decompose(run: Run) -> pl.DataFrame:
     z = z.reshape(agents.height, len(specs))
     gen = agents.get_column("generation").to_numpy()
     ids = agents.get_column("id").to_numpy().astype(np.int64)
-    labels = agents.get_column("mutation").to_list()
-    origins = agents.get_column("origin").to_list()
+    mutation, origin = agents.get_column("mutation"), agents.get_column("origin").cast(pl.String)
+    labelled = (mutation.is_null() | (mutation != "")).to_numpy()
+    self_made = (origin == "self_modify").fill_null(False).to_numpy()
     gens = np.unique(gen)
     bounds = {
         int(g): (int(np.searchsorted(gen, g, "left")), int(np.searchsorted(gen, g, "right"))) for g in gens
@@ -230,7 +236,7 @@ def decompose(run: Run) -> pl.DataFrame:
         modified = np.zeros(all_ids.size, dtype=bool)
         modified[changed_at[(changed_from > g) & (changed_from <= g2)]] = True
         row, cat = _nearest_ancestors(
-            ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labels[b0:b1], origins[b0:b1], modified
+            ids[a0:a1], ids[b0:b1], all_ids, parent, kind, labelled[b0:b1], self_made[b0:b1], modified
         )
         za, zb = z[a0:a1], z[b0:b1]
         n, n2 = a1 - a0, b1 - b0
