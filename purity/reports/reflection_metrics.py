@@ -106,7 +106,7 @@ def squashed_by_term(run: Run) -> dict[str, float]:
     if d.height == 0:
         return {}
     totals = (
-        d.group_by("term")
+        d.group_by("term", maintain_order=True)
         .agg(pl.col("designed").sum(), pl.col("squashed").sum())
         .filter(pl.col("designed") > 0)
     )
@@ -206,7 +206,9 @@ def free_by_term(run: Run) -> dict[str, float]:
     kinds = squash_kinds(run)
     if kinds.height == 0:
         return {}
-    totals = kinds.group_by("term").agg(pl.col("squashed").sum(), pl.col("by_definition").sum())
+    totals = kinds.group_by("term", maintain_order=True).agg(
+        pl.col("squashed").sum(), pl.col("by_definition").sum()
+    )
     return {
         r["term"]: r["by_definition"] / r["squashed"] for r in totals.iter_rows(named=True) if r["squashed"]
     }
@@ -218,7 +220,9 @@ def false_by_term(run: Run) -> dict[str, float]:
     kinds = squash_kinds(run)
     if kinds.height == 0 or kinds["false_trade_off"].null_count() == kinds.height:
         return {}
-    totals = kinds.group_by("term").agg(pl.col("by_trade_off").sum(), pl.col("false_trade_off").sum())
+    totals = kinds.group_by("term", maintain_order=True).agg(
+        pl.col("by_trade_off").sum(), pl.col("false_trade_off").sum()
+    )
     return {
         r["term"]: r["false_trade_off"] / r["by_trade_off"]
         for r in totals.iter_rows(named=True)

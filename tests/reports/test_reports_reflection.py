@@ -114,6 +114,18 @@ def test_designs_by_agents_without_the_term_are_not_counted(tmp_path):
     assert squashed_by_term(run) == {"constraint:take:self": 1.0}
 
 
+def test_the_figures_of_several_terms_come_in_one_order_every_time(tmp_path):
+    """Every agent also carries the world-scoped constraint and the standing property: the
+    per-term figures list the terms in the designed-births table's order (sorted) on every call,
+    so a sweep report's rows do not change order from one reading to the next."""
+    agents = [row[:-1] + ((1, row[-1][1], 2.0, 0, 0.5),) for row in AGENTS]
+    run = load(_reflected_run(tmp_path, agents))
+    terms = ["constraint:take:self", "constraint:take:world", "standing:commons_above"]
+    for _ in range(20):
+        assert list(squashed_by_term(run)) == terms
+    assert squashed_by_term(run)["constraint:take:world"] == 0.0
+
+
 def test_price_credits_self_modification_and_design(reflected):
     """Mean weight of take:self goes 3 → (1.5 + 0 + 0 + 3) / 4 = 1.125, observed −1.875.
     Selection: 0 leaves 3 descendants (itself, 2, 3), 1 leaves one; both have weight 3, so the
