@@ -26,7 +26,7 @@ import polars as pl
 
 from purity.tournament import record
 
-from . import nulls, price, run_report, sweep_reflection, sweep_verdicts, training
+from . import nulls, price, processes, run_report, sweep_reflection, sweep_verdicts, training
 from .export import head, lock_in_json, plain, rows
 from .load import MANIFEST, ReportError, Run, load, read_manifest
 from .metrics import LockIn, carries, lock_in, term_label
@@ -107,27 +107,33 @@ def _float(v: Any) -> float:
 
 def observe(sweep: Sweep, problems: list[str]) -> list[Observation]:
     """Every complete single-seed run of the sweep with its figures, read from its directory."""
-    out: list[Observation] = []
+    leaves: list[tuple[SweepRun, int | None, Path]] = []
     for run in sweep.runs:
         if run.status != "complete":
             continue
         try:
-            leaves = leaf_dirs(run)
+            found = leaf_dirs(run)
         except (OSError, ValueError) as exc:
             problems.append(f"{run.name}: its seed folders cannot be listed ({exc})")
             continue
-        if not leaves:
+        if not found:
             problems.append(
                 f"{run.name}: complete in sweep.json, but its run files ({run.path}) are not there"
             )
-        for seed, path in leaves:
-            try:
-                loaded = load(path, tables=_tables(path))
-            except ReportError as exc:
-                problems.append(f"{run.name}: {exc}")
-                continue
-            out.append(_observation(run, seed if seed is not None else loaded.seed, loaded))
-    return out
+        leaves += [(run, seed, path) for seed, path in found]
+    observed = processes.each(_observed, leaves)  # on every CPU for a large sweep
+    problems += [o for o in observed if isinstance(o, str)]
+    return [o for o in observed if not isinstance(o, str)]
+
+
+def _observed(leaf: tuple[SweepRun, int | None, Path]) -> Observation | str:
+    """The observation of one single-seed run, or the problem that keeps it out."""
+    run, seed, path = leaf
+    try:
+        loaded = load(path, tables=_tables(path))
+    except ReportError as exc:
+        return f"{run.name}: {exc}"
+    return _observation(run, seed if seed is not None else loaded.seed, loaded)
 
 
 def _tables(path: Path) -> tuple[str, ...]:
