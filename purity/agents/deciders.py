@@ -234,11 +234,17 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     runs = np.repeat(rollouts, many * counts)  # one run of R rollouts per (request, row, candidate)
     scores = rollout_means(utility(values, weights), runs)
     hard = rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
-    cut = np.cumsum(many * counts)[:-1]
-    return (
-        [part.reshape(k, c) for part, k, c in zip(np.split(scores, cut), many, counts)],
-        [part.reshape(k, c) for part, k, c in zip(np.split(hard, cut), many, counts)],
-    )
+    shapes = np.stack([many, counts], axis=1)
+    return pieces(scores, shapes), pieces(hard, shapes)
+
+
+def pieces(flat: np.ndarray, shapes: np.ndarray) -> list[np.ndarray]:
+    """`flat` cut into consecutive parts of `shapes` [S, d], as views: one reshape when every part
+    has the same shape (the usual case: every planner searches alike), not S slices."""
+    if len(shapes) and (shapes == shapes[0]).all():
+        return list(flat.reshape(len(shapes), *shapes[0]))
+    cut = np.cumsum(np.prod(shapes, axis=1))[:-1]
+    return [part.reshape(shape) for part, shape in zip(np.split(flat, cut), shapes)]
 
 
 def offsets(sizes: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ from purity.agents.deciders import (
     PlanGroup,
     focal_alike,
     offsets,
+    pieces,
     plan_rows,
     rollout_means,
     segments,
@@ -348,7 +349,7 @@ def _rolled_out(
         )[1]
     scores = scores - _endorsement_cost(terms, now, new, view)
 
-    return np.split(rollout_means(scores, np.repeat(rollouts, counts)), np.cumsum(counts)[:-1])
+    return pieces(rollout_means(scores, np.repeat(rollouts, counts)), counts[:, None])
 
 
 def _distinct_rows(
