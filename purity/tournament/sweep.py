@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import os
 import shutil
@@ -39,6 +40,8 @@ from purity.inputs import InputError, Table, load_json, load_toml
 from purity.tournament import config, storage
 from purity.tournament.record import MANIFEST, swept
 from purity.tournament.sweep_work import run_pack, run_whole  # noqa: F401  (tasks by their old names)
+
+log = logging.getLogger("purity")
 
 MAX_RUNS = 10_000  # runs in one sweep (seeds × grid points): each is a folder and a thread's work
 MAX_SEED = 2**63 - 1
@@ -257,11 +260,18 @@ def run_sweep(
 
         if choose and todo:
             first, todo = todo[0], todo[1:]
-            started = time.perf_counter()
+            started, elsewhere = time.perf_counter(), sweep_plan.Elsewhere()
             work.one([first])
             seconds = time.perf_counter() - started
             left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
-            if sweep_plan.ray_pays(left, os.cpu_count() or 1, os.getloadavg()[0]):
+            busy, cpus = elsewhere.load(), os.cpu_count() or 1
+            pays = sweep_plan.ray_pays(left, cpus, busy)
+            log.info(
+                "first run %.1f s, about %.0f s left, load %.2f on %d CPUs: %s",
+                *(seconds, left, busy, cpus),
+                "starting Ray" if pays else "staying in this process",
+            )
+            if pays:
                 pool = work.pool = executor(None, None)
         # Enough tasks in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)

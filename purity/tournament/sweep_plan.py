@@ -14,6 +14,10 @@ and scheduling per run; a pack is a few runs, so the workers still share the wor
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Callable
+
 RAY_START = 6.0  # s: a private local Ray's start and stop on 2 cores (measured 3.5–18 s, quiet 5–6)
 EFFICIENCY = 0.75  # parallel efficiency of a sweep on 2 local workers, Ray's processes included
 PACKS_PER_WORKER = 4  # enough packs that a worker finishing one finds the next waiting
@@ -30,12 +34,50 @@ def weight(experiment) -> int:
 
 def ray_pays(seconds_left: float, cpus: int, load: float = 1.0) -> bool:
     """Whether `seconds_left` of in-process work ends sooner on Ray, start-up included (module
-    docstring). Ray can only spread work over idle CPUs: with the machine's load average `load`
-    (this sweep's own process counting 1), W = `cpus − load + 1`, between 1 and `cpus`. A busy
+    docstring). Ray can only spread work over idle CPUs: with the machine's load `load` (this
+    sweep's own process counting 1; `Elsewhere`), W = `cpus − load + 1`, between 1 and `cpus`. A busy
     machine therefore keeps the sweep in this process, where Ray's own processes would only add
     to the queue (BENCHMARKS.md: 2 workers took 1.4× the in-process time under load 30–45)."""
     usable = min(float(cpus), max(1.0, cpus - load + 1.0))
     return seconds_left * (1.0 - 1.0 / (usable * EFFICIENCY)) > RAY_START
+
+
+def machine_busy() -> float | None:
+    """CPU seconds every process of the machine has used since boot (/proc/stat's busy jiffies), or
+    None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def reading() -> tuple[float | None, float, float]:
+    """(the machine's busy CPU seconds, this process's CPU seconds, wall seconds), now."""
+    return machine_busy(), time.process_time(), time.perf_counter()
+
+
+class Elsewhere:
+    """The load of the machine's other processes while this one works (from its creation to
+    `load()`): the machine's busy CPU seconds over the interval less this process's own, per
+    second of wall time, plus one for this process — in the load average's units, as `ray_pays`
+    takes it. The 1-minute load average itself still holds the last minute's jobs (a sweep just
+    finished keeps it near 2 on two CPUs), so a sweep measures its first run instead; where there
+    is no /proc/stat, the load average it is."""
+
+    def __init__(self, read: Callable[[], tuple[float | None, float, float]] = reading):
+        self._read = read
+        self._start = read()
+
+    def load(self) -> float:
+        (busy0, own0, wall0), (busy, own, wall) = self._start, self._read()
+        if busy is None or busy0 is None or wall <= wall0:
+            return os.getloadavg()[0]
+        return max(0.0, (busy - busy0) - (own - own0)) / (wall - wall0) + 1.0
 
 
 def pack_size(runs: int, workers: int) -> int:

@@ -1,6 +1,11 @@
 """How a sweep uses the machine: Ray only when it pays, small runs packed into tasks, the same
 tables whichever way the runs went."""
 
+import os
+import subprocess
+import sys
+import time
+
 import polars as pl
 import pytest
 
@@ -144,3 +149,40 @@ def test_one_failing_run_of_a_pack_leaves_the_others(sweep_file, tmp_path, monke
     assert isinstance(results[0], dict) and isinstance(results[2], dict)
     assert results[1] == "RuntimeError: out of luck"
     assert "manifest.json" in results[0]
+
+
+def test_the_load_elsewhere_is_the_machines_busy_time_less_this_processs():
+    """Over 2 s the machine was busy 4 CPU seconds, 2 of them this process's: one other CPU's
+    worth, so a load of 2 with this process; nothing elsewhere is 1, and rounding never goes below."""
+    readings = iter([(100.0, 5.0, 10.0), (104.0, 7.0, 12.0)])
+    assert sweep_plan.Elsewhere(lambda: next(readings)).load() == 2.0
+    readings = iter([(100.0, 5.0, 10.0), (102.0, 7.0, 12.0)])
+    assert sweep_plan.Elsewhere(lambda: next(readings)).load() == 1.0
+    readings = iter([(100.0, 5.0, 10.0), (101.99, 7.0, 12.0)])  # jiffies rounded below our own time
+    assert sweep_plan.Elsewhere(lambda: next(readings)).load() == 1.0
+
+
+def test_without_proc_stat_the_load_average_decides():
+    readings = iter([(None, 5.0, 10.0), (None, 7.0, 12.0)])
+    assert sweep_plan.Elsewhere(lambda: next(readings)).load() == os.getloadavg()[0]
+
+
+@pytest.mark.skipif(sweep_plan.machine_busy() is None, reason="no /proc/stat")
+def test_a_process_spinning_beside_this_one_counts_as_load():
+    """A child of this test spins one CPU for the whole interval: the load seen is at least that
+    child and this process (more on a busy machine, never less)."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nend = time.perf_counter() + 3\nwhile time.perf_counter() < end: pass",
+        ]
+    )
+    try:
+        time.sleep(0.3)  # the child has started spinning
+        elsewhere = sweep_plan.Elsewhere()
+        time.sleep(1.0)
+        assert elsewhere.load() >= 1.8
+    finally:
+        child.kill()
+        child.wait()
