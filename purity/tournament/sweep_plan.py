@@ -50,7 +50,7 @@ def machine_busy() -> float | None:
             fields = f.readline().split()
     except OSError:
         return None
-    if not fields or fields[0] != "cpu":
+    if len(fields) < 9 or fields[0] != "cpu":  # user nice system idle iowait irq softirq steal
         return None
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
