@@ -1,17 +1,19 @@
 """The figures of many runs on every CPU: a sweep's runs are read independently, so a report of
 144 runs takes about half the time on two CPUs.
 
-`each(fn, items)` keeps one share of the items in this process and gives each other CPU a share,
-run by a child `python -m purity.reports.processes` that reads `(fn, share)` pickled on its stdin
-and writes the results pickled on its stdout. Not `multiprocessing`: its spawned children import
-the caller's main script again, which runs whole in every child when a researcher's script has no
-`if __name__ == "__main__"` guard; forked ones inherit polars' thread pool in whatever state it was.
+`each(fn, items)` keeps one share of the items in this process and gives each other usable CPU a
+share, run by a child Python that reads `(fn, share)` pickled on its stdin and writes the results
+pickled to what was its stdout (its own prints go to stderr). Not `multiprocessing`: its spawned
+children import the caller's main script again, which runs whole in every child when a
+researcher's script has no `if __name__ == "__main__"` guard; forked ones inherit polars' thread
+pool in whatever state it was. Children ignore Ctrl-C: this process stops them.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,18 +21,22 @@ from typing import Any, Callable
 
 # A child costs about half a second (importing polars and numpy); a run's figures 0.1-0.3 s.
 ITEMS_PER_PROCESS = 16
+# The child's start: this very `purity` first on its path (not one in its working directory).
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from purity.reports.processes import serve; serve()"
 
 
 def each(fn: Callable[[Any], Any], items: list) -> list:
     """`fn(item)` of every item, in order. `fn` is a module-level function (children import it by
     name) and the items and results pickle."""
-    processes = min(os.cpu_count() or 1, len(items) // ITEMS_PER_PROCESS)
+    processes = min(_cpus(), len(items) // ITEMS_PER_PROCESS)
     if processes < 2:
         return [fn(item) for item in items]
     cuts = [len(items) * k // processes for k in range(processes + 1)]
     shares = [items[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-    children = [_start(fn, share) for share in shares[1:]]
+    children: list[subprocess.Popen] = []
     try:
+        for share in shares[1:]:
+            children.append(_start(pickle.dumps((fn, share))))
         mine = [fn(item) for item in shares[0]]
         return mine + [result for child in children for result in _results(child)]
     finally:
@@ -40,18 +46,26 @@ def each(fn: Callable[[Any], Any], items: list) -> list:
                 child.wait()
 
 
-def _start(fn: Callable, share: list) -> subprocess.Popen:
-    """A child working on `share`, importing what this process imports: this very `purity` first,
-    then this process's own module path (where `fn`'s module may live)."""
-    paths = [str(Path(__file__).resolve().parents[2]), *(path or os.getcwd() for path in sys.path)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _start(work: bytes) -> subprocess.Popen:
+    """A child given `work`, importing what this process imports: this `purity`, then this
+    process's own module path (where `fn`'s module may live)."""
+    here = str(Path(__file__).resolve().parents[2])
+    paths = [here, *(path or os.getcwd() for path in sys.path)]
     child = subprocess.Popen(
-        [sys.executable, "-m", "purity.reports.processes"],
+        [sys.executable, "-c", BOOT, here],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=env,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
     )
-    child.stdin.write(pickle.dumps((fn, share)))
+    child.stdin.write(work)
     child.stdin.close()
     return child
 
@@ -67,7 +81,12 @@ def _results(child: subprocess.Popen) -> list:
     return value
 
 
-def _serve() -> None:
+def serve() -> None:
+    """A child's work: results to the stdout it was given, anything `fn` prints to stderr."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answer_to = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     fn, share = pickle.load(sys.stdin.buffer)
     try:
         answer = ("ok", [fn(item) for item in share])
@@ -77,8 +96,5 @@ def _serve() -> None:
             pickle.loads(pickle.dumps(error))
         except Exception:  # noqa: BLE001 - an error that does not survive pickling: its text does
             answer = ("error", RuntimeError(f"{type(error).__name__}: {error}"))
-    sys.stdout.buffer.write(pickle.dumps(answer))
-
-
-if __name__ == "__main__":
-    _serve()
+    answer_to.write(pickle.dumps(answer))
+    answer_to.close()

@@ -14,3 +14,9 @@ def fails(item: int) -> int:
     if item == 7:
         raise ValueError(f"item {item} is bad")
     return item
+
+
+def loud(item: int) -> int:
+    """Prints as it works, as a library might."""
+    print(f"working on {item}")
+    return item

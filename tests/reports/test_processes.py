@@ -15,11 +15,11 @@ import pytest
 import purity.reports as reports
 from purity.reports import processes
 from purity.reports import sweep_report as sr
-from tests.reports.each_items import fails, where
+from tests.reports.each_items import fails, loud, where
 from tests.reports.test_sweep_report import write_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
-TWO_CPUS = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: `each` never starts a child")
+TWO_CPUS = pytest.mark.skipif(processes._cpus() < 2, reason="one usable CPU: `each` never starts a child")
 
 
 @TWO_CPUS
@@ -42,6 +42,12 @@ def test_a_childs_error_is_raised_here(monkeypatch):
     monkeypatch.setattr(processes, "ITEMS_PER_PROCESS", 4)
     with pytest.raises(ValueError, match="item 7 is bad"):
         processes.each(fails, list(range(10)))  # item 7 is in the child's share
+
+
+@TWO_CPUS
+def test_what_a_child_prints_does_not_mix_with_its_results(monkeypatch):
+    monkeypatch.setattr(processes, "ITEMS_PER_PROCESS", 4)
+    assert processes.each(loud, list(range(10))) == list(range(10))
 
 
 @TWO_CPUS
