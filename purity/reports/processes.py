@@ -55,15 +55,14 @@ def _cpus() -> int:
 
 
 def _start(work: bytes) -> subprocess.Popen:
-    """A child given `work`, importing what this process imports: this `purity`, then this
-    process's own module path (where `fn`'s module may live)."""
-    here = str(Path(__file__).resolve().parents[2])
-    paths = [here, *(path or os.getcwd() for path in sys.path)]
+    """A child given `work`, importing what this process imports: this `purity` (`BOOT`), then
+    this process's own module path (where `fn`'s module may live)."""
+    paths = os.pathsep.join(path or os.getcwd() for path in sys.path)
     child = subprocess.Popen(
-        [sys.executable, "-c", BOOT, here],
+        [sys.executable, "-c", BOOT, str(Path(__file__).resolve().parents[2])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+        env={**os.environ, "PYTHONPATH": paths},
     )
     child.stdin.write(work)
     child.stdin.close()

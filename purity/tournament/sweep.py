@@ -264,11 +264,14 @@ def run_sweep(
             work.one([first])
             seconds = time.perf_counter() - started
             left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
-            busy, cpus = elsewhere.load(), os.cpu_count() or 1
-            pays = sweep_plan.ray_pays(left, cpus, busy)
+            machine_load, cpus = elsewhere.load(), os.cpu_count() or 1
+            pays = sweep_plan.ray_pays(left, cpus, machine_load)
             log.info(
                 "first run %.1f s, about %.0f s left, load %.2f on %d CPUs: %s",
-                *(seconds, left, busy, cpus),
+                seconds,
+                left,
+                machine_load,
+                cpus,
                 "starting Ray" if pays else "staying in this process",
             )
             if pays:
