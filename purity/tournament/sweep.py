@@ -264,15 +264,11 @@ def run_sweep(
             work.one([first])
             seconds = time.perf_counter() - started
             left = seconds * sum(sweep_plan.weight(e) for _, _, e in todo) / sweep_plan.weight(first[2])
-            machine_load, cpus = elsewhere.load(), os.cpu_count() or 1
-            pays = sweep_plan.ray_pays(left, cpus, machine_load)
+            load_now, cpus = elsewhere.load(), os.cpu_count() or 1
+            pays = sweep_plan.ray_pays(left, cpus, load_now)
+            why = "starting Ray" if pays else "staying in this process"
             log.info(
-                "first run %.1f s, about %.0f s left, load %.2f on %d CPUs: %s",
-                seconds,
-                left,
-                machine_load,
-                cpus,
-                "starting Ray" if pays else "staying in this process",
+                "first run %.1f s, %.0f s left, load %.2f, %d CPUs: %s", seconds, left, load_now, cpus, why
             )
             if pays:
                 pool = work.pool = executor(None, None)
