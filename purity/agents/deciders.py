@@ -59,9 +59,12 @@ def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator
     """
     size = current.shape[0]
     local = count // 2
-    nearby = np.clip(current + 0.15 * rng.standard_normal((local, size)), 0.0, 1.0)
-    uniform = np.clip(rng.uniform(-0.25, 1.25, (max(count - 1 - local, 0), size)), 0.0, 1.0)
-    return np.concatenate([current[None], nearby, uniform])[:count]
+    nearby = current + 0.15 * rng.standard_normal((local, size))
+    uniform = rng.uniform(-0.25, 1.25, (max(count - 1 - local, 0), size))
+    out = np.concatenate([current[None], nearby, uniform])[:count]
+    drawn = out[1:]  # clipped in place by two ufuncs: `np.clip`'s dispatch costs more than the draws
+    np.minimum(np.maximum(drawn, 0.0, out=drawn), 1.0, out=drawn)
+    return out
 
 
 def alike_fitness(
@@ -131,7 +134,15 @@ def plan(
 ) -> list[np.ndarray]:
     """New [n, P] policies for every group: planners replaced by their best candidate."""
     requests = [
-        _request(arena, g, group, slot, capability, group.weights[slot][None], rng)
+        _request(
+            arena,
+            g,
+            group,
+            slot,
+            capability,
+            group.weights[slot][None],
+            _draws(arena, group, slot, capability, rng),
+        )
         for g, (group, rng) in enumerate(zip(groups, rngs))
         for slot, capability in group.planners
     ]
@@ -151,12 +162,26 @@ def plan_rows(
     """[K, P] per group: the policy its one planner would choose under each of its weight rows
     `rows[g]` [K, T], as `plan` would with that row in place (the other rows of
     `groups[g].weights` do not enter a planner's score). The K choices share one set of
-    candidates and rollouts, simulated once: they are those of K `plan` calls from the same rng."""
+    candidates and rollouts, simulated once: they are those of K `plan` calls from the same rng.
+    Groups given one generator object, with the same planner policy and capability, share its
+    draws: what fresh generators of one seed would each have drawn, drawn once."""
+    drawn: dict[tuple, tuple[np.ndarray, dict]] = {}
     requests = []
     for g, (group, weight_rows, rng) in enumerate(zip(groups, rows, rngs)):
         ((slot, capability),) = group.planners
-        requests.append(_request(arena, g, group, slot, capability, np.asarray(weight_rows), rng))
+        key = (id(rng), capability, group.policies[slot].tobytes())
+        if key not in drawn:
+            drawn[key] = _draws(arena, group, slot, capability, rng)
+        requests.append(_request(arena, g, group, slot, capability, np.asarray(weight_rows), drawn[key]))
     return [request.candidates[best] for request, best in zip(requests, _best(arena, terms, requests))]
+
+
+def _draws(
+    arena: Arena, group: PlanGroup, slot: int, capability: Capability, rng: np.random.Generator
+) -> tuple[np.ndarray, dict]:
+    """Planner `slot`'s candidate policies [C, P], then the noise of its R rollouts, from `rng`."""
+    candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
+    return candidates, arena.noise(rng, capability.rollouts)
 
 
 def _request(
@@ -166,17 +191,17 @@ def _request(
     slot: int,
     capability: Capability,
     rows: np.ndarray,
-    rng: np.random.Generator,
+    draws: tuple[np.ndarray, dict],
 ) -> _Request:
-    """The candidates of planner `slot` of group `g` and the rollouts that score them."""
-    candidates = candidate_policies(group.policies[slot], capability.candidates, rng)
+    """Planner `slot` of group `g` with its `_draws`: the candidates and the rollouts that score them."""
+    candidates, noise = draws
     return _Request(
         g,
         slot,
         candidates,
         capability.rollouts,
         min(capability.horizon or arena.steps, arena.steps),
-        arena.noise(rng, capability.rollouts),
+        noise,
         group.policies,
         group.kin,
         rows,

@@ -412,6 +412,7 @@ def _future_policies(
         return [np.repeat(agent.policies[agent.slot][None], len(agent.changes), axis=0) for agent in agents]
     groups, rows, rngs, placed = [], [], [], []
     for k, (agent, seed, show) in enumerate(zip(agents, seeds, shown)):
+        rng = np.random.default_rng(seed)  # one generator: `plan_rows` draws for its groups once
         for members in _alike_futures(show, len(agent.changes)):
             groups.append(
                 PlanGroup(
@@ -423,7 +424,7 @@ def _future_policies(
                 )
             )
             rows.append(np.stack([agent.changes[c].weights for c in members]))
-            rngs.append(np.random.default_rng(seed))
+            rngs.append(rng)
             placed.append((k, members))
     out = [np.empty((len(agent.changes), agent.policies.shape[1])) for agent in agents]
     for (k, members), policies in zip(placed, plan_rows(arena, terms, groups, rows, rngs)):

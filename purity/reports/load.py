@@ -7,12 +7,13 @@ must stay cheap because the CLI imports it to build `--help`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from purity.tournament import record
 
@@ -162,6 +163,25 @@ class Run:
             f"stopped at fixation at generation {self.stopped_at}" if self.stopped_at is not None else None,
         ]
         return f"<Run {self.name!r}{seed}: {', '.join(p for p in parts if p)}; {self.path}>"
+
+
+T = TypeVar("T")
+
+
+def per_run(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn(run, ...)` computed once per `Run` object and arguments: a report's sections ask for the
+    same figures of a run (its Price steps, its survival curve) several times over, and a Run is
+    frozen, so a figure cannot go stale. The values are kept in the run object itself."""
+
+    @functools.wraps(fn)
+    def once(run: Run, *args: Any, **kwargs: Any) -> T:
+        memo = run.__dict__.setdefault("_per_run", {})
+        key = (fn, args, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = fn(run, *args, **kwargs)
+        return memo[key]
+
+    return once
 
 
 @dataclass(frozen=True)

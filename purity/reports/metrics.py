@@ -15,7 +15,7 @@ import polars as pl
 
 from purity.tournament import record
 
-from .load import Run
+from .load import Run, per_run
 
 SCOPES = ("self", "lineage", "world")
 
@@ -40,6 +40,7 @@ def carries(weight: pl.Expr, threshold: float) -> pl.Expr:
     return ((weight > threshold) & weight.is_not_nan()).fill_null(False)
 
 
+@per_run
 def survival(run: Run) -> pl.DataFrame:
     """Share of agents carrying each process term, per generation (long: generation, term, label, share, …)."""
     terms = run.process_terms
@@ -230,6 +231,7 @@ def violation_curves(run: Run) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+@per_run
 def lineage_share(run: Run) -> pl.DataFrame:
     """Largest lineage (agents sharing a founder) per generation: its size, share and mean process share."""
     totals = run.agents.group_by("generation").agg(agents=pl.len().cast(pl.Int64))
@@ -260,6 +262,7 @@ class LockIn:
     threshold: float
 
 
+@per_run
 def lock_in(run: Run, threshold: float | None = None) -> LockIn | None:
     """First generation whose largest lineage share exceeds `threshold` (default: the experiment's
     `lock_in`, else 0.9); None if it never does."""

@@ -16,7 +16,7 @@ import polars as pl
 from purity.tournament import record
 
 from . import metrics, price
-from .load import MANIFEST, REPLICATES_ROLE, Run
+from .load import MANIFEST, REPLICATES_ROLE, Run, per_run
 
 FIGURE_SCHEMA = {
     "replicate": pl.Int64,
@@ -73,6 +73,7 @@ def null_info(path: str | Path) -> dict:
     return json.loads(file.read_text(encoding="utf-8")) if file is not None and file.is_file() else {}
 
 
+@per_run
 def run_figures(run: Run, replicate: int = 0) -> pl.DataFrame:
     """The run's own figures, one row per process term, in the null's columns: carrier share at
     the first and last generation, the cumulative Price parts of that share (mutation with exact

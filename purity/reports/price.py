@@ -44,7 +44,7 @@ import polars as pl
 
 from purity.tournament import record
 
-from .load import Run
+from .load import Run, per_run
 from .metrics import carries, term_label
 
 COMPONENTS = ("survivors", "copy", "mutation", "design", "self_modify", "unattributed")
@@ -210,6 +210,7 @@ def _nearest_ancestors(
     return row, cat
 
 
+@per_run
 def decompose(run: Run) -> pl.DataFrame:
     """One row per pair of consecutive recorded generations and trait: the observed change of the
     mean, selection, the transmission parts by origin, the residual, and the agents per origin."""

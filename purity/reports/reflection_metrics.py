@@ -13,7 +13,7 @@ import polars as pl
 from purity.statistics import mean_interval
 from purity.tournament import record
 
-from .load import Run
+from .load import Run, per_run
 from .metrics import term_label
 
 SQUASHING = ("drop", "weaken")  # the changes that lower a term's weight
@@ -147,6 +147,7 @@ def counted(term: dict, mode: str, settings: dict, after: float) -> float:
     return endorsed
 
 
+@per_run
 def squash_kinds(run: Run) -> pl.DataFrame:
     """Per mode and process term: chosen changes that dropped or weakened it, split into those
     free by definition (`counted` = 0: the term could count nothing of the scored future) and

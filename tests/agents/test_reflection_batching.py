@@ -90,6 +90,38 @@ def test_plan_rows_is_plan_with_each_row_in_place():
         assert np.array_equal(policy, plan(arena, terms, [one], [np.random.default_rng(9)])[0][2])
 
 
+def test_groups_given_one_generator_share_its_draws():
+    """Groups given one generator object whose planner plays the same policy (one agent's futures)
+    draw its candidates and noise once: each chooses what it would from a fresh generator of the
+    seed. A group whose planner plays another policy draws next from the stream, as if alone after
+    the first."""
+    arena, terms = CommonsArena(4, 10), COMMONS_TERMS
+    rng = np.random.default_rng(6)
+    weights = rng.uniform(0.0, 2.0, (4, len(terms)))
+    policies = rng.uniform(0.0, 1.0, (4, len(arena.default_policy)))
+    rows = [rng.uniform(0.0, 2.0, (3, len(terms))) for _ in range(3)]
+    planners = ((1, Capability(candidates=8, rollouts=2)),)
+    kin = np.eye(4)
+    kin[1, 3] = 0.5  # the second future counts a descendant's acts: another score, the same draws
+    other = policies.copy()
+    other[1] = 1.0 - other[1]
+    groups = [
+        PlanGroup(weights, policies, planners, np.eye(4)),
+        PlanGroup(weights, policies, planners, kin),
+        PlanGroup(weights, other, planners, np.eye(4)),
+    ]
+    shared = np.random.default_rng(9)
+    got = plan_rows(arena, terms, groups, rows, [shared] * 3)
+    for k in (0, 1):
+        alone = plan_rows(arena, terms, [groups[k]], [rows[k]], [np.random.default_rng(9)])[0]
+        assert np.array_equal(got[k], alone)
+    after_first = np.random.default_rng(9)
+    plan_rows(arena, terms, groups[:1], rows[:1], [after_first])
+    assert np.array_equal(got[2], plan_rows(arena, terms, groups[2:], rows[2:], [after_first])[0])
+    assert not np.array_equal(got[0], got[2])  # the third drew other candidates
+    assert shared.random() == after_first.random()  # two draws in all, not three
+
+
 def test_planning_groups_together_equals_planning_each_alone():
     """Planners of different capabilities (candidates, rollouts, horizon) in one `plan` call
     choose exactly what each chooses alone."""

@@ -19,6 +19,7 @@ self-modification −0.25, unattributed −0.1875.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import subprocess
@@ -400,3 +401,13 @@ def test_self_modification_rows_are_no_parent_links_and_credit_self_modification
     assert births(run).get_column("births").sum() == 3
     roots = dict(founders_of(run.agents, run.lineage).iter_rows())
     assert (roots[0], roots[1], roots[4], roots[6]) == (0, 1, 1, 2)
+
+
+def test_a_runs_figures_are_computed_once_per_run_object(hand):
+    """`per_run`: the sections of a report that ask for a run's Price steps get the one frame
+    computed first; a run with other agents (another object) gets its own."""
+    steps = price.decompose(hand)
+    assert price.decompose(hand) is steps
+    fewer = dataclasses.replace(hand, agents=hand.agents.filter(pl.col("generation") < 2))
+    assert price.decompose(fewer) is not steps
+    assert price.decompose(fewer)["generation"].max() == 1 < steps["generation"].max()
