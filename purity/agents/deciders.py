@@ -219,14 +219,32 @@ def _best(arena: Arena, terms: tuple[Term, ...], requests: list[_Request]) -> li
         by_horizon.setdefault(request.horizon, []).append(k)
     out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(requests)
     for horizon, members in by_horizon.items():
-        for k, scores, hard in zip(members, *_score(arena, terms, [requests[k] for k in members], horizon)):
-            out[k] = np.where(np.isfinite(scores).any(axis=1), scores.argmax(axis=1), hard.argmin(axis=1))
+        for k, best in zip(members, _choices(*_score(arena, terms, [requests[k] for k in members], horizon))):
+            out[k] = best
     return out
 
 
+def _choices(scores: np.ndarray, hard: np.ndarray, many: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    """[K] per request from its consecutive [K, C] block of the flat `scores` and `hard` (`many`
+    rows K and `counts` candidates C per request): one choice over every request when they all
+    have as many candidates (the usual case), not one small call each."""
+    if counts.min() > 0 and (counts == counts[0]).all():
+        best = _pick(scores.reshape(-1, counts[0]), hard.reshape(-1, counts[0]))
+        return pieces(best, many[:, None])
+    shapes = np.stack([many, counts], axis=1)
+    return [_pick(s, h) for s, h in zip(pieces(scores, shapes), pieces(hard, shapes))]
+
+
+def _pick(scores: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """Per row, the best candidate (last axis), or the least hard violation where every
+    candidate breaks a hard constraint (no finite score)."""
+    return np.where(np.isfinite(scores).any(axis=-1), scores.argmax(axis=-1), hard.argmin(axis=-1))
+
+
 def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], horizon: int):
-    """Mean focal utility per weight row and candidate [K, C], and mean hard-constraint
-    violation [K, C], for each request: every request's candidates × rollouts in one batch."""
+    """Mean focal utility per weight row and candidate, and mean hard-constraint violation, for
+    each request's [K, C] block, flat, with every request's K and C (`_choices` reads them):
+    every request's candidates × rollouts in one batch."""
     counts = np.array([len(r.candidates) for r in requests])
     rollouts = np.array([r.rollouts for r in requests])
     request, local = segments(counts * rollouts)
@@ -259,8 +277,7 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     runs = np.repeat(rollouts, many * counts)  # one run of R rollouts per (request, row, candidate)
     scores = rollout_means(utility(values, weights), runs)
     hard = rollout_means(np.where(np.isinf(weights), -values, 0.0).sum(axis=-1), runs)
-    shapes = np.stack([many, counts], axis=1)
-    return pieces(scores, shapes), pieces(hard, shapes)
+    return scores, hard, many, counts
 
 
 def pieces(flat: np.ndarray, shapes: np.ndarray) -> list[np.ndarray]:
