@@ -176,7 +176,7 @@ def per_run(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def once(run: Run, *args: Any, **kwargs: Any) -> T:
         memo = run.__dict__.setdefault("_per_run", {})
-        key = (fn, args, tuple(sorted(kwargs.items())))
+        key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))  # names pickle
         if key not in memo:
             memo[key] = fn(run, *args, **kwargs)
         return memo[key]

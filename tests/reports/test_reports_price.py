@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import shutil
 import subprocess
 import sys
@@ -411,3 +412,5 @@ def test_a_runs_figures_are_computed_once_per_run_object(hand):
     fewer = dataclasses.replace(hand, agents=hand.agents.filter(pl.col("generation") < 2))
     assert price.decompose(fewer) is not steps
     assert price.decompose(fewer)["generation"].max() == 1 < steps["generation"].max()
+    again = pickle.loads(pickle.dumps(hand))  # a run with its figures kept still pickles
+    assert price.decompose(again).equals(steps)
