@@ -118,7 +118,8 @@ def test_groups_given_one_generator_share_its_draws():
     after_first = np.random.default_rng(9)
     plan_rows(arena, terms, groups[:1], rows[:1], [after_first])
     assert np.array_equal(got[2], plan_rows(arena, terms, groups[2:], rows[2:], [after_first])[0])
-    assert not np.array_equal(got[0], got[2])  # the third drew other candidates
+    fresh = plan_rows(arena, terms, groups[2:], rows[2:], [np.random.default_rng(9)])[0]
+    assert not np.array_equal(got[2], fresh)  # another policy: not the first groups' draws again
     assert shared.random() == after_first.random()  # two draws in all, not three
 
 
