@@ -133,6 +133,7 @@ def plan(
     arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]
 ) -> list[np.ndarray]:
     """New [n, P] policies for every group: planners replaced by their best candidate."""
+    shown = [arena.public_traits(group.traits, 1)[0] for group in groups]  # once per group, not per planner
     requests = [
         _request(
             arena,
@@ -142,6 +143,7 @@ def plan(
             capability,
             group.weights[slot][None],
             _draws(arena, group, slot, capability, rng),
+            shown[g],
         )
         for g, (group, rng) in enumerate(zip(groups, rngs))
         for slot, capability in group.planners
@@ -172,7 +174,10 @@ def plan_rows(
         key = (id(rng), capability, group.policies[slot].tobytes())
         if key not in drawn:
             drawn[key] = _draws(arena, group, slot, capability, rng)
-        requests.append(_request(arena, g, group, slot, capability, np.asarray(weight_rows), drawn[key]))
+        shown = arena.public_traits(group.traits, 1)[0]
+        requests.append(
+            _request(arena, g, group, slot, capability, np.asarray(weight_rows), drawn[key], shown)
+        )
     return [request.candidates[best] for request, best in zip(requests, _best(arena, terms, requests))]
 
 
@@ -192,8 +197,10 @@ def _request(
     capability: Capability,
     rows: np.ndarray,
     draws: tuple[np.ndarray, dict],
+    shown: np.ndarray,
 ) -> _Request:
-    """Planner `slot` of group `g` with its `_draws`: the candidates and the rollouts that score them."""
+    """Planner `slot` of group `g` with its `_draws` (the candidates and the rollouts that score
+    them) and the group's public traits `shown` [n, F] (`Arena.public_traits`)."""
     candidates, noise = draws
     return _Request(
         g,
@@ -205,7 +212,7 @@ def _request(
         group.policies,
         group.kin,
         rows,
-        arena.public_traits(group.traits, 1)[0],
+        shown,
         group.power,
     )
 
