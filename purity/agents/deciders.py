@@ -101,14 +101,16 @@ def focal_alike(
     steps: int,
     traits: np.ndarray | None = None,
     power: np.ndarray | None = None,
+    noise_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """[B, n], column `focal[b]` of row b = fitness when the whole group plays the focal policy
-    (and, where the arena shows traits, is alike in them too; each keeps its `power` [B, n])."""
+    (and, where the arena shows traits, is alike in them too; each keeps its `power` [B, n]).
+    `noise_rows` [B]: the row of `noise` each episode plays (`core.play`), if not its own."""
     rows = np.arange(len(policies))
     alike = np.repeat(policies[rows, focal][:, None], policies.shape[1], axis=1)
     shown = arena.public_traits(traits, len(policies))
     shown = np.repeat(shown[rows, focal][:, None], policies.shape[1], axis=1)
-    fitness = play(arena, alike, noise, steps, shown, power).fitness
+    fitness = play(arena, alike, noise, steps, shown, power, noise_rows).fitness
     out = np.zeros_like(fitness)
     out[rows, focal] = fitness[rows, focal]
     return out
@@ -261,18 +263,18 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
     candidate = np.repeat(offsets(counts), counts * rollouts) + local // per
     policies = np.stack([r.policies for r in requests])[request]
     policies[rows, focal] = np.concatenate([r.candidates for r in requests])[candidate]
-    draw = np.repeat(offsets(rollouts), counts * rollouts) + local % per
-    noise = {key: value[draw] for key, value in concat_noise([r.noise for r in requests]).items()}
+    draw = np.repeat(offsets(rollouts), counts * rollouts) + local % per  # each row's noise row
+    noise = concat_noise([r.noise for r in requests])
     kin, traits = (np.stack([getattr(r, name) for r in requests])[request] for name in ("kin", "traits"))
     power = None
     if any(r.power is not None for r in requests):  # unequal power somewhere: 1 where none is given
         n = policies.shape[1]
         power = np.stack([np.ones(n) if r.power is None else r.power for r in requests])[request]
 
-    trace = play(arena, policies, noise, horizon, traits, power)
+    trace = play(arena, policies, noise, horizon, traits, power, draw)
     universal = alike_columns(terms)
     if universal.any() and any((r.rows[:, universal] != 0).any() for r in requests):
-        alike = focal_alike(arena, policies, noise, focal, horizon, traits, power)
+        alike = focal_alike(arena, policies, noise, focal, horizon, traits, power, draw)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
     focal_values = features(trace, terms, kin, alike)[rows, focal]

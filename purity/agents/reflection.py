@@ -56,7 +56,7 @@ from purity.agents.deciders import (
     segments,
 )
 from purity.agents.preferences import POPULATION, SCOPES, Term, alike_columns, features, traits, utility
-from purity.arenas.core import Arena, Trace, concat_noise
+from purity.arenas.core import Arena, Trace, concat_noise, play
 
 RULES = ("realistic", "hedonistic", "ignorant")
 MODES = ("self_modify", "design")
@@ -306,7 +306,7 @@ def _rolled_out(
     policies = np.stack([agent.policies for agent in agents])[who]
     policies[rows, slot] = np.concatenate(futures)[change]
     draws = [arena.noise(np.random.default_rng(seed), r) for seed, r in zip(seeds, rollouts.tolist())]
-    noise = {key: value[draw] for key, value in concat_noise(draws).items()}
+    noise = concat_noise(draws)  # played row by row through `draw` (`core.play`)
     now = np.stack([agent.weights[agent.slot] for agent in agents])[who]
     changes = [c for agent in agents for c in agent.changes]
     new = np.stack([c.weights for c in changes])[change]
@@ -322,18 +322,20 @@ def _rolled_out(
         shown_all = traits_of[change]
 
     played, source = _distinct_rows(counts, futures, traits_of, change, per)
-    trace = arena.rollout(
+    trace = play(
+        arena,
         policies[played],
-        {key: value[played] for key, value in noise.items()},
+        noise,
         horizon,
         None if shown_all is None else shown_all[played],
+        rows=draw[played],
     ).rows(source)
     fitness = trace.fitness.copy()
     fitness[rows, slot] += bonus
     trace = dataclasses.replace(trace, fitness=fitness)
     universal = alike_columns(terms)
     if universal.any() and ((now[:, universal] != 0) | (new[:, universal] != 0)).any():
-        alike = focal_alike(arena, policies, noise, slot, horizon, shown_all)
+        alike = focal_alike(arena, policies, noise, slot, horizon, shown_all, noise_rows=draw)
         alike[rows, slot] += bonus
     else:
         alike = np.zeros(fitness.shape)

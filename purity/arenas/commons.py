@@ -95,6 +95,7 @@ from purity.arenas.core import (
     StepResult,
     Trace,
     agent_major_trace,
+    gather_noise,
     param,
     ratio_capped,
     sum_rows,
@@ -127,6 +128,7 @@ class CommonsArena(Arena):
 
     name = "commons"
     Params = CommonsParams
+    reads_rows = True
     event_kinds = ("take", "overuse", "build")
     series_names = ("commons",)
     policy_names = ("harvest", "floor", "take", "build", "helper_take")
@@ -264,19 +266,23 @@ class CommonsArena(Arena):
         steps: int | None = None,
         traits: np.ndarray | None = None,
         power: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> Trace:
         """`Arena.rollout`, agent-major inside and without building observations it does not need
         (`act` reads only the stock share); the tests hold it equal to the generic loop. The state
         and every per-step array live in buffers allocated once (`Workspace`). Where numba
         imports (and `PURITY_BACKEND` is not numpy), one compiled loop plays it instead (equal
-        power only), bit for bit the same."""
+        power only), bit for bit the same; it computes the regrowth factors once per noise row
+        where episodes share `rows` (`core.play`)."""
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
         power = self.agent_power(power, batch)
         if power is None and backend.plays_compiled(self._backend):
             from purity.arenas import commons_compiled
 
-            return commons_compiled.rollout(self, policy, noise, steps)
+            return commons_compiled.rollout(self, policy, noise, steps, rows=rows)
+        if rows is not None:
+            noise = gather_noise(noise, rows)
         state = self.reset(batch)
         stock, store, helper = state["stock"], state["store"].T.copy(), state["helper"].T.copy()
         if power is not None:

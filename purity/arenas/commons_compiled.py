@@ -154,13 +154,24 @@ def shock(noise_sd: float, eps: np.ndarray) -> np.ndarray:
     return np.exp(noise_sd * eps - 0.5 * noise_sd * noise_sd)
 
 
-def rollout(arena, policy: np.ndarray, noise: Noise, steps: int, factors: np.ndarray | None = None) -> Trace:
+def rollout(
+    arena,
+    policy: np.ndarray,
+    noise: Noise,
+    steps: int,
+    factors: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+) -> Trace:
     """`CommonsArena.rollout` of `policy` [B, n, 5] for `steps` steps, compiled. `factors` [B, steps]
-    replaces numpy's regrowth factors (bench/fused_commons.py passes LLVM's)."""
+    replaces numpy's regrowth factors (bench/fused_commons.py passes LLVM's). `rows` [B]: the noise
+    row of each episode; the factors are computed once per row (exp is elementwise, so gathering
+    them equals computing them on gathered noise) and gathered."""
     p = arena.params
     batch, n, kinds = policy.shape[0], arena.n_agents, len(arena.event_kinds)
-    eps = noise["regrowth"][:, :steps]
-    factors = np.ascontiguousarray(shock(p.noise, eps) if factors is None else factors)
+    if factors is None:
+        factors = shock(p.noise, noise["regrowth"][:, :steps])
+        factors = factors if rows is None else np.take(factors, rows, axis=0)
+    factors = np.ascontiguousarray(factors)
     constants = (
         p.regrowth,
         arena.capacity,
@@ -191,5 +202,5 @@ def rollout(arena, policy: np.ndarray, noise: Noise, steps: int, factors: np.nda
         events=events,
         opportunities=opportunities,
         series={"commons": series},
-        watched=arena.watched(noise),
+        watched=arena.watched(noise) if rows is None else arena.watched(noise)[rows],
     )

@@ -65,6 +65,7 @@ class Arena(ABC):
     has_oversight: ClassVar[bool] = False
     trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
     powered: ClassVar[bool] = False  # reads per-agent power (`begin`): its docstring says what power does
+    reads_rows: ClassVar[bool] = False  # `rollout(..., rows=)` reads shared noise rows itself (`play`)
     # what profiles may name about this arena (`purity.arenas.vocabulary`), found by `arenas.declared`
     properties: ClassVar[tuple[StandingProperty, ...]] = ()  # standing properties over its series
     measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
@@ -241,12 +242,19 @@ def play(
     steps: int | None = None,
     traits: np.ndarray | None = None,
     power: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> Trace:
     """`arena.rollout`, passing `power` only where agents are unequal: an arena written before
-    power existed (a plug-in's `rollout(policy, noise, steps, traits)`) still plays at equal power."""
-    if power is None:
-        return arena.rollout(policy, noise, steps, traits)
-    return arena.rollout(policy, noise, steps, traits, power=power)
+    power existed (a plug-in's `rollout(policy, noise, steps, traits)`) still plays at equal power.
+    `rows` [B]: the row of `noise` each episode plays, where many episodes share draws (a planner's
+    candidates on common random numbers); an arena that `reads_rows` gets the noise as it is and
+    derives what it needs once per row, any other gets it gathered (`gather_noise`)."""
+    extra = {} if power is None else {"power": power}
+    if rows is not None and arena.reads_rows:
+        extra["rows"] = rows
+    elif rows is not None:
+        noise = gather_noise(noise, rows)
+    return arena.rollout(policy, noise, steps, traits, **extra)
 
 
 def sum_rows(x: np.ndarray) -> np.ndarray:
@@ -297,6 +305,11 @@ def agent_major_trace(
 def concat_noise(parts: list[Noise]) -> Noise:
     """Stack the noise of several groups along the batch axis (order = result order)."""
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def gather_noise(noise: Noise, rows: np.ndarray) -> Noise:
+    """Row `rows[b]` of every noise array for episode b."""
+    return {key: np.take(value, rows, axis=0) for key, value in noise.items()}
 
 
 def tile_noise(noise: Noise, times: int) -> Noise:

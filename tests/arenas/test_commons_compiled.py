@@ -14,6 +14,8 @@ import pytest
 from purity.arenas import backend, commons_compiled
 from purity.arenas.commons import CommonsArena, CommonsParams
 from purity.arenas.commons_sanctions import SanctionsCommonsArena
+from purity.arenas.core import gather_noise, play
+from purity.arenas.oversight import OversightArena
 from purity.inputs import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,10 +53,34 @@ def test_the_compiled_rollout_is_the_numpy_core_bit_for_bit(name, seed, monkeypa
     _same(commons_compiled.rollout(arena, policy, noise, 7), short)
 
 
+@pytest.mark.parametrize("chosen", ["numba", "numpy", "oversight"])
+def test_episodes_sharing_noise_rows_play_what_the_gathered_noise_plays(chosen, monkeypatch):
+    """`core.play(..., rows=)`: the compiled commons computes its regrowth factors once per noise
+    row; numpy and an arena that does not read rows (the oversight arena, whose overseer is drawn
+    from the noise) get the noise gathered. Each equals playing the gathered noise, bit for bit."""
+    monkeypatch.setenv(backend.VARIABLE, "numpy" if chosen == "numpy" else "numba")
+    arena = OversightArena(3, 12) if chosen == "oversight" else CommonsArena(4, 20)
+    rng = np.random.default_rng(5)
+    noise, rows = arena.noise(rng, 6), rng.integers(0, 6, 50)
+    policy = rng.random((50, arena.n_agents, len(arena.policy_names)))
+    for steps in (None, 7):
+        shared, gathered = (
+            play(arena, policy, noise, steps, rows=rows),
+            play(arena, policy, gather_noise(noise, rows), steps),
+        )
+        for key in ("fitness", "events", "opportunities", "watched"):
+            np.testing.assert_array_equal(getattr(shared, key), getattr(gathered, key), err_msg=key)
+        for name, series in gathered.series.items():
+            np.testing.assert_array_equal(shared.series[name], series)
+    assert arena.reads_rows == (chosen != "oversight") and len(np.unique(rows)) > 1
+    if chosen == "oversight":
+        assert len(np.unique(gathered.watched)) == 2  # some episodes watched, some not: the rows matter
+
+
 def test_the_switch_routes_the_commons_and_leaves_its_variants_on_numpy(monkeypatch):
     calls = []
     real = commons_compiled.rollout
-    monkeypatch.setattr(commons_compiled, "rollout", lambda *a: calls.append(a[0]) or real(*a))
+    monkeypatch.setattr(commons_compiled, "rollout", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     rng = np.random.default_rng(1)
     monkeypatch.setenv(backend.VARIABLE, "numba")
     commons, sanctions = CommonsArena(4, 10), SanctionsCommonsArena(4, 10)
@@ -94,7 +120,7 @@ def test_a_reflecting_run_has_the_same_tables_on_either_backend(tmp_path, monkey
     path.write_text(text)
     dirs, calls = {}, []
     real = commons_compiled.rollout
-    monkeypatch.setattr(commons_compiled, "rollout", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(commons_compiled, "rollout", lambda *a, **k: calls.append(1) or real(*a, **k))
     for chosen in ("numpy", "numba"):
         monkeypatch.setenv(backend.VARIABLE, chosen)
         dirs[chosen] = run(load(path), tmp_path / chosen, workers=0, progress=False)
