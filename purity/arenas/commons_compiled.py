@@ -97,8 +97,9 @@ def _take(store, helper, take, helper_take, take_rate, may_exceed, moved, owner,
             store[i] = max(store[i], 0.0)
 
 
-def _episodes(policy, shock, constants, may_exceed, fitness, events, opportunities, series):
-    """Play every episode of `policy` [B, n, 5] with regrowth factors `shock` [B, T] into the outputs."""
+def _episodes(policy, shock, rows, constants, may_exceed, fitness, events, opportunities, series):
+    """Play every episode b of `policy` [B, n, 5] with the regrowth factors `shock[rows[b]]` (`shock`
+    [U, T]; episodes may share a row) into the outputs."""
     regrowth, capacity, initial, endowment, max_harvest, take_rate, cost, share = constants
     batch, n, steps = policy.shape[0], policy.shape[1], shock.shape[1]
     store, helper, effort = np.empty(n), np.empty(n), np.empty(n)
@@ -135,7 +136,7 @@ def _episodes(policy, shock, constants, may_exceed, fitness, events, opportuniti
                 )
             growth = regrowth * stock  # 4. regrowth
             growth *= 1.0 - stock / capacity
-            growth *= shock[b, t]
+            growth *= shock[rows[b], t]
             stock = min(max(stock + growth, 0.0), capacity)
             series[b, t + 1] = stock / capacity
         fitness[b] = store
@@ -164,14 +165,14 @@ def rollout(
 ) -> Trace:
     """`CommonsArena.rollout` of `policy` [B, n, 5] for `steps` steps, compiled. `factors` [B, steps]
     replaces numpy's regrowth factors (bench/fused_commons.py passes LLVM's). `rows` [B]: the noise
-    row of each episode; the factors are computed once per row (exp is elementwise, so gathering
-    them equals computing them on gathered noise) and gathered."""
+    row of each episode (None: its own); the factors are computed once per row and read through
+    `rows` (exp is elementwise, so this equals computing them on gathered noise)."""
     p = arena.params
     batch, n, kinds = policy.shape[0], arena.n_agents, len(arena.event_kinds)
-    if factors is None:
-        factors = shock(p.noise, noise["regrowth"][:, :steps])
-        factors = factors if rows is None else np.take(factors, rows, axis=0)
-    factors = np.ascontiguousarray(factors)
+    factors = np.ascontiguousarray(
+        shock(p.noise, noise["regrowth"][:, :steps]) if factors is None else factors
+    )
+    own = np.arange(batch) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
     constants = (
         p.regrowth,
         arena.capacity,
@@ -189,6 +190,7 @@ def rollout(
     _episodes(
         np.ascontiguousarray(policy, dtype=np.float64),
         factors,
+        own,
         constants,
         2 * (n - 1) * p.take_rate > 1,
         fitness,
