@@ -7,14 +7,19 @@ and runs the experiment in-process. Share = CPU inside the core / CPU of the who
 run's nulls (`[control] null`, simulated without the arena after the run) are timed apart, and
 the share is also given without them. `PURITY_BACKEND=numba` measures the compiled core.
 
-`--floor` bounds the share from above. One more run records what a run with the same tables
-cannot shed, and replays it after the run in a tight loop:
-- every random generator the run builds from its streams (`play.stream`), with every draw it makes
-  from them (the streams fix the tables, so the draws stay);
-- every Parquet table the run writes (the tables must be written).
-The nulls are already compiled and count as they are. The ceiling is the core's share if
-everything else in the run cost nothing. The replay runs with warm caches and no bookkeeping
-between calls, so it costs no more than in the run, and the ceiling is generous.
+`--floor` asks what the share could reach with the tables as they are. One more run records, and
+after it replays in a tight loop:
+- every random generator the run builds from its streams (`play.stream`), and every draw made
+  from it, timed apart: building the generators, and drawing (the draws' values fix the tables;
+  their cost per call does not);
+- every Parquet table the run writes, as the run writes them (one file per table and
+  generation), and as one file per table (the contents the same, the layout not).
+It checks that the replay leaves every generator in the state the run left it (no draw missed),
+and counts the generators the run built elsewhere (not replayed). The nulls count as timed. The
+ceilings are the core's share if everything else in the run cost nothing, with and without each
+of these costs that a different layout, bulk-built generators, or nulls moved out of the run
+could shed. The replay has warm caches and no bookkeeping between calls, so it costs no more than
+in the run, and the ceilings are generous.
 
 Usage: .venv/bin/python bench/run_share.py [--experiment FILE] [--repeat 3] [--floor]
 """
@@ -31,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 import purity.arenas
 from purity.arenas.core import Arena
@@ -40,8 +46,8 @@ from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"steps": 0, "cpu": 0.0, "depth": 0, "nulls": 0.0}
-RECORD: dict[str, list] = {"streams": [], "tables": []}  # filled by the --floor run only
-STREAM, WRITE = play.stream, storage.write_parquet
+RECORD: dict = {"streams": [], "tables": [], "elsewhere": 0}  # filled by the --floor run only
+STREAM, WRITE, DEFAULT_RNG = play.stream, storage.write_parquet, np.random.default_rng
 
 
 def _arenas(cls=Arena):
@@ -77,41 +83,55 @@ def _timed_nulls(real):
 
 
 class _Recording(np.random.Generator):
-    """A run's generator that logs each draw (method and arguments) for the replay."""
+    """A run's generator that logs each draw the run asks for (method and arguments) for the
+    replay; a method that calls another (`choice` calls `permutation`) is logged once, as called."""
 
     def __init__(self, bit_generator, log: list):
         super().__init__(bit_generator)
-        self._log = log
+        self._log, self._inside = log, False
 
     def __getattribute__(self, name):
         value = super().__getattribute__(name)
-        if name.startswith("_") or not callable(value):
+        if name.startswith("_") or not callable(value) or super().__getattribute__("_inside"):
             return value
-        log = super().__getattribute__("_log")
 
         def logged(*args, **kwargs):
-            log.append((name, args, kwargs))
-            return value(*args, **kwargs)
+            self._log.append((name, args, kwargs))
+            self._inside = True
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self._inside = False
 
         return logged
 
 
 def _recording_stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
     draws: list = []
-    RECORD["streams"].append(((seed, generation, group, purpose), draws))
-    return _Recording(STREAM(seed, generation, group, purpose).bit_generator, draws)
+    rng = _Recording(STREAM(seed, generation, group, purpose).bit_generator, draws)
+    RECORD["streams"].append(((seed, generation, group, purpose), draws, rng))
+    return rng
 
 
 def _recording_write(frame, path) -> None:
     if record.NULL not in Path(path).parts:  # the nulls' tables are in the nulls' time already
-        RECORD["tables"].append(frame)
+        RECORD["tables"].append((Path(path).parent.parent, frame))  # the table's folder
     WRITE(frame, path)
 
 
+def _counting_rng(*args, **kwargs):
+    """`np.random.default_rng`, counting the generators built outside the streams and the nulls."""
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if caller not in ("purity.tournament.play", "purity.tournament.null"):
+        RECORD["elsewhere"] += 1
+    return DEFAULT_RNG(*args, **kwargs)
+
+
 def _recorded(experiment) -> dict[str, float]:
-    """Run `experiment` once with its streams and table writes recorded, then replay them: the CPU
-    seconds of the generators with their draws and of the Parquet writes."""
-    RECORD.update(streams=[], tables=[])
+    """Run `experiment` once with its streams and table writes recorded (and its core and nulls
+    timed, where `main` wraps them), then replay them (`--floor`)."""
+    RECORD.update(streams=[], tables=[], elsewhere=0)
+    COUNTS.update(steps=0, cpu=0.0, nulls=0.0)
     users = [
         m
         for m in list(sys.modules.values())
@@ -119,32 +139,79 @@ def _recorded(experiment) -> dict[str, float]:
     ]
     for module in users:
         module.stream = _recording_stream
-    storage.write_parquet = _recording_write
+    storage.write_parquet, np.random.default_rng = _recording_write, _counting_rng
     try:
         with tempfile.TemporaryDirectory() as folder:
+            start = time.process_time()
             run(experiment, Path(folder) / "run", workers=0, progress=False)
+            spent = time.process_time() - start
     finally:
         for module in users:
             module.stream = STREAM
-        storage.write_parquet = WRITE
+        storage.write_parquet, np.random.default_rng = WRITE, DEFAULT_RNG
+    return {
+        "run": spent,
+        "core": COUNTS["cpu"],
+        "nulls": COUNTS["nulls"],
+        **_replayed_streams(),
+        **_replayed_tables(),
+    }
+
+
+def _replayed_streams() -> dict[str, float]:
     start = time.process_time()
-    for key, draws in RECORD["streams"]:
-        rng = STREAM(*key)
+    fresh = [STREAM(*key) for key, _, _ in RECORD["streams"]]
+    built = time.process_time() - start
+    start = time.process_time()
+    for rng, (_, draws, _) in zip(fresh, RECORD["streams"]):
         for name, args, kwargs in draws:
             getattr(rng, name)(*args, **kwargs)
-    streams = time.process_time() - start
+    drawn = time.process_time() - start
+    same = all(
+        a.bit_generator.state == b.bit_generator.state for a, (_, _, b) in zip(fresh, RECORD["streams"])
+    )
+    return {
+        "build": built,
+        "draws": drawn,
+        "generators": len(fresh),
+        "draw calls": sum(len(draws) for _, draws, _ in RECORD["streams"]),
+        "complete": same,
+        "elsewhere": RECORD["elsewhere"],
+    }
+
+
+def _replayed_tables() -> dict[str, float]:
+    by_table: dict[Path, list] = {}
+    for folder, frame in RECORD["tables"]:
+        by_table.setdefault(folder, []).append(frame)
+    joined = [pl.concat(frames, how="diagonal_relaxed") for frames in by_table.values()]
     with tempfile.TemporaryDirectory() as folder:
         start = time.process_time()
-        for k, frame in enumerate(RECORD["tables"]):
+        for k, (_, frame) in enumerate(RECORD["tables"]):
             WRITE(frame, Path(folder) / f"{k}.parquet")
-        tables = time.process_time() - start
-    return {
-        "streams": streams,
-        "draw calls": sum(len(draws) for _, draws in RECORD["streams"]),
-        "generators": len(RECORD["streams"]),
-        "tables": tables,
-        "files": len(RECORD["tables"]),
-    }
+        files = time.process_time() - start
+        start = time.process_time()
+        for k, frame in enumerate(joined):
+            WRITE(frame, Path(folder) / f"joined-{k}.parquet")
+        one = time.process_time() - start
+    return {"writes": files, "files": len(RECORD["tables"]), "one file each": one, "tables": len(joined)}
+
+
+def _ceilings(floor: dict[str, float]) -> str:
+    """The core's share if nothing but the listed costs remained."""
+    core, fixed = floor["core"], floor["draws"]
+
+    def share(*costs: float) -> str:
+        return f"{core / (core + fixed + sum(costs)):.1%}"
+
+    return (
+        f"ceilings: as the run is {share(floor['build'], floor['writes'], floor['nulls'])}; "
+        f"one file per table {share(floor['build'], floor['one file each'], floor['nulls'])}; "
+        f"and generators built in bulk {share(floor['one file each'], floor['nulls'])}; "
+        f"and no nulls in the run {share(floor['one file each'])}. Everything else in that run "
+        f"(the recording's own cost included): "
+        f"{floor['run'] - core - floor['build'] - fixed - floor['writes'] - floor['nulls']:.2f} s"
+    )
 
 
 def main() -> None:
@@ -183,14 +250,15 @@ def main() -> None:
     )
     if args.floor:
         floor = _recorded(experiment)
-        core, null = statistics.median(cores), statistics.median(nulls)
-        kept = core + null + floor["streams"] + floor["tables"]
         print(
-            f"floor: core {core:.2f} s; {floor['generators']} generators with {floor['draw calls']} draws "
-            f"{floor['streams']:.2f} s; {floor['files']} tables written {floor['tables']:.2f} s; nulls {null:.2f} s. "
-            f"Ceiling: core share {core / kept:.1%}, {core / (kept - null):.1%} without the nulls "
-            f"(everything else in the run {statistics.median(totals) - kept:.2f} s)"
+            f"floor (one recorded run, {floor['run']:.2f} CPU s): core {floor['core']:.2f} s; "
+            f"{floor['generators']} generators built {floor['build']:.2f} s, their {floor['draw calls']} "
+            f"draws {floor['draws']:.2f} s (replay complete: {floor['complete']}; "
+            f"{floor['elsewhere']} generators built elsewhere, not replayed); {floor['files']} files written "
+            f"{floor['writes']:.2f} s, as {floor['tables']} files {floor['one file each']:.2f} s; "
+            f"nulls {floor['nulls']:.2f} s"
         )
+        print(_ceilings(floor))
 
 
 if __name__ == "__main__":
