@@ -5,7 +5,7 @@ Every simulated agent-step (planner rollouts, reflection futures, played episode
 arena's `rollout`; the script wraps each `rollout`, counts B × n × steps and the CPU time inside,
 and runs the experiment in-process. Share = CPU inside the core / CPU of the whole run. The
 run's nulls (`[control] null`, simulated without the arena after the run) are timed apart, and
-the share is also given without them. `PURITY_BACKEND=numba` measures the compiled core.
+the share is also given without them. `PURITY_BACKEND=numpy` measures the numpy core.
 
 `--floor` asks what the share could reach with the tables as they are. One more run records, and
 after it replays in a tight loop:
@@ -15,11 +15,13 @@ after it replays in a tight loop:
 - every Parquet table the run writes, as the run writes them (one file per table and
   generation), and as one file per table (the contents the same, the layout not).
 It checks that the replay leaves every generator in the state the run left it (no draw missed),
-and counts the generators the run built elsewhere (not replayed). The nulls count as timed. The
+and counts the `np.random.default_rng` calls outside the streams and the nulls (generators built
+elsewhere, not replayed). The nulls count as timed. The core's rate is its CPU inside the run's
+own `rollout` calls, at the run's batch sizes, not a standalone benchmark's. The
 ceilings are the core's share if everything else in the run cost nothing, with and without each
-of these costs that a different layout, bulk-built generators, or nulls moved out of the run
-could shed. The replay has warm caches and no bookkeeping between calls, so it costs no more than
-in the run, and the ceilings are generous.
+of these costs that a different layout, generators free to build, or nulls moved out of the run
+could shed. The replay has warm caches and no bookkeeping between calls; it is assumed (not
+measured) to cost no more than in the run. Joining the rows into one file per table is not timed.
 
 Usage: .venv/bin/python bench/run_share.py [--experiment FILE] [--repeat 3] [--floor]
 """
@@ -207,7 +209,7 @@ def _ceilings(floor: dict[str, float]) -> str:
     return (
         f"ceilings: as the run is {share(floor['build'], floor['writes'], floor['nulls'])}; "
         f"one file per table {share(floor['build'], floor['one file each'], floor['nulls'])}; "
-        f"and generators built in bulk {share(floor['one file each'], floor['nulls'])}; "
+        f"and no cost to build the generators {share(floor['one file each'], floor['nulls'])}; "
         f"and no nulls in the run {share(floor['one file each'])}. Everything else in that run "
         f"(the recording's own cost included): "
         f"{floor['run'] - core - floor['build'] - fixed - floor['writes'] - floor['nulls']:.2f} s"
@@ -254,7 +256,7 @@ def main() -> None:
             f"floor (one recorded run, {floor['run']:.2f} CPU s): core {floor['core']:.2f} s; "
             f"{floor['generators']} generators built {floor['build']:.2f} s, their {floor['draw calls']} "
             f"draws {floor['draws']:.2f} s (replay complete: {floor['complete']}; "
-            f"{floor['elsewhere']} generators built elsewhere, not replayed); {floor['files']} files written "
+            f"{floor['elsewhere']} other default_rng calls, not replayed); {floor['files']} files written "
             f"{floor['writes']:.2f} s, as {floor['tables']} files {floor['one file each']:.2f} s; "
             f"nulls {floor['nulls']:.2f} s"
         )
