@@ -277,7 +277,7 @@ def _score(arena: Arena, terms: tuple[Term, ...], requests: list[_Request], hori
         alike = focal_alike(arena, policies, noise, focal, horizon, traits, power, draw)
     else:  # no focal agent weighs it: zeros stand in, multiplied by zero weights
         alike = np.zeros(trace.fitness.shape)
-    focal_values = features(trace, terms, kin, alike)[rows, focal]
+    focal_values = features(trace, terms, kin, alike, focal)
     # every request's rows once per weight row, in the order (request, row, candidate, rollout)
     sizes, many = counts * rollouts, np.array([len(r.rows) for r in requests])
     scored, within = segments(many * sizes)

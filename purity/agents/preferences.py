@@ -45,6 +45,11 @@ def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
     return np.broadcast_to(trace.fitness.sum(axis=-1, keepdims=True), trace.fitness.shape)
 
 
+# Measures whose agent i reads only row i of `kin`: given the focal agents' rows [B, 1, n]
+# (`_focal_kin`) they give the focal values alone. A measure registered later gets all of `kin`.
+_ROWWISE = (_own_wealth, _lineage_wealth, _total_welfare)
+
+
 # Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`; arenas
 # declare those that read their own series (`Arena.measures`, e.g. the principal's `principal_power`).
 MEASURES: MutableMapping[str, Callable[[Trace, np.ndarray], np.ndarray]] = Registry(
@@ -183,22 +188,41 @@ def _counted(
     scope: str | None = None,
     grade: tuple[float, float] | None = None,
     chances: bool = False,
+    focal: np.ndarray | None = None,
 ) -> np.ndarray:
     """[B, n] per agent, acts of `event` (or, with `chances`, steps it was open) summed over the
-    actors in its `scope`, or weighted by its `grade` (responsibility, decay)."""
+    actors in its `scope`, or weighted by its `grade` (responsibility, decay); given `focal` [B],
+    [B]: agent focal[b]'s alone."""
     k = trace.kind_index(event)
     if k is None:
-        return np.zeros(trace.fitness.shape)
+        return np.zeros(trace.fitness.shape if focal is None else len(focal))
     per_actor = trace.opportunities if chances else trace.events
     own = per_actor[:, : trace.n_agents, k]
     helper = (trace.helper_opportunities() if chances else trace.helper_events())[..., k]
     if grade is not None:
-        return _graded(own, helper, *grade, kin)
-    if scope == "self":
-        return own
-    if scope == "lineage":
-        return ((kin > 0) * (own + helper)[:, None, :]).sum(axis=-1)
-    return np.broadcast_to(per_actor[..., k].sum(axis=-1, keepdims=True), own.shape)
+        values = _graded(own, helper, *grade, kin)
+    elif scope == "self":
+        values = own
+    elif scope == "lineage":
+        rows = kin if focal is None else _focal_kin(kin, focal)
+        values = ((rows > 0) * (own + helper)[:, None, :]).sum(axis=-1)
+    else:
+        values = np.broadcast_to(per_actor[..., k].sum(axis=-1, keepdims=True), own.shape)
+    return values if focal is None else _at(values, focal)
+
+
+def _focal_kin(kin: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """[B, 1, n]: the row of `kin` [B|1, n, n] of each episode's focal agent (its lineage)."""
+    kin = np.broadcast_to(kin, (len(focal), *kin.shape[1:]))
+    return kin[np.arange(len(focal)), focal][:, None]
+
+
+def _at(values: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """[B]: each episode's focal agent's entry of `values` [B, n], or of [B, 1] (already the
+    focal agent's, or the same for every agent)."""
+    if values.shape[-1] == 1:
+        return values[:, 0]
+    return values[np.arange(len(focal)), focal]
 
 
 def _graded(
@@ -214,33 +238,43 @@ def _graded(
     return own + responsibility * helper + descendants
 
 
-def _constraint_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+def _outcome_value(term: Term, trace: Trace, kin: np.ndarray, alike, focal) -> np.ndarray:
+    measure = MEASURES[term.name]
+    if focal is None:
+        return measure(trace, kin)
+    return _at(measure(trace, _focal_kin(kin, focal) if measure in _ROWWISE else kin), focal)
+
+
+def _constraint_value(term: Term, trace: Trace, kin: np.ndarray, alike, focal) -> np.ndarray:
     """Minus the amount of the event done in the term's scope (a penalty) or, written as a
     reward, the steps it was open in that scope less that amount: +1 for each chance not taken
     when acts come one a step. The two differ by the number of chances (see `_standing_value`)."""
     grade = (term.responsibility, 1.0 if term.decay is None else term.decay) if term.graded else None
-    done = _counted(trace, term.name, kin, term.scope, grade)
+    done = _counted(trace, term.name, kin, term.scope, grade, focal=focal)
     if not term.reward:
         return -done
-    return _counted(trace, term.name, kin, term.scope, grade, chances=True) - done
+    return _counted(trace, term.name, kin, term.scope, grade, chances=True, focal=focal) - done
 
 
-def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+def _standing_value(term: Term, trace: Trace, kin: np.ndarray, alike, focal) -> np.ndarray:
     """Minus the number of steps at which the property did not hold (a penalty), or, written as a
     reward, the number of steps at which it held. Over futures of equal length the two differ by
     a constant, so a rule that scores with fixed weights ranks them alike; one that scores with
     changed weights (hedonistic) does not, which is why the framing is a switch."""
     prop = properties.get(term.name)
     held = prop.holds(trace.series[prop.series][:, 1:], term.threshold)
-    if term.reward:
-        return held.sum(axis=-1, keepdims=True).astype(float)
-    return -(~held).sum(axis=-1, keepdims=True)
+    value = (
+        held.sum(axis=-1, keepdims=True).astype(float)
+        if term.reward
+        else -(~held).sum(axis=-1, keepdims=True)
+    )
+    return value if focal is None else value[:, 0]
 
 
-def _alike_value(term: Term, trace: Trace, kin: np.ndarray, alike: np.ndarray | None) -> np.ndarray:
+def _alike_value(term: Term, trace: Trace, kin: np.ndarray, alike, focal) -> np.ndarray:
     if alike is None:
         raise ValueError("a universalization term needs the fitness of the all-alike episodes")
-    return alike
+    return alike if focal is None else _at(alike, focal)
 
 
 def _constraint_label(term: Term) -> str:
@@ -259,15 +293,17 @@ class Kind:
     `names()`), then `scope` (if `scoped`), `threshold` (if `threshold`), `weight` (may be
     `inf` if `hard`), `endorsed` (process kinds) and `framing` (if `framed`: "penalty", −1 for
     each breach, or "reward", +1 for each step held or chance not taken; a hard term is a
-    penalty). `value(term, trace, kin, alike)` is its
-    [B, n] feature; `alike` [B, n] is the fitness of episodes in which the whole group played
-    the agent's policy, computed only for kinds that ask for it (`alike = True`).
+    penalty). `value(term, trace, kin, alike, focal)` is its
+    [B, n] feature, or with `focal` [B] agent focal[b]'s alone [B] (what a planner scores: the
+    same numbers, without the other agents' work); `alike` [B, n] is the fitness of episodes in
+    which the whole group played the agent's policy, computed only for kinds that ask for it
+    (`alike = True`).
     """
 
     name: str
     about: str  # the profile key naming what the term is about: measure | event | property
     names: Callable[[], tuple[str, ...]]
-    value: Callable[[Term, Trace, np.ndarray, np.ndarray | None], np.ndarray]
+    value: Callable[[Term, Trace, np.ndarray, np.ndarray | None, np.ndarray | None], np.ndarray]
     label: Callable[[Term], str]
     process: bool = True
     scoped: bool = False
@@ -287,7 +323,7 @@ KINDS: dict[str, Kind] = {
             "outcome",
             "measure",
             lambda: tuple(MEASURES),
-            lambda term, trace, kin, alike: MEASURES[term.name](trace, kin),
+            _outcome_value,
             lambda term: f"outcome: {term.name}",
             process=False,
             hard=False,
@@ -349,18 +385,21 @@ def features(
     terms: tuple[Term, ...],
     kin: np.ndarray | None = None,
     universal_fitness: np.ndarray | None = None,
+    focal: np.ndarray | None = None,
 ) -> np.ndarray:
     """[B, n, T] value of each term for each agent: utility is the weighted sum.
 
     `kin[i, j]` is true when agent j is i or descends from i (i's lineage); default: only i.
     `universal_fitness[B, n]` is each agent's fitness in an episode where everyone in its group
-    played its policy; needed only by universalization terms.
+    played its policy; needed only by universalization terms. Given `focal` [B], [B, T]: the
+    values of agent focal[b] of episode b alone, equal bit for bit to `[arange(B), focal]` of
+    the whole array (a planner or a reflecting agent scores one agent per episode).
     """
     batch, n = trace.fitness.shape
     kin = np.eye(n)[None] if kin is None else kin
-    out = np.zeros((batch, n, len(terms)))
+    out = np.zeros((batch, n, len(terms)) if focal is None else (batch, len(terms)))
     for t, term in enumerate(terms):
-        out[..., t] = KINDS[term.kind].value(term, trace, kin, universal_fitness)
+        out[..., t] = KINDS[term.kind].value(term, trace, kin, universal_fitness, focal)
     return out
 
 

@@ -389,12 +389,11 @@ def _views(
 ) -> tuple[np.ndarray, np.ndarray]:
     """[B, T] the features of agent `slot[b]` of each row: as its own acts, and as the scoring
     designer sees them (`view_of`: mode and responsibility; see the module docstring)."""
-    rows = np.arange(len(slot))
-    own = features(trace, terms, kin, alike)[rows, slot]
+    own = features(trace, terms, kin, alike, slot)
     mode, responsibility = view_of
     if mode != "design" or responsibility >= 1.0:
         return own, own
-    built = features(as_built(trace, slot), terms, kin, alike)[rows, slot]
+    built = features(as_built(trace, slot), terms, kin, alike, slot)
     return own, built if responsibility == 0.0 else responsibility * own + (1.0 - responsibility) * built
 
 

@@ -153,3 +153,61 @@ def test_a_population_trait_is_the_population_mean_for_everyone():
     np.testing.assert_array_equal(
         traits(groups, terms, ("keeps_promises@population",)), np.full((2, 2, 1), 0.1875)
     )
+
+
+def test_one_agent_per_episode_is_the_whole_arrays_entry_bit_for_bit(monkeypatch):
+    """`features(..., focal)` is what planners and reflection score: it computes only agent
+    focal[b]'s values, and must be the same numbers as the whole array's, for every kind of term,
+    scope and framing, with helpers and kin at several distances, and for a measure registered
+    later (given all of kin, not the focal rows)."""
+    from purity.agents import preferences
+
+    monkeypatch.setitem(
+        preferences.MEASURES.registered,
+        "kin_diagonal",
+        lambda trace, kin: trace.fitness * kin.diagonal(axis1=1, axis2=2),
+    )
+    rng = np.random.default_rng(3)
+    trace = Trace(
+        kinds=KINDS,
+        fitness=rng.normal(size=(6, 3)),
+        events=rng.random((6, 6, 3)) * (rng.random((6, 6, 3)) < 0.5),
+        opportunities=rng.random((6, 6, 3)),  # rows per actor: helpers' chances count too
+        series={"commons": rng.random((6, 4))},
+        watched=np.zeros(6, dtype=bool),
+    )
+    kin = np.broadcast_to(np.eye(3), (6, 3, 3)).copy()
+    kin[:, 0, 1], kin[:, 1, 2], kin[:, 0, 2] = 1.0, 1.0, 0.5  # 1 a child of 0; 2 a child of 1
+    kin[::2] *= rng.random((3, 3, 3)) < 0.7  # some episodes see less of the lineage
+    kin[:, [0, 1, 2], [0, 1, 2]] = rng.uniform(0.5, 1.0, (6, 3))  # read as is by `kin_diagonal`
+    terms = (
+        *(
+            Term("outcome", name)
+            for name in ("own_wealth", "lineage_wealth", "total_welfare", "kin_diagonal")
+        ),
+        *(
+            Term("constraint", event, scope=scope, reward=reward)
+            for event in ("take", "deceive")
+            for scope in ("self", "lineage", "world")
+            for reward in (False, True)
+        ),
+        Term("constraint", "take", scope="lineage", responsibility=0.5, decay=0.5),
+        Term("constraint", "take", scope="lineage", responsibility=0.3, reward=True),
+        Term("standing", "commons_above", threshold=0.4),
+        Term("standing", "commons_above", threshold=0.4, reward=True),
+        Term("universalization", "own_wealth"),
+    )
+    alike = rng.normal(size=(6, 3))
+    focal = np.array([0, 1, 2, 2, 1, 0])
+    whole = features(trace, terms, kin, alike)
+    one = features(trace, terms, kin, alike, focal)
+    assert one.shape == (6, len(terms))
+    assert one.tobytes() == whole[np.arange(6), focal].tobytes()
+    # the default kin (each agent its own lineage) and a shared [1, n, n] kin take the same path
+    for shared in (None, kin[:1]):
+        assert (
+            features(trace, terms, shared, alike, focal).tobytes()
+            == features(trace, terms, shared, alike)[np.arange(6), focal].tobytes()
+        )
+    # and the lineage terms do read the kin: the control, without descent, differs
+    assert not np.array_equal(one, features(trace, terms, None, alike, focal))
