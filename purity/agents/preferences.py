@@ -46,8 +46,9 @@ def _total_welfare(trace: Trace, kin: np.ndarray) -> np.ndarray:
 
 
 # Measures whose agent i reads only row i of `kin`: given the focal agents' rows [B, 1, n]
-# (`_focal_kin`) they give the focal values alone. A measure registered later gets all of `kin`.
-_ROWWISE = (_own_wealth, _lineage_wealth, _total_welfare)
+# (`_focal_kin`) they give the focal values alone. The others, and a measure registered later,
+# get all of `kin` (those above that do not read it are cheaper without the gather).
+_ROWWISE = (_lineage_wealth,)
 
 
 # Outcome measures: (trace, kin[B|1, n, n]) -> [B, n]. Register more with `register_measure`; arenas
@@ -198,16 +199,17 @@ def _counted(
         return np.zeros(trace.fitness.shape if focal is None else len(focal))
     per_actor = trace.opportunities if chances else trace.events
     own = per_actor[:, : trace.n_agents, k]
-    helper = (trace.helper_opportunities() if chances else trace.helper_events())[..., k]
-    if grade is not None:
-        values = _graded(own, helper, *grade, kin)
-    elif scope == "self":
+    if grade is None and scope == "self":
         values = own
-    elif scope == "lineage":
-        rows = kin if focal is None else _focal_kin(kin, focal)
-        values = ((rows > 0) * (own + helper)[:, None, :]).sum(axis=-1)
-    else:
+    elif grade is None and scope != "lineage":
         values = np.broadcast_to(per_actor[..., k].sum(axis=-1, keepdims=True), own.shape)
+    else:  # only these read the helpers' acts apart
+        helper = (trace.helper_opportunities() if chances else trace.helper_events())[..., k]
+        if grade is not None:
+            values = _graded(own, helper, *grade, kin)
+        else:
+            rows = kin if focal is None else _focal_kin(kin, focal)
+            values = ((rows > 0) * (own + helper)[:, None, :]).sum(axis=-1)
     return values if focal is None else _at(values, focal)
 
 
