@@ -9,8 +9,9 @@ the share is also given without them. `PURITY_BACKEND=numpy` measures the numpy 
 
 `--floor` asks what the share could reach with the tables as they are. One more run records, and
 after it replays in a tight loop:
-- every random generator the run builds from its streams (`play.stream`), and every draw made
-  from it, timed apart: building the generators, and drawing (the draws' values fix the tables;
+- every random generator the run builds from its streams (`play.stream`, one at a time, and
+  `play.streams`, a batch of groups at once), and every draw made from it, timed apart: building
+  the generators (as the run built them), and drawing (the draws' values fix the tables;
   their cost per call does not);
 - every Parquet table the run writes, as the run writes them (one file per table and
   generation), and as one file per table (the contents the same, the layout not).
@@ -48,8 +49,8 @@ from purity.tournament.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"steps": 0, "cpu": 0.0, "depth": 0, "nulls": 0.0}
-RECORD: dict = {"streams": [], "tables": [], "elsewhere": 0}  # filled by the --floor run only
-STREAM, WRITE, DEFAULT_RNG = play.stream, storage.write_parquet, np.random.default_rng
+RECORD: dict = {"streams": [], "builds": [], "tables": [], "elsewhere": 0}  # filled by the --floor run only
+STREAM, STREAMS, WRITE, DEFAULT_RNG = play.stream, play.streams, storage.write_parquet, np.random.default_rng
 
 
 def _arenas(cls=Arena):
@@ -108,11 +109,28 @@ class _Recording(np.random.Generator):
         return logged
 
 
-def _recording_stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
+def _recorded_generator(key: tuple, bit_generator) -> np.random.Generator:
     draws: list = []
-    rng = _Recording(STREAM(seed, generation, group, purpose).bit_generator, draws)
-    RECORD["streams"].append(((seed, generation, group, purpose), draws, rng))
+    rng = _Recording(bit_generator, draws)
+    RECORD["streams"].append((key, draws, rng))
     return rng
+
+
+def _recording_stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Generator:
+    RECORD["builds"].append((STREAM, (seed, generation, group, purpose)))
+    return _recorded_generator(
+        (seed, generation, group, purpose), STREAM(seed, generation, group, purpose).bit_generator
+    )
+
+
+def _recording_streams(seed: int, generation: int, groups, purpose: str) -> list[np.random.Generator]:
+    groups = np.array(groups)  # a copy: the replay builds from the groups the run asked for
+    RECORD["builds"].append((STREAMS, (seed, generation, groups, purpose)))
+    built = STREAMS(seed, generation, groups, purpose)
+    return [
+        _recorded_generator((seed, generation, int(g), purpose), rng.bit_generator)
+        for g, rng in zip(groups, built)
+    ]
 
 
 def _recording_write(frame, path) -> None:
@@ -132,15 +150,17 @@ def _counting_rng(*args, **kwargs):
 def _recorded(experiment) -> dict[str, float]:
     """Run `experiment` once with its streams and table writes recorded (and its core and nulls
     timed, where `main` wraps them), then replay them (`--floor`)."""
-    RECORD.update(streams=[], tables=[], elsewhere=0)
+    RECORD.update(streams=[], builds=[], tables=[], elsewhere=0)
     COUNTS.update(steps=0, cpu=0.0, nulls=0.0)
+    patches = {"stream": (STREAM, _recording_stream), "streams": (STREAMS, _recording_streams)}
     users = [
-        m
+        (m, name)
         for m in list(sys.modules.values())
-        if m.__name__.startswith("purity.") and vars(m).get("stream") is STREAM
+        for name, (real, _) in patches.items()
+        if m.__name__.startswith("purity.") and vars(m).get(name) is real
     ]
-    for module in users:
-        module.stream = _recording_stream
+    for module, name in users:
+        setattr(module, name, patches[name][1])
     storage.write_parquet, np.random.default_rng = _recording_write, _counting_rng
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -148,8 +168,8 @@ def _recorded(experiment) -> dict[str, float]:
             run(experiment, Path(folder) / "run", workers=0, progress=False)
             spent = time.process_time() - start
     finally:
-        for module in users:
-            module.stream = STREAM
+        for module, name in users:
+            setattr(module, name, patches[name][0])
         storage.write_parquet, np.random.default_rng = WRITE, DEFAULT_RNG
     return {
         "run": spent,
@@ -162,7 +182,10 @@ def _recorded(experiment) -> dict[str, float]:
 
 def _replayed_streams() -> dict[str, float]:
     start = time.process_time()
-    fresh = [STREAM(*key) for key, _, _ in RECORD["streams"]]
+    fresh = []
+    for build, args in RECORD["builds"]:  # as the run built them: one at a time, or a batch of groups at once
+        built = build(*args)
+        fresh.extend([built] if build is STREAM else built)
     built = time.process_time() - start
     start = time.process_time()
     for rng, (_, draws, _) in zip(fresh, RECORD["streams"]):

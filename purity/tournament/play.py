@@ -16,6 +16,7 @@ from purity.agents.learners import Training, reinforce, reward, sample
 from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas import core
 from purity.arenas.core import concat_noise
+from purity.tournament import seeding
 from purity.tournament.config import ArenaSpec, Experiment, Reflection
 
 PURPOSES = {
@@ -35,6 +36,12 @@ def stream(seed: int, generation: int, group: int, purpose: str) -> np.random.Ge
     """The random stream of one (generation, group, purpose) of a run."""
     key = (generation, group, PURPOSES[purpose])
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def streams(seed: int, generation: int, groups: np.ndarray, purpose: str) -> list[np.random.Generator]:
+    """`stream(seed, generation, g, purpose)` for each group g of `groups`, the same generators
+    built at once (`seeding`: numpy's hash over every group together)."""
+    return seeding.generators(seed, (generation, np.asarray(groups), PURPOSES[purpose]))
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
         )
         for i in range(len(batch.groups))
     ]
-    plan_rngs = [stream(setup.seed, batch.generation, int(g), "plan") for g in batch.groups]
+    plan_rngs = streams(setup.seed, batch.generation, batch.groups, "plan")
     return np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
 
 
@@ -143,13 +150,13 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     draws = learns | frozen  # who plays Bernoulli draws of θ; only learners update it
 
     noise = concat_noise(
-        [arena.noise(stream(setup.seed, batch.generation, int(g), "play"), episodes) for g in batch.groups]
+        [arena.noise(rng, episodes) for rng in streams(setup.seed, batch.generation, batch.groups, "play")]
     )
     played = np.repeat(policies, episodes, axis=0)
     if draws.any():
         shape = (episodes, *policies.shape[1:])
         uniform = np.concatenate(
-            [stream(setup.seed, batch.generation, int(g), "learn").random(shape) for g in batch.groups]
+            [rng.random(shape) for rng in streams(setup.seed, batch.generation, batch.groups, "learn")]
         )
         played = sample(played, uniform, np.repeat(draws, episodes, axis=0))
     shown = None if batch.traits is None else np.repeat(batch.traits, episodes, axis=0)

@@ -17,7 +17,7 @@ import polars as pl
 
 from purity.agents.reflection import KEEP, Reflecting, candidate_changes, choose, scored_with_reference
 from purity.tournament import record
-from purity.tournament.play import GroupBatch, Setup, concatenated, stream
+from purity.tournament.play import GroupBatch, Setup, concatenated, streams
 from purity.tournament.population import Designs, Population
 
 SELF_MODIFY = record.ORIGINS.index("self_modify")
@@ -65,8 +65,9 @@ def reflect_groups(setup: Setup, batch: GroupBatch) -> Considered:
     reflection = setup.reflection
     arena = setup.arena.build()
     weights = batch.weights.copy()
-    rngs = {int(g): stream(setup.seed, batch.generation, int(g), "reflect") for g in batch.groups}
-    fresh = {int(g): stream(setup.seed, batch.generation, int(g), "reference") for g in batch.groups}
+    groups = [int(g) for g in batch.groups]
+    rngs = dict(zip(groups, streams(setup.seed, batch.generation, batch.groups, "reflect")))
+    fresh = dict(zip(groups, streams(setup.seed, batch.generation, batch.groups, "reference")))
     seats = [
         (i, slot)
         for i in range(len(batch.groups))

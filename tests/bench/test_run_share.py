@@ -13,7 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.run_share import DEFAULT_RNG, RECORD, STREAM, WRITE, _recorded, _Recording  # noqa: E402
+from bench.run_share import DEFAULT_RNG, RECORD, STREAM, STREAMS, WRITE, _recorded, _Recording  # noqa: E402
 from purity.tournament import generation, invasion, play, reflection_step, storage  # noqa: E402
 from purity.tournament.config import load  # noqa: E402
 
@@ -43,8 +43,9 @@ def test_a_recording_generator_draws_what_a_plain_one_does_and_its_log_replays_t
 def test_the_floor_run_replays_every_draw_of_the_run_and_writes_its_tables_both_ways():
     experiment = dataclasses.replace(load(ROOT / "experiments" / "default.toml"), seeds=1, generations=2)
     floor = _recorded(experiment)
-    users = (play, generation, reflection_step, invasion)
-    assert all(module.stream is STREAM for module in users) and storage.write_parquet is WRITE
+    assert all(module.stream is STREAM for module in (play, generation, invasion))  # restored
+    assert all(module.streams is STREAMS for module in (play, reflection_step))
+    assert storage.write_parquet is WRITE
     assert np.random.default_rng is DEFAULT_RNG
     assert floor["complete"] and floor["elsewhere"] == 0  # every generator ends as the run left it
     # the run and its drift twin: agents and episodes of generations 0 and 1, lineage of 1; not the nulls
