@@ -98,3 +98,18 @@ def test_candidates_start_with_the_current_policy_and_stay_in_the_unit_box():
     assert candidates.shape == (20, 5)
     assert np.array_equal(candidates[0], current)
     assert candidates.min() >= 0 and candidates.max() <= 1
+
+
+def test_candidates_are_the_current_policy_its_perturbations_then_uniform_draws_in_that_order():
+    """Drawn in place for speed, the candidates must be the doubles the plain expressions give:
+    a planner's choices, hence every table, depend on them bit for bit."""
+    current = np.array([0.2, 0.9, 0.0])
+    for count in (1, 2, 3, 16, 17):
+        rng = np.random.default_rng(5)
+        local = count // 2
+        nearby = current + 0.15 * rng.standard_normal((local, 3))
+        uniform = rng.uniform(-0.25, 1.25, (max(count - 1 - local, 0), 3))
+        want = np.concatenate([current[None], np.clip(nearby, 0, 1), np.clip(uniform, 0, 1)])[:count]
+        got = candidate_policies(current, count, np.random.default_rng(5))
+        assert got.tobytes() == want.tobytes()
+    assert not np.array_equal(candidate_policies(current, 16, np.random.default_rng(6)), got)  # the control
