@@ -43,7 +43,7 @@ import polars as pl
 
 import purity.arenas
 from purity.arenas.core import Arena
-from purity.tournament import play, record, runner, storage
+from purity.tournament import play, record, runner, seeding, storage
 from purity.tournament.config import load
 from purity.tournament.runner import run
 
@@ -182,6 +182,8 @@ def _recorded(experiment) -> dict[str, float]:
 
 def _replayed_streams() -> dict[str, float]:
     start = time.process_time()
+    seeding._pool.cache_clear()  # the replay starts as cold as the run did
+    seeding._steps.cache_clear()
     fresh = []
     for build, args in RECORD["builds"]:  # as the run built them: one at a time, or a batch of groups at once
         built = build(*args)

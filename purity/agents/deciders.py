@@ -58,14 +58,12 @@ def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator
     probability: refraining from an act is an option a planner can actually find.
     """
     out = np.empty((count, current.shape[0]))
-    out[0] = current
+    out[:1] = current
     nearby, uniform = out[1 : 1 + count // 2], out[1 + count // 2 :]  # drawn in place, in this order
     rng.standard_normal(out=nearby)
     nearby *= 0.15
     nearby += current  # current + 0.15 z
-    rng.random(out=uniform)  # what `uniform(-0.25, 1.25)` draws: -0.25 + 1.5 u, the same doubles
-    uniform *= 1.5
-    uniform -= 0.25
+    uniform[...] = rng.uniform(-0.25, 1.25, uniform.shape)  # numpy's own arithmetic (it may fuse it)
     drawn = out[1:]  # clipped in place by two ufuncs: `np.clip`'s dispatch costs more than the draws
     np.minimum(np.maximum(drawn, 0.0, out=drawn), 1.0, out=drawn)
     return out

@@ -220,8 +220,9 @@ def _focal_kin(kin: np.ndarray, focal: np.ndarray) -> np.ndarray:
 
 
 def _at(values: np.ndarray, focal: np.ndarray) -> np.ndarray:
-    """[B]: each episode's focal agent's entry of `values` [B, n], or of [B, 1] (already the
+    """[B]: each episode's focal agent's entry of `values` [B|1, n], or of [B|1, 1] (already the
     focal agent's, or the same for every agent)."""
+    values = np.broadcast_to(values, (len(focal), values.shape[-1]))
     if values.shape[-1] == 1:
         return values[:, 0]
     return values[np.arange(len(focal)), focal]
@@ -398,7 +399,8 @@ def features(
     the whole array (a planner or a reflecting agent scores one agent per episode).
     """
     batch, n = trace.fitness.shape
-    kin = np.eye(n)[None] if kin is None else kin
+    # C order either way: a sum over a lineage adds in the order of kin's memory (for n ≥ 8)
+    kin = np.eye(n)[None] if kin is None else np.ascontiguousarray(kin)
     out = np.zeros((batch, n, len(terms)) if focal is None else (batch, len(terms)))
     for t, term in enumerate(terms):
         out[..., t] = KINDS[term.kind].value(term, trace, kin, universal_fitness, focal)

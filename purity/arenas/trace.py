@@ -67,7 +67,8 @@ class Trace:
         return self._by_helpers(self.detected)
 
     def _by_helpers(self, per_actor: np.ndarray) -> np.ndarray:
-        """Sum a [B, A, K] array over each agent's helper slots: [B, n, K]."""
+        """Sum a [B, A, K] array over each agent's helper slots: [B, n, K]. With one helper each,
+        a view of the helpers' rows: read it, never write into it (as `own_events`)."""
         n, actors = self.n_agents, per_actor.shape[1]
         if actors == n:
             return np.zeros_like(per_actor)

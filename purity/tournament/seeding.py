@@ -5,7 +5,8 @@ numpy hashes each key in `SeedSequence` and `generate_state` at about 18 µs a g
 of it in the `np.errstate` that decorates `generate_state`). The hash is data-independent in its
 constants, so it runs here over every group of a call at once, on uint32 arrays; each generator
 is then a PCG64 given its state words. The words, hence every draw, are numpy's: a test holds them
-equal, state for state, over seeds of one to five words and keys of every size.
+equal, state for state, over seeds of one to five words and key parts of one and two words (the
+groups, the part that varies, below 2**32).
 
 The algorithm is numpy's SeedSequence (numpy/random/bit_generator.pyx, itself after M. E. O'Neill's
 seed_seq_fe, 2015): a pool of 4 words mixed with the run's and the spawn key's 32-bit words.

@@ -104,7 +104,7 @@ def test_candidates_are_the_current_policy_its_perturbations_then_uniform_draws_
     """Drawn in place for speed, the candidates must be the doubles the plain expressions give:
     a planner's choices, hence every table, depend on them bit for bit."""
     current = np.array([0.2, 0.9, 0.0])
-    for count in (1, 2, 3, 16, 17):
+    for count in (0, 1, 2, 3, 16, 17):
         rng = np.random.default_rng(5)
         local = count // 2
         nearby = current + 0.15 * rng.standard_normal((local, 3))

@@ -211,3 +211,32 @@ def test_one_agent_per_episode_is_the_whole_arrays_entry_bit_for_bit(monkeypatch
         )
     # and the lineage terms do read the kin: the control, without descent, differs
     assert not np.array_equal(one, features(trace, terms, None, alike, focal))
+
+
+def test_one_agent_per_episode_also_for_measures_of_one_row_and_kin_in_any_memory_order(monkeypatch):
+    """A registered measure may give [1, n] (it reads only the default kin); a kin array may be a
+    transposed view, whose sums over 8 or more agents would add in another order."""
+    from purity.agents import preferences
+
+    monkeypatch.setitem(
+        preferences.MEASURES.registered, "lineage_size", lambda trace, kin: (kin > 0).sum(-1) * 1.0
+    )
+    rng = np.random.default_rng(0)
+    batch, n = 32, 8
+    trace = Trace(
+        kinds=("take",),
+        fitness=rng.normal(size=(batch, n)) * 1e3,
+        events=rng.random((batch, n, 1)),
+        opportunities=np.ones((batch, n, 1)),
+        series={},
+        watched=np.zeros(batch, dtype=bool),
+    )
+    focal, rows = rng.integers(0, n, batch), np.arange(batch)
+    terms = (
+        Term("outcome", "lineage_wealth"),
+        Term("constraint", "take", scope="lineage"),
+        Term("outcome", "lineage_size"),
+    )
+    for kin in (None, (rng.random((batch, n, n)) < 0.6).transpose(0, 2, 1) * 1.0):
+        whole = features(trace, terms, kin)
+        assert features(trace, terms, kin, None, focal).tobytes() == whole[rows, focal].tobytes()
