@@ -72,8 +72,8 @@ class Trace:
         n, actors = self.n_agents, per_actor.shape[1]
         if actors == n:
             return np.zeros_like(per_actor)
-        if actors == 2 * n:  # one helper each: its rows, read in place (as `own_events` reads the agents')
-            return per_actor[:, n:]
+        if actors == 2 * n and per_actor.dtype.kind == "f":  # one helper each: its rows, in place
+            return per_actor[:, n:]  # (a sum would promote ints and bools: only floats are read so)
         return per_actor[:, n:].reshape(per_actor.shape[0], actors // n - 1, n, -1).sum(axis=1)
 
     def rows(self, index: np.ndarray) -> "Trace":

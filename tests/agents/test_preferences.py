@@ -240,3 +240,16 @@ def test_one_agent_per_episode_also_for_measures_of_one_row_and_kin_in_any_memor
     for kin in (None, (rng.random((batch, n, n)) < 0.6).transpose(0, 2, 1) * 1.0):
         whole = features(trace, terms, kin)
         assert features(trace, terms, kin, None, focal).tobytes() == whole[rows, focal].tobytes()
+
+
+def test_helpers_acts_are_the_sum_over_each_agents_helpers_whatever_the_dtype():
+    """One helper each is read in place for floats; any other case sums, as before (ints and
+    bools promoted by the sum, so that own + helper adds amounts)."""
+    for actors, dtype in ((4, float), (4, np.int32), (4, bool), (6, float)):
+        per_actor = (np.arange(2 * actors * 2).reshape(2, actors, 2) % 3).astype(dtype)
+        trace = Trace(
+            ("take", "build"), np.zeros((2, 2)), per_actor, np.ones((2, 2, 2)), {}, np.zeros(2, bool)
+        )
+        want = per_actor[:, 2:].reshape(2, actors // 2 - 1, 2, 2).sum(axis=1)
+        got = trace.helper_events()
+        assert got.dtype == want.dtype and np.array_equal(got, want)
