@@ -181,9 +181,9 @@ def _recorded(experiment) -> dict[str, float]:
 
 
 def _replayed_streams() -> dict[str, float]:
-    start = time.process_time()
     seeding._pool.cache_clear()  # the replay starts as cold as the run did
     seeding._steps.cache_clear()
+    start = time.process_time()
     fresh = []
     for build, args in RECORD["builds"]:  # as the run built them: one at a time, or a batch of groups at once
         built = build(*args)

@@ -26,9 +26,8 @@ class Trace:
     detected: np.ndarray | None = None  # [B, A, K] of `events`, the amounts seen; None: nothing seen
 
     def __post_init__(self) -> None:
-        if (
-            self.detected is None
-        ):  # `np.zeros` leaves the pages untouched until read (calloc); `zeros_like` writes them
+        if self.detected is None:
+            # `np.zeros` leaves the pages untouched until read (calloc); `zeros_like` writes them
             object.__setattr__(self, "detected", np.zeros(self.events.shape, self.events.dtype))
 
     @property

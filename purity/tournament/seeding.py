@@ -1,8 +1,8 @@
 """Many random streams at once, each the one `np.random.SeedSequence` would seed.
 
 A run builds one generator per (generation, group, purpose): tens of thousands a default run.
-numpy hashes each key in `SeedSequence` and `generate_state` at about 18 µs a generator (a third
-of it in the `np.errstate` that decorates `generate_state`). The hash is data-independent in its
+numpy hashes each key in `SeedSequence` and `generate_state` at about 18 µs a generator (much of
+it in the `np.errstate` that decorates `generate_state`). The hash is data-independent in its
 constants, so it runs here over every group of a call at once, on uint32 arrays; each generator
 is then a PCG64 given its state words. The words, hence every draw, are numpy's: a test holds them
 equal, state for state, over seeds of one to five words and key parts of one and two words (the
@@ -33,6 +33,12 @@ def _hashed(value, const: int) -> tuple[int, int]:
     const = (const * MULT_A) & MASK
     value = (value * const) & MASK
     return value ^ (value >> 16), const
+
+
+def _hashed_by(values: np.ndarray, xor: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """numpy's `hashmix` of uint32 `values` [K] under each row of constants (`_steps`): [rows, K]."""
+    out = (values ^ xor) * times
+    return out ^ (out >> 16)
 
 
 def _mixed(x, y):
@@ -98,13 +104,8 @@ def states(seed: int, key: tuple) -> np.ndarray:
     lanes = np.array(pool, dtype=np.uint32)[:, None]
     for word in after:
         xor, times, const = _steps(const, MULT_A, POOL)
-        value = (np.asarray(word, dtype=np.uint32) ^ xor) * times
-        value ^= value >> 16
-        lanes = np.uint32(MIX_L) * lanes - np.uint32(MIX_R) * value
-        lanes ^= lanes >> 16
-    xor, times, _ = _steps(INIT_B, MULT_B, 2 * POOL)
-    out = (lanes[np.arange(2 * POOL) % POOL] ^ xor) * times
-    out ^= out >> 16
+        lanes = _mixed(lanes, _hashed_by(np.asarray(word, dtype=np.uint32), xor, times))
+    out = _hashed_by(lanes[np.arange(2 * POOL) % POOL], *_steps(INIT_B, MULT_B, 2 * POOL)[:2])
     return np.ascontiguousarray(out.T).astype("<u4").view("<u8").astype(np.uint64)
 
 
