@@ -11,6 +11,7 @@ differently from the C library's in the last bit, which moves fitness ties, so t
 would differ between CPUs with and without AVX-512 (2026-12: an Intel Xeon and an AMD EPYC of
 this machine kind). Without those loops both compute the same tables."""
 
+import functools
 import os
 import shutil
 import sys
@@ -37,6 +38,30 @@ def pytest_configure(config):
         _OWN.append(folder)
     if "RAY_ADDRESS" in os.environ:
         _ADDRESS.append(os.environ.pop("RAY_ADDRESS"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s two processes share the tests out one at a time (xdist's `load`), but a test
+    file that defines a module-scoped fixture goes whole to one process, which builds the fixture
+    once: under `load`, each process that ran one of its tests built it again (the browser's
+    pages, the tiny atlas, the Price runs: 8-25 s each). xdist's `loadgroup` would say the same
+    with marks, but on pytest 9.2 it silently groups nothing (pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedSetups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return file if _shares_setup(config.rootpath / file) else nodeid
+
+    return SharedSetups(config, log)
+
+
+@functools.lru_cache(maxsize=None)
+def _shares_setup(path: Path) -> bool:
+    return path.suffix == ".py" and 'scope="module"' in path.read_text(encoding="utf-8")
 
 
 def pytest_unconfigure(config):
