@@ -13,11 +13,14 @@ from typing import Any, Callable, Sequence
 import purity
 from purity import plugins
 from purity.inputs import InputError
-from purity.tournament import connect
+from purity.tournament import connect, heap
 
 
 class InProcess:
     workers = 1
+
+    def __init__(self) -> None:
+        heap.keep_freed_memory()
 
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         return [fn(shared, item) for item in items]
@@ -33,6 +36,7 @@ class RayExecutor:
         import ray
 
         self.ray = ray
+        heap.keep_freed_memory()  # the driver builds and writes the tables
         address = address or os.environ.get("RAY_ADDRESS")
         # Workers import the experiment's plug-ins before their first task (plugins.py).
         extra = plugins.runtime_env()
@@ -80,7 +84,7 @@ class RayExecutor:
         with self._lock:
             # SPREAD: a generation's tasks go to different nodes of a cluster, not one busy node.
             remote = self._remote.setdefault(
-                fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn)
+                fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(heap.in_worker(fn))
             )
         ref = self._ref(shared)
         try:
