@@ -13,6 +13,7 @@ this machine kind). Without those loops both compute the same tables."""
 
 import functools
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -45,7 +46,7 @@ def pytest_xdist_make_scheduler(config, log):
     """`make test`'s two processes share the tests out one at a time (xdist's `load`), but a test
     file that defines a module-scoped fixture goes whole to one process, which builds the fixture
     once: under `load`, each process that ran one of its tests built it again (the browser's
-    pages, the tiny atlas, the Price runs: 8-25 s each). xdist's `loadgroup` would say the same
+    pages, the tiny atlas, the Price runs: 7-22 s each). xdist's `loadgroup` would say the same
     with marks, but on pytest 9.2 it silently groups nothing (pytest-dev/pytest-xdist#1386)."""
     if config.getvalue("dist") != "load":
         return None
@@ -59,9 +60,12 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedSetups(config, log)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shares_setup(path: Path) -> bool:
-    return path.suffix == ".py" and 'scope="module"' in path.read_text(encoding="utf-8")
+    """Whether the test file defines a module-scoped fixture (read as text: the scheduler runs in
+    the controlling process, which collects nothing)."""
+    text = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+    return re.search(r"""@pytest\.fixture\([^)]*scope\s*=\s*["']module["']""", text) is not None
 
 
 def pytest_unconfigure(config):

@@ -83,9 +83,10 @@ class RayExecutor:
     def map(self, fn: Callable, shared: Any, items: Sequence[Any]) -> list[Any]:
         with self._lock:
             # SPREAD: a generation's tasks go to different nodes of a cluster, not one busy node.
-            remote = self._remote.setdefault(
-                fn, self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(heap.in_worker(fn))
-            )
+            remote = self._remote.get(fn)
+            if remote is None:
+                task = heap.in_worker(fn)
+                remote = self._remote[fn] = self.ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(task)
         ref = self._ref(shared)
         try:
             return self.ray.get([remote.remote(ref, item) for item in items])
