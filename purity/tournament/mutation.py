@@ -101,34 +101,94 @@ def mutate(
     joined by ";". Random draws are taken for every row, so one row's fate does not shift the
     stream of the others.
     """
+    out, changes = mutate_rows(rows, rng, spec, space)
+    return out, changes.labels(space.keys)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What structural mutation did to each offspring row; -1 where it did nothing."""
+
+    moved: np.ndarray  # [M] bool: the weights moved
+    added: np.ndarray  # [M] the column that appeared
+    removed: np.ndarray  # [M] the column that vanished
+    scoped: np.ndarray  # [M, 2] the column whose weight moved to another scope, and that scope
+
+    def labels(self, keys: tuple[str, ...]) -> list[str]:
+        out = ["weights" if moved else "" for moved in self.moved.tolist()]
+        for i in np.flatnonzero((self.added >= 0) | (self.removed >= 0) | (self.scoped[:, 0] >= 0)).tolist():
+            parts = ["weights"] if out[i] else []
+            if self.added[i] >= 0:
+                parts.append(f"add:{keys[self.added[i]]}")
+            if self.removed[i] >= 0:
+                parts.append(f"remove:{keys[self.removed[i]]}")
+            if self.scoped[i, 0] >= 0:
+                parts.append(f"scope:{keys[self.scoped[i, 0]]}>{keys[self.scoped[i, 1]]}")
+            out[i] = ";".join(parts)
+        return out
+
+
+def mutate_rows(
+    rows: np.ndarray, rng: np.random.Generator, spec: MutationSpec, space: TermSpace
+) -> tuple[np.ndarray, Changes]:
+    """`mutate` without the labels: the rows and what changed, for every row at once.
+
+    Per row, in order: an absent process term may appear (at its reference weight), a present
+    one vanish, and a constraint move to a sibling scope that is free. Which term is picked
+    from the `picks` draw: the k-th candidate in column order, k = floor(pick × candidates);
+    a scope move's destination is the (floor(pick × 997) mod free siblings)-th free sibling."""
     m = rows.shape[0]
     out, moved = DISTRIBUTIONS[spec.distribution](rows, rng, spec.rate, spec.sigma)
-    labels = [["weights"] if moved_row else [] for moved_row in moved]
     draws = rng.random((m, 3))
     picks = rng.random((m, 3))
-    for i in np.flatnonzero((draws < [spec.add_rate, spec.remove_rate, spec.scope_rate]).any(axis=1)):
-        row = out[i]
-        if draws[i, 0] < spec.add_rate:
-            absent = np.flatnonzero(space.process & (row == 0))
-            if len(absent):
-                t = absent[int(picks[i, 0] * len(absent))]
-                row[t] = space.reference[t]
-                labels[i].append(f"add:{space.keys[t]}")
-        if draws[i, 1] < spec.remove_rate:
-            present = np.flatnonzero(space.process & (row != 0))
-            if len(present):
-                t = present[int(picks[i, 1] * len(present))]
-                row[t] = 0.0
-                labels[i].append(f"remove:{space.keys[t]}")
-        if draws[i, 2] < spec.scope_rate:
-            movable = [t for t in np.flatnonzero(row != 0) if any(row[s] == 0 for s in space.siblings[t])]
-            if movable:
-                t = movable[int(picks[i, 2] * len(movable))]
-                free = [s for s in space.siblings[t] if row[s] == 0]
-                s = free[int(picks[i, 2] * 997) % len(free)]
-                row[s], row[t] = row[t], 0.0
-                labels[i].append(f"scope:{space.keys[t]}>{space.keys[s]}")
-    return out, [";".join(parts) for parts in labels]
+    hit = draws < [spec.add_rate, spec.remove_rate, spec.scope_rate]
+    added, removed = np.full(m, -1), np.full(m, -1)
+    scoped = np.full((m, 2), -1)
+    at = np.flatnonzero(hit.any(axis=1))
+    if at.size:
+        sub = out[at]
+        add = _pick(hit[at, 0, None] & space.process & (sub == 0), picks[at, 0])
+        has = add >= 0
+        sub[has, add[has]] = space.reference[add[has]]
+        gone = _pick(hit[at, 1, None] & space.process & (sub != 0), picks[at, 1])
+        has = gone >= 0
+        sub[has, gone[has]] = 0.0
+        move, to = _scope_move(sub, hit[at, 2], picks[at, 2], space)
+        has = move >= 0
+        sub[has, to[has]] = sub[has, move[has]]
+        sub[has, move[has]] = 0.0
+        out[at] = sub
+        added[at], removed[at], scoped[at, 0], scoped[at, 1] = add, gone, move, to
+    return out, Changes(moved, added, removed, scoped)
+
+
+def _pick(candidates: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Per row of `candidates` [R, C] (bool), the column of its k-th True, k = floor(pick ×
+    count) as `int(pick * count)` gives it; -1 where a row has none."""
+    count = candidates.sum(axis=1)
+    k = (pick * count).astype(np.int64)
+    column = np.argmax(np.cumsum(candidates, axis=1) > k[:, None], axis=1)
+    return np.where(count > 0, column, -1)
+
+
+def _scope_move(
+    rows: np.ndarray, hit: np.ndarray, pick: np.ndarray, space: TermSpace
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scope moves of `rows` [R, T] where `hit`: the column that moves (one present with a
+    free sibling) and the free sibling it moves to; -1, -1 where none does. A column has a
+    sibling per other scope of its constraint, so [R, T, siblings] stays small."""
+    width = max(map(len, space.siblings), default=0)
+    to = np.full(rows.shape[0], -1)
+    if width == 0:
+        return to.copy(), to
+    sibling = np.array([(*s, *[-1] * (width - len(s))) for s in space.siblings])  # [T, K], -1 pads
+    free = (sibling >= 0) & (rows[:, sibling] == 0)  # [R, T, K]
+    move = _pick(hit[:, None] & (rows != 0) & free.any(axis=2), pick)
+    has = np.flatnonzero(move >= 0)
+    choices = free[has, move[has]]  # [moving rows, K], in column order
+    k = (pick[has] * 997).astype(np.int64) % choices.sum(axis=1)
+    to[has] = sibling[move[has], np.argmax(np.cumsum(choices, axis=1) > k[:, None], axis=1)]
+    return move, to
 
 
 def term_space(terms: tuple, founding: np.ndarray) -> TermSpace:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from purity.tournament.mutation import mutate_weights
+from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec, TermSpace, mutate, mutate_weights
 
 
 def _population(m: int) -> np.ndarray:
@@ -80,3 +80,77 @@ def test_bad_parameters_raise(rate: float, sigma: float) -> None:
 def test_requires_two_dimensions() -> None:
     with pytest.raises(ValueError):
         mutate_weights(np.ones(4), np.random.default_rng(0), 0.5, 0.1)
+
+
+# --- structural mutation: every row at once, as a per-row loop would do it -------------------
+
+
+def _one_row_at_a_time(rows, rng, spec, space):
+    """The per-row reading of `mutate`'s docstring, kept here as the oracle of the vector code."""
+    out, moved = DISTRIBUTIONS[spec.distribution](rows, rng, spec.rate, spec.sigma)
+    labels = [["weights"] if moved_row else [] for moved_row in moved]
+    draws, picks = rng.random((rows.shape[0], 3)), rng.random((rows.shape[0], 3))
+    for i in range(rows.shape[0]):
+        row = out[i]
+        if draws[i, 0] < spec.add_rate:
+            absent = np.flatnonzero(space.process & (row == 0))
+            if len(absent):
+                t = absent[int(picks[i, 0] * len(absent))]
+                row[t] = space.reference[t]
+                labels[i].append(f"add:{space.keys[t]}")
+        if draws[i, 1] < spec.remove_rate:
+            present = np.flatnonzero(space.process & (row != 0))
+            if len(present):
+                t = present[int(picks[i, 1] * len(present))]
+                row[t] = 0.0
+                labels[i].append(f"remove:{space.keys[t]}")
+        if draws[i, 2] < spec.scope_rate:
+            movable = [t for t in np.flatnonzero(row != 0) if any(row[s] == 0 for s in space.siblings[t])]
+            if movable:
+                t = movable[int(picks[i, 2] * len(movable))]
+                free = [s for s in space.siblings[t] if row[s] == 0]
+                s = free[int(picks[i, 2] * 997) % len(free)]
+                row[s], row[t] = row[t], 0.0
+                labels[i].append(f"scope:{space.keys[t]}>{space.keys[s]}")
+    return out, [";".join(parts) for parts in labels]
+
+
+# columns: an outcome term, a constraint under three scopes, one under two, a standing property
+SPACE = TermSpace(
+    keys=("wealth", "take@self", "take@lineage", "take@anyone", "lie@self", "lie@anyone", "clean"),
+    process=np.array([False, True, True, True, True, True, True]),
+    reference=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+    siblings=((), (2, 3), (1, 3), (1, 2), (5,), (4,), ()),
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_structural_mutation_of_all_rows_at_once_is_the_per_row_loop(seed) -> None:
+    rng = np.random.default_rng(seed)
+    rows = rng.choice([0.0, 0.0, 0.5, 1.0, np.inf, np.nan], size=(3000, len(SPACE.keys)))
+    rates = rng.uniform(0.0, 1.0, 3) * (seed % 3 != 0) + (seed % 3 == 0)  # every event, some seeds
+    spec = MutationSpec(
+        rate=0.3,
+        distribution=("lognormal", "gaussian")[seed % 2],
+        add_rate=rates[0],
+        remove_rate=rates[1],
+        scope_rate=rates[2],
+    )
+    a, b = np.random.default_rng(100 + seed), np.random.default_rng(100 + seed)
+    got, labels = mutate(rows, a, spec, SPACE)
+    want, expected = _one_row_at_a_time(rows, b, spec, SPACE)
+    np.testing.assert_array_equal(got, want)
+    assert labels == expected
+    assert a.bit_generator.state == b.bit_generator.state
+    kinds = {part.split(":")[0] for label in labels for part in label.split(";") if part}
+    assert kinds == {"weights", "add", "remove", "scope"}  # every branch was taken
+
+
+def test_a_space_without_scopes_moves_nothing_between_scopes() -> None:
+    space = TermSpace(
+        keys=("a", "b"), process=np.array([True, True]), reference=np.ones(2), siblings=((), ())
+    )
+    rows = np.tile([1.0, 0.0], (50, 1))
+    got, labels = mutate(rows, np.random.default_rng(0), MutationSpec(rate=0.0, scope_rate=1.0), space)
+    np.testing.assert_array_equal(got, rows)
+    assert labels == [""] * 50
