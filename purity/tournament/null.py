@@ -40,7 +40,7 @@ from purity.tournament import batch_selection, record, storage
 from purity.tournament.batch_selection import parents_of_generation, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
-from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights, term_space
+from purity.tournament.mutation import MutationSpec, TermSpace, mutate_rows, mutate_weights, term_space
 from purity.tournament.population import shares_to_counts
 
 CHUNK = 1024  # replicates per random stream: a replicate's draws do not depend on how many follow
@@ -242,7 +242,7 @@ def _mutated(rows: np.ndarray, rng: np.random.Generator, null: NullSpec) -> np.n
         moved = rng.random(rows.shape[0]) < spec.rate
         rows[moved] = mutate_weights(rows[moved], rng, 1.0, spec.sigma)[0]
         return rows
-    return mutate(rows, rng, spec, null.space)[0]
+    return mutate_rows(rows, rng, spec, null.space)[0]
 
 
 @dataclass
