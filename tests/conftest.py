@@ -46,8 +46,11 @@ def pytest_xdist_make_scheduler(config, log):
     """`make test`'s two processes share the tests out one at a time (xdist's `load`), but a test
     file that defines a module-scoped fixture goes whole to one process, which builds the fixture
     once: under `load`, each process that ran one of its tests built it again (the browser's
-    pages, the tiny atlas, the Price runs: 7-22 s each). xdist's `loadgroup` would say the same
-    with marks, but on pytest 9.2 it silently groups nothing (pytest-dev/pytest-xdist#1386)."""
+    pages, the tiny atlas, the Price runs: 7-22 s each). The files whose tests take the session's
+    Ray instance (`two_workers`) go together to one process, so one instance starts, not one per
+    process: a start costs about 5 s of CPU and an idle instance about 0.05 CPU-seconds a
+    second until the session ends. xdist's `loadgroup` would say the same with marks, but on
+    pytest 9.2 it silently groups nothing (pytest-dev/pytest-xdist#1386)."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -55,17 +58,24 @@ def pytest_xdist_make_scheduler(config, log):
     class SharedSetups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
-            return file if _shares_setup(config.rootpath / file) else nodeid
+            return _setup_scope(config.rootpath / file) or nodeid
 
     return SharedSetups(config, log)
 
 
+_RAY = re.compile(r"def test_\w+\([^)]*\btwo_workers\b")
+_MODULE_FIXTURE = re.compile(r"""@pytest\.fixture\([^)]*scope\s*=\s*["']module["']""")
+
+
 @functools.cache
-def _shares_setup(path: Path) -> bool:
-    """Whether the test file defines a module-scoped fixture (read as text: the scheduler runs in
-    the controlling process, which collects nothing)."""
+def _setup_scope(path: Path) -> str:
+    """The scope a test file's tests share because of a costly setup: "two_workers" if a test
+    takes the session's Ray instance, the file if it defines a module-scoped fixture, else ""
+    (read as text: the scheduler runs in the controlling process, which collects nothing)."""
     text = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
-    return re.search(r"""@pytest\.fixture\([^)]*scope\s*=\s*["']module["']""", text) is not None
+    if _RAY.search(text):
+        return "two_workers"
+    return str(path) if _MODULE_FIXTURE.search(text) else ""
 
 
 def pytest_unconfigure(config):
