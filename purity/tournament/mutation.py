@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +92,14 @@ class TermSpace:
     reference: np.ndarray  # [T] weight a term gets when it appears
     siblings: tuple[tuple[int, ...], ...]  # per column: same constraint under the other scopes
 
+    @functools.cached_property
+    def sibling_table(self) -> np.ndarray:
+        """`siblings` as [T, K] columns in order, padded with -1 (K: the most siblings a column has)."""
+        width = max(map(len, self.siblings), default=0)
+        return np.array([(*s, *[-1] * (width - len(s))) for s in self.siblings], dtype=np.int64).reshape(
+            len(self.siblings), width
+        )
+
 
 def mutate(
     rows: np.ndarray, rng: np.random.Generator, spec: MutationSpec, space: TermSpace
@@ -177,11 +186,10 @@ def _scope_move(
     """The scope moves of `rows` [R, T] where `hit`: the column that moves (one present with a
     free sibling) and the free sibling it moves to; -1, -1 where none does. A column has a
     sibling per other scope of its constraint, so [R, T, siblings] stays small."""
-    width = max(map(len, space.siblings), default=0)
+    sibling = space.sibling_table
     to = np.full(rows.shape[0], -1)
-    if width == 0:
+    if sibling.shape[1] == 0:
         return to.copy(), to
-    sibling = np.array([(*s, *[-1] * (width - len(s))) for s in space.siblings])  # [T, K], -1 pads
     free = (sibling >= 0) & (rows[:, sibling] == 0)  # [R, T, K]
     move = _pick(hit[:, None] & (rows != 0) & free.any(axis=2), pick)
     has = np.flatnonzero(move >= 0)

@@ -1,11 +1,19 @@
-"""Log-normal weight mutation: absent and hard terms stay as they are, log-weights walk unbiased."""
+"""Log-normal weight mutation: absent and hard terms stay as they are, log-weights walk unbiased;
+structural mutation of all rows at once is the per-row loop of bench/mutation_speed.py, exactly."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from purity.tournament.mutation import DISTRIBUTIONS, MutationSpec, TermSpace, mutate, mutate_weights
+from purity.tournament.mutation import MutationSpec, TermSpace, mutate, mutate_weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.mutation_speed import SPACE, per_row  # noqa: E402
 
 
 def _population(m: int) -> np.ndarray:
@@ -82,46 +90,7 @@ def test_requires_two_dimensions() -> None:
         mutate_weights(np.ones(4), np.random.default_rng(0), 0.5, 0.1)
 
 
-# --- structural mutation: every row at once, as a per-row loop would do it -------------------
-
-
-def _one_row_at_a_time(rows, rng, spec, space):
-    """The per-row reading of `mutate`'s docstring, kept here as the oracle of the vector code."""
-    out, moved = DISTRIBUTIONS[spec.distribution](rows, rng, spec.rate, spec.sigma)
-    labels = [["weights"] if moved_row else [] for moved_row in moved]
-    draws, picks = rng.random((rows.shape[0], 3)), rng.random((rows.shape[0], 3))
-    for i in range(rows.shape[0]):
-        row = out[i]
-        if draws[i, 0] < spec.add_rate:
-            absent = np.flatnonzero(space.process & (row == 0))
-            if len(absent):
-                t = absent[int(picks[i, 0] * len(absent))]
-                row[t] = space.reference[t]
-                labels[i].append(f"add:{space.keys[t]}")
-        if draws[i, 1] < spec.remove_rate:
-            present = np.flatnonzero(space.process & (row != 0))
-            if len(present):
-                t = present[int(picks[i, 1] * len(present))]
-                row[t] = 0.0
-                labels[i].append(f"remove:{space.keys[t]}")
-        if draws[i, 2] < spec.scope_rate:
-            movable = [t for t in np.flatnonzero(row != 0) if any(row[s] == 0 for s in space.siblings[t])]
-            if movable:
-                t = movable[int(picks[i, 2] * len(movable))]
-                free = [s for s in space.siblings[t] if row[s] == 0]
-                s = free[int(picks[i, 2] * 997) % len(free)]
-                row[s], row[t] = row[t], 0.0
-                labels[i].append(f"scope:{space.keys[t]}>{space.keys[s]}")
-    return out, [";".join(parts) for parts in labels]
-
-
-# columns: an outcome term, a constraint under three scopes, one under two, a standing property
-SPACE = TermSpace(
-    keys=("wealth", "take@self", "take@lineage", "take@anyone", "lie@self", "lie@anyone", "clean"),
-    process=np.array([False, True, True, True, True, True, True]),
-    reference=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
-    siblings=((), (2, 3), (1, 3), (1, 2), (5,), (4,), ()),
-)
+# --- structural mutation: every row at once, as the per-row loop of bench/mutation_speed.py ----
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -138,7 +107,7 @@ def test_structural_mutation_of_all_rows_at_once_is_the_per_row_loop(seed) -> No
     )
     a, b = np.random.default_rng(100 + seed), np.random.default_rng(100 + seed)
     got, labels = mutate(rows, a, spec, SPACE)
-    want, expected = _one_row_at_a_time(rows, b, spec, SPACE)
+    want, expected = per_row(rows, b, spec, SPACE)
     np.testing.assert_array_equal(got, want)
     assert labels == expected
     assert a.bit_generator.state == b.bit_generator.state
