@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/report_speed.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/mutation_speed.py
 
 # docs/findings.md: every shipped experiment run as shipped, its verdicts copied into the page.
 # Rewrites the sections whose experiment, profiles or purity version changed (long: every

@@ -175,8 +175,10 @@ def _pick(candidates: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Per row of `candidates` [R, C] (bool), the column of its k-th True, k = floor(pick ×
     count) as `int(pick * count)` gives it; -1 where a row has none."""
     count = candidates.sum(axis=1)
+    if candidates.shape[1] == 0:
+        return np.full(candidates.shape[0], -1)
     k = (pick * count).astype(np.int64)
-    column = np.argmax(np.cumsum(candidates, axis=1) > k[:, None], axis=1)
+    column = np.argmax(np.cumsum(candidates, axis=1, dtype=np.int32) > k[:, None], axis=1)
     return np.where(count > 0, column, -1)
 
 
@@ -188,14 +190,15 @@ def _scope_move(
     sibling per other scope of its constraint, so [R, T, siblings] stays small."""
     sibling = space.sibling_table
     to = np.full(rows.shape[0], -1)
-    if sibling.shape[1] == 0:
+    if sibling.shape[1] == 0 or not hit.any():
         return to.copy(), to
-    free = (sibling >= 0) & (rows[:, sibling] == 0)  # [R, T, K]
-    move = _pick(hit[:, None] & (rows != 0) & free.any(axis=2), pick)
+    zero = rows == 0
+    free = (sibling >= 0) & zero[:, sibling]  # [R, T, K] booleans
+    move = _pick(hit[:, None] & ~zero & free.any(axis=2), pick)
     has = np.flatnonzero(move >= 0)
     choices = free[has, move[has]]  # [moving rows, K], in column order
     k = (pick[has] * 997).astype(np.int64) % choices.sum(axis=1)
-    to[has] = sibling[move[has], np.argmax(np.cumsum(choices, axis=1) > k[:, None], axis=1)]
+    to[has] = sibling[move[has], np.argmax(np.cumsum(choices, axis=1, dtype=np.int32) > k[:, None], axis=1)]
     return move, to
 
 

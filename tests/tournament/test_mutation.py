@@ -3,6 +3,7 @@ structural mutation of all rows at once is the per-row loop of bench/mutation_sp
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -93,10 +94,18 @@ def test_requires_two_dimensions() -> None:
 # --- structural mutation: every row at once, as the per-row loop of bench/mutation_speed.py ----
 
 
+# the same columns, one scoped constraint not a process term (structural mutation leaves it be,
+# but a scope move may still take it)
+SPACES = {"bench": SPACE, "mixed": dataclasses.replace(SPACE, process=SPACE.process & (np.arange(7) != 3))}
+
+
+@pytest.mark.parametrize("space", list(SPACES))
 @pytest.mark.parametrize("seed", range(6))
-def test_structural_mutation_of_all_rows_at_once_is_the_per_row_loop(seed) -> None:
+def test_structural_mutation_of_all_rows_at_once_is_the_per_row_loop(seed, space) -> None:
+    terms = SPACES[space]
     rng = np.random.default_rng(seed)
-    rows = rng.choice([0.0, 0.0, 0.5, 1.0, np.inf, np.nan], size=(3000, len(SPACE.keys)))
+    values = [0.0, 0.0, -0.0, 0.5, 1.0, -1.0, np.inf, -np.inf, np.nan]
+    rows = rng.choice(values, size=(3000, len(terms.keys)))
     rates = rng.uniform(0.0, 1.0, 3) * (seed % 3 != 0) + (seed % 3 == 0)  # every event, some seeds
     spec = MutationSpec(
         rate=0.3,
@@ -106,8 +115,8 @@ def test_structural_mutation_of_all_rows_at_once_is_the_per_row_loop(seed) -> No
         scope_rate=rates[2],
     )
     a, b = np.random.default_rng(100 + seed), np.random.default_rng(100 + seed)
-    got, labels = mutate(rows, a, spec, SPACE)
-    want, expected = per_row(rows, b, spec, SPACE)
+    got, labels = mutate(rows, a, spec, terms)
+    want, expected = per_row(rows, b, spec, terms)
     np.testing.assert_array_equal(got, want)
     assert labels == expected
     assert a.bit_generator.state == b.bit_generator.state
@@ -123,3 +132,18 @@ def test_a_space_without_scopes_moves_nothing_between_scopes() -> None:
     got, labels = mutate(rows, np.random.default_rng(0), MutationSpec(rate=0.0, scope_rate=1.0), space)
     np.testing.assert_array_equal(got, rows)
     assert labels == [""] * 50
+
+
+@pytest.mark.parametrize("shape", [(0, 7), (5, 0)])
+def test_no_rows_or_no_columns_mutate_to_what_the_loop_gives(shape) -> None:
+    spec = MutationSpec(rate=0.5, add_rate=1.0, remove_rate=1.0, scope_rate=1.0)
+    space = (
+        SPACE
+        if shape[1]
+        else TermSpace(keys=(), process=np.zeros(0, bool), reference=np.zeros(0), siblings=())
+    )
+    a, b = np.random.default_rng(0), np.random.default_rng(0)
+    got, labels = mutate(np.zeros(shape), a, spec, space)
+    want, expected = per_row(np.zeros(shape), b, spec, space)
+    assert got.shape == want.shape == shape and labels == expected
+    assert a.bit_generator.state == b.bit_generator.state
