@@ -16,7 +16,7 @@ from purity import plugins as plugin_modules
 from purity.agents import profiles
 from purity.agents.deciders import DECIDERS, Capability
 from purity.agents.learners import REWARDS, Training
-from purity.agents.preferences import Profile
+from purity.agents.preferences import Profile, term_universe, with_scope_variants
 from purity.agents.reflection import RULES as EVALUATION_RULES
 from purity.agents.reflection import Reflector
 from purity.arenas import arena_class, events
@@ -161,6 +161,14 @@ class Experiment:
     def replicates(self) -> list["Experiment"]:
         """One single-seed experiment per replicate seed: seed, seed + 1, …"""
         return [dataclasses.replace(self, seed=self.seed + k, seeds=1) for k in range(self.seeds)]
+
+    def terms(self) -> tuple:
+        """The run's weight columns: every founding profile's terms, and every constraint under
+        all three scopes when a scope can change (by mutation or by reflection)."""
+        terms = term_universe([entry.profile for entry in self.mix])
+        if self.mutation.scope_rate > 0 or (self.reflection.modes and self.reflection.rescope):
+            return with_scope_variants(terms)
+        return terms
 
     def drift_twin(self) -> "Experiment":
         """The same population, update rule and seed family with fitness ignored (intensity 0):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from purity.agents.preferences import reads_kin, term_universe, traits, with_scope_variants
+from purity.agents.preferences import reads_kin, traits
 from purity.tournament import invaders, record, reflection_step, tables
 from purity.tournament.ancestry import Lineage
 from purity.tournament.config import Experiment
@@ -78,9 +78,7 @@ def begin(experiment: Experiment, pool) -> tuple[Context, Population]:
     Constraints get every scope as a column when a scope can change (mutation or reflection).
     """
     arena = experiment.arena.build()
-    terms = term_universe([entry.profile for entry in experiment.mix])
-    if experiment.mutation.scope_rate > 0 or (experiment.reflection.modes and experiment.reflection.rescope):
-        terms = with_scope_variants(terms)
+    terms = experiment.terms()
     founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
     setup = Setup.of(experiment, terms)
     structure = structure_of(experiment.matching, experiment.seed)

@@ -33,7 +33,6 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from purity.agents.preferences import term_universe, with_scope_variants
 from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
 from purity.tournament import batch_selection, record, storage
@@ -83,9 +82,7 @@ def _graph(experiment: Experiment) -> Structure | None:
 
 def spec(experiment: Experiment) -> NullSpec:
     """The null process of an experiment (its founding population laid out as the runner does)."""
-    terms = term_universe([entry.profile for entry in experiment.mix])
-    if experiment.mutation.scope_rate > 0 or (experiment.reflection.modes and experiment.reflection.rescope):
-        terms = with_scope_variants(terms)
+    terms = experiment.terms()
     founding = np.stack([entry.profile.weight_row(terms) for entry in experiment.mix])
     full = term_space(terms, founding)
     process = np.flatnonzero(full.process)
