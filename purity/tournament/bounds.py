@@ -62,15 +62,17 @@ def estimate(experiment) -> int:
 
 def null_bytes(experiment) -> int:
     """Bytes of the cheap nulls: one chunk of up to `NULL_CHUNK` replicates of the whole population
-    at a time, each agent with its weight row over the term universe, its slots and their copies
-    (measured: ≈ 250 bytes per agent and replicate with 5 terms; 8 × (6 × terms + 12) bounds it)."""
+    at a time, each agent with its weight row over the run's terms (every scope of a constraint
+    when a scope can change), its slots and their copies. Measured (tracemalloc, 2,000 agents):
+    ≈ 220 bytes per agent and replicate with 3 process terms, 8 × (6 × terms + 12) bounds it;
+    structural mutation copies each wave's rows a few more times, 280–390 bytes with 2–4 process
+    terms, and 8 × (9 × terms + 12) bounds that."""
     if not experiment.nulls:
         return 0
-    from purity.agents.preferences import term_universe
-
-    terms = len(term_universe([entry.profile for entry in experiment.mix]))
+    terms = len(experiment.terms())
+    words = (9 if experiment.mutation.structural else 6) * terms + 12
     replicates = min(NULL_CHUNK, experiment.null_replicates or NULL_CHUNK)
-    return replicates * experiment.population * 8 * (6 * terms + 12)
+    return replicates * experiment.population * 8 * words
 
 
 def check_memory(experiment, error, local: bool = True) -> None:
@@ -90,7 +92,7 @@ def check_memory(experiment, error, local: bool = True) -> None:
             "",
             f"an experiment that fits this machine's memory ({_gib(have)}); it needs about {_gib(need)} "
             "(population × 24 KiB + one group's plan: group_size² × candidates × rollouts × (group_size + 4 × steps) × 8 bytes "
-            "+ the nulls: 1024 replicates × population × (6 × terms + 12) × 8 bytes)",
+            "+ the nulls: 1024 replicates × population × (6 × terms + 12, or 9 × terms + 12 with structural mutation) × 8 bytes)",
         )
 
 

@@ -33,31 +33,62 @@ def test_a_plan_grows_with_the_cube_of_the_group():
     assert bounds.plan_bytes(40, 0, 3, 2) == 8 * bounds.plan_bytes(20, 0, 3, 2)
 
 
-def test_the_estimate_counts_the_nulls_and_bounds_what_they_use(tmp_path):
-    """The nulls simulate 1024 replicates of the whole population at once: the estimate counts
-    them (it once did not: a 20,000-agent run used ten times its estimate), and bounds the peak
-    memory one chunk of replicates really takes, measured in a fresh process."""
-    import dataclasses
+# (experiment, mutation changes, population): the default; and an experiment whose reflection can
+# move a constraint's scope (so the run's terms are every scope of each) with structural mutation,
+# which copies each wave of births a few more times
+NULL_CASES = {
+    "default": ("default.toml", {}, 2000),
+    "structural, rescoping": (
+        "successors-base.toml",
+        {"add_rate": 0.3, "remove_rate": 0.3, "scope_rate": 0.3},
+        1000,
+    ),
+}
+
+
+def _null_peak(name: str, changes: dict, population: int) -> int:
+    """Peak bytes of numpy's buffers while one chunk of 1024 drift replicates runs, in a fresh
+    process (tracemalloc sees numpy's buffers and nothing else the process holds; a peak resident
+    size counts whatever the interpreter had loaded before, which varies with the environment)."""
     import subprocess
     import sys
 
-    from purity.tournament import null
-
-    assert bounds.NULL_CHUNK == null.CHUNK
-    loaded = config.load(ROOT / "experiments" / "default.toml")
-    small = dataclasses.replace(loaded, population=2000, generations=3)
-    assert bounds.null_bytes(dataclasses.replace(small, nulls=())) == 0
-    # tracemalloc sees numpy's buffers and nothing else the process holds (a peak resident size
-    # counts whatever the interpreter had loaded before, which varies with the environment)
     code = (
         "import dataclasses, tracemalloc; from purity.tournament import config, null; "
-        f"e = dataclasses.replace(config.load({str(ROOT / 'experiments' / 'default.toml')!r}), population=2000, generations=3); "
+        f"e = config.load({str(ROOT / 'experiments' / name)!r}); "
+        f"e = dataclasses.replace(e, population={population}, generations=3, "
+        f"mutation=dataclasses.replace(e.mutation, **{changes!r})); "
         "tracemalloc.start(); "
         "null.simulate(null.spec(e), 1024, 1, 'drift'); "
         "print(tracemalloc.get_traced_memory()[1])"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PURITY_")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    used = int(done.stdout)
-    assert used > 100 * 2**20, "the measurement sees the null's arrays"
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("case", list(NULL_CASES))
+def test_the_estimate_counts_the_nulls_and_bounds_what_they_use(case):
+    """The nulls simulate 1024 replicates of the whole population at once: the estimate counts
+    them (it once did not: a 20,000-agent run used ten times its estimate), and bounds the peak
+    memory one chunk of replicates really takes. It once counted only the founding profiles'
+    terms, not the scopes a constraint can move to, nor structural mutation's copies: the
+    structural, rescoping case used about 1.7 times that estimate."""
+    import dataclasses
+
+    from purity.agents.preferences import term_universe
+    from purity.tournament import null
+
+    assert bounds.NULL_CHUNK == null.CHUNK
+    name, changes, population = NULL_CASES[case]
+    loaded = config.load(ROOT / "experiments" / name)
+    small = dataclasses.replace(
+        loaded, population=population, generations=3, mutation=dataclasses.replace(loaded.mutation, **changes)
+    )
+    assert bounds.null_bytes(dataclasses.replace(small, nulls=())) == 0
+    used = _null_peak(name, changes, population)
+    assert used > 50 * 2**20, "the measurement sees the null's arrays"
     assert used <= bounds.null_bytes(small), (used, bounds.null_bytes(small))
+    founding = len(term_universe([entry.profile for entry in small.mix]))
+    earlier = 1024 * population * 8 * (6 * founding + 12)  # the estimate before it counted either
+    assert (used > earlier) == (case != "default"), (used, earlier)
