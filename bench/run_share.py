@@ -9,8 +9,9 @@ the share is also given without them. `PURITY_BACKEND=numpy` measures the numpy 
 
 `--floor` asks what the share could reach with the tables as they are. One more run records, and
 after it replays in a tight loop:
-- every random generator the run builds from its streams (`play.stream`, one at a time, and
-  `play.streams`, a batch of groups at once), and every draw made from it, timed apart: building
+- every random generator the run builds from its streams (`play.stream`, one at a time,
+  `play.streams`, a batch of groups at once, and `play.together`, a batch of groups drawn from
+  together), and every draw made from it, timed apart: building
   the generators (as the run built them), and drawing (the draws' values fix the tables;
   their cost per call does not);
 - every Parquet table the run writes, as the run writes them (one file per table and
@@ -51,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {"steps": 0, "cpu": 0.0, "depth": 0, "nulls": 0.0}
 RECORD: dict = {"streams": [], "builds": [], "tables": [], "elsewhere": 0}  # filled by the --floor run only
 STREAM, STREAMS, WRITE, DEFAULT_RNG = play.stream, play.streams, storage.write_parquet, np.random.default_rng
+TOGETHER = play.together
+SOME = "some streams"  # a logged draw from some of a `Streams`' streams: (which, method, args)
 
 
 def _arenas(cls=Arena):
@@ -133,6 +136,47 @@ def _recording_streams(seed: int, generation: int, groups, purpose: str) -> list
     ]
 
 
+class _RecordingStreams:
+    """A run's `Streams` that logs each draw, with the streams it drew from, for the replay."""
+
+    def __init__(self, streams, log: list, which: np.ndarray | None = None):
+        self._streams, self._log, self._which = streams, log, which
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def subset(self, which) -> _RecordingStreams:
+        which = np.array(which)
+        rows = which if self._which is None else self._which[which]
+        return _RecordingStreams(self._streams.subset(which), self._log, rows)
+
+    def __getattr__(self, name: str):
+        method = getattr(self._streams, name)
+
+        def logged(*args):
+            self._log.append((SOME, (self._which, name, args), {}))
+            return method(*args)
+
+        return logged
+
+
+def _recording_together(seed: int, generation: int, groups, purpose: str, compiled: bool):
+    groups = np.array(groups)
+    RECORD["builds"].append((TOGETHER, (seed, generation, groups, purpose, compiled)))
+    streams, draws = TOGETHER(seed, generation, groups, purpose, compiled), []
+    RECORD["streams"].append(((seed, generation, tuple(groups.tolist()), purpose), draws, streams))
+    return _RecordingStreams(streams, draws)
+
+
+def _state(rng) -> object:
+    """Where a generator, or every stream of a `Streams`, stands."""
+    if isinstance(rng, np.random.Generator):
+        return rng.bit_generator.state
+    if hasattr(rng, "states"):
+        return rng.states.tobytes()
+    return [generator.bit_generator.state for generator in rng.generators]
+
+
 def _recording_write(frame, path) -> None:
     if record.NULL not in Path(path).parts:  # the nulls' tables are in the nulls' time already
         RECORD["tables"].append((Path(path).parent.parent, frame))  # the table's folder
@@ -152,7 +196,11 @@ def _recorded(experiment) -> dict[str, float]:
     timed, where `main` wraps them), then replay them (`--floor`)."""
     RECORD.update(streams=[], builds=[], tables=[], elsewhere=0)
     COUNTS.update(steps=0, cpu=0.0, nulls=0.0)
-    patches = {"stream": (STREAM, _recording_stream), "streams": (STREAMS, _recording_streams)}
+    patches = {
+        "stream": (STREAM, _recording_stream),
+        "streams": (STREAMS, _recording_streams),
+        "together": (TOGETHER, _recording_together),
+    }
     users = [
         (m, name)
         for m in list(sys.modules.values())
@@ -187,20 +235,22 @@ def _replayed_streams() -> dict[str, float]:
     fresh = []
     for build, args in RECORD["builds"]:  # as the run built them: one at a time, or a batch of groups at once
         built = build(*args)
-        fresh.extend([built] if build is STREAM else built)
+        fresh.extend(built if build is STREAMS else [built])
     built = time.process_time() - start
     start = time.process_time()
     for rng, (_, draws, _) in zip(fresh, RECORD["streams"]):
         for name, args, kwargs in draws:
-            getattr(rng, name)(*args, **kwargs)
+            target = rng
+            if name == SOME:
+                which, name, args = args
+                target = rng if which is None else rng.subset(which)
+            getattr(target, name)(*args, **kwargs)
     drawn = time.process_time() - start
-    same = all(
-        a.bit_generator.state == b.bit_generator.state for a, (_, _, b) in zip(fresh, RECORD["streams"])
-    )
+    same = all(_state(a) == _state(b) for a, (_, _, b) in zip(fresh, RECORD["streams"]))
     return {
         "build": built,
         "draws": drawn,
-        "generators": len(fresh),
+        "generators": sum(1 if isinstance(rng, np.random.Generator) else len(rng) for rng in fresh),
         "draw calls": sum(len(draws) for _, draws, _ in RECORD["streams"]),
         "complete": same,
         "elsewhere": RECORD["elsewhere"],

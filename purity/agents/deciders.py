@@ -24,6 +24,7 @@ import numpy as np
 
 from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas.core import Arena, concat_noise, play, tile_noise
+from purity.arenas.streams import GeneratorStreams, Streams
 
 DECIDERS = ("planner", "fixed", "learner", "focal")
 
@@ -57,14 +58,20 @@ def candidate_policies(current: np.ndarray, count: int, rng: np.random.Generator
     from a box wider than [0, 1], so "never" (0) and "always" (1) are candidates with positive
     probability: refraining from an act is an option a planner can actually find.
     """
-    out = np.empty((count, current.shape[0]))
-    out[:1] = current
-    nearby, uniform = out[1 : 1 + count // 2], out[1 + count // 2 :]  # drawn in place, in this order
-    rng.standard_normal(out=nearby)
+    return candidates_of(current[None], count, GeneratorStreams([rng]))[0]
+
+
+def candidates_of(current: np.ndarray, count: int, streams: Streams) -> np.ndarray:
+    """[S, count, P]: `candidate_policies` of each current policy [S, P], stream s drawing row s's."""
+    half = count // 2
+    out = np.empty((len(current), count, current.shape[1]))
+    out[:, :1] = current[:, None]
+    nearby, uniform = out[:, 1 : 1 + half], out[:, 1 + half :]  # drawn in this order
+    nearby[...] = streams.standard_normal(nearby.shape[1:])
     nearby *= 0.15
-    nearby += current  # current + 0.15 z
-    uniform[...] = rng.uniform(-0.25, 1.25, uniform.shape)  # numpy's own arithmetic (it may fuse it)
-    drawn = out[1:]  # clipped in place by two ufuncs: `np.clip`'s dispatch costs more than the draws
+    nearby += current[:, None]  # current + 0.15 z
+    uniform[...] = streams.uniform(-0.25, 1.25, uniform.shape[1:])  # numpy's own arithmetic
+    drawn = out[:, 1:]  # clipped in place by two ufuncs: `np.clip`'s dispatch costs more than the draws
     np.minimum(np.maximum(drawn, 0.0, out=drawn), 1.0, out=drawn)
     return out
 
@@ -134,28 +141,54 @@ class _Request:
 
 
 def plan(
-    arena: Arena, terms: tuple[Term, ...], groups: list[PlanGroup], rngs: list[np.random.Generator]
+    arena: Arena,
+    terms: tuple[Term, ...],
+    groups: list[PlanGroup],
+    rngs: list[np.random.Generator] | Streams,
 ) -> list[np.ndarray]:
-    """New [n, P] policies for every group: planners replaced by their best candidate."""
+    """New [n, P] policies for every group: planners replaced by their best candidate. `rngs`:
+    each group's generator, or the groups' `Streams` where the arena has `bulk_noise` (the same
+    draws, made together)."""
     shown = [arena.public_traits(group.traits, 1)[0] for group in groups]  # once per group, not per planner
+    draws = iter(_every_draw(arena, groups, rngs))
     requests = [
-        _request(
-            arena,
-            g,
-            group,
-            slot,
-            capability,
-            group.weights[slot][None],
-            _draws(arena, group, slot, capability, rng),
-            shown[g],
-        )
-        for g, (group, rng) in enumerate(zip(groups, rngs))
+        _request(arena, g, group, slot, capability, group.weights[slot][None], next(draws), shown[g])
+        for g, group in enumerate(groups)
         for slot, capability in group.planners
     ]
     chosen = [group.policies.copy() for group in groups]
     for request, best in zip(requests, _best(arena, terms, requests)):
         chosen[request.group][request.slot] = request.candidates[best[0]]
     return chosen
+
+
+def _every_draw(
+    arena: Arena, groups: list[PlanGroup], rngs: list[np.random.Generator] | Streams
+) -> list[tuple[np.ndarray, dict]]:
+    """Every planner's `_draws`, group by group and slot by slot. From `Streams`, the j-th
+    planners of all groups draw together (one call per capability): each group's stream still
+    gives its planners their draws in slot order, as its generator would."""
+    if isinstance(rngs, (list, tuple)):
+        return [
+            _draws(arena, group, slot, capability, rng)
+            for group, rng in zip(groups, rngs)
+            for slot, capability in group.planners
+        ]
+    drawn = {}
+    for j in range(max((len(group.planners) for group in groups), default=0)):
+        alike: dict[tuple[int, int], list[int]] = {}  # what a planner draws: candidates and rollouts
+        for g, group in enumerate(groups):
+            if j < len(group.planners):
+                capability = group.planners[j][1]
+                alike.setdefault((capability.candidates, capability.rollouts), []).append(g)
+        for (count, rollouts), members in alike.items():
+            streams = rngs.subset(np.array(members))
+            current = np.stack([groups[g].policies[groups[g].planners[j][0]] for g in members])
+            candidates = candidates_of(current, count, streams)
+            noise = arena.noise(streams, rollouts)
+            for s, g in enumerate(members):
+                drawn[g, j] = candidates[s], {key: value[s] for key, value in noise.items()}
+    return [drawn[g, j] for g, group in enumerate(groups) for j in range(len(group.planners))]
 
 
 def plan_rows(

@@ -128,6 +128,7 @@ class CommonsArena(Arena):
 
     name = "commons"
     Params = CommonsParams
+    bulk_noise = True
     reads_rows = True
     event_kinds = ("take", "overuse", "build")
     series_names = ("commons",)
@@ -168,6 +169,9 @@ class CommonsArena(Arena):
             "has_helper": unit,
             "time": unit,
         }
+
+    def plays_compiled(self) -> bool:
+        return backend.plays_compiled(self._backend)
 
     def noise(self, rng: np.random.Generator, batch: int) -> Noise:
         return {"regrowth": rng.standard_normal((batch, self.steps))}
@@ -277,7 +281,7 @@ class CommonsArena(Arena):
         steps = self.steps if steps is None else steps
         n, batch = self.n_agents, policy.shape[0]
         power = self.agent_power(power, batch)
-        if power is None and backend.plays_compiled(self._backend):
+        if power is None and self.plays_compiled():
             from purity.arenas import commons_compiled
 
             return commons_compiled.rollout(self, policy, noise, steps, rows=rows)

@@ -66,6 +66,9 @@ class Arena(ABC):
     trait_names: ClassVar[tuple[str, ...]] = ()  # public per-agent traits it reads, each in [0, 1]
     powered: ClassVar[bool] = False  # reads per-agent power (`begin`): its docstring says what power does
     reads_rows: ClassVar[bool] = False  # `rollout(..., rows=)` reads shared noise rows itself (`play`)
+    # `noise` only draws from the stream it is given, in shapes led by the batch, so it draws the
+    # noise of many streams at once from a `purity.arenas.streams.Streams` (a leading stream axis)
+    bulk_noise: ClassVar[bool] = False
     # what profiles may name about this arena (`purity.arenas.vocabulary`), found by `arenas.declared`
     properties: ClassVar[tuple[StandingProperty, ...]] = ()  # standing properties over its series
     measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
@@ -80,6 +83,11 @@ class Arena(ABC):
     @property
     def n_actors(self) -> int:
         return self.n_agents * (2 if self.has_helpers else 1)
+
+    def plays_compiled(self) -> bool:
+        """Whether this arena's rollouts run compiled in this process (`backend`); where they do,
+        its noise is drawn compiled too (`purity.arenas.streams`), and numba is loaded anyway."""
+        return False
 
     @property
     @abstractmethod

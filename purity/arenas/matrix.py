@@ -149,6 +149,7 @@ class MatrixArena(Arena):
     """
 
     name = "matrix"
+    bulk_noise = True
     Params = MatrixParams
     event_kinds = ("defect",)
     series_names = ("cooperation",)

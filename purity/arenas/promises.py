@@ -207,6 +207,7 @@ class PromisesArena(Arena):
 
     name = "promises"
     Params = PromisesParams
+    bulk_noise = True
     event_kinds = ("break_promise", "deceive")
     series_names = ("trust",)
     policy_names = ("trust_threshold", "believe", "promise", "keep", "via_helper", "misreport")

@@ -98,6 +98,7 @@ class RepeatedArena(Arena):
 
     name = "repeated"
     Params = RepeatedParams
+    bulk_noise = True
     event_kinds = KINDS
     series_names = ("cooperation",)
     policy_names = memory_one.POLICY_NAMES

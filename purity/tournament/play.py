@@ -15,7 +15,8 @@ from purity.agents.deciders import Capability, PlanGroup, alike_fitness, plan
 from purity.agents.learners import Training, reinforce, reward, sample
 from purity.agents.preferences import Term, alike_columns, features, utility
 from purity.arenas import core
-from purity.arenas.core import concat_noise
+from purity.arenas.core import Arena, concat_noise
+from purity.arenas.streams import GeneratorStreams, Streams
 from purity.tournament import seeding
 from purity.tournament.config import ArenaSpec, Experiment, Reflection
 
@@ -42,6 +43,26 @@ def streams(seed: int, generation: int, groups: np.ndarray, purpose: str) -> lis
     """`stream(seed, generation, g, purpose)` for each group g of `groups`, the same generators
     built at once (`seeding`: numpy's hash over every group together)."""
     return seeding.generators(seed, (generation, np.asarray(groups), PURPOSES[purpose]))
+
+
+def together(seed: int, generation: int, groups: np.ndarray, purpose: str, compiled: bool) -> Streams:
+    """`streams(...)` as one `Streams`: `compiled` (where the arena plays compiled, so numba is
+    loaded anyway) over their states, the same draws without a generator object per group; else
+    those generators."""
+    key = (generation, np.asarray(groups), PURPOSES[purpose])
+    if compiled and len(groups):
+        from purity.arenas.streams_compiled import CompiledStreams  # numba only when chosen
+
+        return CompiledStreams.seeded(seeding.states(seed, key))
+    return GeneratorStreams(seeding.generators(seed, key))
+
+
+def episode_noise(arena: Arena, seed: int, generation: int, groups: np.ndarray, episodes: int) -> core.Noise:
+    """The played episodes' noise, group after group: each group's from its own "play" stream."""
+    if arena.bulk_noise:
+        drawn = arena.noise(together(seed, generation, groups, "play", arena.plays_compiled()), episodes)
+        return {key: value.reshape(-1, *value.shape[2:]) for key, value in drawn.items()}
+    return concat_noise([arena.noise(rng, episodes) for rng in streams(seed, generation, groups, "play")])
 
 
 @dataclass(frozen=True)
@@ -131,7 +152,10 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
         )
         for i in range(len(batch.groups))
     ]
-    plan_rngs = streams(setup.seed, batch.generation, batch.groups, "plan")
+    if arena.bulk_noise:
+        plan_rngs = together(setup.seed, batch.generation, batch.groups, "plan", arena.plays_compiled())
+    else:
+        plan_rngs = streams(setup.seed, batch.generation, batch.groups, "plan")
     return np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
 
 
@@ -149,9 +173,7 @@ def play_groups(setup: Setup, batch: GroupBatch) -> TaskResult:
     )
     draws = learns | frozen  # who plays Bernoulli draws of θ; only learners update it
 
-    noise = concat_noise(
-        [arena.noise(rng, episodes) for rng in streams(setup.seed, batch.generation, batch.groups, "play")]
-    )
+    noise = episode_noise(arena, setup.seed, batch.generation, batch.groups, episodes)
     played = np.repeat(policies, episodes, axis=0)
     if draws.any():
         shape = (episodes, *policies.shape[1:])

@@ -3,9 +3,11 @@ found by a self-scoped keeper and closed by a lineage-scoped one."""
 
 import numpy as np
 
-from purity.agents.deciders import Capability, PlanGroup, candidate_policies, plan
+from purity.agents.deciders import Capability, PlanGroup, _every_draw, candidate_policies, plan
 from purity.agents.preferences import Term, features, utility
 from purity.arenas.commons import CommonsArena
+from purity.arenas.streams import GeneratorStreams
+from purity.tournament import seeding
 
 N, STEPS = 4, 30
 TERMS = (
@@ -113,3 +115,50 @@ def test_candidates_are_the_current_policy_its_perturbations_then_uniform_draws_
         got = candidate_policies(current, count, np.random.default_rng(5))
         assert got.tobytes() == want.tobytes()
     assert not np.array_equal(candidate_policies(current, 16, np.random.default_rng(6)), got)  # the control
+
+
+def test_planners_drawing_together_draw_and_choose_as_each_groups_generator_would():
+    """Groups of 0 to 3 planners with two capabilities, in any slots: from `Streams` the j-th
+    planners of all groups draw together, yet each planner gets the candidates and rollout noise
+    its group's generator gives it in slot order, so every choice is the same."""
+    arena, rng = CommonsArena(N, 12), np.random.default_rng(4)
+    small, large = Capability(5, 2), Capability(16, 3, horizon=6)
+    layouts = [
+        (),
+        ((0, small),),
+        ((1, large), (3, small)),
+        ((0, small), (1, small), (2, large)),
+        ((2, large),),
+    ]
+    groups = [
+        PlanGroup(rng.normal(1.0, 0.5, (N, len(TERMS))), rng.random((N, 5)), planners, np.eye(N))
+        for planners in layouts
+    ]
+    keys = (3, np.arange(len(groups)), 1)
+    want = _every_draw(arena, groups, seeding.generators(7, keys))
+    chosen = plan(arena, TERMS, groups, seeding.generators(7, keys))
+    for together in (GeneratorStreams(seeding.generators(7, keys)), _compiled(keys)):
+        got = _every_draw(arena, groups, together)
+        assert len(got) == len(want) == 7
+        for (candidates, noise), (want_candidates, want_noise) in zip(got, want):
+            assert candidates.tobytes() == want_candidates.tobytes()
+            assert noise["regrowth"].tobytes() == want_noise["regrowth"].tobytes()
+        fresh = (
+            _compiled(keys)
+            if not isinstance(together, GeneratorStreams)
+            else GeneratorStreams(seeding.generators(7, keys))
+        )
+        again = plan(arena, TERMS, groups, fresh)
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(again, chosen))
+    swapped = list(groups)
+    swapped[2] = PlanGroup(groups[2].weights, groups[2].policies, layouts[2][::-1], groups[2].kin)
+    other = _every_draw(arena, swapped, seeding.generators(7, keys))
+    assert other[1][0].tobytes() != want[1][0].tobytes()  # the control: slot order is draw order
+
+
+def _compiled(keys):
+    try:
+        from purity.arenas.streams_compiled import CompiledStreams
+    except ImportError:  # numba missing: the generators are the only streams
+        return GeneratorStreams(seeding.generators(7, keys))
+    return CompiledStreams.seeded(seeding.states(7, keys))

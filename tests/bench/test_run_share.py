@@ -13,7 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.run_share import DEFAULT_RNG, RECORD, STREAM, STREAMS, WRITE, _recorded, _Recording  # noqa: E402
+from bench.run_share import DEFAULT_RNG, RECORD, STREAM, STREAMS, TOGETHER, WRITE, _recorded, _Recording  # noqa: E402
 from purity.tournament import generation, invasion, play, reflection_step, storage  # noqa: E402
 from purity.tournament.config import load  # noqa: E402
 
@@ -45,6 +45,7 @@ def test_the_floor_run_replays_every_draw_of_the_run_and_writes_its_tables_both_
     floor = _recorded(experiment)
     assert all(module.stream is STREAM for module in (play, generation, invasion))  # restored
     assert all(module.streams is STREAMS for module in (play, reflection_step))
+    assert play.together is TOGETHER
     assert storage.write_parquet is WRITE
     assert np.random.default_rng is DEFAULT_RNG
     assert floor["complete"] and floor["elsewhere"] == 0  # every generator ends as the run left it
@@ -53,4 +54,7 @@ def test_the_floor_run_replays_every_draw_of_the_run_and_writes_its_tables_both_
     keys = [key for key, _, _ in RECORD["streams"]]
     assert {purpose for *_, purpose in keys} >= {"match", "plan", "play", "select", "mutate"}
     assert {g for _, g, _, _ in keys} == {0, 1}  # the run's two generations
-    assert floor["draw calls"] > floor["generators"] == len(keys)
+    together = [key for key, _, rng in RECORD["streams"] if not isinstance(rng, np.random.Generator)]
+    assert {purpose for *_, purpose in together} == {"plan", "play"}  # the commons draws them together
+    assert floor["generators"] > len(keys)  # a `Streams` counts every stream it holds
+    assert floor["draw calls"] > len(together)
