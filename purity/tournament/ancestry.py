@@ -41,6 +41,7 @@ class Lineage:
 
     def __init__(self) -> None:
         self._g = nx.DiGraph()
+        self._up: dict[AgentId, tuple[AgentId | None, int]] = {}  # agent -> (parent, generation)
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -61,6 +62,7 @@ class Lineage:
                 raise ValueError(f"agent {agent!r} is already in the lineage")
         for agent, name in zip(ids, names):
             self._g.add_node(agent, generation=int(generation), profile=str(name), founder=agent)
+            self._up[agent] = (None, int(generation))
 
     def add_child(
         self,
@@ -88,6 +90,7 @@ class Lineage:
             )
         self._g.add_node(child, generation=generation, profile=str(profile), founder=pnode["founder"])
         self._g.add_edge(parent, child, kind=kind, generation=generation)
+        self._up[child] = (parent, generation)
         if change:
             self._g.edges[parent, child]["change"] = str(change)
 
@@ -126,7 +129,7 @@ class Lineage:
 
     def parent(self, agent: AgentId) -> AgentId | None:
         """The single parent of ``agent``, or None for a founder (a self-loop is no parent)."""
-        return next((p for p in self._g.pred[agent] if p != agent), None)
+        return self._up[agent][0]
 
     def descends(self, a: AgentId, b: AgentId) -> bool:
         """True if ``b`` is ``a`` or a descendant of ``a`` (the ``lineage`` scope of ``a``)."""
@@ -137,12 +140,12 @@ class Lineage:
             raise KeyError(f"agent {b!r} is not in the lineage")
         if nodes[a]["founder"] != nodes[b]["founder"]:
             return False
-        ga = nodes[a]["generation"]
+        ga, up = nodes[a]["generation"], self._up
         node: AgentId | None = b
-        while node is not None and nodes[node]["generation"] >= ga:
+        while node is not None and up[node][1] >= ga:
             if node == a:
                 return True
-            node = self.parent(node)
+            node = up[node][0]
         return False
 
     def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
@@ -151,38 +154,35 @@ class Lineage:
         responsibility can decay with distance. With `lineages` false, only itself (the identity).
 
         Equal to `descends` pair by pair, but each member's line is walked once per group, only
-        down to the group's oldest generation, with each parent looked up once per call."""
+        down to the group's oldest generation, through the (parent, generation) index."""
         groups, n = ids.shape
-        kin = np.repeat(np.eye(n)[None], groups, axis=0)
-        if lineages:
-            lines: dict[tuple[AgentId, int], dict] = {}
-            parents: dict[AgentId, AgentId | None] = {}
-            for g in range(groups):
-                members = [int(agent) for agent in ids[g]]
-                floor = min(self._generation(agent) for agent in members)
-                for j, b in enumerate(members):
-                    line = lines.get((b, floor))
-                    if line is None:
-                        line = lines[(b, floor)] = self._line(b, floor, parents)
-                    for i, a in enumerate(members):
-                        if i != j:
-                            kin[g, i, j] = 1.0 / max(line[a], 1) if a in line else 0.0
-        return kin
+        if not lineages:
+            return np.repeat(np.eye(n)[None], groups, axis=0)
+        lines: dict[tuple[AgentId, int], dict] = {}
+        rows = []
+        for members in ids.tolist():
+            floor = min(self._generation(agent) for agent in members)
+            columns = []
+            for b in members:
+                line = lines.get((b, floor))
+                if line is None:
+                    line = lines[(b, floor)] = self._line(b, floor)
+                columns.append([1.0 / max(line[a], 1) if a in line else 0.0 for a in members])
+            rows.append(columns)
+        return np.array(rows, dtype=np.float64).reshape(groups, n, n).transpose(0, 2, 1).copy()
 
     def _generation(self, agent: AgentId) -> int:
-        if agent not in self._g.nodes:
+        if agent not in self._up:
             raise KeyError(f"agent {agent!r} is not in the lineage")
-        return self._g.nodes[agent]["generation"]
+        return self._up[agent][1]
 
-    def _line(self, agent: AgentId, floor: int, parents: dict) -> dict:
+    def _line(self, agent: AgentId, floor: int) -> dict:
         """``agent`` and its ancestors born in generation ``floor`` or later (children are never
         older than parents, so the walk stops there), each with its generations of descent."""
-        nodes, line, node = self._g.nodes, {}, agent
-        while node is not None and nodes[node]["generation"] >= floor:
+        up, line, node = self._up, {}, agent
+        while node is not None and up[node][1] >= floor:
             line[node] = len(line)
-            if node not in parents:
-                parents[node] = self.parent(node)
-            node = parents[node]
+            node = up[node][0]
         return line
 
     @classmethod
