@@ -13,6 +13,7 @@ from pathlib import Path
 
 from purity.tournament.arguments import parser
 from purity.tournament.console import (
+    CtrlC,
     announce,
     configure_logging,
     interrupted,
@@ -356,62 +357,69 @@ def _main(argv: list[str] | None) -> int:
         from purity.reports.load import ReportError
     except ImportError:  # pragma: no cover - reports always ships with purity
         ReportError = InputError
-    try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "train":
-            return _train(args)
-        if args.command == "invade":
-            return _invade(args)
-        if args.command == "power":
-            return _power(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "atlas":
-            return _atlas(args)
-        if args.command == "report":
-            if args.format == "json":
-                import purity.reports as reports
-                from purity.reports.export import dumps
+    with CtrlC() as ctrl_c:
+        try:
+            if args.command == "run":
+                return _run(args)
+            if args.command == "train":
+                return _train(args)
+            if args.command == "invade":
+                return _invade(args)
+            if args.command == "power":
+                return _power(args)
+            if args.command == "sweep":
+                return _sweep(args)
+            if args.command == "atlas":
+                return _atlas(args)
+            if args.command == "report":
+                if args.format == "json":
+                    import purity.reports as reports
+                    from purity.reports.export import dumps
 
-                print(dumps(reports.report(args.run_dir, "json")))
-            else:
-                md, html = _report(args.run_dir, args.run_reports)
-                print(f"report: {html}\n        {md}")
-        elif args.command == "schema":
-            from purity.tournament import schema
+                    print(dumps(reports.report(args.run_dir, "json")))
+                else:
+                    md, html = _report(args.run_dir, args.run_reports)
+                    print(f"report: {html}\n        {md}")
+            elif args.command == "schema":
+                from purity.tournament import schema
 
-            sys.stdout.write(schema.text(args.kind))
-        elif args.command == "validate":
-            print(f"{args.file}: valid {validate(args.file)}")
-        elif args.command == "profiles":
-            from purity.agents import profiles
+                sys.stdout.write(schema.text(args.kind))
+            elif args.command == "validate":
+                print(f"{args.file}: valid {validate(args.file)}")
+            elif args.command == "profiles":
+                from purity.agents import profiles
 
-            for name, path in profiles.library().items():
-                profile = profiles.load(path)
-                print(f"{name:<18} {profile.description}")
-        return 0
-    except (InputError, ReportError) as error:
-        print(f"purity: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(interrupted(args), file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        raise  # main's: the reader of stdout went away
-    except RecursionError:
-        print("purity: error: input nested too deeply to read", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as error:
-        if error.errno in _STORAGE_ERRORS:
-            print(storage_full(args, error), file=sys.stderr)
-            return EXIT_FAILED
-        where = error.filename if error.filename is not None else args.target or "purity"
-        print(
-            f"purity: error: {where}: expected a place purity can read and write ({error.strerror})",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
+                for name, path in profiles.library().items():
+                    profile = profiles.load(path)
+                    print(f"{name:<18} {profile.description}")
+            return 0
+        except (InputError, ReportError) as error:
+            print(f"purity: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print(interrupted(args), file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            raise  # main's: the reader of stdout went away
+        except RecursionError:
+            print("purity: error: input nested too deeply to read", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as error:
+            if error.errno in _STORAGE_ERRORS:
+                print(storage_full(args, error), file=sys.stderr)
+                return EXIT_FAILED
+            where = error.filename if error.filename is not None else args.target or "purity"
+            print(
+                f"purity: error: {where}: expected a place purity can read and write ({error.strerror})",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+        except Exception:
+            if not ctrl_c.pressed:
+                raise
+            # Ctrl-C, turned into its own error by a library it interrupted (`CtrlC`)
+            print(interrupted(args), file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
@@ -77,6 +79,33 @@ def _again(args) -> str | None:
     if not (Path(target) / marker).is_file():
         return None
     return f"purity {command} --resume {shlex.quote(str(target))}"
+
+
+class CtrlC:
+    """Ctrl-C, remembered while a command runs. Python raises KeyboardInterrupt wherever the main
+    thread is; inside a callback from compiled code (polars builds a frame's column types
+    through Python) the library may swallow it and raise an error of its own (seen: a TypeError
+    naming an "unprintable" data type). The command then still ends as interrupted, with exit
+    code 130, not with that error. Only the default handler is replaced, only in the main
+    thread, and it is put back on exit."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        self.pressed = True
+        signal.default_int_handler(signum, frame)
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def interrupted(args) -> str:

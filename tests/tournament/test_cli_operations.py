@@ -140,6 +140,37 @@ def test_ctrl_c_names_the_run_directory_to_resume(tmp_path):
     assert "RUN_DIR" not in err
 
 
+def test_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_interrupted(
+    small_experiment, tmp_path, monkeypatch, capsys
+):
+    """A KeyboardInterrupt raised inside polars' callbacks came out as a TypeError (seen once in
+    the suite): the command must still say "interrupted" and exit 130. The same error without
+    Ctrl-C is a bug and is raised as it is."""
+    import pytest
+
+    from purity.tournament import tables
+
+    def swallowed(*args, **kwargs):
+        try:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # the key, pressed in a callback
+        except KeyboardInterrupt:
+            pass  # what the library does with it
+        raise TypeError("'<unprintable str object>' is not a Polars data type")
+
+    monkeypatch.setattr(tables, "agents", swallowed)
+    argv = ["run", str(small_experiment), "--out", str(tmp_path), "--workers", "0", "--quiet"]
+    assert main(argv) == 130
+    assert capsys.readouterr().err.startswith("purity: interrupted")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+    def plain(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(tables, "agents", plain)
+    with pytest.raises(TypeError, match="a bug"):  # the control: no Ctrl-C, no disguise
+        main([*argv, "--force"])
+
+
 TRAIN = """
 [experiment]
 name = "watch"
