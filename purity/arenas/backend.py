@@ -8,9 +8,10 @@ experiment, because it changes no number: a run's tables are the same either way
 backends to it, and `make test-lowest` runs the whole suite on numpy). The choice is made where
 the arena is built and travels with it to Ray workers. Arenas without a compiled loop play numpy
 whatever it says. The cheap nulls read it too (`purity.tournament.null._kernels`): their Moran
-events and replay then run compiled, drawing the same numbers from the same stream. So does a
-generation's drawing of its planners' candidates and its episodes' noise for every group at once
-(`purity.tournament.play.together`, `purity.arenas.streams`).
+events and replay then run compiled, drawing the same numbers from the same stream. Where an
+arena plays compiled, a generation draws its planners' candidates and its episodes' noise for
+every group at once compiled too (`purity.tournament.play.together`, `purity.arenas.streams`),
+unless numpy's own draws differ from the kernels' here (`streams_compiled.matches_numpy`).
 """
 
 from __future__ import annotations

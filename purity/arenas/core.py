@@ -74,6 +74,11 @@ class Arena(ABC):
     measures: ClassVar[tuple[Measure, ...]] = ()  # outcome measures over its traces
     traits: ClassVar[tuple[Trait, ...]] = ()  # public traits it shows, computed from a profile's weights
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "noise" in vars(cls) and "bulk_noise" not in vars(cls):
+            cls.bulk_noise = False  # a class that draws its own noise says again whether in bulk
+
     def __init__(self, n_agents: int, steps: int, params: Any = None):
         if n_agents < 1 or steps < 1:
             raise ValueError("an arena needs at least one agent and one step")
@@ -86,7 +91,8 @@ class Arena(ABC):
 
     def plays_compiled(self) -> bool:
         """Whether this arena's rollouts run compiled in this process (`backend`); where they do,
-        its noise is drawn compiled too (`purity.arenas.streams`), and numba is loaded anyway."""
+        its noise is drawn compiled too (`purity.arenas.streams`): numba is not loaded for the
+        noise of an arena that plays numpy."""
         return False
 
     @property

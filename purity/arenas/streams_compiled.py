@@ -9,15 +9,25 @@ ships them, `numba.np.random._constants`), including the rare tail and wedge pat
 `log1p` and `exp` are the C library's, as in numpy's C. Seeding from `SeedSequence` state words
 is PCG64's `srandom`. tests/arenas/test_streams.py holds every value, and the state after, to
 numpy's generators. Nothing imports this module unless the compiled backend is chosen.
+
+The uniform draw `low + span × u` and the ziggurat's wedge test are a multiply and an add, each
+rounded. A compiler may fuse such a pair into one multiply-add, rounded once; numpy's C is so
+compiled in some builds (its macOS arm64 wheels), and there about one uniform draw in eight
+differs in its last bit. `matches_numpy` checks, once a process, that numpy's own draws here are
+these kernels'; where they are not, `purity.tournament.play.together` draws through numpy's
+generators instead, so a run's tables never depend on the backend.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import njit
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
+
+from purity.arenas.streams import GeneratorStreams
 
 MULTIPLIER_HIGH, MULTIPLIER_LOW = np.uint64(0x2360ED051FC65DA4), np.uint64(0x4385DF649FCCF645)
 LOW32, SHIFT32 = np.uint64(0xFFFFFFFF), np.uint64(32)
@@ -121,6 +131,29 @@ def _uniforms(states, rows, low_end, span, out):
             u, high, low = _double(high, low, inc_high, inc_low)
             out[i, j] = low_end + span * u
         states[k, 0], states[k, 1] = high, low
+
+
+def agrees_with(generators: list[np.random.Generator], words: np.ndarray) -> bool:
+    """Whether these kernels, started from the SeedSequence `words` [K, 4] that started
+    `generators`, draw what they draw: uniforms, whose last bit shows a fused multiply-add in
+    about one draw in eight, and normals."""
+    compiled, reference = CompiledStreams.seeded(words), GeneratorStreams(generators)
+    return all(
+        getattr(compiled, name)(*args).tobytes() == getattr(reference, name)(*args).tobytes()
+        for name, args in (
+            ("uniform", (-0.25, 1.25, (512,))),
+            ("standard_normal", ((512,),)),
+            ("random", ((64,),)),
+        )
+    )
+
+
+@functools.cache
+def matches_numpy() -> bool:
+    """`agrees_with` numpy's generators in this process, checked once (about a millisecond)."""
+    sequences = [np.random.SeedSequence(1234, spawn_key=(k,)) for k in range(8)]
+    words = np.stack([sequence.generate_state(4, np.uint64) for sequence in sequences])
+    return agrees_with([np.random.Generator(np.random.PCG64(sequence)) for sequence in sequences], words)
 
 
 class CompiledStreams:

@@ -418,6 +418,7 @@ def _main(argv: list[str] | None) -> int:
             if not ctrl_c.pressed:
                 raise
             # Ctrl-C, turned into its own error by a library it interrupted (`CtrlC`)
+            log.debug("the error raised after Ctrl-C", exc_info=True)
             print(interrupted(args), file=sys.stderr)
             return 130
 

@@ -86,8 +86,9 @@ class CtrlC:
     thread is; inside a callback from compiled code (polars builds a frame's column types
     through Python) the library may swallow it and raise an error of its own (seen: a TypeError
     naming an "unprintable" data type). The command then still ends as interrupted, with exit
-    code 130, not with that error. Only the default handler is replaced, only in the main
-    thread, and it is put back on exit."""
+    code 130, not with that error, whose traceback `--verbose` logs (a library that swallowed
+    the key and went on would have the next error, whatever it is, end so too). Only the
+    default handler is replaced, only in the main thread, and it is put back on exit."""
 
     def __init__(self) -> None:
         self.pressed = False

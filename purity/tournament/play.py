@@ -46,14 +46,15 @@ def streams(seed: int, generation: int, groups: np.ndarray, purpose: str) -> lis
 
 
 def together(seed: int, generation: int, groups: np.ndarray, purpose: str, compiled: bool) -> Streams:
-    """`streams(...)` as one `Streams`: `compiled` (where the arena plays compiled, so numba is
-    loaded anyway) over their states, the same draws without a generator object per group; else
-    those generators."""
+    """`streams(...)` as one `Streams`: `compiled` (where the arena plays compiled, whose rollouts
+    load numba) over their states, the same draws without a generator object per group, where
+    numpy's own draws are the kernels' (`streams_compiled.matches_numpy`); else those generators."""
     key = (generation, np.asarray(groups), PURPOSES[purpose])
     if compiled and len(groups):
-        from purity.arenas.streams_compiled import CompiledStreams  # numba only when chosen
+        from purity.arenas import streams_compiled  # numba only when chosen
 
-        return CompiledStreams.seeded(seeding.states(seed, key))
+        if streams_compiled.matches_numpy():  # not where numpy's C fuses a multiply-add
+            return streams_compiled.CompiledStreams.seeded(seeding.states(seed, key))
     return GeneratorStreams(seeding.generators(seed, key))
 
 
