@@ -159,16 +159,21 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_interrupte
 
     monkeypatch.setattr(tables, "agents", swallowed)
     argv = ["run", str(small_experiment), "--out", str(tmp_path), "--workers", "0", "--quiet"]
-    assert main(argv) == 130
-    assert capsys.readouterr().err.startswith("purity: interrupted")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    # as in a `purity` process: an earlier test in this worker (or its start) may have set another
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert main(argv) == 130
+        assert capsys.readouterr().err.startswith("purity: interrupted")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
-    def plain(*args, **kwargs):
-        raise TypeError("a bug")
+        def plain(*args, **kwargs):
+            raise TypeError("a bug")
 
-    monkeypatch.setattr(tables, "agents", plain)
-    with pytest.raises(TypeError, match="a bug"):  # the control: no Ctrl-C, no disguise
-        main([*argv, "--force"])
+        monkeypatch.setattr(tables, "agents", plain)
+        with pytest.raises(TypeError, match="a bug"):  # the control: no Ctrl-C, no disguise
+            main([*argv, "--force"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 TRAIN = """
