@@ -70,7 +70,7 @@ def candidates_of(current: np.ndarray, count: int, streams: Streams) -> np.ndarr
     nearby[...] = streams.standard_normal(nearby.shape[1:])
     nearby *= 0.15
     nearby += current[:, None]  # current + 0.15 z
-    uniform[...] = streams.uniform(-0.25, 1.25, uniform.shape[1:])  # numpy's own arithmetic
+    uniform[...] = streams.uniform(-0.25, 1.25, uniform.shape[1:])  # as numpy's C rounds it (`matches_numpy`)
     drawn = out[:, 1:]  # clipped in place by two ufuncs: `np.clip`'s dispatch costs more than the draws
     np.minimum(np.maximum(drawn, 0.0, out=drawn), 1.0, out=drawn)
     return out
