@@ -10,8 +10,9 @@ the same order. Two implementations:
 - `GeneratorStreams`: the generators themselves, one call each (the reference, and the numpy
   backend's);
 - `purity.arenas.streams_compiled.CompiledStreams`: numpy's PCG64 and its draws compiled, over
-  an array of stream states; the default where numba imports (`backend`). A test holds it to
-  the generators value for value.
+  an array of stream states; used where the arena plays compiled (`Arena.plays_compiled`) and
+  numpy's own draws are the kernels' (`streams_compiled.matches_numpy`). A test holds it to the
+  generators value for value.
 
 An arena whose `noise` only draws from the stream it is given, in shapes led by the batch
 (`Arena.bulk_noise`), draws its noise from a `Streams` as from a generator.

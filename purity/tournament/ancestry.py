@@ -140,13 +140,7 @@ class Lineage:
             raise KeyError(f"agent {b!r} is not in the lineage")
         if nodes[a]["founder"] != nodes[b]["founder"]:
             return False
-        ga, up = nodes[a]["generation"], self._up
-        node: AgentId | None = b
-        while node is not None and up[node][1] >= ga:
-            if node == a:
-                return True
-            node = up[node][0]
-        return False
+        return a in self._line(b, self._generation(a))
 
     def kin(self, ids: np.ndarray, lineages: bool = True) -> np.ndarray:
         """[G, n, n] kin[g, i, j] > 0: member j of group g (of agent ids [G, n]) is member i or

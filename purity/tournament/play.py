@@ -58,12 +58,22 @@ def together(seed: int, generation: int, groups: np.ndarray, purpose: str, compi
     return GeneratorStreams(seeding.generators(seed, key))
 
 
+def drawing(
+    arena: Arena, seed: int, generation: int, groups: np.ndarray, purpose: str
+) -> Streams | list[np.random.Generator]:
+    """The groups' streams of `purpose` as `arena` draws from them: together where its noise is
+    draws alone (`bulk_noise`), else one generator each."""
+    if arena.bulk_noise:
+        return together(seed, generation, groups, purpose, arena.plays_compiled())
+    return streams(seed, generation, groups, purpose)
+
+
 def episode_noise(arena: Arena, seed: int, generation: int, groups: np.ndarray, episodes: int) -> core.Noise:
     """The played episodes' noise, group after group: each group's from its own "play" stream."""
-    if arena.bulk_noise:
-        drawn = arena.noise(together(seed, generation, groups, "play", arena.plays_compiled()), episodes)
-        return {key: value.reshape(-1, *value.shape[2:]) for key, value in drawn.items()}
-    return concat_noise([arena.noise(rng, episodes) for rng in streams(seed, generation, groups, "play")])
+    rngs = drawing(arena, seed, generation, groups, "play")
+    if not arena.bulk_noise:
+        return concat_noise([arena.noise(rng, episodes) for rng in rngs])
+    return {key: value.reshape(-1, *value.shape[2:]) for key, value in arena.noise(rngs, episodes).items()}
 
 
 @dataclass(frozen=True)
@@ -153,10 +163,7 @@ def plan_groups(setup: Setup, batch: GroupBatch) -> np.ndarray:
         )
         for i in range(len(batch.groups))
     ]
-    if arena.bulk_noise:
-        plan_rngs = together(setup.seed, batch.generation, batch.groups, "plan", arena.plays_compiled())
-    else:
-        plan_rngs = streams(setup.seed, batch.generation, batch.groups, "plan")
+    plan_rngs = drawing(arena, setup.seed, batch.generation, batch.groups, "plan")
     return np.stack(plan(arena, setup.terms, plan_groups, plan_rngs))
 
 
