@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -175,18 +175,31 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
 
 
 def detection_power(
-    null: np.ndarray, shift: float, seeds: int, level: float, rng: np.random.Generator, trials: int = 800
+    null: np.ndarray,
+    shift: float,
+    seeds: int,
+    level: float,
+    rng: np.random.Generator,
+    trials: int = 800,
+    means: int = 4000,
+    references: int = 40,
 ) -> float:
     """Chance that K = `seeds` runs whose end shares are the null's moved by `shift` (clipped to
     [0, 1]: a term cannot fall below extinction) are called different from drift at `level` by
-    the Monte-Carlo test of the K-seed mean. The null's K-means are resampled from its draws."""
+    the Monte-Carlo test of the K-seed mean against `means` null K-seed means, as many as the
+    test will have (M = R // K of a run's R replicates: the fewer, the coarser its p-values).
+    The M means are drawn afresh for each of `references` groups of the trials, so the estimate
+    averages over the null sample as well as over the runs."""
     null = np.asarray(null, dtype=np.float64)
-    reference = np.sort(null[rng.integers(0, null.size, size=(max(4000, 2 * trials), seeds))].mean(axis=1))
-    moved = np.clip(null[rng.integers(0, null.size, size=(trials, seeds))] + shift, 0.0, 1.0).mean(axis=1)
-    size = reference.size
-    lower = (1 + np.searchsorted(reference, moved, side="right")) / (1 + size)
-    upper = (1 + size - np.searchsorted(reference, moved, side="left")) / (1 + size)
-    return float(np.mean(np.minimum(1.0, 2 * np.minimum(lower, upper)) <= level))
+    per = max(1, trials // references)
+    hits = 0
+    for _ in range(references):  # one reference at a time: M × K draws, bounded memory
+        reference = np.sort(null[rng.integers(0, null.size, size=(means, seeds))].mean(axis=1))
+        moved = np.clip(null[rng.integers(0, null.size, size=(per, seeds))] + shift, 0.0, 1.0).mean(axis=1)
+        lower = (1 + np.searchsorted(reference, moved, side="right")) / (1 + means)
+        upper = (1 + means - np.searchsorted(reference, moved, side="left")) / (1 + means)
+        hits += int(np.count_nonzero(np.minimum(1.0, 2 * np.minimum(lower, upper)) <= level))
+    return hits / (per * references)
 
 
 def shift_for(null: np.ndarray, effect: float) -> float | None:
@@ -216,21 +229,28 @@ def seeds_needed(
     power: float = POWER,
     max_seeds: int = 200,
     seed: int = 0,
+    replicates: Callable[[int], int] | None = None,
 ) -> int | None:
     """The fewest seeds whose mean end share detects a mean end share moved by `effect` from the
     null's (every run's end share moved alike, `shift_for`) with probability `power`, at Holm's
-    strictest threshold α/tests; None when no move gives that effect or beyond `max_seeds`."""
+    strictest threshold α/tests, against as many null means as a run over k seeds will have:
+    `replicates(k)` // k (default: the fewest that can reach that threshold, `required_replicates`);
+    None when no move gives that effect or beyond `max_seeds`."""
     level = alpha / max(tests, 1)
     shift = shift_for(null, effect)
     if shift is None:
         return None
+    replicates = replicates or (lambda k: required_replicates(tests, k, alpha))
+    reachable = math.ceil(2 / level - 1)  # null means the smallest p-value 2/(1 + M) needs
+    top = next((k for k in range(max_seeds, 0, -1) if replicates(k) // k >= reachable), 0)
 
     def enough(k: int) -> bool:
-        return detection_power(null, shift, k, level, np.random.default_rng([seed, k])) >= power
+        rng = np.random.default_rng([seed, k])
+        return detection_power(null, shift, k, level, rng, means=replicates(k) // k) >= power
 
-    if not enough(max_seeds):
+    if top == 0 or not enough(top):  # a fixed null of R replicates tests at most R // M seeds
         return None
-    low, high = 0, max_seeds  # not enough at low (0 seeds detect nothing), enough at high
+    low, high = 0, top  # not enough at low (0 seeds detect nothing), enough at high
     while high - low > 1:
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)

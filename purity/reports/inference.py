@@ -66,10 +66,10 @@ def _by_group(frame: pl.DataFrame, keys: Sequence[str], figure: str) -> dict[tup
 
 
 def _references(
-    observed: pl.DataFrame, null: pl.DataFrame, figure: str, keys: Sequence[str], centred: bool
+    observed: pl.DataFrame, null: pl.DataFrame, figure: str, keys: Sequence[str]
 ) -> dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per (keys…, term): the observed seeds' values, the null's values, and the null draws of the
-    K-seed mean the observed mean is tested against (centred on zero when `centred`)."""
+    K-seed mean the observed mean is tested against."""
     seen, drawn = _by_group(observed, keys, figure), _by_group(null, keys, figure)
     out = {}
     for key in _group_keys(observed, keys):
@@ -77,7 +77,7 @@ def _references(
         if y.size == 0:
             raise NullTooSmall(f"no null replicates for {dict(zip([*keys, 'term'], key))}")
         means = seed_means(y, x.size)
-        out[key] = (x, y, means - float(y.mean()) if centred else means)
+        out[key] = (x, y, means)
     return out
 
 
@@ -86,19 +86,16 @@ def figure_tests(
     null: pl.DataFrame,
     figure: str = "end",
     keys: Sequence[str] = (),
-    centred: bool = False,
 ) -> pl.DataFrame:
     """Per (keys…, term): the figure's mean over the observed seeds with its interval, the null's
     mean, sd (of one run) and 95% band of the K-seed mean, the raw Monte-Carlo p-value and the
-    effect (observed mean − null mean, and in null sds). `centred`: test against the null's
-    spread around zero instead of its distribution (a force's systematic push, for mutation)."""
+    effect (observed mean − null mean, and in null sds)."""
     rows = []
-    for key, (x, y, reference) in _references(observed, null, figure, keys, centred).items():
-        means = seed_means(y, x.size)
+    for key, (x, y, means) in _references(observed, null, figure, keys).items():
         centre = float(y.mean())
         mean, low, high = mean_interval(x)
         sd = float(y.std())
-        effect = mean - (0.0 if centred else centre)
+        effect = mean - centre
         rows.append(
             {
                 **dict(zip([*keys, "term"], key)),
@@ -111,7 +108,7 @@ def figure_tests(
                 "band_low": float(np.quantile(means, 0.025)),
                 "band_high": float(np.quantile(means, 0.975)),
                 "null_means": int(means.size),
-                "p": mc_pvalue(mean, reference),
+                "p": mc_pvalue(mean, means),
                 "effect": effect,
                 "effect_sd": _standardised(effect, sd),
                 "zeros": int(np.count_nonzero(x == 0)),
@@ -238,9 +235,10 @@ def force_tests(
 ) -> pl.DataFrame:
     """Every active force of the Price decomposition × term (× keys) tested against the null and
     corrected as one family, so "selection beyond the null" and "moved most by" of a row never
-    disagree. Selection is tested against the null's selection term; the other forces against
-    their null spread around zero (a systematic push); a force the null never shows (design,
-    self-modification under a cheap null) is beyond drift as soon as it moved anything.
+    disagree. Each force is tested against the null's own draws of it: a force counts only where
+    it moved the share otherwise than it does without selection (mutation pushes under the null
+    too, e.g. where invaders are born). A force the null never shows (design, self-modification
+    under a cheap null) is beyond it as soon as it moved anything: that follows from the null.
 
     Each row also carries `beyond` (the force beyond the null's mean) and the shifts of the
     observed mean that the corrected test does not reject (`beyond_low`, `beyond_high`): the
@@ -250,9 +248,8 @@ def force_tests(
         return pl.DataFrame()
     parts, references = [], {}
     for force in forces:
-        centred = force != "selection"
-        parts.append(figure_tests(observed, null, force, keys, centred).with_columns(force=pl.lit(force)))
-        references[force] = _references(observed, null, force, keys, centred)
+        parts.append(figure_tests(observed, null, force, keys).with_columns(force=pl.lit(force)))
+        references[force] = _references(observed, null, force, keys)
     tests = corrected(pl.concat(parts), alpha, method)
     bounds = []
     for r in tests.iter_rows(named=True):

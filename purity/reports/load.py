@@ -121,6 +121,12 @@ class Run:
         return bool(self.manifest["arena"].get("has_oversight", False))
 
     @property
+    def reflects(self) -> bool:
+        """Its agents change what they carry by reflection, which the cheap nulls do not."""
+        r = self.manifest.get("experiment", {}).get("reflection", {})
+        return bool(r.get("enabled")) and (bool(r.get("self_modify")) or r.get("successors") == "design")
+
+    @property
     def seed(self) -> int | None:
         seed = self.manifest.get("seed")
         return seed if isinstance(seed, int) and not isinstance(seed, bool) else None

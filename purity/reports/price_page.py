@@ -59,11 +59,14 @@ def signed(x: float | None) -> str:
 
 def force_text(force: str | None, value: float | None) -> str:
     """ "selection (-0.5)"; "no force beyond drift" when none moved the term beyond what the null
-    moves it (the cell reads on from the column "moved most by"); "–" without data."""
+    moves it (the cell reads on from the column "moved most by"); "–" without data; a sentence
+    that is no force (the null too small to test them) as it is."""
     if force is None:
         return "–"
     if force == NO_FORCE:
         return "no force beyond drift"
+    if force not in FORCE_LABELS:
+        return force
     return f"{FORCE_LABELS[force]} ({signed(value)})"
 
 

@@ -204,9 +204,13 @@ def _verdict_note(data: ReplicatesReport) -> str:
         f"recorded generation. A term is carried while its weight is above {threshold}; it "
         "survived in a seed when its end share there is above 0; the interval is the Wilson 95 % "
         "score interval for the proportion of seeds in which it survives. The end share's 95% "
-        "interval is Student's t over the seeds; the null's band is that of the mean of as many "
-        "seeds under the null. "
-        + verdict_inference.note(_null_kind(data), data.reps.runs[0].path if data.reps.runs else None)
+        "interval is Student's t over the seeds, a description that covers less than 95% where "
+        "shares pile up at 0 or 1 (docs/inference.md); the null's band is of the K-seed mean. "
+        + verdict_inference.note(
+            _null_kind(data),
+            data.reps.runs[0].path if data.reps.runs else None,
+            bool(data.reps.runs) and data.reps.runs[0].reflects,
+        )
     )
     note += (
         " " + price_page.VERDICT_NOTE + " Over seeds: the force with the largest mean "

@@ -116,7 +116,7 @@ def verdict_rows(data: RunReport) -> Rows:
 def _verdict_note(data: RunReport) -> str:
     note = (
         f"A term is carried while its weight is above {fmt(data.run.threshold)} (inf = hard "
-        "constraint counts). " + verdict_inference.note(_null_kind(data), data.run.path)
+        "constraint counts). " + verdict_inference.note(_null_kind(data), data.run.path, data.run.reflects)
     )
     if data.run.drift is not None:
         note += " drift end: the end share of the run's drift twin, one draw of the drift null."

@@ -128,10 +128,12 @@ def violations_intro(run: Run, pooled: bool = False) -> str:
     if not kinds:
         return "No constraint term names an event this arena records: nothing to measure."
     text = (
-        "Revealed violation rate: events the agents did per opportunity, pooled over all "
+        "Revealed violation rate: the amount of each event the agents did per opportunity (a step "
+        "at which it was open to them), pooled over all "
         + ("episodes of all seeds " if pooled else "episodes ")
-        + "(delegated: done by their helpers), next to the mean weight the profile's "
-        "agents declared on constraints about that event, by scope. Event kinds: " + ", ".join(kinds) + "."
+        + "(delegated: done by their helpers); where an act is an amount (a take from the commons), "
+        "a rate can exceed 1. Next to it, the mean weight the profile's agents declared on "
+        "constraints about that event, by scope. Event kinds: " + ", ".join(kinds) + "."
     )
     if run.has_oversight:
         text += " The arena has oversight: rates are also split into watched and unwatched episodes."

@@ -27,6 +27,21 @@ ONE_SEED = (
     "says nothing about how much runs of this experiment vary. Run several seeds "
     "(`[experiment] seeds = K`); `purity power` says how many an effect needs."
 )
+REFLECTS = (
+    " This experiment reflects, and the null does not: a share that reflection moved (agents "
+    "dropping a term from themselves or their successors) reads here as moved beyond drift, "
+    "whether or not selection had any part in it. The mechanism null (reflection kept, selection "
+    "off; docs/inference.md) tells the two apart; it is not run with the experiment."
+)
+SHUFFLE = (
+    " (the run's own fitness shuffled among its agents each generation: drift with selection on "
+    "noise as strong as in the run, and a band that need not match the drift twin's one draw)"
+)
+NO_NULL_NOTE = (
+    "No null was recorded with this run (null/ is missing: the run was cut off before its nulls "
+    "were written, or `[control] null` asks for none), so no verdict is tested and every term "
+    f"reads {CANT_TELL}. A cut-off run writes them when it is resumed (`purity run --resume`)."
+)
 NULL_KINDS = ("shuffle", "drift")  # the first the run has is the one tested against
 
 COLUMNS = {
@@ -76,9 +91,12 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     observed = nulls.seed_figures(runs)
     try:
         tests = inference.verdicts(observed, null)
-        forces = inference.force_tests(observed, null)
     except inference.NullTooSmall:
         return _cant_tell(verdict, TOO_SMALL)
+    try:  # a family of its own (forces × terms, larger): too small for it leaves the verdicts
+        forces = inference.force_tests(observed, null)
+    except inference.NullTooSmall:
+        forces = None
     tests = tests.select(
         "term",
         verdict_inferred="verdict",
@@ -96,7 +114,7 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     moved = _moved(observed, forces).select(
         "term", moved_inferred="moved_most", moved_value_inferred="moved_value"
     )
-    beyond = _beyond(forces)
+    beyond = _beyond(forces if forces is not None else pl.DataFrame())
     out = verdict.join(tests, on="term", how="left", maintain_order="left")
     out = out.join(moved, on="term", how="left", maintain_order="left")
     out = out.join(beyond, on="term", how="left", maintain_order="left")
@@ -107,13 +125,15 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     ).drop("verdict_inferred", "moved_inferred", "moved_value_inferred")
 
 
-def _moved(observed: pl.DataFrame, forces: pl.DataFrame) -> pl.DataFrame:
-    """`inference.moved_most`, or no force for any term when no force moved anything."""
-    if forces.height:
+def _moved(observed: pl.DataFrame, forces: pl.DataFrame | None) -> pl.DataFrame:
+    """`inference.moved_most`; no force for any term when no force moved anything; "we can't
+    tell" (`TOO_SMALL`) for every term when the null is too small for the forces' family."""
+    if forces is not None and forces.height:
         return inference.moved_most(forces)
     terms = observed["term"].unique(maintain_order=True)
+    word = inference.NO_FORCE if forces is not None else TOO_SMALL
     return pl.DataFrame(
-        {"term": terms, "moved_most": [inference.NO_FORCE] * len(terms), "moved_value": [None] * len(terms)},
+        {"term": terms, "moved_most": [word] * len(terms), "moved_value": [None] * len(terms)},
         schema={"term": pl.String, "moved_most": pl.String, "moved_value": pl.Float64},
     )
 
@@ -185,10 +205,13 @@ def null_band(r: dict) -> str:
     return "–" if r["band_low"] is None else f"[{fmt(r['band_low'])}, {fmt(r['band_high'])}]"
 
 
-def note(null_kind: str | None, path=None) -> str:
+def note(null_kind: str | None, path=None, reflects: bool = False) -> str:
     """What the verdict column means, for the page under the table; with the run's `path`, what
-    its null cost (replicates and seconds, `nulls.null_info`)."""
-    info = nulls.null_info(path).get(null_kind or "", {}) if path is not None else {}
+    its null cost (replicates and seconds, `nulls.null_info`); for a run that `reflects`, that the
+    null does not."""
+    if null_kind is None:
+        return NO_NULL_NOTE
+    info = nulls.null_info(path).get(null_kind, {}) if path is not None else {}
     cost = (
         f" The {null_kind} null: {info['replicates']} replicates, simulated in {fmt(info['seconds'])} s."
         if info.get("replicates")
@@ -202,13 +225,18 @@ def note(null_kind: str | None, path=None) -> str:
     )
     return (
         "The verdict comes from a test, not a threshold: each term's end share against the "
-        f"{null_kind or 'drift'} null recorded with the run (null/), Monte-Carlo p-values "
-        "corrected for every term together (Holm, α = 0.05). spread / declined beyond drift: the "
+        f"{null_kind} null recorded with the run (null/), Monte-Carlo p-values "
+        "corrected for every term together (Holm, α = 0.05). In the words, drift stands for that "
+        f"null{SHUFFLE if null_kind == 'shuffle' else ''}. spread / declined beyond drift: the "
         "corrected test rejects; indistinguishable from drift: it does not (the end share may "
         "still differ from the start, as drift alone moves it); extinct (or carried by all) in "
         "every run and under drift too: the runs agree, and drift could do the same. "
         f"{CANT_TELL}: the run has no null, or one too small to reach the corrected threshold. "
-        "moved most by names a force only when it is distinguishable from the null."
-        + (beyond if null_kind else "")
+        "moved most by names a force only when it moved the share otherwise than under the null "
+        "(each force against the null's own draws of it, every force × term corrected together); "
+        "design and self-modification, which the null does not have, are named as soon as they "
+        "moved anything, which follows from the null, not from the runs."
+        + beyond
         + cost
+        + (REFLECTS if reflects else "")
     )

@@ -412,6 +412,13 @@ NULL_SEED_OFFSET = 1_000_003  # mechanism-null seeds start this far from the run
 DEFAULT_REPLICATES = 2000
 
 
+def verdict_tests(experiment: Experiment, terms: int) -> int:
+    """A report's largest family of corrected tests: every force that can move a term (selection,
+    mutation, each reflection mode) × its `terms` process terms, for "moved most by"."""
+    mutating = experiment.mutation.rate > 0 or experiment.mutation.structural
+    return terms * (1 + mutating + len(experiment.reflection.modes))
+
+
 def replicates_for(tests: int, seeds: int = 1, alpha: float = ALPHA) -> int:
     """Null replicates a verdict over `tests` corrected tests needs (`required_replicates`: the
     smallest two-sided Monte-Carlo p-value must reach Holm's first threshold); never fewer than
@@ -452,16 +459,11 @@ def record_nulls(
     """Write the cheap nulls of a finished run (or seed-replicate set) into `<run_dir>/null/`; return
     the seconds each took. The runner calls it once the run's tables are complete.
 
-    `tests`: how many corrected tests the verdicts will make (default: every process term times
-    the forces that can move it; a sweep multiplies by its grid points), which sets how many
-    replicates are needed. The shuffle
-    null is left out when selection ignores fitness (intensity 0, `none`, `keep`): it is then
-    the drift null.
-    """
+    `tests`: the largest family of corrected tests (default `verdict_tests`), which sets how many
+    replicates are needed. The shuffle null is left out when selection ignores fitness (intensity
+    0, `none`, `keep`): it is then the drift null."""
     null = spec(experiment)
-    if tests is None:  # every term's end share, and each force that can move it (moved most by)
-        mutating = experiment.mutation.rate > 0 or experiment.mutation.structural
-        tests = len(null.keys) * (1 + mutating + len(experiment.reflection.modes))
+    tests = tests or verdict_tests(experiment, len(null.keys))
     replicates = replicates or replicates_for(max(tests, 1), experiment.seeds)
     neutral = experiment.selection.intensity == 0 or experiment.selection.kind in ("none", "keep")
     seconds = {}

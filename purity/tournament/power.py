@@ -48,10 +48,12 @@ class Power:
     effects: tuple[float, ...]
     terms: tuple[TermPower, ...]
     reflects: bool = False  # reflection moves terms too: the drift null leaves that out
+    tests: int = 0  # the largest corrected family of a report: forces × terms (`null.verdict_tests`)
 
     def null_replicates(self, seeds: int) -> int:
-        """Drift replicates a verdict over `seeds` seeds needs (Holm over the terms)."""
-        return required_replicates(len(self.terms), seeds, self.alpha)
+        """Drift replicates a report over `seeds` seeds needs: enough for Holm over its largest
+        family (the forces × terms of "moved most by"), so neither family is refused."""
+        return required_replicates(max(self.tests, len(self.terms)), seeds, self.alpha)
 
 
 def _labels(experiment: Experiment) -> dict[str, str]:
@@ -72,6 +74,11 @@ def power(
     draws = null.simulate(spec, replicates, experiment.seed)
     seconds = time.perf_counter() - began
     labels, tests = _labels(experiment), len(spec.keys)
+    family = null.verdict_tests(experiment, tests)
+
+    def recorded(seeds: int) -> int:  # the replicates a run over `seeds` seeds records
+        return experiment.null_replicates or null.replicates_for(family, seeds, alpha)
+
     rows = []
     for t, key in enumerate(spec.keys):
         end = draws.end[:, t]
@@ -80,7 +87,9 @@ def power(
         def need(effect: float, end=end) -> int | None:
             if shift_for(end, effect) is None:
                 return 0
-            return seeds_needed(end, effect, tests, alpha, target, MAX_SEEDS, seed=experiment.seed)
+            return seeds_needed(
+                end, effect, tests, alpha, target, MAX_SEEDS, experiment.seed, replicates=recorded
+            )
 
         rows.append(
             TermPower(
@@ -107,6 +116,7 @@ def power(
         tuple(effects),
         tuple(rows),
         bool(experiment.reflection.modes),
+        family,
     )
 
 
@@ -133,9 +143,10 @@ def describe(result: Power) -> str:
             f"{t.extinct:7.3f}  seeds  {need}"
         )
     per_seed = result.null_replicates(1)
+    family = max(result.tests, len(result.terms))
     tail = (
-        f"\na verdict over K seeds needs at least K × {per_seed} drift replicates "
-        f"(2/(1 + M) must reach α/{len(result.terms)} with M disjoint K-seed means)"
+        f"\na report over K seeds needs at least K × {per_seed} drift replicates "
+        f"(2/(1 + M) must reach α/{family}, its largest family of tests, with M disjoint K-seed means)"
     )
     if result.reflects:
         tail += (

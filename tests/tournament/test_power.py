@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purity.statistics import detection_power, seeds_needed, shift_for
-from purity.tournament import config
+from purity.reports import inference
+from purity.statistics import detection_power, mc_pvalue, seed_means, seeds_needed, shift_for
+from purity.tournament import config, null
 from purity.tournament.power import describe, power
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,31 @@ def test_no_effect_is_detected_at_most_at_the_level() -> None:
     null = np.where(np.random.default_rng(0).random(5000) < 0.5, 0.0, 0.5)
     rate = detection_power(null, 0.0, 4, 0.05, np.random.default_rng(1), trials=4000)
     assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 4000)
+
+
+def test_power_is_that_of_the_test_as_a_run_makes_it() -> None:
+    """Drawn the way a run tests (R = 2000 fresh null replicates, M = R // K disjoint K-seed means,
+    the Monte-Carlo p-value at α/3), a decline of 0.2 on a null that piles up at 0 and 1 is
+    called at the rate `detection_power` gives for M means. Against 4000 means (a finer p-value
+    than the run's test has) it claims far more power than the test has."""
+    rng = np.random.default_rng(5)
+
+    def drift(n: int) -> np.ndarray:
+        u = rng.random(n)
+        return np.where(u < 0.5, 0.0, np.where(u > 0.94, 1.0, rng.random(n)))
+
+    null, seeds, level, trials = drift(200_000), 12, 0.05 / 3, 3000
+    means, shift = 2000 // seeds, shift_for(null, -0.2)
+    called = sum(
+        mc_pvalue(np.clip(drift(seeds) + shift, 0, 1).mean(), seed_means(drift(2000), seeds)) <= level
+        for _ in range(trials)
+    )
+    rate = called / trials
+    model = detection_power(null, shift, seeds, level, np.random.default_rng(1), trials=4000, means=means)
+    finer = detection_power(null, shift, seeds, level, np.random.default_rng(1), trials=4000)
+    sd = math.sqrt(rate * (1 - rate) * (1 / trials + 1 / 4000))
+    assert abs(model - rate) <= 4 * sd, (model, rate)
+    assert finer - rate > 8 * sd, (finer, rate)
 
 
 def test_seeds_for_a_normal_null_match_the_textbook_formula() -> None:
@@ -50,7 +76,27 @@ def test_power_of_a_small_experiment(small_experiment) -> None:
         assert t.low <= t.mean <= t.high and 0 <= t.extinct <= 1
         assert t.declines[1] == 0 or t.declines[0] is None or t.declines[1] <= t.declines[0]
     text = describe(result)
-    assert "95% drift band" in text and "K × 80 drift replicates" in text
+    # 2 terms × 2 forces (selection, mutation): Holm's first threshold α/4 needs M ≥ 160
+    assert "95% drift band" in text and "K × 160 drift replicates" in text and "α/4" in text
+
+
+def test_the_replicates_power_asks_for_serve_every_family_of_a_report(small_experiment) -> None:
+    """A null of `null_replicates(K)` replicates tests both the end shares and the forces of K
+    seeds; one sized for the end shares alone (the terms' family) is refused by the forces'."""
+    experiment = config.load(small_experiment)
+    result = power(experiment, effects=(0.3,), replicates=300)
+    seeds = 3
+    spec = null.spec(experiment)
+    observed = null.simulate(spec, seeds, 99).figures()
+    for replicates, forces_pass in ((result.null_replicates(seeds), True), (seeds * 80, False)):
+        drawn = null.simulate(spec, replicates, 1).figures()
+        inference.verdicts(observed, drawn)  # the terms' family: 2 tests, enough either way
+        try:
+            inference.force_tests(observed, drawn)
+        except inference.NullTooSmall:
+            assert not forces_pass
+        else:
+            assert forces_pass
 
 
 def test_purity_power_prints_and_refuses_bad_options(small_experiment) -> None:
