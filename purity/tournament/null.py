@@ -35,7 +35,7 @@ import polars as pl
 
 from purity.arenas import backend
 from purity.statistics import ALPHA, required_replicates
-from purity.tournament import batch_selection, record, storage
+from purity.tournament import batch_selection, record, stop, storage
 from purity.tournament.batch_selection import parents_of_generation, unpack
 from purity.tournament.config import NULL_KINDS, Experiment
 from purity.tournament.matching import Structure, graph_structure
@@ -364,6 +364,7 @@ def _chunk(null: NullSpec, reps: int, rng, fitness, sources, kernels=batch_selec
     z = _carriers(state.weights, null.threshold)
     start = end = now = _share(z)
     for g in range(gens):
+        stop.check(f"null generation {g}")
         share = now
         end = np.where(live[:, None], share, end)
         curve[g] = end

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from purity.tournament import capture, generalise, generation, null, record, restore, storage
+from purity.tournament import capture, generalise, generation, null, record, restore, stop, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
 from purity.tournament.progress import Progress
@@ -254,6 +254,7 @@ def _run_one(
     written = time.monotonic()
     with _status(manifest, run_dir):
         for g in range(start, experiment.generations if not finished else start):
+            stop.check(f"generation {g}")
             done = generation.step(context, pop, g)
             for table, filed, rows in done.tables:
                 storage.write_parquet(rows, storage.table_path(run_dir, table, filed))

@@ -30,14 +30,14 @@ import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from purity.agents import profiles
 from purity.inputs import InputError, Table, load_json, load_toml
-from purity.tournament import config, storage
+from purity.tournament import config, stop, storage
 from purity.tournament.record import MANIFEST, swept
 from purity.tournament.sweep_work import run_pack, run_whole  # noqa: F401  (tasks by their old names)
 
@@ -275,7 +275,11 @@ def run_sweep(
         # Enough tasks in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
         with ThreadPoolExecutor(max_workers=concurrent) as threads:
-            list(threads.map(work.one, work.packs(todo)))
+            try:
+                _wait([threads.submit(work.one, pack) for pack in work.packs(todo)])
+            except BaseException:  # Ctrl-C or a failure: no run starts, those going stop (resumable)
+                _stop_runs(threads)
+                raise
         monitor.stop.set()
         monitor.join()
         bar.advance(monitor.done() - bar.done)
@@ -288,6 +292,26 @@ def run_sweep(
     finally:
         pool.close()
     return sweep_dir
+
+
+def _wait(futures: list) -> None:
+    """Wait for every future, re-raising the first error, a quarter-second at a time: Ctrl-C may
+    land in another thread, and then only wakes a main thread that does not wait forever."""
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=0.25)
+    for future in futures:
+        future.result()
+
+
+def _stop_runs(threads: ThreadPoolExecutor) -> None:
+    """Drop the runs not started and stop those in this process's threads at their next
+    generation (`stop.STOP`), then wait for them: they end as cut-off runs a resume continues."""
+    stop.STOP.set()
+    try:
+        threads.shutdown(wait=True, cancel_futures=True)
+    finally:
+        stop.STOP.clear()
 
 
 def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:

@@ -1,6 +1,7 @@
 """The `purity` command in daily use: --version, the log's level, a reader that closes the pipe,
 and messages that name the real run directory."""
 
+import json
 import os
 import shlex
 import signal
@@ -138,6 +139,41 @@ def test_ctrl_c_names_the_run_directory_to_resume(tmp_path):
     again = f"purity run --resume {shlex.quote(str(out / 'long'))}"
     assert err.strip() == f"purity: interrupted; completed generations are on disk ({again} continues)"
     assert "RUN_DIR" not in err
+
+
+def test_ctrl_c_stops_an_in_process_sweep_and_starts_no_further_run(tmp_path):
+    """The runs of an in-process sweep go on in its threads, which Ctrl-C does not reach: after
+    the key no run starts, and those going stop at their next generation. (Before, the key
+    waited for a run to end, and the runs going then ran to their end: 3 completed here.) The
+    first two run side by side and end together."""
+    (tmp_path / "long.toml").write_text(
+        textwrap.dedent(LONG).replace("generations = 400", "generations = 40")
+    )
+    seeds = list(range(1, 9))
+    (tmp_path / "sweep.toml").write_text(
+        f'[sweep]\nname = "stops"\nexperiment = "long.toml"\nseeds = {seeds}\n'
+    )
+    out = tmp_path / "sweeps"
+    child = subprocess.Popen(
+        [*PURITY, "sweep", "sweep.toml", "--out", str(out), "--workers", "0", "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "stops" / "runs" / "run-0001" / "manifest.json").exists():
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "no run finished"
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err.strip().startswith("purity: interrupted"), err
+    runs = json.loads((out / "stops" / "sweep.json").read_text())["runs"]
+    complete = sorted(name for name, run in runs.items() if run["status"] == "complete")
+    assert "run-0001" in complete and len(complete) <= 2, runs
+    assert all(runs[f"run-{k:04d}"]["status"] == "pending" for k in range(3, 9)), runs
 
 
 def test_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_interrupted(
