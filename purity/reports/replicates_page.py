@@ -252,10 +252,10 @@ def _header(data: ReplicatesReport) -> str:
 def _warnings(data: ReplicatesReport) -> list[str]:
     m, out = data.reps.manifest, []
     if m.get("status") != "complete":
+        how = {"interrupted": "was interrupted", "failed": "stopped on an error"}.get(m.get("status"))
         out.append(
-            f"This experiment is {fmt(m.get('status'))}: {_k(data)} of "
-            f"{len(m.get('runs') or [])} seeds have a run directory; the numbers cover what "
-            "has been written so far."
+            f"This experiment {how or 'is ' + fmt(m.get('status'))}: {_k(data)} of {len(m.get('runs') or [])} "
+            f"seeds have a run directory, and the numbers cover those (`purity run --resume {data.reps.path}`)."
         )
     if data.reps.missing:
         out.append("Not started (no manifest yet): " + ", ".join(data.reps.missing) + ".")

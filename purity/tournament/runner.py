@@ -196,11 +196,12 @@ def _each_seed(experiment: Experiment, run_dir: Path, manifest: dict, pool, prog
 
 @contextmanager
 def _status(manifest: dict, run_dir: Path):
-    """Record in the manifest how the work inside ended: complete, or failed (and re-raise)."""
+    """Record in the manifest how the work inside ended: complete, interrupted (Ctrl-C) or failed
+    (and re-raise)."""
     try:
         yield
-    except BaseException:
-        manifest["status"] = "failed"
+    except BaseException as error:
+        manifest["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         storage.write_json(manifest, run_dir / record.MANIFEST)
         raise
     manifest.update(status="complete", finished=capture.now())

@@ -109,7 +109,7 @@ def test_running_replicates_list_seeds_not_started(reps_dir):
     assert reps.seeds == [10, 11] and reps.missing == ("seed=12",)
     md_path, html_path = reports.write_report(reps_dir)
     text = md_path.read_text()
-    assert "This experiment is running: 2 of 3 seeds" in text
+    assert "This experiment is running: 2 of 3 seeds have a run directory" in text
     assert "Not started (no manifest yet): seed=12." in text
     assert "| never take (self) | constraint | self | 0.5 \\[0.5, 0.5\\] | 0.375 \\[0, 0.75\\] |" in text
     assert parse(html_path.read_text()).errors == []

@@ -139,6 +139,8 @@ def test_ctrl_c_names_the_run_directory_to_resume(tmp_path):
     again = f"purity run --resume {shlex.quote(str(out / 'long'))}"
     assert err.strip() == f"purity: interrupted; completed generations are on disk ({again} continues)"
     assert "RUN_DIR" not in err
+    # interrupted, not failed (an error ends as failed: test_runner)
+    assert json.loads((out / "long" / "manifest.json").read_text())["status"] == "interrupted"
 
 
 def test_ctrl_c_stops_an_in_process_sweep_and_starts_no_further_run(tmp_path):
