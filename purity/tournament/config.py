@@ -304,6 +304,14 @@ def _arena(table: Table, path: Path) -> ArenaSpec:
     return spec
 
 
+def _no_profile(reference: str, folder: Path) -> str:
+    """What a mix entry's profile should have been: a file where it names one, else a library name."""
+    if reference.endswith(".toml"):
+        where = folder / reference
+        return f"an existing profile file ({where} is {'a folder' if where.is_dir() else 'not there'})"
+    return f"a library profile ({', '.join(profiles.library())}) or a path to a .toml file"
+
+
 def _mix(
     table: Table, path: Path, arena: ArenaSpec, reflects: bool
 ) -> tuple[tuple[MixEntry, ...], tuple[ExternalPolicy, ...]]:
@@ -317,10 +325,7 @@ def _mix(
         reference = entry.string("profile")
         found = profiles.resolve(reference, path.parent)
         if found is None:
-            library = ", ".join(profiles.library())
-            raise entry.error(
-                "profile", f"a library profile ({library}) or a path to a .toml file", reference
-            )
+            raise entry.error("profile", _no_profile(reference, path.parent), reference)
         profile = profiles.load(found)
         _check_series(profile, built, path, entry.field("profile"))
         share = entry.number("share", low=0.0, high=1.0)

@@ -85,6 +85,11 @@ def test_arena_parameters_are_checked_against_the_arena(write_experiment):
             "a library profile",
         ),
         (
+            ('profile = "lineage-keeper"', 'profile = "missing.toml"'),
+            "population.mix[1].profile",
+            "an existing profile file (",
+        ),
+        (
             ('decider = "fixed"', 'decider = "oracle"'),
             "population.mix[2].decider",
             "one of 'planner', 'fixed', 'learner'",
