@@ -12,6 +12,16 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def say(text: str, enabled: bool = True, stream: TextIO | None = None) -> None:
+    """One line of what comes next, on a terminal only: after the bar reaches its end, the nulls
+    and the report take seconds more, which read like a hang without it. Logs are left as they
+    are (they get a line at least every `Progress.QUIET` seconds of a run's own work)."""
+    stream = stream or sys.stderr
+    if enabled and stream.isatty():
+        stream.write(text + "\n")
+        stream.flush()
+
+
 class Progress:
     """Redraws one line on a terminal; elsewhere (CI, logs) prints a line every ~10% of the work
     and, while work goes on, at least every `QUIET` seconds (see `tick`)."""

@@ -22,7 +22,7 @@ from typing import Callable
 from purity.tournament import capture, generalise, generation, null, record, restore, stop, storage
 from purity.tournament.config import Experiment
 from purity.tournament.executor import executor
-from purity.tournament.progress import Progress
+from purity.tournament.progress import Progress, say
 
 # Seconds between the manifest's writes inside a run's generations (and one at its end). The
 # manifest is what resuming and a sweep's progress read; tables written after its last count are
@@ -53,7 +53,7 @@ def run(
         generalise.check(experiment)
     with _executor(workers, address, pool) as pool:
         storage.prepare(run_dir, force)  # only once Ray is up: a failed connection leaves nothing
-        with _writing(run_dir, finish):
+        with _writing(run_dir, finish, progress):
             if generalise.generalises(experiment):
                 generalise.start(experiment, run_dir, pool)
                 return run_dir
@@ -61,14 +61,15 @@ def run(
                 _run_with_twin(experiment, run_dir, pool, progress)
             else:
                 _run_replicates(experiment, run_dir, pool, progress)
-            record_nulls(experiment, run_dir)
+            record_nulls(experiment, run_dir, progress)
     return run_dir
 
 
-def record_nulls(experiment: Experiment, run_dir: Path) -> None:
+def record_nulls(experiment: Experiment, run_dir: Path, show: bool = False) -> None:
     """The nulls `[control] null` asks for (`null_replicates` each, or as many as the verdicts'
     corrected tests need), written beside the finished run or seed-replicate set."""
     if experiment.nulls:
+        say(f"simulating the {' and '.join(experiment.nulls)} nulls", show)
         null.record_nulls(
             run_dir, experiment, replicates=experiment.null_replicates or None, kinds=experiment.nulls
         )
@@ -88,12 +89,13 @@ def _executor(workers: int | None, address: str | None, pool):
 
 
 @contextmanager
-def _writing(run_dir: Path, finish: Callable[[Path], object] | None):
+def _writing(run_dir: Path, finish: Callable[[Path], object] | None, show: bool = False):
     """Hold the run's lock, sweep crash leftovers, do the work, then `finish` (the report)."""
     with storage.locked(run_dir):
         storage.sweep_temporaries(run_dir)
         yield
         if finish is not None:
+            say("writing the report", show)
             finish(run_dir)
 
 
@@ -116,7 +118,7 @@ def resume(
     if storage.read_manifest(run_dir).get("role") == generalise.ROLE and not is_complete(run_dir):
         manifest = storage.read_manifest(run_dir)
         capture.recall(run_dir, manifest)  # fail fast, before Ray starts
-        with _writing(run_dir, finish), _executor(workers, address, pool) as pool:
+        with _writing(run_dir, finish, progress), _executor(workers, address, pool) as pool:
             generalise.resume(run_dir, pool, manifest)
         return run_dir
     if is_complete(run_dir):
@@ -128,12 +130,12 @@ def resume(
         return run_dir
     manifest = storage.read_manifest(run_dir)
     experiment = capture.recall(run_dir, manifest)  # fail fast, before Ray starts
-    with _writing(run_dir, finish), _executor(workers, address, pool) as pool:
+    with _writing(run_dir, finish, progress), _executor(workers, address, pool) as pool:
         if manifest.get("role") == "replicates":
             _resume_replicates(experiment, run_dir, manifest, pool, progress)
         else:
             _resume_with_twin(experiment, run_dir, pool, progress)
-        record_nulls(experiment, run_dir)
+        record_nulls(experiment, run_dir, progress)
     return run_dir
 
 

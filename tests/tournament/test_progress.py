@@ -33,3 +33,25 @@ def test_no_extra_lines_while_the_marks_come_often_enough():
     assert len(stream.getvalue().splitlines()) == 10  # every 10%, the last at 100/100
     bar.tick()  # done: nothing more to say
     assert len(stream.getvalue().splitlines()) == 10
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_what_comes_after_the_bar_is_said_on_a_terminal_only(monkeypatch, small_experiment, tmp_path):
+    """A run's nulls and report follow its bar: a terminal is told, a log and --quiet are not."""
+    from purity.tournament import config, runner
+
+    for stream, show, said in (
+        (_Terminal(), True, True),
+        (io.StringIO(), True, False),
+        (_Terminal(), False, False),
+    ):
+        monkeypatch.setattr("sys.stderr", stream)
+        out = tmp_path / f"{type(stream).__name__}-{show}"
+        runner.run(config.load(small_experiment), out, workers=0, progress=show, finish=lambda path: None)
+        lines = [line for line in stream.getvalue().splitlines() if line and " ETA " not in line]
+        expected = ["simulating the drift and shuffle nulls", "writing the report"] if said else []
+        assert lines == expected, (stream, show, lines)
