@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from purity.tournament import stop
+
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 log = logging.getLogger("purity")
 
@@ -96,6 +98,7 @@ class CtrlC:
 
     def _handle(self, signum, frame) -> None:
         self.pressed = True
+        stop.STOP.set()  # runs stop at their next generation, even where a library ate the key
         signal.default_int_handler(signum, frame)
 
     def __enter__(self) -> CtrlC:
@@ -107,6 +110,8 @@ class CtrlC:
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+        if self.pressed:
+            stop.STOP.clear()
 
 
 def interrupted(args) -> str:

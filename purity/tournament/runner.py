@@ -203,7 +203,8 @@ def _status(manifest: dict, run_dir: Path):
     try:
         yield
     except BaseException as error:
-        manifest["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        pressed = isinstance(error, KeyboardInterrupt) or stop.STOP.is_set()  # a library may eat the key
+        manifest["status"] = "interrupted" if pressed else "failed"
         storage.write_json(manifest, run_dir / record.MANIFEST)
         raise
     manifest.update(status="complete", finished=capture.now())

@@ -117,25 +117,29 @@ policy = { harvest = 0.3 }
 """
 
 
+def _ctrl_c_once(command: list[str], cwd: Path, when: Path) -> str:
+    """Start `purity <command>` (this test's own process), press Ctrl-C once `when` exists, and
+    return what it printed on stderr after it ended with exit code 130."""
+    child = subprocess.Popen(
+        [*PURITY, *command], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not when.exists():
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, f"no {when} written"
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    return err
+
+
 def test_ctrl_c_names_the_run_directory_to_resume(tmp_path):
     experiment = tmp_path / "long.toml"
     experiment.write_text(textwrap.dedent(LONG))
     out = tmp_path / "my runs"
-    child = subprocess.Popen(
-        [*PURITY, "run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "long" / "agents" / "gen=2").exists():
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "no generation written"
-        time.sleep(0.05)
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=120)
-    assert child.returncode == 130, err
+    command = ["run", str(experiment), "--out", str(out), "--workers", "0", "--quiet"]
+    err = _ctrl_c_once(command, ROOT, out / "long" / "agents" / "gen=2")
     again = f"purity run --resume {shlex.quote(str(out / 'long'))}"
     assert err.strip() == f"purity: interrupted; completed generations are on disk ({again} continues)"
     assert "RUN_DIR" not in err
@@ -156,21 +160,8 @@ def test_ctrl_c_stops_an_in_process_sweep_and_starts_no_further_run(tmp_path):
         f'[sweep]\nname = "stops"\nexperiment = "long.toml"\nseeds = {seeds}\n'
     )
     out = tmp_path / "sweeps"
-    child = subprocess.Popen(
-        [*PURITY, "sweep", "sweep.toml", "--out", str(out), "--workers", "0", "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "stops" / "runs" / "run-0001" / "manifest.json").exists():
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "no run finished"
-        time.sleep(0.02)
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=120)
-    assert child.returncode == 130, err
+    command = ["sweep", "sweep.toml", "--out", str(out), "--workers", "0", "--quiet"]
+    err = _ctrl_c_once(command, tmp_path, out / "stops" / "runs" / "run-0001" / "manifest.json")
     assert err.strip().startswith("purity: interrupted"), err
     runs = json.loads((out / "stops" / "sweep.json").read_text())["runs"]
     complete = sorted(name for name, run in runs.items() if run["status"] == "complete")
@@ -203,6 +194,7 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_interrupte
         assert main(argv) == 130
         assert capsys.readouterr().err.startswith("purity: interrupted")
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+        assert json.loads((tmp_path / "small" / "manifest.json").read_text())["status"] == "interrupted"
 
         def plain(*args, **kwargs):
             raise TypeError("a bug")
@@ -210,6 +202,7 @@ def test_ctrl_c_that_a_library_turns_into_its_own_error_still_ends_as_interrupte
         monkeypatch.setattr(tables, "agents", plain)
         with pytest.raises(TypeError, match="a bug"):  # the control: no Ctrl-C, no disguise
             main([*argv, "--force"])
+        assert json.loads((tmp_path / "small" / "manifest.json").read_text())["status"] == "failed"
     finally:
         signal.signal(signal.SIGINT, previous)
 
