@@ -274,12 +274,7 @@ def run_sweep(
                 pool = work.pool = executor(None, None)
         # Enough tasks in flight that a worker finishing one finds the next waiting.
         concurrent = max_concurrent or sweep.max_concurrent or 2 * max(pool.workers, 1)
-        with ThreadPoolExecutor(max_workers=concurrent) as threads:
-            try:
-                _wait([threads.submit(work.one, pack) for pack in work.packs(todo)])
-            except BaseException:  # Ctrl-C or a failure: no run starts, those going stop (resumable)
-                _stop_runs(threads)
-                raise
+        _run_all(work, work.packs(todo), concurrent)
         monitor.stop.set()
         monitor.join()
         bar.advance(monitor.done() - bar.done)
@@ -294,24 +289,26 @@ def run_sweep(
     return sweep_dir
 
 
-def _wait(futures: list) -> None:
-    """Wait for every future, re-raising the first error, a quarter-second at a time: Ctrl-C may
-    land in another thread, and then only wakes a main thread that does not wait forever."""
-    pending = set(futures)
-    while pending:
-        _, pending = wait(pending, timeout=0.25)
-    for future in futures:
-        future.result()
-
-
-def _stop_runs(threads: ThreadPoolExecutor) -> None:
-    """Drop the runs not started and stop those in this process's threads at their next
-    generation (`stop.STOP`), then wait for them: they end as cut-off runs a resume continues."""
-    stop.STOP.set()
-    try:
-        threads.shutdown(wait=True, cancel_futures=True)
-    finally:
-        stop.STOP.clear()
+def _run_all(work, packs: list, concurrent: int) -> None:
+    """`work.one` of every pack in `concurrent` threads, waited for a quarter-second at a time:
+    Ctrl-C may land in another thread, and then only wakes a main thread that does not wait
+    forever. On Ctrl-C (or an error) no pack starts, and the runs going stop at their next
+    generation (`stop.STOP`); they end as cut-off runs, which a resume continues."""
+    with ThreadPoolExecutor(max_workers=concurrent) as threads:
+        futures = [threads.submit(work.one, pack) for pack in packs]
+        try:
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.25)
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.STOP.set()
+            try:
+                threads.shutdown(wait=True, cancel_futures=True)
+            finally:
+                stop.STOP.clear()
+            raise
 
 
 def _unfinished(plan, manifest: dict, sweep_dir: Path) -> list:
