@@ -8,6 +8,7 @@ nothing from purity.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import stat
@@ -148,7 +149,10 @@ class Table:
         if key in self.data:
             return self.data[key]
         if default is _REQUIRED:
-            raise self.error(key, "this required field")
+            near = difflib.get_close_matches(key, [k for k in self.data if k not in self._seen], 1, 0.6)
+            raise self.error(
+                key, "this required field" + (f" (this table has {near[0]!r}: misspelled?)" if near else "")
+            )
         return default
 
     def string(self, key: str, default: Any = _REQUIRED, choices: tuple[str, ...] | None = None) -> str:

@@ -66,7 +66,9 @@ weight = 2.0
         (GOOD.replace("weight = 1.0", 'weight = "inf"'), "outcome[0].weight", "a number"),
         (GOOD.replace('measure = "own_wealth"', 'measure = "happiness"'), "outcome[0].measure", "one of"),
         (GOOD.replace('name = "x"', 'name = "x"\ncolour = "red"'), "profile.colour", "a known key"),
-        (GOOD.replace("[profile]", "[profil]"), "profile", "this required field"),
+        (GOOD.replace("[profile]", "[profil]"), "profile", "this required field (this table has 'profil'"),
+        (GOOD.replace("weight = 2.0", "wieght = 2.0"), "constraint[0].weight", "has 'wieght': misspelled?"),
+        (GOOD.replace("weight = 2.0", "heft = 2.0"), "constraint[0].weight", "this required field"),
         (
             GOOD + '[[constraint]]\nevent = "take"\nscope = "self"\nweight = 1.0\n',
             "constraint[1]",
