@@ -156,3 +156,7 @@ def test_report_json_and_sweep_report(small_experiment, tmp_path):
     assert (tmp_path / "sweeps" / "s" / "report.html").is_file() and (
         tmp_path / "sweeps" / "s" / "report.md"
     ).is_file()
+    again = purity("report", tmp_path / "sweeps" / "s", "--run-reports")
+    assert again.returncode == 0, again.stderr
+    each = tmp_path / "sweeps" / "s" / "runs" / "<run>" / "report.html"
+    assert again.stdout.splitlines()[-1] == f"run reports: 4, as {each}", again.stdout
