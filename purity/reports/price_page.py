@@ -40,7 +40,8 @@ VERDICT_NOTE = (
     "moved most by: of the forces of the Price decomposition of the carrier share "
     "(selection, mutation, design, self-modification), the one with the largest "
     "cumulative contribution to the change from the first to the last generation, with "
-    "that signed contribution."
+    "that signed contribution; where a null is recorded, of the forces that differ from "
+    "it, the one furthest from the null's own (still shown with its contribution)."
 )
 BEYOND_DRIFT_NOTE = (
     "selection beyond drift: the cumulative selection (covariance) term minus the "

@@ -477,7 +477,7 @@ def record_nulls(
         storage.write_parquet(draws.figures(), Path(run_dir) / record.null_table(kind))
         storage.write_parquet(draws.curve_frame(experiment.seeds), Path(run_dir) / record.null_curve(kind))
         seconds[kind] = time.perf_counter() - began
-        _note(run_dir, kind, replicates, experiment.seed, seconds[kind], tests)
+    _note(run_dir, seconds, replicates, experiment.seed, tests)  # once all are written: resume reads it
     return seconds
 
 
@@ -487,14 +487,10 @@ HOLDS = {
 }
 
 
-def _note(run_dir: Path, kind: str, replicates: int, seed: int, seconds: float, tests: int) -> None:
+def _note(run_dir: Path, seconds: dict[str, float], replicates: int, seed: int, tests: int) -> None:
     path = Path(run_dir) / record.NULL_MANIFEST
     known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    known[kind] = {
-        "replicates": replicates,
-        "seed": seed,
-        "seconds": round(seconds, 3),
-        "tests": tests,
-        "holds": HOLDS[kind],
-    }
+    for kind, took in seconds.items():
+        known[kind] = {"replicates": replicates, "seed": seed, "seconds": round(took, 3), "tests": tests}
+        known[kind]["holds"] = HOLDS[kind]
     storage.write_json(known, path)

@@ -8,6 +8,7 @@ this N and number of generations, with the correction over the experiment's term
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ class Power:
     terms: tuple[TermPower, ...]
     reflects: bool = False  # reflection moves terms too: the drift null leaves that out
     tests: int = 0  # the largest corrected family of a report: forces × terms (`null.verdict_tests`)
+    fixed: int = 0  # the experiment's `null_replicates` (0: sized as the runner sizes them)
 
     def null_replicates(self, seeds: int) -> int:
         """Drift replicates a report over `seeds` seeds needs: enough for Holm over its largest
@@ -77,7 +79,7 @@ def power(
     family = null.verdict_tests(experiment, tests)
 
     def recorded(seeds: int) -> int:  # the replicates a run over `seeds` seeds records
-        return experiment.null_replicates or null.replicates_for(family, seeds, alpha)
+        return experiment.null_replicates or null.replicates_for(family, seeds)  # as the runner sizes them
 
     rows = []
     for t, key in enumerate(spec.keys):
@@ -117,6 +119,7 @@ def power(
         tuple(rows),
         bool(experiment.reflection.modes),
         family,
+        experiment.null_replicates,
     )
 
 
@@ -148,6 +151,12 @@ def describe(result: Power) -> str:
         f"\na report over K seeds needs at least K × {per_seed} drift replicates "
         f"(2/(1 + M) must reach α/{family}, its largest family of tests, with M disjoint K-seed means)"
     )
+    if result.fixed:
+        means = math.ceil(2 * len(result.terms) / result.alpha - 1)  # for 2/(1 + M) to reach α/terms
+        tail += (
+            f"\nthis experiment fixes null_replicates = {result.fixed}: its end shares can be tested "
+            f"over at most {result.fixed // means} seeds (>{MAX_SEEDS} above may mean beyond that)"
+        )
     if result.reflects:
         tail += (
             "\nthis experiment reflects: its agents also change what they carry without selection, "

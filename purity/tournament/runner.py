@@ -69,7 +69,7 @@ def record_nulls(experiment: Experiment, run_dir: Path, show: bool = False) -> N
     """The nulls `[control] null` asks for (`null_replicates` each, or as many as the verdicts'
     corrected tests need), written beside the finished run or seed-replicate set."""
     if experiment.nulls:
-        say(f"simulating the {' and '.join(experiment.nulls)} nulls", show)
+        say("simulating the nulls", show)
         null.record_nulls(
             run_dir, experiment, replicates=experiment.null_replicates or None, kinds=experiment.nulls
         )

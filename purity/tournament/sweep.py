@@ -295,8 +295,8 @@ def _run_all(work, packs: list, concurrent: int) -> None:
     forever. On Ctrl-C (or an error) no pack starts, and the runs going stop at their next
     generation (`stop.STOP`); they end as cut-off runs, which a resume continues."""
     with ThreadPoolExecutor(max_workers=concurrent) as threads:
-        futures = [threads.submit(work.one, pack) for pack in packs]
         try:
+            futures = [threads.submit(work.one, pack) for pack in packs]
             pending = set(futures)
             while pending:
                 _, pending = wait(pending, timeout=0.25)
@@ -304,10 +304,13 @@ def _run_all(work, packs: list, concurrent: int) -> None:
                 future.result()
         except BaseException:
             stop.STOP.set()
-            try:
-                threads.shutdown(wait=True, cancel_futures=True)
-            finally:
-                stop.STOP.clear()
+            while True:  # the key pressed again while they stop: they are stopping already
+                try:
+                    threads.shutdown(wait=True, cancel_futures=True)
+                    break
+                except KeyboardInterrupt:
+                    continue
+            stop.STOP.clear()  # only once no run of this sweep is left
             raise
 
 

@@ -290,6 +290,35 @@ def test_record_nulls_writes_what_the_reports_read(tmp_path, small_experiment) -
     assert nulls.null_info(run_dir)["drift"]["replicates"] == 300
 
 
+def test_nulls_cut_off_midway_are_all_simulated_again_on_resume(
+    tmp_path, small_experiment, monkeypatch
+) -> None:
+    """null.json, which a resume reads to know the nulls are done, is written once every kind is:
+    a run stopped while it simulated its second null resumes into both, not into the first alone."""
+    import shutil
+
+    from purity.tournament import record, runner
+
+    experiment = config.load(small_experiment)
+    run_dir = runner.run(experiment, tmp_path / "runs", workers=0, progress=False)
+    shutil.rmtree(run_dir / "null")
+    real = null.simulate
+
+    def cut_at_shuffle(spec, replicates, seed, kind="drift", fitness=None):
+        if kind == "shuffle":
+            raise KeyboardInterrupt("stopped before null generation 0")
+        return real(spec, replicates, seed, kind, fitness)
+
+    monkeypatch.setattr(null, "simulate", cut_at_shuffle)
+    with pytest.raises(KeyboardInterrupt):
+        null.record_nulls(run_dir, experiment, replicates=200)
+    assert (run_dir / record.null_table("drift")).is_file()
+    assert not (run_dir / record.NULL_MANIFEST).is_file()  # so the run is not done
+    monkeypatch.setattr(null, "simulate", real)
+    runner.resume(run_dir, workers=0, progress=False)
+    assert set(json.loads((run_dir / record.NULL_MANIFEST).read_text())) == {"drift", "shuffle"}
+
+
 def test_mechanism_null_keeps_reflection_and_drops_selection(write_experiment) -> None:
     plain = config.load(write_experiment())
     assert null.mechanism_null(plain, 20) is None
