@@ -114,7 +114,7 @@ def infer(verdict: pl.DataFrame, runs: Sequence[Run]) -> pl.DataFrame:
     moved = _moved(observed, forces).select(
         "term", moved_inferred="moved_most", moved_value_inferred="moved_value"
     )
-    beyond = _beyond(forces if forces is not None else pl.DataFrame())
+    beyond = _beyond(forces)
     out = verdict.join(tests, on="term", how="left", maintain_order="left")
     out = out.join(moved, on="term", how="left", maintain_order="left")
     out = out.join(beyond, on="term", how="left", maintain_order="left")
@@ -138,11 +138,12 @@ def _moved(observed: pl.DataFrame, forces: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
-def _beyond(forces: pl.DataFrame) -> pl.DataFrame:
-    """The selection row of each term in the force family, under the report's column names."""
+def _beyond(forces: pl.DataFrame | None) -> pl.DataFrame:
+    """The selection row of each term in the force family, under the report's column names (none
+    where the family was not tested)."""
     names = {"beyond_null": "beyond", "beyond_null_low": "beyond_low", "beyond_null_high": "beyond_high"}
     names |= {"beyond_null_p": "p_adjusted"}
-    if forces.height == 0:
+    if forces is None or forces.height == 0:
         return pl.DataFrame(schema={"term": pl.String} | BEYOND)
     return inference.selection_beyond_drift(forces).select("term", **names)
 

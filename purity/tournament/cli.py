@@ -381,9 +381,9 @@ def _main(argv: list[str] | None) -> int:
                     md, html = _report(args.run_dir, args.run_reports)
                     print(f"report: {html}\n        {md}")
                     if args.run_reports:
-                        written = sorted(Path(args.run_dir).glob("runs/*/report.html"))
+                        written = len(list(Path(args.run_dir).glob("runs/*/report.html")))
                         print(
-                            f"run reports: {len(written)}, as {Path(args.run_dir) / 'runs' / '<run>' / 'report.html'}"
+                            f"run reports: {written}, as {Path(args.run_dir) / 'runs' / '<run>' / 'report.html'}"
                         )
             elif args.command == "schema":
                 from purity.tournament import schema
