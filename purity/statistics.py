@@ -241,7 +241,7 @@ def seeds_needed(
     if shift is None:
         return None
     replicates = replicates or (lambda k: required_replicates(tests, k, alpha))
-    reachable = math.ceil(2 / level - 1)  # null means the smallest p-value 2/(1 + M) needs
+    reachable = required_replicates(tests, 1, alpha)  # null means a report asks for (`inference`)
     top = next((k for k in range(max_seeds, 0, -1) if replicates(k) // k >= reachable), 0)
 
     def enough(k: int) -> bool:

@@ -8,7 +8,6 @@ this N and number of generations, with the correction over the experiment's term
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -152,10 +151,10 @@ def describe(result: Power) -> str:
         f"(2/(1 + M) must reach α/{family}, its largest family of tests, with M disjoint K-seed means)"
     )
     if result.fixed:
-        means = math.ceil(2 * len(result.terms) / result.alpha - 1)  # for 2/(1 + M) to reach α/terms
+        most = result.fixed // required_replicates(len(result.terms), 1, result.alpha)
         tail += (
             f"\nthis experiment fixes null_replicates = {result.fixed}: its end shares can be tested "
-            f"over at most {result.fixed // means} seeds (>{MAX_SEEDS} above may mean beyond that)"
+            f"over at most {most} seeds (>{MAX_SEEDS} above may mean beyond that)"
         )
     if result.reflects:
         tail += (
